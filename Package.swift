@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "flotilla",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flotilla", targets: ["flotilla"]),
+        .library(name: "FleetModel", targets: ["FleetModel"]),
+        .library(name: "FleetConfig", targets: ["FleetConfig"]),
+        .library(name: "FleetStore", targets: ["FleetStore"]),
+        .library(name: "FleetGit", targets: ["FleetGit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // Thin module over the system libgit2 (apt: libgit2-dev).
+        .systemLibrary(
+            name: "CGit2",
+            path: "Sources/CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        // Pure model: value types, validation, label selectors, ports. Foundation only.
+        .target(name: "FleetModel", swiftSettings: strict),
+        // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
+        .target(
+            name: "FleetConfig",
+            dependencies: ["FleetModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // SQLite implementation of the ClusterStore port.
+        .target(
+            name: "FleetStore",
+            dependencies: ["FleetModel", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        // Git mirror cache over libgit2.
+        .target(name: "FleetGit", dependencies: ["CGit2"], swiftSettings: strict),
+        // The `flotilla` command line.
+        .executableTarget(
+            name: "flotilla",
+            dependencies: [
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/FleetCLI",
+            swiftSettings: strict
+        ),
+        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla"], swiftSettings: strict),
+    ]
+)

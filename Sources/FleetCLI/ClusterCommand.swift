@@ -1,0 +1,311 @@
+import ArgumentParser
+import FleetConfig
+import FleetModel
+import FleetStore
+import Foundation
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Register clusters and inspect the registry.",
+        subcommands: [Add.self, Apply.self, List.self, Get.self, Label.self, Remove.self]
+    )
+}
+
+// MARK: - add
+
+extension ClusterCommand {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register one cluster, from flags or from a kubeconfig context.",
+            discussion: """
+            Examples:
+              flotilla cluster add prod-eu --server https://10.0.0.1:6443 --label env=prod --token-file prod-eu.token --ca-file ca.pem
+              flotilla cluster add --kubeconfig ~/.kube/config --context prod-eu --label env=prod
+            """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Cluster name (DNS-1123 label). With --kubeconfig, defaults to the context name.") var name: String?
+        @Option(help: "API server URL (https, or http for a local simulator).") var server: String?
+        @Option(name: .customLong("label"), help: ArgumentHelp("Label key=value (repeatable).", valueName: "key=value")) var labels: [String] = []
+        @Option(name: .customLong("annotation"), help: ArgumentHelp("Annotation key=value (repeatable).", valueName: "key=value")) var annotations: [String] = []
+        @Option(help: "Cluster that takes over this cluster's applications when it fails.") var secondary: String?
+        @Option(help: "File holding a bearer token.") var tokenFile: String?
+        @Option(help: "PEM file of the CA that signs the API server's certificate.") var caFile: String?
+        @Option(help: "PEM client certificate (with --key-file).") var certFile: String?
+        @Option(help: "PEM client key (with --cert-file).") var keyFile: String?
+        @Flag(help: "Do not verify the API server's certificate (test clusters only).") var insecureSkipTlsVerify = false
+        @Option(help: "Read server and credentials from this kubeconfig.") var kubeconfig: String?
+        @Option(help: "Kubeconfig context (default: current-context).") var context: String?
+        @Option(name: .customLong("name"), help: "Cluster name when reading a kubeconfig.") var nameOverride: String?
+
+        func validate() throws {
+            if kubeconfig == nil {
+                if name == nil { throw ValidationError("Please give the cluster a NAME, or use --kubeconfig.") }
+                if server == nil { throw ValidationError("Please specify --server URL, or use --kubeconfig.") }
+                if context != nil || nameOverride != nil { throw ValidationError("--context and --name go with --kubeconfig.") }
+                if (certFile == nil) != (keyFile == nil) { throw ValidationError("Please give --cert-file and --key-file together.") }
+            } else {
+                if server != nil || tokenFile != nil || caFile != nil || certFile != nil || keyFile != nil {
+                    throw ValidationError("--server and the credential flags cannot be combined with --kubeconfig: the kubeconfig supplies them.")
+                }
+                if name != nil && nameOverride != nil { throw ValidationError("Please give the name once: as NAME or as --name.") }
+            }
+        }
+
+        func run() throws {
+            var cluster: Cluster
+            if let kubeconfig {
+                let text = try readText(kubeconfig)
+                cluster = try Kubeconfig.cluster(from: text, file: kubeconfig, context: context, name: name ?? nameOverride)
+                cluster.insecureOverride(insecureSkipTlsVerify)
+            } else {
+                var creds = ClusterCredentials(insecureSkipTLSVerify: insecureSkipTlsVerify)
+                let files = LocalFiles()
+                if let tokenFile {
+                    creds.bearerToken = String(decoding: try read(files, tokenFile, "--token-file"), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                if let caFile { creds.caData = try read(files, caFile, "--ca-file") }
+                if let certFile { creds.certData = try read(files, certFile, "--cert-file") }
+                if let keyFile { creds.keyData = try read(files, keyFile, "--key-file") }
+                cluster = Cluster(name: name!, server: server!, credentials: creds)
+            }
+            cluster.labels = try parsePairs(labels, flag: "--label")
+            cluster.annotations = try parsePairs(annotations, flag: "--annotation")
+            cluster.secondary = secondary ?? cluster.secondary
+            let problems = cluster.problems()
+            if !problems.isEmpty { throw FleetModel.InputError(problems) }
+            let store = try global.openStore()
+            let new = cluster
+            try store.update { registry in
+                if registry[new.name] != nil {
+                    throw CLIError("cluster '\(new.name)' already exists; change it with `flotilla cluster apply` or `flotilla cluster label`, or remove it first")
+                }
+                registry.upsert(new)
+            }
+            print("cluster/\(cluster.name) created")
+        }
+    }
+}
+
+extension Cluster {
+    fileprivate mutating func insecureOverride(_ insecure: Bool) {
+        if insecure { credentials.insecureSkipTLSVerify = true }
+    }
+}
+
+// MARK: - apply
+
+extension ClusterCommand {
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the registry match a clusters file (Flotilla format or Argo CD cluster Secrets).",
+            discussion: "Applying the same file twice changes nothing. With --prune, clusters the file does not list are removed. A file with any problem changes nothing."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .shortAndLong, help: "Clusters file, or - for standard input.") var file: String
+        @Flag(help: "Remove registered clusters that the file does not list.") var prune = false
+        @Flag(help: "Show what would change without changing anything.") var dryRun = false
+
+        func run() throws {
+            let text = try readText(file)
+            let entries = try ClustersFile.parse(text, file: file == "-" ? "<stdin>" : file)
+            let store = try global.openStore()
+            let prune = self.prune
+            let apply: (inout ClusterRegistry) throws -> Void = { registry in
+                let listed = Set(entries.map(\.cluster.name))
+                if prune {
+                    for name in registry.names where !listed.contains(name) { registry.remove(name) }
+                }
+                for entry in entries { registry.upsert(entry.cluster) }
+            }
+            let changes: ClusterChanges
+            do {
+                if dryRun {
+                    let before = ClusterRegistry(try store.clusters())
+                    var after = before
+                    try apply(&after)
+                    try after.validate()
+                    changes = after.changes(from: before)
+                } else {
+                    changes = try store.update(apply)
+                }
+            } catch var error as InputError {
+                // Point registry-wide problems (secondaries, cycles) at the cluster's entry in the file.
+                let locations = Dictionary(entries.map { ($0.cluster.name, $0.location) }, uniquingKeysWith: { a, _ in a })
+                for i in error.problems.indices where error.problems[i].location == nil {
+                    let parts = error.problems[i].field.split(separator: ".")
+                    if parts.count > 1, parts[0] == "clusters", let location = locations[String(parts[1])] {
+                        error.problems[i].location = location
+                    }
+                }
+                throw error
+            }
+            let suffix = dryRun ? " (dry run)" : ""
+            var lines: [(String, String)] = []
+            lines += changes.created.map { ($0, "created") }
+            lines += changes.updated.map { ($0, "configured") }
+            lines += changes.unchanged.filter { n in entries.contains { $0.cluster.name == n } }.map { ($0, "unchanged") }
+            lines += changes.deleted.map { ($0, "pruned") }
+            for (name, verb) in lines.sorted(by: { $0.0 < $1.0 }) { print("cluster/\(name) \(verb)\(suffix)") }
+        }
+    }
+}
+
+// MARK: - list / get
+
+extension ClusterCommand {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered clusters.", aliases: ["ls"])
+
+        @OptionGroup var global: GlobalOptions
+        @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector, e.g. 'env=prod,region in (eu,us),!canary'.") var selector: String?
+        @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .table
+
+        func run() throws {
+            let selector = try selector.map { try LabelSelector(parsing: $0) } ?? .everything
+            let clusters = try global.openStore().clusters().filter { selector.matches($0.labels) }
+            switch output {
+            case .table:
+                if clusters.isEmpty {
+                    FileHandle.standardError.write(Data("No clusters found.\n".utf8))
+                } else {
+                    print(ClusterView.table(clusters))
+                }
+            case .json: print(JSONValue.array(clusters.map(ClusterView.json)).serialized())
+            case .yaml: print(YAMLOutput.render(.array(clusters.map(ClusterView.json))), terminator: "")
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one cluster.")
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Cluster name.") var name: String
+        @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .yaml
+
+        func run() throws {
+            guard let cluster = try global.openStore().cluster(named: name) else {
+                throw CLIError("cluster '\(name)' not found")
+            }
+            switch output {
+            case .table: print(ClusterView.table([cluster]))
+            case .json: print(ClusterView.json(cluster).serialized())
+            case .yaml: print(YAMLOutput.render(ClusterView.json(cluster)), terminator: "")
+            }
+        }
+    }
+}
+
+// MARK: - label / rm
+
+extension ClusterCommand {
+    struct Label: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set or remove labels of a cluster.",
+            discussion: "Examples: `flotilla cluster label prod-eu tier=gold canary-`. Changing the value of an existing label needs --overwrite."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Cluster name.") var name: String
+        @Argument(help: "key=value to set, key- to remove.") var changes: [String]
+        @Flag(help: "Allow changing the value of an existing label.") var overwrite = false
+
+        func validate() throws {
+            if changes.isEmpty { throw ValidationError("Please give at least one key=value or key- change.") }
+        }
+
+        func run() throws {
+            var set: [String: String] = [:], remove: [String] = []
+            for change in changes {
+                if change.hasSuffix("-") && !change.contains("=") {
+                    remove.append(String(change.dropLast()))
+                } else {
+                    set.merge(try parsePairs([change], flag: "label")) { $1 }
+                }
+            }
+            let name = self.name, overwrite = self.overwrite
+            let store = try global.openStore()
+            let changed = try store.update { registry in
+                guard var cluster = registry[name] else { throw CLIError("cluster '\(name)' not found") }
+                for key in remove {
+                    if cluster.labels.removeValue(forKey: key) == nil {
+                        throw CLIError("cluster '\(name)' has no label '\(key)' to remove")
+                    }
+                }
+                for (key, value) in set {
+                    if let old = cluster.labels[key], old != value, !overwrite {
+                        throw CLIError("cluster '\(name)' already has label \(key)=\(old); use --overwrite to change it")
+                    }
+                    cluster.labels[key] = value
+                }
+                registry.upsert(cluster)
+            }
+            print("cluster/\(name) \(changed.isEmpty ? "not labeled" : "labeled")")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove clusters from the registry.", aliases: ["delete"])
+
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Cluster names.") var names: [String]
+
+        func validate() throws {
+            if names.isEmpty { throw ValidationError("Please name at least one cluster to remove.") }
+        }
+
+        func run() throws {
+            let names = self.names
+            let store = try global.openStore()
+            try store.update { registry in
+                let missing = names.filter { registry[$0] == nil }
+                if !missing.isEmpty { throw CLIError("cluster\(missing.count > 1 ? "s" : "") \(missing.map { "'\($0)'" }.joined(separator: ", ")) not found") }
+                for name in names {
+                    let dependents = registry.dependents(of: name).filter { !names.contains($0) }
+                    if !dependents.isEmpty {
+                        throw CLIError("cluster '\(name)' is the secondary of \(dependents.joined(separator: ", ")); change their secondary first")
+                    }
+                }
+                for name in names { registry.remove(name) }
+            }
+            for name in names { print("cluster/\(name) removed") }
+        }
+    }
+}
+
+// MARK: - helpers
+
+/// `key=value` pairs from flags, each key and value checked as Kubernetes label syntax by the model.
+func parsePairs(_ items: [String], flag: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for item in items {
+        guard let eq = item.firstIndex(of: "=") else {
+            throw CLIError("\(flag) '\(item)': expected key=value")
+        }
+        result[String(item[..<eq])] = String(item[item.index(after: eq)...])
+    }
+    return result
+}
+
+func readText(_ path: String) throws -> String {
+    let data: Data
+    if path == "-" {
+        data = FileHandle.standardInput.readDataToEndOfFile()
+    } else {
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read file '\(path)': \(FileManager.default.fileExists(atPath: path) ? "permission denied or a directory" : "no such file")")
+        }
+        data = d
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw CLIError("file '\(path)' is not UTF-8 text") }
+    return text
+}
+
+private func read(_ files: LocalFiles, _ path: String, _ flag: String) throws -> Data {
+    do { return try files.read(path, relativeTo: nil) } catch { throw CLIError("\(flag): \(error)") }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Flotilla: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flotilla",
+        abstract: "Keep a fleet of Kubernetes clusters in step with git.",
+        version: "0.1.0",
+        subcommands: [ClusterCommand.self, RepoCommand.self]
+    )
+}

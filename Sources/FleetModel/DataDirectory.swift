@@ -1,0 +1,16 @@
+/// Where the hub and the CLI keep their state: `--data-dir`, else `$FLOTILLA_DATA_DIR`, else `~/.flotilla`.
+public enum DataDirectory {
+    public static let environmentVariable = "FLOTILLA_DATA_DIR"
+
+    public static func resolve(flag: String?, environment: [String: String], home: String) -> String {
+        if let flag, !flag.isEmpty { return expand(flag, home: home) }
+        if let env = environment[environmentVariable], !env.isEmpty { return expand(env, home: home) }
+        return home.hasSuffix("/") ? home + ".flotilla" : home + "/.flotilla"
+    }
+
+    private static func expand(_ path: String, home: String) -> String {
+        if path == "~" { return home }
+        if path.hasPrefix("~/") { return home + path.dropFirst(1) }
+        return path
+    }
+}

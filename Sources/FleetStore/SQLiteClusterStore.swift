@@ -1,0 +1,168 @@
+import FleetModel
+import Foundation
+import GRDB
+
+/// The cluster registry in SQLite, in WAL mode, with schema migrations.
+///
+/// ```swift
+/// let store = try SQLiteClusterStore(directory: dataDir)
+/// try store.update { $0.upsert(Cluster(name: "dev-eu", server: "http://127.0.0.1:7101")) }
+/// ```
+///
+/// Every change goes through ``update(_:)``: one write transaction that reads the registry, applies the
+/// change, validates the whole result and writes only the rows that differ.
+public final class SQLiteClusterStore: ClusterStore {
+    /// The database file name inside the data directory.
+    public static let fileName = "flotilla.sqlite"
+
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the store in `directory`, which is created with 0700 permissions:
+    /// the database holds cluster credentials.
+    public convenience init(directory: URL) throws {
+        let fm = FileManager.default
+        do {
+            if !fm.fileExists(atPath: directory.path) {
+                try fm.createDirectory(at: directory, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+            }
+        } catch {
+            throw StoreError(message: "cannot create data directory \(directory.path): \(error.localizedDescription)")
+        }
+        try self.init(path: directory.appendingPathComponent(Self.fileName).path)
+    }
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        config.label = "flotilla"
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError(message: "cannot open the store at \(path): \(error.message ?? error.description)")
+        }
+        self.path = path
+        // The database holds credentials: owner-only, like the directory.
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+        }
+    }
+
+    /// Schema history. A shipped migration is never edited: add a new one. Names and SQL are literal.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-clusters") { db in
+            try db.execute(sql: """
+                CREATE TABLE cluster (
+                    name        TEXT PRIMARY KEY NOT NULL,
+                    server      TEXT NOT NULL,
+                    labels      TEXT NOT NULL DEFAULT '{}',
+                    annotations TEXT NOT NULL DEFAULT '{}',
+                    secondary   TEXT,
+                    credentials BLOB NOT NULL,
+                    created_at  TEXT NOT NULL,
+                    updated_at  TEXT NOT NULL
+                ) STRICT;
+                """)
+        }
+        return migrator
+    }
+
+    /// Names of the migrations applied to this database, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    /// The journal mode in force (`wal`).
+    public func journalMode() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    public func clusters() throws -> [Cluster] {
+        try pool.read { db in try Self.fetchAll(db) }
+    }
+
+    public func cluster(named name: String) throws -> Cluster? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM cluster WHERE name = ?", arguments: [name]).map(Self.decode)
+        }
+    }
+
+    public func update<T: Sendable>(_ body: (inout ClusterRegistry) throws -> T) throws -> (T, ClusterChanges) {
+        try pool.write { db in
+            let before = ClusterRegistry(try Self.fetchAll(db))
+            var after = before
+            let result = try body(&after)
+            try after.validate()
+            let changes = after.changes(from: before)
+            let now = ISO8601DateFormatter().string(from: Date())
+            for name in changes.deleted {
+                try db.execute(sql: "DELETE FROM cluster WHERE name = ?", arguments: [name])
+            }
+            for name in changes.created {
+                let c = after[name]!
+                try db.execute(sql: """
+                    INSERT INTO cluster (name, server, labels, annotations, secondary, credentials, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [c.name, c.server, try Self.json(c.labels), try Self.json(c.annotations),
+                                     c.secondary, try Self.encodeCredentials(c.credentials), now, now])
+            }
+            for name in changes.updated {
+                let c = after[name]!
+                try db.execute(sql: """
+                    UPDATE cluster SET server = ?, labels = ?, annotations = ?, secondary = ?, credentials = ?, updated_at = ?
+                    WHERE name = ?
+                    """, arguments: [c.server, try Self.json(c.labels), try Self.json(c.annotations),
+                                     c.secondary, try Self.encodeCredentials(c.credentials), now, c.name])
+            }
+            return (result, changes)
+        }
+    }
+
+    private static func fetchAll(_ db: Database) throws -> [Cluster] {
+        try Row.fetchAll(db, sql: "SELECT * FROM cluster ORDER BY name").map(decode)
+    }
+
+    private static func decode(_ row: Row) throws -> Cluster {
+        let name: String = row["name"]
+        func map(_ column: String) throws -> [String: String] {
+            let text: String = row[column]
+            do {
+                return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+            } catch {
+                throw StoreError(message: "cluster '\(name)': stored \(column) are not valid JSON")
+            }
+        }
+        let credentialData: Data = row["credentials"]
+        let credentials: ClusterCredentials
+        do {
+            credentials = try JSONDecoder().decode(ClusterCredentials.self, from: credentialData)
+        } catch {
+            throw StoreError(message: "cluster '\(name)': stored credentials cannot be read")
+        }
+        return Cluster(name: name, server: row["server"], labels: try map("labels"),
+                       annotations: try map("annotations"), secondary: row["secondary"], credentials: credentials)
+    }
+
+    private static func json(_ map: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(map), as: UTF8.self)
+    }
+
+    private static func encodeCredentials(_ credentials: ClusterCredentials) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(credentials)
+    }
+}
+
+/// The store could not be opened or read. The message names the path or the cluster, never a credential.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+}
