@@ -33,7 +33,7 @@ public enum ClustersFile {
     public static func parse(_ text: String, file: String?, files: any FileSource = LocalFiles()) throws -> [ClusterEntry] {
         let reader = YAMLReader(file: file)
         let documents = try YAMLReader.documents(text, file: file)
-        let base = file.map { ($0 as NSString).deletingLastPathComponent }.flatMap { $0.isEmpty ? nil : $0 }
+        let base = file.flatMap(FilePaths.directory(of:))
         let context = Context(reader: reader, files: files, baseDirectory: base)
         var entries: [ClusterEntry] = []
         var argoDocument = 0
@@ -290,7 +290,7 @@ public enum ClustersFile {
         }
 
         private func pemOrBase64(_ node: Node, field: String) -> Data? {
-            guard let text = reader.string(node, field: field) else { return nil }
+            guard let text = reader.string(node, field: field), !text.isEmpty else { return nil }
             if text.contains("-----BEGIN ") { return Data(text.utf8) }
             guard let data = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
                 reader.report(field, "is neither PEM nor base64-encoded PEM", at: node)

@@ -16,7 +16,7 @@ public enum Kubeconfig {
         guard let root = docs.first, let pairs = reader.mapping(root, field: "") else {
             throw InputError(reader.problems.isEmpty ? [FieldProblem(field: "", message: "kubeconfig is empty", location: file.map { SourceLocation(file: $0, line: 1, column: 1) })] : reader.problems)
         }
-        let base = file.map { ($0 as NSString).deletingLastPathComponent }.flatMap { $0.isEmpty ? nil : $0 }
+        let base = file.flatMap(FilePaths.directory(of:))
         var current: String?
         var contexts: [String: Node] = [:], clusters: [String: Node] = [:], users: [String: Node] = [:]
         func named(_ node: Node, field: String, inner: String, into table: inout [String: Node]) {

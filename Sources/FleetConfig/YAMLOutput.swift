@@ -30,7 +30,7 @@ public enum YAMLOutput {
     private static func needsQuotes(_ s: String) -> Bool {
         if s.isEmpty { return true }
         let lower = s.lowercased()
-        if ["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"].contains(lower) { return true }
+        if ["true", "false", "yes", "no", "on", "off", "null", "~"].contains(lower) { return true }
         if Double(s) != nil || Int(s) != nil { return true }
         if s.hasPrefix("0x") || s.hasPrefix("0o") { return true }
         return false

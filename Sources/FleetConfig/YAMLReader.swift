@@ -151,12 +151,30 @@ public struct LocalFiles: FileSource {
     public init() {}
 
     public func read(_ path: String, relativeTo baseDirectory: String?) throws -> Data {
-        let expanded = (path as NSString).expandingTildeInPath
-        let full = expanded.hasPrefix("/") || baseDirectory == nil
-            ? expanded : (baseDirectory! as NSString).appendingPathComponent(expanded)
+        let full = FilePaths.resolve(path, relativeTo: baseDirectory)
         guard let data = FileManager.default.contents(atPath: full) else {
             throw InputError(field: "", message: "cannot read file '\(full)'")
         }
         return data
+    }
+}
+
+/// Path helpers as plain string operations. (`NSString.deletingLastPathComponent` traps on some inputs
+/// in this Foundation, e.g. a one-character relative path.)
+public enum FilePaths {
+    /// The directory part of `path`, or nil when it has none.
+    public static func directory(of path: String) -> String? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `path` made absolute against `base` (when relative), with a leading `~/` expanded to $HOME.
+    public static func resolve(_ path: String, relativeTo base: String?) -> String {
+        var path = path
+        if path == "~" || path.hasPrefix("~/") {
+            path = FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+        }
+        guard !path.hasPrefix("/"), let base, !base.isEmpty else { return path }
+        return base.hasSuffix("/") ? base + path : base + "/" + path
     }
 }

@@ -55,6 +55,7 @@ public struct Cluster: Sendable, Hashable, Codable {
     /// Checks an API server URL. Never echoes user info, which may hold a password.
     public static func serverProblem(_ server: String) -> String? {
         if server.isEmpty { return "server URL must not be empty" }
+        if !server.contains("://") { return "'\(server)' has no scheme; write it as https://\(server)" }
         guard let url = URLComponents(string: server), let scheme = url.scheme?.lowercased() else {
             return "'\(server)' is not a valid URL (expected https://HOST[:PORT])"
         }

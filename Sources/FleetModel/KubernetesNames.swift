@@ -101,7 +101,7 @@ public enum KubernetesNames {
             total += key.utf8.count + annotations[key]!.utf8.count
         }
         if total > annotationsMaxTotalBytes {
-            problems.append(FieldProblem(field: field, message: "annotations must be no more than \(annotationsMaxTotalBytes) bytes in total (got \(total))"))
+            problems.append(FieldProblem(field: field, message: "annotations must be no more than 256 KiB in total (got \(total) bytes)"))
         }
         return problems
     }
