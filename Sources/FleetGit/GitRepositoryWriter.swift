@@ -80,6 +80,14 @@ public final class GitRepositoryWriter {
         try check(git_tag_create_lightweight(&tagOID, repository.handle, name, object, 1), .other, "cannot create tag \(name)")
     }
 
+    /// Deletes a branch.
+    public func deleteBranch(_ name: String) throws {
+        var ref: OpaquePointer?
+        try check(git_reference_lookup(&ref, repository.handle, "refs/heads/\(name)"), .notFound, "branch \(name) not found")
+        defer { git_reference_free(ref) }
+        try check(git_reference_delete(ref), .other, "cannot delete branch \(name)")
+    }
+
     private final class Directory {
         var dirs: [String: Directory] = [:]
         var files: [String: Data] = [:]
