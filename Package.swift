@@ -59,6 +59,6 @@ let package = Package(
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], swiftSettings: strict),
-        .testTarget(name: "FleetCLITests", dependencies: ["flotilla"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),
     ]
 )
