@@ -6,6 +6,6 @@ struct Flotilla: ParsableCommand {
         commandName: "flotilla",
         abstract: "Keep a fleet of Kubernetes clusters in step with git.",
         version: "0.1.0",
-        subcommands: [ClusterCommand.self, RepoCommand.self]
+        subcommands: [ClusterCommand.self, RepoCommand.self, BenchCommand.self]
     )
 }
