@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
-        .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], swiftSettings: strict),
+        .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),
     ]
 )
