@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "flotilla", targets: ["flotilla"]),
         .library(name: "FleetModel", targets: ["FleetModel"]),
         .library(name: "FleetConfig", targets: ["FleetConfig"]),
+        .library(name: "FleetTemplate", targets: ["FleetTemplate"]),
         .library(name: "FleetStore", targets: ["FleetStore"]),
         .library(name: "FleetGit", targets: ["FleetGit"]),
     ],
@@ -36,6 +37,8 @@ let package = Package(
             dependencies: ["FleetModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // Template engines: fasttemplate and Go text/template with Sprig functions. Pure.
+        .target(name: "FleetTemplate", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -57,6 +60,7 @@ let package = Package(
         ),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),

@@ -108,3 +108,89 @@ public indirect enum JSONValue: Sendable, Hashable {
         out += "\""
     }
 }
+
+// MARK: - Access
+
+extension JSONValue {
+    /// The value at `key` of an object, nil for other kinds or a missing key.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let pairs) = self else { return nil }
+        for (k, v) in pairs where k == key { return v }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    public var objectValue: [(String, JSONValue)]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
+
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
+    /// Sets `key` in an object (appending it when new). No effect on other kinds.
+    public mutating func set(_ key: String, _ value: JSONValue) {
+        guard case .object(var pairs) = self else { return }
+        if let i = pairs.firstIndex(where: { $0.0 == key }) { pairs[i].1 = value } else { pairs.append((key, value)) }
+        self = .object(pairs)
+    }
+
+    /// Removes `key` from an object.
+    public mutating func remove(_ key: String) {
+        guard case .object(var pairs) = self else { return }
+        pairs.removeAll { $0.0 == key }
+        self = .object(pairs)
+    }
+
+    /// The value at a path of object keys, e.g. `["spec", "destination", "server"]`.
+    public func value(at path: [String]) -> JSONValue? {
+        var current = self
+        for key in path {
+            guard let next = current[key] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// Sets the value at a path, creating intermediate objects.
+    public mutating func set(path: [String], _ value: JSONValue) {
+        guard let first = path.first else {
+            self = value
+            return
+        }
+        if case .null = self { self = .object([]) }
+        var child = self[first] ?? .object([])
+        child.set(path: Array(path.dropFirst()), value)
+        set(first, child)
+    }
+
+    /// JSON merge patch (RFC 7386): objects merge key by key, `null` deletes, anything else replaces.
+    public func merging(patch: JSONValue) -> JSONValue {
+        guard case .object(let patchPairs) = patch else { return patch }
+        var result: JSONValue = (self.objectValue != nil) ? self : .object([])
+        for (key, value) in patchPairs {
+            if value.isNull {
+                result.remove(key)
+            } else {
+                result.set(key, (result[key] ?? .null).merging(patch: value))
+            }
+        }
+        return result
+    }
+}

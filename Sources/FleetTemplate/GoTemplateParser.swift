@@ -1,0 +1,447 @@
+import FleetModel
+
+// Parser for Go text/template syntax: text, actions with pipelines, if/else if/else, range, with,
+// variables, comments and whitespace trimming. The grammar follows text/template/parse.
+
+indirect enum TNode: Sendable {
+    case text(String)
+    case action(Pipe, line: Int)
+    case ifNode(Pipe, [TNode], [TNode]?, line: Int)
+    case rangeNode(Pipe, [TNode], [TNode]?, line: Int)
+    case withNode(Pipe, [TNode], [TNode]?, line: Int)
+    case breakNode
+    case continueNode
+}
+
+struct Pipe: Sendable {
+    var decl: [String] = []
+    var isAssign = false
+    var commands: [Command] = []
+    var text: String = ""
+}
+
+struct Command: Sendable {
+    var operands: [Operand]
+}
+
+indirect enum Operand: Sendable {
+    case dot
+    case nilLiteral
+    case bool(Bool)
+    case number(JSONValue)
+    case string(String)
+    case field([String])                 // .a.b
+    case variable(String, [String])      // $x.a.b
+    case function(String)
+    case pipe(Pipe, [String])            // (pipeline).a.b
+}
+
+enum Token: Equatable, Sendable {
+    case field(String, adjacent: Bool)
+    case variable(String)
+    case identifier(String)
+    case string(String)
+    case number(String)
+    case char(Int)
+    case dot
+    case pipe
+    case leftParen
+    case rightParen
+    case comma
+    case declare
+    case assign
+}
+
+struct GoTemplateParser {
+    let name: String
+    let source: [Unicode.Scalar]
+    var pos = 0
+    var line = 1
+    let functions: Set<String>
+
+    init(name: String, source: String, functions: Set<String>) {
+        self.name = name
+        self.source = Array(source.unicodeScalars)
+        self.functions = functions
+    }
+
+    func error(_ message: String, line: Int? = nil) -> TemplateError {
+        TemplateError(.parse, "template: \(name):\(line ?? self.line): \(message)")
+    }
+
+    // MARK: Top level
+
+    /// One item of the template: text or an action's tokens with its trim markers.
+    enum Item {
+        case text(String)
+        case action([Token], line: Int, text: String)
+    }
+
+    mutating func items() throws -> [Item] {
+        var items: [Item] = []
+        var text = String.UnicodeScalarView()
+        var trimNextText = false
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+        while pos < source.count {
+            if source[pos] == "{" && pos + 1 < source.count && source[pos + 1] == "{" {
+                var start = pos + 2
+                var trimLeft = false
+                if start + 1 < source.count, source[start] == "-", isSpace(source[start + 1]) {
+                    trimLeft = true
+                    start += 2
+                }
+                if trimLeft { while let last = text.last, isSpace(last) { text.removeLast() } }
+                if trimNextText { while let first = text.first, isSpace(first) { text.removeFirst() } }
+                if !text.isEmpty { items.append(.text(String(text))) }
+                text = String.UnicodeScalarView()
+                trimNextText = false
+                pos = start
+                let actionLine = line
+                // Comments: {{/* ... */}}
+                var p = pos
+                while p < source.count, isSpace(source[p]) { p += 1 }
+                if p + 1 < source.count, source[p] == "/", source[p + 1] == "*" {
+                    var q = p + 2
+                    while q + 1 < source.count, !(source[q] == "*" && source[q + 1] == "/") {
+                        if source[q] == "\n" { line += 1 }
+                        q += 1
+                    }
+                    guard q + 1 < source.count else { throw error("unclosed comment", line: actionLine) }
+                    q += 2
+                    while q < source.count, isSpace(source[q]) { q += 1 }
+                    if q + 2 < source.count, source[q] == "-", source[q + 1] == "}", source[q + 2] == "}" {
+                        trimNextText = true
+                        pos = q + 3
+                    } else if q + 1 < source.count, source[q] == "}", source[q + 1] == "}" {
+                        pos = q + 2
+                    } else {
+                        throw error("comment ends before closing delimiter", line: actionLine)
+                    }
+                    continue
+                }
+                let actionStart = pos
+                let (tokens, trimRight) = try lexAction()
+                let actionText = String(String.UnicodeScalarView(source[actionStart..<max(actionStart, pos - 2)]))
+                items.append(.action(tokens, line: actionLine, text: actionText.trimmingCharacters(in: .whitespaces)))
+                trimNextText = trimRight
+            } else {
+                if source[pos] == "\n" { line += 1 }
+                text.append(source[pos])
+                pos += 1
+            }
+        }
+        if trimNextText { while let first = text.first, isSpace(first) { text.removeFirst() } }
+        if !text.isEmpty { items.append(.text(String(text))) }
+        return items
+    }
+
+    // MARK: Lexing one action
+
+    mutating func lexAction() throws -> ([Token], Bool) {
+        var tokens: [Token] = []
+        let startLine = line
+        var lastEnd = -1  // where the previous token ended, to tell `.a.b` (one chain) from `x .b` (two operands)
+        while true {
+            guard pos < source.count else { throw error("unclosed action", line: startLine) }
+            let c = source[pos]
+            if c == " " || c == "\t" || c == "\r" || c == "\n" {
+                if c == "\n" { line += 1 }
+                // " -}}" closes with right trim.
+                if source[safe: pos + 1] == "-", source[safe: pos + 2] == "}", source[safe: pos + 3] == "}" {
+                    pos += 4
+                    return (tokens, true)
+                }
+                pos += 1
+                continue
+            }
+            if c == "}" && source[safe: pos + 1] == "}" {
+                pos += 2
+                return (tokens, false)
+            }
+            switch c {
+            case "|": tokens.append(.pipe); pos += 1
+            case "(": tokens.append(.leftParen); pos += 1
+            case ")": tokens.append(.rightParen); pos += 1
+            case ",": tokens.append(.comma); pos += 1
+            case ":":
+                guard source[safe: pos + 1] == "=" else { throw error("expected :=") }
+                tokens.append(.declare); pos += 2
+            case "=": tokens.append(.assign); pos += 1
+            case "\"": tokens.append(.string(try lexQuoted()))
+            case "`":
+                pos += 1
+                var s = String.UnicodeScalarView()
+                while pos < source.count, source[pos] != "`" {
+                    if source[pos] == "\n" { line += 1 }
+                    s.append(source[pos]); pos += 1
+                }
+                guard pos < source.count else { throw error("unterminated raw quoted string") }
+                pos += 1
+                tokens.append(.string(String(s)))
+            case "'":
+                pos += 1
+                guard pos < source.count else { throw error("unterminated character constant") }
+                var value = source[pos]
+                if value == "\\" {
+                    pos += 1
+                    guard let e = source[safe: pos] else { throw error("unterminated character constant") }
+                    value = e == "n" ? "\n" : e == "t" ? "\t" : e
+                }
+                pos += 1
+                guard source[safe: pos] == "'" else { throw error("unterminated character constant") }
+                pos += 1
+                tokens.append(.char(Int(value.value)))
+            case ".":
+                let next = source[safe: pos + 1]
+                if let n = next, isIdentChar(n), !(n >= "0" && n <= "9") {
+                    let adjacent = !tokens.isEmpty && lastEnd == pos
+                    pos += 1
+                    tokens.append(.field(lexIdentifier(), adjacent: adjacent))
+                    lastEnd = pos
+                    continue
+                } else if let n = next, n >= "0" && n <= "9" {
+                    tokens.append(.number(lexNumber()))
+                } else {
+                    tokens.append(.dot); pos += 1
+                }
+            case "$":
+                pos += 1
+                let ident = lexIdentifier()
+                tokens.append(.variable("$" + ident))
+            default:
+                if (c >= "0" && c <= "9") || ((c == "-" || c == "+") && (source[safe: pos + 1].map { $0 >= "0" && $0 <= "9" } ?? false)) {
+                    tokens.append(.number(lexNumber()))
+                } else if isIdentChar(c) {
+                    tokens.append(.identifier(lexIdentifier()))
+                } else {
+                    throw error("unexpected \"\(c)\" in command")
+                }
+            }
+            lastEnd = pos
+        }
+    }
+
+    func isIdentChar(_ c: Unicode.Scalar) -> Bool {
+        (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c.properties.isAlphabetic
+    }
+
+    mutating func lexIdentifier() -> String {
+        var s = String.UnicodeScalarView()
+        while pos < source.count, isIdentChar(source[pos]) {
+            s.append(source[pos]); pos += 1
+        }
+        return String(s)
+    }
+
+    mutating func lexNumber() -> String {
+        var s = String.UnicodeScalarView()
+        while pos < source.count {
+            let c = source[pos]
+            let isNum = (c >= "0" && c <= "9") || c == "." || c == "x" || c == "X" || c == "_" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F")
+                || ((c == "-" || c == "+") && (s.isEmpty || s.last == "e" || s.last == "E"))
+            if !isNum { break }
+            s.append(c); pos += 1
+        }
+        return String(s)
+    }
+
+    mutating func lexQuoted() throws -> String {
+        pos += 1
+        var s = String.UnicodeScalarView()
+        while pos < source.count {
+            let c = source[pos]
+            pos += 1
+            if c == "\"" { return String(s) }
+            if c == "\n" { throw error("unterminated quoted string") }
+            if c == "\\" {
+                guard let e = source[safe: pos] else { break }
+                pos += 1
+                switch e {
+                case "n": s.append("\n")
+                case "t": s.append("\t")
+                case "r": s.append("\r")
+                case "\\": s.append("\\")
+                case "\"": s.append("\"")
+                case "'": s.append("'")
+                case "u":
+                    let hex = String(String.UnicodeScalarView(source[pos..<min(pos + 4, source.count)]))
+                    guard let v = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(v) else { throw error("invalid escape in quoted string") }
+                    s.append(scalar); pos += 4
+                default: throw error("invalid escape \\\(e) in quoted string")
+                }
+            } else {
+                s.append(c)
+            }
+        }
+        throw error("unterminated quoted string")
+    }
+
+    // MARK: Tree
+
+    mutating func parse() throws -> [TNode] {
+        let all = try items()
+        var index = 0
+        let (nodes, terminator) = try parseList(all, &index, inRange: false)
+        if let terminator { throw error("unexpected {{\(terminator)}}") }
+        return nodes
+    }
+
+    /// Parses nodes until `{{end}}` or `{{else …}}`; returns the nodes and the terminator's tokens as text.
+    func parseList(_ items: [Item], _ index: inout Int, inRange: Bool) throws -> ([TNode], String?) {
+        var nodes: [TNode] = []
+        while index < items.count {
+            let item = items[index]
+            index += 1
+            switch item {
+            case .text(let t):
+                nodes.append(.text(t))
+            case .action(let tokens, let line, let text):
+                guard let first = tokens.first else { throw error("missing value for command", line: line) }
+                if case .identifier(let word) = first {
+                    switch word {
+                    case "end":
+                        return (nodes, "end")
+                    case "else":
+                        return (nodes, text)
+                    case "if", "range", "with":
+                        nodes.append(try parseControl(word, Array(tokens.dropFirst()), line: line, items, &index, inRange: inRange || word == "range"))
+                        continue
+                    case "break", "continue":
+                        guard inRange else { throw error("{{\(word)}} outside {{range}}", line: line) }
+                        nodes.append(word == "break" ? .breakNode : .continueNode)
+                        continue
+                    case "define", "template", "block":
+                        throw error("{{\(word)}} is not supported in ApplicationSet templates", line: line)
+                    default:
+                        break
+                    }
+                }
+                var pipe = try parsePipe(tokens, line: line, allowDecl: true)
+                pipe.text = text
+                nodes.append(.action(pipe, line: line))
+            }
+        }
+        return (nodes, nil)
+    }
+
+    func parseControl(_ word: String, _ tokens: [Token], line: Int, _ items: [Item], _ index: inout Int, inRange: Bool) throws -> TNode {
+        var pipe = try parsePipe(tokens, line: line, allowDecl: true, rangeDecl: word == "range")
+        pipe.text = word
+        if pipe.commands.isEmpty { throw error("missing value for \(word)", line: line) }
+        let (body, terminator) = try parseList(items, &index, inRange: inRange)
+        guard let terminator else { throw error("unexpected EOF: missing {{end}} for {{\(word)}}", line: line) }
+        var elseBody: [TNode]?
+        if terminator != "end" {
+            // "else", "else if …", "else with …"
+            let rest = terminator.dropFirst("else".count).trimmingCharacters(in: .whitespaces)
+            if rest.isEmpty {
+                let (e, t2) = try parseList(items, &index, inRange: inRange)
+                guard t2 == "end" else { throw error("expected {{end}} after {{else}}", line: line) }
+                elseBody = e
+            } else {
+                var sub = GoTemplateParser(name: name, source: "{{" + rest + "}}", functions: functions)
+                sub.line = line
+                let subItems = try sub.items()
+                guard case .action(let t, _, _) = subItems.first, case .identifier(let w) = t.first, w == "if" || w == "with" else {
+                    throw error("unexpected {{\(terminator)}}", line: line)
+                }
+                elseBody = [try parseControl(w, Array(t.dropFirst()), line: line, items, &index, inRange: inRange)]
+            }
+        }
+        switch word {
+        case "if": return .ifNode(pipe, body, elseBody, line: line)
+        case "range": return .rangeNode(pipe, body, elseBody, line: line)
+        default: return .withNode(pipe, body, elseBody, line: line)
+        }
+    }
+
+    func parsePipe(_ tokens: [Token], line: Int, allowDecl: Bool, rangeDecl: Bool = false) throws -> Pipe {
+        var pipe = Pipe()
+        var i = 0
+        // Declarations: $x := …, $x = …, $i, $e := … (range)
+        if allowDecl, case .variable(let v) = tokens.first {
+            if tokens.count > 1, tokens[1] == .declare || tokens[1] == .assign {
+                pipe.decl = [v]
+                pipe.isAssign = tokens[1] == .assign
+                i = 2
+            } else if rangeDecl, tokens.count > 3, tokens[1] == .comma, case .variable(let v2) = tokens[2], tokens[3] == .declare {
+                pipe.decl = [v, v2]
+                i = 4
+            }
+        }
+        var current: [Operand] = []
+        while i < tokens.count {
+            if tokens[i] == .pipe {
+                if current.isEmpty { throw error("missing command before '|'", line: line) }
+                pipe.commands.append(Command(operands: current))
+                current = []
+                i += 1
+                continue
+            }
+            current.append(try parseOperand(tokens, &i, line: line))
+        }
+        if !current.isEmpty { pipe.commands.append(Command(operands: current)) } else if !pipe.commands.isEmpty {
+            throw error("missing command after '|'", line: line)
+        }
+        return pipe
+    }
+
+    func parseOperand(_ tokens: [Token], _ i: inout Int, line: Int) throws -> Operand {
+        let token = tokens[i]
+        i += 1
+        var operand: Operand
+        switch token {
+        case .dot: operand = .dot
+        case .field(let f, _):
+            var chain = [f]
+            while i < tokens.count, case .field(let g, true) = tokens[i] { chain.append(g); i += 1 }
+            return .field(chain)
+        case .variable(let v):
+            var chain: [String] = []
+            while i < tokens.count, case .field(let g, true) = tokens[i] { chain.append(g); i += 1 }
+            return .variable(v, chain)
+        case .string(let s): operand = .string(s)
+        case .char(let c): operand = .number(.int(c))
+        case .number(let n):
+            let clean = n.replacingOccurrences(of: "_", with: "")
+            if let v = Int(clean) { operand = .number(.int(v)) } else if clean.lowercased().hasPrefix("0x"), let v = Int(clean.dropFirst(2), radix: 16) {
+                operand = .number(.int(v))
+            } else if let d = Double(clean) { operand = .number(.double(d)) } else { throw error("bad number syntax: \"\(n)\"", line: line) }
+        case .identifier(let word):
+            switch word {
+            case "true": operand = .bool(true)
+            case "false": operand = .bool(false)
+            case "nil": operand = .nilLiteral
+            default:
+                guard functions.contains(word) else { throw error("function \"\(word)\" not defined", line: line) }
+                return .function(word)
+            }
+        case .leftParen:
+            var depth = 1
+            var inner: [Token] = []
+            while i < tokens.count {
+                if tokens[i] == .leftParen { depth += 1 }
+                if tokens[i] == .rightParen { depth -= 1; if depth == 0 { break } }
+                inner.append(tokens[i]); i += 1
+            }
+            guard i < tokens.count else { throw error("unclosed left paren", line: line) }
+            i += 1
+            let pipe = try parsePipe(inner, line: line, allowDecl: false)
+            var chain: [String] = []
+            while i < tokens.count, case .field(let g, true) = tokens[i] { chain.append(g); i += 1 }
+            return .pipe(pipe, chain)
+        default:
+            throw error("unexpected \(token) in operand", line: line)
+        }
+        if i < tokens.count, case .field(_, true) = tokens[i] {
+            throw error("unexpected . after term", line: line)
+        }
+        return operand
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { index >= 0 && index < count ? self[index] : nil }
+}
+
+import Foundation
