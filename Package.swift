@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "FleetModel", targets: ["FleetModel"]),
         .library(name: "FleetConfig", targets: ["FleetConfig"]),
         .library(name: "FleetTemplate", targets: ["FleetTemplate"]),
+        .library(name: "FleetGenerators", targets: ["FleetGenerators"]),
         .library(name: "FleetStore", targets: ["FleetStore"]),
         .library(name: "FleetGit", targets: ["FleetGit"]),
     ],
@@ -39,6 +40,10 @@ let package = Package(
         ),
         // Template engines: fasttemplate and Go text/template with Sprig functions. Pure.
         .target(name: "FleetTemplate", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
+        // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
+        .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
+        // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
+        .target(name: "FleetManifests", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -46,12 +51,12 @@ let package = Package(
             swiftSettings: strict
         ),
         // Git mirror cache over libgit2.
-        .target(name: "FleetGit", dependencies: ["CGit2"], swiftSettings: strict),
+        .target(name: "FleetGit", dependencies: ["CGit2", "FleetModel"], swiftSettings: strict),
         // The `flotilla` command line.
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetGeneratorsTests", dependencies: ["FleetGenerators", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),

@@ -6,6 +6,6 @@ struct Flotilla: ParsableCommand {
         commandName: "flotilla",
         abstract: "Keep a fleet of Kubernetes clusters in step with git.",
         version: "0.1.0",
-        subcommands: [ClusterCommand.self, RepoCommand.self, BenchCommand.self]
+        subcommands: [ClusterCommand.self, GenerateCommand.self, RepoCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,88 @@
+import FleetConfig
+import FleetModel
+import Foundation
+
+/// Reads the Kubernetes manifests of an Application source at a commit: every `*.yaml`, `*.yml` and `*.json`
+/// under the path, recursively, multi-document, in path order. A directory with a `kustomization.yaml` is
+/// rendered with `kubectl kustomize` from a copy of the commit's tree.
+public struct ManifestLoader: Sendable {
+    public let git: any GitSource
+    /// The kubectl binary for kustomize directories.
+    public var kubectl: String
+
+    public init(git: any GitSource, kubectl: String = "kubectl") {
+        self.git = git
+        self.kubectl = kubectl
+    }
+
+    public struct Rendered: Sendable {
+        public let commit: String
+        public let objects: [JSONValue]
+    }
+
+    public func load(repoURL: String, revision: String, path: String) throws -> Rendered {
+        let commit = try git.resolve(repoURL: repoURL, revision: revision)
+        let tree = try git.tree(repoURL: repoURL, commit: commit)
+        let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+        if dir.split(separator: "/").contains("..") {
+            throw ManifestError("source path '\(path)' leaves the repository \(repoURL)")
+        }
+        let prefix = dir.isEmpty ? "" : dir + "/"
+        if !dir.isEmpty && !tree.directories.contains(dir) {
+            throw ManifestError("path '\(path)' not found in \(repoURL) at \(commit.prefix(12))")
+        }
+        let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map { prefix + $0 }.first { tree.files.contains($0) }
+        if kustomization != nil {
+            return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir))
+        }
+        var objects: [JSONValue] = []
+        for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json")) {
+            let text = String(decoding: try git.readFile(repoURL: repoURL, commit: commit, path: file), as: UTF8.self)
+            let docs: [JSONValue]
+            do {
+                docs = file.hasSuffix(".json") ? [try JSONParser.parse(text)] : try YAMLValue.documents(text, file: file)
+            } catch {
+                throw ManifestError("\(repoURL) at \(commit.prefix(12)): \(error)")
+            }
+            for doc in docs where !doc.isNull {
+                if doc["kind"]?.stringValue == "List", let items = doc["items"]?.arrayValue { objects += items } else { objects.append(doc) }
+            }
+        }
+        return Rendered(commit: commit, objects: objects)
+    }
+
+    private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String) throws -> [JSONValue] {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for file in tree.files {
+            let target = root.appendingPathComponent(file)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [kubectl, "kustomize", root.appendingPathComponent(dir).path]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch {
+            throw ManifestError("cannot run '\(kubectl) kustomize' for \(dir) in \(repoURL): \(error). Install kubectl (which includes kustomize) or put it on PATH")
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus == 127 {
+            throw ManifestError("kubectl was not found: \(dir) in \(repoURL) has a kustomization.yaml, which needs 'kubectl kustomize'. Install kubectl or put it on PATH")
+        }
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errData, as: UTF8.self).replacingOccurrences(of: root.path + "/", with: "")
+            throw ManifestError("kustomize failed for \(dir) in \(repoURL) at \(commit.prefix(12)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: "kustomize output").filter { !$0.isNull }
+    }
+}
+
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

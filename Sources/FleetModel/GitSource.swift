@@ -1,0 +1,49 @@
+import Foundation
+
+/// The port through which generators and the sync engine read git. Implemented over the libgit2 mirror
+/// cache (`FleetGit.MirrorGitSource`) and, in tests, over in-memory repositories.
+public protocol GitSource: Sendable {
+    /// Resolves a branch, tag, commit or `HEAD` (empty = `HEAD`) of `repoURL` to a 40-hex commit id.
+    /// Errors name the repository and the revision.
+    func resolve(repoURL: String, revision: String) throws -> String
+
+    /// Every directory and file of a commit, see ``RepoTree``.
+    func tree(repoURL: String, commit: String) throws -> RepoTree
+
+    /// A file's content at a commit.
+    func readFile(repoURL: String, commit: String, path: String) throws -> Data
+}
+
+/// A commit's tree as generators need it.
+public struct RepoTree: Sendable, Hashable {
+    /// Directories, `/`-separated, relative, in depth-first pre-order with each directory's entries in byte
+    /// order: the order of Go's `filepath.WalkDir`, which Argo CD's directory generator follows.
+    public let directories: [String]
+    /// Regular files (not symlinks or submodules), sorted by full path in byte order.
+    public let files: [String]
+
+    public init(directories: [String], files: [String]) {
+        self.directories = directories.sorted(by: RepoTree.walkOrder)
+        self.files = files.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Pre-order with lexically sorted siblings: compare segment by segment, a parent before its children.
+    public static func walkOrder(_ a: String, _ b: String) -> Bool {
+        var ai = a.utf8.makeIterator(), bi = b.utf8.makeIterator()
+        while true {
+            let x = ai.next(), y = bi.next()
+            switch (x, y) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case let (x?, y?):
+                if x == y { continue }
+                // A segment boundary sorts before any other byte: "a/b" < "a-c" is false in byte order,
+                // but "a" (then "/b") comes before "a-c" in a walk.
+                if x == UInt8(ascii: "/") { return true }
+                if y == UInt8(ascii: "/") { return false }
+                return x < y
+            }
+        }
+    }
+}
