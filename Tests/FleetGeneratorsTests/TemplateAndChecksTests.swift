@@ -1,0 +1,92 @@
+import FleetGenerators
+import FleetModel
+import Testing
+
+/// A generator's own template wins over spec.template where set; the rest comes from spec.template.
+@Test func generatorTemplateMerge() throws {
+    let apps = try generate(spec("""
+    - list:
+        elements: [{name: a}]
+        template:
+          metadata: {name: 'override-{{name}}'}
+          spec: {project: special}
+    """))
+    #expect(names(apps) == ["override-a"])
+    #expect(apps[0].project == "special")
+    #expect(apps[0].destinationNamespace == "default")
+}
+
+/// templatePatch is rendered and merged; it cannot change spec.project.
+@Test func templatePatch() throws {
+    let apps = try generate(spec("- list: {elements: [{name: a, auto: 'true'}]}", template: "name: '{{ .name }}'", goTemplate: true, extra: """
+    templatePatch: |
+      spec:
+        project: hijacked
+        {{- if eq .auto "true" }}
+        syncPolicy:
+          automated: {prune: true}
+        {{- end }}
+    """))
+    #expect(apps[0].project == "default")
+    #expect(apps[0].object.value(at: ["spec", "syncPolicy", "automated", "prune"]) == .bool(true))
+}
+
+/// preserveResourcesOnDeletion and explicit finalizers suppress the resources finalizer.
+@Test func finalizers() throws {
+    let preserved = try generate(spec("- list: {elements: [{name: a}]}", extra: "syncPolicy: {preserveResourcesOnDeletion: true}"))
+    #expect(preserved[0].object.value(at: ["metadata", "finalizers"]) == nil)
+    let explicit = try generate(spec("- list: {elements: [{name: a}]}", template: "name: '{{name}}'\n      finalizers: [custom]"))
+    #expect(explicit[0].object.value(at: ["metadata", "finalizers"]) == .array([.string("custom")]))
+}
+
+/// missingkey=error names the key; without it, Go prints <no value>.
+@Test func missingKey() throws {
+    #expect { try generate(spec("- list: {elements: [{name: a}]}", template: "name: '{{ .nme }}'", goTemplate: true, extra: "goTemplateOptions: [\"missingkey=error\"]")) } throws: {
+        "\($0)".contains(#"map has no entry for key "nme""#) && "\($0)".contains("spec.template.metadata.name")
+    }
+    #expect { try generate(spec("- list: {elements: [{name: a}]}", template: "name: '{{ .nme }}'", goTemplate: true)) } throws: {
+        "\($0)".contains("'<no value>' must consist")
+    }
+}
+
+/// Duplicate names are an error naming both sources; nothing is returned.
+@Test func duplicateNames() {
+    #expect { try generate(spec("- list: {elements: [{name: a, x: '1'}, {name: a, x: '2'}]}")) } throws: {
+        let text = "\($0)"
+        return text.contains("duplicate name: a") && text.contains("elements[0]") && text.contains("elements[1]")
+    }
+}
+
+/// A generated name that is not a Kubernetes name is an error naming the value.
+@Test func invalidName() {
+    #expect { try generate(spec("- list: {elements: [{name: 'Bad_Name'}]}")) } throws: {
+        "\($0)".contains("generated Application name 'Bad_Name' is not a valid Kubernetes name")
+    }
+}
+
+/// Destinations must be registered clusters (by server or name).
+@Test func destinationChecks() throws {
+    let ok = try generate(spec("- clusters: {}", template: "name: '{{nameNormalized}}'").replacingOccurrences(of: "server: 'https://kubernetes.default.svc'", with: "server: '{{server}}'"), checkDestinations: true)
+    #expect(ok.count == 3)
+    #expect { try generate(spec("- list: {elements: [{name: a}]}"), checkDestinations: true) } throws: {
+        "\($0)".contains("server 'https://kubernetes.default.svc' is not a registered cluster")
+    }
+}
+
+/// Spec-level problems are reported with field paths.
+@Test func specProblems() {
+    #expect { try appSet("kind: ApplicationSet\nmetadata: {}\nspec: {generators: []}") } throws: {
+        "\($0)".contains("metadata.name: required field is missing") && "\($0)".contains("spec.generators: must be a non-empty list")
+    }
+    #expect { try generate(spec("- scmProvider: {}")) } throws: { "\($0)".contains("the scmProvider generator is not supported") }
+    #expect { try generate(spec("- lists: {}")) } throws: { "\($0)".contains("unknown generator 'lists'") }
+    #expect { try generate(spec("- list: {elements: [{name: a}]}", extra: "goTemplateOptions: [\"missingkey=boom\"]")) } throws: {
+        "\($0)".contains("spec.goTemplateOptions")
+    }
+}
+
+/// Unknown fields of the template are kept in the output.
+@Test func unknownFieldsKept() throws {
+    let apps = try generate(spec("- list: {elements: [{name: a}]}").replacingOccurrences(of: "project: default", with: "project: default\n      futureField: {x: '{{name}}'}"))
+    #expect(apps[0].object.value(at: ["spec", "futureField", "x"]) == .string("a"))
+}
