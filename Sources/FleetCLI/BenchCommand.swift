@@ -1,5 +1,7 @@
 import ArgumentParser
 import FleetConfig
+import FleetGenerators
+import FleetGit
 import FleetModel
 import FleetStore
 import Foundation
@@ -8,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Flotilla on synthetic input and print figures.",
-        subcommands: [Registry.self]
+        subcommands: [Registry.self, Generate.self, GitTree.self]
     )
 
     struct Registry: ParsableCommand {
@@ -73,4 +75,135 @@ func peakRSSMiB() -> Int {
         return kb / 1024
     }
     return -1
+}
+
+extension BenchCommand {
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate Applications from a git directories × clusters matrix over a synthetic registry and repository."
+        )
+
+        @Option(help: "Number of clusters in the synthetic registry.") var clusters: Int = 100
+        @Option(help: "Number of application directories in the synthetic repository.") var dirs: Int = 1_000
+        @Flag(help: "Use Go-template mode instead of fasttemplate.") var goTemplate = false
+        @Option(help: "Repetitions (the best is reported).") var runs: Int = 3
+
+        func validate() throws {
+            if clusters < 1 || dirs < 1 || runs < 1 { throw ValidationError("Please give positive --clusters, --dirs and --runs.") }
+        }
+
+        func run() throws {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let repoPath = root.appendingPathComponent("apps.git")
+            let writer = try GitRepositoryWriter(creatingAt: repoPath)
+            var files: [String: Data] = [:]
+            for i in 0..<dirs { files["apps/app-\(i)/deployment.yaml"] = Data("kind: Deployment\n".utf8) }
+            let (_, repoTime) = try measure { try writer.commit(files: files, message: "synthetic") }
+
+            let envs = ["dev", "staging", "prod"], regions = ["eu", "us", "ap"]
+            let registry = (0..<clusters).map { i in
+                Cluster(name: String(format: "cluster-%05d", i), server: "https://10.\(i / 65536 % 256).\(i / 256 % 256).\(i % 256):6443",
+                        labels: ["env": envs[i % 3], "region": regions[i % 3], "fleet": "bench"])
+            }
+            let t: (String) -> String = { goTemplate ? "{{ .\($0) }}" : "{{\($0)}}" }
+            let yaml = """
+            apiVersion: argoproj.io/v1alpha1
+            kind: ApplicationSet
+            metadata: {name: bench, namespace: argocd}
+            spec:
+              goTemplate: \(goTemplate)
+              generators:
+                - matrix:
+                    generators:
+                      - git: {repoURL: '\(repoPath.path)', revision: HEAD, directories: [{path: 'apps/*'}]}
+                      - clusters: {selector: {matchLabels: {fleet: bench}}}
+              template:
+                metadata:
+                  name: '\(t("path.basename"))-\(t("name"))'
+                  labels: {app: '\(t("path.basename"))', env: '\(goTemplate ? "{{ index .metadata.labels \"env\" }}" : "{{metadata.labels.env}}")'}
+                spec:
+                  project: default
+                  source: {repoURL: '\(repoPath.path)', targetRevision: HEAD, path: '\(goTemplate ? "{{ .path.path }}" : "{{path}}")'}
+                  destination: {server: '\(t("server"))', namespace: '\(t("path.basename"))'}
+                  syncPolicy: {automated: {prune: true, selfHeal: true}}
+            """
+            let appSet = try ApplicationSet.parse(yaml, file: "bench.yaml")[0]
+            let cache = GitMirrorCache(root: root.appendingPathComponent("data/git"))
+            let git = MirrorGitSource(cache: cache, fetchOnResolve: true)
+            // First run includes the clone and the tree read; later runs hit the tree cache (trees are cached by commit).
+            var best = Double.infinity, first = 0.0, count = 0
+            for run in 0..<runs {
+                let context = GeneratorContext(clusters: registry, git: git)
+                var apps: [Application] = []
+                apps.reserveCapacity(clusters * dirs)
+                let (n, seconds) = try measure { try Generation.generate(appSet, context: context, executor: .cores) { apps.append($0) } }
+                count = n
+                if run == 0 { first = seconds }
+                best = min(best, seconds)
+                apps.removeAll()
+            }
+            print("bench generate: \(clusters) clusters × \(dirs) directories = \(count) Applications (\(goTemplate ? "Go template" : "fasttemplate"), \(ParallelExecutor.cores.width) threads)")
+            print("  synthetic repository written in \(String(format: "%.1f", repoTime * 1000)) ms")
+            print(String(format: "  first run (clone + tree + generate): %8.3f s", first))
+            print(String(format: "  best of %d runs:                    %8.3f s   %.0f applications/s", runs, best, Double(count) / best))
+            print("  peak RSS: \(peakRSSMiB()) MiB")
+        }
+    }
+
+    struct GitTree: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "git-tree",
+            abstract: "List every directory of a synthetic repository's commit, and compare with `git ls-tree -r -d` on the same repository."
+        )
+
+        @Option(help: "Number of leaf directories (each under a group of 100).") var dirs: Int = 10_000
+        @Option(help: "Repetitions (the best is reported).") var runs: Int = 5
+
+        func run() throws {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let writer = try GitRepositoryWriter(creatingAt: root.appendingPathComponent("repo.git"))
+            var files: [String: Data] = [:]
+            for i in 0..<dirs { files["group-\(i / 100)/app-\(i)/kustomization.yaml"] = Data("resources: []\n".utf8) }
+            let commit = try writer.commit(files: files, message: "synthetic")
+            let repo = try GitRepository(path: root.appendingPathComponent("repo.git").path)
+            var ours = Double.infinity, directories = 0
+            for _ in 0..<runs {
+                let (tree, seconds) = try measure { try repo.tree(at: commit) }
+                directories = tree.directories.count
+                ours = min(ours, seconds)
+            }
+            print("bench git-tree: \(directories) directories")
+            print(String(format: "  flotilla (libgit2 tree walk):  %8.2f ms", ours * 1000))
+            guard let git = ["/usr/bin/git", "/usr/local/bin/git"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                print("  git: not installed, no comparison")
+                return
+            }
+            func timeGit(_ arguments: [String]) throws -> (Double, Int) {
+                var best = Double.infinity, lines = 0
+                for _ in 0..<runs {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: git)
+                    process.arguments = ["--git-dir", root.appendingPathComponent("repo.git").path] + arguments
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    let (out, seconds) = try measure { () -> Data in
+                        try process.run()
+                        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                        process.waitUntilExit()
+                        return data
+                    }
+                    lines = out.split(separator: UInt8(ascii: "\n")).count
+                    best = min(best, seconds)
+                }
+                return (best, lines)
+            }
+            let (theirs, lines) = try timeGit(["ls-tree", "-r", "-d", "--name-only", commit.hex])
+            let (startup, _) = try timeGit(["rev-parse", "--verify", "-q", commit.hex])
+            print(String(format: "  git ls-tree -r -d (process):   %8.2f ms  (%d directories)", theirs * 1000, lines))
+            print(String(format: "  git process start (rev-parse): %8.2f ms", startup * 1000))
+            print(String(format: "  ratio git / flotilla:          %8.2f×  (%.2f× without git's process start)", theirs / ours, max(0, theirs - startup) / ours))
+        }
+    }
 }

@@ -47,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
         var errors: [String] = []
         for appSet in appSets {
             do {
-                results.append((appSet, try Generation.applications(for: appSet, context: context)))
+                results.append((appSet, try Generation.applications(for: appSet, context: context, executor: .cores)))
             } catch {
                 errors.append("\(error)")
             }

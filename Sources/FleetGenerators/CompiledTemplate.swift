@@ -64,7 +64,7 @@ enum CompiledString: Sendable {
     func render(_ params: RenderParams, field: String) throws -> String {
         switch self {
         case .constant(let s): return s
-        case .fast(let t): return t.render { params.flat[$0]?.stringValue }
+        case .fast(let t): return t.render { params.set[$0]?.stringValue }
         case .go(let t):
             do { return try t.render(params.data) } catch let e as TemplateError {
                 throw GenerationError(e.code == .missingKey ? .template : .template, field: field, e.message)
@@ -73,13 +73,13 @@ enum CompiledString: Sendable {
     }
 }
 
-/// Params in both shapes a template needs: flat lookup for fasttemplate, one object for Go templates.
+/// Params in both shapes a template needs: layered lookup for fasttemplate, one object for Go templates.
 struct RenderParams {
-    let flat: Params
+    let set: ParamSet
     let data: JSONValue
 
-    init(_ params: Params, goTemplate: Bool) {
-        flat = params
-        data = goTemplate ? .object(params.map { ($0.key, $0.value) }) : .null
+    init(_ set: ParamSet, goTemplate: Bool) {
+        self.set = set
+        data = goTemplate ? .object(set.params.map { ($0.key, $0.value) }) : .null
     }
 }

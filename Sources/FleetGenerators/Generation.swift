@@ -13,9 +13,10 @@ import FleetTemplate
 /// registered cluster (by server or name).
 public enum Generation {
     /// Generates every Application; throws on the first generator or template error, or on any check.
-    public static func applications(for appSet: ApplicationSet, context: GeneratorContext, checkDestinations: Bool = true) throws -> [Application] {
+    public static func applications(for appSet: ApplicationSet, context: GeneratorContext, checkDestinations: Bool = true,
+                                    executor: ParallelExecutor = .serial) throws -> [Application] {
         var apps: [Application] = []
-        try generate(appSet, context: context, checkDestinations: checkDestinations) { apps.append($0) }
+        try generate(appSet, context: context, checkDestinations: checkDestinations, executor: executor) { apps.append($0) }
         return apps
     }
 
@@ -23,9 +24,9 @@ public enum Generation {
     /// Returns the number generated.
     @discardableResult
     public static func generate(_ appSet: ApplicationSet, context base: GeneratorContext, checkDestinations: Bool = true,
-                                emit: (Application) throws -> Void) throws -> Int {
+                                executor: ParallelExecutor = .serial, emit: (Application) throws -> Void) throws -> Int {
         do {
-            return try run(appSet, context: base, checkDestinations: checkDestinations, emit: emit)
+            return try run(appSet, context: base, checkDestinations: checkDestinations, executor: executor, emit: emit)
         } catch var error as GenerationError {
             error.appSet = appSet.name
             throw error
@@ -33,7 +34,7 @@ public enum Generation {
     }
 
     private static func run(_ appSet: ApplicationSet, context base: GeneratorContext, checkDestinations: Bool,
-                            emit: (Application) throws -> Void) throws -> Int {
+                            executor: ParallelExecutor, emit: (Application) throws -> Void) throws -> Int {
         let options: GoTemplate.Options
         do { options = try GoTemplate.Options(goTemplateOptions: appSet.goTemplateOptions) } catch {
             throw GenerationError(.invalidSpec, field: "spec.goTemplateOptions", "\(error)")
@@ -54,29 +55,33 @@ public enum Generation {
             let template = mergedTemplate(generatorTemplate(entry), appSet.template)
             let compiled = try CompiledValue.compile(template, goTemplate: go, options: options, field: "spec.template")
             let hasFinalizers = !(template.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true)
-            for set in sets {
+            seen.reserveCapacity(seen.count + sets.count)
+            // Rendering is independent per parameter set: the executor may spread it over cores.
+            // Checks and emission then run in generation order.
+            let rendered = try renderAll(sets, executor: executor) { set in
                 var app: JSONValue
                 do {
                     app = try render(set, compiled: compiled, patch: patch, goTemplate: go)
                 } catch let e as GenerationError {
                     throw GenerationError(e.code, field: e.field, "\(e.message) (params from \(set.origin))", appSet: e.appSet)
                 }
-                let addFinalizer = !set.params.isEmpty && !hasFinalizers && !appSet.preserveResourcesOnDeletion
-                app = shape(app, namespace: appSet.namespace, addFinalizer: addFinalizer)
-                let application = Application(object: app, origin: set.origin)
+                let addFinalizer = !set.isEmpty && !hasFinalizers && !appSet.preserveResourcesOnDeletion
+                return Application(object: shape(app, namespace: appSet.namespace, addFinalizer: addFinalizer), origin: set.origin)
+            }
+            for application in rendered {
                 let name = application.name
                 if name.isEmpty {
-                    problems.append("generated an Application with an empty name (params from \(set.origin))")
+                    problems.append("generated an Application with an empty name (params from \(application.origin))")
                 } else if let p = KubernetesNames.dns1123SubdomainProblem(name) {
-                    problems.append("generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(set.origin))")
+                    problems.append("generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(application.origin))")
                 }
                 if let first = seen[name] {
-                    problems.append("contains applications with duplicate name: \(name) (from \(first) and from \(set.origin))")
+                    problems.append("contains applications with duplicate name: \(name) (from \(first) and from \(application.origin))")
                 } else {
-                    seen[name] = set.origin
+                    seen[name] = application.origin
                 }
-                if checkDestinations {
-                    if let p = destinationProblem(application, servers: servers, names: clusterNames) { problems.append(p) }
+                if checkDestinations, let p = destinationProblem(application, servers: servers, names: clusterNames) {
+                    problems.append(p)
                 }
                 count += 1
                 try emit(application)
@@ -89,6 +94,26 @@ public enum Generation {
             throw GenerationError(code, field: "", problems.count == 1 ? problems[0] : "\(problems.count) problems:\n  - \(shown)\(more)")
         }
         return count
+    }
+
+    /// Maps `sets` through `body` in chunks on the executor; results keep their order, and the error of the
+    /// earliest failing set is thrown.
+    static func renderAll(_ sets: [ParamSet], executor: ParallelExecutor, _ body: @escaping @Sendable (ParamSet) throws -> Application) throws -> [Application] {
+        let count = sets.count
+        let chunkSize = max(256, count / (executor.width * 8) + 1)
+        let chunks = (count + chunkSize - 1) / chunkSize
+        if executor.width <= 1 || chunks <= 1 { return try sets.map(body) }
+        let results = ResultSlots(count: count)
+        executor.run(chunks) { chunk in
+            let start = chunk * chunkSize, end = min(count, start + chunkSize)
+            for i in start..<end {
+                do { results.store(i, .success(try body(sets[i]))) } catch {
+                    results.store(i, .failure(error))
+                    return
+                }
+            }
+        }
+        return try results.collect()
     }
 
     static func destinationProblem(_ app: Application, servers: Set<String>, names: Set<String>) -> String? {
@@ -109,9 +134,9 @@ public enum Generation {
     }
 
     private static func render(_ set: ParamSet, compiled: CompiledValue, patch: CompiledString?, goTemplate: Bool) throws -> JSONValue {
-        let params = RenderParams(set.params, goTemplate: goTemplate)
+        let params = RenderParams(set, goTemplate: goTemplate)
         // Argo CD quirk kept: an empty parameter map skips rendering.
-        var app = set.params.isEmpty ? (try CompiledValue.constantValue(compiled)) : try compiled.render(params)
+        var app = set.isEmpty ? (try CompiledValue.constantValue(compiled)) : try compiled.render(params)
         if let patch {
             let text = try patch.render(params, field: "spec.templatePatch")
             let value: JSONValue
@@ -136,18 +161,25 @@ public enum Generation {
 
     /// Argo CD's Application shape: apiVersion, kind, metadata (name, namespace, labels, annotations,
     /// finalizers first), spec, then anything else the template carried.
+    static let finalizers = JSONValue.array([.string(ApplicationSet.finalizer)])
+    static let apiVersion = JSONValue.string("argoproj.io/v1alpha1"), kind = JSONValue.string("Application")
+    static let metadataOrder = ["name", "namespace", "labels", "annotations", "finalizers"]
+
     static func shape(_ rendered: JSONValue, namespace: String?, addFinalizer: Bool) -> JSONValue {
-        var metadata = rendered["metadata"] ?? .object([])
-        if let namespace { metadata.set("namespace", .string(namespace)) }
-        if addFinalizer { metadata.set("finalizers", .array([.string(ApplicationSet.finalizer)])) }
-        let order = ["name", "namespace", "labels", "annotations", "finalizers"]
-        let pairs = metadata.objectValue ?? []
-        let ordered = order.compactMap { k in pairs.first { $0.0 == k } } + pairs.filter { !order.contains($0.0) }
-        var out: [(String, JSONValue)] = [
-            ("apiVersion", .string("argoproj.io/v1alpha1")), ("kind", .string("Application")), ("metadata", .object(ordered)),
-            ("spec", rendered["spec"] ?? .object([])),
-        ]
-        for (k, v) in rendered.objectValue ?? [] where !["apiVersion", "kind", "metadata", "spec"].contains(k) { out.append((k, v)) }
+        let pairs = rendered["metadata"]?.objectValue ?? []
+        var ordered: [(String, JSONValue)] = []
+        ordered.reserveCapacity(pairs.count + 2)
+        for key in metadataOrder {
+            switch key {
+            case "namespace" where namespace != nil: ordered.append((key, .string(namespace!)))
+            case "finalizers" where addFinalizer: ordered.append((key, finalizers))
+            default: if let hit = pairs.first(where: { $0.0 == key }) { ordered.append(hit) }
+            }
+        }
+        for pair in pairs where !metadataOrder.contains(pair.0) { ordered.append(pair) }
+        var out: [(String, JSONValue)] = [("apiVersion", apiVersion), ("kind", kind), ("metadata", .object(ordered)),
+                                          ("spec", rendered["spec"] ?? .object([]))]
+        for (k, v) in rendered.objectValue ?? [] where k != "apiVersion" && k != "kind" && k != "metadata" && k != "spec" { out.append((k, v)) }
         return .object(out)
     }
 
@@ -210,3 +242,53 @@ extension CompiledValue {
     }
 }
 
+
+/// Runs `count` independent jobs, possibly at once. `serial` runs them in order on the calling thread;
+/// callers that may use cores pass their own (the CLI uses `DispatchQueue.concurrentPerform`).
+public struct ParallelExecutor: Sendable {
+    public let width: Int
+    let perform: @Sendable (Int, @Sendable (Int) -> Void) -> Void
+
+    public init(width: Int, perform: @escaping @Sendable (Int, @Sendable (Int) -> Void) -> Void) {
+        self.width = width
+        self.perform = perform
+    }
+
+    public static let serial = ParallelExecutor(width: 1) { count, body in for i in 0..<count { body(i) } }
+
+    func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) { perform(count, body) }
+}
+
+/// Result slots written by index from several threads. Each index is written by exactly one job, and all
+/// writes finish before `collect` (the executor returns only when every job is done), so no lock is needed.
+final class ResultSlots: @unchecked Sendable {
+    // Raw storage, so that writes from several threads touch distinct elements without a shared Swift access.
+    private let slots: UnsafeMutableBufferPointer<Result<Application, any Error>?>
+
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    func store(_ i: Int, _ result: Result<Application, any Error>) {
+        slots[i] = result
+    }
+
+    func collect() throws -> [Application] {
+        var out: [Application] = []
+        out.reserveCapacity(slots.count)
+        for slot in slots {
+            switch slot {
+            case .success(let app)?: out.append(app)
+            case .failure(let error)?: throw error
+            case nil: continue  // after a failure in the same chunk
+            }
+        }
+        return out
+    }
+}

@@ -19,14 +19,41 @@ public indirect enum Origin: Sendable, CustomStringConvertible {
 }
 
 /// One parameter set and its origin.
+///
+/// A matrix product keeps its children's maps as layers instead of copying them into one map: with
+/// fasttemplate the layers never disagree on a key (that is an error), so a lookup may stop at the first
+/// hit. A million products then cost a million small arrays, not a million merged dictionaries.
 public struct ParamSet: Sendable {
-    public var params: Params
+    public private(set) var layers: [Params]
     public var origin: Origin
 
     public init(params: Params, origin: Origin) {
-        self.params = params
+        self.layers = [params]
         self.origin = origin
     }
+
+    init(layers: [Params], origin: Origin) {
+        self.layers = layers
+        self.origin = origin
+    }
+
+    /// The merged map (materialized only for products).
+    public var params: Params {
+        get {
+            if layers.count == 1 { return layers[0] }
+            var merged = layers[0]
+            for layer in layers.dropFirst() { merged.merge(layer) { first, _ in first } }
+            return merged
+        }
+        set { layers = [newValue] }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        for layer in layers { if let v = layer[key] { return v } }
+        return nil
+    }
+
+    public var isEmpty: Bool { layers.allSatisfy(\.isEmpty) }
 }
 
 enum ParamFlattening {

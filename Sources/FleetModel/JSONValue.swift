@@ -1,6 +1,6 @@
 /// A JSON value whose objects keep their key order, so output reads in the order fields are documented
 /// (`name`, `server`, `labels`, ...) rather than hash or alphabetical order.
-public indirect enum JSONValue: Sendable, Hashable {
+public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int)

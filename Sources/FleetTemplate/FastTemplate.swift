@@ -38,7 +38,13 @@ public struct FastTemplate: Sendable, Hashable {
 
     /// Renders with a flat parameter lookup.
     public func render(_ lookup: (String) -> String?) -> String {
-        if segments.count == 1, case .text(let t) = segments[0] { return t }
+        if segments.count == 1 {
+            switch segments[0] {
+            case .text(let t): return t
+            // A lone tag returns the parameter's own string: no copy, storage shared.
+            case .tag(let key, let raw): return lookup(key) ?? raw
+            }
+        }
         var out = ""
         for segment in segments {
             switch segment {

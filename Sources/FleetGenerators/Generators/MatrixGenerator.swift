@@ -22,12 +22,20 @@ public struct MatrixGenerator: Generator {
         let shared = independent ? try GeneratorRegistry.run(entry: second, field: secondField, depth: depth + 1, context: context) : []
         var result: [ParamSet] = []
         result.reserveCapacity(first.count * max(1, shared.count))
+        let sharedKeys = independent ? keys(of: shared) : []
         for a in first {
             let bs = independent ? shared : try GeneratorRegistry.run(
                 entry: try interpolate(second, params: a.params, field: secondField, context: context),
                 field: secondField, depth: depth + 1, context: context)
+            // Only keys present on both sides can conflict; usually there are none.
+            let overlap = keys(of: [a]).intersection(independent ? sharedKeys : keys(of: bs))
             for b in bs {
-                result.append(ParamSet(params: try combine(a.params, b.params, field: field, goTemplate: context.goTemplate), origin: .product(a.origin, b.origin)))
+                if context.goTemplate {
+                    result.append(ParamSet(params: try combine(a.params, b.params, field: field, goTemplate: true), origin: .product(a.origin, b.origin)))
+                } else {
+                    for k in overlap { try checkConflict(k, a[k], b[k], field: field) }
+                    result.append(ParamSet(layers: a.layers + b.layers, origin: .product(a.origin, b.origin)))
+                }
             }
         }
         return result
@@ -42,6 +50,18 @@ public struct MatrixGenerator: Generator {
             return .object(try o.map { (try context.render($0.0, params: params, field: field), try interpolate($0.1, params: params, field: "\(field).\($0.0)", context: context)) })
         default: return value
         }
+    }
+
+    func keys(of sets: [ParamSet]) -> Set<String> {
+        var all = Set<String>()
+        for set in sets { for layer in set.layers { all.formUnion(layer.keys) } }
+        return all
+    }
+
+    /// fasttemplate: a key present on both sides must have the same value.
+    func checkConflict(_ k: String, _ va: JSONValue?, _ vb: JSONValue?, field: String) throws {
+        guard let va, let vb, va != vb else { return }
+        throw GenerationError(.invalidSpec, field: field, "found duplicate key \(k) with different value, a: \(va.stringValue ?? va.serialized(pretty: false)) ,b: \(vb.stringValue ?? vb.serialized(pretty: false)) (give one git generator a pathParamPrefix, or rename the key)")
     }
 
     func combine(_ a: Params, _ b: Params, field: String, goTemplate: Bool) throws -> Params {
