@@ -203,17 +203,7 @@ public enum Generation {
         return .object(pairs)
     }
 
-    static func isEmpty(_ v: JSONValue) -> Bool {
-        switch v {
-        case .null: return true
-        case .string(let s): return s.isEmpty
-        case .object(let o): return o.isEmpty
-        case .array(let a): return a.isEmpty
-        case .bool(let b): return !b
-        case .int(let i): return i == 0
-        case .double(let d): return d == 0
-        }
-    }
+    static func isEmpty(_ v: JSONValue) -> Bool { v.isEmptyValue }
 }
 
 extension CompiledValue {

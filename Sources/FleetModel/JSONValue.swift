@@ -194,3 +194,49 @@ extension JSONValue {
         return result
     }
 }
+
+// MARK: - Deep merge
+
+extension JSONValue {
+    /// What a deep merge does where both sides have a non-object value.
+    public enum MergeConflict: Sendable {
+        /// Keep this value (mergo without override, where empty values still win: matrix in Go templates).
+        case keep
+        /// Keep this value unless it is empty (mergo without override: Sprig's `merge`).
+        case fillEmpty
+        /// Take the other value (mergo with override: merge generator, Sprig's `mergeOverwrite`).
+        case override
+    }
+
+    /// Objects merge key by key, recursively; other values follow `conflict`.
+    public func deepMerged(with other: JSONValue, conflict: MergeConflict) -> JSONValue {
+        guard case .object(var pairs) = self, case .object(let incoming) = other else {
+            switch conflict {
+            case .keep: return self
+            case .override: return other
+            case .fillEmpty: return isEmptyValue ? other : self
+            }
+        }
+        for (k, v) in incoming {
+            if let i = pairs.firstIndex(where: { $0.0 == k }) {
+                pairs[i].1 = pairs[i].1.deepMerged(with: v, conflict: conflict)
+            } else {
+                pairs.append((k, v))
+            }
+        }
+        return .object(pairs)
+    }
+
+    /// Go's notion of an empty value: null, false, 0, "", and empty lists and maps.
+    public var isEmptyValue: Bool {
+        switch self {
+        case .null: return true
+        case .bool(let b): return !b
+        case .int(let i): return i == 0
+        case .double(let d): return d == 0
+        case .string(let s): return s.isEmpty
+        case .array(let a): return a.isEmpty
+        case .object(let o): return o.isEmpty
+        }
+    }
+}

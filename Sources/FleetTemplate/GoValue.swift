@@ -7,15 +7,7 @@ import FleetModel
 enum GoValue {
     static func isTrue(_ v: JSONValue?) -> Bool {
         guard let v else { return false }
-        switch v {
-        case .null: return false
-        case .bool(let b): return b
-        case .int(let i): return i != 0
-        case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.isEmpty
-        }
+        return !v.isEmptyValue
     }
 
     /// `fmt.Sprint(v)` for the value, as text/template prints an action's result.

@@ -391,7 +391,7 @@ enum TemplateFunctions {
             return .object(d.filter { !keys.contains($0.0) })
         case "merge", "mergeOverwrite":
             guard var result = args.first else { return .object([]) }
-            for other in args.dropFirst() { result = deepMerge(result, other, override: name == "mergeOverwrite") }
+            for other in args.dropFirst() { result = result.deepMerged(with: other, conflict: name == "mergeOverwrite" ? .override : .fillEmpty) }
             return result
         case "dig":
             guard args.count >= 3 else { throw fail("dig needs at least three arguments") }
@@ -445,18 +445,7 @@ enum TemplateFunctions {
         return allInts && d == d.rounded() && abs(d) < 9e18 ? .int(Int(d)) : .double(d)
     }
 
-    static func isEmpty(_ v: JSONValue?) -> Bool {
-        guard let v else { return true }
-        switch v {
-        case .null: return true
-        case .bool(let b): return !b
-        case .int(let i): return i == 0
-        case .double(let d): return d == 0
-        case .string(let s): return s.isEmpty
-        case .array(let a): return a.isEmpty
-        case .object(let o): return o.isEmpty
-        }
-    }
+    static func isEmpty(_ v: JSONValue?) -> Bool { v?.isEmptyValue ?? true }
 
     /// encoding/json sorts map keys.
     static func canonicalJSON(_ v: JSONValue) -> JSONValue {
@@ -465,21 +454,6 @@ enum TemplateFunctions {
         case .array(let a): return .array(a.map(canonicalJSON))
         default: return v
         }
-    }
-
-    /// mergo-style deep merge: `dst` keeps its values unless `override`; maps merge recursively.
-    static func deepMerge(_ dst: JSONValue, _ src: JSONValue, override: Bool) -> JSONValue {
-        guard case .object(var pairs) = dst, case .object(let incoming) = src else {
-            return override && !isEmpty(src) ? src : (isEmpty(dst) ? src : dst)
-        }
-        for (k, v) in incoming {
-            if let i = pairs.firstIndex(where: { $0.0 == k }) {
-                pairs[i].1 = deepMerge(pairs[i].1, v, override: override)
-            } else {
-                pairs.append((k, v))
-            }
-        }
-        return .object(pairs)
     }
 
     static func regex(_ pattern: String) throws -> Regex<AnyRegexOutput> {

@@ -69,7 +69,7 @@ public struct MatrixGenerator: Generator {
         for (k, vb) in b {
             guard let va = a[k] else { merged[k] = vb; continue }
             if goTemplate {
-                merged[k] = TemplateMerge.deepMerge(va, vb, override: false)
+                merged[k] = va.deepMerged(with: vb, conflict: .keep)
             } else if va != vb {
                 throw GenerationError(.invalidSpec, field: field, "found duplicate key \(k) with different value, a: \(va.stringValue ?? va.serialized(pretty: false)) ,b: \(vb.stringValue ?? vb.serialized(pretty: false)) (give one git generator a pathParamPrefix, or rename the key)")
             }
@@ -78,20 +78,3 @@ public struct MatrixGenerator: Generator {
     }
 }
 
-/// mergo-style merges of parameter values.
-enum TemplateMerge {
-    /// Deep merge of objects; for other values `override` decides whether `src` replaces `dst`.
-    static func deepMerge(_ dst: JSONValue, _ src: JSONValue, override: Bool) -> JSONValue {
-        guard case .object(var pairs) = dst, case .object(let incoming) = src else {
-            return override ? src : dst
-        }
-        for (k, v) in incoming {
-            if let i = pairs.firstIndex(where: { $0.0 == k }) {
-                pairs[i].1 = deepMerge(pairs[i].1, v, override: override)
-            } else {
-                pairs.append((k, v))
-            }
-        }
-        return .object(pairs)
-    }
-}

@@ -27,7 +27,7 @@ public struct MergeGenerator: Generator {
             for j in base.indices {
                 guard let override = byKey[mergeKey(base[j].params, mergeKeys)] else { continue }
                 for (k, v) in override {
-                    base[j].params[k] = context.goTemplate ? TemplateMerge.deepMerge(base[j].params[k] ?? .null, v, override: true) : v
+                    base[j].params[k] = context.goTemplate ? (base[j].params[k] ?? .null).deepMerged(with: v, conflict: .override) : v
                 }
             }
         }
