@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Thin module over the system libgit2 (apt: libgit2-dev).
@@ -44,6 +46,15 @@ let package = Package(
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
         .target(name: "FleetManifests", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
+        // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
+        .target(
+            name: "FleetSim",
+            dependencies: [
+                "FleetModel", "FleetConfig", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -56,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -67,6 +78,7 @@ let package = Package(
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGeneratorsTests", dependencies: ["FleetGenerators", "FleetModel", "FleetConfig"], swiftSettings: strict),
+        .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),

@@ -1,11 +1,11 @@
 import ArgumentParser
 
 @main
-struct Flotilla: ParsableCommand {
+struct Flotilla: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flotilla",
         abstract: "Keep a fleet of Kubernetes clusters in step with git.",
         version: "0.1.0",
-        subcommands: [ClusterCommand.self, GenerateCommand.self, RepoCommand.self, BenchCommand.self]
+        subcommands: [ClusterCommand.self, GenerateCommand.self, SimCommand.self, RepoCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,77 @@
+import ArgumentParser
+import FleetConfig
+import FleetModel
+import FleetSim
+import Foundation
+
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Serve simulated Kubernetes clusters (an in-memory API server that kubectl accepts).",
+        discussion: """
+        One cluster:        flotilla sim --listen 127.0.0.1:7101 --name dev --latency 20ms
+        The example fleet:  flotilla sim --fleet fleet/clusters.yaml
+        With --fleet, every cluster whose server is a loopback http URL is served on its port, with its bearer
+        token (if any) required. Runs until SIGTERM or SIGINT.
+        """
+    )
+
+    @Option(help: "Address to listen on (port 0 picks a free port).") var listen: String = "127.0.0.1:7101"
+    @Option(help: "Cluster name.") var name: String = "sim"
+    @Option(help: "Delay added to every answer, e.g. 20ms.") var latency: String = "0ms"
+    @Option(help: "Bearer token clients must send.") var token: String?
+    @Option(help: "Serve every loopback cluster of this clusters file.") var fleet: String?
+    @Option(help: "How long workloads take to become ready, e.g. 1s.") var readyAfter: String = "1s"
+    @Option(help: "Pods whose image contains this text never become ready.") var failImage: String?
+    @Flag(help: "Serve HTTPS (not available yet).") var tls = false
+
+    func validate() throws {
+        if tls { throw ValidationError("--tls is not available yet: the simulator serves plain HTTP on loopback.") }
+        _ = try parseDuration(latency, flag: "--latency")
+        _ = try parseDuration(readyAfter, flag: "--ready-after")
+    }
+
+    func run() async throws {
+        let latency = try parseDuration(latency, flag: "--latency")
+        let ready = try parseDuration(readyAfter, flag: "--ready-after")
+        var listeners: [SimServer.Listener] = []
+        if let fleet {
+            let entries = try ClustersFile.parse(try readText(fleet), file: fleet)
+            for entry in entries {
+                guard let url = URLComponents(string: entry.cluster.server), url.scheme == "http",
+                      let host = url.host, ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") else { continue }
+                let options = SimCluster.Options(name: entry.cluster.name, token: entry.cluster.credentials.bearerToken,
+                                                 readyAfter: ready.seconds, failImage: failImage)
+                listeners.append(.init(host: host == "localhost" ? "127.0.0.1" : host, port: url.port ?? 80, cluster: SimCluster(options: options)))
+            }
+            if listeners.isEmpty { throw CLIError("\(fleet): no cluster has a loopback http server URL to simulate") }
+        } else {
+            let parts = listen.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
+                throw CLIError("--listen '\(listen)': expected HOST:PORT, e.g. 127.0.0.1:7101")
+            }
+            let options = SimCluster.Options(name: name, token: token, readyAfter: ready.seconds, failImage: failImage)
+            listeners.append(.init(host: String(parts[0]), port: port, cluster: SimCluster(options: options)))
+        }
+        let server = SimServer(listeners: listeners, latency: latency)
+        let hosts = Dictionary(listeners.map { ($0.cluster.options.name, $0.host) }, uniquingKeysWith: { a, _ in a })
+        try await server.run { name, port in
+            // One write per line, so that a reader of a pipe sees whole lines as soon as each listener is up.
+            FileHandle.standardOutput.write(Data("cluster \(name) listening on http://\(hosts[name] ?? "127.0.0.1"):\(port)\n".utf8))
+        }
+    }
+}
+
+/// `20ms`, `1s`, `1.5s`, `2m`, `0`.
+func parseDuration(_ text: String, flag: String) throws -> Duration {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    if text == "0" { return .zero }
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        if let value = Double(text.dropLast(suffix.count)), value >= 0 { return .milliseconds(Int64(value * scale * 1000)) }
+    }
+    throw CLIError("\(flag) '\(text)': expected a duration such as 20ms, 1s or 2m")
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

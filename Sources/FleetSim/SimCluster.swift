@@ -1,0 +1,482 @@
+import FleetConfig
+import FleetModel
+import Foundation
+
+/// An HTTP request as the simulator sees it, independent of any server framework.
+public struct SimRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct SimResponse: Error, Sendable {
+    public var status: Int
+    public var contentType: String
+    public var body: String
+
+    static func json(_ value: JSONValue, status: Int = 200) -> SimResponse {
+        SimResponse(status: status, contentType: "application/json", body: value.serialized(pretty: false))
+    }
+
+    static func text(_ s: String, status: Int = 200) -> SimResponse {
+        SimResponse(status: status, contentType: "text/plain; charset=utf-8", body: s)
+    }
+}
+
+/// One simulated Kubernetes cluster: an in-memory API server for a subset of the Kubernetes API.
+///
+/// All state sits behind one lock; every request is handled synchronously under it, so the simulated
+/// server is linearizable (what a real API server's etcd gives).
+public final class SimCluster: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var name: String
+        /// Required bearer token; nil accepts any request.
+        public var token: String?
+        /// How long after a change a workload becomes ready (Deployments, StatefulSets, DaemonSets, Jobs, ...).
+        public var readyAfter: Double
+        /// Pods whose image contains this text never become ready.
+        public var failImage: String?
+
+        public init(name: String = "sim", token: String? = nil, readyAfter: Double = 1, failImage: String? = nil) {
+            self.name = name
+            self.token = token
+            self.readyAfter = readyAfter
+            self.failImage = failImage
+        }
+    }
+
+    struct Stored {
+        var object: JSONValue
+        let type: ResourceType
+        var changedAt: Date
+    }
+
+    public let options: Options
+    /// `lock` guards every field below.
+    private let lock = NSLock()
+    private var objects: [String: Stored] = [:]
+    private var types: [ResourceType] = ResourceType.builtIn
+    private var revision = 1
+    /// Host and port the server listens on, for discovery answers.
+    public var address: String = "127.0.0.1"
+
+    public init(options: Options) {
+        self.options = options
+        let now = Date()
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let type = ResourceType.builtIn[0]
+            let obj: JSONValue = .object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", .string(ns))])),
+                                          ("spec", .object([("finalizers", .array([.string("kubernetes")]))]))])
+            objects[key(type, nil, ns)] = Stored(object: stamp(obj, namespace: nil, previous: nil), type: type, changedAt: now)
+        }
+        let nodeType = ResourceType.builtIn.first { $0.kind == "Node" }!
+        let node: JSONValue = .object([("apiVersion", "v1"), ("kind", "Node"), ("metadata", .object([("name", .string("\(options.name)-node-1")), ("labels", .object([("kubernetes.io/hostname", .string("\(options.name)-node-1"))]))])),
+                                       ("status", .object([("conditions", .array([.object([("type", "Ready"), ("status", "True")])]))]))])
+        objects[key(nodeType, nil, "\(options.name)-node-1")] = Stored(object: stamp(node, namespace: nil, previous: nil), type: nodeType, changedAt: now)
+    }
+
+    /// Number of stored objects (tests and benchmarks).
+    public var objectCount: Int { lock.withLock { objects.count } }
+
+    // MARK: - Entry point
+
+    public func handle(_ request: SimRequest) -> SimResponse {
+        let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
+        switch path {
+        case "/healthz", "/livez", "/readyz": return .text("ok")
+        default: break
+        }
+        if let token = options.token {
+            let given = request.headers["authorization"] ?? ""
+            guard given == "Bearer \(token)" else {
+                return status(401, "Unauthorized", "Unauthorized")
+            }
+        }
+        return lock.withLock { route(request, path: path) }
+    }
+
+    private func route(_ request: SimRequest, path: String) -> SimResponse {
+        if path == "/version" {
+            return .json(.object([("major", "1"), ("minor", "32"), ("gitVersion", "v1.32.0-flotilla-sim"), ("gitCommit", "flotilla"),
+                                  ("gitTreeState", "clean"), ("buildDate", "2026-11-23T00:00:00Z"), ("goVersion", "go1.23"),
+                                  ("compiler", "gc"), ("platform", "linux/amd64")]))
+        }
+        if path == "/api" {
+            return .json(.object([("kind", "APIVersions"), ("versions", .array(["v1"])),
+                                  ("serverAddressByClientCIDRs", .array([.object([("clientCIDR", "0.0.0.0/0"), ("serverAddress", .string(address))])]))]))
+        }
+        if path == "/apis" { return .json(Discovery.groupList(types)) }
+        if path.hasPrefix("/openapi/v3") { return OpenAPI.answer(path: path, types: types) }
+        if path == "/openapi/v2" { return status(404, "NotFound", "the server could not find the requested resource") }
+
+        let parts = path.split(separator: "/").map(String.init)
+        // /api/v1[/...] or /apis/GROUP/VERSION[/...]
+        let group: String, version: String, rest: ArraySlice<String>
+        if parts.first == "api", parts.count >= 2 {
+            group = ""; version = parts[1]; rest = parts[2...]
+        } else if parts.first == "apis", parts.count >= 3 {
+            group = parts[1]; version = parts[2]; rest = parts[3...]
+        } else if parts.first == "apis", parts.count == 2 {
+            guard let g = Discovery.group(parts[1], types) else { return notFound() }
+            return .json(g)
+        } else {
+            return notFound()
+        }
+        let gvTypes = types.filter { $0.group == group && $0.version == version }
+        if gvTypes.isEmpty { return notFound() }
+        if rest.isEmpty { return .json(Discovery.resourceList(group: group, version: version, types: gvTypes)) }
+
+        var namespace: String?
+        var tail = Array(rest)
+        if tail.first == "namespaces", tail.count >= 3 {
+            namespace = tail[1]
+            tail = Array(tail.dropFirst(2))
+        }
+        guard let type = gvTypes.first(where: { $0.plural == tail[0] }) else {
+            return status(404, "NotFound", "the server could not find the requested resource")
+        }
+        let name = tail.count > 1 ? tail[1] : nil
+        let subresource = tail.count > 2 ? tail[2] : nil
+        if type.kind == "Namespace", tail.count == 1 || (tail.count >= 2) {
+            // /api/v1/namespaces/NAME is a namespace object, not a namespaced path.
+        }
+        if !type.namespaced && namespace != nil {
+            return status(404, "NotFound", "the server could not find the requested resource")
+        }
+        if let subresource, subresource != "status" {
+            return status(404, "NotFound", "the server could not find the requested resource (subresource \(subresource))")
+        }
+        switch (request.method, name) {
+        case ("GET", nil): return list(type, namespace: namespace, query: request.query)
+        case ("GET", let name?): return get(type, namespace: namespace, name: name)
+        case ("POST", nil): return create(type, namespace: namespace, body: request.body, query: request.query)
+        case ("PUT", let name?): return update(type, namespace: namespace, name: name, body: request.body, status: subresource == "status")
+        case ("PATCH", let name?): return patch(type, namespace: namespace, name: name, request: request)
+        case ("DELETE", let name?): return delete(type, namespace: namespace, name: name)
+        case ("DELETE", nil): return deleteCollection(type, namespace: namespace, query: request.query)
+        default: return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        }
+    }
+
+    // MARK: - Reads
+
+    private func key(_ type: ResourceType, _ namespace: String?, _ name: String) -> String {
+        "\(type.plural).\(type.group)/\(namespace ?? "")/\(name)"
+    }
+
+    private func get(_ type: ResourceType, namespace: String?, name: String) -> SimResponse {
+        guard let stored = objects[key(type, namespace, name)] else { return notFound(type, name) }
+        return .json(Workloads.withStatus(stored, now: Date(), options: options))
+    }
+
+    private func list(_ type: ResourceType, namespace: String?, query: [String: String]) -> SimResponse {
+        let labels: LabelSelector
+        do { labels = try LabelSelector(parsing: query["labelSelector"] ?? "") } catch {
+            return status(400, "BadRequest", "unable to parse requirement: \(error)")
+        }
+        let fields = FieldSelector(query["fieldSelector"] ?? "")
+        let prefix = "\(type.plural).\(type.group)/\(namespace.map { $0 + "/" } ?? "")"
+        let now = Date()
+        var items: [JSONValue] = []
+        for (k, stored) in objects where k.hasPrefix(prefix) {
+            let meta = stored.object["metadata"]
+            let objectLabels = (meta?["labels"]?.objectValue ?? []).reduce(into: [String: String]()) { $0[$1.0] = $1.1.stringValue ?? "" }
+            guard labels.matches(objectLabels), fields.matches(stored.object) else { continue }
+            items.append(Workloads.withStatus(stored, now: now, options: options))
+        }
+        items.sort { lhs, rhs in
+            let a = (lhs.value(at: ["metadata", "namespace"])?.stringValue ?? "", lhs.value(at: ["metadata", "name"])?.stringValue ?? "")
+            let b = (rhs.value(at: ["metadata", "namespace"])?.stringValue ?? "", rhs.value(at: ["metadata", "name"])?.stringValue ?? "")
+            return a < b
+        }
+        return .json(.object([("apiVersion", .string(type.groupVersion)), ("kind", .string(type.kind + "List")),
+                              ("metadata", .object([("resourceVersion", .string(String(revision)))])), ("items", .array(items))]))
+    }
+
+    // MARK: - Writes
+
+    private func decode(_ body: [UInt8], yaml: Bool = false) -> Result<JSONValue, SimResponse> {
+        let text = String(decoding: body, as: UTF8.self)
+        do {
+            let value = yaml ? try YAMLValue.parse(text, file: nil) : try JSONParser.parse(text)
+            guard value.objectValue != nil else { return .failure(status(400, "BadRequest", "the body of the request was not a JSON object")) }
+            return .success(value)
+        } catch {
+            return .failure(status(400, "BadRequest", "the body of the request could not be decoded: \(error)"))
+        }
+    }
+
+    /// Checks kind, apiVersion, name and namespace of an incoming object.
+    private func validate(_ object: JSONValue, _ type: ResourceType, namespace: String?, name: String?) -> SimResponse? {
+        guard let kind = object["kind"]?.stringValue, !kind.isEmpty else {
+            return status(400, "BadRequest", "Object 'Kind' is missing in '\(object.serialized(pretty: false).prefix(200))'")
+        }
+        if kind != type.kind {
+            return status(400, "BadRequest", "the kind in the data (\(kind)) does not match the expected kind (\(type.kind)) for \(type.plural)")
+        }
+        if let api = object["apiVersion"]?.stringValue, api != type.groupVersion {
+            return status(400, "BadRequest", "the API version in the data (\(api)) does not match the expected API version (\(type.groupVersion))")
+        }
+        let objName = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        if objName.isEmpty {
+            return invalid(type, objName, [("metadata.name", "FieldValueRequired", "Required value: name or generateName is required")])
+        }
+        if let name, name != objName {
+            return status(400, "BadRequest", "the name of the object (\(objName)) does not match the name on the URL (\(name))")
+        }
+        let labelRule = ["Namespace", "Service"].contains(type.kind)
+        if let p = labelRule ? KubernetesNames.dns1123LabelProblem(objName) : KubernetesNames.dns1123SubdomainProblem(objName) {
+            return invalid(type, objName, [("metadata.name", "FieldValueInvalid", "Invalid value: \"\(objName)\": \(p)")])
+        }
+        if type.namespaced {
+            guard let namespace else { return status(400, "BadRequest", "a namespace is required for \(type.plural)") }
+            if let bodyNS = object.value(at: ["metadata", "namespace"])?.stringValue, !bodyNS.isEmpty, bodyNS != namespace {
+                return status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request")
+            }
+            if objects[key(ResourceType.builtIn[0], nil, namespace)] == nil {
+                return status(404, "NotFound", "namespaces \"\(namespace)\" not found", details: ("namespaces", namespace))
+            }
+        }
+        var causes: [(String, String, String)] = []
+        for (k, v) in object.value(at: ["metadata", "labels"])?.objectValue ?? [] {
+            if let p = KubernetesNames.qualifiedNameProblem(k) { causes.append(("metadata.labels", "FieldValueInvalid", "Invalid value: \"\(k)\": \(p)")) }
+            if let p = KubernetesNames.labelValueProblem(v.stringValue ?? "") { causes.append(("metadata.labels", "FieldValueInvalid", "Invalid value: \"\(v.stringValue ?? "")\": \(p)")) }
+        }
+        if ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].contains(type.kind) {
+            if (object.value(at: ["spec", "template", "spec", "containers"])?.arrayValue ?? []).isEmpty {
+                causes.append(("spec.template.spec.containers", "FieldValueRequired", "Required value"))
+            }
+            if object.value(at: ["spec", "selector"]) == nil {
+                causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+            }
+        }
+        if !causes.isEmpty { return invalid(type, objName, causes) }
+        return nil
+    }
+
+    /// Server-set metadata: uid, resourceVersion, creationTimestamp, generation, namespace.
+    private func stamp(_ object: JSONValue, namespace: String?, previous: JSONValue?) -> JSONValue {
+        var obj = object
+        var meta = obj["metadata"] ?? .object([])
+        revision += 1
+        if let namespace { meta.set("namespace", .string(namespace)) }
+        let prevMeta = previous?["metadata"]
+        meta.set("uid", prevMeta?["uid"] ?? .string(UUID().uuidString.lowercased()))
+        meta.set("resourceVersion", .string(String(revision)))
+        meta.set("creationTimestamp", prevMeta?["creationTimestamp"] ?? .string(Self.timestamp(Date())))
+        let prevGeneration = prevMeta?["generation"].flatMap { if case .int(let g) = $0 { return g } else { return nil } } ?? 0
+        let specChanged = previous == nil || previous?["spec"] != obj["spec"]
+        meta.set("generation", .int(specChanged ? prevGeneration + 1 : max(prevGeneration, 1)))
+        obj.set("metadata", meta)
+        return obj
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+
+    private func create(_ type: ResourceType, namespace: String?, body: [UInt8], query: [String: String]) -> SimResponse {
+        let object: JSONValue
+        switch decode(body) {
+        case .success(let o): object = o
+        case .failure(let r): return r
+        }
+        var obj = object
+        if obj.value(at: ["metadata", "name"])?.stringValue == nil, let prefix = obj.value(at: ["metadata", "generateName"])?.stringValue {
+            obj.set(path: ["metadata", "name"], .string(prefix + String(UUID().uuidString.lowercased().prefix(5))))
+        }
+        if let problem = validate(obj, type, namespace: namespace, name: nil) { return problem }
+        let name = obj.value(at: ["metadata", "name"])!.stringValue!
+        let k = key(type, namespace, name)
+        if objects[k] != nil {
+            return status(409, "AlreadyExists", "\(type.plural)\(type.group.isEmpty ? "" : "." + type.group) \"\(name)\" already exists", details: (type.plural, name))
+        }
+        if query["dryRun"] == "All" { return .json(obj, status: 201) }
+        return store(obj, type: type, namespace: namespace, previous: nil, key: k, code: 201)
+    }
+
+    private func store(_ object: JSONValue, type: ResourceType, namespace: String?, previous: Stored?, key k: String, code: Int) -> SimResponse {
+        var obj = object
+        obj.set("apiVersion", .string(type.groupVersion))
+        obj.set("kind", .string(type.kind))
+        obj.remove("status") // status is computed by the simulated controllers
+        if let prevStatus = previous?.object["status"], !Workloads.computes(type.kind) { obj.set("status", prevStatus) }
+        if let original = object["status"], !Workloads.computes(type.kind) { obj.set("status", original) }
+        let stamped = stamp(obj, namespace: type.namespaced ? namespace : nil, previous: previous?.object)
+        let specChanged = previous == nil || previous!.object["spec"] != stamped["spec"]
+        let stored = Stored(object: stamped, type: type, changedAt: specChanged ? Date() : previous!.changedAt)
+        objects[k] = stored
+        if type.kind == "CustomResourceDefinition" { refreshTypes() }
+        return .json(Workloads.withStatus(stored, now: Date(), options: options), status: code)
+    }
+
+    private func update(_ type: ResourceType, namespace: String?, name: String, body: [UInt8], status isStatus: Bool) -> SimResponse {
+        let k = key(type, namespace, name)
+        guard let existing = objects[k] else { return notFound(type, name) }
+        let object: JSONValue
+        switch decode(body) {
+        case .success(let o): object = o
+        case .failure(let r): return r
+        }
+        if let problem = validate(object, type, namespace: namespace, name: name) { return problem }
+        if let rv = object.value(at: ["metadata", "resourceVersion"])?.stringValue, !rv.isEmpty,
+           rv != existing.object.value(at: ["metadata", "resourceVersion"])?.stringValue {
+            return conflict(type, name)
+        }
+        return store(object, type: type, namespace: namespace, previous: existing, key: k, code: 200)
+    }
+
+    private func patch(_ type: ResourceType, namespace: String?, name: String, request: SimRequest) -> SimResponse {
+        let k = key(type, namespace, name)
+        let contentType = (request.headers["content-type"] ?? "").split(separator: ";").first.map(String.init) ?? ""
+        let existing = objects[k]
+        var result: JSONValue
+        switch contentType {
+        case "application/apply-patch+yaml":
+            guard let manager = request.query["fieldManager"], !manager.isEmpty else {
+                return status(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
+            }
+            let applied: JSONValue
+            switch decode(request.body, yaml: true) {
+            case .success(let o): applied = o
+            case .failure(let r): return r
+            }
+            if let problem = validate(applied, type, namespace: namespace, name: name) { return problem }
+            if let existing {
+                result = Apply.merge(live: existing.object, applied: applied)
+                result = ManagedFields.record(result, manager: manager, applied: applied, apiVersion: type.groupVersion)
+                if Apply.sameContent(result, existing.object) { return .json(Workloads.withStatus(existing, now: Date(), options: options)) }
+            } else {
+                result = ManagedFields.record(applied, manager: manager, applied: applied, apiVersion: type.groupVersion)
+                if request.query["dryRun"] == "All" { return .json(result, status: 201) }
+                return store(result, type: type, namespace: namespace, previous: nil, key: k, code: 201)
+            }
+        case "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json":
+            guard let existing else { return notFound(type, name) }
+            let text = String(decoding: request.body, as: UTF8.self)
+            do {
+                let patch = try JSONParser.parse(text)
+                if contentType == "application/json-patch+json" {
+                    result = try JSONPatch.apply(patch, to: existing.object)
+                } else {
+                    result = existing.object.merging(patch: Apply.stripDirectives(patch))
+                }
+            } catch let e as JSONPatch.PatchError {
+                return status(422, "Invalid", "the JSON patch could not be applied: \(e.message)")
+            } catch {
+                return status(400, "BadRequest", "the patch could not be decoded: \(error)")
+            }
+            if let problem = validate(result, type, namespace: namespace, name: name) { return problem }
+            if Apply.sameContent(result, existing.object) { return .json(Workloads.withStatus(existing, now: Date(), options: options)) }
+        default:
+            return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
+        }
+        if request.query["dryRun"] == "All" { return .json(result) }
+        return store(result, type: type, namespace: namespace, previous: existing, key: k, code: 200)
+    }
+
+    private func delete(_ type: ResourceType, namespace: String?, name: String) -> SimResponse {
+        let k = key(type, namespace, name)
+        guard let existing = objects.removeValue(forKey: k) else { return notFound(type, name) }
+        if type.kind == "Namespace" {
+            // Everything in the namespace goes with it.
+            for (other, stored) in objects where stored.type.namespaced && stored.object.value(at: ["metadata", "namespace"])?.stringValue == name {
+                objects.removeValue(forKey: other)
+            }
+        }
+        if type.kind == "CustomResourceDefinition" {
+            let defined = ResourceType.fromCRD(existing.object)
+            for (other, stored) in objects where defined.contains(where: { $0.plural == stored.type.plural && $0.group == stored.type.group }) {
+                objects.removeValue(forKey: other)
+            }
+            refreshTypes()
+        }
+        revision += 1
+        return .json(.object([("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object([])), ("status", "Success"),
+                              ("details", .object([("name", .string(name)), ("kind", .string(type.plural)), ("uid", existing.object.value(at: ["metadata", "uid"]) ?? .null)]))]))
+    }
+
+    private func deleteCollection(_ type: ResourceType, namespace: String?, query: [String: String]) -> SimResponse {
+        let listed = list(type, namespace: namespace, query: query)
+        guard listed.status == 200, let items = (try? JSONParser.parse(listed.body))?["items"]?.arrayValue else { return listed }
+        for item in items {
+            if let name = item.value(at: ["metadata", "name"])?.stringValue {
+                _ = delete(type, namespace: item.value(at: ["metadata", "namespace"])?.stringValue, name: name)
+            }
+        }
+        return listed
+    }
+
+    private func refreshTypes() {
+        var all = ResourceType.builtIn
+        for stored in objects.values where stored.type.kind == "CustomResourceDefinition" {
+            all += ResourceType.fromCRD(stored.object)
+        }
+        types = all
+    }
+
+    // MARK: - Status errors
+
+    func status(_ code: Int, _ reason: String, _ message: String, details: (String, String)? = nil) -> SimResponse {
+        var pairs: [(String, JSONValue)] = [("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object([])), ("status", "Failure"),
+                                             ("message", .string(message)), ("reason", .string(reason))]
+        if let details { pairs.append(("details", .object([("name", .string(details.1)), ("kind", .string(details.0))]))) }
+        pairs.append(("code", .int(code)))
+        return .json(.object(pairs), status: code)
+    }
+
+    private func notFound(_ type: ResourceType? = nil, _ name: String? = nil) -> SimResponse {
+        guard let type, let name else { return status(404, "NotFound", "the server could not find the requested resource") }
+        let resource = type.group.isEmpty ? type.plural : "\(type.plural).\(type.group)"
+        return status(404, "NotFound", "\(resource) \"\(name)\" not found", details: (type.plural, name))
+    }
+
+    private func conflict(_ type: ResourceType, _ name: String) -> SimResponse {
+        let resource = type.group.isEmpty ? type.plural : "\(type.plural).\(type.group)"
+        return status(409, "Conflict", "Operation cannot be fulfilled on \(resource) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again", details: (type.plural, name))
+    }
+
+    private func invalid(_ type: ResourceType, _ name: String, _ causes: [(String, String, String)]) -> SimResponse {
+        let message = "\(type.kind) \"\(name)\" is invalid: " + causes.map { "\($0.0): \($0.2)" }.joined(separator: ", ")
+        return .json(.object([("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object([])), ("status", "Failure"),
+                              ("message", .string(message)), ("reason", "Invalid"),
+                              ("details", .object([("name", .string(name)), ("group", .string(type.group)), ("kind", .string(type.kind)),
+                                                   ("causes", .array(causes.map { .object([("reason", .string($0.1)), ("message", .string($0.2)), ("field", .string($0.0))]) }))])),
+                              ("code", 422)]), status: 422)
+    }
+}
+
+
+/// `metadata.name=x`, `metadata.namespace!=y`, comma-separated.
+struct FieldSelector {
+    let requirements: [(path: [String], value: String, equal: Bool)]
+
+    init(_ text: String) {
+        requirements = text.split(separator: ",").compactMap { part in
+            let s = String(part)
+            if let r = s.range(of: "!=") { return (s[..<r.lowerBound].split(separator: ".").map(String.init), String(s[r.upperBound...]), false) }
+            if let r = s.range(of: "==") ?? s.range(of: "=") { return (s[..<r.lowerBound].split(separator: ".").map(String.init), String(s[r.upperBound...]), true) }
+            return nil
+        }
+    }
+
+    func matches(_ object: JSONValue) -> Bool {
+        requirements.allSatisfy { r in
+            let actual = object.value(at: r.path)?.stringValue ?? ""
+            return (actual == r.value) == r.equal
+        }
+    }
+}

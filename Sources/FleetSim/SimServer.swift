@@ -1,0 +1,80 @@
+import FleetModel
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Serves simulated clusters over HTTP, one listener each, in one process, until SIGTERM or SIGINT.
+public struct SimServer {
+    public struct Listener: Sendable {
+        public let host: String
+        public let port: Int
+        public let cluster: SimCluster
+
+        public init(host: String, port: Int, cluster: SimCluster) {
+            self.host = host
+            self.port = port
+            self.cluster = cluster
+        }
+    }
+
+    public let listeners: [Listener]
+    /// Added before every answer, to simulate a remote API server.
+    public let latency: Duration
+
+    public init(listeners: [Listener], latency: Duration = .zero) {
+        self.listeners = listeners
+        self.latency = latency
+    }
+
+    /// Runs every listener; `onListening` is called with each cluster's name and bound port.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        var logger = Logger(label: "flotilla.sim")
+        logger.logLevel = .warning
+        let latency = self.latency
+        var services: [any Service] = []
+        for listener in listeners {
+            let cluster = listener.cluster
+            let responder = CallbackResponder<BasicRequestContext> { request, _ in
+                var req = request
+                let body = try await req.collectBody(upTo: 64 << 20)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+                let sim = SimRequest(method: request.method.rawValue, path: request.uri.path,
+                                     query: Self.parseQuery(request.uri.query), headers: headers,
+                                     body: Array(body.readableBytesView))
+                let answer = cluster.handle(sim)
+                if latency > .zero { try await Task.sleep(for: latency) }
+                return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+                                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            }
+            let app = Application(
+                responder: responder,
+                configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? listener.port
+                    cluster.address = "\(listener.host):\(port)"
+                    onListening(cluster.options.name, port)
+                },
+                logger: logger
+            )
+            services.append(app)
+        }
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Query strings as Go clients encode them: `+` is a space, then percent-decoding.
+    static func parseQuery(_ query: String?) -> [String: String] {
+        guard let query, !query.isEmpty else { return [:] }
+        var result: [String: String] = [:]
+        for part in query.split(separator: "&") {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            result[decode(pieces[0])] = pieces.count > 1 ? decode(pieces[1]) : ""
+        }
+        return result
+    }
+}
