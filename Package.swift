@@ -32,6 +32,13 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        // Thin module over the system libcurl (apt: libcurl4-openssl-dev).
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // Pure model: value types, validation, label selectors, ports. Foundation only.
         .target(name: "FleetModel", swiftSettings: strict),
         // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
@@ -55,6 +62,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Kubernetes API client over libcurl: discovery, server-side apply, inventory and prune.
+        .target(name: "FleetKube", dependencies: ["CCurl", "FleetModel", "FleetConfig"], swiftSettings: strict),
+        // Pure: diff of desired and live objects, and Argo CD's health rules.
+        .target(name: "FleetDiff", dependencies: ["FleetModel"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -67,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim", "FleetKube", "FleetDiff",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -79,6 +90,8 @@ let package = Package(
         .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGeneratorsTests", dependencies: ["FleetGenerators", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),

@@ -1,0 +1,22 @@
+#ifndef FLOTILLA_CCURL_SHIM_H
+#define FLOTILLA_CCURL_SHIM_H
+#include <curl/curl.h>
+
+// curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot call: one typed wrapper per
+// argument type.
+static inline CURLcode fl_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode fl_curl_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode fl_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode fl_curl_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode fl_curl_setopt_blob(CURL *h, CURLoption o, void *data, size_t len) {
+    struct curl_blob blob;
+    blob.data = data;
+    blob.len = len;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(h, o, &blob);
+}
+typedef size_t (*fl_curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
+static inline CURLcode fl_curl_setopt_write(CURL *h, fl_curl_write_callback cb) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb); }
+static inline CURLcode fl_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline long fl_curl_global_default(void) { return CURL_GLOBAL_DEFAULT; }
+#endif

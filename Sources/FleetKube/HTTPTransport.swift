@@ -1,0 +1,169 @@
+import CCurl
+import FleetModel
+import Foundation
+
+/// An HTTP answer.
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    public let body: [UInt8]
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A transport failure before any HTTP status: connection refused, timeout, TLS.
+struct TransportError: Error {
+    enum Kind { case timeout, tls, unreachable, other }
+    let kind: Kind
+    let message: String
+}
+
+/// libcurl is initialised once per process, before any thread uses it.
+let curlReady: Bool = {
+    curl_global_init(fl_curl_global_default())
+    return true
+}()
+
+/// HTTP over libcurl for one cluster: TLS with the cluster's CA, client certificate or bearer token, connection
+/// reuse through a pool of easy handles (each keeps its connections alive), timeouts. Safe from many threads:
+/// each request takes a handle from the pool and returns it.
+public final class HTTPTransport: @unchecked Sendable {
+    let server: String
+    let credentials: ClusterCredentials
+    let timeout: Double
+    let connectTimeout: Double
+
+    // `lock` guards `idle`.
+    private let lock = NSLock()
+    private var idle: [UnsafeMutableRawPointer] = []
+
+    public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5) {
+        _ = curlReady
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.credentials = credentials
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+        self.connectTo = Self.connectTo(server: self.server, name: credentials.tlsServerName)
+    }
+
+    deinit {
+        for h in idle { curl_easy_cleanup(h) }
+        if let connectTo { curl_slist_free_all(connectTo) }
+    }
+
+    private func checkout() -> UnsafeMutableRawPointer {
+        if let h = lock.withLock({ idle.popLast() }) { return h }
+        let h = curl_easy_init()!
+        configure(h)
+        return h
+    }
+
+    private func checkin(_ h: UnsafeMutableRawPointer) {
+        lock.withLock { idle.append(h) }
+    }
+
+    /// Options that stay for the handle's life: TLS material, auth, timeouts.
+    private func configure(_ h: UnsafeMutableRawPointer) {
+        fl_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+        fl_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
+        fl_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
+        fl_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        fl_curl_setopt_long(h, CURLOPT_TCP_NODELAY, 1)
+        if credentials.insecureSkipTLSVerify {
+            fl_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 0)
+            fl_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 0)
+        }
+        if var ca = credentials.caData {
+            ca.withUnsafeMutableBytes { _ = fl_curl_setopt_blob(h, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) }
+        }
+        if var cert = credentials.certData, var key = credentials.keyData {
+            cert.withUnsafeMutableBytes { _ = fl_curl_setopt_blob(h, CURLOPT_SSLCERT_BLOB, $0.baseAddress, $0.count) }
+            fl_curl_setopt_string(h, CURLOPT_SSLCERTTYPE, "PEM")
+            key.withUnsafeMutableBytes { _ = fl_curl_setopt_blob(h, CURLOPT_SSLKEY_BLOB, $0.baseAddress, $0.count) }
+            fl_curl_setopt_string(h, CURLOPT_SSLKEYTYPE, "PEM")
+        }
+        if let user = credentials.username, let password = credentials.password, credentials.bearerToken == nil {
+            fl_curl_setopt_string(h, CURLOPT_USERPWD, "\(user):\(password)")
+        }
+        if let connectTo { fl_curl_setopt_slist(h, CURLOPT_CONNECT_TO, connectTo) }
+    }
+
+    /// With a TLS server name: requests go to `https://NAME:PORT`, connected to the URL's real host, so the
+    /// certificate is verified against NAME (curl's CONNECT_TO).
+    private let connectTo: UnsafeMutablePointer<curl_slist>?
+
+    private static func connectTo(server: String, name: String?) -> UnsafeMutablePointer<curl_slist>? {
+        guard let name, let url = URLComponents(string: server), let host = url.host else { return nil }
+        let port = url.port ?? (url.scheme == "https" ? 443 : 80)
+        return curl_slist_append(nil, "\(name):\(port):\(host):\(port)")
+    }
+
+    private var requestBase: String {
+        guard let name = credentials.tlsServerName, var url = URLComponents(string: server) else { return server }
+        url.host = name
+        return url.string ?? server
+    }
+
+    private final class Sink {
+        var data: [UInt8] = []
+    }
+
+    /// Performs one request. `path` starts with `/` and may carry a query.
+    public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
+                        accept: String = "application/json") throws -> HTTPResponse {
+        let h = checkout()
+        var healthy = true
+        defer { if healthy { checkin(h) } else { curl_easy_cleanup(h) } }
+        let sink = Sink()
+        let box = Unmanaged.passRetained(sink)
+        defer { box.release() }
+        var headers: UnsafeMutablePointer<curl_slist>?
+        headers = curl_slist_append(headers, "Accept: \(accept)")
+        if let contentType { headers = curl_slist_append(headers, "Content-Type: \(contentType)") }
+        if let token = credentials.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        headers = curl_slist_append(headers, "User-Agent: flotilla/0.1")
+        headers = curl_slist_append(headers, "Expect:")
+        defer { curl_slist_free_all(headers) }
+
+        fl_curl_setopt_string(h, CURLOPT_URL, requestBase + path)
+        fl_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method)
+        fl_curl_setopt_slist(h, CURLOPT_HTTPHEADER, headers)
+        fl_curl_setopt_write(h) { ptr, size, count, user in
+            guard let ptr, let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            ptr.withMemoryRebound(to: UInt8.self, capacity: n) { sink.data.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+        fl_curl_setopt_pointer(h, CURLOPT_WRITEDATA, box.toOpaque())
+        let code: CURLcode
+        if let body {
+            fl_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, body.count)
+            code = body.withUnsafeBufferPointer { buf in
+                fl_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress))
+                let c = curl_easy_perform(h)
+                fl_curl_setopt_pointer(h, CURLOPT_POSTFIELDS, nil)
+                return c
+            }
+            fl_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, -1)
+        } else {
+            fl_curl_setopt_long(h, CURLOPT_HTTPGET, 1)
+            fl_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, method)
+            code = curl_easy_perform(h)
+        }
+        fl_curl_setopt_slist(h, CURLOPT_HTTPHEADER, nil)
+        guard code == CURLE_OK else {
+            healthy = false
+            let message = String(cString: curl_easy_strerror(code))
+            switch code {
+            case CURLE_OPERATION_TIMEDOUT: throw TransportError(kind: .timeout, message: "timed out after \(timeout)s (\(message))")
+            case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE:
+                throw TransportError(kind: .tls, message: "TLS failure: \(message)")
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+                throw TransportError(kind: .unreachable, message: message)
+            default: throw TransportError(kind: .other, message: message)
+            }
+        }
+        var status = 0
+        fl_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+        return HTTPResponse(status: status, body: sink.data)
+    }
+}

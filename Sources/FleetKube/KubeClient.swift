@@ -1,0 +1,176 @@
+import FleetConfig
+import FleetModel
+import Foundation
+
+/// A resource the API server serves, from discovery.
+public struct APIResource: Sendable, Hashable {
+    public let group: String
+    public let version: String
+    public let kind: String
+    public let name: String
+    public let namespaced: Bool
+    public let verbs: [String]
+
+    public var groupVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    public var basePath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
+
+    /// The URL path of the collection (and of an object, with `name`).
+    public func path(namespace: String?, name: String? = nil) -> String {
+        var p = basePath
+        if namespaced, let namespace { p += "/namespaces/\(Self.escape(namespace))" }
+        p += "/\(self.name)"
+        if let name { p += "/\(Self.escape(name))" }
+        return p
+    }
+
+    static func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s }
+}
+
+/// A client for one cluster's Kubernetes API: discovery (cached, refreshed when a kind is unknown),
+/// get/list/delete, server-side apply. Thread-safe; requests may run concurrently.
+public final class KubeClient: @unchecked Sendable {
+    public let cluster: Cluster
+    let transport: HTTPTransport
+
+    // `lock` guards `resources`.
+    private let lock = NSLock()
+    private var resources: [APIResource]?
+
+    public init(cluster: Cluster, timeout: Double = 30) {
+        self.cluster = cluster
+        self.transport = HTTPTransport(server: cluster.server, credentials: cluster.credentials, timeout: timeout)
+    }
+
+    // MARK: - Raw requests
+
+    func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, object: String) throws -> HTTPResponse {
+        do {
+            return try transport.request(method, path, body: body, contentType: contentType)
+        } catch let e as TransportError {
+            throw KubeError.transport(e, cluster: cluster.name, object: object)
+        }
+    }
+
+    func json(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, object: String) throws -> JSONValue {
+        let response = try send(method, path, body: body, contentType: contentType, object: object)
+        guard (200..<300).contains(response.status) else { throw KubeError.from(response, cluster: cluster.name, object: object) }
+        do { return try JSONParser.parse(response.text) } catch {
+            throw KubeError(code: .other, cluster: cluster.name, object: object, message: "the server's answer is not JSON: \(error)", causes: [], status: response.status)
+        }
+    }
+
+    /// `GET /version`.
+    public func version() throws -> JSONValue { try json("GET", "/version", object: "") }
+
+    /// `GET /readyz`, falling back to `/version`; true when the API server answers 200.
+    public func ready() throws -> Bool {
+        let response = try send("GET", "/readyz", object: "")
+        if response.status == 404 { return (try? version()) != nil }
+        if response.status == 401 || response.status == 403 { throw KubeError.from(response, cluster: cluster.name, object: "/readyz") }
+        return response.status == 200
+    }
+
+    // MARK: - Discovery
+
+    /// Every resource the server serves (subresources excluded). Cached; `refresh` asks again.
+    public func discover(refresh: Bool = false) throws -> [APIResource] {
+        if !refresh, let cached = lock.withLock({ resources }) { return cached }
+        var found: [APIResource] = []
+        var groupVersions: [(String, String)] = [("", "v1")]
+        let groups = try json("GET", "/apis", object: "discovery")
+        for group in groups["groups"]?.arrayValue ?? [] {
+            guard let name = group["name"]?.stringValue else { continue }
+            let preferred = group.value(at: ["preferredVersion", "version"])?.stringValue
+            for v in group["versions"]?.arrayValue ?? [] {
+                if let version = v["version"]?.stringValue, version == preferred || preferred == nil { groupVersions.append((name, version)) }
+            }
+        }
+        for (group, version) in groupVersions {
+            let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+            let list = try json("GET", path, object: "discovery \(path)")
+            for r in list["resources"]?.arrayValue ?? [] {
+                guard let name = r["name"]?.stringValue, !name.contains("/"), let kind = r["kind"]?.stringValue else { continue }
+                found.append(APIResource(group: group, version: version, kind: kind, name: name,
+                                         namespaced: r["namespaced"]?.boolValue ?? false,
+                                         verbs: r["verbs"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+            }
+        }
+        lock.withLock { resources = found }
+        return found
+    }
+
+    /// The resource for an apiVersion and kind; discovery is refreshed once when the kind is unknown
+    /// (a CustomResourceDefinition applied since).
+    public func resource(apiVersion: String, kind: String) throws -> APIResource {
+        let parts = apiVersion.split(separator: "/").map(String.init)
+        let (group, version) = parts.count == 2 ? (parts[0], parts[1]) : ("", parts.first ?? "")
+        func find(_ list: [APIResource]) -> APIResource? { list.first { $0.group == group && $0.version == version && $0.kind == kind } }
+        if let hit = find(try discover()) { return hit }
+        if let hit = find(try discover(refresh: true)) { return hit }
+        throw KubeError(code: .unknownKind, cluster: cluster.name, object: "\(kind) (\(apiVersion))",
+                        message: "the server does not serve kind \(kind) in \(apiVersion) (is its CustomResourceDefinition applied?)", causes: [], status: 0)
+    }
+
+    // MARK: - Objects
+
+    public func get(_ resource: APIResource, namespace: String?, name: String) throws -> JSONValue? {
+        do {
+            return try json("GET", resource.path(namespace: namespace, name: name), object: describe(resource, namespace, name))
+        } catch let e as KubeError where e.code == .notFound {
+            return nil
+        }
+    }
+
+    /// Lists a resource in one namespace, or across all when `namespace` is nil.
+    public func list(_ resource: APIResource, namespace: String? = nil, labelSelector: String? = nil) throws -> [JSONValue] {
+        var path = resource.path(namespace: namespace)
+        if let labelSelector { path += "?labelSelector=" + (labelSelector.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? "") }
+        return try json("GET", path, object: resource.name)["items"]?.arrayValue ?? []
+    }
+
+    /// Server-side apply: `PATCH …?fieldManager=MANAGER&force=true` with `application/apply-patch+yaml`.
+    public func apply(_ object: JSONValue, fieldManager: String = "flotilla", force: Bool = true) throws -> (object: JSONValue, created: Bool) {
+        let (resource, namespace, name) = try locate(object)
+        let path = resource.path(namespace: namespace, name: name) + "?fieldManager=\(fieldManager)&force=\(force)"
+        let response = try send("PATCH", path, body: Array(object.serialized(pretty: false).utf8), contentType: "application/apply-patch+yaml",
+                                object: describe(resource, namespace, name))
+        guard (200..<300).contains(response.status) else { throw KubeError.from(response, cluster: cluster.name, object: describe(resource, namespace, name)) }
+        return ((try? JSONParser.parse(response.text)) ?? .null, response.status == 201)
+    }
+
+    public enum Propagation: String, Sendable { case background = "Background", foreground = "Foreground", orphan = "Orphan" }
+
+    /// Deletes an object; a missing object is not an error.
+    public func delete(_ resource: APIResource, namespace: String?, name: String, propagation: Propagation = .background) throws {
+        let body = Array(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"\#(propagation.rawValue)"}"#.utf8)
+        let response = try send("DELETE", resource.path(namespace: namespace, name: name), body: body, contentType: "application/json",
+                                object: describe(resource, namespace, name))
+        if response.status == 404 { return }
+        guard (200..<300).contains(response.status) else { throw KubeError.from(response, cluster: cluster.name, object: describe(resource, namespace, name)) }
+    }
+
+    /// Creates the namespace if it does not exist.
+    public func ensureNamespace(_ name: String) throws {
+        let ns = try resource(apiVersion: "v1", kind: "Namespace")
+        if try get(ns, namespace: nil, name: name) != nil { return }
+        _ = try apply(.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", .string(name))]))]))
+    }
+
+    /// Resource, namespace and name of a manifest.
+    public func locate(_ object: JSONValue) throws -> (APIResource, String?, String) {
+        guard let apiVersion = object["apiVersion"]?.stringValue, let kind = object["kind"]?.stringValue else {
+            throw KubeError(code: .badRequest, cluster: cluster.name, object: "", message: "manifest has no apiVersion or kind", causes: [], status: 0)
+        }
+        guard let name = object.value(at: ["metadata", "name"])?.stringValue, !name.isEmpty else {
+            throw KubeError(code: .badRequest, cluster: cluster.name, object: kind, message: "manifest has no metadata.name", causes: [], status: 0)
+        }
+        let resource = try resource(apiVersion: apiVersion, kind: kind)
+        let namespace = resource.namespaced ? (object.value(at: ["metadata", "namespace"])?.stringValue ?? "default") : nil
+        return (resource, namespace, name)
+    }
+
+    func describe(_ r: APIResource, _ namespace: String?, _ name: String) -> String {
+        let kind = r.group.isEmpty ? r.kind : "\(r.kind).\(r.group)"
+        return namespace.map { "\(kind) \($0)/\(name)" } ?? "\(kind) \(name)"
+    }
+}

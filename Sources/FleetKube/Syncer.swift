@@ -1,0 +1,165 @@
+import FleetModel
+import Foundation
+
+/// Identity of a Kubernetes object: group, kind, namespace, name.
+public struct ObjectRef: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let group: String
+    public let kind: String
+    public let namespace: String?
+    public let name: String
+
+    public init(group: String, kind: String, namespace: String?, name: String) {
+        self.group = group
+        self.kind = kind
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String {
+        let k = group.isEmpty ? kind : "\(kind).\(group)"
+        return namespace.map { "\(k) \($0)/\(name)" } ?? "\(k) \(name)"
+    }
+
+    public static func < (a: ObjectRef, b: ObjectRef) -> Bool { a.description < b.description }
+}
+
+/// What one sync did.
+public struct SyncResult: Sendable {
+    public var created: [ObjectRef] = []
+    public var configured: [ObjectRef] = []
+    public var unchanged: [ObjectRef] = []
+    public var pruned: [ObjectRef] = []
+    public var failed: [(ObjectRef, KubeError)] = []
+    /// Objects as the server returned them after apply.
+    public var applied: [ObjectRef: JSONValue] = [:]
+}
+
+/// Applies a set of manifests for one Application with server-side apply, many at once, and prunes what the
+/// Application applied before but no longer has.
+///
+/// Every applied object carries the label `app.kubernetes.io/managed-by=flotilla`, a label `flotilla.io/app`
+/// (the application name, or a hash of it when it is too long for a label) and the annotation
+/// `flotilla.io/application` with the exact name. Prune deletes only objects whose label and annotation both
+/// name this Application.
+public struct Syncer: Sendable {
+    public static let managedByLabel = "app.kubernetes.io/managed-by"
+    public static let managedByValue = "flotilla"
+    public static let appLabel = "flotilla.io/app"
+    public static let appAnnotation = "flotilla.io/application"
+
+    public let client: KubeClient
+    public let application: String
+    public let concurrency: Int
+
+    public init(client: KubeClient, application: String, concurrency: Int = 16) {
+        self.client = client
+        self.application = application
+        self.concurrency = concurrency
+    }
+
+    /// The `flotilla.io/app` label value for an application name.
+    public static func labelValue(_ application: String) -> String {
+        if KubernetesNames.labelValueProblem(application) == nil { return application }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in application.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "h-" + String(h, radix: 16)
+    }
+
+    public var selector: String { "\(Self.managedByLabel)=\(Self.managedByValue),\(Self.appLabel)=\(Self.labelValue(application))" }
+
+    /// Every live object this Application owns, across all kinds that can be listed and deleted.
+    public func inventory() throws -> [ObjectRef: JSONValue] {
+        let kinds = try client.discover().filter { $0.verbs.contains("list") && $0.verbs.contains("delete") && $0.kind != "Event" }
+        let selector = self.selector, client = self.client, application = self.application
+        let results = ConcurrentRunner.map(kinds, width: concurrency) { resource in
+            try client.list(resource, labelSelector: selector).filter {
+                $0.value(at: ["metadata", "annotations", Self.appAnnotation])?.stringValue == application
+            }.map { (ObjectRef(group: resource.group, kind: resource.kind, namespace: $0.value(at: ["metadata", "namespace"])?.stringValue,
+                               name: $0.value(at: ["metadata", "name"])?.stringValue ?? ""), $0) }
+        }
+        var live: [ObjectRef: JSONValue] = [:]
+        for result in results {
+            for (ref, object) in try result.get() { live[ref] = object }
+        }
+        return live
+    }
+
+    /// Adds the inventory label and annotation, and the namespace for namespaced objects that have none.
+    public func prepare(_ object: JSONValue, defaultNamespace: String) throws -> (ObjectRef, JSONValue) {
+        var obj = object
+        let (resource, _, name) = try client.locate(object)
+        var namespace: String?
+        if resource.namespaced {
+            namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? defaultNamespace
+            obj.set(path: ["metadata", "namespace"], .string(namespace!))
+        } else if var meta = obj["metadata"] {
+            meta.remove("namespace")
+            obj.set("metadata", meta)
+        }
+        obj.set(path: ["metadata", "labels", Self.managedByLabel], .string(Self.managedByValue))
+        obj.set(path: ["metadata", "labels", Self.appLabel], .string(Self.labelValue(application)))
+        obj.set(path: ["metadata", "annotations", Self.appAnnotation], .string(application))
+        return (ObjectRef(group: resource.group, kind: resource.kind, namespace: namespace, name: name), obj)
+    }
+
+    /// Applies `objects`; with `prune`, deletes owned objects that are not among them.
+    public func sync(_ objects: [JSONValue], defaultNamespace: String = "default", createNamespace: Bool = false,
+                     prune: Bool = false, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
+        let live = try inventory()
+        var desired: [(ObjectRef, JSONValue)] = []
+        var seen = Set<ObjectRef>()
+        for object in objects {
+            let (ref, prepared) = try prepare(object, defaultNamespace: defaultNamespace)
+            if !seen.insert(ref).inserted {
+                throw KubeError(code: .badRequest, cluster: client.cluster.name, object: ref.description,
+                                message: "the manifests define this object twice", causes: [], status: 0)
+            }
+            desired.append((ref, prepared))
+        }
+        if createNamespace {
+            let own = Set(desired.filter { $0.0.kind == "Namespace" && $0.0.group.isEmpty }.map(\.0.name))
+            for ns in Set(desired.compactMap(\.0.namespace)) where !own.contains(ns) { try client.ensureNamespace(ns) }
+        }
+        // Namespaces and CustomResourceDefinitions first: later objects may live in them or be of their kinds.
+        let first = desired.filter { ($0.0.kind == "Namespace" && $0.0.group.isEmpty) || $0.0.kind == "CustomResourceDefinition" }
+        let rest = desired.filter { !first.map(\.0).contains($0.0) }
+        var result = SyncResult()
+        let client = self.client
+        for batch in [first, rest] where !batch.isEmpty {
+            let outcomes = ConcurrentRunner.map(batch, width: concurrency) { item in try client.apply(item.1) }
+            for ((ref, _), outcome) in zip(batch, outcomes) {
+                switch outcome {
+                case .success(let (object, created)):
+                    result.applied[ref] = object
+                    if created {
+                        result.created.append(ref)
+                    } else if let before = live[ref], before.value(at: ["metadata", "resourceVersion"]) == object.value(at: ["metadata", "resourceVersion"]) {
+                        result.unchanged.append(ref)
+                    } else {
+                        result.configured.append(ref)
+                    }
+                case .failure(let error as KubeError):
+                    result.failed.append((ref, error))
+                case .failure(let error):
+                    result.failed.append((ref, KubeError(code: .other, cluster: client.cluster.name, object: ref.description, message: "\(error)", causes: [], status: 0)))
+                }
+            }
+            if batch.contains(where: { $0.0.kind == "CustomResourceDefinition" }) { _ = try client.discover(refresh: true) }
+        }
+        if prune && result.failed.isEmpty {
+            let stale = live.keys.filter { !seen.contains($0) }.sorted()
+            let outcomes = ConcurrentRunner.map(stale, width: concurrency) { ref -> Void in
+                let resource = try client.discover().first { $0.group == ref.group && $0.kind == ref.kind }
+                guard let resource else { return }
+                try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
+            }
+            for (ref, outcome) in zip(stale, outcomes) {
+                switch outcome {
+                case .success: result.pruned.append(ref)
+                case .failure(let error): result.failed.append((ref, error as? KubeError ?? KubeError(code: .other, cluster: client.cluster.name, object: ref.description, message: "\(error)", causes: [], status: 0)))
+                }
+            }
+        }
+        return result
+    }
+}
