@@ -106,26 +106,31 @@ public struct Syncer: Sendable {
     public func sync(_ objects: [JSONValue], defaultNamespace: String = "default", createNamespace: Bool = false,
                      prune: Bool = false, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
         let live = try inventory()
-        var desired: [(ObjectRef, JSONValue)] = []
+        // Namespaces and CustomResourceDefinitions first: later objects may live in them or be of their kinds,
+        // so the rest is located (discovery) only after they are applied.
+        func early(_ o: JSONValue) -> Bool {
+            (o["kind"]?.stringValue == "Namespace" && o["apiVersion"]?.stringValue == "v1")
+                || o["kind"]?.stringValue == "CustomResourceDefinition"
+        }
         var seen = Set<ObjectRef>()
-        for object in objects {
-            let (ref, prepared) = try prepare(object, defaultNamespace: defaultNamespace)
-            if !seen.insert(ref).inserted {
-                throw KubeError(code: .badRequest, cluster: client.cluster.name, object: ref.description,
-                                message: "the manifests define this object twice", causes: [], status: 0)
-            }
-            desired.append((ref, prepared))
-        }
-        if createNamespace {
-            let own = Set(desired.filter { $0.0.kind == "Namespace" && $0.0.group.isEmpty }.map(\.0.name))
-            for ns in Set(desired.compactMap(\.0.namespace)) where !own.contains(ns) { try client.ensureNamespace(ns) }
-        }
-        // Namespaces and CustomResourceDefinitions first: later objects may live in them or be of their kinds.
-        let first = desired.filter { ($0.0.kind == "Namespace" && $0.0.group.isEmpty) || $0.0.kind == "CustomResourceDefinition" }
-        let rest = desired.filter { !first.map(\.0).contains($0.0) }
         var result = SyncResult()
         let client = self.client
-        for batch in [first, rest] where !batch.isEmpty {
+        var createdNamespaces = false
+        for phase in [objects.filter(early), objects.filter { !early($0) }] where !phase.isEmpty {
+            var batch: [(ObjectRef, JSONValue)] = []
+            for object in phase {
+                let (ref, prepared) = try prepare(object, defaultNamespace: defaultNamespace)
+                if !seen.insert(ref).inserted {
+                    throw KubeError(code: .badRequest, cluster: client.cluster.name, object: ref.description,
+                                    message: "the manifests define this object twice", causes: [], status: 0)
+                }
+                batch.append((ref, prepared))
+            }
+            if createNamespace && !createdNamespaces && !batch.contains(where: { $0.0.kind == "CustomResourceDefinition" || $0.0.kind == "Namespace" }) {
+                createdNamespaces = true
+                let own = Set(seen.filter { $0.kind == "Namespace" && $0.group.isEmpty }.map(\.name))
+                for ns in Set(batch.compactMap(\.0.namespace)) where !own.contains(ns) { try client.ensureNamespace(ns) }
+            }
             let outcomes = ConcurrentRunner.map(batch, width: concurrency) { item in try client.apply(item.1) }
             for ((ref, _), outcome) in zip(batch, outcomes) {
                 switch outcome {

@@ -1,0 +1,53 @@
+import FleetKube
+import FleetModel
+import FleetSim
+import Foundation
+
+/// A simulated cluster served in-process on a free loopback port, stopped by cancelling its task.
+final class SimHarness: @unchecked Sendable {
+    let cluster: SimCluster
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    init(token: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero) async throws {
+        let cluster = SimCluster(options: .init(name: "test", token: token, readyAfter: readyAfter, failImage: failImage))
+        self.cluster = cluster
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster)], latency: latency)
+        task = Task { try await server.run { _, port in continuation.yield(port) } }
+        var iterator = stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        self.port = port
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    func client(token: String? = nil, name: String = "test") -> KubeClient {
+        KubeClient(cluster: Cluster(name: name, server: "http://127.0.0.1:\(port)", credentials: ClusterCredentials(bearerToken: token)), timeout: 5)
+    }
+}
+
+func configMap(_ name: String, namespace: String? = nil, data: [String: String]) -> JSONValue {
+    var meta: [(String, JSONValue)] = [("name", .string(name))]
+    if let namespace { meta.append(("namespace", .string(namespace))) }
+    return .object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object(meta)), ("data", .sortedObject(data))])
+}
+
+func deployment(_ name: String, namespace: String, image: String = "nginx:1.27", replicas: Int = 2) -> JSONValue {
+    .object([("apiVersion", "apps/v1"), ("kind", "Deployment"),
+             ("metadata", .object([("name", .string(name)), ("namespace", .string(namespace))])),
+             ("spec", .object([("replicas", .int(replicas)), ("selector", .object([("matchLabels", .object([("app", .string(name))]))])),
+                               ("template", .object([("metadata", .object([("labels", .object([("app", .string(name))]))])),
+                                                     ("spec", .object([("containers", .array([.object([("name", "main"), ("image", .string(image))])]))]))]))]))])
+}
+
+/// Runs blocking work (libcurl requests) on a Dispatch queue, not on Swift's cooperative threads, which the
+/// in-process server needs free to answer.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
