@@ -37,8 +37,12 @@ public struct IgnoreDifference: Sendable {
     }
 }
 
-/// The comparison of one desired object with its live counterpart.
-public struct ObjectDiff: Sendable {
+/// The comparison of one desired object with its live counterpart. Its description is the unified diff,
+/// which never shows Secret values.
+public struct ObjectDiff: Sendable, CustomStringConvertible, CustomReflectable {
+    public var description: String { inSync ? "in sync" : unified(label: "object") }
+    public var customMirror: Mirror { Mirror(self, children: ["diff": description]) }
+
     public let desired: JSONValue?
     public let live: JSONValue?
     /// The normalized forms that were compared.
@@ -85,7 +89,7 @@ public enum Differ {
         }
         if let dd = d, let ll = l { l = restrict(ll, to: dd) }
         if kind == "Secret" && group.isEmpty {
-            (d, l) = (d.map { redact($0, other: l) }, l.map { redact($0, other: d) })
+            (d, l) = (d.map { redact($0, other: l, side: "desired") }, l.map { redact($0, other: d, side: "live") })
         }
         return ObjectDiff(desired: desired, live: live, normalizedDesired: d.map(canonical), normalizedLive: l.map(canonical))
     }
@@ -129,13 +133,13 @@ public enum Differ {
     }
 
     /// Secret values never appear: each is replaced by a marker that only says whether it differs.
-    static func redact(_ object: JSONValue, other: JSONValue?) -> JSONValue {
+    static func redact(_ object: JSONValue, other: JSONValue?, side: String) -> JSONValue {
         var o = object
         for field in ["data", "stringData"] {
             guard let pairs = o[field]?.objectValue else { continue }
             o.set(field, .object(pairs.map { k, v in
                 let same = other?[field]?[k] == v
-                return (k, .string(same ? "++++++++" : "+++++++ (changed)"))
+                return (k, .string(same ? "++++++++" : "++++++++ (\(side), redacted)"))
             }))
         }
         return o
