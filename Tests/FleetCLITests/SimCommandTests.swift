@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+/// `flotilla sim` as a real process on a free loopback port; stopped with SIGTERM.
+final class SimProcess {
+    let process = Process()
+    let port: Int
+    private let output = Pipe()
+
+    init(arguments: [String] = []) throws {
+        process.executableURL = CLI.binary
+        process.arguments = ["sim", "--listen", "127.0.0.1:0", "--ready-after", "0.2s"] + arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard let port = text.split(separator: ":").last.flatMap({ Int($0) }) else {
+            process.terminate()
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "simulator did not start: \(text)"])
+        }
+        self.port = port
+    }
+
+    var server: String { "http://127.0.0.1:\(port)" }
+
+    /// SIGTERM, then the exit status (SIGKILL after 5 s so a test never hangs).
+    func stop() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+private let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// Runs kubectl against a server with its own cache directory.
+func runKubectl(_ server: String, _ arguments: [String], stdin: String? = nil, cache: URL) throws -> CLI.Result {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: kubectl!)
+    process.arguments = ["--server", server, "--cache-dir", cache.path] + arguments
+    var env = ProcessInfo.processInfo.environment
+    env["HOME"] = cache.path
+    env["KUBECONFIG"] = "/dev/null"
+    process.environment = env
+    let out = Pipe(), err = Pipe(), input = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = input
+    try process.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Real kubectl works against the simulator, with validation on: server-side apply, get, patch, label, delete.
+@Test(.enabled(if: kubectl != nil, "needs kubectl"))
+func kubectlAgainstSimulator() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let sim = try SimProcess()
+    let cache = cli.workDir.appendingPathComponent("kube")
+    let manifests = """
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: team-a}
+    ---
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: settings, namespace: team-a}
+    data: {color: blue}
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, namespace: team-a}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: 'nginx:1.27'}]}
+    """
+    let apply = try runKubectl(sim.server, ["apply", "--server-side", "-f", "-"], stdin: manifests, cache: cache)
+    #expect(apply.status == 0, "\(apply.stderr)")
+    #expect(apply.stdout.contains("deployment.apps/web serverside-applied"))
+    let again = try runKubectl(sim.server, ["apply", "--server-side", "-f", "-"], stdin: manifests, cache: cache)
+    #expect(again.status == 0, "\(again.stderr)")
+
+    let list = try runKubectl(sim.server, ["get", "deploy", "-A"], cache: cache)
+    #expect(list.status == 0 && list.stdout.contains("web"), "\(list.stderr)")
+    let yaml = try runKubectl(sim.server, ["get", "cm", "settings", "-n", "team-a", "-o", "yaml"], cache: cache)
+    #expect(yaml.stdout.contains("color: blue") && yaml.stdout.contains("resourceVersion:"), "\(yaml.stderr)")
+
+    #expect(try runKubectl(sim.server, ["patch", "cm", "settings", "-n", "team-a", "-p", #"{"data":{"color":"red"}}"#], cache: cache).status == 0)
+    #expect(try runKubectl(sim.server, ["patch", "deploy", "web", "-n", "team-a", "--type=json", "-p", #"[{"op":"replace","path":"/spec/replicas","value":3}]"#], cache: cache).status == 0)
+    #expect(try runKubectl(sim.server, ["label", "deploy", "web", "-n", "team-a", "tier=front"], cache: cache).status == 0)
+    let jsonpath = try runKubectl(sim.server, ["get", "deploy", "web", "-n", "team-a", "-o", "jsonpath={.spec.replicas} {.metadata.labels.tier}"], cache: cache)
+    #expect(jsonpath.stdout == "3 front", "\(jsonpath.stderr)")
+    let color = try runKubectl(sim.server, ["get", "cm", "settings", "-n", "team-a", "-o", "jsonpath={.data.color}"], cache: cache)
+    #expect(color.stdout == "red")
+
+    let bad = try runKubectl(sim.server, ["get", "cm", "nope", "-n", "team-a"], cache: cache)
+    #expect(bad.status != 0 && bad.stderr.contains("NotFound"))
+    #expect(try runKubectl(sim.server, ["delete", "cm", "settings", "-n", "team-a"], cache: cache).status == 0)
+    #expect(try runKubectl(sim.server, ["get", "cm", "-n", "team-a", "-o", "name"], cache: cache).stdout.isEmpty)
+    #expect(sim.stop() == 0, "the simulator exits cleanly on SIGTERM")
+}
+
+/// The end-to-end promise: apply an example app, see it with kubectl, re-apply changes nothing,
+/// removing a file and applying with --prune deletes only that object.
+@Test(.enabled(if: kubectl != nil, "needs kubectl"))
+func applyExampleAppToSimulator() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let sim = try SimProcess(arguments: ["--name", "edge"])
+    defer { _ = sim.stop() }
+    try cli.run(["cluster", "add", "edge", "--server", sim.server])
+    let app = cli.workDir.appendingPathComponent("payments-api")
+    try FileManager.default.copyItem(at: CLI.packageRoot.appendingPathComponent("fleet/apps/teams/payments/api"), to: app)
+
+    let first = try cli.run(["apply", "--cluster", "edge", "-f", app.path, "-n", "payments", "--create-namespace"])
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(first.stdout == "Deployment.apps payments/payments-api created\nService payments/payments-api created\n")
+    let cache = cli.workDir.appendingPathComponent("kube")
+    let seen = try runKubectl(sim.server, ["get", "deploy,svc", "-n", "payments", "-o", "name"], cache: cache)
+    #expect(seen.stdout == "deployment.apps/payments-api\nservice/payments-api\n", "\(seen.stderr)")
+
+    let second = try cli.run(["apply", "--cluster", "edge", "-f", app.path, "-n", "payments"])
+    #expect(second.stdout == "Deployment.apps payments/payments-api unchanged\nService payments/payments-api unchanged\n")
+    let diff = try cli.run(["diff", "--cluster", "edge", "-f", app.path, "-n", "payments"])
+    #expect(diff.status == 0 && diff.stderr.contains("Synced"))
+
+    try FileManager.default.removeItem(at: app.appendingPathComponent("service.yaml"))
+    let preview = try cli.run(["diff", "--cluster", "edge", "-f", app.path, "-n", "payments"])
+    #expect(preview.status == 1 && preview.stdout.contains("Service payments/payments-api (would be pruned)"))
+    let pruned = try cli.run(["apply", "--cluster", "edge", "-f", app.path, "-n", "payments", "--prune"])
+    #expect(pruned.stdout == "Deployment.apps payments/payments-api unchanged\nService payments/payments-api pruned\n", "\(pruned.stderr)")
+    let after = try runKubectl(sim.server, ["get", "deploy,svc", "-n", "payments", "-o", "name"], cache: cache)
+    #expect(after.stdout == "deployment.apps/payments-api\n")
+
+    Thread.sleep(forTimeInterval: 0.3)
+    let health = try cli.run(["get", "--cluster", "edge", "deploy", "-n", "payments"])
+    #expect(health.stdout.contains("payments-api   Healthy"), "\(health.stdout)")
+}
