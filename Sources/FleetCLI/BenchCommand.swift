@@ -2,6 +2,8 @@ import ArgumentParser
 import FleetConfig
 import FleetGenerators
 import FleetGit
+import FleetKube
+import FleetSim
 import FleetModel
 import FleetStore
 import Foundation
@@ -10,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Flotilla on synthetic input and print figures.",
-        subcommands: [Registry.self, Generate.self, GitTree.self]
+        subcommands: [Registry.self, Generate.self, GitTree.self, ApplyBench.self]
     )
 
     struct Registry: ParsableCommand {
@@ -205,5 +207,108 @@ extension BenchCommand {
             print(String(format: "  git process start (rev-parse): %8.2f ms", startup * 1000))
             print(String(format: "  ratio git / flotilla:          %8.2f×  (%.2f× without git's process start)", theirs / ours, max(0, theirs - startup) / ours))
         }
+    }
+}
+
+extension BenchCommand {
+    struct ApplyBench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apply",
+            abstract: "Apply a directory of objects to a simulator with latency, then run `kubectl apply --server-side` on the same files against a fresh simulator."
+        )
+
+        @Option(help: "Number of objects (half ConfigMaps, half Deployments).") var objects: Int = 2_000
+        @Option(help: "Number of namespaces they are spread over.") var namespaces: Int = 20
+        @Option(help: "Latency the simulator adds to every answer.") var latency: String = "20ms"
+        @Option(help: "Requests Flotilla sends at once.") var concurrency: Int = 32
+        @Option(help: "GET requests for the simulator throughput figure.") var gets: Int = 20_000
+        @Flag(help: "Skip the kubectl run.") var noKubectl = false
+
+        func run() async throws {
+            let delay = try parseDuration(latency, flag: "--latency")
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: root) }
+            let dir = root.appendingPathComponent("manifests")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            var nsYAML = ""
+            for n in 0..<namespaces { nsYAML += "apiVersion: v1\nkind: Namespace\nmetadata: {name: bench-\(n)}\n---\n" }
+            try nsYAML.write(to: dir.appendingPathComponent("00-namespaces.yaml"), atomically: true, encoding: .utf8)
+            for i in 0..<objects {
+                let ns = "bench-\(i % namespaces)"
+                let text = i % 2 == 0
+                    ? "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-\(i), namespace: \(ns)}\ndata: {index: '\(i)'}\n"
+                    : "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app-\(i), namespace: \(ns)}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: app-\(i)}}\n  template:\n    metadata: {labels: {app: app-\(i)}}\n    spec: {containers: [{name: main, image: 'nginx:1.27'}]}\n"
+                try text.write(to: dir.appendingPathComponent(String(format: "obj-%05d.yaml", i)), atomically: true, encoding: .utf8)
+            }
+            let manifests = try loadManifests(dir.path)
+            let total = manifests.count
+
+            // Flotilla against simulator A, kubectl against simulator B, both with the same latency.
+            let a = SimCluster(options: .init(name: "bench-a")), b = SimCluster(options: .init(name: "bench-b"))
+            let c = SimCluster(options: .init(name: "bench-get"))
+            let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
+            let server = Task {
+                try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: a), .init(host: "127.0.0.1", port: 0, cluster: b)],
+                                    latency: delay, logLevel: .critical).run { continuation.yield(($0, $1)) }
+            }
+            let fast = Task { try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: c)], logLevel: .critical).run { continuation.yield(($0, $1)) } }
+            var bound: [String: Int] = [:]
+            for await (name, port) in stream {
+                bound[name] = port
+                if bound.count == 3 { break }
+            }
+            defer { server.cancel(); fast.cancel() }
+            let ports = bound
+            let concurrency = self.concurrency, gets = self.gets, noKubectl = self.noKubectl
+            let (flotillaTime, kubectlTime, getRate) = try await blocking { () throws -> (Double, Double?, Double) in
+                let client = KubeClient(cluster: Cluster(name: "bench-a", server: "http://127.0.0.1:\(ports["bench-a"]!)"))
+                let syncer = Syncer(client: client, application: "bench", concurrency: concurrency)
+                let (result, flotillaTime) = try measure { try syncer.sync(manifests, createNamespace: false) }
+                guard result.failed.isEmpty, result.created.count == total else {
+                    throw CLIError("flotilla apply failed: \(result.failed.first.map { "\($0.1)" } ?? "\(result.created.count) of \(total) created")")
+                }
+                var kubectlTime: Double?
+                if !noKubectl, let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: kubectl)
+                    let cache = root.appendingPathComponent("kube")
+                    process.arguments = ["--server", "http://127.0.0.1:\(ports["bench-b"]!)", "--cache-dir", cache.path, "apply", "--server-side", "-R", "-f", dir.path]
+                    var env = ProcessInfo.processInfo.environment
+                    env["KUBECONFIG"] = "/dev/null"
+                    env["HOME"] = root.path
+                    process.environment = env
+                    process.standardOutput = FileHandle.nullDevice
+                    let err = Pipe()
+                    process.standardError = err
+                    let (_, t) = try measure { () throws -> Void in
+                        try process.run()
+                        _ = err.fileHandleForReading.readDataToEndOfFile()
+                        process.waitUntilExit()
+                    }
+                    guard process.terminationStatus == 0, b.objectCount >= total else { throw CLIError("kubectl apply failed (exit \(process.terminationStatus))") }
+                    kubectlTime = t
+                }
+                // Simulator throughput: simple GETs of one object, no added latency.
+                let getClient = KubeClient(cluster: Cluster(name: "bench-get", server: "http://127.0.0.1:\(ports["bench-get"]!)"))
+                _ = try getClient.apply(.object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object([("name", "probe"), ("namespace", "default")])), ("data", .object([("a", "b")]))]))
+                let cm = try getClient.resource(apiVersion: "v1", kind: "ConfigMap")
+                let (_, getTime) = measure { ConcurrentRunner.map(Array(0..<gets), width: 8) { _ in _ = try getClient.get(cm, namespace: "default", name: "probe") } }
+                return (flotillaTime, kubectlTime, Double(gets) / getTime)
+            }
+            print("bench apply: \(total) objects (\(objects) ConfigMaps and Deployments + \(namespaces) Namespaces), simulator latency \(latency)")
+            print(String(format: "  flotilla (server-side apply, %d at once): %7.2f s   %6.0f objects/s", concurrency, flotillaTime, Double(total) / flotillaTime))
+            if let kubectlTime {
+                print(String(format: "  kubectl apply --server-side -R -f:        %7.2f s   %6.0f objects/s", kubectlTime, Double(total) / kubectlTime))
+                print(String(format: "  ratio flotilla / kubectl:                 %7.1f×", kubectlTime / flotillaTime))
+            }
+            print(String(format: "  simulator: %.0f GETs/s on loopback (8 client threads in the same process, no latency)", getRate))
+        }
+    }
+}
+
+/// Runs blocking work on a Dispatch queue so Swift's cooperative threads stay free for the in-process servers.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -23,15 +23,19 @@ public struct SimServer {
     /// Added before every answer, to simulate a remote API server.
     public let latency: Duration
 
-    public init(listeners: [Listener], latency: Duration = .zero) {
+    /// Server log level (`.warning` by default; `.critical` silences shutdown chatter in benchmarks).
+    public let logLevel: Logger.Level
+
+    public init(listeners: [Listener], latency: Duration = .zero, logLevel: Logger.Level = .warning) {
         self.listeners = listeners
         self.latency = latency
+        self.logLevel = logLevel
     }
 
     /// Runs every listener; `onListening` is called with each cluster's name and bound port.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         var logger = Logger(label: "flotilla.sim")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
         let latency = self.latency
         var services: [any Service] = []
         for listener in listeners {
