@@ -23,10 +23,13 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Serve every loopback cluster of this clusters file.") var fleet: String?
     @Option(help: "How long workloads take to become ready, e.g. 1s.") var readyAfter: String = "1s"
     @Option(help: "Pods whose image contains this text never become ready.") var failImage: String?
-    @Flag(help: "Serve HTTPS (not available yet).") var tls = false
+    @Flag(help: "Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost (its path is printed).") var tls = false
+    @Option(help: "Directory for the self-signed certificate (default: a new temporary directory).") var tlsDir: String?
+    @Option(help: "PEM certificate to serve HTTPS with (with --tls-key).") var tlsCert: String?
+    @Option(help: "PEM private key to serve HTTPS with (with --tls-cert).") var tlsKey: String?
 
     func validate() throws {
-        if tls { throw ValidationError("--tls is not available yet: the simulator serves plain HTTP on loopback.") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("Please give --tls-cert and --tls-key together.") }
         _ = try parseDuration(latency, flag: "--latency")
         _ = try parseDuration(readyAfter, flag: "--ready-after")
     }
@@ -35,14 +38,27 @@ struct SimCommand: AsyncParsableCommand {
         let latency = try parseDuration(latency, flag: "--latency")
         let ready = try parseDuration(readyAfter, flag: "--ready-after")
         var listeners: [SimServer.Listener] = []
+        var tlsFiles: SimServer.TLSFiles?
+        func certificate() throws -> SimServer.TLSFiles {
+            if let tlsFiles { return tlsFiles }
+            if let tlsCert, let tlsKey { tlsFiles = .init(certificate: tlsCert, key: tlsKey); return tlsFiles! }
+            let dir = tlsDir.map { URL(fileURLWithPath: $0) }
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-sim-tls-\(ProcessInfo.processInfo.processIdentifier)")
+            let made = try SelfSignedCertificate.make(in: dir)
+            FileHandle.standardOutput.write(Data("CA certificate: \(made.certificate)\n".utf8))
+            tlsFiles = .init(certificate: made.certificate, key: made.key)
+            return tlsFiles!
+        }
         if let fleet {
             let entries = try ClustersFile.parse(try readText(fleet), file: fleet)
             for entry in entries {
-                guard let url = URLComponents(string: entry.cluster.server), url.scheme == "http",
+                guard let url = URLComponents(string: entry.cluster.server), let scheme = url.scheme,
                       let host = url.host, ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") else { continue }
                 let options = SimCluster.Options(name: entry.cluster.name, token: entry.cluster.credentials.bearerToken,
                                                  readyAfter: ready.seconds, failImage: failImage)
-                listeners.append(.init(host: host == "localhost" ? "127.0.0.1" : host, port: url.port ?? 80, cluster: SimCluster(options: options)))
+                let secure = scheme == "https"
+                listeners.append(.init(host: host == "localhost" ? "127.0.0.1" : host, port: url.port ?? (secure ? 443 : 80),
+                                       cluster: SimCluster(options: options), tls: secure || tls ? try certificate() : nil))
             }
             if listeners.isEmpty { throw CLIError("\(fleet): no cluster has a loopback http server URL to simulate") }
         } else {
@@ -51,13 +67,14 @@ struct SimCommand: AsyncParsableCommand {
                 throw CLIError("--listen '\(listen)': expected HOST:PORT, e.g. 127.0.0.1:7101")
             }
             let options = SimCluster.Options(name: name, token: token, readyAfter: ready.seconds, failImage: failImage)
-            listeners.append(.init(host: String(parts[0]), port: port, cluster: SimCluster(options: options)))
+            let secure = tls || tlsCert != nil
+            listeners.append(.init(host: String(parts[0]), port: port, cluster: SimCluster(options: options), tls: secure ? try certificate() : nil))
         }
         let server = SimServer(listeners: listeners, latency: latency)
-        let hosts = Dictionary(listeners.map { ($0.cluster.options.name, $0.host) }, uniquingKeysWith: { a, _ in a })
+        let hosts = Dictionary(listeners.map { ($0.cluster.options.name, ($0.tls == nil ? "http" : "https") + "://" + $0.host) }, uniquingKeysWith: { a, _ in a })
         try await server.run { name, port in
             // One write per line, so that a reader of a pipe sees whole lines as soon as each listener is up.
-            FileHandle.standardOutput.write(Data("cluster \(name) listening on http://\(hosts[name] ?? "127.0.0.1"):\(port)\n".utf8))
+            FileHandle.standardOutput.write(Data("cluster \(name) listening on \(hosts[name] ?? "http://127.0.0.1"):\(port)\n".utf8))
         }
     }
 }

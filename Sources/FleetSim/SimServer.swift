@@ -1,6 +1,9 @@
 import FleetModel
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -11,11 +14,24 @@ public struct SimServer {
         public let host: String
         public let port: Int
         public let cluster: SimCluster
+        /// PEM certificate (chain) and key files: serve HTTPS.
+        public let tls: TLSFiles?
 
-        public init(host: String, port: Int, cluster: SimCluster) {
+        public init(host: String, port: Int, cluster: SimCluster, tls: TLSFiles? = nil) {
             self.host = host
             self.port = port
             self.cluster = cluster
+            self.tls = tls
+        }
+    }
+
+    public struct TLSFiles: Sendable {
+        public let certificate: String
+        public let key: String
+
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
         }
     }
 
@@ -53,8 +69,15 @@ public struct SimServer {
                 return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
                                 body: .init(byteBuffer: ByteBuffer(string: answer.body)))
             }
+            var server: HTTPServerBuilder = .http1()
+            if let tls = listener.tls {
+                let chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+                server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            }
             let app = Application(
                 responder: responder,
+                server: server,
                 configuration: .init(address: .hostname(listener.host, port: listener.port), serverName: nil),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listener.port

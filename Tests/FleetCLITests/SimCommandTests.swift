@@ -13,9 +13,14 @@ final class SimProcess {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
+        // Skip lines such as "CA certificate: …" up to the listening line.
+        var text = ""
+        repeat {
+            var line = Data()
+            while let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+            text = String(decoding: line, as: UTF8.self)
+            if line.isEmpty { break }
+        } while !text.contains("listening on")
         guard let port = text.split(separator: ":").last.flatMap({ Int($0) }) else {
             process.terminate()
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "simulator did not start: \(text)"])
@@ -147,4 +152,21 @@ func applyExampleAppToSimulator() throws {
     Thread.sleep(forTimeInterval: 0.3)
     let health = try cli.run(["get", "--cluster", "edge", "deploy", "-n", "payments"])
     #expect(health.stdout.contains("payments-api   Healthy"), "\(health.stdout)")
+}
+
+/// `--tls` serves HTTPS with a self-signed certificate; kubectl trusts it with --certificate-authority and then
+/// sends its bearer token, which the simulator requires.
+@Test(.enabled(if: kubectl != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs kubectl and openssl"))
+func kubectlOverTLSWithToken() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let certs = cli.workDir.appendingPathComponent("tls")
+    let sim = try SimProcess(arguments: ["--tls", "--tls-dir", certs.path, "--token", "kube-token"])
+    defer { _ = sim.stop() }
+    let server = "https://127.0.0.1:\(sim.port)"
+    let cache = cli.workDir.appendingPathComponent("kube")
+    let ok = try runKubectl(server, ["--certificate-authority", certs.appendingPathComponent("sim.crt").path, "--token", "kube-token", "get", "ns", "-o", "name"], cache: cache)
+    #expect(ok.status == 0 && ok.stdout.contains("namespace/default"), "\(ok.stderr)")
+    let untrusted = try runKubectl(server, ["--token", "kube-token", "get", "ns"], cache: cache)
+    #expect(untrusted.status != 0 && untrusted.stderr.contains("certificate"))
 }

@@ -7,13 +7,16 @@ import Foundation
 final class SimHarness: @unchecked Sendable {
     let cluster: SimCluster
     let port: Int
+    let scheme: String
     private let task: Task<Void, any Error>
 
-    init(token: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero) async throws {
+    init(token: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero,
+         tls: SimServer.TLSFiles? = nil) async throws {
         let cluster = SimCluster(options: .init(name: "test", token: token, readyAfter: readyAfter, failImage: failImage))
         self.cluster = cluster
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster)], latency: latency)
+        let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster, tls: tls)], latency: latency, logLevel: .critical)
+        self.scheme = tls == nil ? "http" : "https"
         task = Task { try await server.run { _, port in continuation.yield(port) } }
         var iterator = stream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
@@ -25,8 +28,10 @@ final class SimHarness: @unchecked Sendable {
         _ = await task.result
     }
 
-    func client(token: String? = nil, name: String = "test") -> KubeClient {
-        KubeClient(cluster: Cluster(name: name, server: "http://127.0.0.1:\(port)", credentials: ClusterCredentials(bearerToken: token)), timeout: 5)
+    func client(token: String? = nil, name: String = "test", credentials: ClusterCredentials? = nil, host: String = "127.0.0.1") -> KubeClient {
+        var creds = credentials ?? ClusterCredentials()
+        if let token { creds.bearerToken = token }
+        return KubeClient(cluster: Cluster(name: name, server: "\(scheme)://\(host):\(port)", credentials: creds), timeout: 5)
     }
 }
 
