@@ -170,3 +170,67 @@ func kubectlOverTLSWithToken() throws {
     let untrusted = try runKubectl(server, ["--token", "kube-token", "get", "ns"], cache: cache)
     #expect(untrusted.status != 0 && untrusted.stderr.contains("certificate"))
 }
+
+/// A free loopback port (bound, then released).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// `sim --fleet` serves every loopback cluster of a clusters file in one process, each with its token;
+/// the registry then reaches them.
+@Test func simulatorServesAFleet() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let (p1, p2) = (freePort(), freePort())
+    let fleet = cli.write("fleet.yaml", """
+    clusters:
+      - {name: one, server: 'http://127.0.0.1:\(p1)', labels: {env: dev}}
+      - {name: two, server: 'http://127.0.0.1:\(p2)', labels: {env: prod}, auth: {token: two-token}}
+      - {name: remote, server: 'https://k8s.example.com'}
+    """)
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["sim", "--fleet", fleet]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    defer { kill(process.processIdentifier, SIGTERM); process.waitUntilExit() }
+    var lines: [String] = []
+    while lines.count < 2 {
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+        if line.isEmpty { break }
+        lines.append(String(decoding: line, as: UTF8.self))
+    }
+    #expect(Set(lines) == ["cluster one listening on http://127.0.0.1:\(p1)", "cluster two listening on http://127.0.0.1:\(p2)"])
+    try cli.run(["cluster", "apply", "-f", fleet])
+    #expect(try cli.run(["get", "--cluster", "one", "ns", "-o", "json"]).stdout.contains("kube-system"))
+    #expect(try cli.run(["get", "--cluster", "two", "ns", "-o", "json"]).stdout.contains("kube-system"), "the registered token is accepted")
+    let wrong = cli.write("wrong.yaml", "clusters:\n  - {name: two, server: 'http://127.0.0.1:\(p2)', auth: {token: bad}}\n")
+    let denied = try cli.run(["get", "--cluster", "two", "--clusters", wrong, "ns"])
+    #expect(denied.status != 0 && denied.stderr.contains("cluster two") && denied.stderr.contains("Unauthorized"))
+    #expect(!denied.stderr.contains("bad"))
+}
+
+/// A manifest with a YAML error is reported with its file and line, and nothing is applied.
+@Test func badManifestNamesFileAndLine() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let sim = try SimProcess()
+    defer { _ = sim.stop() }
+    try cli.run(["cluster", "add", "s", "--server", sim.server])
+    cli.write("app/good.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: good}\n")
+    cli.write("app/bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n")
+    let r = try cli.run(["apply", "--cluster", "s", "-f", cli.workDir.appendingPathComponent("app").path])
+    #expect(r.status != 0 && r.stderr.contains("bad.yaml:5:1: YAML syntax error"), "\(r.stderr)")
+    #expect(try cli.run(["get", "--cluster", "s", "cm", "good"]).status != 0, "nothing was applied")
+}
