@@ -103,7 +103,7 @@ public enum Generation {
         let chunkSize = max(256, count / (executor.width * 8) + 1)
         let chunks = (count + chunkSize - 1) / chunkSize
         if executor.width <= 1 || chunks <= 1 { return try sets.map(body) }
-        let results = ResultSlots(count: count)
+        let results = IndexedSlots<Application>(count: count)
         executor.run(chunks) { chunk in
             let start = chunk * chunkSize, end = min(count, start + chunkSize)
             for i in start..<end {
@@ -113,7 +113,16 @@ public enum Generation {
                 }
             }
         }
-        return try results.collect()
+        var out: [Application] = []
+        out.reserveCapacity(count)
+        for slot in results.results() {
+            switch slot {
+            case .success(let app)?: out.append(app)
+            case .failure(let error)?: throw error
+            case nil: continue  // after a failure earlier in the same chunk
+            }
+        }
+        return out
     }
 
     static func destinationProblem(_ app: Application, servers: Set<String>, names: Set<String>) -> String? {
@@ -247,38 +256,4 @@ public struct ParallelExecutor: Sendable {
     public static let serial = ParallelExecutor(width: 1) { count, body in for i in 0..<count { body(i) } }
 
     func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) { perform(count, body) }
-}
-
-/// Result slots written by index from several threads. Each index is written by exactly one job, and all
-/// writes finish before `collect` (the executor returns only when every job is done), so no lock is needed.
-final class ResultSlots: @unchecked Sendable {
-    // Raw storage, so that writes from several threads touch distinct elements without a shared Swift access.
-    private let slots: UnsafeMutableBufferPointer<Result<Application, any Error>?>
-
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func store(_ i: Int, _ result: Result<Application, any Error>) {
-        slots[i] = result
-    }
-
-    func collect() throws -> [Application] {
-        var out: [Application] = []
-        out.reserveCapacity(slots.count)
-        for slot in slots {
-            switch slot {
-            case .success(let app)?: out.append(app)
-            case .failure(let error)?: throw error
-            case nil: continue  // after a failure in the same chunk
-            }
-        }
-        return out
-    }
 }

@@ -1,10 +1,11 @@
+import FleetModel
 import Foundation
 
 /// Runs blocking jobs (HTTP requests) on `width` threads of their own: `concurrentPerform` would run only as
 /// many at once as there are cores, which is wrong for I/O. Results keep the input order.
 public enum ConcurrentRunner {
     public static func map<T: Sendable, R: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) throws -> R) -> [Result<R, any Error>] {
-        let slots = Slots<R>(count: items.count)
+        let slots = IndexedSlots<R>(count: items.count)
         let next = Counter()
         let threads = max(1, min(width, items.count))
         let group = DispatchGroup()
@@ -20,7 +21,7 @@ public enum ConcurrentRunner {
             thread.start()
         }
         group.wait()
-        return slots.results()
+        return slots.results().map { $0! }
     }
 
     /// Hands out indexes once each. `lock` guards `value`.
@@ -34,20 +35,5 @@ public enum ConcurrentRunner {
                 return value
             }
         }
-    }
-
-    /// One slot per item, each written by exactly one thread before `group.wait()` returns.
-    final class Slots<R>: @unchecked Sendable {
-        private let storage: UnsafeMutableBufferPointer<Result<R, any Error>?>
-        init(count: Int) {
-            storage = .allocate(capacity: count)
-            storage.initialize(repeating: nil)
-        }
-        deinit {
-            storage.deinitialize()
-            storage.deallocate()
-        }
-        func store(_ i: Int, _ r: Result<R, any Error>) { storage[i] = r }
-        func results() -> [Result<R, any Error>] { storage.map { $0! } }
     }
 }

@@ -43,13 +43,19 @@ struct CLI {
 
     @discardableResult
     func run(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = workDir
         var env = ProcessInfo.processInfo.environment
         env["FLOTILLA_DATA_DIR"] = dataDir.path
         for (k, v) in extra { env[k] = v }
+        return try Self.runProcess(Self.binary, arguments, environment: env, stdin: stdin, directory: workDir)
+    }
+
+    /// Runs any program to completion and captures its output.
+    static func runProcess(_ executable: URL, _ arguments: [String], environment env: [String: String], stdin: String? = nil,
+                           directory: URL? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out

@@ -45,23 +45,10 @@ private let kubectl = ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].first { Fil
 
 /// Runs kubectl against a server with its own cache directory.
 func runKubectl(_ server: String, _ arguments: [String], stdin: String? = nil, cache: URL) throws -> CLI.Result {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: kubectl!)
-    process.arguments = ["--server", server, "--cache-dir", cache.path] + arguments
     var env = ProcessInfo.processInfo.environment
     env["HOME"] = cache.path
     env["KUBECONFIG"] = "/dev/null"
-    process.environment = env
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return try CLI.runProcess(URL(fileURLWithPath: kubectl!), ["--server", server, "--cache-dir", cache.path] + arguments, environment: env, stdin: stdin)
 }
 
 /// Real kubectl works against the simulator, with validation on: server-side apply, get, patch, label, delete.
