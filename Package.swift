@@ -72,6 +72,8 @@ let package = Package(
         .target(name: "FleetKube", dependencies: ["CCurl", "FleetModel", "FleetConfig"], swiftSettings: strict),
         // Pure: diff of desired and live objects, and Argo CD's health rules.
         .target(name: "FleetDiff", dependencies: ["FleetModel"], swiftSettings: strict),
+        // Reconcile scheduling: a pure queue state machine and retry policy, and a Dispatch worker pool.
+        .target(name: "FleetReconcile", dependencies: ["FleetModel"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -98,6 +100,7 @@ let package = Package(
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
+        .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], swiftSettings: strict),
