@@ -1,0 +1,209 @@
+import FleetModel
+import Foundation
+import Yams
+
+/// The hub's configuration (`flotilla serve --config FILE`), with documented defaults. Environment variables
+/// override the file; every problem is reported at once with its line and field.
+///
+/// ```yaml
+/// listen: 127.0.0.1:8080
+/// dataDir: /var/lib/flotilla
+/// clusters: [fleet/clusters.yaml]
+/// applicationSets: [generators/]
+/// git: {pollInterval: 60s, webhookSecret: change-me}
+/// reconcile: {concurrency: 32, perCluster: 8, resync: 180s}
+/// ```
+public struct HubConfiguration: Sendable, Equatable {
+    /// Address of the HTTP API. Default `127.0.0.1:8080`.
+    public var listen: String = "127.0.0.1:8080"
+    /// State directory. Default: `$FLOTILLA_DATA_DIR`, else `~/.flotilla`.
+    public var dataDir: String?
+    /// Clusters files loaded (and re-applied) at start.
+    public var clusters: [String] = []
+    /// ApplicationSet files or directories, loaded and watched.
+    public var applicationSets: [String] = []
+    /// Credentials per repository URL prefix.
+    public var repositories: [Repository] = []
+    /// Seconds between polls of each repository. Default 60.
+    public var gitPollInterval: Double = 60
+    /// Secret for webhook signatures (GitHub HMAC-SHA256, GitLab token). Nil disables the webhook.
+    public var webhookSecret: String?
+    /// Reconciles at once, in all. Default 32.
+    public var concurrency: Int = 32
+    /// Reconciles at once per cluster. Default 8.
+    public var perCluster: Int = 8
+    /// Seconds between full resyncs of an Application (with up to 10 % jitter). Default 180.
+    public var resync: Double = 180
+    /// trace, debug, info, notice, warning, error or critical. Default info.
+    public var logLevel: String = "info"
+
+    public struct Repository: Sendable, Equatable {
+        public var url: String
+        public var username: String?
+        /// Password or token, read from a file at load time; never printed.
+        public var password: String?
+
+        public init(url: String, username: String? = nil, password: String? = nil) {
+            self.url = url
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public init() {}
+
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    static let durationBounds: ClosedRange<Double> = 1...(365 * 24 * 3600)
+
+    /// Environment variables that override the file, and the field each sets.
+    public static let environmentVariables: [(String, String)] = [
+        ("FLOTILLA_LISTEN", "listen"), ("FLOTILLA_DATA_DIR", "dataDir"), ("FLOTILLA_LOG_LEVEL", "logLevel"),
+        ("FLOTILLA_GIT_POLL_INTERVAL", "git.pollInterval"), ("FLOTILLA_WEBHOOK_SECRET", "git.webhookSecret"),
+        ("FLOTILLA_RECONCILE_CONCURRENCY", "reconcile.concurrency"), ("FLOTILLA_RECONCILE_PER_CLUSTER", "reconcile.perCluster"),
+        ("FLOTILLA_RESYNC", "reconcile.resync"),
+    ]
+
+    /// Parses a configuration file, applies `environment`, and validates the result.
+    public static func load(_ text: String, file: String?, environment: [String: String] = [:],
+                            files: any FileSource = LocalFiles()) throws -> HubConfiguration {
+        let reader = YAMLReader(file: file)
+        let docs = try YAMLReader.documents(text, file: file)
+        var config = HubConfiguration()
+        let base = file.flatMap(FilePaths.directory(of:))
+        func path(_ p: String) -> String { FilePaths.resolve(p, relativeTo: base) }
+        func duration(_ node: Node, _ field: String) -> Double? {
+            guard let text = reader.string(node, field: field) else { return nil }
+            guard let d = Self.parseDuration(text) else { reader.report(field, "'\(text)' is not a duration (e.g. 30s, 5m, 1h)", at: node); return nil }
+            return d
+        }
+        func int(_ node: Node, _ field: String) -> Int? {
+            guard let text = reader.string(node, field: field) else { return nil }
+            guard let i = Int(text) else { reader.report(field, "'\(text)' is not an integer", at: node); return nil }
+            return i
+        }
+        func list(_ node: Node, _ field: String) -> [String] {
+            if case .scalar = node, let one = reader.string(node, field: field) { return [path(one)] }
+            return (reader.sequence(node, field: field) ?? []).enumerated().compactMap { reader.string($0.element, field: "\(field)[\($0.offset)]").map(path) }
+        }
+        var locations: [String: SourceLocation] = [:]
+        if let root = docs.first, let pairs = reader.mapping(root, field: "") {
+            for (key, keyNode, value) in pairs {
+                locations[key] = reader.location(value)
+                for (k, _, v) in (value.mapping != nil ? reader.mapping(value, field: key) ?? [] : []) { locations["\(key).\(k)"] = reader.location(v) }
+                switch key {
+                case "listen": config.listen = reader.string(value, field: key) ?? config.listen
+                case "dataDir": config.dataDir = reader.string(value, field: key).map(path)
+                case "clusters": config.clusters = list(value, key)
+                case "applicationSets": config.applicationSets = list(value, key)
+                case "logLevel": config.logLevel = reader.string(value, field: key) ?? config.logLevel
+                case "git":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        switch k {
+                        case "pollInterval": config.gitPollInterval = duration(v, "git.pollInterval") ?? config.gitPollInterval
+                        case "webhookSecret": config.webhookSecret = reader.string(v, field: "git.webhookSecret")
+                        case "webhookSecretFile":
+                            if let p = reader.string(v, field: "git.webhookSecretFile") {
+                                do { config.webhookSecret = String(decoding: try files.read(p, relativeTo: base), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+                                    reader.report("git.webhookSecretFile", "\(error)", at: v)
+                                }
+                            }
+                        default: reader.report("git.\(k)", "unknown field '\(k)' (expected pollInterval, webhookSecret, webhookSecretFile)", at: kn)
+                        }
+                    }
+                case "reconcile":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        switch k {
+                        case "concurrency": config.concurrency = int(v, "reconcile.concurrency") ?? config.concurrency
+                        case "perCluster": config.perCluster = int(v, "reconcile.perCluster") ?? config.perCluster
+                        case "resync": config.resync = duration(v, "reconcile.resync") ?? config.resync
+                        default: reader.report("reconcile.\(k)", "unknown field '\(k)' (expected concurrency, perCluster, resync)", at: kn)
+                        }
+                    }
+                case "repositories":
+                    for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
+                        let field = "repositories[\(i)]"
+                        var repo = Repository(url: "")
+                        for (k, kn, v) in reader.mapping(item, field: field) ?? [] {
+                            switch k {
+                            case "url": repo.url = reader.string(v, field: "\(field).url") ?? ""
+                            case "username": repo.username = reader.string(v, field: "\(field).username")
+                            case "passwordFile", "tokenFile":
+                                if let p = reader.string(v, field: "\(field).\(k)") {
+                                    do { repo.password = String(decoding: try files.read(p, relativeTo: base), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+                                        reader.report("\(field).\(k)", "\(error)", at: v)
+                                    }
+                                }
+                                if k == "tokenFile" && repo.username == nil { repo.username = "x-access-token" }
+                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, username, passwordFile, tokenFile)", at: kn)
+                            }
+                        }
+                        if repo.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }
+                        config.repositories.append(repo)
+                    }
+                default:
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, logLevel)", at: keyNode)
+                }
+            }
+        }
+        // Environment overrides.
+        for (variable, field) in environmentVariables {
+            guard let value = environment[variable], !value.isEmpty else { continue }
+            func bad(_ what: String) { reader.problems.append(FieldProblem(field: field, message: "\(variable)='\(field == "git.webhookSecret" ? "…" : value)' \(what)")) }
+            switch field {
+            case "listen": config.listen = value
+            case "dataDir": config.dataDir = value
+            case "logLevel": config.logLevel = value
+            case "git.webhookSecret": config.webhookSecret = value
+            case "git.pollInterval": if let d = Self.parseDuration(value) { config.gitPollInterval = d } else { bad("is not a duration") }
+            case "reconcile.resync": if let d = Self.parseDuration(value) { config.resync = d } else { bad("is not a duration") }
+            case "reconcile.concurrency": if let i = Int(value) { config.concurrency = i } else { bad("is not an integer") }
+            case "reconcile.perCluster": if let i = Int(value) { config.perCluster = i } else { bad("is not an integer") }
+            default: break
+            }
+        }
+        var problems = reader.problems
+        // Value checks point at the line of the value in the file, unless the environment set it.
+        let fromEnvironment = Set(environmentVariables.filter { environment[$0.0]?.isEmpty == false }.map(\.1))
+        problems += config.problems().map { p in
+            var p = p
+            if !fromEnvironment.contains(p.field) { p.location = locations[p.field] }
+            return p
+        }
+        if !problems.isEmpty { throw InputError(problems) }
+        return config
+    }
+
+    /// Checks that hold whatever the source of the values.
+    public func problems() -> [FieldProblem] {
+        var problems: [FieldProblem] = []
+        let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count != 2 || parts[0].isEmpty || Int(parts[1]).map({ !(0...65535).contains($0) }) ?? true {
+            problems.append(.init(field: "listen", message: "'\(listen)' must be HOST:PORT, e.g. 127.0.0.1:8080"))
+        }
+        if !Self.logLevels.contains(logLevel) {
+            problems.append(.init(field: "logLevel", message: "'\(logLevel)' is not one of \(Self.logLevels.joined(separator: ", "))"))
+        }
+        if concurrency < 1 { problems.append(.init(field: "reconcile.concurrency", message: "must be at least 1 (got \(concurrency))")) }
+        if perCluster < 1 { problems.append(.init(field: "reconcile.perCluster", message: "must be at least 1 (got \(perCluster))")) }
+        if perCluster > concurrency { problems.append(.init(field: "reconcile.perCluster", message: "must not exceed reconcile.concurrency (\(perCluster) > \(concurrency))")) }
+        for (field, value) in [("git.pollInterval", gitPollInterval), ("reconcile.resync", resync)] where !Self.durationBounds.contains(value) {
+            problems.append(.init(field: field, message: "must be between 1s and 365 days (got \(value)s)"))
+        }
+        if let secret = webhookSecret, secret.count < 8 {
+            problems.append(.init(field: "git.webhookSecret", message: "is too short: use at least 8 characters"))
+        }
+        return problems
+    }
+
+    /// `500ms`, `30s`, `5m`, `1h`, `2d`, or a number of seconds.
+    public static func parseDuration(_ text: String) -> Double? {
+        for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86400.0)] where text.hasSuffix(suffix) {
+            if let n = Double(text.dropLast(suffix.count)), n >= 0 { return n * scale }
+        }
+        return Double(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
+}
+
+extension HubConfiguration.Repository: CustomStringConvertible {
+    public var description: String { "Repository(\(url), username: \(username ?? "none"), password: \(password == nil ? "none" : "redacted"))" }
+}

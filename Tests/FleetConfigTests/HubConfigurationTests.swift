@@ -1,0 +1,90 @@
+import FleetConfig
+import FleetModel
+import Foundation
+import Testing
+
+/// The issue's minimal file reads, with defaults for what it leaves out and paths relative to the file.
+@Test func minimalConfiguration() throws {
+    let config = try HubConfiguration.load("""
+    listen: 127.0.0.1:8080
+    dataDir: /var/lib/flotilla
+    clusters: [fleet/clusters.yaml]
+    applicationSets: [generators/]
+    git: {pollInterval: 60s, webhookSecret: change-me}
+    reconcile: {concurrency: 32, perCluster: 8, resync: 180s}
+    """, file: "/etc/flotilla/hub.yaml")
+    #expect(config.listen == "127.0.0.1:8080")
+    #expect(config.dataDir == "/var/lib/flotilla")
+    #expect(config.clusters == ["/etc/flotilla/fleet/clusters.yaml"])
+    #expect(config.applicationSets == ["/etc/flotilla/generators/"])
+    #expect(config.gitPollInterval == 60 && config.resync == 180)
+    #expect(config.concurrency == 32 && config.perCluster == 8)
+    #expect(config.logLevel == "info")
+}
+
+/// An empty file is the documented defaults.
+@Test func defaults() throws {
+    let config = try HubConfiguration.load("", file: "hub.yaml")
+    #expect(config == HubConfiguration())
+    #expect(config.gitPollInterval == 60 && config.resync == 180 && config.concurrency == 32 && config.perCluster == 8)
+}
+
+/// Environment variables override the file.
+@Test func environmentOverrides() throws {
+    let config = try HubConfiguration.load("listen: 127.0.0.1:8080\nreconcile: {concurrency: 4, perCluster: 2}\n", file: nil, environment: [
+        "FLOTILLA_LISTEN": "0.0.0.0:9090", "FLOTILLA_RECONCILE_CONCURRENCY": "64", "FLOTILLA_RESYNC": "5m", "FLOTILLA_LOG_LEVEL": "debug",
+    ])
+    #expect(config.listen == "0.0.0.0:9090" && config.concurrency == 64 && config.perCluster == 2 && config.resync == 300 && config.logLevel == "debug")
+}
+
+/// Every problem at once, with line and field; secrets from files, never echoed.
+@Test func problemsReportedTogether() {
+    let files = MemoryFiles(files: ["/cfg/token": "ghp_secret_value\n"])
+    do {
+        _ = try HubConfiguration.load("""
+        listen: nowhere
+        git: {pollInterval: soon, webhookSecret: short}
+        reconcile: {concurrency: 0, perCluster: 4, resync: 0s, retries: 3}
+        repositories:
+          - {url: 'https://github.com/acme/apps', tokenFile: token}
+          - {username: x}
+        logLevel: chatty
+        extra: 1
+        """, file: "/cfg/hub.yaml", environment: ["FLOTILLA_RECONCILE_PER_CLUSTER": "many"], files: files)
+        Issue.record("expected errors")
+    } catch {
+        let text = "\(error)"
+        for expected in [
+            "/cfg/hub.yaml:2:21: git.pollInterval: 'soon' is not a duration",
+            "/cfg/hub.yaml:3:56: reconcile.retries: unknown field 'retries'",
+            "repositories[1].url: required field is missing",
+            "/cfg/hub.yaml:8:1: extra: unknown field 'extra'",
+            "reconcile.perCluster: FLOTILLA_RECONCILE_PER_CLUSTER='many' is not an integer",
+            "/cfg/hub.yaml:1:9: listen: 'nowhere' must be HOST:PORT",
+            "logLevel: 'chatty' is not one of",
+            "/cfg/hub.yaml:3:26: reconcile.concurrency: must be at least 1",
+            "reconcile.resync: must be between 1s and 365 days",
+            "git.webhookSecret: is too short",
+        ] {
+            #expect(text.contains(expected), "missing '\(expected)' in:\n\(text)")
+        }
+        #expect(!text.contains("ghp_secret_value") && !text.contains("short,") )
+    }
+}
+
+/// Repository credentials are read from files and never shown in descriptions.
+@Test func repositoryCredentials() throws {
+    let files = MemoryFiles(files: ["/cfg/token": "ghp_secret_value\n"])
+    let config = try HubConfiguration.load("repositories: [{url: 'https://github.com/acme/apps', tokenFile: token}]\n", file: "/cfg/hub.yaml", files: files)
+    #expect(config.repositories.first?.password == "ghp_secret_value")
+    #expect(config.repositories.first?.username == "x-access-token")
+    #expect(!"\(config.repositories)".contains("ghp_secret_value"))
+}
+
+/// The example hub.yaml in the repository loads.
+@Test func exampleHubFileLoads() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("fleet/hub.yaml").path
+    let config = try HubConfiguration.load(try String(contentsOfFile: path, encoding: .utf8), file: path)
+    #expect(config.clusters.first?.hasSuffix("fleet/clusters.yaml") == true)
+}
