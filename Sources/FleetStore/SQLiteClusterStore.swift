@@ -68,6 +68,32 @@ public final class SQLiteClusterStore: ClusterStore {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v2-applications") { db in
+            try db.execute(sql: """
+                CREATE TABLE application (
+                    name            TEXT PRIMARY KEY NOT NULL,
+                    app_set         TEXT NOT NULL,
+                    cluster         TEXT,
+                    object          TEXT NOT NULL,
+                    status          TEXT NOT NULL DEFAULT '{}',
+                    pinned_revision TEXT,
+                    created_at      TEXT NOT NULL,
+                    updated_at      TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX application_app_set ON application(app_set);
+                CREATE INDEX application_cluster ON application(cluster);
+                CREATE TABLE sync_history (
+                    application TEXT NOT NULL REFERENCES application(name) ON DELETE CASCADE,
+                    id          INTEGER NOT NULL,
+                    revision    TEXT NOT NULL,
+                    started_at  TEXT NOT NULL,
+                    finished_at TEXT NOT NULL,
+                    result      TEXT NOT NULL,
+                    resources   TEXT NOT NULL DEFAULT '[]',
+                    PRIMARY KEY (application, id)
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 

@@ -90,3 +90,24 @@ import Testing
     let apps = try generate(spec("- list: {elements: [{name: a}]}").replacingOccurrences(of: "project: default", with: "project: default\n      futureField: {x: '{{name}}'}"))
     #expect(apps[0].object.value(at: ["spec", "futureField", "x"]) == .string("a"))
 }
+
+/// applicationsSync decides what a generation may create, update and delete.
+@Test(arguments: [
+    ("sync", ["c"], ["b"], ["a"], [String]()),
+    ("create-only", ["c"], [String](), [String](), ["a"]),
+    ("create-update", ["c"], ["b"], [String](), ["a"]),
+    ("create-delete", ["c"], [String](), ["a"], [String]()),
+] as [(String, [String], [String], [String], [String])])
+func applicationsSyncPolicies(_ policy: String, _ created: [String], _ updated: [String], _ deleted: [String], _ retained: [String]) throws {
+    func app(_ name: String, _ rev: String) -> Application {
+        Application(object: .object([("metadata", .object([("name", .string(name))])), ("spec", .object([("rev", .string(rev))]))]), origin: .item(generator: "list", detail: name))
+    }
+    let existing = ["a": app("a", "1").object, "b": app("b", "1").object]
+    let plan = ApplicationsSyncPlan(existing: existing, generated: [app("b", "2"), app("c", "1")], policy: policy, preserveResourcesOnDeletion: false)
+    #expect(plan.create.map(\.name) == created)
+    #expect(plan.update.map(\.name) == updated)
+    #expect(plan.delete == deleted)
+    #expect(plan.retained == retained)
+    #expect(plan.pruneOnDelete)
+    #expect(!ApplicationsSyncPlan(existing: [:], generated: [], policy: policy, preserveResourcesOnDeletion: true).pruneOnDelete)
+}

@@ -1,0 +1,143 @@
+import FleetModel
+import Foundation
+import GRDB
+
+/// A generated Application as the hub stores it.
+public struct StoredApplication: Sendable, Equatable {
+    public var name: String
+    public var appSet: String
+    /// Name of the cluster it deploys to, when known.
+    public var cluster: String?
+    /// The Application object as last generated.
+    public var object: JSONValue
+    /// Sync, health, revision, conditions, last operation.
+    public var status: JSONValue
+    /// A rollback pins the Application to a revision until it is unpinned.
+    public var pinnedRevision: String?
+
+    public init(name: String, appSet: String, cluster: String?, object: JSONValue, status: JSONValue = .object([]), pinnedRevision: String? = nil) {
+        self.name = name
+        self.appSet = appSet
+        self.cluster = cluster
+        self.object = object
+        self.status = status
+        self.pinnedRevision = pinnedRevision
+    }
+}
+
+/// One sync of an Application.
+public struct SyncRecord: Sendable, Equatable {
+    public var id: Int
+    public var revision: String
+    public var startedAt: String
+    public var finishedAt: String
+    /// `Succeeded`, `Failed`, `Error`.
+    public var result: String
+    /// Per-resource results.
+    public var resources: JSONValue
+}
+
+/// Applications and their sync history in the hub's SQLite database (same file and migrations as the
+/// cluster registry). Every change is one transaction.
+public final class SQLiteApplicationStore: Sendable {
+    private let pool: DatabasePool
+
+    public init(directory: URL) throws {
+        // Opening the cluster store creates the directory, sets permissions and runs every migration.
+        let clusters = try SQLiteClusterStore(directory: directory)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        pool = try DatabasePool(path: clusters.path, configuration: config)
+    }
+
+    public func applications(appSet: String? = nil, cluster: String? = nil) throws -> [StoredApplication] {
+        try pool.read { db in
+            var sql = "SELECT * FROM application"
+            var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
+            if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
+            if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY name"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.decode)
+        }
+    }
+
+    public func application(named name: String) throws -> StoredApplication? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM application WHERE name = ?", arguments: [name]).map(Self.decode) }
+    }
+
+    /// Replaces an ApplicationSet's Applications as a generation plan says, in one transaction. An Application
+    /// name owned by another ApplicationSet is refused (the whole plan is), naming both.
+    public func apply(creating create: [StoredApplication], updating update: [StoredApplication], deleting delete: [String], appSet: String) throws {
+        try pool.write { db in
+            let now = Self.now()
+            for app in create + update {
+                if let owner = try String.fetchOne(db, sql: "SELECT app_set FROM application WHERE name = ?", arguments: [app.name]), owner != appSet {
+                    throw StoreError(message: "Application \(app.name) is owned by ApplicationSet \(owner), not \(appSet)")
+                }
+            }
+            for app in create {
+                try db.execute(sql: """
+                    INSERT INTO application (name, app_set, cluster, object, status, pinned_revision, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [app.name, appSet, app.cluster, app.object.serialized(pretty: false), app.status.serialized(pretty: false), app.pinnedRevision, now, now])
+            }
+            for app in update {
+                try db.execute(sql: "UPDATE application SET cluster = ?, object = ?, updated_at = ? WHERE name = ? AND app_set = ?",
+                               arguments: [app.cluster, app.object.serialized(pretty: false), now, app.name, appSet])
+            }
+            for name in delete {
+                try db.execute(sql: "DELETE FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet])
+            }
+        }
+    }
+
+    public func setStatus(_ name: String, _ status: JSONValue) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?", arguments: [status.serialized(pretty: false), Self.now(), name])
+        }
+    }
+
+    public func pin(_ name: String, revision: String?) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE application SET pinned_revision = ?, updated_at = ? WHERE name = ?", arguments: [revision, Self.now(), name])
+        }
+    }
+
+    /// Appends a sync record and keeps the newest `limit` (Argo CD's `revisionHistoryLimit`, default 10).
+    @discardableResult
+    public func recordSync(_ name: String, revision: String, startedAt: String, finishedAt: String, result: String,
+                           resources: JSONValue, limit: Int = 10) throws -> Int {
+        try pool.write { db in
+            let id = (try Int.fetchOne(db, sql: "SELECT MAX(id) FROM sync_history WHERE application = ?", arguments: [name]) ?? 0) + 1
+            try db.execute(sql: """
+                INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, id, revision, startedAt, finishedAt, result, resources.serialized(pretty: false)])
+            try db.execute(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?", arguments: [name, id - max(1, limit)])
+            return id
+        }
+    }
+
+    public func history(_ name: String) throws -> [SyncRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sync_history WHERE application = ? ORDER BY id", arguments: [name]).map { row in
+                SyncRecord(id: row["id"], revision: row["revision"], startedAt: row["started_at"], finishedAt: row["finished_at"],
+                           result: row["result"], resources: (try? JSONParser.parse(row["resources"] as String)) ?? .array([]))
+            }
+        }
+    }
+
+    private static func decode(_ row: Row) throws -> StoredApplication {
+        let name: String = row["name"]
+        func json(_ column: String) throws -> JSONValue {
+            do { return try JSONParser.parse(row[column] as String) } catch {
+                throw StoreError(message: "Application '\(name)': stored \(column) is not valid JSON")
+            }
+        }
+        return StoredApplication(name: name, appSet: row["app_set"], cluster: row["cluster"], object: try json("object"),
+                                 status: try json("status"), pinnedRevision: row["pinned_revision"])
+    }
+
+    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+}
