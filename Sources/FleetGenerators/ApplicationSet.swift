@@ -88,3 +88,33 @@ public struct Application: Sendable {
         return []
     }
 }
+
+extension ApplicationSet {
+    /// Repositories this ApplicationSet reads: every git generator's `repoURL` (inside matrix and merge too)
+    /// and the sources of its template. A new commit in one of them means regenerating and re-syncing.
+    /// Templated URLs (`{{…}}`) are left out: they are known only after generation.
+    public var repositoryURLs: [String] {
+        var urls: [String] = []
+        func add(_ url: String?) {
+            guard let url, !url.isEmpty, !url.contains("{{"), !urls.contains(url) else { return }
+            urls.append(url)
+        }
+        func walk(_ generator: JSONValue) {
+            for (kind, spec) in generator.objectValue ?? [] {
+                switch kind {
+                case "git": add(spec["repoURL"]?.stringValue)
+                case "matrix", "merge": for child in spec["generators"]?.arrayValue ?? [] { walk(child) }
+                default: break
+                }
+                if let template = spec["template"] { sources(template) }
+            }
+        }
+        func sources(_ template: JSONValue) {
+            add(template.value(at: ["spec", "source", "repoURL"])?.stringValue)
+            for s in template.value(at: ["spec", "sources"])?.arrayValue ?? [] { add(s["repoURL"]?.stringValue) }
+        }
+        for generator in generators { walk(generator) }
+        sources(template)
+        return urls
+    }
+}

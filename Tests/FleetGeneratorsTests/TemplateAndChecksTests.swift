@@ -111,3 +111,31 @@ func applicationsSyncPolicies(_ policy: String, _ created: [String], _ updated: 
     #expect(plan.pruneOnDelete)
     #expect(!ApplicationsSyncPlan(existing: [:], generated: [], policy: policy, preserveResourcesOnDeletion: true).pruneOnDelete)
 }
+
+/// The repositories an ApplicationSet reads: git generators (nested too) and template sources, not templated ones.
+@Test func repositoriesRead() throws {
+    let set = try appSet("""
+    apiVersion: argoproj.io/v1alpha1
+    kind: ApplicationSet
+    metadata: {name: x}
+    spec:
+      generators:
+        - matrix:
+            generators:
+              - git: {repoURL: 'https://git.example.com/config.git', files: [{path: '*.yaml'}]}
+              - merge:
+                  mergeKeys: [name]
+                  generators:
+                    - clusters: {}
+                    - git: {repoURL: 'https://git.example.com/overrides.git', files: [{path: '*.yaml'}]}
+        - list: {elements: [], template: {spec: {source: {repoURL: 'https://git.example.com/list-apps.git'}}}}
+      template:
+        metadata: {name: '{{name}}'}
+        spec:
+          sources:
+            - {repoURL: 'https://git.example.com/apps.git'}
+            - {repoURL: '{{values.repo}}'}
+    """)
+    #expect(set.repositoryURLs == ["https://git.example.com/config.git", "https://git.example.com/overrides.git",
+                                   "https://git.example.com/list-apps.git", "https://git.example.com/apps.git"])
+}
