@@ -4,6 +4,37 @@ import Foundation
 /// Server-side apply, simplified: the applied configuration is merged into the live object (maps key by
 /// key, lists replaced). Fields the applier owned but no longer sends are not removed.
 enum Apply {
+    /// Merges `applied` into `live`, then removes the fields `manager` applied last time but no longer applies,
+    /// unless another manager applied them too (server-side apply's field ownership, at map-key granularity;
+    /// lists count as one field).
+    static func merge(live: JSONValue, applied: JSONValue, manager: String) -> JSONValue {
+        var result = merge(live: live, applied: applied)
+        let entries = live.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
+        let previous = entries.first { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" }
+        guard let previous else { return result }
+        let before = leafPaths(previous["fieldsV1"] ?? .object([]))
+        let now = Set(leafPaths(ManagedFields.fieldsV1(ManagedFields.owned(applied))))
+        var others = Set<[String]>()
+        for entry in entries where entry["manager"]?.stringValue != manager { others.formUnion(leafPaths(entry["fieldsV1"] ?? .object([]))) }
+        for path in before where !now.contains(path) && !others.contains(path) {
+            result = removing(result, path[...])
+        }
+        return result
+    }
+
+    /// Paths (without the `f:` prefixes) of the leaves of a FieldsV1 value.
+    static func leafPaths(_ fields: JSONValue, prefix: [String] = []) -> [[String]] {
+        guard let pairs = fields.objectValue, !pairs.isEmpty else { return prefix.isEmpty ? [] : [prefix] }
+        return pairs.flatMap { k, v in k.hasPrefix("f:") ? leafPaths(v, prefix: prefix + [String(k.dropFirst(2))]) : [] }
+    }
+
+    static func removing(_ value: JSONValue, _ path: ArraySlice<String>) -> JSONValue {
+        guard let key = path.first, case .object(var pairs) = value else { return value }
+        guard let i = pairs.firstIndex(where: { $0.0 == key }) else { return value }
+        if path.count == 1 { pairs.remove(at: i) } else { pairs[i].1 = removing(pairs[i].1, path.dropFirst()) }
+        return .object(pairs)
+    }
+
     static func merge(live: JSONValue, applied: JSONValue) -> JSONValue {
         var result = live.merging(patch: withoutNulls(applied))
         // Server-owned metadata stays the server's.
@@ -64,18 +95,23 @@ enum ManagedFields {
         var obj = object
         var entries = obj.value(at: ["metadata", "managedFields"])?.arrayValue ?? []
         entries.removeAll { $0["manager"]?.stringValue == manager && $0["operation"]?.stringValue == "Apply" }
-        var fieldsSource = applied
-        fieldsSource.remove("apiVersion"); fieldsSource.remove("kind")
-        if var meta = fieldsSource["metadata"] {
-            for k in ["name", "namespace", "resourceVersion", "uid", "managedFields", "creationTimestamp", "generation"] { meta.remove(k) }
-            fieldsSource.set("metadata", meta)
-        }
         entries.append(.object([
             ("manager", .string(manager)), ("operation", "Apply"), ("apiVersion", .string(apiVersion)),
-            ("time", .string(SimCluster.timestamp(Date()))), ("fieldsType", "FieldsV1"), ("fieldsV1", fieldsV1(fieldsSource)),
+            ("time", .string(SimCluster.timestamp(Date()))), ("fieldsType", "FieldsV1"), ("fieldsV1", fieldsV1(owned(applied))),
         ]))
         obj.set(path: ["metadata", "managedFields"], .array(entries))
         return obj
+    }
+
+    /// The part of an applied configuration that names fields a manager owns (identity and server fields excluded).
+    static func owned(_ applied: JSONValue) -> JSONValue {
+        var fields = applied
+        fields.remove("apiVersion"); fields.remove("kind"); fields.remove("status")
+        if var meta = fields["metadata"] {
+            for k in ["name", "namespace", "resourceVersion", "uid", "managedFields", "creationTimestamp", "generation"] { meta.remove(k) }
+            fields.set("metadata", meta)
+        }
+        return fields
     }
 
     static func fieldsV1(_ v: JSONValue) -> JSONValue {

@@ -356,7 +356,7 @@ public final class SimCluster: @unchecked Sendable {
             }
             if let problem = validate(applied, type, namespace: namespace, name: name) { return problem }
             if let existing {
-                result = Apply.merge(live: existing.object, applied: applied)
+                result = Apply.merge(live: existing.object, applied: applied, manager: manager)
                 result = ManagedFields.record(result, manager: manager, applied: applied, apiVersion: type.groupVersion)
                 if Apply.sameContent(result, existing.object) { return .json(Workloads.withStatus(existing, now: Date(), options: options)) }
             } else {

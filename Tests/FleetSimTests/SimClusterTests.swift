@@ -95,3 +95,17 @@ private let cm = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c",
     _ = request(sim, "DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com")
     #expect(request(sim, "GET", "/apis/example.com/v1/widgets").0 == 404)
 }
+
+/// Server-side apply removes fields a manager stops applying, but keeps fields another manager applied.
+@Test func applyRemovesFieldsNoLongerApplied() {
+    let sim = SimCluster(options: .init())
+    let path = "/api/v1/namespaces/default/configmaps/c"
+    func apply(_ manager: String, _ body: String) -> JSONValue {
+        request(sim, "PATCH", path, query: ["fieldManager": manager], body: body, contentType: "application/apply-patch+yaml").1
+    }
+    _ = apply("a", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","labels":{"x":"1","y":"2"}},"data":{"k1":"v","k2":"v"}}"#)
+    _ = apply("b", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"k2":"v","k3":"v"}}"#)
+    let after = apply("a", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","labels":{"x":"1"}},"data":{"k1":"v"}}"#)
+    #expect(after.value(at: ["metadata", "labels"]) == .object([("x", "1")]), "label y, applied only by a, is gone")
+    #expect(after["data"] == .object([("k1", "v"), ("k2", "v"), ("k3", "v")]), "k2 stays: manager b applies it too")
+}
