@@ -158,8 +158,12 @@ public final class SimCluster: @unchecked Sendable {
             return status(404, "NotFound", "the server could not find the requested resource (subresource \(subresource))")
         }
         switch (request.method, name) {
-        case ("GET", nil): return list(type, namespace: namespace, query: request.query)
-        case ("GET", let name?): return get(type, namespace: namespace, name: name)
+        case ("GET", nil):
+            let answer = list(type, namespace: namespace, query: request.query)
+            return Tables.wanted(request.headers["accept"]) ? asTable(answer, kind: type.kind) : answer
+        case ("GET", let name?):
+            let answer = get(type, namespace: namespace, name: name)
+            return Tables.wanted(request.headers["accept"]) ? asTable(answer, kind: type.kind, single: true) : answer
         case ("POST", nil): return create(type, namespace: namespace, body: request.body, query: request.query)
         case ("PUT", let name?): return update(type, namespace: namespace, name: name, body: request.body, status: subresource == "status")
         case ("PATCH", let name?): return patch(type, namespace: namespace, name: name, request: request)
@@ -170,6 +174,13 @@ public final class SimCluster: @unchecked Sendable {
     }
 
     // MARK: - Reads
+
+    /// A successful list or get answer as a `Table`.
+    private func asTable(_ answer: SimResponse, kind: String, single: Bool = false) -> SimResponse {
+        guard answer.status == 200, let value = try? JSONParser.parse(answer.body) else { return answer }
+        let items = single ? [value] : (value["items"]?.arrayValue ?? [])
+        return .json(Tables.table(kind: kind, items: items, resourceVersion: String(revision), now: Date()))
+    }
 
     private func key(_ type: ResourceType, _ namespace: String?, _ name: String) -> String {
         "\(type.plural).\(type.group)/\(namespace ?? "")/\(name)"

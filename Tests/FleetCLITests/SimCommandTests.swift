@@ -85,7 +85,7 @@ func kubectlAgainstSimulator() throws {
     #expect(again.status == 0, "\(again.stderr)")
 
     let list = try runKubectl(sim.server, ["get", "deploy", "-A"], cache: cache)
-    #expect(list.status == 0 && list.stdout.contains("web"), "\(list.stderr)")
+    #expect(list.status == 0 && list.stdout.contains("web") && list.stdout.contains("READY   UP-TO-DATE   AVAILABLE"), "\(list.stdout)\(list.stderr)")
     let yaml = try runKubectl(sim.server, ["get", "cm", "settings", "-n", "team-a", "-o", "yaml"], cache: cache)
     #expect(yaml.stdout.contains("color: blue") && yaml.stdout.contains("resourceVersion:"), "\(yaml.stderr)")
 
