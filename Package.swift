@@ -74,6 +74,8 @@ let package = Package(
         .target(name: "FleetDiff", dependencies: ["FleetModel"], swiftSettings: strict),
         // Reconcile scheduling: a pure queue state machine and retry policy, and a Dispatch worker pool.
         .target(name: "FleetReconcile", dependencies: ["FleetModel"], swiftSettings: strict),
+        // The sync engine for one Application: render, diff, apply by waves, prune, health.
+        .target(name: "FleetSync", dependencies: ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
@@ -101,6 +103,7 @@ let package = Package(
         .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], exclude: ["Snapshots"], swiftSettings: strict),

@@ -102,6 +102,25 @@ public struct Syncer: Sendable {
         return (ObjectRef(group: resource.group, kind: resource.kind, namespace: namespace, name: name), obj)
     }
 
+    /// Deletes owned objects that are not in `keep` (the refs of every object the Application still has).
+    public func prune(keeping keep: Set<ObjectRef>, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
+        let live = try inventory()
+        var result = SyncResult()
+        let client = self.client
+        let stale = live.keys.filter { !keep.contains($0) }.sorted()
+        let outcomes = ConcurrentRunner.map(stale, width: concurrency) { ref -> Void in
+            guard let resource = try client.discover().first(where: { $0.group == ref.group && $0.kind == ref.kind }) else { return }
+            try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
+        }
+        for (ref, outcome) in zip(stale, outcomes) {
+            switch outcome {
+            case .success: result.pruned.append(ref)
+            case .failure(let error): result.failed.append((ref, error as? KubeError ?? KubeError(code: .other, cluster: client.cluster.name, object: ref.description, message: "\(error)", causes: [], status: 0)))
+            }
+        }
+        return result
+    }
+
     /// Applies `objects`; with `prune`, deletes owned objects that are not among them.
     public func sync(_ objects: [JSONValue], defaultNamespace: String = "default", createNamespace: Bool = false,
                      prune: Bool = false, propagation: KubeClient.Propagation = .background) throws -> SyncResult {

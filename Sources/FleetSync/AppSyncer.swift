@@ -1,0 +1,183 @@
+import FleetDiff
+import FleetKube
+import FleetManifests
+import FleetModel
+import Foundation
+
+/// The outcome of reconciling one Application: what is in git, what runs, and what was done about it.
+public struct ReconcileResult: Sendable {
+    public struct Resource: Sendable, Equatable {
+        public let ref: ObjectRef
+        public let inSync: Bool
+        public let health: Health
+        /// `created`, `configured`, `unchanged`, `pruned`, `failed`, or empty when nothing was applied.
+        public let action: String
+        public let message: String
+    }
+
+    public var revisions: [String] = []
+    /// `Synced` or `OutOfSync`.
+    public var syncStatus: String = "Unknown"
+    public var health: Health = Health(.unknown)
+    /// `Succeeded`, `Failed`, or nil when no sync ran (manual policy, or already in sync).
+    public var operation: String?
+    public var message: String = ""
+    public var resources: [Resource] = []
+
+    /// As stored in the Application's status.
+    public var status: JSONValue {
+        .object([
+            ("sync", .object([("status", .string(syncStatus)), ("revisions", .array(revisions.map(JSONValue.string)))])),
+            ("health", .object([("status", .string(health.status.rawValue)), ("message", .string(health.message))])),
+            ("operationState", .object([("phase", .string(operation ?? "")), ("message", .string(message))])),
+            ("resources", .array(resources.map { r in
+                .object([("kind", .string(r.ref.kind)), ("group", .string(r.ref.group)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null),
+                         ("name", .string(r.ref.name)), ("status", .string(r.inSync ? "Synced" : "OutOfSync")),
+                         ("health", .string(r.health.status.rawValue)), ("action", .string(r.action)), ("message", .string(r.message))])
+            })),
+        ])
+    }
+}
+
+/// The sync engine for one Application: render its sources at the resolved commit, diff them against the
+/// cluster, apply wave by wave when the policy says so (`automated`, or a manual sync), prune, and assess health.
+///
+/// Waves follow `argocd.argoproj.io/sync-wave` (an integer, default 0), lowest first; inside a wave Namespaces
+/// and CustomResourceDefinitions go first. Prune runs after every wave succeeded, when `prune: true` (automated)
+/// or for a manual sync that asks for it. Honoured sync options: `CreateNamespace=true`,
+/// `ApplyOutOfSyncOnly=true`, `PruneLast=true` (prune is always last here).
+public struct AppSyncer: Sendable {
+    public let client: KubeClient
+    public let manifests: ManifestLoader
+    public let concurrency: Int
+
+    public init(client: KubeClient, manifests: ManifestLoader, concurrency: Int = 16) {
+        self.client = client
+        self.manifests = manifests
+        self.concurrency = concurrency
+    }
+
+    public static let waveAnnotation = "argocd.argoproj.io/sync-wave"
+
+    /// - Parameters:
+    ///   - application: the Application object (Argo CD shape).
+    ///   - force: a manual sync: apply even without `automated`.
+    ///   - pinnedRevision: a rollback pin, used instead of each source's `targetRevision`.
+    public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil) -> ReconcileResult {
+        var result = ReconcileResult()
+        let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let spec = application["spec"] ?? .object([])
+        let namespace = spec.value(at: ["destination", "namespace"])?.stringValue ?? "default"
+        let automated = spec.value(at: ["syncPolicy", "automated"])
+        let options = Set(spec.value(at: ["syncPolicy", "syncOptions"])?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let sources = spec["sources"]?.arrayValue ?? spec["source"].map { [$0] } ?? []
+        let ignore = IgnoreDifference.parse(spec["ignoreDifferences"])
+        let syncer = Syncer(client: client, application: name, concurrency: concurrency)
+
+        // 1. Render every source at its commit.
+        var desired: [(ObjectRef, JSONValue)] = []
+        do {
+            for source in sources {
+                guard let repo = source["repoURL"]?.stringValue, let path = source["path"]?.stringValue else { continue }
+                let rendered = try manifests.load(repoURL: repo, revision: pinnedRevision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path)
+                result.revisions.append(rendered.commit)
+                for object in rendered.objects {
+                    if let (ref, prepared) = try? syncer.prepare(object, defaultNamespace: namespace) {
+                        desired.append((ref, prepared))
+                    } else {
+                        // A kind the cluster does not serve yet (its CRD comes in this sync): it is located when
+                        // applied; its status converges on the next reconcile.
+                        let ref = ObjectRef(group: "", kind: object["kind"]?.stringValue ?? "", namespace: object.value(at: ["metadata", "namespace"])?.stringValue ?? namespace,
+                                            name: object.value(at: ["metadata", "name"])?.stringValue ?? "")
+                        desired.append((ref, object))
+                    }
+                }
+            }
+        } catch {
+            result.syncStatus = "Unknown"
+            result.operation = "Failed"
+            result.message = "ComparisonError: \(error)"
+            return result
+        }
+
+        // 2. Compare with what runs.
+        let live: [ObjectRef: JSONValue]
+        do { live = try syncer.inventory() } catch {
+            result.operation = "Failed"
+            result.message = "cannot read the cluster: \(error)"
+            return result
+        }
+        let client = self.client
+        let current = ConcurrentRunner.map(desired, width: concurrency) { ref, object -> JSONValue? in
+            if let owned = live[ref] { return owned }
+            guard let (resource, ns, n) = try? client.locate(object) else { return nil }
+            return try client.get(resource, namespace: ns, name: n)
+        }
+        var diffs: [ObjectRef: Bool] = [:]
+        for ((ref, object), now) in zip(desired, current) {
+            diffs[ref] = Differ.compare(desired: object, live: (try? now.get()) ?? nil, ignore: ignore).inSync
+        }
+        let keep = Set(desired.map(\.0))
+        let extra = live.keys.filter { !keep.contains($0) }
+        let outOfSync = diffs.values.contains(false) || !extra.isEmpty
+
+        // 3. Apply when allowed and needed.
+        var actions: [ObjectRef: (String, String)] = [:]
+        var applied: [ObjectRef: JSONValue] = [:]
+        if outOfSync && (automated != nil || force) {
+            let onlyChanged = options.contains("ApplyOutOfSyncOnly=true")
+            let waves = Dictionary(grouping: desired) { Int($0.1.value(at: ["metadata", "annotations", Self.waveAnnotation])?.stringValue ?? "0") ?? 0 }
+            var failed = false
+            for wave in waves.keys.sorted() {
+                let objects = waves[wave]!.filter { !onlyChanged || diffs[$0.0] != true }.map(\.1)
+                if objects.isEmpty { continue }
+                do {
+                    let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"))
+                    for ref in r.created { actions[ref] = ("created", "") }
+                    for ref in r.configured { actions[ref] = ("configured", "") }
+                    for ref in r.unchanged { actions[ref] = ("unchanged", "") }
+                    for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
+                    applied.merge(r.applied) { _, new in new }
+                } catch {
+                    result.message = "wave \(wave): \(error)"
+                    failed = true
+                }
+                if failed { break }
+            }
+            let prune = force || (automated?["prune"]?.boolValue ?? false)
+            if !failed && prune && !extra.isEmpty {
+                do {
+                    let r = try syncer.prune(keeping: keep)
+                    for ref in r.pruned { actions[ref] = ("pruned", "") }
+                    for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
+                } catch { result.message = "prune: \(error)"; failed = true }
+            }
+            result.operation = failed ? "Failed" : "Succeeded"
+            if failed && result.message.isEmpty {
+                result.message = actions.values.first { $0.0 == "failed" }?.1 ?? "sync failed"
+            }
+        }
+
+        // 4. Status and health of each resource.
+        var stillOut = false
+        for ((ref, _), now) in zip(desired, current) {
+            let liveObject = applied[ref] ?? ((try? now.get()) ?? nil)
+            let inSync = applied[ref] != nil ? actions[ref]?.0 != "failed" : diffs[ref] ?? false
+            if !inSync { stillOut = true }
+            let health = HealthRules.assess(liveObject)
+            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? ""))
+        }
+        for ref in extra.sorted() {
+            if actions[ref]?.0 == "pruned" {
+                result.resources.append(.init(ref: ref, inSync: true, health: Health(.missing, "pruned"), action: "pruned", message: ""))
+                continue
+            }
+            stillOut = true
+            result.resources.append(.init(ref: ref, inSync: false, health: HealthRules.assess(live[ref]),
+                                          action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled"))
+        }
+        result.syncStatus = stillOut ? "OutOfSync" : "Synced"
+        result.health = HealthRules.aggregate(result.resources.filter { $0.action != "pruned" }.map(\.health))
+        return result
+    }
+}

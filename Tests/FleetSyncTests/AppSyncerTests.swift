@@ -1,0 +1,155 @@
+import FleetDiff
+import FleetGit
+import FleetKube
+import FleetManifests
+import FleetModel
+import FleetSim
+import FleetSync
+import Foundation
+import Testing
+
+/// An in-process simulator and a working-tree "repository" for one test.
+final class World: @unchecked Sendable {
+    let sim: SimCluster
+    let port: Int
+    let repo: URL
+    private let task: Task<Void, any Error>
+
+    init(readyAfter: Double = 0.1) async throws {
+        sim = SimCluster(options: .init(name: "w", readyAfter: readyAfter))
+        repo = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: sim)], logLevel: .critical)
+        task = Task { try await server.run { _, port in continuation.yield(port) } }
+        var it = stream.makeAsyncIterator()
+        port = await it.next() ?? 0
+    }
+
+    func write(_ path: String, _ text: String) throws {
+        let url = repo.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    var syncer: AppSyncer {
+        AppSyncer(client: KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(port)"), timeout: 5),
+                  manifests: ManifestLoader(git: WorkingTreeGitSource(root: repo)))
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.result
+        try? FileManager.default.removeItem(at: repo)
+    }
+}
+
+func application(_ name: String, path: String, automated: String? = nil, options: [String] = ["CreateNamespace=true"]) -> JSONValue {
+    var syncPolicy: [(String, JSONValue)] = [("syncOptions", .array(options.map(JSONValue.string)))]
+    if let automated { syncPolicy.append(("automated", automated == "prune" ? .object([("prune", true)]) : .object([]))) }
+    return .object([("apiVersion", "argoproj.io/v1alpha1"), ("kind", "Application"), ("metadata", .object([("name", .string(name))])),
+                    ("spec", .object([("project", "default"), ("source", .object([("repoURL", "local"), ("path", .string(path)), ("targetRevision", "HEAD")])),
+                                      ("destination", .object([("server", "sim"), ("namespace", "shop")])), ("syncPolicy", .object(syncPolicy))]))])
+}
+
+func blockingRun<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in DispatchQueue.global().async { c.resume(with: Result { try body() }) } }
+}
+
+private let web = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: 'nginx:1.27'}]}
+"""
+
+/// Automated: the first reconcile applies and reports Synced; later Healthy; a second reconcile does nothing.
+/// Removing a file prunes its object (prune: true).
+@Test func automatedSyncAndPrune() async throws {
+    let world = try await World()
+    try world.write("app/web.yaml", web)
+    try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
+    let app = application("shop", path: "app", automated: "prune")
+    try await blockingRun { () throws -> Void in
+        let first = world.syncer.reconcile(app)
+        #expect(first.operation == "Succeeded", "\(first.message)")
+        #expect(first.syncStatus == "Synced")
+        #expect(Set(first.resources.map(\.action)) == ["created"])
+        #expect(first.revisions == [WorkingTreeGitSource.commit])
+        Thread.sleep(forTimeInterval: 0.2)
+        let second = world.syncer.reconcile(app)
+        #expect(second.operation == nil && second.syncStatus == "Synced" && second.health.status == .healthy, "\(second.health)")
+        try FileManager.default.removeItem(at: world.repo.appendingPathComponent("app/config.yaml"))
+        let third = world.syncer.reconcile(app)
+        #expect(third.operation == "Succeeded" && third.resources.contains { $0.ref.name == "settings" && $0.action == "pruned" })
+        #expect(third.syncStatus == "Synced")
+    }
+    await world.stop()
+}
+
+/// Without automation the app only reports OutOfSync; a manual sync applies it.
+@Test func manualPolicyReportsOnly() async throws {
+    let world = try await World()
+    try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
+    let app = application("shop", path: "app")
+    try await blockingRun { () throws -> Void in
+        let report = world.syncer.reconcile(app)
+        #expect(report.operation == nil && report.syncStatus == "OutOfSync" && report.health.status == .missing)
+        #expect(world.sim.objectCount == 5, "nothing was applied")
+        let manual = world.syncer.reconcile(app, force: true)
+        #expect(manual.operation == "Succeeded" && manual.syncStatus == "Synced")
+    }
+    await world.stop()
+}
+
+/// Waves: lower waves are applied first (their objects get lower resourceVersions).
+@Test func syncWavesInOrder() async throws {
+    let world = try await World()
+    try world.write("app/late.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late, annotations: {argocd.argoproj.io/sync-wave: '2'}}\n")
+    try world.write("app/early.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: early, annotations: {argocd.argoproj.io/sync-wave: '-1'}}\n")
+    try world.write("app/middle.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: middle}\n")
+    try await blockingRun { () throws -> Void in
+        let r = world.syncer.reconcile(application("waves", path: "app", automated: ""))
+        #expect(r.operation == "Succeeded", "\(r.message)")
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        let rv = { (name: String) -> Int in Int(try! client.get(cm, namespace: "shop", name: name)!.value(at: ["metadata", "resourceVersion"])!.stringValue!)! }
+        #expect(rv("early") < rv("middle") && rv("middle") < rv("late"))
+    }
+    await world.stop()
+}
+
+/// A broken manifest fails the comparison with a clear message; nothing is applied.
+@Test func brokenManifest() async throws {
+    let world = try await World()
+    try world.write("app/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n")
+    try world.write("app/bad.yaml", "kind: ConfigMap\nmetadata: [oops\n")
+    try await blockingRun { () throws -> Void in
+        let r = world.syncer.reconcile(application("broken", path: "app", automated: "prune"))
+        #expect(r.operation == "Failed" && r.message.contains("ComparisonError") && r.message.contains("bad.yaml:"), "\(r.message)")
+        #expect(world.sim.objectCount == 5)
+    }
+    await world.stop()
+}
+
+/// Drift made on the cluster is healed by the next automated reconcile.
+@Test func selfHealsDrift() async throws {
+    let world = try await World()
+    try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
+    let app = application("heal", path: "app", automated: "")
+    try await blockingRun { () throws -> Void in
+        _ = world.syncer.reconcile(app)
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        _ = try client.apply(.object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object([("name", "settings"), ("namespace", "shop")])), ("data", .object([("a", "drifted")]))]), fieldManager: "kubectl")
+        let r = world.syncer.reconcile(app)
+        #expect(r.operation == "Succeeded" && r.resources.first?.action == "configured")
+        let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        #expect(try client.get(cm, namespace: "shop", name: "settings")?.value(at: ["data", "a"]) == "1")
+    }
+    await world.stop()
+}
