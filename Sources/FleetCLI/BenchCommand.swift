@@ -247,11 +247,12 @@ extension BenchCommand {
             let a = SimCluster(options: .init(name: "bench-a")), b = SimCluster(options: .init(name: "bench-b"))
             let c = SimCluster(options: .init(name: "bench-get"))
             let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
-            let server = Task {
+            let executor = QueueTaskExecutor(label: "flotilla.bench.sim")
+            let server = Task(executorPreference: executor) {
                 try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: a), .init(host: "127.0.0.1", port: 0, cluster: b)],
                                     latency: delay, logLevel: .critical).run { continuation.yield(($0, $1)) }
             }
-            let fast = Task { try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: c)], logLevel: .critical).run { continuation.yield(($0, $1)) } }
+            let fast = Task(executorPreference: executor) { try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: c)], logLevel: .critical).run { continuation.yield(($0, $1)) } }
             var bound: [String: Int] = [:]
             for await (name, port) in stream {
                 bound[name] = port

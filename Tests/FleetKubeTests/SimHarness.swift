@@ -17,7 +17,8 @@ final class SimHarness: @unchecked Sendable {
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster, tls: tls)], latency: latency, logLevel: .critical)
         self.scheme = tls == nil ? "http" : "https"
-        task = Task { try await server.run { _, port in continuation.yield(port) } }
+        // Its own executor: tests that block cooperative threads must not starve the server.
+        task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.test.sim")) { try await server.run { _, port in continuation.yield(port) } }
         var iterator = stream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
         self.port = port

@@ -21,7 +21,7 @@ final class World: @unchecked Sendable {
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: sim)], logLevel: .critical)
-        task = Task { try await server.run { _, port in continuation.yield(port) } }
+        task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.test.sim")) { try await server.run { _, port in continuation.yield(port) } }
         var it = stream.makeAsyncIterator()
         port = await it.next() ?? 0
     }
