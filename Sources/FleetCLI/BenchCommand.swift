@@ -246,22 +246,12 @@ extension BenchCommand {
             // Flotilla against simulator A, kubectl against simulator B, both with the same latency.
             let a = SimCluster(options: .init(name: "bench-a")), b = SimCluster(options: .init(name: "bench-b"))
             let c = SimCluster(options: .init(name: "bench-get"))
-            let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
-            let executor = QueueTaskExecutor(label: "flotilla.bench.sim")
-            let server = Task(executorPreference: executor) {
-                try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: a), .init(host: "127.0.0.1", port: 0, cluster: b)],
-                                    latency: delay, logLevel: .critical).run { continuation.yield(($0, $1)) }
-            }
-            let fast = Task(executorPreference: executor) { try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: c)], logLevel: .critical).run { continuation.yield(($0, $1)) } }
-            var bound: [String: Int] = [:]
-            for await (name, port) in stream {
-                bound[name] = port
-                if bound.count == 3 { break }
-            }
-            defer { server.cancel(); fast.cancel() }
-            let ports = bound
+            let slow = try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: a), .init(host: "127.0.0.1", port: 0, cluster: b)],
+                                           latency: delay, logLevel: .critical).start()
+            let fast = try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: c)], logLevel: .critical).start()
+            let ports = slow.ports.merging(fast.ports) { x, _ in x }
             let concurrency = self.concurrency, gets = self.gets, noKubectl = self.noKubectl
-            let (flotillaTime, kubectlTime, getRate) = try await blocking { () throws -> (Double, Double?, Double) in
+            let (flotillaTime, kubectlTime, getRate) = try await ConcurrentRunner.blocking { () throws -> (Double, Double?, Double) in
                 let client = KubeClient(cluster: Cluster(name: "bench-a", server: "http://127.0.0.1:\(ports["bench-a"]!)"))
                 let syncer = Syncer(client: client, application: "bench", concurrency: concurrency)
                 let (result, flotillaTime) = try measure { try syncer.sync(manifests, createNamespace: false) }
@@ -296,6 +286,8 @@ extension BenchCommand {
                 let (_, getTime) = measure { ConcurrentRunner.map(Array(0..<gets), width: 8) { _ in _ = try getClient.get(cm, namespace: "default", name: "probe") } }
                 return (flotillaTime, kubectlTime, Double(gets) / getTime)
             }
+            await slow.stop()
+            await fast.stop()
             print("bench apply: \(total) objects (\(objects) ConfigMaps and Deployments + \(namespaces) Namespaces), simulator latency \(latency)")
             print(String(format: "  flotilla (server-side apply, %d at once): %7.2f s   %6.0f objects/s", concurrency, flotillaTime, Double(total) / flotillaTime))
             if let kubectlTime {
@@ -307,9 +299,3 @@ extension BenchCommand {
     }
 }
 
-/// Runs blocking work on a Dispatch queue so Swift's cooperative threads stay free for the in-process servers.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}

@@ -36,4 +36,12 @@ public enum ConcurrentRunner {
             }
         }
     }
+
+    /// Runs blocking work (libcurl, libgit2, SQLite, subprocesses) on a Dispatch queue and awaits it, so Swift's
+    /// cooperative threads stay free for servers and other tasks.
+    public static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
 }

@@ -104,10 +104,14 @@ public struct Syncer: Sendable {
 
     /// Deletes owned objects that are not in `keep` (the refs of every object the Application still has).
     public func prune(keeping keep: Set<ObjectRef>, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
-        let live = try inventory()
         var result = SyncResult()
+        delete(try inventory().keys.filter { !keep.contains($0) }.sorted(), propagation: propagation, into: &result)
+        return result
+    }
+
+    /// Deletes `stale` objects, many at once, recording each outcome.
+    private func delete(_ stale: [ObjectRef], propagation: KubeClient.Propagation, into result: inout SyncResult) {
         let client = self.client
-        let stale = live.keys.filter { !keep.contains($0) }.sorted()
         let outcomes = ConcurrentRunner.map(stale, width: concurrency) { ref -> Void in
             guard let resource = try client.discover().first(where: { $0.group == ref.group && $0.kind == ref.kind }) else { return }
             try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
@@ -115,10 +119,11 @@ public struct Syncer: Sendable {
         for (ref, outcome) in zip(stale, outcomes) {
             switch outcome {
             case .success: result.pruned.append(ref)
-            case .failure(let error): result.failed.append((ref, error as? KubeError ?? KubeError(code: .other, cluster: client.cluster.name, object: ref.description, message: "\(error)", causes: [], status: 0)))
+            case .failure(let error):
+                result.failed.append((ref, error as? KubeError ?? KubeError(code: .other, cluster: client.cluster.name, object: ref.description,
+                                                                             message: "\(error)", causes: [], status: 0)))
             }
         }
-        return result
     }
 
     /// Applies `objects`; with `prune`, deletes owned objects that are not among them.
@@ -171,18 +176,7 @@ public struct Syncer: Sendable {
             if batch.contains(where: { $0.0.kind == "CustomResourceDefinition" }) { _ = try client.discover(refresh: true) }
         }
         if prune && result.failed.isEmpty {
-            let stale = live.keys.filter { !seen.contains($0) }.sorted()
-            let outcomes = ConcurrentRunner.map(stale, width: concurrency) { ref -> Void in
-                let resource = try client.discover().first { $0.group == ref.group && $0.kind == ref.kind }
-                guard let resource else { return }
-                try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
-            }
-            for (ref, outcome) in zip(stale, outcomes) {
-                switch outcome {
-                case .success: result.pruned.append(ref)
-                case .failure(let error): result.failed.append((ref, error as? KubeError ?? KubeError(code: .other, cluster: client.cluster.name, object: ref.description, message: "\(error)", causes: [], status: 0)))
-                }
-            }
+            delete(live.keys.filter { !seen.contains($0) }.sorted(), propagation: propagation, into: &result)
         }
         return result
     }

@@ -9,7 +9,7 @@ import NIOCore
 import ServiceLifecycle
 
 /// Serves simulated clusters over HTTP, one listener each, in one process, until SIGTERM or SIGINT.
-public struct SimServer {
+public struct SimServer: Sendable {
     public struct Listener: Sendable {
         public let host: String
         public let port: Int
@@ -103,5 +103,45 @@ public struct SimServer {
             result[decode(pieces[0])] = pieces.count > 1 ? decode(pieces[1]) : ""
         }
         return result
+    }
+}
+
+extension SimServer {
+    /// A server running in the background of this process, on an executor of its own.
+    public final class Running: Sendable {
+        /// Bound port of each cluster, by name.
+        public let ports: [String: Int]
+        private let task: Task<Void, any Error>
+
+        init(ports: [String: Int], task: Task<Void, any Error>) {
+            self.ports = ports
+            self.task = task
+        }
+
+        /// Stops every listener and waits for them to close.
+        public func stop() async {
+            task.cancel()
+            _ = await task.result
+        }
+    }
+
+    /// Starts the listeners in the background and returns once each is bound. Handlers run on a
+    /// `QueueTaskExecutor`, so callers that block cooperative threads cannot starve the server.
+    public func start() async throws -> Running {
+        let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
+        let task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.sim")) {
+            defer { continuation.finish() }
+            try await run { continuation.yield(($0, $1)) }
+        }
+        var ports: [String: Int] = [:]
+        for await (name, port) in stream {
+            ports[name] = port
+            if ports.count == listeners.count { break }
+        }
+        guard ports.count == listeners.count else {
+            _ = await task.result
+            throw CancellationError()
+        }
+        return Running(ports: ports, task: task)
     }
 }

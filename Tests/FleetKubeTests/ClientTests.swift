@@ -8,7 +8,7 @@ import Testing
 @Test func applyReapplyAndPrune() async throws {
     let sim = try await SimHarness()
     defer { Task { await sim.stop() } }
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let client = sim.client()
         let syncer = Syncer(client: client, application: "shop")
         let objects = [configMap("a", data: ["k": "1"]), configMap("b", data: ["k": "2"]), deployment("web", namespace: "shop")]
@@ -42,7 +42,7 @@ import Testing
 @Test func crdThenCustomResource() async throws {
     let sim = try await SimHarness()
     defer { Task { await sim.stop() } }
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let crd: JSONValue = .object([
             ("apiVersion", "apiextensions.k8s.io/v1"), ("kind", "CustomResourceDefinition"),
             ("metadata", .object([("name", "widgets.example.com")])),
@@ -65,7 +65,7 @@ import Testing
 @Test func errorPaths() async throws {
     let sim = try await SimHarness(token: "right")
     defer { Task { await sim.stop() } }
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         #expect { try sim.client(token: "wrong").discover() } throws: { ($0 as? KubeError)?.code == .unauthorized && "\($0)".contains("cluster test") }
 
         let client = sim.client(token: "right")
@@ -101,7 +101,7 @@ import Testing
 @Test func healthFollowsSimulatedWorkloads() async throws {
     let sim = try await SimHarness(readyAfter: 0.3, failImage: "broken")
     defer { Task { await sim.stop() } }
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let client = sim.client()
         _ = try client.apply(deployment("good", namespace: "default"))
         _ = try client.apply(deployment("bad", namespace: "default", image: "registry/broken:1"))
@@ -118,7 +118,7 @@ import Testing
 @Test func concurrentApplies() async throws {
     let sim = try await SimHarness()
     defer { Task { await sim.stop() } }
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let client = sim.client()
         let objects = (0..<200).map { configMap("cm-\($0)", namespace: "default", data: ["i": "\($0)"]) }
         let results = ConcurrentRunner.map(objects, width: 24) { try client.apply($0).created }

@@ -3,31 +3,24 @@ import FleetModel
 import FleetSim
 import Foundation
 
-/// A simulated cluster served in-process on a free loopback port, stopped by cancelling its task.
+/// A simulated cluster served in-process on a free loopback port.
 final class SimHarness: @unchecked Sendable {
     let cluster: SimCluster
     let port: Int
     let scheme: String
-    private let task: Task<Void, any Error>
+    private let running: SimServer.Running
 
     init(token: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero,
          tls: SimServer.TLSFiles? = nil) async throws {
         let cluster = SimCluster(options: .init(name: "test", token: token, readyAfter: readyAfter, failImage: failImage))
         self.cluster = cluster
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
         let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster, tls: tls)], latency: latency, logLevel: .critical)
         self.scheme = tls == nil ? "http" : "https"
-        // Its own executor: tests that block cooperative threads must not starve the server.
-        task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.test.sim")) { try await server.run { _, port in continuation.yield(port) } }
-        var iterator = stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        self.port = port
+        running = try await server.start()
+        port = running.ports["test"]!
     }
 
-    func stop() async {
-        task.cancel()
-        _ = await task.result
-    }
+    func stop() async { await running.stop() }
 
     func client(token: String? = nil, name: String = "test", credentials: ClusterCredentials? = nil, host: String = "127.0.0.1") -> KubeClient {
         var creds = credentials ?? ClusterCredentials()
@@ -50,10 +43,3 @@ func deployment(_ name: String, namespace: String, image: String = "nginx:1.27",
                                                      ("spec", .object([("containers", .array([.object([("name", "main"), ("image", .string(image))])]))]))]))]))])
 }
 
-/// Runs blocking work (libcurl requests) on a Dispatch queue, not on Swift's cooperative threads, which the
-/// in-process server needs free to answer.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}

@@ -16,7 +16,7 @@ func tlsWithCADataAndServerName() async throws {
     let sim = try await SimHarness(token: "tls-token", tls: .init(certificate: files.certificate, key: files.key))
     defer { Task { await sim.stop() } }
     let ca = try Data(contentsOf: URL(fileURLWithPath: files.certificate))
-    try await offPool { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let trusted = sim.client(token: "tls-token", credentials: ClusterCredentials(caData: ca))
         #expect(try trusted.ready())
         #expect(try trusted.discover().contains { $0.kind == "Deployment" })

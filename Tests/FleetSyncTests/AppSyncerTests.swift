@@ -13,17 +13,14 @@ final class World: @unchecked Sendable {
     let sim: SimCluster
     let port: Int
     let repo: URL
-    private let task: Task<Void, any Error>
+    private let running: SimServer.Running
 
     init(readyAfter: Double = 0.1) async throws {
         sim = SimCluster(options: .init(name: "w", readyAfter: readyAfter))
         repo = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-sync-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
-        let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: sim)], logLevel: .critical)
-        task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.test.sim")) { try await server.run { _, port in continuation.yield(port) } }
-        var it = stream.makeAsyncIterator()
-        port = await it.next() ?? 0
+        running = try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: sim)], logLevel: .critical).start()
+        port = running.ports["w"]!
     }
 
     func write(_ path: String, _ text: String) throws {
@@ -38,8 +35,7 @@ final class World: @unchecked Sendable {
     }
 
     func stop() async {
-        task.cancel()
-        _ = await task.result
+        await running.stop()
         try? FileManager.default.removeItem(at: repo)
     }
 }
@@ -52,9 +48,6 @@ func application(_ name: String, path: String, automated: String? = nil, options
                                       ("destination", .object([("server", "sim"), ("namespace", "shop")])), ("syncPolicy", .object(syncPolicy))]))])
 }
 
-func blockingRun<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in DispatchQueue.global().async { c.resume(with: Result { try body() }) } }
-}
 
 private let web = """
 apiVersion: apps/v1
@@ -75,7 +68,7 @@ spec:
     try world.write("app/web.yaml", web)
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("shop", path: "app", automated: "prune")
-    try await blockingRun { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let first = world.syncer.reconcile(app)
         #expect(first.operation == "Succeeded", "\(first.message)")
         #expect(first.syncStatus == "Synced")
@@ -97,7 +90,7 @@ spec:
     let world = try await World()
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("shop", path: "app")
-    try await blockingRun { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let report = world.syncer.reconcile(app)
         #expect(report.operation == nil && report.syncStatus == "OutOfSync" && report.health.status == .missing)
         #expect(world.sim.objectCount == 5, "nothing was applied")
@@ -113,7 +106,7 @@ spec:
     try world.write("app/late.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late, annotations: {argocd.argoproj.io/sync-wave: '2'}}\n")
     try world.write("app/early.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: early, annotations: {argocd.argoproj.io/sync-wave: '-1'}}\n")
     try world.write("app/middle.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: middle}\n")
-    try await blockingRun { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let r = world.syncer.reconcile(application("waves", path: "app", automated: ""))
         #expect(r.operation == "Succeeded", "\(r.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
@@ -129,7 +122,7 @@ spec:
     let world = try await World()
     try world.write("app/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n")
     try world.write("app/bad.yaml", "kind: ConfigMap\nmetadata: [oops\n")
-    try await blockingRun { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         let r = world.syncer.reconcile(application("broken", path: "app", automated: "prune"))
         #expect(r.operation == "Failed" && r.message.contains("ComparisonError") && r.message.contains("bad.yaml:"), "\(r.message)")
         #expect(world.sim.objectCount == 5)
@@ -142,7 +135,7 @@ spec:
     let world = try await World()
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("heal", path: "app", automated: "")
-    try await blockingRun { () throws -> Void in
+    try await ConcurrentRunner.blocking { () throws -> Void in
         _ = world.syncer.reconcile(app)
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         _ = try client.apply(.object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object([("name", "settings"), ("namespace", "shop")])), ("data", .object([("a", "drifted")]))]), fieldManager: "kubectl")
