@@ -68,8 +68,11 @@ public final class SQLiteApplicationStore: Sendable {
     }
 
     /// Replaces an ApplicationSet's Applications as a generation plan says, in one transaction. An Application
-    /// name owned by another ApplicationSet is refused (the whole plan is), naming both.
-    public func apply(creating create: [StoredApplication], updating update: [StoredApplication], deleting delete: [String], appSet: String) throws {
+    /// name owned by another ApplicationSet is refused (the whole plan is), naming both. With `prune`, each
+    /// deleted Application that had a cluster leaves a pending prune in the same transaction, so a crash
+    /// between the deletion and the prune loses nothing.
+    public func apply(creating create: [StoredApplication], updating update: [StoredApplication], deleting delete: [String], appSet: String,
+                      prune: Bool = false) throws {
         try pool.write { db in
             let now = Self.now()
             for app in create + update {
@@ -88,8 +91,68 @@ public final class SQLiteApplicationStore: Sendable {
                                arguments: [app.cluster, app.object.serialized(pretty: false), now, app.name, appSet])
             }
             for name in delete {
+                if prune, let cluster = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet]) {
+                    try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
+                }
                 try db.execute(sql: "DELETE FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet])
             }
+            // An Application that comes back must not lose its resources to an older pending prune.
+            for app in create {
+                try db.execute(sql: "DELETE FROM pending_prune WHERE application = ?", arguments: [app.name])
+            }
+        }
+    }
+
+    /// Deleted Applications whose resources still wait to be pruned: (application, cluster).
+    public func pendingPrunes() throws -> [(application: String, cluster: String)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT application, cluster FROM pending_prune ORDER BY created_at, application").map { ($0["application"], $0["cluster"]) }
+        }
+    }
+
+    /// A pending prune finished.
+    public func prunePerformed(application: String, cluster: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM pending_prune WHERE application = ? AND cluster = ?", arguments: [application, cluster])
+        }
+    }
+
+    /// Number of Applications.
+    public func count() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM application") ?? 0 }
+    }
+
+    // MARK: ApplicationSets added through the API
+
+    /// ApplicationSets added through the API (files are read from disk, not stored), by name.
+    public func applicationSets() throws -> [(name: String, object: JSONValue)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, object FROM application_set ORDER BY name").map { row in
+                let name: String = row["name"]
+                guard let object = try? JSONParser.parse(row["object"] as String) else {
+                    throw StoreError(message: "ApplicationSet '\(name)': stored object is not valid JSON")
+                }
+                return (name, object)
+            }
+        }
+    }
+
+    public func saveApplicationSet(name: String, object: JSONValue) throws {
+        try pool.write { db in
+            let now = Self.now()
+            try db.execute(sql: """
+                INSERT INTO application_set (name, object, created_at, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET object = excluded.object, updated_at = excluded.updated_at
+                """, arguments: [name, object.serialized(pretty: false), now, now])
+        }
+    }
+
+    /// Deletes a stored ApplicationSet; returns whether it existed.
+    @discardableResult
+    public func deleteApplicationSet(name: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM application_set WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
         }
     }
 

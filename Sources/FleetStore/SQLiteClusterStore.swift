@@ -94,6 +94,22 @@ public final class SQLiteClusterStore: ClusterStore {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v3-hub") { db in
+            try db.execute(sql: """
+                CREATE TABLE application_set (
+                    name        TEXT PRIMARY KEY NOT NULL,
+                    object      TEXT NOT NULL,
+                    created_at  TEXT NOT NULL,
+                    updated_at  TEXT NOT NULL
+                ) STRICT;
+                CREATE TABLE pending_prune (
+                    application TEXT NOT NULL,
+                    cluster     TEXT NOT NULL,
+                    created_at  TEXT NOT NULL,
+                    PRIMARY KEY (application, cluster)
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 

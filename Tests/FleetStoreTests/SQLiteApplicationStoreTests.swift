@@ -23,7 +23,7 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         let a = try #require(try reopened.application(named: "a"))
         #expect(a.status["health"] == "Healthy" && a.pinnedRevision == "abc123")
         #expect(try reopened.applications(cluster: "prod-eu").count == 2)
-        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications"])
+        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub"])
     }
 }
 
@@ -51,5 +51,29 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         #expect(try store.history("a").map(\.id) == [3, 4, 5])
         try store.apply(creating: [], updating: [], deleting: ["a"], appSet: "team-apps")
         #expect(try store.history("a").isEmpty)
+    }
+}
+
+/// Deleting with prune leaves a pending prune in the same transaction; an Application that comes back
+/// cancels it; ApplicationSets added through the API persist.
+@Test func pendingPrunesAndStoredApplicationSets() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir)
+        try store.apply(creating: [app("a"), app("b")], updating: [], deleting: [], appSet: "team-apps")
+        try store.apply(creating: [], updating: [], deleting: ["a", "b"], appSet: "team-apps", prune: true)
+        #expect(try store.pendingPrunes().map(\.application).sorted() == ["a", "b"])
+        try store.apply(creating: [app("b")], updating: [], deleting: [], appSet: "team-apps")
+        let reopened = try SQLiteApplicationStore(directory: dir)
+        #expect(try reopened.pendingPrunes().map { "\($0.application)@\($0.cluster)" } == ["a@prod-eu"])
+        try reopened.prunePerformed(application: "a", cluster: "prod-eu")
+        #expect(try reopened.pendingPrunes().isEmpty)
+        #expect(try reopened.count() == 1)
+
+        try store.saveApplicationSet(name: "web", object: .object([("kind", "ApplicationSet")]))
+        try store.saveApplicationSet(name: "web", object: .object([("kind", "ApplicationSet"), ("v", "2")]))
+        #expect(try reopened.applicationSets().map(\.name) == ["web"])
+        #expect(try reopened.applicationSets().first?.object["v"] == "2")
+        #expect(try store.deleteApplicationSet(name: "web"))
+        #expect(try !store.deleteApplicationSet(name: "web"))
     }
 }
