@@ -82,13 +82,27 @@ let package = Package(
             dependencies: ["FleetModel", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The hub: generation, git watching, the reconcile scheduler and the HTTP API.
+        .target(
+            name: "FleetHub",
+            dependencies: [
+                "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetSim",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Git mirror cache over libgit2.
         .target(name: "FleetGit", dependencies: ["CGit2", "FleetModel"], swiftSettings: strict),
         // The `flotilla` command line.
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim", "FleetKube", "FleetDiff",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -106,6 +120,7 @@ let package = Package(
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetConfig
+import FleetHub
 import FleetModel
 import FleetStore
 import Foundation

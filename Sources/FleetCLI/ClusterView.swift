@@ -1,24 +1,8 @@
+import FleetHub
 import FleetModel
 
-/// What users see of a cluster. Credentials are described, never shown.
-enum ClusterView {
-    static func json(_ c: Cluster) -> JSONValue {
-        var tls: [(String, JSONValue)] = [
-            ("caData", .bool(c.credentials.caData != nil)),
-            ("insecureSkipTLSVerify", .bool(c.credentials.insecureSkipTLSVerify)),
-        ]
-        if let serverName = c.credentials.tlsServerName { tls.append(("serverName", .string(serverName))) }
-        return .object([
-            ("name", .string(c.name)),
-            ("server", .string(c.server)),
-            ("labels", .sortedObject(c.labels)),
-            ("annotations", .sortedObject(c.annotations)),
-            ("secondary", c.secondary.map(JSONValue.string) ?? .null),
-            ("auth", .string(c.credentials.kind.rawValue)),
-            ("tls", .object(tls)),
-        ])
-    }
-
+/// Tables of clusters (their JSON form is `FleetHub.ClusterView.json`).
+extension ClusterView {
     static func table(_ clusters: [Cluster]) -> String {
         let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"]
         let rows = clusters.map { c in

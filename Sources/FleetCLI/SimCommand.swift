@@ -50,17 +50,7 @@ struct SimCommand: AsyncParsableCommand {
             return tlsFiles!
         }
         if let fleet {
-            let entries = try ClustersFile.parse(try readText(fleet), file: fleet)
-            for entry in entries {
-                guard let url = URLComponents(string: entry.cluster.server), let scheme = url.scheme,
-                      let host = url.host, ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") else { continue }
-                let options = SimCluster.Options(name: entry.cluster.name, token: entry.cluster.credentials.bearerToken,
-                                                 readyAfter: ready.seconds, failImage: failImage)
-                let secure = scheme == "https"
-                listeners.append(.init(host: host == "localhost" ? "127.0.0.1" : host, port: url.port ?? (secure ? 443 : 80),
-                                       cluster: SimCluster(options: options), tls: secure || tls ? try certificate() : nil))
-            }
-            if listeners.isEmpty { throw CLIError("\(fleet): no cluster has a loopback http server URL to simulate") }
+            listeners = try fleetListeners(fleet, readyAfter: ready.seconds, failImage: failImage, tls: tls ? try certificate() : nil, certificate: certificate)
         } else {
             let parts = listen.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
@@ -77,6 +67,25 @@ struct SimCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("cluster \(name) listening on \(hosts[name] ?? "http://127.0.0.1"):\(port)\n".utf8))
         }
     }
+}
+
+/// One simulated cluster for every cluster of a clusters file whose server is a loopback URL, with its token.
+/// https servers (or `tls`) get a certificate from `certificate`.
+func fleetListeners(_ fleet: String, readyAfter: Double, failImage: String?, tls: SimServer.TLSFiles?,
+                    certificate: () throws -> SimServer.TLSFiles) throws -> [SimServer.Listener] {
+    var listeners: [SimServer.Listener] = []
+    let entries = try ClustersFile.parse(try readText(fleet), file: fleet)
+    for entry in entries {
+        guard let url = URLComponents(string: entry.cluster.server), let scheme = url.scheme,
+              let host = url.host, ["127.0.0.1", "localhost", "::1"].contains(host) || host.hasPrefix("127.") else { continue }
+        let options = SimCluster.Options(name: entry.cluster.name, token: entry.cluster.credentials.bearerToken,
+                                         readyAfter: readyAfter, failImage: failImage)
+        let secure = scheme == "https"
+        listeners.append(.init(host: host == "localhost" ? "127.0.0.1" : host, port: url.port ?? (secure ? 443 : 80),
+                               cluster: SimCluster(options: options), tls: secure ? try certificate() : tls))
+    }
+    if listeners.isEmpty { throw CLIError("\(fleet): no cluster has a loopback http server URL to simulate") }
+    return listeners
 }
 
 /// `20ms`, `1s`, `1.5s`, `2m`, `0`.

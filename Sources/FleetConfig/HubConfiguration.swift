@@ -42,11 +42,15 @@ public struct HubConfiguration: Sendable, Equatable {
         public var username: String?
         /// Password or token, read from a file at load time; never printed.
         public var password: String?
+        /// Fetch this repository from another location (a local path or a mirror URL) while Applications keep
+        /// naming `url`. Used by `flotilla up` for its demo repository, and for air-gapped mirrors.
+        public var fetchFrom: String?
 
-        public init(url: String, username: String? = nil, password: String? = nil) {
+        public init(url: String, username: String? = nil, password: String? = nil, fetchFrom: String? = nil) {
             self.url = url
             self.username = username
             self.password = password
+            self.fetchFrom = fetchFrom
         }
     }
 
@@ -127,6 +131,8 @@ public struct HubConfiguration: Sendable, Equatable {
                             switch k {
                             case "url": repo.url = reader.string(v, field: "\(field).url") ?? ""
                             case "username": repo.username = reader.string(v, field: "\(field).username")
+                            case "fetchFrom":
+                                if let f = reader.string(v, field: "\(field).fetchFrom") { repo.fetchFrom = f.contains("://") ? f : path(f) }
                             case "passwordFile", "tokenFile":
                                 if let p = reader.string(v, field: "\(field).\(k)") {
                                     do { repo.password = String(decoding: try files.read(p, relativeTo: base), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
@@ -134,7 +140,7 @@ public struct HubConfiguration: Sendable, Equatable {
                                     }
                                 }
                                 if k == "tokenFile" && repo.username == nil { repo.username = "x-access-token" }
-                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, username, passwordFile, tokenFile)", at: kn)
+                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, username, passwordFile, tokenFile, fetchFrom)", at: kn)
                             }
                         }
                         if repo.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }

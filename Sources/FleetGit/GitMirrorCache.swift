@@ -85,7 +85,7 @@ public struct GitMirrorCache: Sendable {
 
     // MARK: - Internals
 
-    static func normalize(_ url: String) -> String {
+    public static func normalize(_ url: String) -> String {
         let clean = GitURL.splitCredentials(url).url
         if clean.contains("://") { return clean.hasSuffix("/") ? String(clean.dropLast()) : clean }
         return "file://" + URL(fileURLWithPath: clean).standardizedFileURL.path

@@ -70,6 +70,15 @@ public final class GitRepositoryWriter {
         return CommitID(oid: oid)
     }
 
+    /// Makes the work tree and index of a non-bare repository match HEAD (after `commit`, which writes only
+    /// objects and refs), so that `git status` is clean and users can edit and commit with `git`.
+    public func checkoutHead() throws {
+        var options = git_checkout_options()
+        try check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), .other, "cannot initialise checkout options")
+        options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
+        try check(git_checkout_head(repository.handle, &options), .other, "cannot check out HEAD in \(repository.path)")
+    }
+
     /// Creates or moves a lightweight tag.
     public func tag(_ name: String, at commit: CommitID) throws {
         guard var oid = git_oid(hex: commit.hex) else { throw GitError(.invalid, "bad commit id") }

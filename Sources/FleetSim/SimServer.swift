@@ -94,7 +94,7 @@ public struct SimServer: Sendable {
     }
 
     /// Query strings as Go clients encode them: `+` is a space, then percent-decoding.
-    static func parseQuery(_ query: String?) -> [String: String] {
+    public static func parseQuery(_ query: String?) -> [String: String] {
         guard let query, !query.isEmpty else { return [:] }
         var result: [String: String] = [:]
         for part in query.split(separator: "&") {

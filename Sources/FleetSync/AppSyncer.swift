@@ -13,6 +13,8 @@ public struct ReconcileResult: Sendable {
         /// `created`, `configured`, `unchanged`, `pruned`, `failed`, or empty when nothing was applied.
         public let action: String
         public let message: String
+        /// Unified diff live → desired (Secret values redacted), when asked for and out of sync.
+        public var diff: String? = nil
     }
 
     public var revisions: [String] = []
@@ -23,6 +25,10 @@ public struct ReconcileResult: Sendable {
     public var operation: String?
     public var message: String = ""
     public var resources: [Resource] = []
+    /// The cluster could not be reached (connection refused, timeout, TLS): its other work should wait.
+    public var clusterUnreachable = false
+
+    public init() {}
 
     /// As stored in the Application's status.
     public var status: JSONValue {
@@ -63,7 +69,10 @@ public struct AppSyncer: Sendable {
     ///   - application: the Application object (Argo CD shape).
     ///   - force: a manual sync: apply even without `automated`.
     ///   - pinnedRevision: a rollback pin, used instead of each source's `targetRevision`.
-    public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil) -> ReconcileResult {
+    ///   - dryRun: compare only; nothing is applied or pruned (previews and `app diff`).
+    ///   - includeDiff: fill each out-of-sync resource's `diff`.
+    public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
+                          dryRun: Bool = false, includeDiff: Bool = false) -> ReconcileResult {
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = application["spec"] ?? .object([])
@@ -105,6 +114,7 @@ public struct AppSyncer: Sendable {
         do { live = try syncer.inventory() } catch {
             result.operation = "Failed"
             result.message = "cannot read the cluster: \(error)"
+            if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { result.clusterUnreachable = true }
             return result
         }
         let client = self.client
@@ -114,8 +124,11 @@ public struct AppSyncer: Sendable {
             return try client.get(resource, namespace: ns, name: n)
         }
         var diffs: [ObjectRef: Bool] = [:]
+        var texts: [ObjectRef: String] = [:]
         for ((ref, object), now) in zip(desired, current) {
-            diffs[ref] = Differ.compare(desired: object, live: (try? now.get()) ?? nil, ignore: ignore).inSync
+            let d = Differ.compare(desired: object, live: (try? now.get()) ?? nil, ignore: ignore)
+            diffs[ref] = d.inSync
+            if includeDiff && !d.inSync { texts[ref] = d.unified(label: ref.description) }
         }
         let keep = Set(desired.map(\.0))
         let extra = live.keys.filter { !keep.contains($0) }
@@ -124,7 +137,7 @@ public struct AppSyncer: Sendable {
         // 3. Apply when allowed and needed.
         var actions: [ObjectRef: (String, String)] = [:]
         var applied: [ObjectRef: JSONValue] = [:]
-        if outOfSync && (automated != nil || force) {
+        if outOfSync && (automated != nil || force) && !dryRun {
             let onlyChanged = options.contains("ApplyOutOfSyncOnly=true")
             let waves = Dictionary(grouping: desired) { Int($0.1.value(at: ["metadata", "annotations", Self.waveAnnotation])?.stringValue ?? "0") ?? 0 }
             var failed = false
@@ -165,7 +178,8 @@ public struct AppSyncer: Sendable {
             let inSync = applied[ref] != nil ? actions[ref]?.0 != "failed" : diffs[ref] ?? false
             if !inSync { stillOut = true }
             let health = HealthRules.assess(liveObject)
-            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? ""))
+            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "",
+                                          diff: applied[ref] == nil ? texts[ref] : nil))
         }
         for ref in extra.sorted() {
             if actions[ref]?.0 == "pruned" {
@@ -174,7 +188,8 @@ public struct AppSyncer: Sendable {
             }
             stillOut = true
             result.resources.append(.init(ref: ref, inSync: false, health: HealthRules.assess(live[ref]),
-                                          action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled"))
+                                          action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled",
+                                          diff: includeDiff ? Differ.compare(desired: nil, live: live[ref], ignore: ignore).unified(label: ref.description) : nil))
         }
         result.syncStatus = stillOut ? "OutOfSync" : "Synced"
         result.health = HealthRules.aggregate(result.resources.filter { $0.action != "pruned" }.map(\.health))

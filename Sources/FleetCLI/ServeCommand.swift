@@ -1,0 +1,42 @@
+import ArgumentParser
+import FleetConfig
+import FleetHub
+import FleetModel
+import Foundation
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the hub: watch git, generate Applications, sync them to the clusters, serve the API.",
+        discussion: """
+        The configuration is documented in docs/configuration.md (example: fleet/hub.yaml); FLOTILLA_* environment
+        variables override it. SIGTERM or SIGINT stops intake and lets running syncs finish (up to --drain-timeout).
+        """
+    )
+
+    @Option(help: "Hub configuration file (YAML).") var config: String
+    @Option(help: "Seconds that running syncs get to finish on SIGTERM.") var drainTimeout: Double = 30
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let hubConfig = try HubConfiguration.load(try readText(config), file: config, environment: environment)
+        let dataDir = hubConfig.dataDir ?? DataDirectory.resolve(flag: nil, environment: environment, home: FileManager.default.homeDirectoryForCurrentUser.path)
+        let logger = makeLogger(level: hubConfig.logLevel)
+        let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
+        try await Hub.serve(config: hubConfig, dataDir: URL(fileURLWithPath: dataDir), logger: logger, drainTimeout: drainTimeout,
+                            onListening: { port in
+                                FileHandle.standardOutput.write(Data("flotilla hub listening on http://\(host):\(port)\n".utf8))
+                            },
+                            onReady: { hub in
+                                let apps = (try? hub.store.count()) ?? 0
+                                FileHandle.standardOutput.write(Data("flotilla hub ready: \(hub.applicationSets().count) ApplicationSets, \(apps) Applications\n".utf8))
+                            })
+    }
+}
+
+func makeLogger(level: String) -> Logger {
+    var logger = Logger(label: "flotilla") { StreamLogHandler.standardError(label: $0) }
+    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    return logger
+}

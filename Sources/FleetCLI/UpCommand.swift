@@ -1,0 +1,120 @@
+import ArgumentParser
+import FleetConfig
+import FleetGit
+import FleetHub
+import FleetModel
+import FleetSim
+import Foundation
+
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start a complete local setup: the simulated fleet, a demo git repository and the hub.",
+        discussion: """
+        Serves every loopback cluster of fleet/clusters.yaml with the simulator, creates a git repository in the
+        data directory from fleet/apps/ (kept across restarts: your commits stay), loads generators/ and runs the
+        hub on it. A post-commit hook in the demo repository notifies the hub's webhook, so a commit is deployed
+        within a second or two. Ctrl-C stops everything.
+        """
+    )
+
+    @Option(help: "Hub configuration.") var config: String = "fleet/hub.yaml"
+    @Option(help: "State directory (default: the configuration's dataDir).") var dataDir: String?
+    @Option(help: "Directory whose files seed the demo repository.") var apps: String = "fleet/apps"
+    @Option(help: "Repository URL the example ApplicationSets use; the hub reads it from the demo repository.")
+    var repoURL: String = "https://github.com/acme/fleet-apps.git"
+    @Option(help: "How long simulated workloads take to become ready, e.g. 1s.") var readyAfter: String = "1s"
+    @Option(help: "HOST:PORT of the hub's API (default: the configuration's listen).") var listen: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var hubConfig = try HubConfiguration.load(try readText(config), file: config, environment: environment)
+        if let listen { hubConfig.listen = listen }
+        let data = URL(fileURLWithPath: dataDir ?? hubConfig.dataDir ?? ".flotilla-demo").standardizedFileURL
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+
+        // 1. The simulated fleet.
+        let ready = try parseDuration(readyAfter, flag: "--ready-after")
+        var listeners: [SimServer.Listener] = []
+        for file in hubConfig.clusters {
+            listeners += try fleetListeners(file, readyAfter: ready.seconds, failImage: nil, tls: nil) {
+                let f = try SelfSignedCertificate.make(in: data.appendingPathComponent("tls")); return .init(certificate: f.certificate, key: f.key)
+            }
+        }
+        let sims: SimServer.Running
+        do { sims = try await SimServer(listeners: listeners, logLevel: .critical).start() } catch {
+            throw CLIError("cannot start the simulated clusters (\(error)); is another `flotilla up` or `flotilla sim` running on their ports?")
+        }
+
+        // 2. The demo repository, created once.
+        let repo = data.appendingPathComponent("demo-repo")
+        let secret = hubConfig.webhookSecret ?? "flotilla-demo-webhook"
+        hubConfig.webhookSecret = secret
+        if !FileManager.default.fileExists(atPath: repo.appendingPathComponent(".git").path) {
+            try seedRepository(at: repo)
+        }
+        hubConfig.repositories.append(.init(url: repoURL, fetchFrom: repo.path))
+        hubConfig.gitPollInterval = min(hubConfig.gitPollInterval, 5)
+        hubConfig.dataDir = data.path
+
+        // 3. The hub.
+        let logger = makeLogger(level: hubConfig.logLevel)
+        let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
+        let repoURL = self.repoURL
+        let served = listeners
+        do {
+            try await Hub.serve(config: hubConfig, dataDir: data, logger: logger, drainTimeout: 10, onListening: { port in
+                let url = "http://\(host):\(port)"
+                try? Self.installHook(in: repo, hub: url, repoURL: repoURL, secret: secret)
+                var lines = ["", "Flotilla is up.", "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))"]
+                for l in served { lines.append("  cluster:    \(l.cluster.options.name.padding(toLength: 11, withPad: " ", startingAt: 0)) http://\(l.host):\(sims.ports[l.cluster.options.name] ?? l.port)") }
+                lines += ["  demo repo:  \(repo.path)", "",
+                          "Try this: add a directory, commit, watch it appear on every staging and prod cluster:",
+                          "  cp -r \(repo.path)/teams/search/indexer \(repo.path)/teams/search/ranker && git -C \(repo.path) add -A && git -C \(repo.path) commit -qm 'add ranker'",
+                          "  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", ""]
+                FileHandle.standardOutput.write(Data(lines.joined(separator: "\n").utf8))
+            }, onReady: { hub in
+                let apps = (try? hub.store.count()) ?? 0
+                FileHandle.standardOutput.write(Data("hub ready: \(hub.applicationSets().count) ApplicationSets, \(apps) Applications\n".utf8))
+            })
+        } catch {
+            await sims.stop()
+            throw error
+        }
+        await sims.stop()
+    }
+
+    /// A non-bare repository holding the files of `apps`, checked out, on branch main.
+    private func seedRepository(at repo: URL) throws {
+        var files: [String: Data] = [:]
+        let root = URL(fileURLWithPath: apps).standardizedFileURL
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            throw CLIError("cannot read \(apps)")
+        }
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            files[relative] = try Data(contentsOf: url)
+        }
+        if files.isEmpty { throw CLIError("\(apps) holds no files to seed the demo repository with") }
+        let writer = try GitRepositoryWriter(creatingAt: repo, bare: false)
+        try writer.commit(files: files, message: "Example apps from \(apps)", date: Date())
+        try writer.checkoutHead()
+    }
+
+    /// A post-commit hook that tells the hub about each commit (GitLab-style push event with its token).
+    static func installHook(in repo: URL, hub: String, repoURL: String, secret: String) throws {
+        let hooks = repo.appendingPathComponent(".git/hooks")
+        try FileManager.default.createDirectory(at: hooks, withIntermediateDirectories: true)
+        let hook = hooks.appendingPathComponent("post-commit")
+        let script = """
+        #!/bin/sh
+        # Installed by `flotilla up`: notify the hub of each commit (the hub also polls).
+        curl -s -o /dev/null -m 5 -X POST '\(hub)/api/v1/webhook/git' \\
+          -H 'Content-Type: application/json' -H 'X-Gitlab-Event: Push Hook' -H 'X-Gitlab-Token: \(secret)' \\
+          -d '{"object_kind": "push", "ref": "refs/heads/main", "project": {"git_http_url": "\(repoURL)"}}' || true
+
+        """
+        try script.write(to: hook, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: hook.path)
+    }
+}

@@ -1,0 +1,706 @@
+import FleetConfig
+import FleetGenerators
+import FleetGit
+import FleetKube
+import FleetManifests
+import FleetModel
+import FleetReconcile
+import FleetStore
+import FleetSync
+import Foundation
+import Logging
+
+/// The hub's engine: keeps the stored Applications equal to what the ApplicationSets generate, and every
+/// Application's cluster equal to git.
+///
+/// - Generation runs on one serial queue, per ApplicationSet, when an ApplicationSet, a cluster or a watched
+///   repository changes. Its plan is written in one transaction (deletions with their pending prunes).
+/// - Reconciles run on a `WorkerPool` (global and per-cluster limits, round robin across clusters, manual
+///   syncs first). After a reconcile, an Application is due again after the resync period (with jitter), or
+///   after its retry backoff when an automated sync failed.
+/// - A cluster that cannot be reached is blocked in the pool (its work holds no worker) and probed with
+///   backoff until it answers.
+/// - All blocking work (git, SQLite, HTTP to clusters) runs on Dispatch queues, never on Swift's cooperative pool.
+public final class Hub: @unchecked Sendable {
+    public enum WorkKey: Hashable, Sendable {
+        case app(String)
+        case prune(app: String, cluster: String)
+    }
+
+    public let config: HubConfiguration
+    public let clusterStore: SQLiteClusterStore
+    public let store: SQLiteApplicationStore
+    public let metrics = HubMetrics()
+    let logger: Logger
+    let gitCache: GitMirrorCache
+    let git: any GitSource
+    let manifests: ManifestLoader
+    /// Where each repository URL is fetched from (itself unless `fetchFrom` says otherwise), normalized.
+    private let fetchLocations: [String: String]
+    private let credentials: [String: GitCredentials]
+    private(set) var pool: WorkerPool<WorkKey>!
+
+    private let generationQueue = DispatchQueue(label: "flotilla.hub.generation")
+    private let gitQueue = DispatchQueue(label: "flotilla.hub.git")
+    private let timerQueue = DispatchQueue(label: "flotilla.hub.timers")
+
+    // `lock` guards everything below.
+    private let lock = NSLock()
+    private var fileAppSets: [String: FileAppSet] = [:]
+    private var appSetStatus: [String: ApplicationSetStatus] = [:]
+    private var revisions: [String: String] = [:]          // "url\u{0}revision" → commit last seen
+    private var manual: [String: ManualSync] = [:]
+    private var attempts: [String: Int] = [:]
+    private var clients: [String: (Cluster, KubeClient)] = [:]
+    private var unreachable: [String: Unreachable] = [:]
+    private var fileTexts: [String: String] = [:]         // watched file → last text
+    private var timers: [any DispatchSourceTimer] = []
+    private var stopped = false
+    private var ready = false
+
+    struct FileAppSet {
+        let appSet: ApplicationSet
+        let file: String
+    }
+
+    /// What a manual sync asked for.
+    struct ManualSync {
+        var prune: Bool
+    }
+
+    struct Unreachable {
+        var since: Date
+        var error: String
+        var delay: Double
+    }
+
+    public struct ApplicationSetStatus: Sendable {
+        public var generatedAt: Date?
+        public var applications: Int = 0
+        public var error: String?
+    }
+
+    public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl") throws {
+        self.config = config
+        self.logger = logger
+        clusterStore = try SQLiteClusterStore(directory: dataDir)
+        store = try SQLiteApplicationStore(directory: dataDir)
+        gitCache = GitMirrorCache(root: dataDir.appendingPathComponent("git"))
+        var locations: [String: String] = [:], creds: [String: GitCredentials] = [:]
+        for repo in config.repositories {
+            let key = GitMirrorCache.normalize(repo.url)
+            if let from = repo.fetchFrom { locations[key] = from }
+            if let password = repo.password { creds[key] = GitCredentials(username: repo.username ?? "git", password: password) }
+        }
+        fetchLocations = locations
+        credentials = creds
+        let exactCredentials = creds
+        let byPrefix = config.repositories.filter { $0.password != nil }
+        let mirror = MirrorGitSource(cache: gitCache, fetchOnResolve: false) { url in
+            let n = GitMirrorCache.normalize(url)
+            if let exact = exactCredentials[n] { return exact }
+            return byPrefix.first { n.hasPrefix(GitMirrorCache.normalize($0.url)) }.map { GitCredentials(username: $0.username ?? "git", password: $0.password!) }
+        }
+        var overrides: [String: any GitSource] = [:]
+        for repo in config.repositories {
+            if let from = repo.fetchFrom { overrides[repo.url] = AliasGitSource(path: from, inner: mirror) }
+        }
+        git = overrides.isEmpty ? mirror : RoutingGitSource(overrides: overrides, fallback: mirror)
+        manifests = ManifestLoader(git: git, kubectl: kubectl)
+        pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
+            self.work(item)
+        }
+    }
+
+    // MARK: - Start and stop
+
+    /// Loads clusters files and ApplicationSets, fetches repositories, generates everything, queues every
+    /// Application and pending prune, and starts the timers (git poll, file watch).
+    public func start() throws {
+        for file in config.clusters { try applyClustersFile(file) }
+        reloadApplicationSetFiles(initial: true)
+        for (application, cluster) in try store.pendingPrunes() {
+            pool.add(.prune(app: application, cluster: cluster), cluster: cluster)
+        }
+        for app in try store.applications() {
+            metrics.record(app: app.name, status: app.status)
+            pool.add(.app(app.name), cluster: app.cluster ?? "")
+        }
+        generationQueue.sync { self.pollRepositories(initial: true) }
+        regenerateAll(wait: true)
+        schedule(every: config.gitPollInterval) { [weak self] in self?.pollRepositories(initial: false) }
+        schedule(every: min(2, config.gitPollInterval)) { [weak self] in self?.watchFiles() }
+    }
+
+    private func schedule(every seconds: Double, _ body: @escaping @Sendable () -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: generationQueue)
+        timer.schedule(deadline: .now() + seconds, repeating: seconds, leeway: .milliseconds(100))
+        timer.setEventHandler(handler: body)
+        lock.withLock { timers.append(timer) }
+        timer.resume()
+    }
+
+    /// Stops intake (timers, new work) and waits up to `timeout` seconds for running reconciles.
+    /// Returns whether everything finished in time. Unfinished work is re-derived on the next start.
+    @discardableResult
+    public func stop(timeout: Double) -> Bool {
+        let t = lock.withLock { () -> [any DispatchSourceTimer] in
+            stopped = true
+            defer { timers = [] }
+            return timers
+        }
+        t.forEach { $0.cancel() }
+        return pool.shutdown(timeout: timeout)
+    }
+
+    /// Loaded and serving (for `/readyz`).
+    public var isReady: Bool { lock.withLock { ready && !stopped } }
+    func markReady() { lock.withLock { ready = true } }
+
+    // MARK: - Clusters
+
+    /// Registers the clusters a clusters file lists (the file is the source of truth for those names).
+    public func applyClustersFile(_ file: String) throws {
+        guard let data = FileManager.default.contents(atPath: file) else { throw HubError(404, "clusters file '\(file)' cannot be read") }
+        let text = String(decoding: data, as: UTF8.self)
+        lock.withLock { fileTexts[file] = text }
+        let entries = try ClustersFile.parse(text, file: file)
+        let changes = try clusterStore.update { registry in
+            for entry in entries { registry.upsert(entry.cluster) }
+        }
+        if !changes.isEmpty { logger.info("clusters from \(file): \(changes.created.count) created, \(changes.updated.count) updated") }
+    }
+
+    /// After any change to the registry: every ApplicationSet is generated again (selectors may match other
+    /// clusters now), and clients of changed clusters are dropped.
+    public func clustersChanged() {
+        let current = Dictionary(((try? clusterStore.clusters()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        lock.withLock {
+            clients = clients.filter { current[$0.key] == $0.value.0 }
+            unreachable = unreachable.filter { current[$0.key] != nil }
+        }
+        regenerateAll(wait: false)
+    }
+
+    func client(for name: String) throws -> KubeClient {
+        if let hit = lock.withLock({ clients[name] }) { return hit.1 }
+        guard let cluster = try clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' is not registered") }
+        let client = KubeClient(cluster: cluster, timeout: 30)
+        lock.withLock { clients[name] = (cluster, client) }
+        return client
+    }
+
+    /// Clusters currently failing to answer, with the time and the error.
+    public func unreachableClusters() -> [String: (since: Date, error: String)] {
+        lock.withLock { unreachable.mapValues { ($0.since, $0.error) } }
+    }
+
+    private func markUnreachable(_ cluster: String, error: String) {
+        let first = lock.withLock { () -> Bool in
+            if unreachable[cluster] != nil { return false }
+            unreachable[cluster] = Unreachable(since: Date(), error: error, delay: 1)
+            return true
+        }
+        guard first else { return }
+        logger.warning("cluster \(cluster) is unreachable: its work waits until it answers (\(error))")
+        pool.block(cluster: cluster)
+        probeLater(cluster)
+    }
+
+    private func probeLater(_ cluster: String) {
+        guard let delay = lock.withLock({ stopped ? nil : unreachable[cluster]?.delay }) else { return }
+        timerQueue.asyncAfter(deadline: .now() + delay) { [weak self] in
+            guard let self else { return }
+            DispatchQueue.global().async { self.probe(cluster) }
+        }
+    }
+
+    private func probe(_ cluster: String) {
+        guard let cached = try? client(for: cluster) else { return }
+        let quick = KubeClient(cluster: cached.cluster, timeout: 2)
+        do {
+            _ = try quick.version()
+            lock.withLock { _ = unreachable.removeValue(forKey: cluster) }
+            logger.info("cluster \(cluster) answers again")
+            pool.unblock(cluster: cluster)
+        } catch {
+            lock.withLock {
+                if var state = unreachable[cluster] {
+                    state.error = "\(error)"
+                    state.delay = min(30, state.delay * 2)
+                    unreachable[cluster] = state
+                }
+            }
+            probeLater(cluster)
+        }
+    }
+
+    // MARK: - ApplicationSets
+
+    /// Every ApplicationSet the hub serves: from files, and added through the API. Files win on a name clash.
+    public func applicationSets() -> [ApplicationSet] {
+        var byName: [String: ApplicationSet] = [:]
+        for (name, object) in (try? store.applicationSets()) ?? [] {
+            if let set = try? ApplicationSet(object) { byName[name] = set }
+        }
+        for (name, file) in lock.withLock({ fileAppSets }) { byName[name] = file.appSet }
+        return byName.keys.sorted().map { byName[$0]! }
+    }
+
+    public func applicationSet(named name: String) -> ApplicationSet? {
+        applicationSets().first { $0.name == name }
+    }
+
+    public func applicationSetFile(_ name: String) -> String? { lock.withLock { fileAppSets[name]?.file } }
+
+    public func status(ofApplicationSet name: String) -> ApplicationSetStatus? { lock.withLock { appSetStatus[name] } }
+
+    /// Adds or replaces an ApplicationSet through the API, and generates it before returning.
+    /// Returns the plan that was applied.
+    public func putApplicationSet(_ appSet: ApplicationSet) throws -> ApplicationsSyncPlan {
+        if let file = applicationSetFile(appSet.name) {
+            throw HubError(409, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
+        }
+        let plan = try generationQueue.sync { () throws -> ApplicationsSyncPlan in
+            // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
+            let (plan, apps) = try self.plan(appSet)
+            try store.saveApplicationSet(name: appSet.name, object: appSet.object)
+            try self.commit(plan, of: appSet, generated: apps.count)
+            return plan
+        }
+        return plan
+    }
+
+    /// Deletes an ApplicationSet added through the API, with its Applications (resources pruned unless
+    /// `preserveResourcesOnDeletion`).
+    public func deleteApplicationSet(_ name: String) throws {
+        if let file = applicationSetFile(name) {
+            throw HubError(409, "ApplicationSet '\(name)' is defined in \(file): remove it from the file instead")
+        }
+        guard let appSet = applicationSet(named: name) else { throw HubError(404, "ApplicationSet '\(name)' not found") }
+        try generationQueue.sync {
+            try self.removeApplications(of: appSet)
+            try store.deleteApplicationSet(name: name)
+            _ = lock.withLock { appSetStatus.removeValue(forKey: name) }
+        }
+    }
+
+    private func removeApplications(of appSet: ApplicationSet) throws {
+        let existing = try store.applications(appSet: appSet.name)
+        let prune = !appSet.preserveResourcesOnDeletion
+        try store.apply(creating: [], updating: [], deleting: existing.map(\.name), appSet: appSet.name, prune: prune)
+        for app in existing {
+            pool.remove(.app(app.name))
+            metrics.forget(app: app.name)
+            if prune, let cluster = app.cluster { pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster) }
+        }
+        logger.info("ApplicationSet \(appSet.name) removed with \(existing.count) Applications")
+    }
+
+    /// Reads the ApplicationSet files and directories of the configuration; applies what changed.
+    /// A file that does not parse keeps its previous ApplicationSets and reports the error.
+    func reloadApplicationSetFiles(initial: Bool) {
+        var found: [String: FileAppSet] = [:]
+        var failedFiles: Set<String> = []
+        for file in Self.yamlFiles(config.applicationSets) {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            lock.withLock { fileTexts[file] = text }
+            do {
+                for set in try ApplicationSet.parse(text, file: file) {
+                    if let other = found[set.name] {
+                        logger.error("ApplicationSet \(set.name) is defined twice: \(other.file) and \(file); the first is used")
+                        continue
+                    }
+                    found[set.name] = FileAppSet(appSet: set, file: file)
+                }
+            } catch {
+                failedFiles.insert(file)
+                logger.error("\(error)")
+            }
+        }
+        let previous = lock.withLock { fileAppSets }
+        // Keep the ApplicationSets of files that failed to parse, as they were.
+        for (name, old) in previous where failedFiles.contains(old.file) && found[name] == nil { found[name] = old }
+        lock.withLock { fileAppSets = found }
+        if initial { return }
+        for (name, old) in previous where found[name] == nil {
+            do { try removeApplications(of: old.appSet) } catch { logger.error("removing ApplicationSet \(name): \(error)") }
+            _ = lock.withLock { appSetStatus.removeValue(forKey: name) }
+        }
+        for (name, new) in found where previous[name].map({ $0.appSet.object != new.appSet.object }) ?? true {
+            regenerate(new.appSet)
+        }
+    }
+
+    static func yamlFiles(_ paths: [String]) -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir) else { continue }
+            if !isDir.boolValue { files.append(path); continue }
+            let names = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            for name in names where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
+                files.append(path.hasSuffix("/") ? path + name : path + "/" + name)
+            }
+        }
+        return files
+    }
+
+    /// Polls watched files (ApplicationSets, clusters files) for changes.
+    private func watchFiles() {
+        let known = lock.withLock { fileTexts }
+        let current = Set(Self.yamlFiles(config.applicationSets))
+        var appSetsChanged = Set(known.keys).intersection(Self.yamlFiles(config.applicationSets)).count != current.count
+        for file in current {
+            let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
+            if text != known[file] { appSetsChanged = true }
+        }
+        for file in known.keys where !current.contains(file) && !config.clusters.contains(file) { appSetsChanged = true }
+        if appSetsChanged {
+            lock.withLock { for file in known.keys where !config.clusters.contains(file) { fileTexts.removeValue(forKey: file) } }
+            reloadApplicationSetFiles(initial: false)
+        }
+        for file in config.clusters {
+            let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
+            guard let text, text != known[file] else { continue }
+            do {
+                try applyClustersFile(file)
+                clustersChanged()
+            } catch {
+                lock.withLock { fileTexts[file] = text }
+                logger.error("\(error)")
+            }
+        }
+    }
+
+    /// Generates every ApplicationSet again.
+    public func regenerateAll(wait: Bool) {
+        let work: @Sendable () -> Void = { [self] in for set in applicationSets() { regenerate(set) } }
+        if wait { generationQueue.sync(execute: work) } else { generationQueue.async(execute: work) }
+    }
+
+    /// Generates one ApplicationSet and applies the plan. Must run on the generation queue.
+    func regenerate(_ appSet: ApplicationSet) {
+        do {
+            let (plan, apps) = try plan(appSet)
+            try commit(plan, of: appSet, generated: apps.count)
+        } catch {
+            lock.withLock {
+                var status = appSetStatus[appSet.name] ?? ApplicationSetStatus()
+                status.error = "\(error)"
+                appSetStatus[appSet.name] = status
+            }
+            logger.error("ApplicationSet \(appSet.name): \(error)")
+        }
+    }
+
+    /// What generating `appSet` now would do to the stored Applications.
+    public func plan(_ appSet: ApplicationSet) throws -> (ApplicationsSyncPlan, [Application]) {
+        let context = GeneratorContext(clusters: try clusterStore.clusters(), git: git)
+        let apps = try Generation.applications(for: appSet, context: context)
+        var existing: [String: JSONValue] = [:]
+        for app in try store.applications(appSet: appSet.name) { existing[app.name] = app.object }
+        for app in apps {
+            if let owner = try store.application(named: app.name), owner.appSet != appSet.name {
+                throw HubError(409, "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)")
+            }
+        }
+        return (ApplicationsSyncPlan(existing: existing, generated: apps, policy: appSet.applicationsSync,
+                                     preserveResourcesOnDeletion: appSet.preserveResourcesOnDeletion), apps)
+    }
+
+    private func commit(_ plan: ApplicationsSyncPlan, of appSet: ApplicationSet, generated: Int) throws {
+        let clusters = try clusterStore.clusters()
+        func stored(_ app: Application) -> StoredApplication {
+            StoredApplication(name: app.name, appSet: appSet.name, cluster: Self.cluster(of: app.object, in: clusters), object: app.object)
+        }
+        let previous = Dictionary(try store.applications(appSet: appSet.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        if !plan.isEmpty {
+            try store.apply(creating: plan.create.map(stored), updating: plan.update.map(stored), deleting: plan.delete,
+                            appSet: appSet.name, prune: plan.pruneOnDelete)
+        }
+        lock.withLock { appSetStatus[appSet.name] = ApplicationSetStatus(generatedAt: Date(), applications: generated, error: nil) }
+        for app in plan.create + plan.update {
+            let cluster = Self.cluster(of: app.object, in: clusters) ?? ""
+            // A moved Application leaves its old cluster: prune it there.
+            if let old = previous[app.name]?.cluster, old != cluster, plan.pruneOnDelete {
+                pool.add(.prune(app: app.name, cluster: old), cluster: old)
+            }
+            pool.add(.app(app.name), cluster: cluster)
+        }
+        for name in plan.delete {
+            pool.remove(.app(name))
+            metrics.forget(app: name)
+            if plan.pruneOnDelete, let cluster = previous[name]?.cluster { pool.add(.prune(app: name, cluster: cluster), cluster: cluster) }
+        }
+        if !plan.isEmpty {
+            logger.info("ApplicationSet \(appSet.name): \(plan.create.count) created, \(plan.update.count) updated, \(plan.delete.count) deleted")
+        }
+    }
+
+    /// The registered cluster an Application deploys to (by destination name, else server).
+    static func cluster(of object: JSONValue, in clusters: [Cluster]) -> String? {
+        if let name = object.value(at: ["spec", "destination", "name"])?.stringValue, clusters.contains(where: { $0.name == name }) { return name }
+        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue { return clusters.first { $0.server == server }?.name }
+        return nil
+    }
+
+    // MARK: - Git
+
+    /// Repositories the hub watches: those ApplicationSets and Applications read.
+    func watchedRepositories() -> Set<String> {
+        var urls = Set<String>()
+        for set in applicationSets() { urls.formUnion(set.repositoryURLs) }
+        for app in (try? store.applications()) ?? [] {
+            for source in Self.sources(of: app.object) { if let url = source["repoURL"]?.stringValue { urls.insert(url) } }
+        }
+        return urls
+    }
+
+    static func sources(of object: JSONValue) -> [JSONValue] {
+        let spec = object["spec"] ?? .object([])
+        return spec["sources"]?.arrayValue ?? spec["source"].map { [$0] } ?? []
+    }
+
+    /// Fetches every watched repository (or only `only`), and reacts to new commits.
+    /// Must run on the generation queue.
+    func pollRepositories(initial: Bool, only: Set<String>? = nil) {
+        var urls = watchedRepositories()
+        if let only { urls = urls.filter { url in only.contains(GitWebhook.normalize(url)) } }
+        var changed: [(url: String, old: [String: String])] = []
+        for url in urls.sorted() {
+            let location = fetchLocations[GitMirrorCache.normalize(url)] ?? url
+            let start = Date()
+            do {
+                _ = try gitCache.fetch(location, credentials: credentials[GitMirrorCache.normalize(url)])
+                metrics.observeFetch(seconds: Date().timeIntervalSince(start), ok: true)
+            } catch {
+                metrics.observeFetch(seconds: Date().timeIntervalSince(start), ok: false)
+                logger.warning("fetch \(GitURL.redacted(url)): \(error)")
+                continue
+            }
+            var old: [String: String] = [:]
+            var moved = false
+            for revision in revisionsUsed(of: url) {
+                guard let commit = try? git.resolve(repoURL: url, revision: revision) else { continue }
+                let key = url + "\u{0}" + revision
+                let before = lock.withLock { () -> String? in
+                    defer { revisions[key] = commit }
+                    return revisions[key]
+                }
+                if let before, before != commit { moved = true; old[revision] = before }
+            }
+            if moved { changed.append((url, old)) }
+        }
+        guard !initial, !changed.isEmpty else { return }
+        let urlsChanged = Set(changed.map(\.url))
+        logger.info("new commits in \(urlsChanged.map(GitURL.redacted).sorted().joined(separator: ", "))")
+        for set in applicationSets() where !set.repositoryURLs.filter(urlsChanged.contains).isEmpty {
+            regenerate(set)
+        }
+        for app in (try? store.applications()) ?? [] {
+            let repos = Self.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }
+            if repos.contains(where: urlsChanged.contains) {
+                pool.add(.app(app.name), cluster: app.cluster ?? "", priority: .high)
+            }
+        }
+    }
+
+    private func revisionsUsed(of url: String) -> Set<String> {
+        var revisions: Set<String> = ["HEAD"]
+        for app in (try? store.applications()) ?? [] {
+            for source in Self.sources(of: app.object) where source["repoURL"]?.stringValue == url {
+                revisions.insert(source["targetRevision"]?.stringValue ?? "HEAD")
+            }
+        }
+        return revisions
+    }
+
+    /// A verified push: fetch the repositories it names now. Returns the watched repositories it concerned.
+    public func handlePush(_ hook: GitWebhook) -> [String] {
+        let concerned = watchedRepositories().filter(hook.concerns).sorted()
+        if !concerned.isEmpty {
+            let only = Set(concerned.map(GitWebhook.normalize))
+            generationQueue.async { self.pollRepositories(initial: false, only: only) }
+        }
+        return concerned
+    }
+
+    /// Fetches now every repository the hub watches (the `refresh` of the API), waiting for the result.
+    public func refreshRepositories() {
+        generationQueue.sync { self.pollRepositories(initial: false) }
+    }
+
+    // MARK: - Applications
+
+    /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.
+    public func sync(_ name: String, prune: Bool = true) throws {
+        guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        lock.withLock { manual[name] = ManualSync(prune: prune) }
+        pool.add(.app(name), cluster: app.cluster ?? "", priority: .high)
+    }
+
+    /// Compares again now (after fetching its repositories), without forcing a sync.
+    public func refresh(_ name: String) throws {
+        guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        let repos = Set(Self.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize))
+        generationQueue.sync { self.pollRepositories(initial: false, only: repos) }
+        pool.add(.app(name), cluster: app.cluster ?? "", priority: .high)
+    }
+
+    /// Pins the Application to the revision of history entry `id` and syncs it there. The pin holds, even
+    /// under automated sync, until `unpin`.
+    public func rollback(_ name: String, to id: Int) throws -> String {
+        guard try store.application(named: name) != nil else { throw HubError(404, "Application '\(name)' not found") }
+        guard let entry = try store.history(name).first(where: { $0.id == id }) else {
+            throw HubError(404, "Application '\(name)' has no history entry \(id) (see `flotilla app history \(name)`)")
+        }
+        let revision = entry.revision.split(separator: ",").first.map(String.init) ?? entry.revision
+        try store.pin(name, revision: revision)
+        try sync(name)
+        logger.info("Application \(name) rolled back to \(revision) (history \(id)); pinned until unpinned")
+        return revision
+    }
+
+    public func unpin(_ name: String) throws {
+        guard try store.application(named: name) != nil else { throw HubError(404, "Application '\(name)' not found") }
+        try store.pin(name, revision: nil)
+        try sync(name)
+    }
+
+    /// Compares without applying: per-resource diffs against live state.
+    public func diff(_ name: String) throws -> ReconcileResult {
+        guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        guard let cluster = app.cluster else { throw HubError(409, "Application '\(name)' has no registered destination cluster") }
+        return AppSyncer(client: try client(for: cluster), manifests: manifests)
+            .reconcile(app.object, pinnedRevision: app.pinnedRevision, dryRun: true, includeDiff: true)
+    }
+
+    /// Diff of an Application that is not stored (a preview), against its cluster's live state.
+    public func preview(_ app: Application) -> ReconcileResult {
+        let clusters = (try? clusterStore.clusters()) ?? []
+        guard let cluster = Self.cluster(of: app.object, in: clusters), let client = try? client(for: cluster) else {
+            var r = ReconcileResult()
+            r.message = "destination is not a registered cluster"
+            return r
+        }
+        return AppSyncer(client: client, manifests: manifests).reconcile(app.object, dryRun: true, includeDiff: true)
+    }
+
+    // MARK: - Work
+
+    private func work(_ item: WorkerPool<WorkKey>.Item) -> WorkerPool<WorkKey>.Outcome {
+        switch item.key {
+        case .app(let name): return reconcile(name)
+        case .prune(let app, let cluster): return prune(app: app, cluster: cluster)
+        }
+    }
+
+    private func jittered(_ seconds: Double) -> Double { seconds * (1 + Double.random(in: 0..<0.1)) }
+
+    private func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
+        let resync = config.resync
+        guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
+        let request = lock.withLock { manual.removeValue(forKey: name) }
+        guard let cluster = app.cluster, let client = try? client(for: cluster) else {
+            var status = app.status
+            status.set("conditions", .array([Self.condition("InvalidDestination", "destination is not a registered cluster")]))
+            try? store.setStatus(name, status)
+            return .init(requeueAfter: jittered(resync))
+        }
+        let started = Date()
+        let result = AppSyncer(client: client, manifests: manifests).reconcile(app.object, force: request != nil, pinnedRevision: app.pinnedRevision)
+        let finished = Date()
+        metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation)
+        if result.clusterUnreachable {
+            markUnreachable(cluster, error: result.message)
+            if let request { lock.withLock { manual[name] = request } }
+            return .init(requeueAfter: 0.5)
+        }
+        var status = result.status
+        status.set("reconciledAt", .string(Self.timestamp(finished)))
+        status.set("cluster", .string(cluster))
+        var conditions: [JSONValue] = []
+        if result.message.hasPrefix("ComparisonError") { conditions.append(Self.condition("ComparisonError", result.message)) } else if result.operation == "Failed" {
+            conditions.append(Self.condition("SyncError", result.message))
+        }
+        if let pin = app.pinnedRevision {
+            status.set("pinnedRevision", .string(pin))
+            conditions.append(Self.condition("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
+        }
+        status.set("conditions", .array(conditions))
+        if let operation = result.operation, result.syncStatus != "Unknown" || operation == "Failed" {
+            let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
+            let resources = JSONValue.array(result.resources.filter { !$0.action.isEmpty }.map { r in
+                .object([("kind", .string(r.ref.kind)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null), ("name", .string(r.ref.name)),
+                         ("action", .string(r.action)), ("message", .string(r.message))])
+            })
+            _ = try? store.recordSync(name, revision: result.revisions.joined(separator: ","), startedAt: Self.timestamp(started),
+                                      finishedAt: Self.timestamp(finished), result: operation, resources: resources, limit: limit)
+        }
+        if (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
+            try? store.setStatus(name, status)
+        }
+        metrics.record(app: name, status: status)
+
+        let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
+        if result.operation == "Failed" && (automated || request != nil) {
+            let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }
+            let policy = (try? RetryPolicy(retry: app.object.value(at: ["spec", "syncPolicy", "retry"]))) ?? .default
+            if let delay = policy.delay(beforeRetry: attempt) { return .init(requeueAfter: delay) }
+        } else {
+            lock.withLock { _ = attempts.removeValue(forKey: name) }
+        }
+        // Not yet healthy after a sync: look again soon rather than after a full resync period.
+        if result.operation == "Succeeded" || result.health.status == .progressing {
+            return .init(requeueAfter: min(jittered(resync), 1))
+        }
+        return .init(requeueAfter: jittered(resync))
+    }
+
+    private func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
+        // The Application came back on this cluster: its resources are its own again.
+        if let current = (try? store.application(named: app)) ?? nil, current.cluster == cluster {
+            try? store.prunePerformed(application: app, cluster: cluster)
+            return .init()
+        }
+        guard let client = try? client(for: cluster) else {
+            try? store.prunePerformed(application: app, cluster: cluster)   // the cluster is gone from the registry
+            return .init()
+        }
+        do {
+            let result = try Syncer(client: client, application: app).prune(keeping: [])
+            if !result.failed.isEmpty { throw HubError(500, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
+            try store.prunePerformed(application: app, cluster: cluster)
+            logger.info("pruned \(result.pruned.count) resources of deleted Application \(app) from \(cluster)")
+            return .init()
+        } catch {
+            if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { markUnreachable(cluster, error: "\(kube)") }
+            logger.warning("prune of \(app) on \(cluster): \(error)")
+            return .init(requeueAfter: 5)
+        }
+    }
+
+    static func condition(_ type: String, _ message: String) -> JSONValue {
+        .object([("type", .string(type)), ("message", .string(message))])
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}
+
+/// An error with the HTTP status the API answers with.
+public struct HubError: Error, Sendable, CustomStringConvertible {
+    public let status: Int
+    public let message: String
+    public init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    public var description: String { message }
+}

@@ -1,0 +1,400 @@
+import FleetConfig
+import FleetDiff
+import FleetGenerators
+import FleetModel
+import FleetReconcile
+import FleetStore
+import FleetSync
+import Foundation
+
+/// One HTTP request as the API sees it.
+public struct APIRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    /// Lower-cased names.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
+
+public struct APIResponse: Sendable {
+    public var status: Int
+    public var contentType: String
+    public var body: String
+
+    static func json(_ value: JSONValue, status: Int = 200) -> APIResponse {
+        APIResponse(status: status, contentType: "application/json", body: value.serialized(pretty: true) + "\n")
+    }
+
+    static func error(_ status: Int, _ message: String) -> APIResponse {
+        json(.object([("error", .string(message)), ("code", .int(status))]), status: status)
+    }
+}
+
+/// The hub's HTTP API (documented in docs/api.md), independent of the HTTP server: a request in, a response
+/// out. Handlers block (SQLite, git, clusters): the server calls them off Swift's cooperative pool.
+public struct HubAPI: Sendable {
+    public let hub: Hub
+    /// Largest accepted request body.
+    public static let maxBody = 8 << 20
+
+    public init(hub: Hub) { self.hub = hub }
+
+    public func handle(_ request: APIRequest) -> APIResponse {
+        if request.body.count > Self.maxBody { return .error(413, "request body exceeds \(Self.maxBody >> 20) MiB") }
+        do {
+            return try route(request)
+        } catch let error as HubError {
+            return .error(error.status, error.message)
+        } catch let error as InputError {
+            return .json(.object([("error", .string("\(error)")), ("code", 422),
+                                  ("problems", .array(error.problems.map { p in .object([("field", .string(p.field)), ("message", .string(p.message))]) }))]),
+                         status: 422)
+        } catch let error as GenerationError {
+            return .error(422, "\(error)")
+        } catch {
+            return .error(500, "\(error)")
+        }
+    }
+
+    /// The path's `*` segments when `r` is `method pattern`, else nil.
+    private func match(_ r: APIRequest, _ method: String, _ pattern: String) -> [String]? {
+        let parts = r.path.split(separator: "/").map(String.init)
+        let want = pattern.split(separator: "/").map(String.init)
+        guard method == "*" || r.method == method, parts.count == want.count else { return nil }
+        var values: [String] = []
+        for (part, w) in zip(parts, want) {
+            if w == "*" { values.append(part) } else if part != w { return nil }
+        }
+        return values
+    }
+
+    private func route(_ r: APIRequest) throws -> APIResponse {
+        if match(r, "GET", "healthz") != nil { return APIResponse(status: 200, contentType: "text/plain", body: "ok\n") }
+        if match(r, "GET", "readyz") != nil {
+            return hub.isReady ? APIResponse(status: 200, contentType: "text/plain", body: "ok\n")
+                : APIResponse(status: 503, contentType: "text/plain", body: "loading\n")
+        }
+        if match(r, "GET", "metrics") != nil { return APIResponse(status: 200, contentType: "text/plain; version=0.0.4", body: hub.prometheus()) }
+        if match(r, "POST", "api/v1/webhook/git") != nil { return webhook(r) }
+
+        if match(r, "GET", "api/v1/clusters") != nil { return try listClusters(r) }
+        if match(r, "POST", "api/v1/clusters") != nil { return try putClusters(r, name: nil) }
+        if let v = match(r, "GET", "api/v1/clusters/*") { return try getCluster(v[0]) }
+        if let v = match(r, "PUT", "api/v1/clusters/*") { return try putClusters(r, name: v[0]) }
+        if let v = match(r, "DELETE", "api/v1/clusters/*") { return try deleteCluster(v[0]) }
+        if let v = match(r, "POST", "api/v1/clusters/*/labels") { return try labelCluster(v[0], r) }
+
+        if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
+        if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r) }
+        if match(r, "POST", "api/v1/applicationsets/preview") != nil { return try preview(r) }
+        if let v = match(r, "GET", "api/v1/applicationsets/*") { return try getApplicationSet(v[0]) }
+        if let v = match(r, "DELETE", "api/v1/applicationsets/*") {
+            try hub.deleteApplicationSet(v[0])
+            return .json(.object([("deleted", .string(v[0]))]))
+        }
+
+        if match(r, "GET", "api/v1/applications") != nil { return try listApplications(r) }
+        if let v = match(r, "GET", "api/v1/applications/*") { return try getApplication(v[0]) }
+        if let v = match(r, "GET", "api/v1/applications/*/diff") { return try diff(v[0]) }
+        if let v = match(r, "GET", "api/v1/applications/*/history") { return try history(v[0]) }
+        if let v = match(r, "POST", "api/v1/applications/*/sync") {
+            let body = try jsonBody(r)
+            try hub.sync(v[0], prune: body?["prune"]?.boolValue ?? true)
+            return .json(.object([("application", .string(v[0])), ("queued", true)]), status: 202)
+        }
+        if let v = match(r, "POST", "api/v1/applications/*/refresh") {
+            try hub.refresh(v[0])
+            return .json(.object([("application", .string(v[0])), ("queued", true)]), status: 202)
+        }
+        if let v = match(r, "POST", "api/v1/applications/*/rollback") {
+            guard let body = try jsonBody(r), case .int(let id)? = body["id"] else { throw HubError(400, "body must be {\"id\": N}: a history entry id") }
+            let revision = try hub.rollback(v[0], to: id)
+            return .json(.object([("application", .string(v[0])), ("pinnedRevision", .string(revision)), ("queued", true)]), status: 202)
+        }
+        if let v = match(r, "POST", "api/v1/applications/*/unpin") {
+            try hub.unpin(v[0])
+            return .json(.object([("application", .string(v[0])), ("pinnedRevision", .null), ("queued", true)]), status: 202)
+        }
+        // A known path with another method: 405.
+        let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels",
+                     "api/v1/applicationsets", "api/v1/applicationsets/*", "api/v1/applications", "api/v1/applications/*",
+                     "api/v1/applications/*/diff", "api/v1/applications/*/history", "api/v1/applications/*/sync",
+                     "api/v1/applications/*/refresh", "api/v1/applications/*/rollback", "api/v1/applications/*/unpin"]
+        if paths.contains(where: { match(r, "*", $0) != nil }) { return .error(405, "\(r.method) is not allowed on \(r.path)") }
+        return .error(404, "no route for \(r.method) \(r.path)")
+    }
+
+    private func text(_ r: APIRequest) throws -> String {
+        guard let text = String(validating: r.body, as: UTF8.self) else { throw HubError(400, "request body is not UTF-8") }
+        return text
+    }
+
+    private func jsonBody(_ r: APIRequest) throws -> JSONValue? {
+        if r.body.isEmpty { return nil }
+        do { return try JSONParser.parse(try text(r)) } catch { throw HubError(400, "request body is not valid JSON: \(error)") }
+    }
+
+    // MARK: Webhook
+
+    private func webhook(_ r: APIRequest) -> APIResponse {
+        guard let secret = hub.config.webhookSecret else {
+            hub.metrics.observeWebhook(status: 404)
+            return .error(404, "the git webhook is disabled: set git.webhookSecret in the hub configuration")
+        }
+        do {
+            let hook = try GitWebhook.parse(headers: r.headers, body: r.body, secret: secret)
+            let repos = hub.handlePush(hook)
+            hub.metrics.observeWebhook(status: 202)
+            return .json(.object([("provider", .string(hook.provider.rawValue)), ("refreshing", .array(repos.map(JSONValue.string)))]), status: 202)
+        } catch let rejection as GitWebhook.Rejection {
+            hub.metrics.observeWebhook(status: rejection.status)
+            return .error(rejection.status, rejection.message)
+        } catch {
+            hub.metrics.observeWebhook(status: 400)
+            return .error(400, "\(error)")
+        }
+    }
+
+    // MARK: Clusters
+
+    private func clusterJSON(_ c: Cluster) -> JSONValue {
+        var json = ClusterView.json(c)
+        if let down = hub.unreachableClusters()[c.name] {
+            json.set("reachable", false)
+            json.set("unreachableSince", .string(Hub.timestamp(down.since)))
+            json.set("lastError", .string(down.error))
+        } else {
+            json.set("reachable", true)
+        }
+        return json
+    }
+
+    private func listClusters(_ r: APIRequest) throws -> APIResponse {
+        let selector = try r.query["selector"].map { text -> LabelSelector in
+            do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
+        } ?? .everything
+        let clusters = try hub.clusterStore.clusters().filter { selector.matches($0.labels) }
+        return .json(.object([("items", .array(clusters.map(clusterJSON)))]))
+    }
+
+    private func getCluster(_ name: String) throws -> APIResponse {
+        guard let c = try hub.clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' not found") }
+        return .json(clusterJSON(c))
+    }
+
+    /// POST: a clusters file body (Flotilla format or Argo CD Secrets), or one cluster; upserts them.
+    /// PUT /clusters/NAME: one cluster, whose name must match.
+    private func putClusters(_ r: APIRequest, name: String?) throws -> APIResponse {
+        var body = try text(r)
+        let parsed = try YAMLValue.parse(body, file: "request body")
+        if parsed["clusters"] == nil && parsed["kind"] == nil {
+            // One cluster: wrap it as a clusters file.
+            body = "clusters:\n" + body.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .map { $0.offset == 0 ? "  - " + $0.element : "    " + $0.element }.joined(separator: "\n")
+        }
+        let entries = try ClustersFile.parse(body, file: "request body")
+        if let name, entries.map(\.cluster.name) != [name] {
+            throw HubError(400, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
+        }
+        let changes = try hub.clusterStore.update { registry in
+            for entry in entries { registry.upsert(entry.cluster) }
+        }
+        if !changes.isEmpty { hub.clustersChanged() }
+        return .json(changesJSON(changes), status: changes.created.isEmpty ? 200 : 201)
+    }
+
+    private func changesJSON(_ changes: ClusterChanges) -> JSONValue {
+        .object([("created", .array(changes.created.map(JSONValue.string))), ("updated", .array(changes.updated.map(JSONValue.string))),
+                 ("unchanged", .array(changes.unchanged.map(JSONValue.string))), ("deleted", .array(changes.deleted.map(JSONValue.string)))])
+    }
+
+    private func deleteCluster(_ name: String) throws -> APIResponse {
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        let changes = try hub.clusterStore.update { registry in _ = registry.remove(name) }
+        hub.clustersChanged()
+        return .json(changesJSON(changes))
+    }
+
+    /// Body: `{"set": {"k": "v"}, "remove": ["k2"]}`.
+    private func labelCluster(_ name: String, _ r: APIRequest) throws -> APIResponse {
+        guard let body = try jsonBody(r) else { throw HubError(400, "body must be {\"set\": {...}, \"remove\": [...]}") }
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        let set = body["set"]?.objectValue ?? []
+        let remove = body["remove"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let changes = try hub.clusterStore.update { registry in
+            guard var cluster = registry[name] else { return }
+            for (k, v) in set {
+                guard let value = v.stringValue else { throw HubError(400, "set.\(k): label values are strings") }
+                cluster.labels[k] = value
+            }
+            for k in remove { cluster.labels.removeValue(forKey: k) }
+            registry.upsert(cluster)
+        }
+        if !changes.isEmpty { hub.clustersChanged() }
+        return try getCluster(name)
+    }
+
+    // MARK: ApplicationSets
+
+    private func appSetJSON(_ set: ApplicationSet, full: Bool) -> JSONValue {
+        let status = hub.status(ofApplicationSet: set.name)
+        var json: JSONValue = .object([
+            ("name", .string(set.name)),
+            ("source", .string(hub.applicationSetFile(set.name) ?? "api")),
+            ("applications", .int(status?.applications ?? 0)),
+            ("generatedAt", status?.generatedAt.map { .string(Hub.timestamp($0)) } ?? .null),
+            ("error", status?.error.map(JSONValue.string) ?? .null),
+        ])
+        if full { json.set("object", set.object) }
+        return json
+    }
+
+    private func listApplicationSets() -> APIResponse {
+        .json(.object([("items", .array(hub.applicationSets().map { appSetJSON($0, full: false) }))]))
+    }
+
+    private func getApplicationSet(_ name: String) throws -> APIResponse {
+        guard let set = hub.applicationSet(named: name) else { throw HubError(404, "ApplicationSet '\(name)' not found") }
+        return .json(appSetJSON(set, full: true))
+    }
+
+    private func parseApplicationSets(_ r: APIRequest) throws -> [ApplicationSet] {
+        let sets = try ApplicationSet.parse(try text(r), file: "request body")
+        if sets.isEmpty { throw HubError(400, "the body holds no ApplicationSet") }
+        return sets
+    }
+
+    private func planJSON(_ plan: ApplicationsSyncPlan) -> JSONValue {
+        .object([("created", .array(plan.create.map { .string($0.name) })), ("updated", .array(plan.update.map { .string($0.name) })),
+                 ("deleted", .array(plan.delete.map(JSONValue.string))), ("unchanged", .int(plan.unchanged.count)),
+                 ("retained", .array(plan.retained.map(JSONValue.string)))])
+    }
+
+    private func applyApplicationSets(_ r: APIRequest) throws -> APIResponse {
+        let sets = try parseApplicationSets(r)
+        var results: [JSONValue] = []
+        for set in sets {
+            let plan = try hub.putApplicationSet(set)
+            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan))]))
+        }
+        return .json(.object([("items", .array(results))]))
+    }
+
+    /// What applying the body would do: Applications created, updated and deleted, each created or updated
+    /// one with its rendered manifests and its diff against the live cluster. Changes nothing.
+    private func preview(_ r: APIRequest) throws -> APIResponse {
+        let sets = try parseApplicationSets(r)
+        var results: [JSONValue] = []
+        for set in sets {
+            let (plan, _) = try hub.plan(set)
+            let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            func detail(_ app: Application, change: String) -> JSONValue {
+                let result = hub.preview(app)
+                var json: JSONValue = .object([
+                    ("name", .string(app.name)), ("change", .string(change)),
+                    ("cluster", Hub.cluster(of: app.object, in: (try? hub.clusterStore.clusters()) ?? []).map(JSONValue.string) ?? .null),
+                    ("application", app.object),
+                    ("sync", .string(result.syncStatus)),
+                    ("resources", .array(result.resources.map { res in
+                        .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
+                                 ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),
+                                 ("diff", res.diff.map(JSONValue.string) ?? .null)])
+                    })),
+                ])
+                if !result.message.isEmpty { json.set("message", .string(result.message)) }
+                if change == "update", let old = existing[app.name]?.object {
+                    json.set("applicationDiff", .string(Differ.compare(desired: app.object, live: old).unified(label: "Application \(app.name)")))
+                }
+                return json
+            }
+            let details = plan.create.map { detail($0, change: "create") } + plan.update.map { detail($0, change: "update") }
+            let deletes = plan.delete.map { name in
+                JSONValue.object([("name", .string(name)), ("change", "delete"), ("cluster", existing[name]?.cluster.map(JSONValue.string) ?? .null),
+                                  ("prune", .bool(plan.pruneOnDelete))])
+            }
+            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("applications", .array(details + deletes))]))
+        }
+        return .json(.object([("items", .array(results))]))
+    }
+
+    // MARK: Applications
+
+    static func summary(_ app: StoredApplication) -> JSONValue {
+        let s = app.status
+        return .object([
+            ("name", .string(app.name)), ("appSet", .string(app.appSet)), ("cluster", app.cluster.map(JSONValue.string) ?? .null),
+            ("namespace", app.object.value(at: ["spec", "destination", "namespace"]) ?? .null),
+            ("sync", s.value(at: ["sync", "status"]) ?? "Unknown"), ("health", s.value(at: ["health", "status"]) ?? "Unknown"),
+            ("revision", s.value(at: ["sync", "revisions"])?.arrayValue?.first ?? .null),
+            ("pinnedRevision", app.pinnedRevision.map(JSONValue.string) ?? .null),
+            ("operation", s.value(at: ["operationState", "phase"]) ?? .null),
+            ("reconciledAt", s["reconciledAt"] ?? .null),
+            ("conditions", s["conditions"] ?? .array([])),
+        ])
+    }
+
+    private func listApplications(_ r: APIRequest) throws -> APIResponse {
+        let selector = try r.query["selector"].map { text -> LabelSelector in
+            do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
+        } ?? .everything
+        var apps = try hub.store.applications(appSet: r.query["appSet"], cluster: r.query["cluster"])
+        if !selector.isEmpty {
+            apps = apps.filter { app in
+                var labels: [String: String] = [:]
+                for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
+                return selector.matches(labels)
+            }
+        }
+        var items = apps.map(Self.summary)
+        if let sync = r.query["sync"] { items = items.filter { $0["sync"]?.stringValue == sync } }
+        if let health = r.query["health"] { items = items.filter { $0["health"]?.stringValue == health } }
+        return .json(.object([("items", .array(items))]))
+    }
+
+    private func stored(_ name: String) throws -> StoredApplication {
+        guard let app = try hub.store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        return app
+    }
+
+    private func getApplication(_ name: String) throws -> APIResponse {
+        let app = try stored(name)
+        var json = Self.summary(app)
+        json.set("object", app.object)
+        json.set("status", app.status)
+        json.set("history", historyJSON(try hub.store.history(name)))
+        return .json(json)
+    }
+
+    private func historyJSON(_ records: [SyncRecord]) -> JSONValue {
+        .array(records.map { h in
+            .object([("id", .int(h.id)), ("revision", .string(h.revision)), ("startedAt", .string(h.startedAt)),
+                     ("finishedAt", .string(h.finishedAt)), ("result", .string(h.result)), ("resources", h.resources)])
+        })
+    }
+
+    private func history(_ name: String) throws -> APIResponse {
+        _ = try stored(name)
+        return .json(.object([("items", historyJSON(try hub.store.history(name)))]))
+    }
+
+    private func diff(_ name: String) throws -> APIResponse {
+        let result = try hub.diff(name)
+        return .json(.object([
+            ("name", .string(name)), ("sync", .string(result.syncStatus)), ("message", .string(result.message)),
+            ("resources", .array(result.resources.map { res in
+                .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
+                         ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),
+                         ("diff", res.diff.map(JSONValue.string) ?? .null)])
+            })),
+        ]))
+    }
+}

@@ -1,0 +1,107 @@
+import FleetModel
+import Foundation
+
+/// Counters and gauges of the hub, rendered in the Prometheus text format (version 0.0.4).
+public final class HubMetrics: @unchecked Sendable {
+    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    // `lock` guards everything below.
+    private let lock = NSLock()
+    private var appStatus: [String: (sync: String, health: String)] = [:]
+    private var reconciles: [String: Int] = [:]
+    private var bucketCounts = [Int](repeating: 0, count: buckets.count)
+    private var durationSum = 0.0
+    private var durationCount = 0
+    private var fetches: [String: Int] = [:]
+    private var fetchSeconds = 0.0
+    private var webhooks: [String: Int] = [:]
+
+    public init() {}
+
+    func record(app: String, status: JSONValue) {
+        let sync = status.value(at: ["sync", "status"])?.stringValue ?? "Unknown"
+        let health = status.value(at: ["health", "status"])?.stringValue ?? "Unknown"
+        lock.withLock { appStatus[app] = (sync, health) }
+    }
+
+    func forget(app: String) { lock.withLock { _ = appStatus.removeValue(forKey: app) } }
+
+    func observeReconcile(seconds: Double, operation: String?) {
+        lock.withLock {
+            reconciles[operation ?? "None", default: 0] += 1
+            durationSum += seconds
+            durationCount += 1
+            for (i, bound) in Self.buckets.enumerated() where seconds <= bound { bucketCounts[i] += 1 }
+        }
+    }
+
+    func observeFetch(seconds: Double, ok: Bool) {
+        lock.withLock {
+            fetches[ok ? "success" : "failure", default: 0] += 1
+            fetchSeconds += seconds
+        }
+    }
+
+    func observeWebhook(status: Int) { lock.withLock { webhooks[String(status), default: 0] += 1 } }
+
+    /// Applications by sync and health status.
+    public func applicationCounts() -> [String: [String: Int]] {
+        lock.withLock {
+            var result: [String: [String: Int]] = ["sync": [:], "health": [:]]
+            for (sync, health) in appStatus.values {
+                result["sync"]![sync, default: 0] += 1
+                result["health"]![health, default: 0] += 1
+            }
+            return result
+        }
+    }
+
+    /// The exposition; `queue` and `clusters` are sampled by the caller.
+    func render(queued: Int, running: Int, completed: Int, clusters: [(name: String, reachable: Bool)]) -> String {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        func label(_ v: String) -> String { v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        lock.withLock {
+            family("flotilla_applications", "gauge", "Applications by sync and health status.")
+            var pairs: [String: Int] = [:]
+            for (sync, health) in appStatus.values { pairs["sync_status=\"\(label(sync))\",health_status=\"\(label(health))\"", default: 0] += 1 }
+            for key in pairs.keys.sorted() { out += "flotilla_applications{\(key)} \(pairs[key]!)\n" }
+            family("flotilla_reconciles_total", "counter", "Reconciles by sync operation result (None: nothing to apply).")
+            for key in reconciles.keys.sorted() { out += "flotilla_reconciles_total{operation=\"\(key)\"} \(reconciles[key]!)\n" }
+            family("flotilla_reconcile_duration_seconds", "histogram", "Duration of one reconcile (render, diff, apply, health).")
+            for (i, bound) in Self.buckets.enumerated() { out += "flotilla_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(bucketCounts[i])\n" }
+            out += "flotilla_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)\n"
+            out += "flotilla_reconcile_duration_seconds_sum \(durationSum)\nflotilla_reconcile_duration_seconds_count \(durationCount)\n"
+            family("flotilla_git_fetches_total", "counter", "Repository fetches by result.")
+            for key in fetches.keys.sorted() { out += "flotilla_git_fetches_total{result=\"\(key)\"} \(fetches[key]!)\n" }
+            family("flotilla_git_fetch_seconds_total", "counter", "Time spent fetching repositories.")
+            out += "flotilla_git_fetch_seconds_total \(fetchSeconds)\n"
+            family("flotilla_webhooks_total", "counter", "Git webhook deliveries by HTTP status answered.")
+            for key in webhooks.keys.sorted() { out += "flotilla_webhooks_total{code=\"\(key)\"} \(webhooks[key]!)\n" }
+        }
+        family("flotilla_reconcile_queue_depth", "gauge", "Reconciles waiting (including those due later).")
+        out += "flotilla_reconcile_queue_depth \(queued)\n"
+        family("flotilla_reconcile_in_flight", "gauge", "Reconciles running now.")
+        out += "flotilla_reconcile_in_flight \(running)\n"
+        family("flotilla_reconciles_completed_total", "counter", "Reconciles and prunes finished.")
+        out += "flotilla_reconciles_completed_total \(completed)\n"
+        family("flotilla_cluster_reachable", "gauge", "1 when the hub reaches the cluster's API server, 0 while it does not.")
+        for c in clusters { out += "flotilla_cluster_reachable{cluster=\"\(label(c.name))\"} \(c.reachable ? 1 : 0)\n" }
+        return out
+    }
+}
+
+extension Hub {
+    /// `/metrics` in the Prometheus text format.
+    public func prometheus() -> String {
+        let m = pool.metrics
+        let down = unreachableClusters()
+        let clusters = ((try? clusterStore.clusters()) ?? []).map { ($0.name, down[$0.name] == nil) }
+        return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters)
+    }
+
+    public var queueMetrics: (queued: Int, running: Int, completed: Int) {
+        let m = pool.metrics
+        return (m.queued, m.running, m.completed)
+    }
+}
