@@ -70,7 +70,7 @@ struct UpCommand: AsyncParsableCommand {
                 for l in served { lines.append("  cluster:    \(l.cluster.options.name.padding(toLength: 11, withPad: " ", startingAt: 0)) http://\(l.host):\(sims.ports[l.cluster.options.name] ?? l.port)") }
                 lines += ["  demo repo:  \(repo.path)", "",
                           "Try this: add a directory, commit, watch it appear on every staging and prod cluster:",
-                          "  cp -r \(repo.path)/teams/search/indexer \(repo.path)/teams/search/ranker && git -C \(repo.path) add -A && git -C \(repo.path) commit -qm 'add ranker'",
+                          "  cd \(repo.path) && mkdir teams/search/ranker && sed s/indexer/ranker/g teams/search/indexer/deployment.yaml > teams/search/ranker/deployment.yaml && git add -A && git commit -qm 'add ranker'",
                           "  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", ""]
                 FileHandle.standardOutput.write(Data(lines.joined(separator: "\n").utf8))
             }, onReady: { hub in
@@ -99,6 +99,10 @@ struct UpCommand: AsyncParsableCommand {
         let writer = try GitRepositoryWriter(creatingAt: repo, bare: false)
         try writer.commit(files: files, message: "Example apps from \(apps)", date: Date())
         try writer.checkoutHead()
+        // An identity of its own, so that `git commit` works in the demo repository on any machine.
+        let config = repo.appendingPathComponent(".git/config")
+        let text = (try? String(contentsOf: config, encoding: .utf8)) ?? ""
+        try (text + "[user]\n\tname = Flotilla Demo\n\temail = demo@flotilla.invalid\n").write(to: config, atomically: true, encoding: .utf8)
     }
 
     /// A post-commit hook that tells the hub about each commit (GitLab-style push event with its token).

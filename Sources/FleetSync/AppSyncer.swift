@@ -125,6 +125,15 @@ public struct AppSyncer: Sendable {
         }
         var diffs: [ObjectRef: Bool] = [:]
         var texts: [ObjectRef: String] = [:]
+        // Objects that another Application manages are never taken over: two owners would overwrite each
+        // other on every sync. They are reported and left alone.
+        var foreign: [ObjectRef: String] = [:]
+        for ((ref, _), now) in zip(desired, current) where live[ref] == nil {
+            if let object = (try? now.get()) ?? nil,
+               let owner = object.value(at: ["metadata", "annotations", Syncer.appAnnotation])?.stringValue, owner != name {
+                foreign[ref] = owner
+            }
+        }
         for ((ref, object), now) in zip(desired, current) {
             let d = Differ.compare(desired: object, live: (try? now.get()) ?? nil, ignore: ignore)
             diffs[ref] = d.inSync
@@ -142,7 +151,7 @@ public struct AppSyncer: Sendable {
             let waves = Dictionary(grouping: desired) { Int($0.1.value(at: ["metadata", "annotations", Self.waveAnnotation])?.stringValue ?? "0") ?? 0 }
             var failed = false
             for wave in waves.keys.sorted() {
-                let objects = waves[wave]!.filter { !onlyChanged || diffs[$0.0] != true }.map(\.1)
+                let objects = waves[wave]!.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }.map(\.1)
                 if objects.isEmpty { continue }
                 do {
                     let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"))
@@ -165,6 +174,10 @@ public struct AppSyncer: Sendable {
                     for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
                 } catch { result.message = "prune: \(error)"; failed = true }
             }
+            for (ref, owner) in foreign {
+                actions[ref] = ("failed", "\(ref) is managed by Application \(owner): not applied (an object has one owner)")
+                failed = true
+            }
             result.operation = failed ? "Failed" : "Succeeded"
             if failed && result.message.isEmpty {
                 result.message = actions.values.first { $0.0 == "failed" }?.1 ?? "sync failed"
@@ -175,10 +188,11 @@ public struct AppSyncer: Sendable {
         var stillOut = false
         for ((ref, _), now) in zip(desired, current) {
             let liveObject = applied[ref] ?? ((try? now.get()) ?? nil)
-            let inSync = applied[ref] != nil ? actions[ref]?.0 != "failed" : diffs[ref] ?? false
+            let inSync = foreign[ref] != nil ? false : applied[ref] != nil ? actions[ref]?.0 != "failed" : diffs[ref] ?? false
             if !inSync { stillOut = true }
             let health = HealthRules.assess(liveObject)
-            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "",
+            let message = actions[ref]?.1 ?? foreign[ref].map { "managed by Application \($0)" } ?? ""
+            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: message,
                                           diff: applied[ref] == nil ? texts[ref] : nil))
         }
         for ref in extra.sorted() {

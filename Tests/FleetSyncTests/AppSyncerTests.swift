@@ -146,3 +146,23 @@ spec:
     }
     await world.stop()
 }
+
+/// An object another Application manages is not taken over: the second Application fails with a message
+/// naming the owner, and the object keeps its owner and content.
+@Test func sharedResourceIsNotTakenOver() async throws {
+    let world = try await World()
+    try world.write("one/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: one}\n")
+    try world.write("two/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: two}\n")
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        let first = world.syncer.reconcile(application("one", path: "one", automated: "prune"))
+        #expect(first.operation == "Succeeded")
+        let second = world.syncer.reconcile(application("two", path: "two", automated: "prune"))
+        #expect(second.operation == "Failed" && second.syncStatus == "OutOfSync")
+        #expect(second.message.contains("managed by Application one"), "\(second.message)")
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let cm = try #require(try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "shop", name: "shared"))
+        #expect(cm.value(at: ["data", "from"]) == "one")
+        #expect(cm.value(at: ["metadata", "annotations", "flotilla.io/application"]) == "one")
+    }
+    await world.stop()
+}
