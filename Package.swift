@@ -121,6 +121,6 @@ let package = Package(
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile"], swiftSettings: strict),
-        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit"], exclude: ["Snapshots"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetModel"], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

@@ -108,7 +108,7 @@ public final class HTTPTransport: @unchecked Sendable {
 
     /// Performs one request. `path` starts with `/` and may carry a query.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
-                        accept: String = "application/json") throws -> HTTPResponse {
+                        accept: String = "application/json", headers extra: [String: String] = [:]) throws -> HTTPResponse {
         let h = checkout()
         var healthy = true
         defer { if healthy { checkin(h) } else { curl_easy_cleanup(h) } }
@@ -119,6 +119,7 @@ public final class HTTPTransport: @unchecked Sendable {
         headers = curl_slist_append(headers, "Accept: \(accept)")
         if let contentType { headers = curl_slist_append(headers, "Content-Type: \(contentType)") }
         if let token = credentials.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) { headers = curl_slist_append(headers, "\(name): \(value)") }
         headers = curl_slist_append(headers, "User-Agent: flotilla/0.1")
         headers = curl_slist_append(headers, "Expect:")
         defer { curl_slist_free_all(headers) }

@@ -1,0 +1,172 @@
+import FleetModel
+import Foundation
+import Testing
+
+/// Teams add a directory and get it on the matching clusters only; a manifest change is re-synced; deleting the
+/// directory deletes the Applications and prunes their resources; a cluster's new label brings the apps over;
+/// a forged webhook changes nothing.
+@Test func hubFollowsGitAndLabels() throws {
+    let hub = try HubFixture(clusters: ["dev": ["env": "dev"], "prod-a": ["env": "prod"], "prod-b": ["env": "prod"]],
+                             files: ["apps/web/web.yaml": deployment("web"), "apps/web/config.yaml": configMap("web-config", "1")],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")])
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-prod-a", "web-prod-b"])
+    #expect(try hub.get("dev", "apps/v1", "Deployment", namespace: "web", name: "web") == nil)
+
+    // A new directory: Applications on the prod clusters only, objects in each.
+    try hub.commit(["apps/api/api.yaml": deployment("api")])
+    try hub.waitHealthy(["web-prod-a", "web-prod-b", "api-prod-a", "api-prod-b"])
+    for cluster in ["prod-a", "prod-b"] {
+        let api = try #require(try hub.get(cluster, "apps/v1", "Deployment", namespace: "api", name: "api"))
+        #expect(api.value(at: ["metadata", "annotations", "flotilla.io/application"])?.stringValue == "api-\(cluster)")
+    }
+    #expect(try hub.get("dev", "apps/v1", "Deployment", namespace: "api", name: "api") == nil)
+
+    // A changed manifest is applied.
+    try hub.commit(["apps/web/config.yaml": configMap("web-config", "2")])
+    try hub.waitFor("config 2 on both clusters") {
+        try ["prod-a", "prod-b"].allSatisfy { try hub.get($0, "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "2" }
+    }
+    let history = try hub.api("GET", "/api/v1/applications/web-prod-a/history")["items"]?.arrayValue ?? []
+    #expect(history.count >= 2 && history.last?["result"] == "Succeeded")
+
+    // A forged webhook is refused.
+    let forged = try hub.raw("POST", "/api/v1/webhook/git", body: #"{"repository": {"clone_url": "\#(HubFixture.repoURL)"}}"#,
+                             headers: ["X-Hub-Signature-256": "sha256=" + String(repeating: "0", count: 64)])
+    #expect(forged.status == 401)
+
+    // Deleting the directory deletes its Applications and prunes their objects.
+    try hub.commit(["apps/api/api.yaml": nil])
+    try hub.waitFor("api pruned") {
+        try hub.applications()["api-prod-a"] == nil && hub.get("prod-a", "apps/v1", "Deployment", namespace: "api", name: "api") == nil
+            && hub.get("prod-b", "apps/v1", "Deployment", namespace: "api", name: "api") == nil
+    }
+
+    // dev becomes prod: the apps follow the selector.
+    let labelled = try hub.api("POST", "/api/v1/clusters/dev/labels", body: #"{"set": {"env": "prod"}}"#, expect: 200)
+    #expect(labelled.value(at: ["labels", "env"]) == "prod")
+    try hub.waitHealthy(["web-prod-a", "web-prod-b", "web-dev"])
+    #expect(try hub.get("dev", "apps/v1", "Deployment", namespace: "web", name: "web") != nil)
+
+    let metrics = try hub.raw("GET", "/metrics").text
+    #expect(metrics.contains("flotilla_applications{sync_status=\"Synced\",health_status=\"Healthy\"} 3"), "\(metrics)")
+    #expect(metrics.contains("flotilla_cluster_reachable{cluster=\"dev\"} 1"))
+    #expect(metrics.contains("flotilla_webhooks_total{code=\"401\"} 1"))
+}
+
+/// Drift made with kubectl is healed under selfHeal and only reported without automation; a broken manifest
+/// makes its Application fail with a clear condition while the others sync.
+@Test func driftAndBrokenManifests() throws {
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"], "staging": ["env": "staging"]],
+                             files: ["apps/web/config.yaml": configMap("web-config", "git")],
+                             appSets: [directoryAppSet(name: "healing", env: "prod"),
+                                       directoryAppSet(name: "manual", env: "staging", automated: nil)])
+    defer { hub.stop() }
+    try hub.waitFor("prod synced, staging reported") {
+        let apps = try hub.applications()
+        return apps["web-prod"]?["health"] == "Healthy" && apps["web-staging"]?["sync"] == "OutOfSync"
+    }
+    #expect(try hub.get("staging", "v1", "ConfigMap", namespace: "web", name: "web-config") == nil, "manual policy applies nothing")
+
+    // kubectl changes the live object on prod: the next resync puts git's value back.
+    let cache = hub.cli.workDir.appendingPathComponent("kube")
+    let patch = try runKubectl(hub.sims["prod"]!.server, ["-n", "web", "patch", "configmap", "web-config", "-p", #"{"data":{"value":"drifted"}}"#], cache: cache)
+    #expect(patch.status == 0, "\(patch.stderr)")
+    try hub.waitFor("drift healed") {
+        try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "git"
+    }
+
+    // A manual sync applies the staging app; drift there is then only reported.
+    let sync = try CLI.runProcess(CLI.binary, ["app", "sync", "web-staging", "--server", hub.url, "--wait", "20"], environment: [:])
+    #expect(sync.status == 0, "\(sync.stdout)\(sync.stderr)")
+    _ = try runKubectl(hub.sims["staging"]!.server, ["-n", "web", "patch", "configmap", "web-config", "-p", #"{"data":{"value":"drifted"}}"#], cache: cache)
+    try hub.waitFor("drift reported") { try hub.applications()["web-staging"]?["sync"] == "OutOfSync" }
+    #expect(try hub.get("staging", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "drifted")
+    let diff = try CLI.runProcess(CLI.binary, ["app", "diff", "web-staging", "--server", hub.url], environment: [:])
+    #expect(diff.status == 1 && diff.stdout.contains("-  value: drifted") && diff.stdout.contains("+  value: git"), "\(diff.stdout)")
+
+    // A broken manifest: that Application fails with a condition; the other keeps syncing.
+    try hub.commit(["apps/broken/bad.yaml": "kind: ConfigMap\nmetadata: {name: [unclosed\n", "apps/web/config.yaml": configMap("web-config", "v2")])
+    try hub.waitFor("broken app reported, web synced") {
+        let apps = try hub.applications()
+        let condition = apps["broken-prod"]?["conditions"]?.arrayValue?.first
+        let web = try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"])
+        return condition?["type"] == "ComparisonError" && (condition?["message"]?.stringValue ?? "").contains("bad.yaml") && web == "v2"
+    }
+}
+
+/// A rollback pins the Application to an older revision even under automated sync; unpin follows git again.
+/// The hub keeps everything across SIGTERM and across kill -9.
+@Test func rollbackPinAndRestarts() throws {
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"]], files: ["apps/web/config.yaml": configMap("web-config", "1")],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")])
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-prod"])
+    try hub.commit(["apps/web/config.yaml": configMap("web-config", "2")])
+    try hub.waitFor("v2") { try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "2" }
+    let first = try #require(try hub.api("GET", "/api/v1/applications/web-prod/history")["items"]?.arrayValue?.first)
+    let id = try #require(first["id"].flatMap { if case .int(let i) = $0 { return i } else { return nil } })
+
+    let rollback = try CLI.runProcess(CLI.binary, ["app", "rollback", "web-prod", "\(id)", "--server", hub.url], environment: [:])
+    #expect(rollback.status == 0 && rollback.stdout.contains("pinned to"), "\(rollback.stderr)")
+    try hub.waitFor("rolled back to 1") { try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "1" }
+    Thread.sleep(forTimeInterval: 1.5)   // resyncs happen (1 s) and must keep the pin
+    let pinned = try hub.api("GET", "/api/v1/applications/web-prod")
+    #expect(pinned["pinnedRevision"]?.stringValue != nil && pinned["conditions"]?.arrayValue?.contains { $0["type"] == "Pinned" } == true)
+    #expect(try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "1")
+
+    // SIGTERM: clean exit; the restarted hub still has the pin and the history.
+    #expect(hub.stopHub() == 0)
+    try hub.startHub()
+    #expect(try hub.api("GET", "/api/v1/applications/web-prod")["pinnedRevision"]?.stringValue != nil)
+    try CLI.runProcess(CLI.binary, ["app", "unpin", "web-prod", "--server", hub.url], environment: [:])
+    try hub.waitFor("back on 2") { try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "2" }
+
+    // kill -9 right after a commit; the restarted hub converges with the same Applications, once each.
+    try hub.commit(["apps/api/config.yaml": configMap("api-config", "1")])
+    Thread.sleep(forTimeInterval: 0.2)
+    hub.stopHub(signal: SIGKILL)
+    try hub.startHub()
+    try hub.waitHealthy(["web-prod", "api-prod"])
+    #expect(try hub.get("prod", "v1", "ConfigMap", namespace: "api", name: "api-config") != nil)
+    let list = try hub.api("GET", "/api/v1/applications")["items"]?.arrayValue ?? []
+    #expect(list.count == 2)
+}
+
+/// The API: previews change nothing and show diffs; ApplicationSets added through the API generate at once and
+/// their deletion prunes; errors are clear.
+@Test func applicationSetAPI() throws {
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"]], files: ["apps/web/config.yaml": configMap("web-config", "1"),
+                                                                          "extra/cache/config.yaml": configMap("cache-config", "1")],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")])
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-prod"])
+    let extra = directoryAppSet(name: "extra", env: "prod", path: "extra/*")
+
+    // Preview: one Application to create, with the object it would add; nothing is created.
+    let preview = try hub.api("POST", "/api/v1/applicationsets/preview", body: extra, expect: 200)
+    let item = try #require(preview["items"]?.arrayValue?.first?["applications"]?.arrayValue?.first)
+    #expect(item["name"] == "cache-prod" && item["change"] == "create")
+    #expect(item["resources"]?.arrayValue?.first?["diff"]?.stringValue?.contains("+  value: \"1\"") == true, "\(item)")
+    #expect(try hub.applications()["cache-prod"] == nil)
+
+    // Apply, then delete: created at once, then deleted and pruned.
+    let cli = try CLI.runProcess(CLI.binary, ["appset", "apply", "-f", hub.cli.write("extra.yaml", extra), "--server", hub.url], environment: [:])
+    #expect(cli.status == 0 && cli.stdout.contains("applicationset/extra applied: 1 created"), "\(cli.stdout)\(cli.stderr)")
+    try hub.waitHealthy(["web-prod", "cache-prod"])
+    // A file's ApplicationSet cannot be changed through the API.
+    let clash = try hub.raw("POST", "/api/v1/applicationsets", body: directoryAppSet(name: "apps", env: "dev"))
+    #expect(clash.status == 409 && clash.text.contains("appsets/set-0.yaml"))
+    try hub.api("DELETE", "/api/v1/applicationsets/extra", expect: 200)
+    try hub.waitFor("cache pruned") {
+        try hub.applications()["cache-prod"] == nil && hub.get("prod", "v1", "ConfigMap", namespace: "cache", name: "cache-config") == nil
+    }
+
+    // Errors name the problem and change nothing.
+    let invalid = try hub.raw("POST", "/api/v1/applicationsets", body: "kind: ApplicationSet\nmetadata: {name: bad}\nspec: {generators: [{nope: {}}]}\n")
+    #expect(invalid.status == 422 && invalid.text.contains("nope"), "\(invalid.text)")
+    #expect(try hub.raw("GET", "/api/v1/applications/missing").status == 404)
+    #expect(try hub.raw("DELETE", "/api/v1/applications").status == 405)
+    #expect(try hub.raw("POST", "/api/v1/applications/web-prod/rollback", body: "{}").status == 400)
+    #expect(try hub.api("GET", "/api/v1/applicationsets")["items"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" } == ["apps"])
+}
