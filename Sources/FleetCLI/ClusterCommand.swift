@@ -27,6 +27,13 @@ extension ClusterCommand {
         )
 
         @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("hub"), help: ArgumentHelp("Register through this hub's API (default: $FLOTILLA_SERVER if set, else the local store).", valueName: "url"))
+        var hubURL: String?
+        var hub: ServerOptions {
+            var options = ServerOptions()
+            options.server = hubURL
+            return options
+        }
         @Argument(help: "Cluster name (DNS-1123 label). With --kubeconfig, defaults to the context name.") var name: String?
         @Option(help: "API server URL (https, or http for a local simulator).") var server: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("Label key=value (repeatable).", valueName: "key=value")) var labels: [String] = []
@@ -78,6 +85,11 @@ extension ClusterCommand {
             cluster.secondary = secondary ?? cluster.secondary
             let problems = cluster.problems()
             if !problems.isEmpty { throw FleetModel.InputError(problems) }
+            if hub.requested {
+                try hub.client.call("POST", "/api/v1/clusters?mode=create", body: ClustersFile.entry(cluster).serialized(pretty: false))
+                print("cluster/\(cluster.name) created")
+                return
+            }
             let store = try global.openStore()
             let new = cluster
             try store.update { registry in
@@ -107,6 +119,7 @@ extension ClusterCommand {
         )
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "Clusters file, or - for standard input.") var file: String
         @Flag(help: "Remove registered clusters that the file does not list.") var prune = false
         @Flag(help: "Show what would change without changing anything.") var dryRun = false
@@ -114,6 +127,18 @@ extension ClusterCommand {
         func run() throws {
             let text = try readText(file)
             let entries = try ClustersFile.parse(text, file: file == "-" ? "<stdin>" : file)
+            if hub.requested {
+                let answer = try hub.client.call("POST", "/api/v1/clusters?prune=\(prune)&dryRun=\(dryRun)", body: text, contentType: "application/yaml")
+                let suffix = dryRun ? " (dry run)" : ""
+                var lines: [(String, String)] = []
+                for (key, verb) in [("created", "created"), ("updated", "configured"), ("unchanged", "unchanged"), ("deleted", "pruned")] {
+                    for name in answer[key]?.arrayValue?.compactMap(\.stringValue) ?? [] where key != "unchanged" || entries.contains(where: { $0.cluster.name == name }) {
+                        lines.append((name, verb))
+                    }
+                }
+                for (name, verb) in lines.sorted(by: { $0.0 < $1.0 }) { print("cluster/\(name) \(verb)\(suffix)") }
+                return
+            }
             let store = try global.openStore()
             let prune = self.prune
             let apply: (inout ClusterRegistry) throws -> Void = { registry in
@@ -163,21 +188,28 @@ extension ClusterCommand {
         static let configuration = CommandConfiguration(abstract: "List registered clusters.", aliases: ["ls"])
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var hub: ServerOptions
         @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector, e.g. 'env=prod,region in (eu,us),!canary'.") var selector: String?
         @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .table
 
         func run() throws {
-            let selector = try selector.map { try LabelSelector(parsing: $0) } ?? .everything
-            let clusters = try global.openStore().clusters().filter { selector.matches($0.labels) }
+            let parsed = try selector.map { try LabelSelector(parsing: $0) } ?? .everything
+            let clusters: [JSONValue]
+            if hub.requested {
+                let query = selector.map { "?selector=" + HubClient.escape($0) } ?? ""
+                clusters = try hub.client.call("GET", "/api/v1/clusters" + query)["items"]?.arrayValue ?? []
+            } else {
+                clusters = try global.openStore().clusters().filter { parsed.matches($0.labels) }.map(ClusterView.json)
+            }
             switch output {
             case .table:
                 if clusters.isEmpty {
                     FileHandle.standardError.write(Data("No clusters found.\n".utf8))
                 } else {
-                    print(ClusterView.table(clusters))
+                    print(ClusterView.table(json: clusters))
                 }
-            case .json: print(JSONValue.array(clusters.map(ClusterView.json)).serialized())
-            case .yaml: print(YAMLOutput.render(.array(clusters.map(ClusterView.json))), terminator: "")
+            case .json: print(JSONValue.array(clusters).serialized())
+            case .yaml: print(YAMLOutput.render(.array(clusters)), terminator: "")
             }
         }
     }
@@ -186,17 +218,22 @@ extension ClusterCommand {
         static let configuration = CommandConfiguration(abstract: "Show one cluster.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var hub: ServerOptions
         @Argument(help: "Cluster name.") var name: String
         @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .yaml
 
         func run() throws {
-            guard let cluster = try global.openStore().cluster(named: name) else {
-                throw CLIError("cluster '\(name)' not found")
+            let cluster: JSONValue
+            if hub.requested {
+                cluster = try hub.client.call("GET", "/api/v1/clusters/\(HubClient.escape(name))")
+            } else {
+                guard let c = try global.openStore().cluster(named: name) else { throw CLIError("cluster '\(name)' not found") }
+                cluster = ClusterView.json(c)
             }
             switch output {
-            case .table: print(ClusterView.table([cluster]))
-            case .json: print(ClusterView.json(cluster).serialized())
-            case .yaml: print(YAMLOutput.render(ClusterView.json(cluster)), terminator: "")
+            case .table: print(ClusterView.table(json: [cluster]))
+            case .json: print(cluster.serialized())
+            case .yaml: print(YAMLOutput.render(cluster), terminator: "")
             }
         }
     }
@@ -212,6 +249,7 @@ extension ClusterCommand {
         )
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var hub: ServerOptions
         @Argument(help: "Cluster name.") var name: String
         @Argument(help: "key=value to set, key- to remove.") var changes: [String]
         @Flag(help: "Allow changing the value of an existing label.") var overwrite = false
@@ -230,6 +268,12 @@ extension ClusterCommand {
                 }
             }
             let name = self.name, overwrite = self.overwrite
+            if hub.requested {
+                let body = JSONValue.object([("set", .sortedObject(set)), ("remove", .array(remove.map(JSONValue.string))), ("overwrite", .bool(overwrite))])
+                try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/labels", body: body.serialized(pretty: false))
+                print("cluster/\(name) labeled")
+                return
+            }
             let store = try global.openStore()
             let changed = try store.update { registry in
                 guard var cluster = registry[name] else { throw CLIError("cluster '\(name)' not found") }
@@ -254,6 +298,7 @@ extension ClusterCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove clusters from the registry.", aliases: ["delete"])
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var hub: ServerOptions
         @Argument(help: "Cluster names.") var names: [String]
 
         func validate() throws {
@@ -262,6 +307,13 @@ extension ClusterCommand {
 
         func run() throws {
             let names = self.names
+            if hub.requested {
+                for name in names {
+                    try hub.client.call("DELETE", "/api/v1/clusters/\(HubClient.escape(name))")
+                    print("cluster/\(name) removed")
+                }
+                return
+            }
             let store = try global.openStore()
             try store.update { registry in
                 let missing = names.filter { registry[$0] == nil }

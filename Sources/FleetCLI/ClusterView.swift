@@ -3,12 +3,19 @@ import FleetModel
 
 /// Tables of clusters (their JSON form is `FleetHub.ClusterView.json`).
 extension ClusterView {
-    static func table(_ clusters: [Cluster]) -> String {
-        let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"]
-        let rows = clusters.map { c in
-            [c.name, c.server,
-             c.labels.isEmpty ? "<none>" : c.labels.keys.sorted().map { "\($0)=\(c.labels[$0]!)" }.joined(separator: ","),
-             c.secondary ?? "<none>", c.credentials.kind.rawValue]
+    static func table(_ clusters: [Cluster]) -> String { table(json: clusters.map(ClusterView.json)) }
+
+    /// From the JSON form (local store or the hub's API); the hub adds reachability.
+    static func table(json clusters: [JSONValue]) -> String {
+        let reach = clusters.contains { $0["reachable"] != nil }
+        let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"] + (reach ? ["REACHABLE"] : [])
+        let rows = clusters.map { c -> [String] in
+            let labels = c["labels"]?.objectValue ?? []
+            var row = [c["name"]?.stringValue ?? "", c["server"]?.stringValue ?? "",
+                       labels.isEmpty ? "<none>" : labels.map { "\($0.0)=\($0.1.stringValue ?? "")" }.sorted().joined(separator: ","),
+                       c["secondary"]?.stringValue ?? "<none>", c["auth"]?.stringValue ?? ""]
+            if reach { row.append(c["reachable"]?.boolValue == false ? "no" : "yes") }
+            return row
         }
         return TextTable.render(header: header, rows: rows)
     }

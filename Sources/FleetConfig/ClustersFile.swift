@@ -306,3 +306,26 @@ extension YAMLReader {
         problems.append(FieldProblem(field: field, message: message, location: location))
     }
 }
+
+extension ClustersFile {
+    /// One cluster in Flotilla's format, credentials included (PEM data base64): what `cluster add --server`
+    /// sends to the hub. Never print it.
+    public static func entry(_ cluster: Cluster) -> JSONValue {
+        var object: JSONValue = .object([("name", .string(cluster.name)), ("server", .string(cluster.server))])
+        if !cluster.labels.isEmpty { object.set("labels", .sortedObject(cluster.labels)) }
+        if !cluster.annotations.isEmpty { object.set("annotations", .sortedObject(cluster.annotations)) }
+        if let secondary = cluster.secondary { object.set("secondary", .string(secondary)) }
+        let c = cluster.credentials
+        var auth: [(String, JSONValue)] = []
+        if let token = c.bearerToken { auth.append(("token", .string(token))) }
+        if let username = c.username { auth.append(("username", .string(username))) }
+        if let password = c.password { auth.append(("password", .string(password))) }
+        if let ca = c.caData { auth.append(("caData", .string(ca.base64EncodedString()))) }
+        if let cert = c.certData { auth.append(("certData", .string(cert.base64EncodedString()))) }
+        if let key = c.keyData { auth.append(("keyData", .string(key.base64EncodedString()))) }
+        if c.insecureSkipTLSVerify { auth.append(("insecure", true)) }
+        if let serverName = c.tlsServerName { auth.append(("serverName", .string(serverName))) }
+        if !auth.isEmpty { object.set("auth", .object(auth)) }
+        return object
+    }
+}

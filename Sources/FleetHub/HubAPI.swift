@@ -192,7 +192,8 @@ public struct HubAPI: Sendable {
     }
 
     /// POST: a clusters file body (Flotilla format or Argo CD Secrets), or one cluster; upserts them.
-    /// PUT /clusters/NAME: one cluster, whose name must match.
+    /// Query: `prune=true` removes clusters the body does not list, `dryRun=true` only reports,
+    /// `mode=create` refuses a name that exists. PUT /clusters/NAME: one cluster, whose name must match.
     private func putClusters(_ r: APIRequest, name: String?) throws -> APIResponse {
         var body = try text(r)
         let parsed = try YAMLValue.parse(body, file: "request body")
@@ -205,11 +206,29 @@ public struct HubAPI: Sendable {
         if let name, entries.map(\.cluster.name) != [name] {
             throw HubError(400, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
         }
-        let changes = try hub.clusterStore.update { registry in
+        let prune = r.query["prune"] == "true", dryRun = r.query["dryRun"] == "true", create = r.query["mode"] == "create"
+        let apply: (inout ClusterRegistry) throws -> Void = { registry in
+            if create, let taken = entries.first(where: { registry[$0.cluster.name] != nil }) {
+                throw HubError(409, "cluster '\(taken.cluster.name)' already exists")
+            }
+            if prune {
+                let listed = Set(entries.map(\.cluster.name))
+                for name in registry.names where !listed.contains(name) { registry.remove(name) }
+            }
             for entry in entries { registry.upsert(entry.cluster) }
         }
-        if !changes.isEmpty { hub.clustersChanged() }
-        return .json(changesJSON(changes), status: changes.created.isEmpty ? 200 : 201)
+        let changes: ClusterChanges
+        if dryRun {
+            let before = ClusterRegistry(try hub.clusterStore.clusters())
+            var after = before
+            try apply(&after)
+            try after.validate()
+            changes = after.changes(from: before)
+        } else {
+            changes = try hub.clusterStore.update(apply)
+            if !changes.isEmpty { hub.clustersChanged() }
+        }
+        return .json(changesJSON(changes), status: changes.created.isEmpty || dryRun ? 200 : 201)
     }
 
     private func changesJSON(_ changes: ClusterChanges) -> JSONValue {
@@ -224,19 +243,26 @@ public struct HubAPI: Sendable {
         return .json(changesJSON(changes))
     }
 
-    /// Body: `{"set": {"k": "v"}, "remove": ["k2"]}`.
+    /// Body: `{"set": {"k": "v"}, "remove": ["k2"], "overwrite": false}`. Changing an existing label's value
+    /// needs `overwrite` (409 otherwise); removing a label the cluster lacks is a 400.
     private func labelCluster(_ name: String, _ r: APIRequest) throws -> APIResponse {
         guard let body = try jsonBody(r) else { throw HubError(400, "body must be {\"set\": {...}, \"remove\": [...]}") }
         guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
         let set = body["set"]?.objectValue ?? []
         let remove = body["remove"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let overwrite = body["overwrite"]?.boolValue ?? true
         let changes = try hub.clusterStore.update { registry in
             guard var cluster = registry[name] else { return }
+            for k in remove where cluster.labels.removeValue(forKey: k) == nil {
+                throw HubError(400, "cluster '\(name)' has no label '\(k)' to remove")
+            }
             for (k, v) in set {
                 guard let value = v.stringValue else { throw HubError(400, "set.\(k): label values are strings") }
+                if let old = cluster.labels[k], old != value, !overwrite {
+                    throw HubError(409, "cluster '\(name)' already has label \(k)=\(old); use --overwrite to change it")
+                }
                 cluster.labels[k] = value
             }
-            for k in remove { cluster.labels.removeValue(forKey: k) }
             registry.upsert(cluster)
         }
         if !changes.isEmpty { hub.clustersChanged() }

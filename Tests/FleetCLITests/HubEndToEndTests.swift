@@ -169,4 +169,23 @@ import Testing
     #expect(try hub.raw("DELETE", "/api/v1/applications").status == 405)
     #expect(try hub.raw("POST", "/api/v1/applications/web-prod/rollback", body: "{}").status == 400)
     #expect(try hub.api("GET", "/api/v1/applicationsets")["items"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" } == ["apps"])
+
+    // The cluster commands through the API; credentials never come back.
+    func flotilla(_ args: [String]) throws -> CLI.Result {
+        try CLI.runProcess(CLI.binary, args, environment: ["FLOTILLA_SERVER": hub.url, "FLOTILLA_DATA_DIR": hub.cli.workDir.appendingPathComponent("unused").path])
+    }
+    let token = hub.cli.write("edge.token", "planted-secret-token\n")
+    let add = try flotilla(["cluster", "add", "edge", "--server", "https://10.9.9.9:6443", "--label", "env=edge", "--token-file", token])
+    #expect(add.status == 0, "\(add.stderr)")
+    #expect(try flotilla(["cluster", "add", "edge", "--server", "https://10.9.9.9:6443"]).stderr.contains("already exists"))
+    let label = try flotilla(["cluster", "label", "edge", "tier=gold"])
+    #expect(label.status == 0, "\(label.stderr)")
+    let list = try flotilla(["cluster", "list", "-l", "tier=gold", "-o", "json"])
+    #expect(list.stdout.contains("\"edge\"") && list.stdout.contains("\"token\""), "\(list.stdout)")
+    #expect(!list.stdout.contains("planted-secret-token") && !hub.log.contains("planted-secret-token"))
+    let table = try flotilla(["cluster", "list"])
+    #expect(table.stdout.contains("REACHABLE") && table.stdout.contains("prod "), "\(table.stdout)")
+    #expect(try flotilla(["cluster", "rm", "edge"]).status == 0)
+    #expect(try flotilla(["cluster", "get", "edge"]).stderr.contains("404"))
+    #expect(!FileManager.default.fileExists(atPath: hub.cli.workDir.appendingPathComponent("unused").path), "nothing went to a local store")
 }
