@@ -114,6 +114,19 @@ public final class GitRepository {
         return GitTree(commit: commit, entries: collector.entries)
     }
 
+    /// The object id of the tree or blob at `path` in a commit (the root tree for an empty path), or nil when
+    /// the path does not exist. Equal ids mean equal content: a cheap test of whether a directory changed.
+    public func objectID(of path: String, at commit: CommitID) throws -> String? {
+        let tree = try lookupTree(commit)
+        defer { git_tree_free(tree) }
+        let clean = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+        if clean.isEmpty { return CommitID(oid: git_tree_id(tree).pointee).hex }
+        var entry: OpaquePointer?
+        guard git_tree_entry_bypath(&entry, tree, clean) >= 0, let entry else { return nil }
+        defer { git_tree_entry_free(entry) }
+        return CommitID(oid: git_tree_entry_id(entry).pointee).hex
+    }
+
     /// The content of a file at a commit.
     public func readFile(_ path: String, at commit: CommitID) throws -> Data {
         let tree = try lookupTree(commit)

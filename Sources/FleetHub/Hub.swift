@@ -51,6 +51,7 @@ public final class Hub: @unchecked Sendable {
     private var revisions: [String: String] = [:]          // "url\u{0}revision" → commit last seen
     private var manual: [String: ManualSync] = [:]
     private var attempts: [String: Int] = [:]
+    private var progressChecks: [String: Int] = [:]
     private var clients: [String: (Cluster, KubeClient)] = [:]
     private var unreachable: [String: Unreachable] = [:]
     private var fileTexts: [String: String] = [:]         // watched file → last text
@@ -500,12 +501,42 @@ public final class Hub: @unchecked Sendable {
         for set in applicationSets() where !set.repositoryURLs.filter(urlsChanged.contains).isEmpty {
             regenerate(set)
         }
+        // Applications whose source directory changed go first; the others keep their turn (their next
+        // resync compares them at the new commit anyway).
+        var repositories: [String: GitRepository] = [:]
+        func repository(_ url: String) -> GitRepository? {
+            if let hit = repositories[url] { return hit }
+            let location = fetchLocations[GitMirrorCache.normalize(url)] ?? url
+            let repo = try? gitCache.open(location, credentials: credentials[GitMirrorCache.normalize(url)])
+            repositories[url] = repo
+            return repo
+        }
+        var queued = 0
         for app in (try? store.applications()) ?? [] {
-            let repos = Self.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }
-            if repos.contains(where: urlsChanged.contains) {
+            let changedSource = Self.sources(of: app.object).contains { source in
+                guard let url = source["repoURL"]?.stringValue, let entry = changed.first(where: { $0.url == url }) else { return false }
+                let revision = source["targetRevision"]?.stringValue ?? "HEAD"
+                guard let old = entry.old[revision] else { return false }
+                let new = lock.withLock { revisions[url + "\u{0}" + revision] }
+                return Self.sourceChanged(repository(url), path: source["path"]?.stringValue ?? "", old: old, new: new)
+            }
+            if changedSource {
                 pool.add(.app(app.name), cluster: app.cluster ?? "", priority: .high)
+                queued += 1
             }
         }
+        logger.debug("\(queued) Applications queued for the new commits")
+    }
+
+    /// Whether the source at `path` may differ between two commits: its directory's object id changed, or it
+    /// is a kustomization (which may read files outside its directory), or it cannot be told.
+    static func sourceChanged(_ repo: GitRepository?, path: String, old: String, new: String?) -> Bool {
+        guard let repo, let new, let a = CommitID(old), let b = CommitID(new) else { return true }
+        for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            if (try? repo.objectID(of: path + "/" + name, at: b)) != nil { return true }
+        }
+        guard let before = try? repo.objectID(of: path, at: a), let after = try? repo.objectID(of: path, at: b) else { return true }
+        return before != after
     }
 
     private func revisionsUsed(of url: String) -> Set<String> {
@@ -653,10 +684,16 @@ public final class Hub: @unchecked Sendable {
         } else {
             lock.withLock { _ = attempts.removeValue(forKey: name) }
         }
-        // Not yet healthy after a sync: look again soon rather than after a full resync period.
+        // Just synced, or workloads still progressing: look again soon (0.1 s, doubling) rather than after a
+        // full resync period, so health is reported as soon as it settles.
         if result.operation == "Succeeded" || result.health.status == .progressing {
-            return .init(requeueAfter: min(jittered(resync), 1))
+            let n = lock.withLock { () -> Int in
+                defer { progressChecks[name, default: 0] += 1 }
+                return progressChecks[name, default: 0]
+            }
+            return .init(requeueAfter: min(0.1 * Double(1 << min(n, 12)), jittered(resync)))
         }
+        lock.withLock { _ = progressChecks.removeValue(forKey: name) }
         return .init(requeueAfter: jittered(resync))
     }
 

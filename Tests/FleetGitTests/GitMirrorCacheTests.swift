@@ -170,3 +170,27 @@ final class ResultBox: @unchecked Sendable {
     func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
 }
+
+/// Object ids tell which directories changed between two commits; a missing path has none.
+@Test func objectIDsOfPaths() throws {
+    let f = try Fixture()
+    defer { f.cleanup() }
+    let repo = try f.cache.fetch(f.source.path)
+    #expect(try repo.objectID(of: "teams/a/api", at: f.first) == repo.objectID(of: "teams/a/api", at: f.second))
+    #expect(try repo.objectID(of: "teams/a/web", at: f.first) != repo.objectID(of: "teams/a/web", at: f.second))
+    #expect(try repo.objectID(of: "teams/b/worker", at: f.first) == nil)
+    #expect(try repo.objectID(of: "./teams/b/worker/", at: f.second) != nil)
+    #expect(try repo.objectID(of: "", at: f.first) != repo.objectID(of: "", at: f.second))
+}
+
+/// A non-bare repository written with the writer is checked out: its work tree holds the committed files.
+@Test func checkoutOfNonBareRepository() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: root) }
+    let writer = try GitRepositoryWriter(creatingAt: root.appendingPathComponent("work"), bare: false)
+    try writer.commit(files: ["apps/web/config.yaml": Data("a: 1\n".utf8)], message: "seed")
+    try writer.checkoutHead()
+    let text = try String(contentsOf: root.appendingPathComponent("work/apps/web/config.yaml"), encoding: .utf8)
+    #expect(text == "a: 1\n")
+    #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("work/.git/index").path))
+}
