@@ -35,6 +35,9 @@ public final class Hub: @unchecked Sendable {
     let gitCache: GitMirrorCache
     let git: any GitSource
     let manifests: ManifestLoader
+    /// The commit each (repository, revision) resolved to at the last fetch: reconciles use it instead of
+    /// opening the repository, so every reconcile between two fetches sees the same commit.
+    let revisions = RevisionBook()
     /// Where each repository URL is fetched from (itself unless `fetchFrom` says otherwise), normalized.
     private let fetchLocations: [String: String]
     private let credentials: [String: GitCredentials]
@@ -48,7 +51,6 @@ public final class Hub: @unchecked Sendable {
     private let lock = NSLock()
     private var fileAppSets: [String: FileAppSet] = [:]
     private var appSetStatus: [String: ApplicationSetStatus] = [:]
-    private var revisions: [String: String] = [:]          // "url\u{0}revision" → commit last seen
     private var manual: [String: ManualSync] = [:]
     private var attempts: [String: Int] = [:]
     private var progressChecks: [String: Int] = [:]
@@ -107,7 +109,7 @@ public final class Hub: @unchecked Sendable {
             if let from = repo.fetchFrom { overrides[repo.url] = AliasGitSource(path: from, inner: mirror) }
         }
         git = overrides.isEmpty ? mirror : RoutingGitSource(overrides: overrides, fallback: mirror)
-        manifests = ManifestLoader(git: git, kubectl: kubectl)
+        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache())
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }
@@ -486,11 +488,7 @@ public final class Hub: @unchecked Sendable {
             var moved = false
             for revision in revisionsUsed(of: url) {
                 guard let commit = try? git.resolve(repoURL: url, revision: revision) else { continue }
-                let key = url + "\u{0}" + revision
-                let before = lock.withLock { () -> String? in
-                    defer { revisions[key] = commit }
-                    return revisions[key]
-                }
+                let before = revisions.record(url: url, revision: revision, commit: commit)
                 if let before, before != commit { moved = true; old[revision] = before }
             }
             if moved { changed.append((url, old)) }
@@ -517,7 +515,7 @@ public final class Hub: @unchecked Sendable {
                 guard let url = source["repoURL"]?.stringValue, let entry = changed.first(where: { $0.url == url }) else { return false }
                 let revision = source["targetRevision"]?.stringValue ?? "HEAD"
                 guard let old = entry.old[revision] else { return false }
-                let new = lock.withLock { revisions[url + "\u{0}" + revision] }
+                let new = revisions.commit(url: url, revision: revision)
                 return Self.sourceChanged(repository(url), path: source["path"]?.stringValue ?? "", old: old, new: new)
             }
             if changedSource {
@@ -565,6 +563,11 @@ public final class Hub: @unchecked Sendable {
     }
 
     // MARK: - Applications
+
+    /// Queues every Application for a reconcile now (a full resync).
+    public func resyncAll() {
+        for app in (try? store.applications()) ?? [] { pool.add(.app(app.name), cluster: app.cluster ?? "") }
+    }
 
     /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.
     public func sync(_ name: String, prune: Bool = true) throws {
@@ -724,11 +727,7 @@ public final class Hub: @unchecked Sendable {
         .object([("type", .string(type)), ("message", .string(message))])
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date, milliseconds: true) }
 }
 
 /// An error with the HTTP status the API answers with.
@@ -740,4 +739,35 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
     public var description: String { message }
+}
+
+/// The commit each (repository URL, revision) resolved to at the last fetch.
+final class RevisionBook: @unchecked Sendable {
+    // `lock` guards `commits`.
+    private let lock = NSLock()
+    private var commits: [String: String] = [:]
+
+    func commit(url: String, revision: String) -> String? { lock.withLock { commits[url + "\u{0}" + revision] } }
+
+    /// Records a resolution; returns the previous commit.
+    func record(url: String, revision: String, commit: String) -> String? {
+        lock.withLock { commits.updateValue(commit, forKey: url + "\u{0}" + revision) }
+    }
+}
+
+/// Answers `resolve` from the revision book when it knows the revision; everything else goes to `inner`.
+struct KnownRevisionsSource: GitSource {
+    let inner: any GitSource
+    let book: RevisionBook
+
+    func resolve(repoURL: String, revision: String) throws -> String {
+        if let known = book.commit(url: repoURL, revision: revision) { return known }
+        return try inner.resolve(repoURL: repoURL, revision: revision)
+    }
+
+    func tree(repoURL: String, commit: String) throws -> RepoTree { try inner.tree(repoURL: repoURL, commit: commit) }
+
+    func readFile(repoURL: String, commit: String, path: String) throws -> Data {
+        try inner.readFile(repoURL: repoURL, commit: commit, path: path)
+    }
 }

@@ -10,9 +10,13 @@ public struct ManifestLoader: Sendable {
     /// The kubectl binary for kustomize directories.
     public var kubectl: String
 
-    public init(git: any GitSource, kubectl: String = "kubectl") {
+    /// Rendered sources by repository, commit and path (a commit never changes, so neither does its rendering).
+    public let cache: ManifestCache?
+
+    public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil) {
         self.git = git
         self.kubectl = kubectl
+        self.cache = cache
     }
 
     public struct Rendered: Sendable {
@@ -22,6 +26,14 @@ public struct ManifestLoader: Sendable {
 
     public func load(repoURL: String, revision: String, path: String) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
+        let key = repoURL + "\u{0}" + commit + "\u{0}" + path
+        if let hit = cache?.get(key) { return Rendered(commit: commit, objects: hit) }
+        let rendered = try render(repoURL: repoURL, commit: commit, path: path)
+        cache?.put(key, rendered.objects)
+        return rendered
+    }
+
+    private func render(repoURL: String, commit: String, path: String) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         if dir.split(separator: "/").contains("..") {
@@ -85,4 +97,32 @@ public struct ManifestLoader: Sendable {
 public struct ManifestError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }
+}
+
+/// A bounded cache of rendered sources, shared by the reconciles of a hub. Oldest entries go first.
+public final class ManifestCache: @unchecked Sendable {
+    public let capacity: Int
+    // `lock` guards `entries` and `order`.
+    private let lock = NSLock()
+    private var entries: [String: [JSONValue]] = [:]
+    private var order: [String] = []
+    private var head = 0
+
+    public init(capacity: Int = 4096) { self.capacity = max(1, capacity) }
+
+    func get(_ key: String) -> [JSONValue]? { lock.withLock { entries[key] } }
+
+    func put(_ key: String, _ objects: [JSONValue]) {
+        lock.withLock {
+            if entries.updateValue(objects, forKey: key) != nil { return }
+            order.append(key)
+            if order.count - head > capacity {
+                entries.removeValue(forKey: order[head])
+                head += 1
+                if head > capacity { order.removeFirst(head); head = 0 }
+            }
+        }
+    }
+
+    public var count: Int { lock.withLock { entries.count } }
 }

@@ -293,11 +293,7 @@ public final class SimCluster: @unchecked Sendable {
         return obj
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
-    }
+    static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     private func create(_ type: ResourceType, namespace: String?, body: [UInt8], query: [String: String]) -> SimResponse {
         let object: JSONValue

@@ -202,5 +202,5 @@ public final class SQLiteApplicationStore: Sendable {
                                  status: try json("status"), pinnedRevision: row["pinned_revision"])
     }
 
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func now() -> String { Timestamp.rfc3339() }
 }

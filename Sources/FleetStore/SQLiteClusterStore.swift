@@ -140,7 +140,7 @@ public final class SQLiteClusterStore: ClusterStore {
             let result = try body(&after)
             try after.validate()
             let changes = after.changes(from: before)
-            let now = ISO8601DateFormatter().string(from: Date())
+            let now = Timestamp.rfc3339()
             for name in changes.deleted {
                 try db.execute(sql: "DELETE FROM cluster WHERE name = ?", arguments: [name])
             }

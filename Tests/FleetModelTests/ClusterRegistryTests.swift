@@ -119,3 +119,11 @@ func registryProblems(_ c: RegistryCase) {
     #expect(JSONValue.string("\u{01}").serialized() == #""\u0001""#)
     #expect(JSONValue.sortedObject(["b": "2", "a": "1"]).serialized(pretty: false) == #"{"a":"1","b":"2"}"#)
 }
+
+/// Timestamps match Foundation's ISO 8601 formatting, with and without milliseconds.
+@Test func timestampsAreRFC3339() {
+    let date = Date(timeIntervalSince1970: 1_795_466_980.25)
+    #expect(Timestamp.rfc3339(date) == ISO8601DateFormatter().string(from: date))
+    #expect(Timestamp.rfc3339(date, milliseconds: true) == "2026-11-23T20:49:40.250Z")
+    #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+}

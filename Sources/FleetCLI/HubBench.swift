@@ -1,0 +1,245 @@
+import ArgumentParser
+import FleetConfig
+import FleetGit
+import FleetHub
+import FleetModel
+import FleetReconcile
+import Foundation
+import Logging
+
+/// A hub in this process over a simulated fleet in a child process (`flotilla sim --fleet`), so that the
+/// process's CPU time and memory are the hub's alone.
+final class HubBenchWorld {
+    let dir: URL
+    let sim: Process
+    let hub: Hub
+    let repo: GitRepositoryWriter
+    var files: [String: Data]
+    static let repoURL = "https://git.example.com/bench/apps.git"
+
+    init(clusters: Int, dirs: Int, latency: String, concurrency: Int, perCluster: Int, reachable: Bool = true) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var yaml = "clusters:\n"
+        for i in 0..<clusters {
+            let port = reachable ? freeLoopbackPort() : 1
+            yaml += "  - {name: c\(i), server: 'http://127.0.0.1:\(port)', labels: {env: prod}}\n"
+        }
+        try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
+        sim = Process()
+        sim.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        sim.arguments = ["sim", "--fleet", dir.appendingPathComponent("clusters.yaml").path, "--latency", latency, "--ready-after", "0s"]
+        let out = Pipe()
+        sim.standardOutput = out
+        sim.standardError = FileHandle.nullDevice
+        if reachable {
+            try sim.run()
+            var seen = 0, line = Data()
+            while seen < clusters, let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+                if byte == Data("\n".utf8) { seen += 1; line = Data() } else { line.append(byte) }
+            }
+            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        }
+
+        files = [:]
+        for d in 0..<dirs { files.merge(Self.app("app\(d)")) { $1 } }
+        repo = try GitRepositoryWriter(creatingAt: dir.appendingPathComponent("repo.git"))
+        try repo.commit(files: files, message: "apps")
+        let appSet = """
+        apiVersion: argoproj.io/v1alpha1
+        kind: ApplicationSet
+        metadata: {name: bench}
+        spec:
+          generators:
+            - matrix:
+                generators:
+                  - git: {repoURL: '\(Self.repoURL)', revision: HEAD, directories: [{path: 'apps/*'}]}
+                  - clusters: {}
+          template:
+            metadata: {name: '{{path.basename}}-{{name}}'}
+            spec:
+              project: default
+              source: {repoURL: '\(Self.repoURL)', targetRevision: HEAD, path: '{{path}}'}
+              destination: {server: '{{server}}', namespace: '{{path.basename}}'}
+              syncPolicy: {automated: {prune: true, selfHeal: true}, syncOptions: [CreateNamespace=true]}
+        """
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("appsets"), withIntermediateDirectories: true)
+        try appSet.write(to: dir.appendingPathComponent("appsets/bench.yaml"), atomically: true, encoding: .utf8)
+        var config = HubConfiguration()
+        config.clusters = [dir.appendingPathComponent("clusters.yaml").path]
+        config.applicationSets = [dir.appendingPathComponent("appsets").path]
+        config.repositories = [.init(url: Self.repoURL, fetchFrom: dir.appendingPathComponent("repo.git").path)]
+        config.webhookSecret = "bench-webhook-secret"
+        config.concurrency = concurrency
+        config.perCluster = perCluster
+        config.resync = 3600
+        config.gitPollInterval = 3600
+        var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .error
+        hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger)
+    }
+
+    /// Three objects per app: a ConfigMap, a Service and a Deployment.
+    static func app(_ name: String) -> [String: Data] {
+        [
+            "apps/\(name)/config.yaml": Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \(name)}\ndata: {level: info}\n".utf8),
+            "apps/\(name)/service.yaml": Data("apiVersion: v1\nkind: Service\nmetadata: {name: \(name)}\nspec: {selector: {app: \(name)}, ports: [{port: 80}]}\n".utf8),
+            "apps/\(name)/deployment.yaml": Data("""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: \(name)}
+            spec:
+              replicas: 1
+              selector: {matchLabels: {app: \(name)}}
+              template:
+                metadata: {labels: {app: \(name)}}
+                spec: {containers: [{name: app, image: 'nginx:1.27'}]}
+            """.utf8),
+        ]
+    }
+
+    func counts() -> (synced: Int, healthy: Int) {
+        let c = hub.metrics.applicationCounts()
+        return (c["sync"]?["Synced"] ?? 0, c["health"]?["Healthy"] ?? 0)
+    }
+
+    /// Waits until `condition` holds, polling every 5 ms; returns the seconds waited, or nil after `timeout`.
+    func wait(timeout: Double, _ condition: () -> Bool) -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < timeout {
+            if condition() { return Date().timeIntervalSince(start) }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return nil
+    }
+
+    func stop() {
+        hub.stop(timeout: 10)
+        if sim.isRunning {
+            kill(sim.processIdentifier, SIGKILL)
+            sim.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+/// CPU time (user + system) of this process, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Current resident set size (VmRSS), in MiB.
+func currentRSSMiB() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return -1 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return (line.split(separator: " ").compactMap { Int($0) }.first ?? 0) / 1024
+    }
+    return -1
+}
+
+/// A free loopback port (bound, then released).
+func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+extension BenchCommand {
+    struct HubBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "hub",
+            abstract: "Measure the hub: commit-to-healthy latency, first-sync throughput, resync CPU, memory.",
+            discussion: """
+            Simulated clusters run in a child process (`flotilla sim --fleet`), so CPU and RSS are the hub's.
+              flotilla bench hub --scenario e2e                                  (20 clusters, commit + webhook → Healthy)
+              flotilla bench hub --scenario throughput --clusters 20 --dirs 500 --latency 10ms
+              flotilla bench hub --scenario resync --clusters 20 --dirs 500
+              flotilla bench hub --scenario memory --clusters 100 --dirs 1000    (100,000 Applications)
+            """
+        )
+
+        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory }
+
+        @Option(help: "e2e, throughput, resync or memory.") var scenario: Scenario = .e2e
+        @Option(help: "Simulated clusters.") var clusters: Int = 20
+        @Option(help: "App directories in the repository (Applications = dirs × clusters).") var dirs: Int = 10
+        @Option(help: "Latency the simulated API servers add to every answer.") var latency: String = "0ms"
+        @Option(help: "Reconciles at once.") var concurrency: Int = 32
+        @Option(help: "Reconciles at once per cluster.") var perCluster: Int = 8
+        @Option(help: "Repetitions (e2e).") var runs: Int = 5
+
+        func run() throws {
+            let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: latency, concurrency: concurrency, perCluster: perCluster,
+                                          reachable: scenario != .memory)
+            defer { world.stop() }
+            let apps = clusters * dirs
+            print("bench hub \(scenario.rawValue): \(clusters) clusters × \(dirs) dirs = \(apps) Applications (3 objects each), latency \(latency), concurrency \(concurrency)/\(perCluster) per cluster")
+            let startCPU = processCPUSeconds()
+            let (_, load) = try measure { try world.hub.start() }
+            print("  start (fetch, generate, store):   \(String(format: "%8.3f s", load))   \(Int(Double(apps) / load)) apps/s generated and stored")
+            switch scenario {
+            case .memory:
+                Thread.sleep(forTimeInterval: 2)
+                print("  RSS with \(apps) Applications stored and queued: \(currentRSSMiB()) MiB (peak \(peakRSSMiB()) MiB); CPU \(String(format: "%.2f", processCPUSeconds() - startCPU)) s")
+                return
+            case .throughput, .resync:
+                guard let first = world.wait(timeout: 1800, { world.counts().synced == apps }) else {
+                    throw CLIError("not all Applications synced within 30 minutes: \(world.counts())")
+                }
+                let total = first + load
+                let l = try parseDuration(latency, flag: "--latency").seconds
+                // Fewest sequential round trips of a first sync: inventory list, read, apply.
+                let bound = l > 0 ? Double(concurrency) / (3 * l) : .infinity
+                print("  first sync of all:                \(String(format: "%8.3f s", total))   \(Int(Double(apps) / total)) apps/s" +
+                      (l > 0 ? "   (bound \(Int(bound)) apps/s = \(concurrency) workers / (3 round trips × \(latency)); \(String(format: "%.0f", 100 * Double(apps) / total / bound)) %)" : ""))
+                _ = world.wait(timeout: 120) { world.counts().healthy == apps }
+                print("  hub CPU for the first sync:       \(String(format: "%8.2f s", processCPUSeconds() - startCPU))   \(String(format: "%.0f", (processCPUSeconds() - startCPU) / Double(apps) * 1e6)) µs per app")
+                guard scenario == .resync else { return }
+                _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
+                Thread.sleep(forTimeInterval: 3)   // progress re-checks settle
+                let done = world.hub.queueMetrics.completed
+                let cpu0 = processCPUSeconds()
+                let (_, wall) = measure { () -> Void in
+                    world.hub.resyncAll()
+                    _ = world.wait(timeout: 600) { world.hub.queueMetrics.completed >= done + apps }
+                }
+                let cpu = processCPUSeconds() - cpu0
+                print("  full resync of \(apps) synced apps:  \(String(format: "%8.3f s", wall)) wall, \(String(format: "%.2f", cpu)) s hub CPU = \(String(format: "%.0f", cpu / Double(apps) * 1e6)) µs per app (network included)")
+                print("  peak RSS: \(peakRSSMiB()) MiB")
+            case .e2e:
+                guard world.wait(timeout: 600, { world.counts().healthy == apps }) != nil else { throw CLIError("initial sync did not finish") }
+                var times: [Double] = []
+                for r in 0..<runs {
+                    let name = "new\(r)"
+                    world.files.merge(HubBenchWorld.app(name)) { $1 }
+                    let commit = try world.repo.commit(files: world.files, message: "add \(name)")
+                    let body = #"{"ref": "refs/heads/main", "after": "\#(commit.hex)", "repository": {"clone_url": "\#(HubBenchWorld.repoURL)"}}"#
+                    let signature = "sha256=" + SHA256.hexString(SHA256.hmac(key: Array("bench-webhook-secret".utf8), message: Array(body.utf8)))
+                    let start = Date()
+                    let answer = HubAPI(hub: world.hub).handle(APIRequest(method: "POST", path: "/api/v1/webhook/git",
+                                                                          headers: ["x-hub-signature-256": signature], body: Array(body.utf8)))
+                    guard answer.status == 202 else { throw CLIError("webhook refused: \(answer.body)") }
+                    let names = (0..<clusters).map { "\(name)-c\($0)" }
+                    guard world.wait(timeout: 60, {
+                        names.allSatisfy { n in
+                            guard let app = (try? world.hub.store.application(named: n)) ?? nil else { return false }
+                            return app.status.value(at: ["health", "status"]) == "Healthy" && app.status.value(at: ["sync", "status"]) == "Synced"
+                        }
+                    }) != nil else { throw CLIError("\(name) did not become Healthy on every cluster") }
+                    times.append(Date().timeIntervalSince(start))
+                }
+                let sorted = times.sorted()
+                print("  commit + webhook → Healthy on all \(clusters) clusters: median \(String(format: "%.3f", sorted[sorted.count / 2])) s, " +
+                      "min \(String(format: "%.3f", sorted.first!)) s, max \(String(format: "%.3f", sorted.last!)) s over \(runs) commits")
+            }
+        }
+    }
+}
