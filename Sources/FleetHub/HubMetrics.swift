@@ -8,6 +8,8 @@ public final class HubMetrics: @unchecked Sendable {
     // `lock` guards everything below.
     private let lock = NSLock()
     private var appStatus: [String: (sync: String, health: String)] = [:]
+    private var syncCounts: [String: Int] = [:]
+    private var healthCounts: [String: Int] = [:]
     private var reconciles: [String: Int] = [:]
     private var bucketCounts = [Int](repeating: 0, count: buckets.count)
     private var durationSum = 0.0
@@ -21,10 +23,26 @@ public final class HubMetrics: @unchecked Sendable {
     func record(app: String, status: JSONValue) {
         let sync = status.value(at: ["sync", "status"])?.stringValue ?? "Unknown"
         let health = status.value(at: ["health", "status"])?.stringValue ?? "Unknown"
-        lock.withLock { appStatus[app] = (sync, health) }
+        lock.withLock {
+            if let old = appStatus.updateValue((sync, health), forKey: app) { uncount(old) }
+            syncCounts[sync, default: 0] += 1
+            healthCounts[health, default: 0] += 1
+        }
     }
 
-    func forget(app: String) { lock.withLock { _ = appStatus.removeValue(forKey: app) } }
+    func forget(app: String) {
+        lock.withLock {
+            if let old = appStatus.removeValue(forKey: app) { uncount(old) }
+        }
+    }
+
+    // Called with `lock` held.
+    private func uncount(_ old: (sync: String, health: String)) {
+        syncCounts[old.sync, default: 0] -= 1
+        if syncCounts[old.sync] == 0 { syncCounts.removeValue(forKey: old.sync) }
+        healthCounts[old.health, default: 0] -= 1
+        if healthCounts[old.health] == 0 { healthCounts.removeValue(forKey: old.health) }
+    }
 
     func observeReconcile(seconds: Double, operation: String?) {
         lock.withLock {
@@ -46,14 +64,7 @@ public final class HubMetrics: @unchecked Sendable {
 
     /// Applications by sync and health status.
     public func applicationCounts() -> [String: [String: Int]] {
-        lock.withLock {
-            var result: [String: [String: Int]] = ["sync": [:], "health": [:]]
-            for (sync, health) in appStatus.values {
-                result["sync"]![sync, default: 0] += 1
-                result["health"]![health, default: 0] += 1
-            }
-            return result
-        }
+        lock.withLock { ["sync": syncCounts, "health": healthCounts] }
     }
 
     /// The exposition; `queue` and `clusters` are sampled by the caller.

@@ -109,6 +109,8 @@ public final class HTTPTransport: @unchecked Sendable {
     /// Performs one request. `path` starts with `/` and may carry a query.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
                         accept: String = "application/json", headers extra: [String: String] = [:]) throws -> HTTPResponse {
+        let cpuStart = HTTPTransport.threadCPUNanoseconds()
+        defer { HTTPTransport.exchangeCPU.add(HTTPTransport.threadCPUNanoseconds() &- cpuStart) }
         let h = checkout()
         var healthy = true
         defer { if healthy { checkin(h) } else { curl_easy_cleanup(h) } }
@@ -167,4 +169,24 @@ public final class HTTPTransport: @unchecked Sendable {
         fl_curl_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         return HTTPResponse(status: status, body: sink.data)
     }
+}
+
+extension HTTPTransport {
+    /// CPU time the calling threads spent inside HTTP exchanges (libcurl, sockets, TLS), process-wide, so
+    /// benchmarks can tell the hub's own work from the cost of talking to API servers.
+    public static let exchangeCPU = CPUCounter()
+
+    static func threadCPUNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
+
+/// A thread-safe running total of CPU nanoseconds.
+public final class CPUCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var total: UInt64 = 0
+    func add(_ nanoseconds: UInt64) { lock.withLock { total &+= nanoseconds } }
+    public var seconds: Double { lock.withLock { Double(total) / 1e9 } }
 }

@@ -32,9 +32,13 @@ public final class KubeClient: @unchecked Sendable {
     public let cluster: Cluster
     let transport: HTTPTransport
 
-    // `lock` guards `resources`.
+    // `lock` guards `resources` and `managed`.
     private let lock = NSLock()
     private var resources: [APIResource]?
+    private var managed: (kinds: Set<String>, at: Double)?
+
+    /// How long the set of kinds that hold managed objects is trusted before it is listed again (seconds).
+    public var managedKindsMaxAge: Double = 300
 
     public init(cluster: Cluster, timeout: Double = 30) {
         self.cluster = cluster
@@ -110,6 +114,44 @@ public final class KubeClient: @unchecked Sendable {
         throw KubeError(code: .unknownKind, cluster: cluster.name, object: "\(kind) (\(apiVersion))",
                         message: "the server does not serve kind \(kind) in \(apiVersion) (is its CustomResourceDefinition applied?)", causes: [], status: 0)
     }
+
+    // MARK: - Kinds that hold managed objects
+
+    /// `group/kind` of a resource, the key of `managedKinds`.
+    public static func kindKey(group: String, kind: String) -> String { "\(group)/\(kind)" }
+
+    /// The kinds, among `candidates`, that hold at least one object matching `selector` (the label every
+    /// Flotilla-applied object carries). Listed across all kinds once, then kept up to date by `noteManaged`
+    /// and listed again after `managedKindsMaxAge`, so that one Application's inventory reads a handful of
+    /// kinds instead of every kind the server serves.
+    public func managedKinds(among candidates: [APIResource], selector: String) throws -> Set<String> {
+        let now = Date().timeIntervalSinceReferenceDate
+        if let cached = lock.withLock({ managed }), now - cached.at < managedKindsMaxAge { return cached.kinds }
+        let results = ConcurrentRunner.map(candidates, width: 16) { [self] resource in
+            try json("GET", resource.path(namespace: nil) + "?limit=1&labelSelector=" + (selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""),
+                     object: resource.name)["items"]?.arrayValue?.isEmpty == false
+        }
+        var kinds = Set<String>()
+        for (resource, result) in zip(candidates, results) where try result.get() {
+            kinds.insert(Self.kindKey(group: resource.group, kind: resource.kind))
+        }
+        lock.withLock {
+            // Kinds noted while the list ran stay.
+            managed = (kinds.union(managed?.kinds ?? []), now)
+        }
+        return kinds.union(lock.withLock { managed?.kinds ?? [] })
+    }
+
+    /// Records that an object of this kind was applied with the managed label.
+    public func noteManaged(group: String, kind: String) {
+        let key = Self.kindKey(group: group, kind: kind)
+        lock.withLock {
+            if managed != nil { managed!.kinds.insert(key) }
+        }
+    }
+
+    /// Forgets the kinds that hold managed objects: the next inventory lists every kind.
+    public func forgetManagedKinds() { lock.withLock { managed = nil } }
 
     // MARK: - Objects
 

@@ -67,9 +67,16 @@ public struct Syncer: Sendable {
 
     public var selector: String { "\(Self.managedByLabel)=\(Self.managedByValue),\(Self.appLabel)=\(Self.labelValue(application))" }
 
-    /// Every live object this Application owns, across all kinds that can be listed and deleted.
-    public func inventory() throws -> [ObjectRef: JSONValue] {
-        let kinds = try client.discover().filter { $0.verbs.contains("list") && $0.verbs.contains("delete") && $0.kind != "Event" }
+    /// Every live object this Application owns, across all kinds that can be listed and deleted and that
+    /// hold a managed object on this cluster (`KubeClient.managedKinds`), plus the kinds in `including` (those
+    /// the Application is about to apply).
+    public func inventory(including: Set<String> = []) throws -> [ObjectRef: JSONValue] {
+        let listable = try client.discover().filter { $0.verbs.contains("list") && $0.verbs.contains("delete") && $0.kind != "Event" }
+        let managed = try client.managedKinds(among: listable, selector: "\(Self.managedByLabel)=\(Self.managedByValue)")
+        let kinds = listable.filter {
+            let key = KubeClient.kindKey(group: $0.group, kind: $0.kind)
+            return managed.contains(key) || including.contains(key)
+        }
         let selector = self.selector, client = self.client, application = self.application
         let results = ConcurrentRunner.map(kinds, width: concurrency) { resource in
             try client.list(resource, labelSelector: selector).filter {
@@ -104,8 +111,13 @@ public struct Syncer: Sendable {
 
     /// Deletes owned objects that are not in `keep` (the refs of every object the Application still has).
     public func prune(keeping keep: Set<ObjectRef>, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
+        try prune(try inventory().keys.filter { !keep.contains($0) }, propagation: propagation)
+    }
+
+    /// Deletes these owned objects (from an inventory just taken).
+    public func prune(_ stale: [ObjectRef], propagation: KubeClient.Propagation = .background) throws -> SyncResult {
         var result = SyncResult()
-        delete(try inventory().keys.filter { !keep.contains($0) }.sorted(), propagation: propagation, into: &result)
+        delete(stale.sorted(), propagation: propagation, into: &result)
         return result
     }
 
@@ -126,10 +138,12 @@ public struct Syncer: Sendable {
         }
     }
 
-    /// Applies `objects`; with `prune`, deletes owned objects that are not among them.
+    /// Applies `objects`; with `prune`, deletes owned objects that are not among them. `live` is the
+    /// Application's inventory when the caller has just taken it.
     public func sync(_ objects: [JSONValue], defaultNamespace: String = "default", createNamespace: Bool = false,
-                     prune: Bool = false, propagation: KubeClient.Propagation = .background) throws -> SyncResult {
-        let live = try inventory()
+                     prune: Bool = false, propagation: KubeClient.Propagation = .background,
+                     live known: [ObjectRef: JSONValue]? = nil) throws -> SyncResult {
+        let live = try known ?? inventory()
         // Namespaces and CustomResourceDefinitions first: later objects may live in them or be of their kinds,
         // so the rest is located (discovery) only after they are applied.
         func early(_ o: JSONValue) -> Bool {
@@ -159,6 +173,7 @@ public struct Syncer: Sendable {
             for ((ref, _), outcome) in zip(batch, outcomes) {
                 switch outcome {
                 case .success(let (object, created)):
+                    client.noteManaged(group: ref.group, kind: ref.kind)
                     result.applied[ref] = object
                     if created {
                         result.created.append(ref)

@@ -99,6 +99,16 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
         e.sequence = sequence
         pending[key] = e
         heapPush((e.due, e.sequence, key))
+        // Re-queued keys leave stale entries behind; rebuild the heap when they outnumber the live ones.
+        if delayed.count > 2 * pending.count + 1024 { compact() }
+    }
+
+    /// Rebuilds the heap from its live entries.
+    private mutating func compact() {
+        let live = delayed.filter { pending[$0.key]?.sequence == $0.seq }
+        delayed = []
+        delayed.reserveCapacity(live.count)
+        for e in live { heapPush(e) }
     }
 
     /// Moves due items from the heap into their cluster's lane.
@@ -198,8 +208,13 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
         a.due < b.due || (a.due == b.due && a.seq < b.seq)
     }
 
-    /// The earliest time a queued item becomes due (for the pool's timer), ignoring blocked clusters.
-    public func nextDue() -> Double? {
-        delayed.lazy.filter { self.pending[$0.key]?.sequence == $0.seq }.map(\.due).min()
+    /// The earliest time a queued item becomes due (for the pool's timer). Stale heap entries on top are
+    /// dropped on the way, so this is O(log n) amortised, not a scan.
+    public mutating func nextDue() -> Double? {
+        while let top = delayed.first {
+            if let p = pending[top.key], p.sequence == top.seq { return top.due }
+            heapPop()
+        }
+        return nil
     }
 }

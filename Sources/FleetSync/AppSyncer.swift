@@ -111,7 +111,7 @@ public struct AppSyncer: Sendable {
 
         // 2. Compare with what runs.
         let live: [ObjectRef: JSONValue]
-        do { live = try syncer.inventory() } catch {
+        do { live = try syncer.inventory(including: Set(desired.map { KubeClient.kindKey(group: $0.0.group, kind: $0.0.kind) })) } catch {
             result.operation = "Failed"
             result.message = "cannot read the cluster: \(error)"
             if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { result.clusterUnreachable = true }
@@ -154,7 +154,7 @@ public struct AppSyncer: Sendable {
                 let objects = waves[wave]!.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }.map(\.1)
                 if objects.isEmpty { continue }
                 do {
-                    let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"))
+                    let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
                     for ref in r.created { actions[ref] = ("created", "") }
                     for ref in r.configured { actions[ref] = ("configured", "") }
                     for ref in r.unchanged { actions[ref] = ("unchanged", "") }
@@ -169,7 +169,7 @@ public struct AppSyncer: Sendable {
             let prune = force || (automated?["prune"]?.boolValue ?? false)
             if !failed && prune && !extra.isEmpty {
                 do {
-                    let r = try syncer.prune(keeping: keep)
+                    let r = try syncer.prune(extra)
                     for ref in r.pruned { actions[ref] = ("pruned", "") }
                     for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
                 } catch { result.message = "prune: \(error)"; failed = true }

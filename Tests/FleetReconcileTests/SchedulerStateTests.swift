@@ -92,6 +92,22 @@ private func drain(_ s: inout State, now: Double = 0) -> [String] {
     #expect(s.next(now: 2)?.key == "x")
 }
 
+/// Re-queuing a key many times (a resync of everything) leaves no stale due time behind: the timer sees
+/// the live entry's time, and the work still runs exactly once per key.
+@Test func staleEntriesDoNotCount() {
+    var s = State(concurrency: 5, perCluster: 5)
+    for round in 0..<5 {
+        for i in 0..<1000 { s.add("k\(i)", cluster: "a", due: Double(100 - round * 10)) }
+    }
+    #expect(s.queued == 1000)
+    #expect(s.nextDue() == 60)
+    s.remove("k0")
+    var ran = Set<String>()
+    while let item = s.next(now: 60) { #expect(ran.insert(item.key).inserted); s.done(item.key) }
+    #expect(ran.count == 999)
+    #expect(s.nextDue() == nil)
+}
+
 /// A requeue after done (retry or resync) is scheduled at that time.
 @Test func requeueAfterDone() {
     var s = State(concurrency: 5, perCluster: 5)
