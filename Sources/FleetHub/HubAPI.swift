@@ -8,22 +8,7 @@ import FleetSync
 import Foundation
 
 /// One HTTP request as the API sees it.
-public struct APIRequest: Sendable {
-    public var method: String
-    public var path: String
-    public var query: [String: String]
-    /// Lower-cased names.
-    public var headers: [String: String]
-    public var body: [UInt8]
-
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-    }
-}
+public typealias APIRequest = ServerRequest
 
 public struct APIResponse: Sendable {
     public var status: Int

@@ -3,22 +3,7 @@ import FleetModel
 import Foundation
 
 /// An HTTP request as the simulator sees it, independent of any server framework.
-public struct SimRequest: Sendable {
-    public var method: String
-    public var path: String
-    public var query: [String: String]
-    /// Header names in lower case.
-    public var headers: [String: String]
-    public var body: [UInt8]
-
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-    }
-}
+public typealias SimRequest = ServerRequest
 
 public struct SimResponse: Error, Sendable {
     public var status: Int

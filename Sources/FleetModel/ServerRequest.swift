@@ -1,0 +1,18 @@
+/// An HTTP request as a server of this project sees it (the hub's API, the cluster simulator), independent of
+/// any server framework, so handlers are tested without sockets.
+public struct ServerRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    /// Header names in lower case.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+    }
+}
