@@ -79,7 +79,7 @@ let package = Package(
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
-            dependencies: ["FleetModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FleetModel", "FleetReconcile", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.

@@ -36,6 +36,40 @@ public struct HubConfiguration: Sendable, Equatable {
     public var resync: Double = 180
     /// trace, debug, info, notice, warning, error or critical. Default info.
     public var logLevel: String = "info"
+    /// Cluster health probes, failover and failback.
+    public var failover = Failover()
+    /// Webhooks told about every event (failovers, failbacks, cluster state changes).
+    public var notifications: [Notification] = []
+
+    public struct Failover: Sendable, Equatable {
+        /// The hub-wide switch. Default on (for clusters that have a secondary).
+        public var enabled = true
+        /// Seconds between probes of each cluster's `/readyz`. Default 5.
+        public var probeInterval: Double = 5
+        /// Seconds a probe may take. Default 2.
+        public var probeTimeout: Double = 2
+        /// Consecutive failed probes that make a cluster Unreachable. Default 3.
+        public var failureThreshold = 3
+        /// Consecutive answered probes that make it Healthy again. Default 3.
+        public var recoveryThreshold = 3
+        /// Seconds a recovered cluster must stay Healthy before automatic failback. Default 60.
+        public var holdDown: Double = 60
+        /// Above this share of Unreachable clusters (percent), no failover starts. Default 50.
+        public var maxFailoverPercent: Double = 50
+        /// `auto` (default) or `manual`.
+        public var failback = "auto"
+        public init() {}
+    }
+
+    public struct Notification: Sendable, Equatable {
+        public var url: String
+        /// `json` (the event as JSON) or `slack` (`{"text": …}`).
+        public var format: String
+        public init(url: String, format: String = "json") {
+            self.url = url
+            self.format = format
+        }
+    }
 
     public struct Repository: Sendable, Equatable {
         public var url: String
@@ -123,6 +157,41 @@ public struct HubConfiguration: Sendable, Equatable {
                         default: reader.report("reconcile.\(k)", "unknown field '\(k)' (expected concurrency, perCluster, resync)", at: kn)
                         }
                     }
+                case "failover":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        let f = "failover.\(k)"
+                        switch k {
+                        case "enabled":
+                            switch reader.string(v, field: f) {
+                            case "true": config.failover.enabled = true
+                            case "false": config.failover.enabled = false
+                            case let other: reader.report(f, "'\(other ?? "")' is not true or false", at: v)
+                            }
+                        case "probeInterval": config.failover.probeInterval = duration(v, f) ?? config.failover.probeInterval
+                        case "probeTimeout": config.failover.probeTimeout = duration(v, f) ?? config.failover.probeTimeout
+                        case "failureThreshold": config.failover.failureThreshold = int(v, f) ?? config.failover.failureThreshold
+                        case "recoveryThreshold": config.failover.recoveryThreshold = int(v, f) ?? config.failover.recoveryThreshold
+                        case "holdDown": config.failover.holdDown = duration(v, f) ?? config.failover.holdDown
+                        case "maxFailoverPercent": config.failover.maxFailoverPercent = int(v, f).map(Double.init) ?? config.failover.maxFailoverPercent
+                        case "failback": config.failover.failback = reader.string(v, field: f) ?? config.failover.failback
+                        default:
+                            reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
+                        }
+                    }
+                case "notifications":
+                    for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
+                        let field = "notifications[\(i)]"
+                        var n = Notification(url: "")
+                        for (k, kn, v) in reader.mapping(item, field: field) ?? [] {
+                            switch k {
+                            case "url": n.url = reader.string(v, field: "\(field).url") ?? ""
+                            case "format": n.format = reader.string(v, field: "\(field).format") ?? n.format
+                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, format)", at: kn)
+                            }
+                        }
+                        if n.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }
+                        config.notifications.append(n)
+                    }
                 case "repositories":
                     for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
                         let field = "repositories[\(i)]"
@@ -147,7 +216,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         config.repositories.append(repo)
                     }
                 default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, logLevel)", at: keyNode)
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, failover, notifications, logLevel)", at: keyNode)
                 }
             }
         }
@@ -194,6 +263,27 @@ public struct HubConfiguration: Sendable, Equatable {
         if perCluster > concurrency { problems.append(.init(field: "reconcile.perCluster", message: "must not exceed reconcile.concurrency (\(perCluster) > \(concurrency))")) }
         for (field, value) in [("git.pollInterval", gitPollInterval), ("reconcile.resync", resync)] where !Self.durationBounds.contains(value) {
             problems.append(.init(field: field, message: "must be between 1s and 365 days (got \(value)s)"))
+        }
+        for (field, value) in [("failover.probeInterval", failover.probeInterval), ("failover.probeTimeout", failover.probeTimeout)] where !(0.05...3600).contains(value) {
+            problems.append(.init(field: field, message: "must be between 50ms and 1h (got \(value)s)"))
+        }
+        if failover.holdDown < 0 || failover.holdDown > 86400 { problems.append(.init(field: "failover.holdDown", message: "must be between 0s and 24h")) }
+        for (field, value) in [("failover.failureThreshold", failover.failureThreshold), ("failover.recoveryThreshold", failover.recoveryThreshold)] where value < 1 {
+            problems.append(.init(field: field, message: "must be at least 1 (got \(value))"))
+        }
+        if !(0...100).contains(failover.maxFailoverPercent) {
+            problems.append(.init(field: "failover.maxFailoverPercent", message: "must be between 0 and 100 (got \(Int(failover.maxFailoverPercent)))"))
+        }
+        if !["auto", "manual"].contains(failover.failback) {
+            problems.append(.init(field: "failover.failback", message: "'\(failover.failback)' is not auto or manual"))
+        }
+        for (i, n) in notifications.enumerated() {
+            if let url = URLComponents(string: n.url), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false {} else if !n.url.isEmpty {
+                problems.append(.init(field: "notifications[\(i)].url", message: "'\(n.url)' must be an http or https URL"))
+            }
+            if !["json", "slack"].contains(n.format) {
+                problems.append(.init(field: "notifications[\(i)].format", message: "'\(n.format)' is not json or slack"))
+            }
         }
         if let secret = webhookSecret, secret.count < 8 {
             problems.append(.init(field: "git.webhookSecret", message: "is too short: use at least 8 characters"))

@@ -46,9 +46,12 @@ public final class Hub: @unchecked Sendable {
     private let generationQueue = DispatchQueue(label: "flotilla.hub.generation")
     private let gitQueue = DispatchQueue(label: "flotilla.hub.git")
     private let timerQueue = DispatchQueue(label: "flotilla.hub.timers")
+    /// Cluster probes and placement decisions run here, one round at a time.
+    let monitorQueue = DispatchQueue(label: "flotilla.hub.monitor")
+    let notifyQueue = DispatchQueue(label: "flotilla.hub.notify")
 
     // `lock` guards everything below.
-    private let lock = NSLock()
+    let lock = NSLock()
     private var fileAppSets: [String: FileAppSet] = [:]
     private var appSetStatus: [String: ApplicationSetStatus] = [:]
     private var manual: [String: ManualSync] = [:]
@@ -57,8 +60,12 @@ public final class Hub: @unchecked Sendable {
     private var clients: [String: (Cluster, KubeClient)] = [:]
     private var unreachable: [String: Unreachable] = [:]
     private var fileTexts: [String: String] = [:]         // watched file → last text
+    /// Probe state and operator flags of each cluster (persisted on every change of state).
+    var clusterStates: [String: ClusterOperationalState] = [:]
+    var probeClients: [String: (Cluster, KubeClient)] = [:]
+    var stormAlarm = false
     private var timers: [any DispatchSourceTimer] = []
-    private var stopped = false
+    var stopped = false
     private var ready = false
 
     struct FileAppSet {
@@ -121,22 +128,26 @@ public final class Hub: @unchecked Sendable {
     /// Application and pending prune, and starts the timers (git poll, file watch).
     public func start() throws {
         for file in config.clusters { try applyClustersFile(file) }
+        let states = try store.clusterStates()
+        lock.withLock { clusterStates = states }
+        for (name, state) in states where state.health.state == .unreachable { pool.block(cluster: name) }
         reloadApplicationSetFiles(initial: true)
         for (application, cluster) in try store.pendingPrunes() {
             pool.add(.prune(app: application, cluster: cluster), cluster: cluster)
         }
         for app in try store.applications() {
             metrics.record(app: app.name, status: app.status)
-            pool.add(.app(app.name), cluster: app.cluster ?? "")
+            enqueue(app)
         }
         generationQueue.sync { self.pollRepositories(initial: true) }
         regenerateAll(wait: true)
         schedule(every: config.gitPollInterval) { [weak self] in self?.pollRepositories(initial: false) }
         schedule(every: min(2, config.gitPollInterval)) { [weak self] in self?.watchFiles() }
+        schedule(every: config.failover.probeInterval, on: monitorQueue) { [weak self] in self?.probeClusters() }
     }
 
-    private func schedule(every seconds: Double, _ body: @escaping @Sendable () -> Void) {
-        let timer = DispatchSource.makeTimerSource(queue: generationQueue)
+    private func schedule(every seconds: Double, on queue: DispatchQueue? = nil, _ body: @escaping @Sendable () -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: queue ?? generationQueue)
         timer.schedule(deadline: .now() + seconds, repeating: seconds, leeway: .milliseconds(100))
         timer.setEventHandler(handler: body)
         lock.withLock { timers.append(timer) }
@@ -205,37 +216,22 @@ public final class Hub: @unchecked Sendable {
             return true
         }
         guard first else { return }
-        logger.warning("cluster \(cluster) is unreachable: its work waits until it answers (\(error))")
+        logger.warning("cluster \(cluster) does not answer: its work waits until a probe succeeds (\(error))")
         pool.block(cluster: cluster)
-        probeLater(cluster)
     }
 
-    private func probeLater(_ cluster: String) {
-        guard let delay = lock.withLock({ stopped ? nil : unreachable[cluster]?.delay }) else { return }
-        timerQueue.asyncAfter(deadline: .now() + delay) { [weak self] in
-            guard let self else { return }
-            DispatchQueue.global().async { self.probe(cluster) }
-        }
+    /// A probe answered: work held for the cluster runs again.
+    func markAnswering(_ cluster: String) {
+        let was = lock.withLock { unreachable.removeValue(forKey: cluster) != nil }
+        if was { logger.info("cluster \(cluster) answers again") }
+        pool.unblock(cluster: cluster)
     }
 
-    private func probe(_ cluster: String) {
-        guard let cached = try? client(for: cluster) else { return }
-        let quick = KubeClient(cluster: cached.cluster, timeout: 2)
-        do {
-            _ = try quick.version()
-            lock.withLock { _ = unreachable.removeValue(forKey: cluster) }
-            logger.info("cluster \(cluster) answers again")
-            pool.unblock(cluster: cluster)
-        } catch {
-            lock.withLock {
-                if var state = unreachable[cluster] {
-                    state.error = "\(error)"
-                    state.delay = min(30, state.delay * 2)
-                    unreachable[cluster] = state
-                }
-            }
-            probeLater(cluster)
-        }
+    /// Queues an Application on the cluster it runs on now (its primary, or where a failover put it).
+    /// An Unplaced Application has nowhere to go and is not queued.
+    func enqueue(_ app: StoredApplication, priority: SchedulerState<WorkKey>.Priority = .normal) {
+        if app.placement?.phase == .unplaced { return }
+        pool.add(.app(app.name), cluster: app.activeCluster ?? "", priority: priority)
     }
 
     // MARK: - ApplicationSets
@@ -295,7 +291,11 @@ public final class Hub: @unchecked Sendable {
         for app in existing {
             pool.remove(.app(app.name))
             metrics.forget(app: app.name)
-            if prune, let cluster = app.cluster { pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster) }
+            if prune {
+                for cluster in Set([app.cluster, app.placement?.active, app.placement?.pruneAfterHealthy].compactMap { $0 }) {
+                    pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster)
+                }
+            }
         }
         logger.info("ApplicationSet \(appSet.name) removed with \(existing.count) Applications")
     }
@@ -431,12 +431,16 @@ public final class Hub: @unchecked Sendable {
             if let old = previous[app.name]?.cluster, old != cluster, plan.pruneOnDelete {
                 pool.add(.prune(app: app.name, cluster: old), cluster: old)
             }
-            pool.add(.app(app.name), cluster: cluster)
+            if let now = try? store.application(named: app.name) { enqueue(now) }
         }
         for name in plan.delete {
             pool.remove(.app(name))
             metrics.forget(app: name)
-            if plan.pruneOnDelete, let cluster = previous[name]?.cluster { pool.add(.prune(app: name, cluster: cluster), cluster: cluster) }
+            if plan.pruneOnDelete, let old = previous[name] {
+                for cluster in Set([old.cluster, old.placement?.active, old.placement?.pruneAfterHealthy].compactMap { $0 }) {
+                    pool.add(.prune(app: name, cluster: cluster), cluster: cluster)
+                }
+            }
         }
         if !plan.isEmpty {
             logger.info("ApplicationSet \(appSet.name): \(plan.create.count) created, \(plan.update.count) updated, \(plan.delete.count) deleted")
@@ -519,7 +523,7 @@ public final class Hub: @unchecked Sendable {
                 return Self.sourceChanged(repository(url), path: source["path"]?.stringValue ?? "", old: old, new: new)
             }
             if changedSource {
-                pool.add(.app(app.name), cluster: app.cluster ?? "", priority: .high)
+                enqueue(app, priority: .high)
                 queued += 1
             }
         }
@@ -566,14 +570,14 @@ public final class Hub: @unchecked Sendable {
 
     /// Queues every Application for a reconcile now (a full resync).
     public func resyncAll() {
-        for app in (try? store.applications()) ?? [] { pool.add(.app(app.name), cluster: app.cluster ?? "") }
+        for app in (try? store.applications()) ?? [] { enqueue(app) }
     }
 
     /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.
     public func sync(_ name: String, prune: Bool = true) throws {
         guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
         lock.withLock { manual[name] = ManualSync(prune: prune) }
-        pool.add(.app(name), cluster: app.cluster ?? "", priority: .high)
+        enqueue(app, priority: .high)
     }
 
     /// Compares again now (after fetching its repositories), without forcing a sync.
@@ -581,7 +585,7 @@ public final class Hub: @unchecked Sendable {
         guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
         let repos = Set(Self.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize))
         generationQueue.sync { self.pollRepositories(initial: false, only: repos) }
-        pool.add(.app(name), cluster: app.cluster ?? "", priority: .high)
+        enqueue(app, priority: .high)
     }
 
     /// Pins the Application to the revision of history entry `id` and syncs it there. The pin holds, even
@@ -637,8 +641,9 @@ public final class Hub: @unchecked Sendable {
     private func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
         let resync = config.resync
         guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
+        if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
         let request = lock.withLock { manual.removeValue(forKey: name) }
-        guard let cluster = app.cluster, let client = try? client(for: cluster) else {
+        guard let cluster = app.activeCluster, let client = try? client(for: cluster) else {
             var status = app.status
             status.set("conditions", .array([Self.condition("InvalidDestination", "destination is not a registered cluster")]))
             try? store.setStatus(name, status)
@@ -664,6 +669,7 @@ public final class Hub: @unchecked Sendable {
             status.set("pinnedRevision", .string(pin))
             conditions.append(Self.condition("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
         }
+        let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.set("conditions", .array(conditions))
         if let operation = result.operation, result.syncStatus != "Unknown" || operation == "Failed" {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
@@ -680,7 +686,7 @@ public final class Hub: @unchecked Sendable {
         metrics.record(app: name, status: status)
 
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
-        if result.operation == "Failed" && (automated || request != nil) {
+        if result.operation == "Failed" && !covered && (automated || request != nil) {
             let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }
             let policy = (try? RetryPolicy(retry: app.object.value(at: ["spec", "syncPolicy", "retry"]))) ?? .default
             if let delay = policy.delay(beforeRetry: attempt) { return .init(requeueAfter: delay) }
@@ -702,7 +708,7 @@ public final class Hub: @unchecked Sendable {
 
     private func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
         // The Application came back on this cluster: its resources are its own again.
-        if let current = (try? store.application(named: app)) ?? nil, current.cluster == cluster {
+        if let current = (try? store.application(named: app)) ?? nil, current.activeCluster == cluster {
             try? store.prunePerformed(application: app, cluster: cluster)
             return .init()
         }
@@ -714,7 +720,10 @@ public final class Hub: @unchecked Sendable {
             let result = try Syncer(client: client, application: app).prune(keeping: [])
             if !result.failed.isEmpty { throw HubError(500, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
             try store.prunePerformed(application: app, cluster: cluster)
-            logger.info("pruned \(result.pruned.count) resources of deleted Application \(app) from \(cluster)")
+            logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")
+            if (try? store.application(named: app)) ?? nil != nil {
+                event("Pruned", cluster: cluster, app: app, "\(result.pruned.count) resources of \(app) pruned from \(cluster)")
+            }
             return .init()
         } catch {
             if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { markUnreachable(cluster, error: "\(kube)") }

@@ -1,4 +1,5 @@
 import FleetModel
+import FleetReconcile
 import Foundation
 import GRDB
 
@@ -14,14 +15,61 @@ public struct StoredApplication: Sendable, Equatable {
     public var status: JSONValue
     /// A rollback pins the Application to a revision until it is unpinned.
     public var pinnedRevision: String?
+    /// Where it runs when not on `cluster` (its primary): failed over, failing back, unplaced.
+    public var placement: Placement?
 
-    public init(name: String, appSet: String, cluster: String?, object: JSONValue, status: JSONValue = .object([]), pinnedRevision: String? = nil) {
+    public init(name: String, appSet: String, cluster: String?, object: JSONValue, status: JSONValue = .object([]), pinnedRevision: String? = nil,
+                placement: Placement? = nil) {
         self.name = name
         self.appSet = appSet
         self.cluster = cluster
         self.object = object
         self.status = status
         self.pinnedRevision = pinnedRevision
+        self.placement = placement
+    }
+
+    /// The cluster it is synced to now: its placement's active cluster, else its primary. Nil when unplaced
+    /// or without a registered destination.
+    public var activeCluster: String? {
+        guard let placement else { return cluster }
+        return placement.active
+    }
+}
+
+/// One entry of the hub's append-only event log.
+public struct HubEvent: Sendable, Equatable {
+    public var id: Int
+    public var at: String
+    /// `ClusterStateChanged`, `FailedOver`, `FailbackStarted`, `FailedBack`, `Unplaced`, `Pruned`, `Cordoned`,
+    /// `Uncordoned`, `Drained`, `FailoverHeld`, …
+    public var type: String
+    public var cluster: String?
+    public var application: String?
+    public var message: String
+
+    public init(id: Int = 0, at: String = "", type: String, cluster: String? = nil, application: String? = nil, message: String) {
+        self.id = id
+        self.at = at
+        self.type = type
+        self.cluster = cluster
+        self.application = application
+        self.message = message
+    }
+}
+
+/// What the hub keeps of a cluster besides its registration: probe state and operator flags.
+public struct ClusterOperationalState: Sendable, Equatable {
+    public var health: ClusterHealth
+    public var cordoned: Bool
+    public var drained: Bool
+    public var failbackRequested: Bool
+
+    public init(health: ClusterHealth = ClusterHealth(), cordoned: Bool = false, drained: Bool = false, failbackRequested: Bool = false) {
+        self.health = health
+        self.cordoned = cordoned
+        self.drained = drained
+        self.failbackRequested = failbackRequested
     }
 }
 
@@ -87,12 +135,20 @@ public final class SQLiteApplicationStore: Sendable {
                     """, arguments: [app.name, appSet, app.cluster, app.object.serialized(pretty: false), app.status.serialized(pretty: false), app.pinnedRevision, now, now])
             }
             for app in update {
-                try db.execute(sql: "UPDATE application SET cluster = ?, object = ?, updated_at = ? WHERE name = ? AND app_set = ?",
-                               arguments: [app.cluster, app.object.serialized(pretty: false), now, app.name, appSet])
+                // A new primary ends any failover: the Application starts over on it.
+                try db.execute(sql: """
+                    UPDATE application SET placement = CASE WHEN cluster IS ? THEN placement ELSE NULL END,
+                    cluster = ?, object = ?, updated_at = ? WHERE name = ? AND app_set = ?
+                    """, arguments: [app.cluster, app.cluster, app.object.serialized(pretty: false), now, app.name, appSet])
             }
             for name in delete {
-                if prune, let cluster = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet]) {
-                    try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
+                if prune, let row = try Row.fetchOne(db, sql: "SELECT cluster, placement FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet]) {
+                    // Its primary, and wherever a failover put it.
+                    var clusters: [String] = [row["cluster"] as String?].compactMap { $0 }
+                    if let placement = Self.placement(row["placement"]) { clusters += [placement.active, placement.pruneAfterHealthy].compactMap { $0 } }
+                    for cluster in Set(clusters) {
+                        try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
+                    }
                 }
                 try db.execute(sql: "DELETE FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet])
             }
@@ -199,7 +255,96 @@ public final class SQLiteApplicationStore: Sendable {
             }
         }
         return StoredApplication(name: name, appSet: row["app_set"], cluster: row["cluster"], object: try json("object"),
-                                 status: try json("status"), pinnedRevision: row["pinned_revision"])
+                                 status: try json("status"), pinnedRevision: row["pinned_revision"], placement: placement(row["placement"]))
+    }
+
+    static func placement(_ text: String?) -> Placement? {
+        guard let text, let data = text.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode(Placement.self, from: data)
+    }
+
+    static func encode(_ placement: Placement?) -> String? {
+        placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    // MARK: Placement
+
+    /// Applications that are not simply on their primary.
+    public func placedApplications() throws -> [StoredApplication] {
+        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM application WHERE placement IS NOT NULL ORDER BY name").map(Self.decode) }
+    }
+
+    /// Changes an Application's placement, in one transaction with the prune it makes due and an event.
+    /// A pending prune of the cluster it now runs on is dropped (its objects are its own there again).
+    /// Returns false when the Application is gone.
+    @discardableResult
+    public func setPlacement(_ name: String, _ placement: Placement?, prune: String? = nil, event: HubEvent? = nil) throws -> Bool {
+        try pool.write { db in
+            guard let primary = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ?", arguments: [name]) else { return false }
+            let now = Self.now()
+            try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Self.encode(placement), now, name])
+            if let active = placement.map(\.active) ?? primary {
+                try db.execute(sql: "DELETE FROM pending_prune WHERE application = ? AND cluster = ?", arguments: [name, active])
+            }
+            if let prune {
+                try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, prune, now])
+            }
+            if let event { try Self.insert(event, db: db, at: now) }
+            return true
+        }
+    }
+
+    // MARK: Events
+
+    public func appendEvent(_ event: HubEvent) throws {
+        try pool.write { db in try Self.insert(event, db: db, at: Self.now()) }
+    }
+
+    private static func insert(_ e: HubEvent, db: Database, at: String) throws {
+        try db.execute(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [e.at.isEmpty ? at : e.at, e.type, e.cluster, e.application, e.message])
+    }
+
+    /// Events, oldest first: the newest `limit`, filtered by cluster and application, after id `after`.
+    public func events(cluster: String? = nil, application: String? = nil, after: Int = 0, limit: Int = 1000) throws -> [HubEvent] {
+        try pool.read { db in
+            var sql = "SELECT * FROM event WHERE id > ?"
+            var arguments: [(any DatabaseValueConvertible)?] = [after]
+            if let cluster { sql += " AND cluster = ?"; arguments.append(cluster) }
+            if let application { sql += " AND application = ?"; arguments.append(application) }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments.append(max(1, limit))
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).reversed().map { row in
+                HubEvent(id: row["id"], at: row["at"], type: row["type"], cluster: row["cluster"], application: row["application"], message: row["message"])
+            }
+        }
+    }
+
+    // MARK: Cluster state
+
+    public func clusterStates() throws -> [String: ClusterOperationalState] {
+        try pool.read { db in
+            var result: [String: ClusterOperationalState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM cluster_state") {
+                let health = (row["health"] as String?).flatMap { try? JSONDecoder().decode(ClusterHealth.self, from: Data($0.utf8)) } ?? ClusterHealth()
+                result[row["name"]] = ClusterOperationalState(health: health, cordoned: row["cordoned"], drained: row["drained"],
+                                                              failbackRequested: row["failback_requested"])
+            }
+            return result
+        }
+    }
+
+    /// Writes a cluster's state, with an event in the same transaction.
+    public func setClusterState(_ name: String, _ state: ClusterOperationalState, event: HubEvent? = nil) throws {
+        let health = String(decoding: try JSONEncoder().encode(state.health), as: UTF8.self)
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO cluster_state (name, health, cordoned, drained, failback_requested) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET health = excluded.health, cordoned = excluded.cordoned, drained = excluded.drained,
+                failback_requested = excluded.failback_requested
+                """, arguments: [name, health, state.cordoned, state.drained, state.failbackRequested])
+            if let event { try Self.insert(event, db: db, at: Self.now()) }
+        }
     }
 
     static func now() -> String { Timestamp.rfc3339() }

@@ -110,6 +110,28 @@ public final class SQLiteClusterStore: ClusterStore {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v4-failover") { db in
+            try db.execute(sql: """
+                ALTER TABLE application ADD COLUMN placement TEXT;
+                CREATE TABLE cluster_state (
+                    name               TEXT PRIMARY KEY NOT NULL,
+                    health             TEXT NOT NULL,
+                    cordoned           INTEGER NOT NULL DEFAULT 0,
+                    drained            INTEGER NOT NULL DEFAULT 0,
+                    failback_requested INTEGER NOT NULL DEFAULT 0
+                ) STRICT;
+                CREATE TABLE event (
+                    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at          TEXT NOT NULL,
+                    type        TEXT NOT NULL,
+                    cluster     TEXT,
+                    application TEXT,
+                    message     TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX event_cluster ON event (cluster, id);
+                CREATE INDEX event_application ON event (application, id);
+                """)
+        }
         return migrator
     }
 

@@ -27,6 +27,10 @@ public struct ReconcileResult: Sendable {
     public var resources: [Resource] = []
     /// The cluster could not be reached (connection refused, timeout, TLS): its other work should wait.
     public var clusterUnreachable = false
+    /// Desired objects that another Application already manages on this cluster, with that Application.
+    public var foreignOwners: [ObjectRef: String] = [:]
+    /// Number of objects the Application's manifests define.
+    public var desiredCount = 0
 
     public init() {}
 
@@ -139,6 +143,8 @@ public struct AppSyncer: Sendable {
             diffs[ref] = d.inSync
             if includeDiff && !d.inSync { texts[ref] = d.unified(label: ref.description) }
         }
+        result.foreignOwners = foreign
+        result.desiredCount = desired.count
         let keep = Set(desired.map(\.0))
         let extra = live.keys.filter { !keep.contains($0) }
         let outOfSync = diffs.values.contains(false) || !extra.isEmpty
