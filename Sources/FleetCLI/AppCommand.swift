@@ -15,7 +15,11 @@ struct AppCommand: ParsableCommand {
     static func table(_ items: [JSONValue]) -> String {
         TextTable.render(header: ["NAME", "CLUSTER", "NAMESPACE", "SYNC", "HEALTH", "REVISION", "APPSET"], rows: items.map { a in
             let pin = a["pinnedRevision"]?.stringValue == nil ? "" : " (pinned)"
-            return [a["name"]?.stringValue ?? "", a["cluster"]?.stringValue ?? "<none>", a["namespace"]?.stringValue ?? "",
+            var cluster = a["cluster"]?.stringValue ?? "<none>"
+            if let phase = a.value(at: ["placement", "phase"])?.stringValue {
+                cluster += phase == "Unplaced" ? " (Unplaced)" : " → \(a.value(at: ["placement", "active"])?.stringValue ?? "?") (\(phase))"
+            }
+            return [a["name"]?.stringValue ?? "", cluster, a["namespace"]?.stringValue ?? "",
                     a["sync"]?.stringValue ?? "", a["health"]?.stringValue ?? "",
                     String((a["revision"]?.stringValue ?? "").prefix(12)) + pin, a["appSet"]?.stringValue ?? ""]
         })

@@ -9,7 +9,8 @@ struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Register clusters and inspect the registry.",
-        subcommands: [Add.self, Apply.self, List.self, Get.self, Label.self, Remove.self]
+        subcommands: [Add.self, Apply.self, List.self, Get.self, Label.self, Remove.self,
+                      Cordon.self, Uncordon.self, Drain.self, Failback.self]
     )
 }
 
@@ -361,4 +362,59 @@ func readText(_ path: String) throws -> String {
 
 private func read(_ files: LocalFiles, _ path: String, _ flag: String) throws -> Data {
     do { return try files.read(path, relativeTo: nil) } catch { throw CLIError("\(flag): \(error)") }
+}
+
+// MARK: - Operator commands (through the hub)
+
+extension ClusterCommand {
+    /// cordon, uncordon, drain, failback: operator commands that only the hub can carry out.
+    struct Operate {
+        static func run(_ hub: ServerOptions, _ name: String, _ action: String) throws -> JSONValue {
+            try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/\(action)", body: "{}")
+        }
+    }
+
+    struct Cordon: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop placing Applications on a cluster (failover skips it); what runs there stays.")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Cluster name.") var name: String
+        func run() throws {
+            _ = try Operate.run(hub, name, "cordon")
+            print("cluster/\(name) cordoned")
+        }
+    }
+
+    struct Uncordon: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Accept placements again; drained Applications fail back (failback: auto).")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Cluster name.") var name: String
+        func run() throws {
+            _ = try Operate.run(hub, name, "uncordon")
+            print("cluster/\(name) uncordoned")
+        }
+    }
+
+    struct Drain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Planned maintenance: move every Application to its secondary now.",
+            discussion: "Each Application is synced on its secondary first; its copy on the drained cluster is pruned once it is Healthy there (make-before-break). `flotilla cluster uncordon` brings them back.")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Cluster name.") var name: String
+        func run() throws {
+            _ = try Operate.run(hub, name, "drain")
+            print("cluster/\(name) drained: its Applications move to their secondaries (see `flotilla events --cluster \(name)`)")
+        }
+    }
+
+    struct Failback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fail back now the Applications whose primary is this cluster.",
+            discussion: "For `failback: manual`, or to skip the hold-down. The cluster must be Healthy and not cordoned. Each Application syncs on its primary; its copy on the secondary is pruned once it is Healthy there.")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Cluster name.") var name: String
+        func run() throws {
+            let answer = try Operate.run(hub, name, "failback")
+            print("cluster/\(name): \(answer["failingBack"]?.intValue ?? 0) Applications failing back")
+        }
+    }
 }

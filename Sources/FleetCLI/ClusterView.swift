@@ -7,14 +7,18 @@ extension ClusterView {
 
     /// From the JSON form (local store or the hub's API); the hub adds reachability.
     static func table(json clusters: [JSONValue]) -> String {
-        let reach = clusters.contains { $0["reachable"] != nil }
-        let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"] + (reach ? ["REACHABLE"] : [])
+        let reach = clusters.contains { $0["state"] != nil }
+        let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"] + (reach ? ["STATE", "SINCE"] : [])
         let rows = clusters.map { c -> [String] in
             let labels = c["labels"]?.objectValue ?? []
             var row = [c["name"]?.stringValue ?? "", c["server"]?.stringValue ?? "",
                        labels.isEmpty ? "<none>" : labels.map { "\($0.0)=\($0.1.stringValue ?? "")" }.sorted().joined(separator: ","),
                        c["secondary"]?.stringValue ?? "<none>", c["auth"]?.stringValue ?? ""]
-            if reach { row.append(c["reachable"]?.boolValue == false ? "no" : "yes") }
+            if reach {
+                var state = c["state"]?.stringValue ?? "Unknown"
+                if c["drained"]?.boolValue == true { state += ",Drained" } else if c["cordoned"]?.boolValue == true { state += ",Cordoned" }
+                row += [state, c["stateSince"]?.stringValue ?? "-"]
+            }
             return row
         }
         return TextTable.render(header: header, rows: rows)

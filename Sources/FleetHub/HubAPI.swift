@@ -77,6 +77,14 @@ public struct HubAPI: Sendable {
         if let v = match(r, "PUT", "api/v1/clusters/*") { return try putClusters(r, name: v[0]) }
         if let v = match(r, "DELETE", "api/v1/clusters/*") { return try deleteCluster(v[0]) }
         if let v = match(r, "POST", "api/v1/clusters/*/labels") { return try labelCluster(v[0], r) }
+        if let v = match(r, "POST", "api/v1/clusters/*/cordon") { try hub.cordon(v[0]); return try getCluster(v[0]) }
+        if let v = match(r, "POST", "api/v1/clusters/*/uncordon") { try hub.uncordon(v[0]); return try getCluster(v[0]) }
+        if let v = match(r, "POST", "api/v1/clusters/*/drain") { try hub.drain(v[0]); return try getCluster(v[0]) }
+        if let v = match(r, "POST", "api/v1/clusters/*/failback") {
+            let n = try hub.failback(v[0])
+            return .json(.object([("cluster", .string(v[0])), ("failingBack", .int(n))]), status: 202)
+        }
+        if match(r, "GET", "api/v1/events") != nil { return try events(r) }
 
         if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
         if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r) }
@@ -110,7 +118,7 @@ public struct HubAPI: Sendable {
             return .json(.object([("application", .string(v[0])), ("pinnedRevision", .null), ("queued", true)]), status: 202)
         }
         // A known path with another method: 405.
-        let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels",
+        let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels", "api/v1/clusters/*/cordon", "api/v1/clusters/*/uncordon", "api/v1/clusters/*/drain", "api/v1/clusters/*/failback", "api/v1/events",
                      "api/v1/applicationsets", "api/v1/applicationsets/*", "api/v1/applications", "api/v1/applications/*",
                      "api/v1/applications/*/diff", "api/v1/applications/*/history", "api/v1/applications/*/sync",
                      "api/v1/applications/*/refresh", "api/v1/applications/*/rollback", "api/v1/applications/*/unpin"]
@@ -151,8 +159,25 @@ public struct HubAPI: Sendable {
 
     // MARK: Clusters
 
+    private func events(_ r: APIRequest) throws -> APIResponse {
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = r.query[key] else { return fallback }
+            guard let n = Int(text), n >= 0 else { throw HubError(400, "\(key) must be a non-negative integer, not '\(text)'") }
+            return n
+        }
+        let items = try hub.store.events(cluster: r.query["cluster"], application: r.query["application"] ?? r.query["app"],
+                                         after: try int("after", 0), limit: min(10_000, try int("limit", 1000)))
+        return .json(.object([("items", .array(items.map { Hub.eventJSON($0) }))]))
+    }
+
     private func clusterJSON(_ c: Cluster) -> JSONValue {
         var json = ClusterView.json(c)
+        let state = hub.clusterState(c.name)
+        json.set("state", .string(state.health.state.rawValue))
+        json.set("stateSince", state.health.since > 0 ? .string(Hub.timestamp(Date(timeIntervalSince1970: state.health.since))) : .null)
+        json.set("lastError", state.health.lastError.map(JSONValue.string) ?? .null)
+        json.set("cordoned", .bool(state.cordoned))
+        json.set("drained", .bool(state.drained))
         if let down = hub.unreachableClusters()[c.name] {
             json.set("reachable", false)
             json.set("unreachableSince", .string(Hub.timestamp(down.since)))
@@ -350,6 +375,8 @@ public struct HubAPI: Sendable {
             ("operation", s.value(at: ["operationState", "phase"]) ?? .null),
             ("reconciledAt", s["reconciledAt"] ?? .null),
             ("conditions", s["conditions"] ?? .array([])),
+            ("activeCluster", app.activeCluster.map(JSONValue.string) ?? .null),
+            ("placement", Hub.placementJSON(app.placement)),
         ])
     }
 

@@ -68,7 +68,8 @@ public final class HubMetrics: @unchecked Sendable {
     }
 
     /// The exposition; `queue` and `clusters` are sampled by the caller.
-    func render(queued: Int, running: Int, completed: Int, clusters: [(name: String, reachable: Bool)]) -> String {
+    func render(queued: Int, running: Int, completed: Int, clusters: [(name: String, reachable: Bool)],
+                states: [(name: String, state: String, cordoned: Bool)] = [], placements: [String: Int] = [:]) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func label(_ v: String) -> String { v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
@@ -98,6 +99,14 @@ public final class HubMetrics: @unchecked Sendable {
         out += "flotilla_reconciles_completed_total \(completed)\n"
         family("flotilla_cluster_reachable", "gauge", "1 when the hub reaches the cluster's API server, 0 while it does not.")
         for c in clusters { out += "flotilla_cluster_reachable{cluster=\"\(label(c.name))\"} \(c.reachable ? 1 : 0)\n" }
+        family("flotilla_cluster_state", "gauge", "1 for the cluster's probe state (Healthy, Suspect, Unreachable), 0 for the others.")
+        for c in states {
+            for s in ["Healthy", "Suspect", "Unreachable"] { out += "flotilla_cluster_state{cluster=\"\(label(c.name))\",state=\"\(s)\"} \(c.state == s ? 1 : 0)\n" }
+        }
+        family("flotilla_cluster_cordoned", "gauge", "1 while the cluster is cordoned or drained.")
+        for c in states { out += "flotilla_cluster_cordoned{cluster=\"\(label(c.name))\"} \(c.cordoned ? 1 : 0)\n" }
+        family("flotilla_applications_placed", "gauge", "Applications not on their primary cluster, by phase (FailedOver, FailingBack, Unplaced).")
+        for phase in ["FailedOver", "FailingBack", "Unplaced"] { out += "flotilla_applications_placed{phase=\"\(phase)\"} \(placements[phase] ?? 0)\n" }
         return out
     }
 }
@@ -107,8 +116,15 @@ extension Hub {
     public func prometheus() -> String {
         let m = pool.metrics
         let down = unreachableClusters()
-        let clusters = ((try? clusterStore.clusters()) ?? []).map { ($0.name, down[$0.name] == nil) }
-        return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters)
+        let registered = (try? clusterStore.clusters()) ?? []
+        let clusters = registered.map { ($0.name, down[$0.name] == nil) }
+        let states = registered.map { c in
+            let s = clusterState(c.name)
+            return (c.name, s.health.state.rawValue, s.cordoned || s.drained)
+        }
+        var placements: [String: Int] = [:]
+        for app in (try? store.placedApplications()) ?? [] { placements[app.placement!.phase.rawValue, default: 0] += 1 }
+        return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements)
     }
 
     public var queueMetrics: (queued: Int, running: Int, completed: Int) {

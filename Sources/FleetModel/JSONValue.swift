@@ -139,6 +139,11 @@ extension JSONValue {
         return nil
     }
 
+    public var intValue: Int? {
+        if case .int(let n) = self { return n }
+        return nil
+    }
+
     public var isNull: Bool {
         if case .null = self { return true }
         return false

@@ -22,15 +22,15 @@ private let exampleFleet = CLI.packageRoot.appendingPathComponent("fleet/cluster
     #expect(json.map { $0["name"] as! String } == ["prod-ap", "prod-eu", "prod-us"])
     #expect(json.allSatisfy { $0["auth"] as? String == "token" })
     #expect((json[1]["labels"] as? [String: String])?["region"] == "eu")
-    #expect(json[1]["secondary"] as? String == "prod-us")
+    #expect(json[1]["secondary"] as? String == "dr-eu")
     #expect(!list.stdout.contains("sim-token"), "a credential leaked into the output")
 
     let yaml = try cli.run(["cluster", "get", "prod-eu"])
-    #expect(yaml.stdout.contains("secondary: prod-us"))
+    #expect(yaml.stdout.contains("secondary: dr-eu"))
     #expect(!yaml.stdout.contains("sim-token"))
 
     let table = try cli.run(["cluster", "list", "-l", "region in (eu),env!=dev"])
-    #expect(table.stdout.split(separator: "\n").count == 3, "header plus staging-eu and prod-eu:\n\(table.stdout)")
+    #expect(table.stdout.split(separator: "\n").count == 4, "header plus staging-eu, prod-eu and dr-eu:\n\(table.stdout)")
 }
 
 /// A bad file is rejected with its line and field, and the registry stays as it was.
@@ -138,8 +138,8 @@ private let exampleFleet = CLI.packageRoot.appendingPathComponent("fleet/cluster
     #expect(badValue.status != 0 && badValue.stderr.contains("value 'a b'"))
 
     let inUse = try cli.run(["cluster", "rm", "prod-us"])
-    #expect(inUse.status != 0 && inUse.stderr.contains("cluster 'prod-us' is the secondary of prod-eu"))
-    #expect(try cli.run(["cluster", "rm", "prod-eu", "prod-us"]).status == 0)
+    #expect(inUse.status != 0 && inUse.stderr.contains("cluster 'prod-us' is the secondary of dr-eu"))
+    #expect(try cli.run(["cluster", "rm", "prod-eu", "dr-eu", "prod-us"]).status == 0)
     #expect(try cli.run(["cluster", "rm", "ghost"]).stderr.contains("cluster 'ghost' not found"))
     let names = try cli.run(["cluster", "list", "-o", "json"]).stdout
     #expect(!names.contains("\"prod-eu\"") && names.contains("\"prod-ap\""))

@@ -62,7 +62,7 @@ func exampleMatchesGolden(_ example: String) throws {
     let r = try cli.run(["generate", "-f", dup, "-o", "json"])
     #expect(r.status != 0)
     #expect(r.stdout.isEmpty)
-    #expect(r.stderr.contains("ApplicationSet dup: 6 problems") && r.stderr.contains("duplicate name: same (from clusters (cluster dev-eu) and from clusters (cluster dev-us))"), "\(r.stderr)")
+    #expect(r.stderr.contains("ApplicationSet dup: 7 problems") && r.stderr.contains("duplicate name: same (from clusters (cluster dev-eu) and from clusters (cluster dev-us))"), "\(r.stderr)")
 
     let unreachable = cli.write("git.yaml", """
     apiVersion: argoproj.io/v1alpha1

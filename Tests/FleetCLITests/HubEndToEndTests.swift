@@ -184,7 +184,7 @@ import Testing
     #expect(list.stdout.contains("\"edge\"") && list.stdout.contains("\"token\""), "\(list.stdout)")
     #expect(!list.stdout.contains("planted-secret-token") && !hub.log.contains("planted-secret-token"))
     let table = try flotilla(["cluster", "list"])
-    #expect(table.stdout.contains("REACHABLE") && table.stdout.contains("prod "), "\(table.stdout)")
+    #expect(table.stdout.contains("STATE") && table.stdout.contains("prod "), "\(table.stdout)")
     #expect(try flotilla(["cluster", "rm", "edge"]).status == 0)
     #expect(try flotilla(["cluster", "get", "edge"]).stderr.contains("404"))
     #expect(!FileManager.default.fileExists(atPath: hub.cli.workDir.appendingPathComponent("unused").path), "nothing went to a local store")

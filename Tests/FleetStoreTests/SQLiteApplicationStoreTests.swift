@@ -1,4 +1,5 @@
 import FleetModel
+import FleetReconcile
 import FleetStore
 import Foundation
 import Testing
@@ -23,7 +24,7 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         let a = try #require(try reopened.application(named: "a"))
         #expect(a.status["health"] == "Healthy" && a.pinnedRevision == "abc123")
         #expect(try reopened.applications(cluster: "prod-eu").count == 2)
-        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub"])
+        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover"])
     }
 }
 
@@ -75,5 +76,58 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         #expect(try reopened.applicationSets().first?.object["v"] == "2")
         #expect(try store.deleteApplicationSet(name: "web"))
         #expect(try !store.deleteApplicationSet(name: "web"))
+    }
+}
+
+/// A placement change is one transaction with its event and the prune it makes due; the cluster it moves to
+/// loses any pending prune; deleting a failed-over Application leaves prunes on every cluster it touched.
+@Test func placementsEventsAndPrunes() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir)
+        try store.apply(creating: [app("a"), app("b")], updating: [], deleting: [], appSet: "team-apps")
+        let moved = Placement(primary: "prod-eu", active: "dr-eu", phase: .failedOver, reason: "down", since: "t")
+        #expect(try store.setPlacement("a", moved, event: HubEvent(type: "FailedOver", cluster: "prod-eu", application: "a", message: "a moves")))
+        #expect(try store.setPlacement("missing", moved) == false)
+        let a = try #require(try store.application(named: "a"))
+        #expect(a.placement == moved && a.activeCluster == "dr-eu")
+        #expect(try store.placedApplications().map(\.name) == ["a"])
+
+        // Failback completes: back on the primary, the secondary's copy due for pruning.
+        #expect(try store.setPlacement("a", nil, prune: "dr-eu", event: HubEvent(type: "FailedBack", cluster: "prod-eu", application: "a", message: "back")))
+        #expect(try store.pendingPrunes().map { "\($0.application)@\($0.cluster)" } == ["a@dr-eu"])
+        // Moving onto a cluster drops the pending prune there: its objects are its own again.
+        _ = try store.setPlacement("a", moved)
+        #expect(try store.pendingPrunes().isEmpty)
+
+        // Deleting it prunes the primary and the secondary.
+        try store.apply(creating: [], updating: [], deleting: ["a"], appSet: "team-apps", prune: true)
+        #expect(Set(try store.pendingPrunes().map(\.cluster)) == ["prod-eu", "dr-eu"])
+
+        let events = try store.events()
+        #expect(events.map(\.type) == ["FailedOver", "FailedBack"])
+        #expect(try store.events(application: "a", after: events[0].id).map(\.type) == ["FailedBack"])
+        #expect(try store.events(cluster: "other").isEmpty)
+
+        // A new primary from generation ends the failover.
+        _ = try store.setPlacement("b", moved)
+        var b = app("b")
+        b.cluster = "prod-us"
+        try store.apply(creating: [], updating: [b], deleting: [], appSet: "team-apps")
+        #expect(try store.application(named: "b")?.placement == nil)
+    }
+}
+
+/// Cluster probe state and operator flags survive a reopen.
+@Test func clusterStatePersists() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir)
+        var health = ClusterHealth(state: .healthy, since: 1)
+        for t in 2...4 { health.record(success: false, error: "refused", at: Double(t), policy: ProbePolicy()) }
+        try store.setClusterState("prod-eu", ClusterOperationalState(health: health, cordoned: true),
+                                  event: HubEvent(type: "ClusterStateChanged", cluster: "prod-eu", message: "down"))
+        let states = try SQLiteApplicationStore(directory: dir).clusterStates()
+        #expect(states["prod-eu"]?.health.state == .unreachable && states["prod-eu"]?.health.since == 4)
+        #expect(states["prod-eu"]?.cordoned == true && states["prod-eu"]?.health.lastError == "refused")
+        #expect(try store.events(cluster: "prod-eu").count == 1)
     }
 }
