@@ -17,6 +17,8 @@ static inline CURLcode fl_curl_setopt_blob(CURL *h, CURLoption o, void *data, si
 }
 typedef size_t (*fl_curl_write_callback)(char *ptr, size_t size, size_t nmemb, void *userdata);
 static inline CURLcode fl_curl_setopt_write(CURL *h, fl_curl_write_callback cb) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb); }
+typedef int (*fl_curl_xferinfo_callback)(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+static inline CURLcode fl_curl_setopt_xferinfo(CURL *h, fl_curl_xferinfo_callback cb) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cb); }
 static inline CURLcode fl_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline long fl_curl_global_default(void) { return CURL_GLOBAL_DEFAULT; }
 #endif

@@ -69,6 +69,12 @@ extension Hub {
         } else if state.health.state == .unreachable {
             pool.block(cluster: cluster)
         }
+        if changed == .unreachable {
+            // Requests already waiting on the dead cluster end now instead of at their timeout, so the
+            // Applications they hold can move.
+            let dropped = lock.withLock { clients.removeValue(forKey: cluster) }
+            dropped?.1.abortAll()
+        }
         guard let changed else { return }
         let message = switch changed {
         case .healthy: "cluster \(cluster) is Healthy"
@@ -143,13 +149,19 @@ extension Hub {
     private func apply(_ action: PlacementAction, to app: StoredApplication) {
         guard let primary = app.cluster else { return }
         let since = Self.timestamp(Date())
+        // A copy left on a secondary that no longer serves (it failed too) can go at once: only the serving
+        // copy waits for its successor to be Healthy. The primary's copy is never pruned here.
+        func stale(keeping keep: String?) -> [String] {
+            guard let left = app.placement?.pruneAfterHealthy, left != primary, left != keep else { return [] }
+            return [left]
+        }
         switch action {
         case .none:
             return
         case .move(let target, let reason, let pruneAfter):
             let placement = Placement(primary: primary, active: target, phase: .failedOver, reason: reason, since: since, pruneAfterHealthy: pruneAfter)
             let from = app.activeCluster ?? primary
-            change(app, to: placement, event: HubEvent(type: "FailedOver", cluster: primary, application: app.name,
+            change(app, to: placement, prune: stale(keeping: target), event: HubEvent(type: "FailedOver", cluster: primary, application: app.name,
                                                        message: "\(app.name) moves from \(from) to \(target): \(reason)"))
         case .unplace(let reason):
             if app.placement?.phase == .unplaced { return }
@@ -160,7 +172,7 @@ extension Hub {
             guard let current = app.placement, let secondary = current.active else { return }
             let placement = Placement(primary: primary, active: primary, phase: .failingBack, reason: "cluster \(primary) is Healthy again",
                                       since: since, pruneAfterHealthy: secondary)
-            change(app, to: placement, event: HubEvent(type: "FailbackStarted", cluster: primary, application: app.name,
+            change(app, to: placement, prune: stale(keeping: secondary), event: HubEvent(type: "FailbackStarted", cluster: primary, application: app.name,
                                                        message: "\(app.name) syncs on \(primary) again; its copy on \(secondary) stays until it is Healthy there"))
         case .clear:
             change(app, to: nil, event: HubEvent(type: "Placed", cluster: primary, application: app.name, message: "\(app.name) is back on \(primary)"))
@@ -168,7 +180,7 @@ extension Hub {
     }
 
     /// Writes a placement with its event in one transaction, then requeues the Application where it runs now.
-    private func change(_ app: StoredApplication, to placement: Placement?, prune: String? = nil, event: HubEvent) {
+    private func change(_ app: StoredApplication, to placement: Placement?, prune: [String] = [], event: HubEvent) {
         do {
             guard try store.setPlacement(app.name, placement, prune: prune, event: event) else { return }
         } catch {
@@ -180,7 +192,7 @@ extension Hub {
         var moved = app
         moved.placement = placement
         enqueue(moved, priority: .high)
-        if let prune { pool.add(.prune(app: app.name, cluster: prune), cluster: prune) }
+        for cluster in prune { pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster) }
     }
 
     /// After a reconcile on `cluster`: records the placement in the status, detects a sibling that already
@@ -208,15 +220,15 @@ extension Hub {
         let healthy = result.health.status == .healthy && (result.syncStatus == "Synced" || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
-        guard let fresh = (try? store.application(named: app.name)) ?? nil, fresh.placement == app.placement else { return covered }
+        guard let fresh = (try? store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }
         switch placement.phase {
         case .failingBack:
-            change(fresh, to: nil, prune: leftover, event: HubEvent(type: "FailedBack", cluster: placement.primary, application: app.name,
+            change(fresh, to: nil, prune: [leftover], event: HubEvent(type: "FailedBack", cluster: placement.primary, application: app.name,
                                                                      message: "\(app.name) is Healthy on \(placement.primary) again; its copy on \(leftover) is pruned"))
             status.set("placement", .null)
         case .failedOver:
             placement.pruneAfterHealthy = nil
-            change(fresh, to: placement, prune: leftover, event: HubEvent(type: "MoveCompleted", cluster: cluster, application: app.name,
+            change(fresh, to: placement, prune: [leftover], event: HubEvent(type: "MoveCompleted", cluster: cluster, application: app.name,
                                                                            message: "\(app.name) is Healthy on \(cluster); its copy on \(leftover) is pruned"))
         case .unplaced:
             break

@@ -57,7 +57,7 @@ public final class Hub: @unchecked Sendable {
     private var manual: [String: ManualSync] = [:]
     private var attempts: [String: Int] = [:]
     private var progressChecks: [String: Int] = [:]
-    private var clients: [String: (Cluster, KubeClient)] = [:]
+    var clients: [String: (Cluster, KubeClient)] = [:]
     private var unreachable: [String: Unreachable] = [:]
     private var fileTexts: [String: String] = [:]         // watched file → last text
     /// Probe state and operator flags of each cluster (persisted on every change of state).

@@ -34,6 +34,12 @@ public final class HTTPTransport: @unchecked Sendable {
     // `lock` guards `idle`.
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
+    private let aborted = AbortFlag()
+
+    /// Ends every request in flight (within about a second: libcurl's progress callback) and every later
+    /// one, with an `unreachable` error. For a cluster found dead, so requests already waiting on it do not
+    /// hold their workers until the timeout. The transport is not usable afterwards.
+    public func abortAll() { aborted.set() }
 
     public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5) {
         _ = curlReady
@@ -104,6 +110,8 @@ public final class HTTPTransport: @unchecked Sendable {
 
     private final class Sink {
         var data: [UInt8] = []
+        let aborted: AbortFlag
+        init(aborted: AbortFlag) { self.aborted = aborted }
     }
 
     /// Performs one request. `path` starts with `/` and may carry a query.
@@ -114,7 +122,8 @@ public final class HTTPTransport: @unchecked Sendable {
         let h = checkout()
         var healthy = true
         defer { if healthy { checkin(h) } else { curl_easy_cleanup(h) } }
-        let sink = Sink()
+        if aborted.isSet { throw TransportError(kind: .unreachable, message: "aborted: the cluster was found unreachable") }
+        let sink = Sink(aborted: aborted)
         let box = Unmanaged.passRetained(sink)
         defer { box.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
@@ -137,6 +146,12 @@ public final class HTTPTransport: @unchecked Sendable {
             return n
         }
         fl_curl_setopt_pointer(h, CURLOPT_WRITEDATA, box.toOpaque())
+        fl_curl_setopt_xferinfo(h) { user, _, _, _, _ in
+            guard let user else { return 0 }
+            return Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue().aborted.isSet ? 1 : 0
+        }
+        fl_curl_setopt_pointer(h, CURLOPT_XFERINFODATA, box.toOpaque())
+        fl_curl_setopt_long(h, CURLOPT_NOPROGRESS, 0)
         let code: CURLcode
         if let body {
             fl_curl_setopt_long(h, CURLOPT_POSTFIELDSIZE, body.count)
@@ -157,6 +172,7 @@ public final class HTTPTransport: @unchecked Sendable {
             healthy = false
             let message = String(cString: curl_easy_strerror(code))
             switch code {
+            case CURLE_ABORTED_BY_CALLBACK: throw TransportError(kind: .unreachable, message: "aborted: the cluster was found unreachable")
             case CURLE_OPERATION_TIMEDOUT: throw TransportError(kind: .timeout, message: "timed out after \(timeout)s (\(message))")
             case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE:
                 throw TransportError(kind: .tls, message: "TLS failure: \(message)")
@@ -189,4 +205,12 @@ public final class CPUCounter: @unchecked Sendable {
     private var total: UInt64 = 0
     func add(_ nanoseconds: UInt64) { lock.withLock { total &+= nanoseconds } }
     public var seconds: Double { lock.withLock { Double(total) / 1e9 } }
+}
+
+/// A flag set once, read from libcurl's progress callback.
+final class AbortFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

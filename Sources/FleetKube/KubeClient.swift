@@ -63,6 +63,9 @@ public final class KubeClient: @unchecked Sendable {
         }
     }
 
+    /// Ends the requests in flight to this cluster and refuses later ones (a cluster found dead).
+    public func abortAll() { transport.abortAll() }
+
     /// `GET /version`.
     public func version() throws -> JSONValue { try json("GET", "/version", object: "") }
 

@@ -170,7 +170,9 @@ public enum PlacementPlanner {
             // The secondary failed too: further along the chain.
             if active == nil || active!.state == .unreachable || active!.drained {
                 if let target = failoverTarget(for: app.primary, clusters: clusters), target != placement.active {
-                    return .move(to: target, reason: "cluster \(placement.active ?? "?") failed too", pruneAfterHealthy: nil)
+                    // The copy on the failed secondary is pruned once the next one serves (it waits for that
+                    // cluster to answer again).
+                    return .move(to: target, reason: "cluster \(placement.active ?? "?") failed too", pruneAfterHealthy: placement.active)
                 }
             }
             return .none

@@ -278,7 +278,7 @@ public final class SQLiteApplicationStore: Sendable {
     /// A pending prune of the cluster it now runs on is dropped (its objects are its own there again).
     /// Returns false when the Application is gone.
     @discardableResult
-    public func setPlacement(_ name: String, _ placement: Placement?, prune: String? = nil, event: HubEvent? = nil) throws -> Bool {
+    public func setPlacement(_ name: String, _ placement: Placement?, prune: [String] = [], event: HubEvent? = nil) throws -> Bool {
         try pool.write { db in
             guard let primary = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ?", arguments: [name]) else { return false }
             let now = Self.now()
@@ -286,8 +286,8 @@ public final class SQLiteApplicationStore: Sendable {
             if let active = placement.map(\.active) ?? primary {
                 try db.execute(sql: "DELETE FROM pending_prune WHERE application = ? AND cluster = ?", arguments: [name, active])
             }
-            if let prune {
-                try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, prune, now])
+            for cluster in prune {
+                try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
             }
             if let event { try Self.insert(event, db: db, at: now) }
             return true

@@ -24,12 +24,16 @@ final class HubFixture: @unchecked Sendable {
     ///   - clusters: name → labels; each gets its own simulator.
     ///   - files: the repository's first commit.
     ///   - appSets: ApplicationSet YAML documents, one file each.
-    init(clusters: [String: [String: String]], files: [String: String], appSets: [String], resync: String = "1s", poll: String = "60s") throws {
+    ///   - secondaries: cluster → its secondary.
+    ///   - extraConfig: more hub configuration (YAML, top-level keys).
+    init(clusters: [String: [String: String]], files: [String: String], appSets: [String], resync: String = "1s", poll: String = "60s",
+         secondaries: [String: String] = [:], extraConfig: String = "") throws {
         for name in clusters.keys.sorted() { sims[name] = try SimProcess(arguments: ["--name", name]) }
         var yaml = "clusters:\n"
         for name in clusters.keys.sorted() {
             let labels = clusters[name]!.map { "\($0.key): \($0.value)" }.sorted().joined(separator: ", ")
-            yaml += "  - {name: \(name), server: '\(sims[name]!.server)', labels: {\(labels)}}\n"
+            let secondary = secondaries[name].map { ", secondary: \($0)" } ?? ""
+            yaml += "  - {name: \(name), server: '\(sims[name]!.server)', labels: {\(labels)}\(secondary)}\n"
         }
         cli.write("clusters.yaml", yaml)
         for (i, set) in appSets.enumerated() { cli.write("appsets/set-\(i).yaml", set) }
@@ -48,6 +52,7 @@ final class HubFixture: @unchecked Sendable {
         git: {pollInterval: \(poll), webhookSecret: \(Self.secret)}
         reconcile: {concurrency: 8, perCluster: 4, resync: \(resync)}
         logLevel: info
+        \(extraConfig)
         """)
         try startHub()
     }
@@ -96,6 +101,7 @@ final class HubFixture: @unchecked Sendable {
     }
 
     func stop() {
+        for sim in sims.values { kill(sim.process.processIdentifier, SIGCONT) }
         stopHub()
         for sim in sims.values { _ = sim.stop() }
         cli.cleanup()
@@ -159,6 +165,18 @@ final class HubFixture: @unchecked Sendable {
 
     // MARK: Clusters
 
+    /// Freezes a simulator (SIGSTOP): its port accepts nothing it answers, like a partitioned cluster; its
+    /// objects stay. `thaw` resumes it.
+    func freeze(_ cluster: String) { kill(sims[cluster]!.process.processIdentifier, SIGSTOP) }
+    func thaw(_ cluster: String) { kill(sims[cluster]!.process.processIdentifier, SIGCONT) }
+
+    /// Names of the objects of `kind` in `namespace` that Flotilla applied for `application` on `cluster`.
+    func owned(_ cluster: String, _ apiVersion: String, _ kind: String, namespace: String, by application: String) throws -> [String] {
+        let client = KubeClient(cluster: Cluster(name: cluster, server: sims[cluster]!.server), timeout: 5)
+        return try client.list(try client.resource(apiVersion: apiVersion, kind: kind), namespace: namespace,
+                               labelSelector: "flotilla.io/app=\(application)").compactMap { $0.value(at: ["metadata", "name"])?.stringValue }
+    }
+
     /// Reads an object from a simulated cluster.
     func get(_ cluster: String, _ apiVersion: String, _ kind: String, namespace: String, name: String) throws -> JSONValue? {
         let client = KubeClient(cluster: Cluster(name: cluster, server: sims[cluster]!.server), timeout: 5)
@@ -167,11 +185,12 @@ final class HubFixture: @unchecked Sendable {
 }
 
 /// A git-directories × clusters ApplicationSet over `apps/*`, on clusters matching `selector` (env=…).
-func directoryAppSet(name: String, env: String, automated: String? = "{prune: true, selfHeal: true}", path: String = "apps/*") -> String {
+func directoryAppSet(name: String, env: String, automated: String? = "{prune: true, selfHeal: true}", path: String = "apps/*",
+                     annotations: String = "{}") -> String {
     """
     apiVersion: argoproj.io/v1alpha1
     kind: ApplicationSet
-    metadata: {name: \(name)}
+    metadata: {name: \(name), annotations: \(annotations)}
     spec:
       generators:
         - matrix:

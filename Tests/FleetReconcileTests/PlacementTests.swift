@@ -78,7 +78,7 @@ private typealias C = PlacementCluster
     let clusters: [String: C] = ["a": C(secondary: "b", state: .unreachable), "b": C(secondary: "c", state: .unreachable), "c": C()]
     let placed = Placement(primary: "a", active: "b", phase: .failedOver, reason: "down", since: "")
     #expect(PlacementPlanner.decide(PlacementSubject(primary: "a", placement: placed), clusters: clusters, policy: policy, storm: false)
-            == .move(to: "c", reason: "cluster b failed too", pruneAfterHealthy: nil))
+            == .move(to: "c", reason: "cluster b failed too", pruneAfterHealthy: "b"))
     // Failing back to a that fails again: back to the secondary that kept its copy.
     let back = Placement(primary: "a", active: "a", phase: .failingBack, reason: "", since: "", pruneAfterHealthy: "c")
     #expect(PlacementPlanner.decide(PlacementSubject(primary: "a", placement: back), clusters: clusters, policy: policy, storm: false)

@@ -93,7 +93,7 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         #expect(try store.placedApplications().map(\.name) == ["a"])
 
         // Failback completes: back on the primary, the secondary's copy due for pruning.
-        #expect(try store.setPlacement("a", nil, prune: "dr-eu", event: HubEvent(type: "FailedBack", cluster: "prod-eu", application: "a", message: "back")))
+        #expect(try store.setPlacement("a", nil, prune: ["dr-eu"], event: HubEvent(type: "FailedBack", cluster: "prod-eu", application: "a", message: "back")))
         #expect(try store.pendingPrunes().map { "\($0.application)@\($0.cluster)" } == ["a@dr-eu"])
         // Moving onto a cluster drops the pending prune there: its objects are its own again.
         _ = try store.setPlacement("a", moved)

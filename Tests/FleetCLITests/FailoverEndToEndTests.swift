@@ -1,0 +1,146 @@
+import FleetModel
+import Foundation
+import Testing
+
+/// Probes fast, thresholds low, a short hold-down: the whole story in seconds.
+private let fastFailover = """
+failover: {probeInterval: 200ms, probeTimeout: 300ms, failureThreshold: 2, recoveryThreshold: 2, holdDown: 1s, maxFailoverPercent: 70}
+"""
+
+private func placement(_ hub: HubFixture, _ app: String) throws -> JSONValue {
+    try hub.api("GET", "/api/v1/applications/\(app)")["placement"] ?? .null
+}
+
+private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws -> Bool {
+    let a = try hub.api("GET", "/api/v1/applications/\(app)")
+    return a["activeCluster"]?.stringValue == cluster && a["health"] == "Healthy"
+}
+
+/// eu fails (its simulator frozen, objects kept): its apps move to the standby dr and are applied and owned
+/// there; the opt-out app stays. dr fails too: they move on to us, where the same objects already belong to
+/// the sibling apps (covered). eu and dr come back: after the hold-down each app syncs on eu, is Healthy there,
+/// and only then are its copies elsewhere pruned; the siblings' objects are untouched. Events tell the story.
+@Test func failoverChainAndFailback() throws {
+    let hub = try HubFixture(
+        clusters: ["eu": ["env": "prod"], "dr": ["env": "dr"], "us": ["env": "prod"]],
+        files: ["apps/web/config.yaml": configMap("web-config", "1"), "apps/web/web.yaml": deployment("web"),
+                "local/agent/config.yaml": configMap("agent-config", "1")],
+        appSets: [directoryAppSet(name: "apps", env: "prod"),
+                  directoryAppSet(name: "local", env: "prod", path: "local/*", annotations: #"{flotilla.io/failover: "false"}"#)],
+        resync: "2s", secondaries: ["eu": "dr", "dr": "us"], extraConfig: fastFailover)
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu", "web-us", "agent-eu", "agent-us"])
+    #expect(try hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty)
+
+    // 1. eu is partitioned: web-eu fails over to the standby dr and is owned there.
+    hub.freeze("eu")
+    try hub.waitFor("web-eu Healthy on dr", timeout: 30) { try served(hub, "web-eu", on: "dr") }
+    let moved = try placement(hub, "web-eu")
+    #expect(moved["primary"] == "eu" && moved["phase"] == "FailedOver", "\(moved)")
+    #expect(try hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu") == ["web-config"])
+    #expect(try hub.owned("dr", "apps/v1", "Deployment", namespace: "web", by: "web-eu") == ["web"])
+    #expect(try placement(hub, "agent-eu").isNull, "an app that opts out stays on its primary")
+    let clusters = try hub.api("GET", "/api/v1/clusters")["items"]?.arrayValue ?? []
+    #expect(clusters.first { $0["name"] == "eu" }?["state"] == "Unreachable")
+
+    // 2. dr fails too: on to us, where web-us already owns the same objects.
+    hub.freeze("dr")
+    try hub.waitFor("web-eu covered on us", timeout: 30) {
+        let p = try placement(hub, "web-eu")
+        return p["active"] == "us" && p["coveredBy"] == "web-us"
+    }
+    #expect(try hub.owned("us", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty, "the sibling's objects are not taken over")
+
+    // 3. Both come back: failback to eu, then the copy on dr is pruned; web-us keeps its objects.
+    hub.thaw("dr")
+    hub.thaw("eu")
+    try hub.waitFor("web-eu back on eu", timeout: 30) { try placement(hub, "web-eu").isNull && served(hub, "web-eu", on: "eu") }
+    try hub.waitFor("copy on dr pruned", timeout: 30) { try hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty }
+    #expect(try hub.owned("eu", "v1", "ConfigMap", namespace: "web", by: "web-eu") == ["web-config"])
+    #expect(try hub.owned("us", "v1", "ConfigMap", namespace: "web", by: "web-us") == ["web-config"])
+    #expect(try hub.owned("dr", "apps/v1", "Deployment", namespace: "web", by: "web-eu").isEmpty)
+    try hub.waitHealthy(["web-eu", "web-us", "agent-eu", "agent-us"])
+
+    // The event log tells it in order.
+    let events = try hub.api("GET", "/api/v1/events?application=web-eu")["items"]?.arrayValue ?? []
+    let types = events.compactMap { $0["type"]?.stringValue }
+    #expect(types.first == "FailedOver" && types.contains("Covered") && types.contains("FailbackStarted") && types.contains("FailedBack"), "\(types)")
+    let cli = try CLI.runProcess(CLI.binary, ["events", "--cluster", "eu", "--server", hub.url], environment: [:])
+    #expect(cli.stdout.contains("ClusterStateChanged") && cli.stdout.contains("Unreachable"), "\(cli.stdout)")
+    let metrics = try hub.raw("GET", "/metrics").text
+    #expect(metrics.contains("flotilla_cluster_state{cluster=\"eu\",state=\"Healthy\"} 1"))
+}
+
+/// Drain moves everything that may move now, make-before-break; uncordon brings it back. Manual failback
+/// and a cordon of a cluster that is not Healthy are refused with a clear answer.
+@Test func drainAndUncordon() throws {
+    let hub = try HubFixture(
+        clusters: ["eu": ["env": "prod"], "dr": ["env": "dr"]],
+        files: ["apps/web/config.yaml": configMap("web-config", "1")],
+        appSets: [directoryAppSet(name: "apps", env: "prod")],
+        resync: "2s", secondaries: ["eu": "dr"], extraConfig: fastFailover)
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu"])
+
+    let drained = try CLI.runProcess(CLI.binary, ["cluster", "drain", "eu", "--server", hub.url], environment: [:])
+    #expect(drained.status == 0, "\(drained.stderr)")
+    try hub.waitFor("web-eu on dr and gone from eu", timeout: 30) {
+        try served(hub, "web-eu", on: "dr") && hub.owned("eu", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
+    }
+    let list = try CLI.runProcess(CLI.binary, ["cluster", "list", "--server", hub.url], environment: [:])
+    #expect(list.stdout.contains("Healthy,Drained"), "\(list.stdout)")
+    let apps = try CLI.runProcess(CLI.binary, ["app", "list", "--server", hub.url], environment: [:])
+    #expect(apps.stdout.contains("eu → dr (FailedOver)"), "\(apps.stdout)")
+    // Failback to a cordoned cluster is refused.
+    let refused = try hub.raw("POST", "/api/v1/clusters/eu/failback", body: "{}")
+    #expect(refused.status == 409 && refused.text.contains("cordoned"), "\(refused.text)")
+    #expect(try hub.raw("POST", "/api/v1/clusters/ghost/drain", body: "{}").status == 404)
+
+    #expect(try CLI.runProcess(CLI.binary, ["cluster", "uncordon", "eu", "--server", hub.url], environment: [:]).status == 0)
+    try hub.waitFor("web-eu back on eu, pruned from dr", timeout: 30) {
+        try placement(hub, "web-eu").isNull && served(hub, "web-eu", on: "eu") && hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
+    }
+}
+
+/// With no healthy secondary the app is Unplaced and nothing is deleted; a hub restart while it is failed
+/// over keeps the placement; with `failback: manual` it stays on the secondary until the operator says so.
+@Test func unplacedRestartAndManualFailback() throws {
+    let hub = try HubFixture(
+        clusters: ["eu": ["env": "prod"], "dr": ["env": "dr"], "solo": ["env": "prod"]],
+        files: ["apps/web/config.yaml": configMap("web-config", "1")],
+        appSets: [directoryAppSet(name: "apps", env: "prod")],
+        resync: "2s", secondaries: ["eu": "dr"],
+        extraConfig: fastFailover.replacingOccurrences(of: "maxFailoverPercent: 70}", with: "maxFailoverPercent: 70, failback: manual}"))
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu", "web-solo"])
+
+    // solo has no secondary: Unplaced, with an event.
+    hub.freeze("solo")
+    try hub.waitFor("web-solo Unplaced", timeout: 30) { try placement(hub, "web-solo")["phase"] == "Unplaced" }
+    let unplaced = try hub.api("GET", "/api/v1/events?application=web-solo")["items"]?.arrayValue ?? []
+    #expect(unplaced.contains { $0["type"] == "Unplaced" })
+    hub.thaw("solo")
+    try hub.waitFor("web-solo placed again", timeout: 30) { try placement(hub, "web-solo").isNull && served(hub, "web-solo", on: "solo") }
+    #expect(try hub.owned("solo", "v1", "ConfigMap", namespace: "web", by: "web-solo") == ["web-config"], "nothing was deleted")
+
+    // eu fails over; the hub restarts; the placement holds.
+    hub.freeze("eu")
+    try hub.waitFor("web-eu on dr", timeout: 30) { try served(hub, "web-eu", on: "dr") }
+    hub.stopHub(signal: SIGKILL)
+    try hub.startHub()
+    #expect(try placement(hub, "web-eu")["active"] == "dr")
+
+    // Manual failback: eu recovers, the app stays on dr until `cluster failback`.
+    hub.thaw("eu")
+    try hub.waitFor("eu Healthy", timeout: 30) {
+        (try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Healthy"
+    }
+    Thread.sleep(forTimeInterval: 1.5)   // past the hold-down
+    #expect(try placement(hub, "web-eu")["active"] == "dr", "failback: manual waits for the operator")
+    let back = try CLI.runProcess(CLI.binary, ["cluster", "failback", "eu", "--server", hub.url], environment: [:])
+    #expect(back.status == 0 && back.stdout.contains("1 Applications failing back"), "\(back.stdout)\(back.stderr)")
+    try hub.waitFor("web-eu back on eu, pruned from dr", timeout: 30) {
+        try placement(hub, "web-eu").isNull && hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
+    }
+    #expect(try hub.owned("eu", "v1", "ConfigMap", namespace: "web", by: "web-eu") == ["web-config"])
+}
