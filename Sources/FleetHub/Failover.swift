@@ -188,6 +188,18 @@ extension Hub {
             return
         }
         announce(event)
+        let target: String? = placement == nil ? app.cluster : placement!.active
+        if target != app.activeCluster {
+            // The status described the cluster it left: until the first reconcile where it runs now, say so.
+            var status = app.status
+            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
+            status.set("health", .object([("status", .string(target == nil ? "Missing" : "Progressing")),
+                                          ("message", .string(target.map { "placed on \($0); syncing there" } ?? "Unplaced"))]))
+            status.set("cluster", target.map(JSONValue.string) ?? .null)
+            status.set("placement", Self.placementJSON(placement))
+            try? store.setStatus(app.name, status)
+            metrics.record(app: app.name, status: status)
+        }
         pool.remove(.app(app.name))
         var moved = app
         moved.placement = placement

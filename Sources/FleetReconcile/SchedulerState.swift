@@ -171,8 +171,10 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
         guard let cluster = inFlight.removeValue(forKey: key) else { return }
         inFlightPerCluster[cluster, default: 1] -= 1
         if inFlightPerCluster[cluster] == 0 { inFlightPerCluster.removeValue(forKey: cluster) }
-        var next = held.removeValue(forKey: key)
-        if let requeueAt { next = merge(next, Pending(cluster: cluster, priority: .normal, due: requeueAt, sequence: 0)) }
+        var next = requeueAt.map { Pending(cluster: cluster, priority: .normal, due: $0, sequence: 0) }
+        // A re-add held during the run comes last so its cluster wins: the key may have moved to another
+        // cluster (a failover) while it ran on this one.
+        if let h = held.removeValue(forKey: key) { next = merge(next, h) }
         if let next { enqueue(key, merge(pending[key], next)) }
     }
 

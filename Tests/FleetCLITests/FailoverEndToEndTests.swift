@@ -13,7 +13,7 @@ private func placement(_ hub: HubFixture, _ app: String) throws -> JSONValue {
 
 private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws -> Bool {
     let a = try hub.api("GET", "/api/v1/applications/\(app)")
-    return a["activeCluster"]?.stringValue == cluster && a["health"] == "Healthy"
+    return a["activeCluster"]?.stringValue == cluster && a.value(at: ["status", "cluster"])?.stringValue == cluster && a["health"] == "Healthy"
 }
 
 /// eu fails (its simulator frozen, objects kept): its apps move to the standby dr and are applied and owned

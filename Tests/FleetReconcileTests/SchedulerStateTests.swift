@@ -108,6 +108,19 @@ private func drain(_ s: inout State, now: Double = 0) -> [String] {
     #expect(s.nextDue() == nil)
 }
 
+/// A key re-added for another cluster while it runs (it failed over) is queued on the new cluster, even
+/// when the run asks for a retry on the old one (which may be blocked).
+@Test func readdOnAnotherClusterWins() {
+    var s = State(concurrency: 5, perCluster: 5)
+    s.add("app", cluster: "dr", due: 0)
+    _ = s.next(now: 0)
+    s.add("app", cluster: "us", priority: .high, due: 0)
+    s.block(cluster: "dr")
+    s.done("app", requeueAt: 0.5)
+    let item = s.next(now: 1)
+    #expect(item?.key == "app" && item?.cluster == "us")
+}
+
 /// A requeue after done (retry or resync) is scheduled at that time.
 @Test func requeueAfterDone() {
     var s = State(concurrency: 5, perCluster: 5)
