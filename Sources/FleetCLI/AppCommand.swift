@@ -17,7 +17,11 @@ struct AppCommand: ParsableCommand {
             let pin = a["pinnedRevision"]?.stringValue == nil ? "" : " (pinned)"
             var cluster = a["cluster"]?.stringValue ?? "<none>"
             if let phase = a.value(at: ["placement", "phase"])?.stringValue {
-                cluster += phase == "Unplaced" ? " (Unplaced)" : " → \(a.value(at: ["placement", "active"])?.stringValue ?? "?") (\(phase))"
+                switch phase {
+                case "Unplaced": cluster += " (Unplaced)"
+                case "FailingBack": cluster += " ← \(a.value(at: ["placement", "pruneAfterHealthy"])?.stringValue ?? "?") (FailingBack)"
+                default: cluster += " → \(a.value(at: ["placement", "active"])?.stringValue ?? "?") (\(phase))"
+                }
             }
             return [a["name"]?.stringValue ?? "", cluster, a["namespace"]?.stringValue ?? "",
                     a["sync"]?.stringValue ?? "", a["health"]?.stringValue ?? "",

@@ -21,6 +21,7 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Delay added to every answer, e.g. 20ms.") var latency: String = "0ms"
     @Option(help: "Bearer token clients must send.") var token: String?
     @Option(help: "Serve every loopback cluster of this clusters file.") var fleet: String?
+    @Option(help: ArgumentHelp("With --fleet: serve only these clusters (comma-separated).", valueName: "names")) var only: String?
     @Option(help: "How long workloads take to become ready, e.g. 1s.") var readyAfter: String = "1s"
     @Option(help: "Pods whose image contains this text never become ready.") var failImage: String?
     @Flag(help: "Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost (its path is printed).") var tls = false
@@ -30,6 +31,7 @@ struct SimCommand: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("Please give --tls-cert and --tls-key together.") }
+        if only != nil && fleet == nil { throw ValidationError("--only selects clusters of --fleet; give --fleet too.") }
         _ = try parseDuration(latency, flag: "--latency")
         _ = try parseDuration(readyAfter, flag: "--ready-after")
     }
@@ -51,6 +53,14 @@ struct SimCommand: AsyncParsableCommand {
         }
         if let fleet {
             listeners = try fleetListeners(fleet, readyAfter: ready.seconds, failImage: failImage, tls: tls ? try certificate() : nil, certificate: certificate)
+            if let only {
+                let wanted = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                let served = Set(listeners.map(\.cluster.options.name))
+                if let unknown = wanted.subtracting(served).sorted().first {
+                    throw CLIError("--only: \(fleet) has no loopback cluster named '\(unknown)' (it has \(served.sorted().joined(separator: ", ")))")
+                }
+                listeners = listeners.filter { wanted.contains($0.cluster.options.name) }
+            }
         } else {
             let parts = listen.split(separator: ":")
             guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {

@@ -33,16 +33,17 @@ struct UpCommand: AsyncParsableCommand {
         let data = URL(fileURLWithPath: dataDir ?? hubConfig.dataDir ?? ".flotilla-demo").standardizedFileURL
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
-        // 1. The simulated fleet.
-        let ready = try parseDuration(readyAfter, flag: "--ready-after")
-        var listeners: [SimServer.Listener] = []
-        for file in hubConfig.clusters {
-            listeners += try fleetListeners(file, readyAfter: ready.seconds, failImage: nil, tls: nil) {
-                let f = try SelfSignedCertificate.make(in: data.appendingPathComponent("tls")); return .init(certificate: f.certificate, key: f.key)
+        // 1. The simulated fleet: one process per cluster, so that one can be killed to watch failover.
+        _ = try parseDuration(readyAfter, flag: "--ready-after")
+        let sims = SimChildren()
+        do {
+            for file in hubConfig.clusters {
+                for listener in try fleetListeners(file, readyAfter: 0, failImage: nil, tls: nil, certificate: { .init(certificate: "", key: "") }) {
+                    try sims.start(fleet: file, cluster: listener.cluster.options.name, arguments: ["--ready-after", readyAfter, "--tls-dir", data.appendingPathComponent("tls").path])
+                }
             }
-        }
-        let sims: SimServer.Running
-        do { sims = try await SimServer(listeners: listeners, logLevel: .critical).start() } catch {
+        } catch {
+            sims.stop()
             throw CLIError("cannot start the simulated clusters (\(error)); is another `flotilla up` or `flotilla sim` running on their ports?")
         }
 
@@ -61,27 +62,30 @@ struct UpCommand: AsyncParsableCommand {
         let logger = makeLogger(level: hubConfig.logLevel)
         let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
         let repoURL = self.repoURL
-        let served = listeners
+        let fleetFile = hubConfig.clusters.first ?? "fleet/clusters.yaml"
         do {
             try await Hub.serve(config: hubConfig, dataDir: data, logger: logger, drainTimeout: 10, onListening: { port in
                 let url = "http://\(host):\(port)"
                 try? Self.installHook(in: repo, hub: url, repoURL: repoURL, secret: secret)
                 var lines = ["", "Flotilla is up.", "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))"]
-                for l in served { lines.append("  cluster:    \(l.cluster.options.name.padding(toLength: 11, withPad: " ", startingAt: 0)) http://\(l.host):\(sims.ports[l.cluster.options.name] ?? l.port)") }
+                for c in sims.started { lines.append("  cluster:    \(c.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(c.url)   (simulator pid \(c.pid))") }
                 lines += ["  demo repo:  \(repo.path)", "",
                           "Try this: add a directory, commit, watch it appear on every staging and prod cluster:",
                           "  cd \(repo.path) && mkdir teams/search/ranker && sed s/indexer/ranker/g teams/search/indexer/deployment.yaml > teams/search/ranker/deployment.yaml && git add -A && git commit -qm 'add ranker'",
-                          "  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", ""]
+                          "  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", "",
+                          "Try failover: kill a cluster's simulator and watch its apps move to its secondary:",
+                          "  kill \(sims.started.first { $0.name == "prod-eu" }?.pid ?? sims.started.first?.pid ?? 0); flotilla events --server \(url) --watch",
+                          "  flotilla sim --fleet \(fleetFile) --only \(sims.started.first { $0.name == "prod-eu" }?.name ?? sims.started.first?.name ?? "NAME") &     (brings it back; apps return after the hold-down)", ""]
                 FileHandle.standardOutput.write(Data(lines.joined(separator: "\n").utf8))
             }, onReady: { hub in
                 let apps = (try? hub.store.count()) ?? 0
                 FileHandle.standardOutput.write(Data("hub ready: \(hub.applicationSets().count) ApplicationSets, \(apps) Applications\n".utf8))
             })
         } catch {
-            await sims.stop()
+            sims.stop()
             throw error
         }
-        await sims.stop()
+        sims.stop()
     }
 
     /// A non-bare repository holding the files of `apps`, checked out, on branch main.
@@ -120,5 +124,49 @@ struct UpCommand: AsyncParsableCommand {
         """
         try script.write(to: hook, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: hook.path)
+    }
+}
+
+/// Simulator processes started by `flotilla up`, one per cluster, stopped with it.
+final class SimChildren: @unchecked Sendable {
+    struct Started {
+        let name: String
+        let url: String
+        let pid: Int32
+    }
+    private(set) var started: [Started] = []
+    private var processes: [Process] = []
+
+    /// Starts `flotilla sim --fleet FILE --only NAME` and waits for its "listening on" line.
+    func start(fleet: String, cluster: String, arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["sim", "--fleet", fleet, "--only", cluster] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        processes.append(process)
+        var line = ""
+        repeat {
+            var bytes = Data()
+            while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { bytes.append(byte) }
+            if bytes.isEmpty && !process.isRunning { throw CLIError("the simulator of \(cluster) exited (port in use?)") }
+            line = String(decoding: bytes, as: UTF8.self)
+        } while !line.contains("listening on")
+        // Keep reading so the child never blocks on a full pipe.
+        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        let url = line.components(separatedBy: "listening on ").last ?? ""
+        started.append(Started(name: cluster, url: url, pid: process.processIdentifier))
+    }
+
+    /// SIGTERM to each (SIGKILL after 5 s).
+    func stop() {
+        for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(5)
+        for p in processes {
+            while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
     }
 }

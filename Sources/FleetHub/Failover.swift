@@ -229,6 +229,9 @@ extension Hub {
             conditions.append(Self.condition("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
         }
         status.set("placement", Self.placementJSON(placement))
+        if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
+            conditions.append(Self.condition("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
+        }
         let healthy = result.health.status == .healthy && (result.syncStatus == "Synced" || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
