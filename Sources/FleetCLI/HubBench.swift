@@ -13,18 +13,30 @@ import Logging
 final class HubBenchWorld {
     let dir: URL
     let sim: Process
+    /// With `simPerCluster`: one simulator process per cluster, by name.
+    var sims: [String: Process] = [:]
+    var ports: [String: Int] = [:]
+    let latency: String
     let hub: Hub
     let repo: GitRepositoryWriter
     var files: [String: Data]
     static let repoURL = "https://git.example.com/bench/apps.git"
 
-    init(clusters: Int, dirs: Int, latency: String, concurrency: Int, perCluster: Int, reachable: Bool = true) throws {
+    /// - Parameters:
+    ///   - standby: the last cluster is a standby (env=dr, selected by no generator) and the secondary of c0.
+    ///   - simPerCluster: one simulator process per cluster, so that one can be killed (`killSim`).
+    init(clusters: Int, dirs: Int, latency: String, concurrency: Int, perCluster: Int, reachable: Bool = true,
+         standby: Bool = false, simPerCluster: Bool = false, failover: HubConfiguration.Failover = .init()) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-bench-\(UUID().uuidString)")
+        self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var yaml = "clusters:\n"
         for i in 0..<clusters {
             let port = reachable ? freeLoopbackPort() : 1
-            yaml += "  - {name: c\(i), server: 'http://127.0.0.1:\(port)', labels: {env: prod}}\n"
+            ports["c\(i)"] = port
+            let isStandby = standby && i == clusters - 1
+            let secondary = standby && i == 0 ? ", secondary: c\(clusters - 1)" : ""
+            yaml += "  - {name: c\(i), server: 'http://127.0.0.1:\(port)', labels: {env: \(isStandby ? "dr" : "prod")}\(secondary)}\n"
         }
         try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         sim = Process()
@@ -33,7 +45,9 @@ final class HubBenchWorld {
         let out = Pipe()
         sim.standardOutput = out
         sim.standardError = FileHandle.nullDevice
-        if reachable {
+        if reachable && simPerCluster {
+            for name in ports.keys.sorted() { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
+        } else if reachable {
             try sim.run()
             var seen = 0, line = Data()
             while seen < clusters, let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
@@ -55,7 +69,7 @@ final class HubBenchWorld {
             - matrix:
                 generators:
                   - git: {repoURL: '\(Self.repoURL)', revision: HEAD, directories: [{path: 'apps/*'}]}
-                  - clusters: {}
+                  - clusters: {selector: {matchLabels: {env: prod}}}
           template:
             metadata: {name: '{{path.basename}}-{{name}}'}
             spec:
@@ -75,6 +89,7 @@ final class HubBenchWorld {
         config.perCluster = perCluster
         config.resync = 3600
         config.gitPollInterval = 3600
+        config.failover = failover
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
         hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger)
@@ -114,8 +129,37 @@ final class HubBenchWorld {
         return nil
     }
 
+    /// Starts cluster `name`'s simulator on its port (again, after `killSim`: empty, like a rebuilt cluster).
+    func startSim(_ name: String) throws { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
+
+    static func launchSim(_ name: String, port: Int, latency: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        p.arguments = ["sim", "--listen", "127.0.0.1:\(port)", "--name", name, "--latency", latency, "--ready-after", "0s"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+        guard String(decoding: line, as: UTF8.self).contains("listening on") else { throw CLIError("simulator \(name) did not start") }
+        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+        return p
+    }
+
+    /// SIGKILL to cluster `name`'s simulator.
+    func killSim(_ name: String) {
+        guard let p = sims[name], p.isRunning else { return }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
     func stop() {
         hub.stop(timeout: 10)
+        for p in sims.values where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
         if sim.isRunning {
             kill(sim.processIdentifier, SIGKILL)
             sim.waitUntilExit()
