@@ -144,3 +144,42 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     }
     #expect(try hub.owned("eu", "v1", "ConfigMap", namespace: "web", by: "web-eu") == ["web-config"])
 }
+
+/// Two of three clusters fail at once: above maxFailoverPercent (50 %) nothing moves and an alarm is raised;
+/// when one comes back, failover of the other resumes. Objects are checked with kubectl on both simulators.
+@Test func stormGuardHoldsThenResumes() throws {
+    let hub = try HubFixture(
+        clusters: ["eu": ["env": "prod"], "us": ["env": "prod"], "dr": ["env": "dr"]],
+        files: ["apps/web/config.yaml": configMap("web-config", "1")],
+        appSets: [directoryAppSet(name: "apps", env: "prod")],
+        resync: "2s", secondaries: ["eu": "dr"],
+        extraConfig: fastFailover.replacingOccurrences(of: "maxFailoverPercent: 70", with: "maxFailoverPercent: 50"))
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu", "web-us"])
+
+    hub.freeze("eu")
+    hub.freeze("us")
+    try hub.waitFor("FailoverHeld", timeout: 30) {
+        (try hub.api("GET", "/api/v1/events")["items"]?.arrayValue ?? []).contains { $0["type"] == "FailoverHeld" }
+    }
+    Thread.sleep(forTimeInterval: 1)
+    #expect(try placement(hub, "web-eu").isNull, "no failover during a storm")
+
+    hub.thaw("us")
+    try hub.waitFor("web-eu on dr once the storm is over", timeout: 30) { try served(hub, "web-eu", on: "dr") }
+    let types = (try hub.api("GET", "/api/v1/events")["items"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue }
+    #expect(types.contains("FailoverResumed"), "\(types)")
+    if ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+        let onDR = try runKubectl(hub.sims["dr"]!.server, ["get", "configmap", "-n", "web", "-l", "flotilla.io/app=web-eu", "-o", "name"], cache: hub.cli.workDir)
+        #expect(onDR.stdout.contains("configmap/web-config"), "\(onDR.stdout)\(onDR.stderr)")
+    }
+    hub.thaw("eu")
+    try hub.waitFor("web-eu back on eu, pruned from dr", timeout: 30) {
+        try placement(hub, "web-eu").isNull && hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
+    }
+    if ["/usr/bin/kubectl", "/usr/local/bin/kubectl"].contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+        let onEU = try runKubectl(hub.sims["eu"]!.server, ["get", "configmap", "-n", "web", "-l", "flotilla.io/app=web-eu", "-o", "name"], cache: hub.cli.workDir)
+        let onDR = try runKubectl(hub.sims["dr"]!.server, ["get", "configmap", "-n", "web", "-o", "name"], cache: hub.cli.workDir)
+        #expect(onEU.stdout.contains("configmap/web-config") && !onDR.stdout.contains("web-config"), "\(onEU.stdout) | \(onDR.stdout)")
+    }
+}
