@@ -74,6 +74,8 @@ let package = Package(
         .target(name: "FleetDiff", dependencies: ["FleetModel"], swiftSettings: strict),
         // Reconcile scheduling: a pure queue state machine and retry policy, and a Dispatch worker pool.
         .target(name: "FleetReconcile", dependencies: ["FleetModel"], swiftSettings: strict),
+        // Authentication and authorisation as pure logic: API tokens, Argo CD-style RBAC, failure rate limits.
+        .target(name: "FleetAuth", dependencies: ["FleetModel"], swiftSettings: strict),
         // The sync engine for one Application: render, diff, apply by waves, prune, health.
         .target(name: "FleetSync", dependencies: ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
@@ -87,7 +89,7 @@ let package = Package(
             name: "FleetHub",
             dependencies: [
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
-                "FleetSync", "FleetReconcile", "FleetDiff", "FleetSim",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetSim", "FleetAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +118,7 @@ let package = Package(
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
+        .testTarget(name: "FleetAuthTests", dependencies: ["FleetAuth", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel", "FleetReconcile"], swiftSettings: strict),
