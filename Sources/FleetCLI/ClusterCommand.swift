@@ -31,9 +31,8 @@ extension ClusterCommand {
         @Option(name: .customLong("hub"), help: ArgumentHelp("Register through this hub's API (default: $FLOTILLA_SERVER if set, else the local store).", valueName: "url"))
         var hubURL: String?
         var hub: ServerOptions {
-            var options = ServerOptions()
-            options.server = hubURL
-            return options
+            // Parsed rather than built, so that every option of the group has its value.
+            (try? ServerOptions.parse(hubURL.map { ["--server", $0] } ?? [])) ?? ServerOptions()
         }
         @Argument(help: "Cluster name (DNS-1123 label). With --kubeconfig, defaults to the context name.") var name: String?
         @Option(help: "API server URL (https, or http for a local simulator).") var server: String?

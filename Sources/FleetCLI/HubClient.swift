@@ -8,12 +8,27 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("URL of the hub (default: $FLOTILLA_SERVER, else http://127.0.0.1:8080).", valueName: "url"))
     var server: String?
 
+    @Option(name: .customLong("auth-token-file"), help: ArgumentHelp("File holding the hub API token (default: $FLOTILLA_TOKEN, else $FLOTILLA_TOKEN_FILE, else .flotilla-demo/admin.token when it exists).", valueName: "path"))
+    var tokenFile: String?
+
     var url: String { server ?? ProcessInfo.processInfo.environment["FLOTILLA_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080" }
 
     /// Whether the user asked for the hub (flag or environment), for commands that also work on the local store.
     var requested: Bool { server != nil || !(ProcessInfo.processInfo.environment["FLOTILLA_SERVER"] ?? "").isEmpty }
 
-    var client: HubClient { HubClient(server: url) }
+    /// The token to send: --token-file, $FLOTILLA_TOKEN, $FLOTILLA_TOKEN_FILE, or the demo's admin token.
+    var token: String? {
+        let env = ProcessInfo.processInfo.environment
+        func read(_ path: String) -> String? {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let tokenFile { return read(tokenFile) }
+        if let t = env["FLOTILLA_TOKEN"], !t.isEmpty { return t }
+        if let f = env["FLOTILLA_TOKEN_FILE"], !f.isEmpty { return read(f) }
+        return read(".flotilla-demo/admin.token")
+    }
+
+    var client: HubClient { HubClient(server: url, token: token) }
 }
 
 /// JSON over HTTP to the hub's API (libcurl, like the cluster client).
@@ -21,7 +36,10 @@ struct HubClient {
     let server: String
     private let transport: HTTPTransport
 
-    init(server: String) {
+    private let token: String?
+
+    init(server: String, token: String? = nil) {
+        self.token = token
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         transport = HTTPTransport(server: self.server, credentials: ClusterCredentials(), timeout: 120, connectTimeout: 5)
     }
@@ -30,7 +48,8 @@ struct HubClient {
     func call(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws -> JSONValue {
         let response: HTTPResponse
         do {
-            response = try transport.request(method, path, body: body.map { Array($0.utf8) }, contentType: body == nil ? nil : contentType)
+            response = try transport.request(method, path, body: body.map { Array($0.utf8) }, contentType: body == nil ? nil : contentType,
+                                             headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])
         } catch {
             throw CLIError("cannot reach the hub at \(server): \(error)\nStart one with `flotilla up` or `flotilla serve --config FILE`, or set --server / FLOTILLA_SERVER.")
         }
@@ -39,6 +58,9 @@ struct HubClient {
             var message = value?["error"]?.stringValue ?? response.text
             if let problems = value?["problems"]?.arrayValue, !problems.isEmpty, !message.contains("\n") {
                 message += problems.map { "\n  \($0["field"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")" }.joined()
+            }
+            if response.status == 401 {
+                message += "\nGive a token with --auth-token-file, FLOTILLA_TOKEN or FLOTILLA_TOKEN_FILE (the hub prints the admin token on its first start)."
             }
             throw CLIError("\(method) \(path): \(response.status): \(message)")
         }

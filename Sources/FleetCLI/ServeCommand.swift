@@ -29,6 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
                                 FileHandle.standardOutput.write(Data("flotilla hub listening on http://\(host):\(port)\n".utf8))
                             },
                             onReady: { hub in
+                                if let token = hub.bootstrapToken {
+                                    // The only time this token is shown: the store keeps its hash.
+                                    FileHandle.standardOutput.write(Data("admin token (shown once, store it safely): \(token)\n".utf8))
+                                }
                                 let apps = (try? hub.store.count()) ?? 0
                                 FileHandle.standardOutput.write(Data("flotilla hub ready: \(hub.applicationSets().count) ApplicationSets, \(apps) Applications\n".utf8))
                             })

@@ -57,6 +57,8 @@ struct UpCommand: AsyncParsableCommand {
         hubConfig.repositories.append(.init(url: repoURL, fetchFrom: repo.path))
         hubConfig.gitPollInterval = min(hubConfig.gitPollInterval, 5)
         hubConfig.dataDir = data.path
+        if hubConfig.auth.adminTokenFile == nil { hubConfig.auth.adminTokenFile = data.appendingPathComponent("admin.token").path }
+        let tokenFile = hubConfig.auth.adminTokenFile!
 
         // 3. The hub.
         let logger = makeLogger(level: hubConfig.logLevel)
@@ -67,7 +69,8 @@ struct UpCommand: AsyncParsableCommand {
             try await Hub.serve(config: hubConfig, dataDir: data, logger: logger, drainTimeout: 10, onListening: { port in
                 let url = "http://\(host):\(port)"
                 try? Self.installHook(in: repo, hub: url, repoURL: repoURL, secret: secret)
-                var lines = ["", "Flotilla is up.", "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))"]
+                var lines = ["", "Flotilla is up.", "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))",
+                             "  API token:  in \(tokenFile) (mode 0600; the CLI reads it, or export FLOTILLA_TOKEN_FILE=\(tokenFile))"]
                 for c in sims.started { lines.append("  cluster:    \(c.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(c.url)   (simulator pid \(c.pid))") }
                 lines += ["  demo repo:  \(repo.path)", "",
                           "Try this: add a directory, commit, watch it appear on every staging and prod cluster:",

@@ -40,6 +40,18 @@ public struct HubConfiguration: Sendable, Equatable {
     public var failover = Failover()
     /// Webhooks told about every event (failovers, failbacks, cluster state changes).
     public var notifications: [Notification] = []
+    /// Authentication and RBAC of the API.
+    public var auth = Auth()
+
+    public struct Auth: Sendable, Equatable {
+        /// Where the first start writes the admin token (mode 0600), besides printing it once.
+        public var adminTokenFile: String?
+        /// `policy.csv` text (Argo CD format), from `policy` and/or `policyFile`.
+        public var policy = ""
+        /// The role every authenticated account has (`policy.default`); empty for none.
+        public var defaultRole = ""
+        public init() {}
+    }
 
     public struct Failover: Sendable, Equatable {
         /// The hub-wide switch. Default on (for clusters that have a secondary).
@@ -178,6 +190,22 @@ public struct HubConfiguration: Sendable, Equatable {
                             reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
                         }
                     }
+                case "auth":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        let f = "auth.\(k)"
+                        switch k {
+                        case "adminTokenFile": config.auth.adminTokenFile = reader.string(v, field: f).map(path)
+                        case "policy": config.auth.policy += (reader.string(v, field: f) ?? "") + "\n"
+                        case "policyFile":
+                            if let p = reader.string(v, field: f) {
+                                do { config.auth.policy += String(decoding: try files.read(p, relativeTo: base), as: UTF8.self) + "\n" } catch {
+                                    reader.report(f, "\(error)", at: v)
+                                }
+                            }
+                        case "defaultRole": config.auth.defaultRole = reader.string(v, field: f) ?? ""
+                        default: reader.report(f, "unknown field '\(k)' (expected adminTokenFile, policy, policyFile, defaultRole)", at: kn)
+                        }
+                    }
                 case "notifications":
                     for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
                         let field = "notifications[\(i)]"
@@ -216,7 +244,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         config.repositories.append(repo)
                     }
                 default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, failover, notifications, logLevel)", at: keyNode)
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, failover, notifications, auth, logLevel)", at: keyNode)
                 }
             }
         }

@@ -1,3 +1,4 @@
+import FleetAuth
 import FleetConfig
 import FleetGenerators
 import FleetGit
@@ -30,6 +31,12 @@ public final class Hub: @unchecked Sendable {
     public let config: HubConfiguration
     public let clusterStore: SQLiteClusterStore
     public let store: SQLiteApplicationStore
+    public let authStore: SQLiteAuthStore
+    /// RBAC of the API (`auth.policy` plus the built-in roles).
+    public let policy: RBACPolicy
+    /// The admin token minted on the first start (no account existed): shown once, never stored.
+    public internal(set) var bootstrapToken: String?
+    var authFailures = FailureLimiter()
     public let metrics = HubMetrics()
     let logger: Logger
     let gitCache: GitMirrorCache
@@ -95,6 +102,8 @@ public final class Hub: @unchecked Sendable {
         self.logger = logger
         clusterStore = try SQLiteClusterStore(directory: dataDir)
         store = try SQLiteApplicationStore(directory: dataDir)
+        authStore = try SQLiteAuthStore(directory: dataDir)
+        policy = try RBACPolicy.parse(config.auth.policy, defaultRole: config.auth.defaultRole, source: "auth.policy")
         gitCache = GitMirrorCache(root: dataDir.appendingPathComponent("git"))
         var locations: [String: String] = [:], creds: [String: GitCredentials] = [:]
         for repo in config.repositories {
@@ -120,6 +129,7 @@ public final class Hub: @unchecked Sendable {
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }
+        try bootstrapAdmin()
     }
 
     // MARK: - Start and stop

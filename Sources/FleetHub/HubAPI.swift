@@ -1,3 +1,4 @@
+import FleetAuth
 import FleetConfig
 import FleetDiff
 import FleetGenerators
@@ -35,8 +36,29 @@ public struct HubAPI: Sendable {
 
     public func handle(_ request: APIRequest) -> APIResponse {
         if request.body.count > Self.maxBody { return .error(413, "request body exceeds \(Self.maxBody >> 20) MiB") }
+        var caller: Caller?
+        let response = respond(request, caller: &caller)
+        // Every call that could change something is audited: who, what, when (the event's time), the outcome.
+        if request.method != "GET" && !Self.isPublic(request) {
+            let who = caller?.account ?? "anonymous"
+            try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(who) \(request.method) \(request.path) → \(response.status)"))
+        }
+        return response
+    }
+
+    /// Routes that answer without a token: liveness, readiness, and the git webhook (its own signature).
+    static func isPublic(_ r: APIRequest) -> Bool {
+        (r.method == "GET" && ["/healthz", "/readyz"].contains(r.path)) || (r.method == "POST" && r.path == "/api/v1/webhook/git")
+    }
+
+    private func respond(_ request: APIRequest, caller: inout Caller?) -> APIResponse {
         do {
-            return try route(request)
+            if !Self.isPublic(request) {
+                let who = try hub.authenticate(request.headers["authorization"])
+                caller = who
+                try check(request, who)
+            }
+            return try route(request, caller: caller)
         } catch let error as HubError {
             return .error(error.status, error.message)
         } catch let error as InputError {
@@ -62,7 +84,37 @@ public struct HubAPI: Sendable {
         return values
     }
 
-    private func route(_ r: APIRequest) throws -> APIResponse {
+    /// RBAC of every route, in one place: a route not listed here needs no more than authentication
+    /// (metrics, can-i, whoami, tokens of one's own account, checked in the handler).
+    private func check(_ r: APIRequest, _ caller: Caller) throws {
+        func need(_ action: String, _ resource: String, _ object: String) throws { try hub.authorize(caller, action, resource, object) }
+        if match(r, "GET", "api/v1/clusters") != nil { return try need("get", "clusters", "*") }
+        if match(r, "POST", "api/v1/clusters") != nil { return try need(r.query["mode"] == "create" ? "create" : "update", "clusters", "*") }
+        if let v = match(r, "GET", "api/v1/clusters/*") { return try need("get", "clusters", v[0]) }
+        if let v = match(r, "PUT", "api/v1/clusters/*") { return try need("update", "clusters", v[0]) }
+        if let v = match(r, "DELETE", "api/v1/clusters/*") { return try need("delete", "clusters", v[0]) }
+        if let v = match(r, "POST", "api/v1/clusters/*/*") { return try need("update", "clusters", v[0]) }
+        if match(r, "GET", "api/v1/applicationsets") != nil { return try need("get", "applicationsets", "*") }
+        if match(r, "POST", "api/v1/applicationsets") != nil { return try need("update", "applicationsets", "*") }
+        if match(r, "POST", "api/v1/applicationsets/preview") != nil { return try need("get", "applicationsets", "*") }
+        if let v = match(r, "GET", "api/v1/applicationsets/*") { return try need("get", "applicationsets", v[0]) }
+        if let v = match(r, "DELETE", "api/v1/applicationsets/*") { return try need("delete", "applicationsets", v[0]) }
+        if match(r, "GET", "api/v1/applications") != nil { return }   // filtered per item
+        if let v = match(r, "GET", "api/v1/applications/*") ?? match(r, "GET", "api/v1/applications/*/*") {
+            return try need("get", "applications", hub.rbacObject(application: v[0]))
+        }
+        if let v = match(r, "POST", "api/v1/applications/*/*") {
+            let action = ["sync", "refresh"].contains(v[1]) ? "sync" : "rollback"
+            return try need(action, "applications", hub.rbacObject(application: v[0]))
+        }
+        if match(r, "GET", "api/v1/events") != nil { return try need("get", "events", "*") }
+        if match(r, "GET", "api/v1/accounts") != nil { return try need("get", "accounts", "*") }
+        if match(r, "POST", "api/v1/accounts") != nil { return try need("create", "accounts", "*") }
+        if let v = match(r, "DELETE", "api/v1/accounts/*") { return try need("delete", "accounts", v[0]) }
+        if let v = match(r, "POST", "api/v1/accounts/*/tokens"), v[0] != caller.account { return try need("update", "accounts", v[0]) }
+    }
+
+    private func route(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
         if match(r, "GET", "healthz") != nil { return APIResponse(status: 200, contentType: "text/plain", body: "ok\n") }
         if match(r, "GET", "readyz") != nil {
             return hub.isReady ? APIResponse(status: 200, contentType: "text/plain", body: "ok\n")
@@ -85,6 +137,7 @@ public struct HubAPI: Sendable {
             return .json(.object([("cluster", .string(v[0])), ("failingBack", .int(n))]), status: 202)
         }
         if match(r, "GET", "api/v1/events") != nil { return try events(r) }
+        if let caller, let answer = try accountRoutes(r, caller) { return answer }
 
         if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
         if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r) }
@@ -95,7 +148,7 @@ public struct HubAPI: Sendable {
             return .json(.object([("deleted", .string(v[0]))]))
         }
 
-        if match(r, "GET", "api/v1/applications") != nil { return try listApplications(r) }
+        if match(r, "GET", "api/v1/applications") != nil { return try listApplications(r, caller: caller) }
         if let v = match(r, "GET", "api/v1/applications/*") { return try getApplication(v[0]) }
         if let v = match(r, "GET", "api/v1/applications/*/diff") { return try diff(v[0]) }
         if let v = match(r, "GET", "api/v1/applications/*/history") { return try history(v[0]) }
@@ -118,7 +171,8 @@ public struct HubAPI: Sendable {
             return .json(.object([("application", .string(v[0])), ("pinnedRevision", .null), ("queued", true)]), status: 202)
         }
         // A known path with another method: 405.
-        let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels", "api/v1/clusters/*/cordon", "api/v1/clusters/*/uncordon", "api/v1/clusters/*/drain", "api/v1/clusters/*/failback", "api/v1/events",
+        let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels", "api/v1/clusters/*/cordon", "api/v1/clusters/*/uncordon", "api/v1/clusters/*/drain", "api/v1/clusters/*/failback", "api/v1/events", "api/v1/accounts", "api/v1/accounts/*", "api/v1/accounts/*/tokens",
+                     "api/v1/tokens", "api/v1/tokens/*", "api/v1/can-i", "api/v1/whoami",
                      "api/v1/applicationsets", "api/v1/applicationsets/*", "api/v1/applications", "api/v1/applications/*",
                      "api/v1/applications/*/diff", "api/v1/applications/*/history", "api/v1/applications/*/sync",
                      "api/v1/applications/*/refresh", "api/v1/applications/*/rollback", "api/v1/applications/*/unpin"]
@@ -158,6 +212,60 @@ public struct HubAPI: Sendable {
     }
 
     // MARK: Clusters
+
+    // MARK: Accounts, tokens, can-i
+
+    private func accountRoutes(_ r: APIRequest, _ caller: Caller) throws -> APIResponse? {
+        if match(r, "GET", "api/v1/whoami") != nil {
+            return .json(.object([("account", .string(caller.account)), ("role", .string(caller.role)), ("token", .string(caller.tokenID))]))
+        }
+        if match(r, "GET", "api/v1/can-i") != nil {
+            guard let action = r.query["action"], let resource = r.query["resource"] else { throw HubError(400, "query needs action, resource and object") }
+            let object = r.query["object"] ?? "*"
+            return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
+        }
+        if match(r, "GET", "api/v1/accounts") != nil {
+            return .json(.object([("items", .array(try hub.authStore.accounts().map { a in
+                .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
+            }))]))
+        }
+        if match(r, "POST", "api/v1/accounts") != nil {
+            guard let body = try jsonBody(r), let name = body["name"]?.stringValue, let role = body["role"]?.stringValue else {
+                throw HubError(400, "body must be {\"name\": NAME, \"role\": \"role:…\"}")
+            }
+            try hub.createAccount(name, role: role)
+            return .json(.object([("name", .string(name)), ("role", .string(role))]), status: 201)
+        }
+        if let v = match(r, "DELETE", "api/v1/accounts/*") {
+            try hub.deleteAccount(v[0])
+            return .json(.object([("deleted", .string(v[0]))]))
+        }
+        if let v = match(r, "POST", "api/v1/accounts/*/tokens") {
+            let body = try jsonBody(r)
+            let expiresIn: Double?
+            if let text = body?["expiresIn"]?.stringValue {
+                guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(422, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
+                expiresIn = seconds
+            } else { expiresIn = nil }
+            let made = try hub.createToken(account: v[0], seconds: expiresIn, description: body?["description"]?.stringValue ?? "")
+            return .json(.object([("id", .string(made.id)), ("account", .string(v[0])), ("token", .string(made.token)),
+                                  ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
+        }
+        if match(r, "GET", "api/v1/tokens") != nil {
+            let all = hub.can(caller, "get", "accounts", "*")
+            let tokens = try hub.authStore.tokens(account: all ? r.query["account"] : caller.account)
+            return .json(.object([("items", .array(tokens.map(Hub.tokenJSON)))]))
+        }
+        if let v = match(r, "DELETE", "api/v1/tokens/*") {
+            guard let token = try hub.authStore.token(id: v[0]),
+                  token.account == caller.account || hub.can(caller, "update", "accounts", token.account) else {
+                throw HubError(404, "token '\(v[0])' not found")
+            }
+            guard try hub.authStore.revoke(id: v[0]) else { throw HubError(409, "token '\(v[0])' is already revoked") }
+            return .json(.object([("revoked", .string(v[0]))]))
+        }
+        return nil
+    }
 
     private func events(_ r: APIRequest) throws -> APIResponse {
         func int(_ key: String, _ fallback: Int) throws -> Int {
@@ -380,7 +488,7 @@ public struct HubAPI: Sendable {
         ])
     }
 
-    private func listApplications(_ r: APIRequest) throws -> APIResponse {
+    private func listApplications(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
         let selector = try r.query["selector"].map { text -> LabelSelector in
             do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
         } ?? .everything
@@ -392,6 +500,7 @@ public struct HubAPI: Sendable {
                 return selector.matches(labels)
             }
         }
+        if let caller { apps = apps.filter { hub.can(caller, "get", "applications", "\($0.appSet)/\($0.name)") } }
         var items = apps.map(Self.summary)
         if let sync = r.query["sync"] { items = items.filter { $0["sync"]?.stringValue == sync } }
         if let health = r.query["health"] { items = items.filter { $0["health"]?.stringValue == health } }

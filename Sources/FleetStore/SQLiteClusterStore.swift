@@ -132,6 +132,24 @@ public final class SQLiteClusterStore: ClusterStore {
                 CREATE INDEX event_application ON event (application, id);
                 """)
         }
+        migrator.registerMigration("v5-auth") { db in
+            try db.execute(sql: """
+                CREATE TABLE account (
+                    name        TEXT PRIMARY KEY NOT NULL,
+                    role        TEXT NOT NULL,
+                    created_at  TEXT NOT NULL
+                ) STRICT;
+                CREATE TABLE token (
+                    id          TEXT PRIMARY KEY NOT NULL,
+                    account     TEXT NOT NULL REFERENCES account(name) ON DELETE CASCADE,
+                    hash        TEXT NOT NULL,
+                    description TEXT NOT NULL DEFAULT '',
+                    created_at  TEXT NOT NULL,
+                    expires_at  TEXT,
+                    revoked_at  TEXT
+                ) STRICT;
+                """)
+        }
         return migrator
     }
 

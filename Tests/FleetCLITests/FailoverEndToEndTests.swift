@@ -65,7 +65,7 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     let events = try hub.api("GET", "/api/v1/events?application=web-eu")["items"]?.arrayValue ?? []
     let types = events.compactMap { $0["type"]?.stringValue }
     #expect(types.first == "FailedOver" && types.contains("Covered") && types.contains("FailbackStarted") && types.contains("FailedBack"), "\(types)")
-    let cli = try CLI.runProcess(CLI.binary, ["events", "--cluster", "eu", "--server", hub.url], environment: [:])
+    let cli = try CLI.runProcess(CLI.binary, ["events", "--cluster", "eu", "--server", hub.url], environment: hub.env)
     #expect(cli.stdout.contains("ClusterStateChanged") && cli.stdout.contains("Unreachable"), "\(cli.stdout)")
     let metrics = try hub.raw("GET", "/metrics").text
     #expect(metrics.contains("flotilla_cluster_state{cluster=\"eu\",state=\"Healthy\"} 1"))
@@ -82,21 +82,21 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     defer { hub.stop() }
     try hub.waitHealthy(["web-eu"])
 
-    let drained = try CLI.runProcess(CLI.binary, ["cluster", "drain", "eu", "--server", hub.url], environment: [:])
+    let drained = try CLI.runProcess(CLI.binary, ["cluster", "drain", "eu", "--server", hub.url], environment: hub.env)
     #expect(drained.status == 0, "\(drained.stderr)")
     try hub.waitFor("web-eu on dr and gone from eu", timeout: 30) {
         try served(hub, "web-eu", on: "dr") && hub.owned("eu", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
     }
-    let list = try CLI.runProcess(CLI.binary, ["cluster", "list", "--server", hub.url], environment: [:])
+    let list = try CLI.runProcess(CLI.binary, ["cluster", "list", "--server", hub.url], environment: hub.env)
     #expect(list.stdout.contains("Healthy,Drained"), "\(list.stdout)")
-    let apps = try CLI.runProcess(CLI.binary, ["app", "list", "--server", hub.url], environment: [:])
+    let apps = try CLI.runProcess(CLI.binary, ["app", "list", "--server", hub.url], environment: hub.env)
     #expect(apps.stdout.contains("eu → dr (FailedOver)"), "\(apps.stdout)")
     // Failback to a cordoned cluster is refused.
     let refused = try hub.raw("POST", "/api/v1/clusters/eu/failback", body: "{}")
     #expect(refused.status == 409 && refused.text.contains("cordoned"), "\(refused.text)")
     #expect(try hub.raw("POST", "/api/v1/clusters/ghost/drain", body: "{}").status == 404)
 
-    #expect(try CLI.runProcess(CLI.binary, ["cluster", "uncordon", "eu", "--server", hub.url], environment: [:]).status == 0)
+    #expect(try CLI.runProcess(CLI.binary, ["cluster", "uncordon", "eu", "--server", hub.url], environment: hub.env).status == 0)
     try hub.waitFor("web-eu back on eu, pruned from dr", timeout: 30) {
         try placement(hub, "web-eu").isNull && served(hub, "web-eu", on: "eu") && hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty
     }
@@ -137,7 +137,7 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     }
     Thread.sleep(forTimeInterval: 1.5)   // past the hold-down
     #expect(try placement(hub, "web-eu")["active"] == "dr", "failback: manual waits for the operator")
-    let back = try CLI.runProcess(CLI.binary, ["cluster", "failback", "eu", "--server", hub.url], environment: [:])
+    let back = try CLI.runProcess(CLI.binary, ["cluster", "failback", "eu", "--server", hub.url], environment: hub.env)
     #expect(back.status == 0 && back.stdout.contains("1 Applications failing back"), "\(back.stdout)\(back.stderr)")
     try hub.waitFor("web-eu back on eu, pruned from dr", timeout: 30) {
         try placement(hub, "web-eu").isNull && hub.owned("dr", "v1", "ConfigMap", namespace: "web", by: "web-eu").isEmpty

@@ -77,12 +77,12 @@ import Testing
     }
 
     // A manual sync applies the staging app; drift there is then only reported.
-    let sync = try CLI.runProcess(CLI.binary, ["app", "sync", "web-staging", "--server", hub.url, "--wait", "20"], environment: [:])
+    let sync = try CLI.runProcess(CLI.binary, ["app", "sync", "web-staging", "--server", hub.url, "--wait", "20"], environment: hub.env)
     #expect(sync.status == 0, "\(sync.stdout)\(sync.stderr)")
     _ = try runKubectl(hub.sims["staging"]!.server, ["-n", "web", "patch", "configmap", "web-config", "-p", #"{"data":{"value":"drifted"}}"#], cache: cache)
     try hub.waitFor("drift reported") { try hub.applications()["web-staging"]?["sync"] == "OutOfSync" }
     #expect(try hub.get("staging", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "drifted")
-    let diff = try CLI.runProcess(CLI.binary, ["app", "diff", "web-staging", "--server", hub.url], environment: [:])
+    let diff = try CLI.runProcess(CLI.binary, ["app", "diff", "web-staging", "--server", hub.url], environment: hub.env)
     #expect(diff.status == 1 && diff.stdout.contains("-  value: drifted") && diff.stdout.contains("+  value: git"), "\(diff.stdout)")
 
     // A broken manifest: that Application fails with a condition; the other keeps syncing.
@@ -107,7 +107,7 @@ import Testing
     let first = try #require(try hub.api("GET", "/api/v1/applications/web-prod/history")["items"]?.arrayValue?.first)
     let id = try #require(first["id"].flatMap { if case .int(let i) = $0 { return i } else { return nil } })
 
-    let rollback = try CLI.runProcess(CLI.binary, ["app", "rollback", "web-prod", "\(id)", "--server", hub.url], environment: [:])
+    let rollback = try CLI.runProcess(CLI.binary, ["app", "rollback", "web-prod", "\(id)", "--server", hub.url], environment: hub.env)
     #expect(rollback.status == 0 && rollback.stdout.contains("pinned to"), "\(rollback.stderr)")
     try hub.waitFor("rolled back to 1") { try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "1" }
     Thread.sleep(forTimeInterval: 1.5)   // resyncs happen (1 s) and must keep the pin
@@ -119,7 +119,7 @@ import Testing
     #expect(hub.stopHub() == 0)
     try hub.startHub()
     #expect(try hub.api("GET", "/api/v1/applications/web-prod")["pinnedRevision"]?.stringValue != nil)
-    try CLI.runProcess(CLI.binary, ["app", "unpin", "web-prod", "--server", hub.url], environment: [:])
+    try CLI.runProcess(CLI.binary, ["app", "unpin", "web-prod", "--server", hub.url], environment: hub.env)
     try hub.waitFor("back on 2") { try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "2" }
 
     // kill -9 right after a commit; the restarted hub converges with the same Applications, once each.
@@ -151,7 +151,7 @@ import Testing
     #expect(try hub.applications()["cache-prod"] == nil)
 
     // Apply, then delete: created at once, then deleted and pruned.
-    let cli = try CLI.runProcess(CLI.binary, ["appset", "apply", "-f", hub.cli.write("extra.yaml", extra), "--server", hub.url], environment: [:])
+    let cli = try CLI.runProcess(CLI.binary, ["appset", "apply", "-f", hub.cli.write("extra.yaml", extra), "--server", hub.url], environment: hub.env)
     #expect(cli.status == 0 && cli.stdout.contains("applicationset/extra applied: 1 created"), "\(cli.stdout)\(cli.stderr)")
     try hub.waitHealthy(["web-prod", "cache-prod"])
     // A file's ApplicationSet cannot be changed through the API.
@@ -172,7 +172,7 @@ import Testing
 
     // The cluster commands through the API; credentials never come back.
     func flotilla(_ args: [String]) throws -> CLI.Result {
-        try CLI.runProcess(CLI.binary, args, environment: ["FLOTILLA_SERVER": hub.url, "FLOTILLA_DATA_DIR": hub.cli.workDir.appendingPathComponent("unused").path])
+        try CLI.runProcess(CLI.binary, args, environment: ["FLOTILLA_SERVER": hub.url, "FLOTILLA_TOKEN_FILE": hub.tokenFile, "FLOTILLA_DATA_DIR": hub.cli.workDir.appendingPathComponent("unused").path])
     }
     let token = hub.cli.write("edge.token", "planted-secret-token\n")
     let add = try flotilla(["cluster", "add", "edge", "--server", "https://10.9.9.9:6443", "--label", "env=edge", "--token-file", token])

@@ -52,6 +52,7 @@ final class HubFixture: @unchecked Sendable {
         git: {pollInterval: \(poll), webhookSecret: \(Self.secret)}
         reconcile: {concurrency: 8, perCluster: 4, resync: \(resync)}
         logLevel: info
+        auth: {adminTokenFile: '\(cli.workDir.appendingPathComponent("admin.token").path)'}
         \(extraConfig)
         """)
         try startHub()
@@ -85,6 +86,11 @@ final class HubFixture: @unchecked Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
+    /// The admin token the hub wrote on its first start.
+    var tokenFile: String { cli.workDir.appendingPathComponent("admin.token").path }
+    var token: String { ((try? String(contentsOfFile: tokenFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines) }
+    /// Environment for CLI processes talking to this hub as admin.
+    var env: [String: String] { ["FLOTILLA_TOKEN_FILE": tokenFile] }
     var log: String { (try? String(contentsOf: hubLog, encoding: .utf8)) ?? "" }
 
     /// SIGTERM (or `signal`), then the exit status.
@@ -111,6 +117,8 @@ final class HubFixture: @unchecked Sendable {
 
     func raw(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) throws -> HTTPResponse {
         let transport = HTTPTransport(server: url, credentials: ClusterCredentials(), timeout: 30)
+        var headers = headers
+        if headers["Authorization"] == nil { headers["Authorization"] = "Bearer \(token)" }
         return try transport.request(method, path, body: body.map { Array($0.utf8) }, contentType: body == nil ? nil : "application/json", headers: headers)
     }
 

@@ -50,6 +50,8 @@ final class InProcessHub: @unchecked Sendable {
 
     func call(_ method: String, _ path: String, body: String = "", headers: [String: String] = [:]) async throws -> APIResponse {
         let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
+        var headers = headers
+        if headers["authorization"] == nil, let token = hub.bootstrapToken { headers["authorization"] = "Bearer \(token)" }
         let request = APIRequest(method: method, path: parts[0], query: SimServer.parseQuery(parts.count > 1 ? parts[1] : nil), headers: headers,
                                  body: Array(body.utf8))
         return try await ConcurrentRunner.blocking { [api] in api.handle(request) }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import FleetConfig
+import FleetModel
+import Foundation
+
+/// `flotilla account …`: accounts of the hub's API.
+struct AccountCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "account",
+        abstract: "Manage the hub's accounts (each has a role; policy.csv can give more).",
+        subcommands: [Create.self, List.self, Delete.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account.", discussion: "Example: flotilla account create alice --role role:readonly")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Account name (DNS label).") var name: String
+        @Option(help: "Role, e.g. role:admin, role:readonly, or a role of policy.csv.") var role: String
+        func run() throws {
+            let body = JSONValue.object([("name", .string(name)), ("role", .string(role))])
+            try hub.client.call("POST", "/api/v1/accounts", body: body.serialized(pretty: false))
+            print("account/\(name) created (\(role)); give it a token with `flotilla token create --account \(name)`")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List accounts.", aliases: ["ls"])
+        @OptionGroup var hub: ServerOptions
+        func run() throws {
+            let items = try hub.client.call("GET", "/api/v1/accounts")["items"]?.arrayValue ?? []
+            print(TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map {
+                [$0["name"]?.stringValue ?? "", $0["role"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? ""]
+            }))
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an account and its tokens.", aliases: ["rm"])
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Account name.") var name: String
+        func run() throws {
+            try hub.client.call("DELETE", "/api/v1/accounts/\(HubClient.escape(name))")
+            print("account/\(name) deleted")
+        }
+    }
+}
+
+/// `flotilla token …`: API tokens. A token is shown once, when it is created; the hub keeps its hash.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Create, list and revoke API tokens.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token (printed once).")
+        @OptionGroup var hub: ServerOptions
+        @Option(help: "Account (default: the caller's own).") var account: String?
+        @Option(help: "Validity, e.g. 24h, 30d (default: no expiry).") var expires: String?
+        @Option(help: "What it is for.") var description: String = ""
+        func run() throws {
+            let target = try account ?? hub.client.call("GET", "/api/v1/whoami")["account"]?.stringValue ?? ""
+            var fields: [(String, JSONValue)] = [("description", .string(description))]
+            if let expires { fields.append(("expiresIn", .string(expires))) }
+            let made = try hub.client.call("POST", "/api/v1/accounts/\(HubClient.escape(target))/tokens", body: JSONValue.object(fields).serialized(pretty: false))
+            FileHandle.standardError.write(Data("token \(made["id"]?.stringValue ?? "") for \(target)\(made["expiresAt"]?.stringValue.map { ", expires \($0)" } ?? ""); it is not shown again:\n".utf8))
+            print(made["token"]?.stringValue ?? "")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (yours, or all with get on accounts).", aliases: ["ls"])
+        @OptionGroup var hub: ServerOptions
+        @Option(help: "Only this account's.") var account: String?
+        func run() throws {
+            let query = account.map { "?account=" + HubClient.escape($0) } ?? ""
+            let items = try hub.client.call("GET", "/api/v1/tokens" + query)["items"]?.arrayValue ?? []
+            print(TextTable.render(header: ["ID", "ACCOUNT", "CREATED", "EXPIRES", "REVOKED", "DESCRIPTION"], rows: items.map {
+                [$0["id"]?.stringValue ?? "", $0["account"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? "",
+                 $0["expiresAt"]?.stringValue ?? "never", $0["revokedAt"]?.stringValue ?? "-", $0["description"]?.stringValue ?? ""]
+            }))
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token: it stops working at once.")
+        @OptionGroup var hub: ServerOptions
+        @Argument(help: "Token id (from `token list`).") var id: String
+        func run() throws {
+            try hub.client.call("DELETE", "/api/v1/tokens/\(HubClient.escape(id))")
+            print("token/\(id) revoked")
+        }
+    }
+}
+
+/// `flotilla can-i ACTION RESOURCE OBJECT`: whether the caller's token may.
+struct CanICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "can-i",
+        abstract: "Check whether your token may do ACTION on RESOURCE OBJECT (exit status 0 yes, 1 no).",
+        discussion: "Example: flotilla can-i sync applications team-apps/search-web-prod-eu")
+    @OptionGroup var hub: ServerOptions
+    @Argument(help: "get, create, update, delete, sync, rollback, override.") var action: String
+    @Argument(help: "clusters, applicationsets, applications, projects, accounts, events.") var resource: String
+    @Argument(help: "Object: a name, or APPLICATIONSET/NAME for applications.") var object: String = "*"
+    func run() throws {
+        let query = "action=\(HubClient.escape(action))&resource=\(HubClient.escape(resource))&object=\(HubClient.escape(object))"
+        let allowed = try hub.client.call("GET", "/api/v1/can-i?" + query)["allowed"]?.boolValue ?? false
+        print(allowed ? "yes" : "no")
+        if !allowed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,99 @@
+import FleetAuth
+import FleetModel
+import FleetStore
+import Foundation
+
+/// Who made a request.
+public struct Caller: Sendable, Equatable {
+    public let account: String
+    public let role: String
+    public let tokenID: String
+}
+
+extension Hub {
+    /// On the first start (no account yet): an `admin` account with `role:admin` and a token, written to
+    /// `auth.adminTokenFile` (mode 0600) when configured and kept in `bootstrapToken` to be printed once.
+    func bootstrapAdmin() throws {
+        guard try authStore.accounts().isEmpty else { return }
+        let minted = APIToken.mint()
+        let token = StoredToken(id: minted.id, account: "admin", hash: minted.hash, description: "created on first start", createdAt: "",
+                                expiresAt: nil, revokedAt: nil)
+        guard try authStore.bootstrap(account: "admin", role: "role:admin", token: token) else { return }
+        if let file = config.auth.adminTokenFile {
+            let url = URL(fileURLWithPath: file)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: file, contents: Data((minted.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        }
+        bootstrapToken = minted.token
+        try store.appendEvent(HubEvent(type: "Audit", message: "account admin (role:admin) and its first token \(minted.id) created on first start"))
+    }
+
+    /// The caller of a request with `Authorization: Bearer TOKEN`. 401 for a missing, unknown, revoked or expired
+    /// token (one message for all, so the answer tells nothing); 429 after too many failures.
+    public func authenticate(_ authorization: String?) throws -> Caller {
+        let now = Date().timeIntervalSince1970
+        if lock.withLock({ authFailures.isBlocked(now: now) }) {
+            throw HubError(429, "too many failed authentications: try again in a few seconds")
+        }
+        func fail() -> HubError {
+            lock.withLock { authFailures.recordFailure(now: now) }
+            return HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
+        }
+        guard let header = authorization, header.hasPrefix("Bearer "), let (id, secret) = APIToken.parse(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)),
+              let stored = try authStore.token(id: id), APIToken.verify(secret: secret, hash: stored.hash), stored.revokedAt == nil else {
+            throw fail()
+        }
+        if let expires = stored.expiresAt, expires <= Timestamp.rfc3339() { throw fail() }
+        guard let account = try authStore.account(named: stored.account) else { throw fail() }
+        return Caller(account: account.name, role: account.role, tokenID: id)
+    }
+
+    public func can(_ caller: Caller, _ action: String, _ resource: String, _ object: String) -> Bool {
+        policy.allows(caller.account, role: caller.role, action, resource, object)
+    }
+
+    /// 403 unless the caller may.
+    public func authorize(_ caller: Caller, _ action: String, _ resource: String, _ object: String) throws {
+        guard can(caller, action, resource, object) else {
+            throw HubError(403, "permission denied: \(caller.account) may not \(action) \(resource) \(object)")
+        }
+    }
+
+    /// The RBAC object of an Application: `APPLICATIONSET/NAME` (Argo CD uses `PROJECT/NAME`).
+    func rbacObject(application name: String) -> String {
+        let appSet = ((try? store.application(named: name)) ?? nil)?.appSet ?? "-"
+        return "\(appSet)/\(name)"
+    }
+
+    // MARK: Accounts and tokens
+
+    public static let roleNames = ["role:admin", "role:readonly"]
+
+    public func createAccount(_ name: String, role: String) throws {
+        if let problem = KubernetesNames.dns1123LabelProblem(name) { throw HubError(422, "account name: \(problem)") }
+        guard role.hasPrefix("role:"), role.count > 5, role.count <= 63 else { throw HubError(422, "role '\(role)' must be written role:NAME") }
+        guard try authStore.createAccount(name, role: role) else { throw HubError(409, "account '\(name)' exists") }
+    }
+
+    public func deleteAccount(_ name: String) throws {
+        guard try authStore.deleteAccount(name) else { throw HubError(404, "account '\(name)' not found") }
+    }
+
+    /// A new token for `account`, valid for `seconds` (nil: no expiry). The token is returned once.
+    public func createToken(account: String, seconds: Double?, description: String) throws -> (token: String, id: String, expiresAt: String?) {
+        guard try authStore.account(named: account) != nil else { throw HubError(404, "account '\(account)' not found") }
+        if let seconds, seconds <= 0 || seconds > 10 * 365 * 86400 { throw HubError(422, "expiry must be between 1s and 10 years") }
+        if description.count > 200 { throw HubError(422, "description is longer than 200 characters") }
+        let minted = APIToken.mint()
+        let expires = seconds.map { Timestamp.rfc3339(Date().addingTimeInterval($0)) }
+        try authStore.addToken(StoredToken(id: minted.id, account: account, hash: minted.hash, description: description, createdAt: "",
+                                           expiresAt: expires, revokedAt: nil))
+        return (minted.token, minted.id, expires)
+    }
+
+    public static func tokenJSON(_ t: StoredToken) -> JSONValue {
+        .object([("id", .string(t.id)), ("account", .string(t.account)), ("description", .string(t.description)),
+                 ("createdAt", .string(t.createdAt)), ("expiresAt", t.expiresAt.map(JSONValue.string) ?? .null),
+                 ("revokedAt", t.revokedAt.map(JSONValue.string) ?? .null)])
+    }
+}

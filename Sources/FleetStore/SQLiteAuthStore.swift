@@ -1,0 +1,124 @@
+import FleetModel
+import Foundation
+import GRDB
+
+/// An account of the hub's API.
+public struct Account: Sendable, Equatable {
+    public var name: String
+    /// The role it has besides what `policy.csv` gives it, e.g. `role:admin`, `role:readonly`.
+    public var role: String
+    public var createdAt: String
+}
+
+/// A token as stored: never the secret, only its SHA-256.
+public struct StoredToken: Sendable, Equatable {
+    public var id: String
+    public var account: String
+    public var hash: String
+    public var description: String
+    public var createdAt: String
+    public var expiresAt: String?
+    public var revokedAt: String?
+
+    public init(id: String, account: String, hash: String, description: String, createdAt: String, expiresAt: String?, revokedAt: String?) {
+        self.id = id
+        self.account = account
+        self.hash = hash
+        self.description = description
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// Accounts and tokens in the hub's SQLite database. Every change is one transaction.
+public final class SQLiteAuthStore: Sendable {
+    private let pool: DatabasePool
+
+    public init(directory: URL) throws {
+        let clusters = try SQLiteClusterStore(directory: directory)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        pool = try DatabasePool(path: clusters.path, configuration: config)
+    }
+
+    public func accounts() throws -> [Account] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY name").map { Account(name: $0["name"], role: $0["role"], createdAt: $0["created_at"]) }
+        }
+    }
+
+    public func account(named name: String) throws -> Account? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE name = ?", arguments: [name]).map { Account(name: $0["name"], role: $0["role"], createdAt: $0["created_at"]) }
+        }
+    }
+
+    /// Creates an account; false when the name exists.
+    @discardableResult
+    public func createAccount(_ name: String, role: String) throws -> Bool {
+        try pool.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE name = ?", arguments: [name]) != nil { return false }
+            try db.execute(sql: "INSERT INTO account (name, role, created_at) VALUES (?, ?, ?)", arguments: [name, role, Timestamp.rfc3339()])
+            return true
+        }
+    }
+
+    /// Deletes an account and its tokens; false when there was none.
+    @discardableResult
+    public func deleteAccount(_ name: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM account WHERE name = ?", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    /// The first account and its token, in one transaction, only when there is no account yet.
+    public func bootstrap(account: String, role: String, token: StoredToken) throws -> Bool {
+        try pool.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM account") == 0 else { return false }
+            let now = Timestamp.rfc3339()
+            try db.execute(sql: "INSERT INTO account (name, role, created_at) VALUES (?, ?, ?)", arguments: [account, role, now])
+            try Self.insert(token, db: db)
+            return true
+        }
+    }
+
+    public func addToken(_ token: StoredToken) throws {
+        try pool.write { db in try Self.insert(token, db: db) }
+    }
+
+    private static func insert(_ t: StoredToken, db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO token (id, account, hash, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [t.id, t.account, t.hash, t.description, t.createdAt.isEmpty ? Timestamp.rfc3339() : t.createdAt, t.expiresAt, t.revokedAt])
+    }
+
+    public func token(id: String) throws -> StoredToken? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(Self.decode) }
+    }
+
+    public func tokens(account: String? = nil) throws -> [StoredToken] {
+        try pool.read { db in
+            if let account {
+                return try Row.fetchAll(db, sql: "SELECT * FROM token WHERE account = ? ORDER BY created_at, id", arguments: [account]).map(Self.decode)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY account, created_at, id").map(Self.decode)
+        }
+    }
+
+    /// Revokes a token at once; false when there is no such token (or it was revoked already).
+    @discardableResult
+    public func revoke(id: String) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Timestamp.rfc3339(), id])
+            return db.changesCount > 0
+        }
+    }
+
+    private static func decode(_ row: Row) -> StoredToken {
+        StoredToken(id: row["id"], account: row["account"], hash: row["hash"], description: row["description"], createdAt: row["created_at"],
+                    expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+    }
+}
