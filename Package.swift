@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Thin module over the system libgit2 (apt: libgit2-dev).
@@ -81,7 +82,7 @@ let package = Package(
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
-            dependencies: ["FleetModel", "FleetReconcile", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["FleetModel", "FleetReconcile", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.

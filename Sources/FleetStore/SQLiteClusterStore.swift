@@ -17,6 +17,8 @@ public final class SQLiteClusterStore: ClusterStore {
 
     private let pool: DatabasePool
     public let path: String
+    /// Encrypts credentials at rest (`secret.key` next to the database).
+    let keyring: CredentialKeyring
 
     /// Opens (creating if needed) the store in `directory`, which is created with 0700 permissions:
     /// the database holds cluster credentials.
@@ -45,6 +47,8 @@ public final class SQLiteClusterStore: ClusterStore {
             throw StoreError(message: "cannot open the store at \(path): \(error.message ?? error.description)")
         }
         self.path = path
+        keyring = try CredentialKeyring(path: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("secret.key").path)
+        try sealPlaintextCredentials()
         // The database holds credentials: owner-only, like the directory.
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
@@ -164,18 +168,19 @@ public final class SQLiteClusterStore: ClusterStore {
     }
 
     public func clusters() throws -> [Cluster] {
-        try pool.read { db in try Self.fetchAll(db) }
+        let keyring = self.keyring
+        return try pool.read { db in try Self.fetchAll(db, keyring) }
     }
 
     public func cluster(named name: String) throws -> Cluster? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM cluster WHERE name = ?", arguments: [name]).map(Self.decode)
+            try Row.fetchOne(db, sql: "SELECT * FROM cluster WHERE name = ?", arguments: [name]).map { try Self.decode($0, keyring) }
         }
     }
 
     public func update<T: Sendable>(_ body: (inout ClusterRegistry) throws -> T) throws -> (T, ClusterChanges) {
         try pool.write { db in
-            let before = ClusterRegistry(try Self.fetchAll(db))
+            let before = ClusterRegistry(try Self.fetchAll(db, keyring))
             var after = before
             let result = try body(&after)
             try after.validate()
@@ -190,7 +195,7 @@ public final class SQLiteClusterStore: ClusterStore {
                     INSERT INTO cluster (name, server, labels, annotations, secondary, credentials, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [c.name, c.server, try Self.json(c.labels), try Self.json(c.annotations),
-                                     c.secondary, try Self.encodeCredentials(c.credentials), now, now])
+                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now, now])
             }
             for name in changes.updated {
                 let c = after[name]!
@@ -198,17 +203,48 @@ public final class SQLiteClusterStore: ClusterStore {
                     UPDATE cluster SET server = ?, labels = ?, annotations = ?, secondary = ?, credentials = ?, updated_at = ?
                     WHERE name = ?
                     """, arguments: [c.server, try Self.json(c.labels), try Self.json(c.annotations),
-                                     c.secondary, try Self.encodeCredentials(c.credentials), now, c.name])
+                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now, c.name])
             }
             return (result, changes)
         }
     }
 
-    private static func fetchAll(_ db: Database) throws -> [Cluster] {
-        try Row.fetchAll(db, sql: "SELECT * FROM cluster ORDER BY name").map(decode)
+    private static func fetchAll(_ db: Database, _ keyring: CredentialKeyring) throws -> [Cluster] {
+        try Row.fetchAll(db, sql: "SELECT * FROM cluster ORDER BY name").map { try decode($0, keyring) }
     }
 
-    private static func decode(_ row: Row) throws -> Cluster {
+    /// Encrypts credentials stored in plaintext by a version before encryption at rest.
+    private func sealPlaintextCredentials() throws {
+        let keyring = self.keyring
+        try pool.write { db in
+            for row in try Row.fetchAll(db, sql: "SELECT name, credentials FROM cluster") {
+                let data: Data = row["credentials"]
+                if CredentialKeyring.isSealed(data) { continue }
+                try db.execute(sql: "UPDATE cluster SET credentials = ? WHERE name = ?", arguments: [try keyring.seal(data), row["name"] as String])
+            }
+        }
+    }
+
+    /// A new encryption key: every credential is sealed again with it in one transaction, then the old keys
+    /// are dropped from the key file. A crash at any point leaves a key file that opens every value.
+    /// Returns the new key's id and the number of credentials sealed again.
+    public func rotateKey() throws -> (keyID: String, credentials: Int) {
+        let next = try keyring.rotatedAndSaved()
+        let old = keyring
+        let count = try pool.write { db -> Int in
+            var n = 0
+            for row in try Row.fetchAll(db, sql: "SELECT name, credentials FROM cluster") {
+                let plain = try old.open(row["credentials"])
+                try db.execute(sql: "UPDATE cluster SET credentials = ? WHERE name = ?", arguments: [try next.seal(plain), row["name"] as String])
+                n += 1
+            }
+            return n
+        }
+        try next.dropOldKeys()
+        return (next.currentKeyID, count)
+    }
+
+    private static func decode(_ row: Row, _ keyring: CredentialKeyring) throws -> Cluster {
         let name: String = row["name"]
         func map(_ column: String) throws -> [String: String] {
             let text: String = row[column]
@@ -221,7 +257,7 @@ public final class SQLiteClusterStore: ClusterStore {
         let credentialData: Data = row["credentials"]
         let credentials: ClusterCredentials
         do {
-            credentials = try JSONDecoder().decode(ClusterCredentials.self, from: credentialData)
+            credentials = try JSONDecoder().decode(ClusterCredentials.self, from: try keyring.open(credentialData))
         } catch {
             throw StoreError(message: "cluster '\(name)': stored credentials cannot be read")
         }

@@ -117,3 +117,32 @@ final class ErrorBox: @unchecked Sendable {
     func add(_ e: String) { lock.lock(); errors.append(e); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return errors }
 }
+
+/// Credentials are encrypted at rest: the database files never hold a token in plaintext; a rotated key
+/// still opens every credential and the key file then holds only the new key; a missing key is a clear error.
+@Test func credentialsEncryptedAtRestAndRotated() throws {
+    try withTemporaryDirectory { dir in
+        let planted = "planted-secret-\(UUID().uuidString)"
+        let store = try SQLiteClusterStore(directory: dir)
+        try store.update { $0.upsert(Cluster(name: "prod", server: "https://10.0.0.1:6443", credentials: ClusterCredentials(bearerToken: planted))) }
+        func leaks() throws -> Bool {
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { name in
+                guard name.hasPrefix("flotilla"), let data = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else { return false }
+                return data.range(of: Data(planted.utf8)) != nil
+            }
+        }
+        #expect(try !leaks())
+        let keyFile = dir.appendingPathComponent("secret.key").path
+        #expect((try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int) == 0o600)
+        let before = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let rotated = try store.rotateKey()
+        #expect(rotated.credentials == 1)
+        let after = try String(contentsOfFile: keyFile, encoding: .utf8)
+        #expect(after != before && after.contains(rotated.keyID) && after.split(separator: "\n").filter { !$0.hasPrefix("#") }.count == 1)
+        #expect(try SQLiteClusterStore(directory: dir).cluster(named: "prod")?.credentials.bearerToken == planted)
+        #expect(try !leaks())
+        // Another key file: the credentials cannot be opened, and the error says why without the secret.
+        try FileManager.default.removeItem(atPath: keyFile)
+        #expect { try SQLiteClusterStore(directory: dir).clusters() } throws: { "\($0)".contains("cannot be read") && !"\($0)".contains(planted) }
+    }
+}
