@@ -29,15 +29,18 @@ extension Hub {
     }
 
     /// The caller of a request with `Authorization: Bearer TOKEN`. 401 for a missing, unknown, revoked or expired
-    /// token (one message for all, so the answer tells nothing); 429 after too many failures.
+    /// token (one message for all, so the answer tells nothing). Past `FailureLimiter`'s limit of failures, a
+    /// failing request gets 429 instead: guessing is slowed down, while valid tokens keep working (a flood of
+    /// bad tokens does not lock everyone out).
     public func authenticate(_ authorization: String?) throws -> Caller {
         let now = Date().timeIntervalSince1970
-        if lock.withLock({ authFailures.isBlocked(now: now) }) {
-            throw HubError(429, "too many failed authentications: try again in a few seconds")
-        }
         func fail() -> HubError {
-            lock.withLock { authFailures.recordFailure(now: now) }
-            return HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
+            let blocked = lock.withLock { () -> Bool in
+                defer { authFailures.recordFailure(now: now) }
+                return authFailures.isBlocked(now: now)
+            }
+            return blocked ? HubError(429, "too many failed authentications: try again in a few seconds")
+                : HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
         }
         guard let header = authorization, header.hasPrefix("Bearer "), let (id, secret) = APIToken.parse(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)),
               let stored = try authStore.token(id: id), APIToken.verify(secret: secret, hash: stored.hash), stored.revokedAt == nil else {

@@ -185,6 +185,22 @@ import Testing
     #expect(!list.stdout.contains("planted-secret-token") && !hub.log.contains("planted-secret-token"))
     let table = try flotilla(["cluster", "list"])
     #expect(table.stdout.contains("STATE") && table.stdout.contains("prod "), "\(table.stdout)")
+    // The planted token is nowhere: not in any API answer, not in the log, not in any file of the data dir
+    // (credentials are encrypted at rest).
+    for path in ["/api/v1/clusters", "/api/v1/clusters/edge", "/api/v1/events", "/metrics", "/api/v1/applications", "/api/v1/applicationsets"] {
+        let answer = try hub.raw("GET", path)
+        #expect(answer.status == 200 && !answer.text.contains("planted-secret-token"), "\(path)")
+    }
+    var files = 0
+    if let walker = FileManager.default.enumerator(atPath: hub.cli.dataDir.path) {
+        for case let relative as String in walker {
+            guard let data = FileManager.default.contents(atPath: hub.cli.dataDir.appendingPathComponent(relative).path) else { continue }
+            files += 1
+            #expect(data.range(of: Data("planted-secret-token".utf8)) == nil, "\(relative) holds the planted token")
+        }
+    }
+    #expect(files > 3)
+    #expect(!hub.log.contains("planted-secret-token"))
     #expect(try flotilla(["cluster", "rm", "edge"]).status == 0)
     #expect(try flotilla(["cluster", "get", "edge"]).stderr.contains("404"))
     #expect(!FileManager.default.fileExists(atPath: hub.cli.workDir.appendingPathComponent("unused").path), "nothing went to a local store")
