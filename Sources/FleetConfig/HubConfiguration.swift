@@ -22,6 +22,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var clusters: [String] = []
     /// ApplicationSet files or directories, loaded and watched.
     public var applicationSets: [String] = []
+    /// Argo CD AppProject files or directories (loaded at start and watched).
+    public var projects: [String] = []
     /// Credentials per repository URL prefix.
     public var repositories: [Repository] = []
     /// Seconds between polls of each repository. Default 60.
@@ -145,6 +147,7 @@ public struct HubConfiguration: Sendable, Equatable {
                 case "dataDir": config.dataDir = reader.string(value, field: key).map(path)
                 case "clusters": config.clusters = list(value, key)
                 case "applicationSets": config.applicationSets = list(value, key)
+                case "projects": config.projects = list(value, key)
                 case "logLevel": config.logLevel = reader.string(value, field: key) ?? config.logLevel
                 case "git":
                     for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
@@ -244,7 +247,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         config.repositories.append(repo)
                     }
                 default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, repositories, git, reconcile, failover, notifications, auth, logLevel)", at: keyNode)
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, logLevel)", at: keyNode)
                 }
             }
         }

@@ -62,11 +62,13 @@ extension Hub {
         }
     }
 
-    /// The RBAC object of an Application: `APPLICATIONSET/NAME` (Argo CD uses `PROJECT/NAME`).
+    /// The RBAC object of an Application: `PROJECT/NAME`, as in Argo CD.
     func rbacObject(application name: String) -> String {
-        let appSet = ((try? store.application(named: name)) ?? nil)?.appSet ?? "-"
-        return "\(appSet)/\(name)"
+        let app = (try? store.application(named: name)) ?? nil
+        return "\(app.map(Self.projectName) ?? "-")/\(name)"
     }
+
+    static func projectName(_ app: StoredApplication) -> String { app.object.value(at: ["spec", "project"])?.stringValue ?? "default" }
 
     // MARK: Accounts and tokens
 

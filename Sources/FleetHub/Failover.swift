@@ -138,10 +138,13 @@ extension Hub {
         for cluster in affected.union(failback).sorted() {
             candidates += ((try? store.applications(cluster: cluster)) ?? []).filter { $0.placement == nil }
         }
+        let registered = (try? clusterStore.clusters()) ?? []
         for app in candidates {
             guard let primary = app.cluster else { continue }
+            // Failover may only move an Application where its project lets it deploy.
+            let allowed = Set(registered.filter { placementProblem(app.object, on: $0) == nil }.map(\.name))
             let subject = PlacementSubject(primary: primary, placement: app.placement, failoverAllowed: failoverAllowed(app),
-                                           autoFailback: autoFailback(app), failbackRequested: failback.contains(primary))
+                                           autoFailback: autoFailback(app), failbackRequested: failback.contains(primary), allowedTargets: allowed)
             apply(PlacementPlanner.decide(subject, clusters: clusters, policy: policy, storm: storm), to: app)
         }
     }

@@ -71,6 +71,7 @@ public final class Hub: @unchecked Sendable {
     var clusterStates: [String: ClusterOperationalState] = [:]
     var probeClients: [String: (Cluster, KubeClient)] = [:]
     var stormAlarm = false
+    var projects: [String: Project] = [:]
     private var timers: [any DispatchSourceTimer] = []
     var stopped = false
     private var ready = false
@@ -138,6 +139,7 @@ public final class Hub: @unchecked Sendable {
     /// Application and pending prune, and starts the timers (git poll, file watch).
     public func start() throws {
         for file in config.clusters { try applyClustersFile(file) }
+        loadProjects()
         let states = try store.clusterStates()
         lock.withLock { clusterStates = states }
         for (name, state) in states where state.health.state == .unreachable { pool.block(cluster: name) }
@@ -363,6 +365,7 @@ public final class Hub: @unchecked Sendable {
 
     /// Polls watched files (ApplicationSets, clusters files) for changes.
     private func watchFiles() {
+        if !config.projects.isEmpty { loadProjects() }
         let known = lock.withLock { fileTexts }
         let current = Set(Self.yamlFiles(config.applicationSets))
         var appSetsChanged = Set(known.keys).intersection(Self.yamlFiles(config.applicationSets)).count != current.count
@@ -659,8 +662,22 @@ public final class Hub: @unchecked Sendable {
             try? store.setStatus(name, status)
             return .init(requeueAfter: jittered(resync))
         }
+        // The project's rules: sources and destination refuse the sync; a closed sync window only compares.
+        if let problem = placementProblem(app.object, on: client.cluster) {
+            var status = app.status
+            status.set("conditions", .array([Self.condition("ProjectViolation", problem)]))
+            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
+            try? store.setStatus(name, status)
+            metrics.record(app: name, status: status)
+            return .init(requeueAfter: jittered(resync))
+        }
+        let project = project(of: app.object)
+        let windowProblem = project?.syncWindowProblem(application: name, namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default",
+                                                       cluster: cluster, manual: request != nil)
         let started = Date()
-        let result = AppSyncer(client: client, manifests: manifests).reconcile(app.object, force: request != nil, pinnedRevision: app.pinnedRevision)
+        let result = AppSyncer(client: client, manifests: manifests).reconcile(
+            app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
+            objectProblem: project.map { p in { group, kind, namespaced in p.resourceProblem(group: group, kind: kind, namespaced: namespaced) } })
         let finished = Date()
         metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation)
         if result.clusterUnreachable {
@@ -672,7 +689,10 @@ public final class Hub: @unchecked Sendable {
         status.set("reconciledAt", .string(Self.timestamp(finished)))
         status.set("cluster", .string(cluster))
         var conditions: [JSONValue] = []
-        if result.message.hasPrefix("ComparisonError") { conditions.append(Self.condition("ComparisonError", result.message)) } else if result.operation == "Failed" {
+        if let windowProblem { conditions.append(Self.condition("SyncWindow", windowProblem + ": compared only, nothing applied")) }
+        if result.message.hasPrefix("ComparisonError") { conditions.append(Self.condition("ComparisonError", result.message)) } else if result.message.hasPrefix("ProjectViolation") {
+            conditions.append(Self.condition("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
+        } else if result.operation == "Failed" {
             conditions.append(Self.condition("SyncError", result.message))
         }
         if let pin = app.pinnedRevision {

@@ -108,6 +108,7 @@ public struct HubAPI: Sendable {
             return try need(action, "applications", hub.rbacObject(application: v[0]))
         }
         if match(r, "GET", "api/v1/events") != nil { return try need("get", "events", "*") }
+        if match(r, "GET", "api/v1/projects") != nil { return try need("get", "projects", "*") }
         if match(r, "GET", "api/v1/accounts") != nil { return try need("get", "accounts", "*") }
         if match(r, "POST", "api/v1/accounts") != nil { return try need("create", "accounts", "*") }
         if let v = match(r, "DELETE", "api/v1/accounts/*") { return try need("delete", "accounts", v[0]) }
@@ -137,6 +138,15 @@ public struct HubAPI: Sendable {
             return .json(.object([("cluster", .string(v[0])), ("failingBack", .int(n))]), status: 202)
         }
         if match(r, "GET", "api/v1/events") != nil { return try events(r) }
+        if match(r, "GET", "api/v1/projects") != nil {
+            return .json(.object([("items", .array(hub.projectList().map { p in
+                .object([("name", .string(p.name)), ("sourceRepos", .array(p.sourceRepos.map(JSONValue.string))),
+                         ("destinations", .array(p.destinations.map { d in
+                             .object([("server", d.server.map(JSONValue.string) ?? .null), ("name", d.name.map(JSONValue.string) ?? .null),
+                                      ("namespace", .string(d.namespace))]) })),
+                         ("syncWindows", .int(p.syncWindows.count))])
+            }))]))
+        }
         if let caller, let answer = try accountRoutes(r, caller) { return answer }
 
         if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
@@ -172,7 +182,7 @@ public struct HubAPI: Sendable {
         }
         // A known path with another method: 405.
         let paths = ["healthz", "readyz", "metrics", "api/v1/webhook/git", "api/v1/clusters", "api/v1/clusters/*", "api/v1/clusters/*/labels", "api/v1/clusters/*/cordon", "api/v1/clusters/*/uncordon", "api/v1/clusters/*/drain", "api/v1/clusters/*/failback", "api/v1/events", "api/v1/accounts", "api/v1/accounts/*", "api/v1/accounts/*/tokens",
-                     "api/v1/tokens", "api/v1/tokens/*", "api/v1/can-i", "api/v1/whoami",
+                     "api/v1/tokens", "api/v1/tokens/*", "api/v1/can-i", "api/v1/whoami", "api/v1/projects",
                      "api/v1/applicationsets", "api/v1/applicationsets/*", "api/v1/applications", "api/v1/applications/*",
                      "api/v1/applications/*/diff", "api/v1/applications/*/history", "api/v1/applications/*/sync",
                      "api/v1/applications/*/refresh", "api/v1/applications/*/rollback", "api/v1/applications/*/unpin"]
@@ -500,7 +510,7 @@ public struct HubAPI: Sendable {
                 return selector.matches(labels)
             }
         }
-        if let caller { apps = apps.filter { hub.can(caller, "get", "applications", "\($0.appSet)/\($0.name)") } }
+        if let caller { apps = apps.filter { hub.can(caller, "get", "applications", "\(Hub.projectName($0))/\($0.name)") } }
         var items = apps.map(Self.summary)
         if let sync = r.query["sync"] { items = items.filter { $0["sync"]?.stringValue == sync } }
         if let health = r.query["health"] { items = items.filter { $0["health"]?.stringValue == health } }

@@ -86,8 +86,12 @@ public struct PlacementSubject: Sendable, Equatable {
     public var autoFailback: Bool
     /// An operator asked for failback of its primary (`flotilla cluster failback`).
     public var failbackRequested: Bool
+    /// Clusters its project lets it deploy to (nil: any).
+    public var allowedTargets: Set<String>?
 
-    public init(primary: String, placement: Placement? = nil, failoverAllowed: Bool = true, autoFailback: Bool = true, failbackRequested: Bool = false) {
+    public init(primary: String, placement: Placement? = nil, failoverAllowed: Bool = true, autoFailback: Bool = true, failbackRequested: Bool = false,
+                allowedTargets: Set<String>? = nil) {
+        self.allowedTargets = allowedTargets
         self.primary = primary
         self.placement = placement
         self.failoverAllowed = failoverAllowed
@@ -113,12 +117,13 @@ public enum PlacementAction: Sendable, Equatable {
 public enum PlacementPlanner {
     /// The first cluster along `primary`'s chain of secondaries that is Healthy and accepts placements.
     /// Cycles cannot loop (each cluster is visited once).
-    public static func failoverTarget(for primary: String, clusters: [String: PlacementCluster]) -> String? {
+    /// Clusters outside `allowed` (the Application's project destinations) are passed over.
+    public static func failoverTarget(for primary: String, clusters: [String: PlacementCluster], allowed: Set<String>? = nil) -> String? {
         var seen: Set<String> = [primary]
         var next = clusters[primary]?.secondary
         while let name = next, seen.insert(name).inserted {
             guard let c = clusters[name] else { return nil }
-            if c.state == .healthy && !c.cordoned { return name }
+            if c.state == .healthy && !c.cordoned && allowed?.contains(name) != false { return name }
             next = c.secondary
         }
         return nil
@@ -141,7 +146,7 @@ public enum PlacementPlanner {
             guard policy.enabled, app.failoverAllowed, primaryDown || primary.drained else { return .none }
             if primaryDown && storm { return .none }
             let reason = primary.drained ? "cluster \(app.primary) is drained" : "cluster \(app.primary) is unreachable"
-            guard let target = failoverTarget(for: app.primary, clusters: clusters) else { return .unplace(reason: reason + "; no healthy secondary") }
+            guard let target = failoverTarget(for: app.primary, clusters: clusters, allowed: app.allowedTargets) else { return .unplace(reason: reason + "; no healthy secondary") }
             // A drained primary still answers: its copy goes once the secondary serves the Application.
             return .move(to: target, reason: reason, pruneAfterHealthy: primary.drained ? app.primary : nil)
         }
@@ -149,13 +154,13 @@ public enum PlacementPlanner {
         switch placement.phase {
         case .unplaced:
             if primaryUsable { return .clear }
-            if let target = failoverTarget(for: app.primary, clusters: clusters) {
+            if let target = failoverTarget(for: app.primary, clusters: clusters, allowed: app.allowedTargets) {
                 return .move(to: target, reason: placement.reason, pruneAfterHealthy: primary.drained ? app.primary : nil)
             }
             return .none
         case .failingBack:
             // The primary failed again before it was Healthy: back to a secondary, whose copy was kept.
-            if !primaryUsable, let secondary = placement.pruneAfterHealthy ?? failoverTarget(for: app.primary, clusters: clusters),
+            if !primaryUsable, let secondary = placement.pruneAfterHealthy ?? failoverTarget(for: app.primary, clusters: clusters, allowed: app.allowedTargets),
                clusters[secondary]?.state == .healthy {
                 return .move(to: secondary, reason: "cluster \(app.primary) failed during failback", pruneAfterHealthy: nil)
             }
@@ -169,7 +174,7 @@ public enum PlacementPlanner {
             }
             // The secondary failed too: further along the chain.
             if active == nil || active!.state == .unreachable || active!.drained {
-                if let target = failoverTarget(for: app.primary, clusters: clusters), target != placement.active {
+                if let target = failoverTarget(for: app.primary, clusters: clusters, allowed: app.allowedTargets), target != placement.active {
                     // The copy on the failed secondary is pruned once the next one serves (it waits for that
                     // cluster to answer again).
                     return .move(to: target, reason: "cluster \(placement.active ?? "?") failed too", pruneAfterHealthy: placement.active)

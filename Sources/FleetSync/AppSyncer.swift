@@ -75,8 +75,11 @@ public struct AppSyncer: Sendable {
     ///   - pinnedRevision: a rollback pin, used instead of each source's `targetRevision`.
     ///   - dryRun: compare only; nothing is applied or pruned (previews and `app diff`).
     ///   - includeDiff: fill each out-of-sync resource's `diff`.
+    ///   - objectProblem: why an object of this group and kind (namespaced or not) may not be applied (a
+    ///     project's resource rules); any refused object refuses the whole sync, with its message.
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
-                          dryRun: Bool = false, includeDiff: Bool = false) -> ReconcileResult {
+                          dryRun: Bool = false, includeDiff: Bool = false,
+                          objectProblem: ((_ group: String, _ kind: String, _ namespaced: Bool) -> String?)? = nil) -> ReconcileResult {
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = application["spec"] ?? .object([])
@@ -111,6 +114,16 @@ public struct AppSyncer: Sendable {
             result.operation = "Failed"
             result.message = "ComparisonError: \(error)"
             return result
+        }
+
+        if let objectProblem {
+            let refused = desired.compactMap { ref, _ in objectProblem(ref.group, ref.kind, ref.namespace != nil).map { "\(ref): \($0)" } }
+            if !refused.isEmpty {
+                result.syncStatus = "OutOfSync"
+                result.operation = "Failed"
+                result.message = "ProjectViolation: " + refused.joined(separator: "; ")
+                return result
+            }
         }
 
         // 2. Compare with what runs.

@@ -16,9 +16,9 @@ private final class Attacks: @unchecked Sendable {
 }
 
 private let policy = """
-p, role:dev, applications, get, apps/*, allow
-p, role:dev, applications, sync, apps/web-*, allow
-p, role:dev, applications, sync, apps/web-b-*, deny
+p, role:dev, applications, get, default/*, allow
+p, role:dev, applications, sync, default/web-*, allow
+p, role:dev, applications, sync, default/web-b-*, deny
 """
 
 /// Everything the API could change, as one comparable value.

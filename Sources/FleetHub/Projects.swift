@@ -1,0 +1,53 @@
+import FleetAuth
+import FleetConfig
+import FleetModel
+import FleetStore
+import Foundation
+
+extension Hub {
+    /// Reads every AppProject of `projects` files and directories. A file that does not parse keeps the
+    /// projects it had, and the error (with its line) is logged.
+    func loadProjects() {
+        var found: [String: Project] = [:]
+        for file in Self.yamlFiles(config.projects) {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            do {
+                for doc in try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: file) where doc["kind"]?.stringValue == "AppProject" {
+                    let project = try Project(object: doc, file: file)
+                    found[project.name] = project
+                }
+            } catch {
+                logger.error("projects: \(error)")
+                let kept = lock.withLock { projects.filter { _ in true } }
+                for (name, p) in kept where found[name] == nil { found[name] = p }
+            }
+        }
+        let changed = lock.withLock { () -> Bool in
+            defer { projects = found }
+            return Set(projects.keys) != Set(found.keys) || projects.contains { found[$0.key] != $0.value }
+        }
+        if changed { logger.info("projects: \(found.keys.sorted().joined(separator: ", "))") }
+    }
+
+    /// The project an Application belongs to (`spec.project`, default `default`): a loaded AppProject, Argo
+    /// CD's permissive `default` when none is defined, or nil for an unknown project.
+    public func project(of app: JSONValue) -> Project? {
+        let name = app.value(at: ["spec", "project"])?.stringValue ?? "default"
+        if let p = lock.withLock({ projects[name] }) { return p }
+        return name == "default" ? .permissive() : nil
+    }
+
+    public func projectList() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
+
+    /// Why the Application may not deploy to `cluster` (project rules on sources and destination), or nil.
+    func placementProblem(_ app: JSONValue, on cluster: Cluster) -> String? {
+        guard let project = project(of: app) else {
+            return "project \(app.value(at: ["spec", "project"])?.stringValue ?? "") does not exist"
+        }
+        for source in Self.sources(of: app) {
+            if let url = source["repoURL"]?.stringValue, let problem = project.sourceProblem(url) { return problem }
+        }
+        let namespace = app.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default"
+        return project.destinationProblem(server: cluster.server, name: cluster.name, namespace: namespace)
+    }
+}
