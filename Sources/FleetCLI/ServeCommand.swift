@@ -17,16 +17,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Hub configuration file (YAML).") var config: String
     @Option(help: "Seconds that running syncs get to finish on SIGTERM.") var drainTimeout: Double = 30
+    @Option(help: "PEM certificate (chain) to serve HTTPS with (with --tls-key; overrides tls.certFile).") var tlsCert: String?
+    @Option(help: "PEM private key to serve HTTPS with (with --tls-cert).") var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("Please give --tls-cert and --tls-key together.") }
+    }
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let hubConfig = try HubConfiguration.load(try readText(config), file: config, environment: environment)
+        var hubConfig = try HubConfiguration.load(try readText(config), file: config, environment: environment)
+        if let tlsCert, let tlsKey { hubConfig.tlsCert = tlsCert; hubConfig.tlsKey = tlsKey }
+        let scheme = hubConfig.tlsCert == nil ? "http" : "https"
         let dataDir = hubConfig.dataDir ?? DataDirectory.resolve(flag: nil, environment: environment, home: FileManager.default.homeDirectoryForCurrentUser.path)
         let logger = makeLogger(level: hubConfig.logLevel)
         let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
         try await Hub.serve(config: hubConfig, dataDir: URL(fileURLWithPath: dataDir), logger: logger, drainTimeout: drainTimeout,
                             onListening: { port in
-                                FileHandle.standardOutput.write(Data("flotilla hub listening on http://\(host):\(port)\n".utf8))
+                                FileHandle.standardOutput.write(Data("flotilla hub listening on \(scheme)://\(host):\(port)\n".utf8))
                             },
                             onReady: { hub in
                                 if let token = hub.bootstrapToken {

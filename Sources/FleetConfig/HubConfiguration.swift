@@ -44,6 +44,9 @@ public struct HubConfiguration: Sendable, Equatable {
     public var notifications: [Notification] = []
     /// Authentication and RBAC of the API.
     public var auth = Auth()
+    /// PEM certificate (chain) and private key: the API is served over HTTPS.
+    public var tlsCert: String?
+    public var tlsKey: String?
 
     public struct Auth: Sendable, Equatable {
         /// Where the first start writes the admin token (mode 0600), besides printing it once.
@@ -193,6 +196,14 @@ public struct HubConfiguration: Sendable, Equatable {
                             reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
                         }
                     }
+                case "tls":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        switch k {
+                        case "certFile": config.tlsCert = reader.string(v, field: "tls.certFile").map(path)
+                        case "keyFile": config.tlsKey = reader.string(v, field: "tls.keyFile").map(path)
+                        default: reader.report("tls.\(k)", "unknown field '\(k)' (expected certFile, keyFile)", at: kn)
+                        }
+                    }
                 case "auth":
                     for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
                         let f = "auth.\(k)"
@@ -247,7 +258,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         config.repositories.append(repo)
                     }
                 default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, logLevel)", at: keyNode)
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, tls, logLevel)", at: keyNode)
                 }
             }
         }
@@ -315,6 +326,9 @@ public struct HubConfiguration: Sendable, Equatable {
             if !["json", "slack"].contains(n.format) {
                 problems.append(.init(field: "notifications[\(i)].format", message: "'\(n.format)' is not json or slack"))
             }
+        }
+        if (tlsCert == nil) != (tlsKey == nil) {
+            problems.append(.init(field: tlsCert == nil ? "tls.certFile" : "tls.keyFile", message: "give tls.certFile and tls.keyFile together"))
         }
         if let secret = webhookSecret, secret.count < 8 {
             problems.append(.init(field: "git.webhookSecret", message: "is too short: use at least 8 characters"))

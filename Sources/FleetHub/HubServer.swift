@@ -5,6 +5,8 @@ import FleetSim
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -16,9 +18,12 @@ public struct HubServer: Sendable {
     public let host: String
     public let port: Int
     public let logger: Logger
+    /// PEM certificate chain and key: HTTPS instead of HTTP.
+    public let tls: SimServer.TLSFiles?
 
-    public init(api: HubAPI, listen: String, logger: Logger) {
+    public init(api: HubAPI, listen: String, logger: Logger, tls: SimServer.TLSFiles? = nil) {
         self.api = api
+        self.tls = tls
         let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
         host = parts.dropLast().joined(separator: ":")
         port = Int(parts.last ?? "") ?? 8080
@@ -47,9 +52,21 @@ public struct HubServer: Sendable {
             return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
+        var server: HTTPServerBuilder = .http1()
+        if let tls {
+            let chain: [NIOSSLCertificateSource]
+            let key: NIOSSLPrivateKey
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) }
+                key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
+            } catch {
+                throw HubError(400, "cannot read the TLS certificate or key (\(tls.certificate), \(tls.key)): \(error)")
+            }
+            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        }
         let app = Application(
             responder: responder,
-            server: .http1(),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
@@ -80,7 +97,8 @@ extension Hub {
     public static func serve(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
                              onListening: @escaping @Sendable (Int) -> Void, onReady: @escaping @Sendable (Hub) -> Void = { _ in }) async throws {
         let hub = try await ConcurrentRunner.blocking { try Hub(config: config, dataDir: dataDir, logger: logger, kubectl: kubectl) }
-        let server = HubServer(api: HubAPI(hub: hub), listen: config.listen, logger: logger)
+        let tls = config.tlsCert.flatMap { cert in config.tlsKey.map { SimServer.TLSFiles(certificate: cert, key: $0) } }
+        let server = HubServer(api: HubAPI(hub: hub), listen: config.listen, logger: logger, tls: tls)
         let (port, task) = try await server.start()
         onListening(port)
         do {

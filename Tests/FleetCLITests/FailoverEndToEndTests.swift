@@ -1,3 +1,4 @@
+import FleetKube
 import FleetModel
 import Foundation
 import Testing
@@ -182,4 +183,47 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
         let onDR = try runKubectl(hub.sims["dr"]!.server, ["get", "configmap", "-n", "web", "-o", "name"], cache: hub.cli.workDir)
         #expect(onEU.stdout.contains("configmap/web-config") && !onDR.stdout.contains("web-config"), "\(onEU.stdout) | \(onDR.stdout)")
     }
+}
+
+/// `flotilla serve --tls-cert --tls-key` serves the API over HTTPS: a client that trusts the certificate gets
+/// answers (with a token), plain HTTP gets none, and the first start prints the admin token once.
+@Test func hubServesHTTPS() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let tls = cli.workDir.appendingPathComponent("tls")
+    // The simulator makes a self-signed certificate for 127.0.0.1 and localhost.
+    let sim = try SimProcess(arguments: ["--tls", "--tls-dir", tls.path])
+    _ = sim.stop()
+    let config = cli.write("hub.yaml", "listen: 127.0.0.1:0\ndataDir: \(cli.dataDir.path)\n")
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["serve", "--config", config, "--tls-cert", tls.appendingPathComponent("sim.crt").path, "--tls-key", tls.appendingPathComponent("sim.key").path]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+    func line() throws -> String {
+        var bytes = Data()
+        while let b = try out.fileHandleForReading.read(upToCount: 1), !b.isEmpty, b != Data("\n".utf8) { bytes.append(b) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+    let listening = try line()
+    #expect(listening.contains("listening on https://127.0.0.1:"), "\(listening)")
+    let port = try #require(listening.split(separator: ":").last.flatMap { Int($0) })
+    var token = ""
+    for _ in 0..<3 where token.isEmpty {
+        let text = try line()
+        if text.hasPrefix("admin token") { token = String(text.split(separator: " ").last ?? "") }
+    }
+    #expect(token.hasPrefix("flt_"))
+    let ca = try Data(contentsOf: tls.appendingPathComponent("sim.crt"))
+    let https = HTTPTransport(server: "https://127.0.0.1:\(port)", credentials: ClusterCredentials(caData: ca), timeout: 10)
+    #expect(try https.request("GET", "/api/v1/clusters", headers: ["Authorization": "Bearer \(token)"]).status == 200)
+    #expect(try https.request("GET", "/api/v1/clusters").status == 401)
+    let plain = HTTPTransport(server: "http://127.0.0.1:\(port)", credentials: ClusterCredentials(), timeout: 5)
+    #expect((try? plain.request("GET", "/healthz"))?.status != 200)
 }
