@@ -64,6 +64,7 @@ public struct ManifestLoader: Sendable {
     }
 
     private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String) throws -> [JSONValue] {
+        try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git)
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
         for file in tree.files {
@@ -125,4 +126,48 @@ public final class ManifestCache: @unchecked Sendable {
     }
 
     public var count: Int { lock.withLock { entries.count } }
+}
+
+extension ManifestLoader {
+    /// Kustomizations may name other directories (`resources: [../base]`); one that leaves the repository
+    /// would make kustomize read the hub's own files. Every local path a kustomization names is resolved
+    /// against its directory and must stay inside the repository. Remote resources (`https://…`) are left to
+    /// kustomize.
+    static func checkKustomizationPaths(repoURL: String, commit: String, tree: RepoTree, from dir: String, git: any GitSource) throws {
+        // The kustomization of `dir`, and of every local directory it names, transitively.
+        var queue = [dir], seen: Set<String> = [dir]
+        while let current = queue.popLast() {
+            let prefix = current.isEmpty ? "" : current + "/"
+            guard let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map({ prefix + $0 }).first(where: { tree.files.contains($0) }) else { continue }
+            let base = file.split(separator: "/").dropLast().map(String.init)
+            let text = String(decoding: try git.readFile(repoURL: repoURL, commit: commit, path: file), as: UTF8.self)
+            guard let doc = try? YAMLValue.parse(text, file: file) else { continue }
+            var paths: [String] = []
+            for key in ["resources", "bases", "components", "patchesStrategicMerge", "crds"] {
+                paths += doc[key]?.arrayValue?.compactMap(\.stringValue) ?? []
+            }
+            for patch in (doc["patches"]?.arrayValue ?? []) + (doc["patchesJson6902"]?.arrayValue ?? []) {
+                if let path = patch["path"]?.stringValue { paths.append(path) }
+            }
+            for generator in (doc["configMapGenerator"]?.arrayValue ?? []) + (doc["secretGenerator"]?.arrayValue ?? []) {
+                for entry in (generator["files"]?.arrayValue ?? []) + (generator["envs"]?.arrayValue ?? []) {
+                    if let text = entry.stringValue { paths.append(text.split(separator: "=", maxSplits: 1).last.map(String.init) ?? text) }
+                }
+            }
+            for path in paths where !path.contains("://") && !path.hasPrefix("github.com/") {
+                if path.hasPrefix("/") { throw ManifestError("\(file) names '\(path)': an absolute path leaves the repository \(repoURL)") }
+                var stack = base
+                for segment in path.split(separator: "/") {
+                    if segment == ".." {
+                        if stack.isEmpty { throw ManifestError("\(file) names '\(path)', which leaves the repository \(repoURL)") }
+                        stack.removeLast()
+                    } else if segment != "." {
+                        stack.append(String(segment))
+                    }
+                }
+                let resolved = stack.joined(separator: "/")
+                if tree.directories.contains(resolved) && seen.insert(resolved).inserted { queue.append(resolved) }
+            }
+        }
+    }
 }

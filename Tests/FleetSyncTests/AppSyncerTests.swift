@@ -166,3 +166,22 @@ spec:
     }
     await world.stop()
 }
+
+/// A kustomization that names a directory outside the repository is refused before kustomize runs, with the
+/// file and the path in the message; one that stays inside renders.
+@Test func kustomizationsMayNotLeaveTheRepository() async throws {
+    let world = try await World()
+    try world.write("base/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: base}\n")
+    try world.write("base/kustomization.yaml", "resources: [config.yaml]\n")
+    try world.write("ok/kustomization.yaml", "resources: [../base]\n")
+    try world.write("evil/kustomization.yaml", "resources: [../../../../etc/flotilla-secrets]\n")
+    try world.write("abs/kustomization.yaml", "configMapGenerator: [{name: x, files: [/etc/passwd]}]\n")
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        let evil = world.syncer.reconcile(application("evil", path: "evil", automated: "prune"))
+        #expect(evil.message.contains("evil/kustomization.yaml names '../../../../etc/flotilla-secrets', which leaves the repository"), "\(evil.message)")
+        #expect(evil.operation == "Failed" && world.sim.objectCount == 5)
+        let abs = world.syncer.reconcile(application("abs", path: "abs", automated: "prune"))
+        #expect(abs.message.contains("absolute path leaves the repository"), "\(abs.message)")
+    }
+    await world.stop()
+}
