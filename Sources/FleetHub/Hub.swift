@@ -84,6 +84,8 @@ public final class Hub: @unchecked Sendable {
     /// What a manual sync asked for.
     struct ManualSync {
         var prune: Bool
+        /// Who asked (the account, for the audit log).
+        var by: String = "api"
     }
 
     struct Unreachable {
@@ -587,9 +589,9 @@ public final class Hub: @unchecked Sendable {
     }
 
     /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.
-    public func sync(_ name: String, prune: Bool = true) throws {
+    public func sync(_ name: String, prune: Bool = true, by: String = "api") throws {
         guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
-        lock.withLock { manual[name] = ManualSync(prune: prune) }
+        lock.withLock { manual[name] = ManualSync(prune: prune, by: by) }
         enqueue(app, priority: .high)
     }
 
@@ -709,6 +711,14 @@ public final class Hub: @unchecked Sendable {
             })
             _ = try? store.recordSync(name, revision: result.revisions.joined(separator: ","), startedAt: Self.timestamp(started),
                                       finishedAt: Self.timestamp(finished), result: operation, resources: resources, limit: limit)
+        }
+        if result.operation != nil || request != nil {
+            // The audit log: who (automation or the account that asked), what, when, the outcome.
+            let operation = result.operation ?? "nothing to apply, already Synced"
+            let counts = Dictionary(grouping: result.resources.filter { !$0.action.isEmpty && $0.action != "unchanged" }, by: \.action)
+                .map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+            try? store.appendEvent(HubEvent(type: "Sync", cluster: cluster, application: name,
+                                            message: "\(request.map { "manual sync by \($0.by)" } ?? "automated sync") of \(name) on \(cluster) at \(String(result.revisions.first?.prefix(12) ?? "?")): \(operation)\(counts.isEmpty ? "" : " (\(counts))")\(operation == "Failed" ? ": \(result.message.prefix(300))" : "")"))
         }
         if (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
             try? store.setStatus(name, status)

@@ -164,7 +164,7 @@ public struct HubAPI: Sendable {
         if let v = match(r, "GET", "api/v1/applications/*/history") { return try history(v[0]) }
         if let v = match(r, "POST", "api/v1/applications/*/sync") {
             let body = try jsonBody(r)
-            try hub.sync(v[0], prune: body?["prune"]?.boolValue ?? true)
+            try hub.sync(v[0], prune: body?["prune"]?.boolValue ?? true, by: caller?.account ?? "api")
             return .json(.object([("application", .string(v[0])), ("queued", true)]), status: 202)
         }
         if let v = match(r, "POST", "api/v1/applications/*/refresh") {

@@ -161,6 +161,14 @@ private func snapshot(_ fixture: InProcessHub) async throws -> String {
     let audit = try await ConcurrentRunner.blocking { [hub = fixture.hub] in try hub.store.events().filter { $0.type == "Audit" }.map(\.message) }
     #expect(audit.contains { $0.hasPrefix("viewer DELETE /api/v1/clusters/a → 403") })
     #expect(audit.contains { $0.hasPrefix("dev POST /api/v1/applications/web-a-a/sync → 202") })
+    let deadline = Date().addingTimeInterval(10)
+    var syncs: [String] = []
+    while Date() < deadline && !syncs.contains(where: { $0.hasPrefix("manual sync by dev of web-a-a on a") }) {
+        try await Task.sleep(for: .milliseconds(100))
+        syncs = try await ConcurrentRunner.blocking { [hub = fixture.hub] in try hub.store.events(application: "web-a-a").filter { $0.type == "Sync" }.map(\.message) }
+    }
+    #expect(syncs.contains { $0.hasPrefix("automated sync of web-a-a on a at ") && $0.contains("Succeeded (1 created)") }, "\(syncs)")
+    #expect(syncs.contains { $0.hasPrefix("manual sync by dev of web-a-a on a") }, "\(syncs)")
     print("security suite: \(attacks.tried) attacks tried, \(attacks.held) held")
     #expect(attacks.tried == attacks.held)
     await fixture.stop()
