@@ -72,6 +72,8 @@ public final class Hub: @unchecked Sendable {
     var probeClients: [String: (Cluster, KubeClient)] = [:]
     var stormAlarm = false
     var projects: [String: Project] = [:]
+    /// When each Application was last reconciled (its stored status keeps the last time it changed).
+    var reconciledAt: [String: String] = [:]
     private var timers: [any DispatchSourceTimer] = []
     var stopped = false
     private var ready = false
@@ -305,6 +307,7 @@ public final class Hub: @unchecked Sendable {
         for app in existing {
             pool.remove(.app(app.name))
             metrics.forget(app: app.name)
+            lock.withLock { _ = reconciledAt.removeValue(forKey: app.name) }
             if prune {
                 for cluster in Set([app.cluster, app.placement?.active, app.placement?.pruneAfterHealthy].compactMap { $0 }) {
                     pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster)
@@ -451,6 +454,7 @@ public final class Hub: @unchecked Sendable {
         for name in plan.delete {
             pool.remove(.app(name))
             metrics.forget(app: name)
+            lock.withLock { _ = reconciledAt.removeValue(forKey: name) }
             if plan.pruneOnDelete, let old = previous[name] {
                 for cluster in Set([old.cluster, old.placement?.active, old.placement?.pruneAfterHealthy].compactMap { $0 }) {
                     pool.add(.prune(app: name, cluster: cluster), cluster: cluster)
@@ -720,7 +724,12 @@ public final class Hub: @unchecked Sendable {
             try? store.appendEvent(HubEvent(type: "Sync", cluster: cluster, application: name,
                                             message: "\(request.map { "manual sync by \($0.by)" } ?? "automated sync") of \(name) on \(cluster) at \(String(result.revisions.first?.prefix(12) ?? "?")): \(operation)\(counts.isEmpty ? "" : " (\(counts))")\(operation == "Failed" ? ": \(result.message.prefix(300))" : "")"))
         }
-        if (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
+        // A resync that found nothing new writes nothing: only the time of the reconcile changes, and that
+        // is kept in memory (the API shows the newer of the two).
+        var unchangedStatus = status
+        unchangedStatus.set("reconciledAt", app.status["reconciledAt"] ?? .null)
+        lock.withLock { reconciledAt[name] = status["reconciledAt"]?.stringValue }
+        if unchangedStatus != app.status, (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
             try? store.setStatus(name, status)
         }
         metrics.record(app: name, status: status)
@@ -819,4 +828,9 @@ struct KnownRevisionsSource: GitSource {
     func readFile(repoURL: String, commit: String, path: String) throws -> Data {
         try inner.readFile(repoURL: repoURL, commit: commit, path: path)
     }
+}
+
+extension Hub {
+    /// The time of the Application's last reconcile, newer than its stored status when nothing changed since.
+    public func lastReconciled(_ name: String) -> String? { lock.withLock { reconciledAt[name] } }
 }

@@ -511,7 +511,11 @@ public struct HubAPI: Sendable {
             }
         }
         if let caller { apps = apps.filter { hub.can(caller, "get", "applications", "\(Hub.projectName($0))/\($0.name)") } }
-        var items = apps.map(Self.summary)
+        var items = apps.map { app -> JSONValue in
+            var item = Self.summary(app)
+            if let at = hub.lastReconciled(app.name) { item.set("reconciledAt", .string(at)) }
+            return item
+        }
         if let sync = r.query["sync"] { items = items.filter { $0["sync"]?.stringValue == sync } }
         if let health = r.query["health"] { items = items.filter { $0["health"]?.stringValue == health } }
         return .json(.object([("items", .array(items))]))
@@ -525,6 +529,7 @@ public struct HubAPI: Sendable {
     private func getApplication(_ name: String) throws -> APIResponse {
         let app = try stored(name)
         var json = Self.summary(app)
+        if let at = hub.lastReconciled(name) { json.set("reconciledAt", .string(at)) }
         json.set("object", app.object)
         json.set("status", app.status)
         json.set("history", historyJSON(try hub.store.history(name)))

@@ -91,12 +91,7 @@ public final class SQLiteApplicationStore: Sendable {
     private let pool: DatabasePool
 
     public init(directory: URL) throws {
-        // Opening the cluster store creates the directory, sets permissions and runs every migration.
-        let clusters = try SQLiteClusterStore(directory: directory)
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.foreignKeysEnabled = true
-        pool = try DatabasePool(path: clusters.path, configuration: config)
+        pool = try SQLiteClusterStore.sharedPool(directory: directory)
     }
 
     public func applications(appSet: String? = nil, cluster: String? = nil) throws -> [StoredApplication] {

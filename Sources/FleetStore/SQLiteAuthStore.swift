@@ -36,11 +36,7 @@ public final class SQLiteAuthStore: Sendable {
     private let pool: DatabasePool
 
     public init(directory: URL) throws {
-        let clusters = try SQLiteClusterStore(directory: directory)
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.foreignKeysEnabled = true
-        pool = try DatabasePool(path: clusters.path, configuration: config)
+        pool = try SQLiteClusterStore.sharedPool(directory: directory)
     }
 
     public func accounts() throws -> [Account] {

@@ -55,6 +55,16 @@ public final class SQLiteClusterStore: ClusterStore {
         }
     }
 
+    /// A connection pool on the database in `directory`, for the stores that share its file (applications,
+    /// accounts). Opening the cluster store first creates the directory, sets permissions and migrates.
+    static func sharedPool(directory: URL) throws -> DatabasePool {
+        let clusters = try SQLiteClusterStore(directory: directory)
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.foreignKeysEnabled = true
+        return try DatabasePool(path: clusters.path, configuration: config)
+    }
+
     /// Schema history. A shipped migration is never edited: add a new one. Names and SQL are literal.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
