@@ -31,10 +31,11 @@ extension Hub {
 
     /// The project an Application belongs to (`spec.project`, default `default`): a loaded AppProject, Argo
     /// CD's permissive `default` when none is defined, or nil for an unknown project.
+    /// When the hub is configured without `projects`, projects are not enforced: every name is permissive.
     public func project(of app: JSONValue) -> Project? {
         let name = app.value(at: ["spec", "project"])?.stringValue ?? "default"
         if let p = lock.withLock({ projects[name] }) { return p }
-        return name == "default" ? .permissive() : nil
+        return name == "default" || config.projects.isEmpty ? .permissive(name) : nil
     }
 
     public func projectList() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
