@@ -99,7 +99,7 @@ import Testing
 
 /// Workloads become Healthy after the simulated delay; a failing image makes them Degraded.
 @Test func healthFollowsSimulatedWorkloads() async throws {
-    let sim = try await SimHarness(readyAfter: 2, failImage: "broken")
+    let sim = try await SimHarness(readyAfter: 5, failImage: "broken")
     defer { Task { await sim.stop() } }
     try await ConcurrentRunner.blocking { () throws -> Void in
         let client = sim.client()
@@ -107,7 +107,7 @@ import Testing
         _ = try client.apply(deployment("bad", namespace: "default", image: "registry/broken:1"))
         let deploy = try client.resource(apiVersion: "apps/v1", kind: "Deployment")
         #expect(HealthRules.assess(try client.get(deploy, namespace: "default", name: "good")).status == .progressing)
-        Thread.sleep(forTimeInterval: 2.2)
+        Thread.sleep(forTimeInterval: 5.2)
         #expect(HealthRules.assess(try client.get(deploy, namespace: "default", name: "good")).status == .healthy)
         let bad = HealthRules.assess(try client.get(deploy, namespace: "default", name: "bad"))
         #expect(bad.status == .degraded && bad.message.contains("exceeded its progress deadline"))
