@@ -30,14 +30,21 @@ extension Hub {
 
     /// The caller of a request with `Authorization: Bearer TOKEN`. 401 for a missing, unknown, revoked or expired
     /// token (one message for all, so the answer tells nothing). Past `FailureLimiter`'s limit of failures, a
-    /// failing request gets 429 instead: guessing is slowed down, while valid tokens keep working (a flood of
-    /// bad tokens does not lock everyone out).
-    public func authenticate(_ authorization: String?) throws -> Caller {
+    /// failing request from the same client address gets 429 instead: guessing is slowed down, while valid
+    /// tokens keep working (a flood of bad tokens does not lock anyone out).
+    public func authenticate(_ authorization: String?, from client: String? = nil) throws -> Caller {
         let now = Date().timeIntervalSince1970
+        let key = client ?? "-"
         func fail() -> HubError {
             let blocked = lock.withLock { () -> Bool in
-                defer { authFailures.recordFailure(now: now) }
-                return authFailures.isBlocked(now: now)
+                var limiter = authFailures[key] ?? FailureLimiter()
+                defer {
+                    limiter.recordFailure(now: now)
+                    authFailures[key] = limiter
+                    // Forget clients that have been quiet for a window, so the table stays small.
+                    if authFailures.count > 10_000 { authFailures = authFailures.filter { var l = $0.value; return l.isBlocked(now: now) } }
+                }
+                return limiter.isBlocked(now: now)
             }
             return blocked ? HubError(429, "too many failed authentications: try again in a few seconds")
                 : HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")

@@ -36,7 +36,8 @@ public final class Hub: @unchecked Sendable {
     public let policy: RBACPolicy
     /// The admin token minted on the first start (no account existed): shown once, never stored.
     public internal(set) var bootstrapToken: String?
-    var authFailures = FailureLimiter()
+    /// Failed authentications per client address.
+    var authFailures: [String: FailureLimiter] = [:]
     public let metrics = HubMetrics()
     let logger: Logger
     let gitCache: GitMirrorCache

@@ -54,7 +54,7 @@ public struct HubAPI: Sendable {
     private func respond(_ request: APIRequest, caller: inout Caller?) -> APIResponse {
         do {
             if !Self.isPublic(request) {
-                let who = try hub.authenticate(request.headers["authorization"])
+                let who = try hub.authenticate(request.headers["authorization"], from: request.remoteAddress)
                 caller = who
                 try check(request, who)
             }

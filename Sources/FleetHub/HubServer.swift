@@ -34,7 +34,7 @@ public struct HubServer: Sendable {
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
         let api = self.api
         let logger = self.logger
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+        let responder = CallbackResponder<HubRequestContext> { request, context in
             var req = request
             let body: ByteBuffer
             do { body = try await req.collectBody(upTo: HubAPI.maxBody) } catch {
@@ -44,7 +44,7 @@ public struct HubServer: Sendable {
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
             let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, query: SimServer.parseQuery(request.uri.query),
-                                        headers: headers, body: Array(body.readableBytesView))
+                                        headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
             let answer = (try? await ConcurrentRunner.blocking { api.handle(apiRequest) }) ?? APIResponse.error(500, "internal error")
             if answer.status >= 500 { logger.error("\(apiRequest.method) \(apiRequest.path): \(answer.status)") } else {
                 logger.debug("\(apiRequest.method) \(apiRequest.path): \(answer.status)")
@@ -115,5 +115,17 @@ extension Hub {
         let drained = (try? await ConcurrentRunner.blocking { hub.stop(timeout: drainTimeout) }) ?? false
         if !drained { logger.warning("some syncs were still running; they resume on the next start") }
         try result.get()
+    }
+}
+
+/// The request context of the hub's server: Hummingbird's basic one, plus the client's address (for the
+/// failed-authentication limit).
+struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 }

@@ -7,8 +7,12 @@ public struct ServerRequest: Sendable {
     /// Header names in lower case.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// The client's address (IP), when the server knows it.
+    public var remoteAddress: String?
 
-    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = []) {
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
+                remoteAddress: String? = nil) {
+        self.remoteAddress = remoteAddress
         self.method = method
         self.path = path
         self.query = query

@@ -90,8 +90,12 @@ public struct SyncRecord: Sendable, Equatable {
 public final class SQLiteApplicationStore: Sendable {
     private let pool: DatabasePool
 
-    public init(directory: URL) throws {
+    /// Events kept: the log is append-only, and its oldest entries go once it holds more than this.
+    public let eventRetention: Int
+
+    public init(directory: URL, eventRetention: Int = 200_000) throws {
         pool = try SQLiteClusterStore.sharedPool(directory: directory)
+        self.eventRetention = max(1000, eventRetention)
     }
 
     public func applications(appSet: String? = nil, cluster: String? = nil) throws -> [StoredApplication] {
@@ -274,7 +278,8 @@ public final class SQLiteApplicationStore: Sendable {
     /// Returns false when the Application is gone.
     @discardableResult
     public func setPlacement(_ name: String, _ placement: Placement?, prune: [String] = [], event: HubEvent? = nil) throws -> Bool {
-        try pool.write { db in
+        let retention = eventRetention
+        return try pool.write { db in
             guard let primary = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ?", arguments: [name]) else { return false }
             let now = Self.now()
             try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Self.encode(placement), now, name])
@@ -284,7 +289,7 @@ public final class SQLiteApplicationStore: Sendable {
             for cluster in prune {
                 try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
             }
-            if let event { try Self.insert(event, db: db, at: now) }
+            if let event { try Self.insert(event, db: db, at: now, retention: retention) }
             return true
         }
     }
@@ -292,12 +297,18 @@ public final class SQLiteApplicationStore: Sendable {
     // MARK: Events
 
     public func appendEvent(_ event: HubEvent) throws {
-        try pool.write { db in try Self.insert(event, db: db, at: Self.now()) }
+        let retention = eventRetention
+        try pool.write { db in try Self.insert(event, db: db, at: Self.now(), retention: retention) }
     }
 
-    private static func insert(_ e: HubEvent, db: Database, at: String) throws {
+    private static func insert(_ e: HubEvent, db: Database, at: String, retention: Int) throws {
         try db.execute(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)",
                        arguments: [e.at.isEmpty ? at : e.at, e.type, e.cluster, e.application, e.message])
+        // Trim in batches (every 1,000 events), not on every insert.
+        let id = db.lastInsertedRowID
+        if id % 1000 == 0 {
+            try db.execute(sql: "DELETE FROM event WHERE id <= ?", arguments: [id - Int64(retention)])
+        }
     }
 
     /// Events, oldest first: the newest `limit`, filtered by cluster and application, after id `after`.
@@ -332,13 +343,14 @@ public final class SQLiteApplicationStore: Sendable {
     /// Writes a cluster's state, with an event in the same transaction.
     public func setClusterState(_ name: String, _ state: ClusterOperationalState, event: HubEvent? = nil) throws {
         let health = String(decoding: try JSONEncoder().encode(state.health), as: UTF8.self)
+        let retention = eventRetention
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO cluster_state (name, health, cordoned, drained, failback_requested) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET health = excluded.health, cordoned = excluded.cordoned, drained = excluded.drained,
                 failback_requested = excluded.failback_requested
                 """, arguments: [name, health, state.cordoned, state.drained, state.failbackRequested])
-            if let event { try Self.insert(event, db: db, at: Self.now()) }
+            if let event { try Self.insert(event, db: db, at: Self.now(), retention: retention) }
         }
     }
 

@@ -131,3 +131,14 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         #expect(try store.events(cluster: "prod-eu").count == 1)
     }
 }
+
+/// The event log keeps its newest entries: past the retention, the oldest go (in batches).
+@Test func eventRetention() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir, eventRetention: 1000)
+        for i in 1...3000 { try store.appendEvent(HubEvent(type: "Audit", message: "event \(i)")) }
+        let kept = try store.events(limit: 10_000)
+        #expect(kept.count >= 1000 && kept.count < 2000, "\(kept.count)")
+        #expect(kept.last?.message == "event 3000" && kept.first!.id > 1000)
+    }
+}
