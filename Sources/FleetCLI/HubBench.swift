@@ -133,18 +133,7 @@ final class HubBenchWorld {
     func startSim(_ name: String) throws { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
 
     static func launchSim(_ name: String, port: Int, latency: String) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        p.arguments = ["sim", "--listen", "127.0.0.1:\(port)", "--name", name, "--latency", latency, "--ready-after", "0s"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
-        guard String(decoding: line, as: UTF8.self).contains("listening on") else { throw CLIError("simulator \(name) did not start") }
-        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-        return p
+        try launchSimulator(["--listen", "127.0.0.1:\(port)", "--name", name, "--latency", latency, "--ready-after", "0s"], name: name).0
     }
 
     /// SIGKILL to cluster `name`'s simulator.

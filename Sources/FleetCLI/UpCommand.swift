@@ -142,24 +142,8 @@ final class SimChildren: @unchecked Sendable {
 
     /// Starts `flotilla sim --fleet FILE --only NAME` and waits for its "listening on" line.
     func start(fleet: String, cluster: String, arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        process.arguments = ["sim", "--fleet", fleet, "--only", cluster] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, url) = try launchSimulator(["--fleet", fleet, "--only", cluster] + arguments, name: cluster)
         processes.append(process)
-        var line = ""
-        repeat {
-            var bytes = Data()
-            while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { bytes.append(byte) }
-            if bytes.isEmpty && !process.isRunning { throw CLIError("the simulator of \(cluster) exited (port in use?)") }
-            line = String(decoding: bytes, as: UTF8.self)
-        } while !line.contains("listening on")
-        // Keep reading so the child never blocks on a full pipe.
-        DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-        let url = line.components(separatedBy: "listening on ").last ?? ""
         started.append(Started(name: cluster, url: url, pid: process.processIdentifier))
     }
 
@@ -172,4 +156,25 @@ final class SimChildren: @unchecked Sendable {
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         }
     }
+}
+
+/// Starts `flotilla sim ARGUMENTS` as a child process (this same binary) and waits for its "listening on" line.
+/// Returns the process and the URL it serves; its output keeps being read so it never blocks on a full pipe.
+func launchSimulator(_ arguments: [String], name: String) throws -> (Process, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    process.arguments = ["sim"] + arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var line = ""
+    repeat {
+        var bytes = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { bytes.append(byte) }
+        if bytes.isEmpty && !process.isRunning { throw CLIError("the simulator of \(name) exited (port in use?)") }
+        line = String(decoding: bytes, as: UTF8.self)
+    } while !line.contains("listening on")
+    DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
+    return (process, line.components(separatedBy: "listening on ").last ?? "")
 }
