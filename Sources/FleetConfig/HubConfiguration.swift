@@ -47,6 +47,30 @@ public struct HubConfiguration: Sendable, Equatable {
     /// PEM certificate (chain) and private key: the API is served over HTTPS.
     public var tlsCert: String?
     public var tlsKey: String?
+    /// Bounds on the work any one input may cause (docs/security.md, "Limits").
+    public var limits = Limits()
+
+    public struct Limits: Sendable, Equatable {
+        /// Evaluation steps of one template render. Default 10,000,000.
+        public var templateSteps = 10_000_000
+        /// Bytes one template render may write, and one string a template function may build. Default 16 MiB.
+        public var templateOutputBytes = 16 << 20
+        /// Applications one ApplicationSet may generate. Default 10,000.
+        public var applicationsPerApplicationSet = 10_000
+        /// Seconds a preview, diff or ApplicationSet generation may run before it is stopped. Default 60.
+        public var renderTimeout: Double = 60
+        /// Seconds a subprocess (`kubectl kustomize`) may run before it is killed. Default 60.
+        public var subprocessTimeout: Double = 60
+        /// Previews and diffs served at once; more wait in a bounded queue. Default 2.
+        public var concurrentRenders = 2
+        /// Requests waiting for a render slot; beyond this the API answers 503. Default 32.
+        public var renderQueue = 32
+        /// Largest manifest (one object) applied to a cluster, in bytes. Default 1 MiB.
+        public var manifestBytes = 1 << 20
+        /// Hosts kustomize may load remote bases from (`resources: [https://github.com/…]`). Default none.
+        public var kustomizeRemoteHosts: [String] = []
+        public init() {}
+    }
 
     public struct Auth: Sendable, Equatable {
         /// Where the first start writes the admin token (mode 0600), besides printing it once.
@@ -196,6 +220,26 @@ public struct HubConfiguration: Sendable, Equatable {
                             reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
                         }
                     }
+                case "limits":
+                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
+                        let f = "limits.\(k)"
+                        switch k {
+                        case "templateSteps": config.limits.templateSteps = int(v, f) ?? config.limits.templateSteps
+                        case "templateOutputBytes": config.limits.templateOutputBytes = int(v, f) ?? config.limits.templateOutputBytes
+                        case "applicationsPerApplicationSet":
+                            config.limits.applicationsPerApplicationSet = int(v, f) ?? config.limits.applicationsPerApplicationSet
+                        case "renderTimeout": config.limits.renderTimeout = duration(v, f) ?? config.limits.renderTimeout
+                        case "subprocessTimeout": config.limits.subprocessTimeout = duration(v, f) ?? config.limits.subprocessTimeout
+                        case "concurrentRenders": config.limits.concurrentRenders = int(v, f) ?? config.limits.concurrentRenders
+                        case "renderQueue": config.limits.renderQueue = int(v, f) ?? config.limits.renderQueue
+                        case "manifestBytes": config.limits.manifestBytes = int(v, f) ?? config.limits.manifestBytes
+                        case "kustomizeRemoteHosts":
+                            config.limits.kustomizeRemoteHosts = (reader.sequence(v, field: f) ?? []).enumerated()
+                                .compactMap { reader.string($0.element, field: "\(f)[\($0.offset)]") }
+                        default:
+                            reader.report(f, "unknown field '\(k)' (expected templateSteps, templateOutputBytes, applicationsPerApplicationSet, renderTimeout, subprocessTimeout, concurrentRenders, renderQueue, manifestBytes, kustomizeRemoteHosts)", at: kn)
+                        }
+                    }
                 case "tls":
                     for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
                         switch k {
@@ -258,7 +302,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         config.repositories.append(repo)
                     }
                 default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, tls, logLevel)", at: keyNode)
+                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, tls, limits, logLevel)", at: keyNode)
                 }
             }
         }
@@ -329,6 +373,16 @@ public struct HubConfiguration: Sendable, Equatable {
         }
         if (tlsCert == nil) != (tlsKey == nil) {
             problems.append(.init(field: tlsCert == nil ? "tls.certFile" : "tls.keyFile", message: "give tls.certFile and tls.keyFile together"))
+        }
+        for (field, value) in [("limits.templateSteps", limits.templateSteps), ("limits.templateOutputBytes", limits.templateOutputBytes),
+                               ("limits.applicationsPerApplicationSet", limits.applicationsPerApplicationSet),
+                               ("limits.concurrentRenders", limits.concurrentRenders), ("limits.renderQueue", limits.renderQueue),
+                               ("limits.manifestBytes", limits.manifestBytes)] where value < 1 {
+            problems.append(.init(field: field, message: "must be at least 1 (got \(value))"))
+        }
+        for (field, value) in [("limits.renderTimeout", limits.renderTimeout), ("limits.subprocessTimeout", limits.subprocessTimeout)]
+            where !(0.1...86400).contains(value) {
+            problems.append(.init(field: field, message: "must be between 100ms and 24h (got \(value)s)"))
         }
         if let secret = webhookSecret, secret.count < 8 {
             problems.append(.init(field: "git.webhookSecret", message: "is too short: use at least 8 characters"))

@@ -113,9 +113,10 @@ public enum Differ {
     static func restrict(_ live: JSONValue, to desired: JSONValue) -> JSONValue {
         switch (live, desired) {
         case (.object(let lp), .object(let dp)):
+            var index = KeyIndex(dp)
             return .object(lp.compactMap { k, v in
-                guard let dv = dp.first(where: { $0.0 == k })?.1 else { return nil }
-                return (k, restrict(v, to: dv))
+                guard let i = index.position(of: k, in: dp) else { return nil }
+                return (k, restrict(v, to: dp[i].1))
             })
         case (.array(let la), .array(let da)) where la.count == da.count:
             return .array(zip(la, da).map { restrict($0, to: $1) })

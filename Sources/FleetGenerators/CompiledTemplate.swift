@@ -52,12 +52,13 @@ enum CompiledString: Sendable {
     case fast(FastTemplate)
     case go(GoTemplate)
 
-    static func compile(_ s: String, goTemplate: Bool, options: GoTemplate.Options, field: String) throws -> CompiledString {
+    static func compile(_ s: String, goTemplate: Bool, options: GoTemplate.Options, field: String,
+                        maxDepth: Int = TemplateLimits.default.maxDepth) throws -> CompiledString {
         guard s.contains("{{") else { return .constant(s) }
         do {
-            return goTemplate ? .go(try GoTemplate(s, name: field, options: options)) : .fast(try FastTemplate(s))
+            return goTemplate ? .go(try GoTemplate(s, name: field, options: options, maxDepth: maxDepth)) : .fast(try FastTemplate(s))
         } catch let e as TemplateError {
-            throw GenerationError(.template, field: field, e.message)
+            throw GenerationError(e, field: field)
         }
     }
 
@@ -66,8 +67,8 @@ enum CompiledString: Sendable {
         case .constant(let s): return s
         case .fast(let t): return t.render { params.set[$0]?.stringValue }
         case .go(let t):
-            do { return try t.render(params.data) } catch let e as TemplateError {
-                throw GenerationError(e.code == .missingKey ? .template : .template, field: field, e.message)
+            do { return try t.render(params.data, limits: params.limits) } catch let e as TemplateError {
+                throw GenerationError(e, field: field)
             }
         }
     }
@@ -77,9 +78,11 @@ enum CompiledString: Sendable {
 struct RenderParams {
     let set: ParamSet
     let data: JSONValue
+    let limits: TemplateLimits
 
-    init(_ set: ParamSet, goTemplate: Bool) {
+    init(_ set: ParamSet, goTemplate: Bool, limits: TemplateLimits = .default) {
         self.set = set
+        self.limits = limits
         data = goTemplate ? .object(set.params.map { ($0.key, $0.value) }) : .null
     }
 }

@@ -52,6 +52,7 @@ public enum Generation {
             let field = "spec.generators[\(i)]"
             let sets = try GeneratorRegistry.run(entry: entry, field: field, depth: 0, context: context)
             if sets.isEmpty { continue }
+            try context.checkCount(count + sets.count, field: field)
             let template = mergedTemplate(generatorTemplate(entry), appSet.template)
             let compiled = try CompiledValue.compile(template, goTemplate: go, options: options, field: "spec.template")
             let hasFinalizers = !(template.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true)
@@ -61,7 +62,8 @@ public enum Generation {
             let rendered = try renderAll(sets, executor: executor) { set in
                 var app: JSONValue
                 do {
-                    app = try render(set, compiled: compiled, patch: patch, goTemplate: go)
+                    try context.checkpoint(field: field)
+                    app = try render(set, compiled: compiled, patch: patch, goTemplate: go, limits: context.templateLimits)
                 } catch let e as GenerationError {
                     throw GenerationError(e.code, field: e.field, "\(e.message) (params from \(set.origin))", appSet: e.appSet)
                 }
@@ -142,8 +144,9 @@ public enum Generation {
         return nil
     }
 
-    private static func render(_ set: ParamSet, compiled: CompiledValue, patch: CompiledString?, goTemplate: Bool) throws -> JSONValue {
-        let params = RenderParams(set, goTemplate: goTemplate)
+    private static func render(_ set: ParamSet, compiled: CompiledValue, patch: CompiledString?, goTemplate: Bool,
+                               limits: TemplateLimits) throws -> JSONValue {
+        let params = RenderParams(set, goTemplate: goTemplate, limits: limits)
         // Argo CD quirk kept: an empty parameter map skips rendering.
         var app = set.isEmpty ? (try CompiledValue.constantValue(compiled)) : try compiled.render(params)
         if let patch {

@@ -51,6 +51,7 @@ public enum GeneratorRegistry {
             throw GenerationError(.invalidSpec, field: "\(field).\(kind)", "matrix and merge generators can be nested only one level deep")
         }
         var sets = try generator.generate(entry[kind]!, field: "\(field).\(kind)", depth: depth, context: context)
+        try context.checkCount(sets.count, field: "\(field).\(kind)")
         if let selectorSpec = entry["selector"] {
             let selector = try labelSelector(selectorSpec, field: "\(field).selector")
             sets = sets.filter { selector.matches(ParamFlattening.labels($0.params)) }

@@ -10,6 +10,11 @@ public final class GeneratorContext: @unchecked Sendable {
     public let templateOptions: GoTemplate.Options
     /// Include directories whose name starts with `.` (Argo CD's `--include-hidden-directories`).
     public let includeHiddenDirectories: Bool
+    /// Bounds on every template render of the run, with its deadline and cancellation.
+    public let templateLimits: TemplateLimits
+    /// Most parameter sets (so Applications) one ApplicationSet may generate.
+    public let maxApplications: Int
+    public static let defaultMaxApplications = 10_000
 
     // Per-run memo of revision resolution: one resolve per repository and revision per run.
     // `lock` guards `resolved`.
@@ -17,7 +22,10 @@ public final class GeneratorContext: @unchecked Sendable {
     private var resolved: [String: String] = [:]
 
     public init(clusters: [Cluster], git: (any GitSource)?, goTemplate: Bool = false,
-                templateOptions: GoTemplate.Options = [], includeHiddenDirectories: Bool = false) {
+                templateOptions: GoTemplate.Options = [], includeHiddenDirectories: Bool = false,
+                templateLimits: TemplateLimits = .default, maxApplications: Int = GeneratorContext.defaultMaxApplications) {
+        self.templateLimits = templateLimits
+        self.maxApplications = maxApplications
         self.clusters = clusters.sorted { $0.name < $1.name }
         self.git = git
         self.goTemplate = goTemplate
@@ -27,7 +35,20 @@ public final class GeneratorContext: @unchecked Sendable {
 
     func with(goTemplate: Bool, options: GoTemplate.Options) -> GeneratorContext {
         GeneratorContext(clusters: clusters, git: git, goTemplate: goTemplate, templateOptions: options,
-                         includeHiddenDirectories: includeHiddenDirectories)
+                         includeHiddenDirectories: includeHiddenDirectories, templateLimits: templateLimits, maxApplications: maxApplications)
+    }
+
+    /// Throws when the run's deadline passed or it was cancelled.
+    func checkpoint(field: String) throws {
+        do { try templateLimits.checkpoint() } catch let e as TemplateError { throw GenerationError(e, field: field) }
+    }
+
+    /// Throws when `count` parameter sets exceed `maxApplications`.
+    func checkCount(_ count: Int, field: String) throws {
+        if count > maxApplications {
+            throw GenerationError(.limit, field: field,
+                                  "generates \(count) parameter sets, over the limit of \(maxApplications) Applications per ApplicationSet (generation.maxApplications)")
+        }
     }
 
     func resolve(repoURL: String, revision: String, field: String) throws -> String {
@@ -48,11 +69,12 @@ public final class GeneratorContext: @unchecked Sendable {
         guard text.contains("{{") else { return text }
         do {
             if goTemplate {
-                return try GoTemplate(text, name: field, options: templateOptions).render(.object(params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
+                return try GoTemplate(text, name: field, options: templateOptions, maxDepth: templateLimits.maxDepth)
+                    .render(.object(params.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }), limits: templateLimits)
             }
             return try FastTemplate(text).render { params[$0]?.stringValue }
         } catch let error as TemplateError {
-            throw GenerationError(.template, field: field, error.message)
+            throw GenerationError(error, field: field)
         }
     }
 }

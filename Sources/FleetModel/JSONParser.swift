@@ -38,6 +38,9 @@ public enum JSONParser {
             case UInt8(ascii: "{"):
                 pos += 1
                 var pairs: [(String, JSONValue)] = []
+                // Positions of keys, built once an object grows past a few keys: duplicate detection stays
+                // linear in the key count (a later duplicate replaces the earlier value, in place).
+                var index: [String: Int]?
                 skipWhitespace()
                 if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
                 while true {
@@ -49,7 +52,18 @@ public enum JSONParser {
                     pos += 1
                     skipWhitespace()
                     let v = try value(depth: depth + 1)
-                    if let i = pairs.firstIndex(where: { $0.0 == key }) { pairs[i].1 = v } else { pairs.append((key, v)) }
+                    if index == nil && pairs.count >= 16 {
+                        var built: [String: Int] = [:]
+                        for (i, pair) in pairs.enumerated() { built[pair.0] = i }
+                        index = built
+                    }
+                    if index != nil {
+                        if let i = index![key] { pairs[i].1 = v } else { index![key] = pairs.count; pairs.append((key, v)) }
+                    } else if let i = pairs.firstIndex(where: { $0.0 == key }) {
+                        pairs[i].1 = v
+                    } else {
+                        pairs.append((key, v))
+                    }
                     skipWhitespace()
                     guard pos < bytes.count else { throw error("unexpected end of input in an object") }
                     if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }

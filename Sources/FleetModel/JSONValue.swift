@@ -186,17 +186,51 @@ extension JSONValue {
     }
 
     /// JSON merge patch (RFC 7386): objects merge key by key, `null` deletes, anything else replaces.
+    /// Linear in the number of keys on both sides.
     public func merging(patch: JSONValue) -> JSONValue {
         guard case .object(let patchPairs) = patch else { return patch }
-        var result: JSONValue = (self.objectValue != nil) ? self : .object([])
+        var pairs = self.objectValue ?? []
+        var index = KeyIndex(pairs)
+        var removed: Set<Int> = []
         for (key, value) in patchPairs {
-            if value.isNull {
-                result.remove(key)
-            } else {
-                result.set(key, (result[key] ?? .null).merging(patch: value))
+            if let i = index.position(of: key, in: pairs) {
+                if value.isNull { removed.insert(i) } else { pairs[i].1 = pairs[i].1.merging(patch: value) }
+            } else if !value.isNull {
+                index.appended(key, at: pairs.count)
+                pairs.append((key, JSONValue.null.merging(patch: value)))
             }
         }
-        return result
+        if !removed.isEmpty { pairs = pairs.enumerated().filter { !removed.contains($0.offset) }.map(\.element) }
+        return .object(pairs)
+    }
+}
+
+/// Positions of an object's keys: a linear search while the object is small, a dictionary once it is not,
+/// so work over objects with many keys (a ConfigMap with 50,000 entries) stays linear.
+public struct KeyIndex {
+    private var positions: [String: Int]?
+    static let threshold = 16
+
+    public init(_ pairs: [(String, JSONValue)]) {
+        if pairs.count > Self.threshold { positions = Self.build(pairs) }
+    }
+
+    private static func build(_ pairs: [(String, JSONValue)]) -> [String: Int] {
+        var map: [String: Int] = [:]
+        map.reserveCapacity(pairs.count)
+        for (i, pair) in pairs.enumerated() where map[pair.0] == nil { map[pair.0] = i }
+        return map
+    }
+
+    /// The position of `key` in `pairs` (the pairs this index was built from, plus those appended through it).
+    public mutating func position(of key: String, in pairs: [(String, JSONValue)]) -> Int? {
+        if positions == nil && pairs.count > Self.threshold { positions = Self.build(pairs) }
+        if let positions { return positions[key] }
+        return pairs.firstIndex { $0.0 == key }
+    }
+
+    public mutating func appended(_ key: String, at position: Int) {
+        if positions != nil, positions![key] == nil { positions![key] = position }
     }
 }
 
@@ -222,10 +256,12 @@ extension JSONValue {
             case .fillEmpty: return isEmptyValue ? other : self
             }
         }
+        var index = KeyIndex(pairs)
         for (k, v) in incoming {
-            if let i = pairs.firstIndex(where: { $0.0 == k }) {
+            if let i = index.position(of: k, in: pairs) {
                 pairs[i].1 = pairs[i].1.deepMerged(with: v, conflict: conflict)
             } else {
+                index.appended(k, at: pairs.count)
                 pairs.append((k, v))
             }
         }

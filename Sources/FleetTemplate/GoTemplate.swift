@@ -38,7 +38,7 @@ public struct GoTemplate: Sendable {
     /// True when the text has no action, so rendering returns it unchanged.
     public let isConstant: Bool
 
-    public init(_ source: String, name: String = "", options: Options = []) throws {
+    public init(_ source: String, name: String = "", options: Options = [], maxDepth: Int = TemplateLimits.default.maxDepth) throws {
         self.source = source
         self.options = options
         if !source.contains("{{") {
@@ -46,15 +46,15 @@ public struct GoTemplate: Sendable {
             isConstant = true
             return
         }
-        var parser = GoTemplateParser(name: name, source: source, functions: TemplateFunctions.names)
+        var parser = GoTemplateParser(name: name, source: source, functions: TemplateFunctions.names, maxDepth: maxDepth)
         nodes = try parser.parse()
         isConstant = false
     }
 
-    /// Renders with `data` as the dot (`.`) and as `$`.
-    public func render(_ data: JSONValue) throws -> String {
+    /// Renders with `data` as the dot (`.`) and as `$`, within `limits`.
+    public func render(_ data: JSONValue, limits: TemplateLimits = .default) throws -> String {
         if isConstant { return source }
-        var exec = Executor(options: options, root: data)
+        var exec = Executor(options: options, root: data, budget: RenderBudget(limits))
         var out = ""
         _ = try exec.walk(nodes, dot: data, into: &out)
         return out
@@ -65,22 +65,29 @@ public struct GoTemplate: Sendable {
 struct Executor {
     let options: GoTemplate.Options
     var variables: [(String, JSONValue?)]
+    let budget: RenderBudget
 
-    init(options: GoTemplate.Options, root: JSONValue) {
+    init(options: GoTemplate.Options, root: JSONValue, budget: RenderBudget) {
         self.options = options
         self.variables = [("$", root)]
+        self.budget = budget
     }
 
     enum Flow { case normal, breakLoop, continueLoop }
 
     mutating func walk(_ nodes: [TNode], dot: JSONValue?, into out: inout String) throws -> Flow {
         for node in nodes {
+            try budget.charge()
             switch node {
             case .text(let t):
                 out += t
+                try budget.checkOutput(out.utf8.count)
             case .action(let pipe, let line):
                 let value = try evalPipe(pipe, dot: dot, line: line)
-                if pipe.decl.isEmpty { out += GoValue.print(value) }
+                if pipe.decl.isEmpty {
+                    out += GoValue.print(value)
+                    try budget.checkOutput(out.utf8.count)
+                }
             case .ifNode(let pipe, let body, let elseBody, let line):
                 let mark = variables.count
                 let cond = try evalPipe(pipe, dot: dot, line: line)
@@ -103,7 +110,9 @@ struct Executor {
                 switch value {
                 case .array(let a)?: items = a.enumerated().map { (.int($0.offset), $0.element) }
                 case .object(let o)?: items = o.sorted { $0.0 < $1.0 }.map { (.string($0.0), $0.1) }
-                case .int(let n)?: items = (0..<max(0, n)).map { (.int($0), .int($0)) }
+                case .int(let n)?:
+                    try budget.allow(n, building: "range over \(n)")
+                    items = (0..<max(0, n)).map { (.int($0), .int($0)) }
                 case nil, .null?: items = []
                 case let other?:
                     throw TemplateError(.execution, "template: \(line): range can't iterate over \(GoValue.format(other))")
@@ -112,6 +121,7 @@ struct Executor {
                     if try walk(elseBody ?? [], dot: dot, into: &out) != .normal { return .breakLoop }
                 } else {
                     for (key, element) in items {
+                        try budget.charge()
                         let inner = variables.count
                         if decl.count == 1 { variables.append((decl[0], element)) }
                         if decl.count == 2 { variables.append((decl[0], key)); variables.append((decl[1], element)) }
@@ -156,7 +166,13 @@ struct Executor {
             for operand in command.operands.dropFirst() { args.append(try evalOperand(operand, dot: dot, line: line, text: text)) }
             if let piped { args.append(piped) }
             do {
-                return try TemplateFunctions.call(name, args.map { $0 ?? .null }, rawArgs: args)
+                let values = args.map { $0 ?? .null }
+                try budget.precheck(name, values)
+                let result = try TemplateFunctions.call(name, values, rawArgs: args)
+                try budget.charge(value: result)
+                return result
+            } catch let e as TemplateError where e.code == .limit || e.code == .cancelled {
+                throw TemplateError(e.code, "template: \(line): executing at <\(text)>: \(e.message)")
             } catch let e as TemplateError {
                 throw TemplateError(e.code, "template: \(line): executing at <\(text)>: error calling \(name): \(e.message)")
             }
@@ -183,7 +199,10 @@ struct Executor {
         case .bool(let b): return .bool(b)
         case .number(let n): return n
         case .string(let s): return .string(s)
-        case .function(let name): return try TemplateFunctions.call(name, [], rawArgs: [])
+        case .function(let name):
+            let result = try TemplateFunctions.call(name, [], rawArgs: [])
+            try budget.charge(value: result)
+            return result
         case .field(let chain): return try fields(chain, of: dot, line: line, text: text)
         case .variable(let name, let chain):
             guard let entry = variables.last(where: { $0.0 == name }) else {

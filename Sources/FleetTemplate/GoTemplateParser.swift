@@ -58,11 +58,20 @@ struct GoTemplateParser {
     var pos = 0
     var line = 1
     let functions: Set<String>
+    /// Deepest nesting of blocks and parentheses accepted (`TemplateLimits.maxDepth`).
+    let maxDepth: Int
 
-    init(name: String, source: String, functions: Set<String>) {
+    init(name: String, source: String, functions: Set<String>, maxDepth: Int = TemplateLimits.default.maxDepth) {
         self.name = name
         self.source = Array(source.unicodeScalars)
         self.functions = functions
+        self.maxDepth = maxDepth
+    }
+
+    func checkDepth(_ depth: Int, line: Int) throws {
+        if depth > maxDepth {
+            throw TemplateError(.limit, "template: \(name):\(line): nesting deeper than \(maxDepth) levels (maxDepth)")
+        }
     }
 
     func error(_ message: String, line: Int? = nil) -> TemplateError {
@@ -281,13 +290,13 @@ struct GoTemplateParser {
     mutating func parse() throws -> [TNode] {
         let all = try items()
         var index = 0
-        let (nodes, terminator) = try parseList(all, &index, inRange: false)
+        let (nodes, terminator) = try parseList(all, &index, inRange: false, depth: 0)
         if let terminator { throw error("unexpected {{\(terminator)}}") }
         return nodes
     }
 
     /// Parses nodes until `{{end}}` or `{{else …}}`; returns the nodes and the terminator's tokens as text.
-    func parseList(_ items: [Item], _ index: inout Int, inRange: Bool) throws -> ([TNode], String?) {
+    func parseList(_ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> ([TNode], String?) {
         var nodes: [TNode] = []
         while index < items.count {
             let item = items[index]
@@ -304,7 +313,9 @@ struct GoTemplateParser {
                     case "else":
                         return (nodes, text)
                     case "if", "range", "with":
-                        nodes.append(try parseControl(word, Array(tokens.dropFirst()), line: line, items, &index, inRange: inRange || word == "range"))
+                        try checkDepth(depth + 1, line: line)
+                        nodes.append(try parseControl(word, Array(tokens.dropFirst()), line: line, items, &index, inRange: inRange || word == "range",
+                                                      depth: depth + 1))
                         continue
                     case "break", "continue":
                         guard inRange else { throw error("{{\(word)}} outside {{range}}", line: line) }
@@ -324,28 +335,29 @@ struct GoTemplateParser {
         return (nodes, nil)
     }
 
-    func parseControl(_ word: String, _ tokens: [Token], line: Int, _ items: [Item], _ index: inout Int, inRange: Bool) throws -> TNode {
+    func parseControl(_ word: String, _ tokens: [Token], line: Int, _ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> TNode {
         var pipe = try parsePipe(tokens, line: line, allowDecl: true, rangeDecl: word == "range")
         pipe.text = word
         if pipe.commands.isEmpty { throw error("missing value for \(word)", line: line) }
-        let (body, terminator) = try parseList(items, &index, inRange: inRange)
+        let (body, terminator) = try parseList(items, &index, inRange: inRange, depth: depth)
         guard let terminator else { throw error("unexpected EOF: missing {{end}} for {{\(word)}}", line: line) }
         var elseBody: [TNode]?
         if terminator != "end" {
             // "else", "else if …", "else with …"
             let rest = terminator.dropFirst("else".count).trimmingCharacters(in: .whitespaces)
             if rest.isEmpty {
-                let (e, t2) = try parseList(items, &index, inRange: inRange)
+                let (e, t2) = try parseList(items, &index, inRange: inRange, depth: depth)
                 guard t2 == "end" else { throw error("expected {{end}} after {{else}}", line: line) }
                 elseBody = e
             } else {
-                var sub = GoTemplateParser(name: name, source: "{{" + rest + "}}", functions: functions)
+                var sub = GoTemplateParser(name: name, source: "{{" + rest + "}}", functions: functions, maxDepth: maxDepth)
                 sub.line = line
                 let subItems = try sub.items()
                 guard case .action(let t, _, _) = subItems.first, case .identifier(let w) = t.first, w == "if" || w == "with" else {
                     throw error("unexpected {{\(terminator)}}", line: line)
                 }
-                elseBody = [try parseControl(w, Array(t.dropFirst()), line: line, items, &index, inRange: inRange)]
+                try checkDepth(depth + 1, line: line)
+                elseBody = [try parseControl(w, Array(t.dropFirst()), line: line, items, &index, inRange: inRange, depth: depth + 1)]
             }
         }
         switch word {
@@ -420,7 +432,10 @@ struct GoTemplateParser {
             var depth = 1
             var inner: [Token] = []
             while i < tokens.count {
-                if tokens[i] == .leftParen { depth += 1 }
+                if tokens[i] == .leftParen {
+                    depth += 1
+                    try checkDepth(depth, line: line)
+                }
                 if tokens[i] == .rightParen { depth -= 1; if depth == 0 { break } }
                 inner.append(tokens[i]); i += 1
             }

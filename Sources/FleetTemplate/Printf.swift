@@ -20,8 +20,11 @@ enum Printf {
                 chars = chars.dropFirst()
                 var p = ""
                 while let d = chars.first, d.isNumber { p.append(d); chars = chars.dropFirst() }
-                precision = Int(p) ?? 0
+                precision = p.count > 7 ? Int.max : (Int(p) ?? 0)
             }
+            // fmt refuses widths and precisions beyond 10⁶.
+            if width.count > 7 || (Int(width) ?? 0) > 1_000_000 { out += "%!(BADWIDTH)"; width = "" }
+            if let p = precision, p > 1_000_000 { out += "%!(BADPREC)"; precision = nil }
             guard let verb = chars.first else { out += "%!(NOVERB)"; break }
             chars = chars.dropFirst()
             if verb == "%" { out.append("%"); continue }

@@ -5,6 +5,10 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
         case parse
         case missingKey
         case execution
+        /// A bound of `TemplateLimits` was reached (steps, output, value size, nesting).
+        case limit
+        /// The render's deadline passed or its caller cancelled it.
+        case cancelled
     }
 
     public let code: Code

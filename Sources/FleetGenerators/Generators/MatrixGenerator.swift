@@ -21,12 +21,16 @@ public struct MatrixGenerator: Generator {
         let independent = !second.serialized(pretty: false).contains("{{")
         let shared = independent ? try GeneratorRegistry.run(entry: second, field: secondField, depth: depth + 1, context: context) : []
         var result: [ParamSet] = []
-        result.reserveCapacity(first.count * max(1, shared.count))
+        let (product, overflow) = first.count.multipliedReportingOverflow(by: max(1, shared.count))
+        try context.checkCount(overflow ? Int.max : product, field: field)
+        result.reserveCapacity(product)
         let sharedKeys = independent ? keys(of: shared) : []
         for a in first {
             let bs = independent ? shared : try GeneratorRegistry.run(
                 entry: try interpolate(second, params: a.params, field: secondField, context: context),
                 field: secondField, depth: depth + 1, context: context)
+            try context.checkCount(result.count + bs.count, field: field)
+            try context.checkpoint(field: field)
             // Only keys present on both sides can conflict; usually there are none.
             let overlap = keys(of: [a]).intersection(independent ? sharedKeys : keys(of: bs))
             for b in bs {

@@ -1,0 +1,157 @@
+import FleetModel
+
+/// Bounds on one template render, so a template (an ApplicationSet from any account, a preview) cannot take
+/// the hub's memory or cores. Exceeding a bound fails the render with a `TemplateError` of code `.limit`
+/// naming it; the caller's deadline or cancellation fails it with code `.cancelled`.
+///
+/// ```swift
+/// var limits = TemplateLimits.default
+/// limits.deadline = .now + .seconds(10)
+/// limits.isCancelled = { !connection.isActive }
+/// try template.render(data, limits: limits)
+/// ```
+public struct TemplateLimits: Sendable {
+    /// Evaluation steps of one render: nodes, commands and function calls, plus the size of each value a
+    /// function builds (one step per list item or map entry, one per 64 bytes of string).
+    public var maxSteps: Int
+    /// Bytes one render may write.
+    public var maxOutputBytes: Int
+    /// Bytes of one string, and items of one list, that a function may build (`repeat`, `until`, `seq`,
+    /// `indent`, `printf` padding, …); checked before allocating.
+    public var maxValueBytes: Int
+    /// Nesting of blocks (`if`, `range`, `with`) and parentheses in a template.
+    public var maxDepth: Int
+    /// Renders stop with `.cancelled` once the clock passes this instant.
+    public var deadline: ContinuousClock.Instant?
+    /// Polled while rendering; true stops the render with `.cancelled` (the client went away, the hub stops).
+    public var isCancelled: (@Sendable () -> Bool)?
+
+    public init(maxSteps: Int = 10_000_000, maxOutputBytes: Int = 16 << 20, maxValueBytes: Int = 16 << 20, maxDepth: Int = 100,
+                deadline: ContinuousClock.Instant? = nil, isCancelled: (@Sendable () -> Bool)? = nil) {
+        self.maxSteps = maxSteps
+        self.maxOutputBytes = maxOutputBytes
+        self.maxValueBytes = maxValueBytes
+        self.maxDepth = maxDepth
+        self.deadline = deadline
+        self.isCancelled = isCancelled
+    }
+
+    public static let `default` = TemplateLimits()
+
+    /// Throws `.cancelled` when the deadline passed or the caller cancelled. Cheap enough to call per item.
+    public func checkpoint() throws {
+        if let deadline, ContinuousClock.now >= deadline {
+            throw TemplateError(.cancelled, "rendering stopped: the deadline passed")
+        }
+        if let isCancelled, isCancelled() {
+            throw TemplateError(.cancelled, "rendering stopped: cancelled")
+        }
+    }
+}
+
+/// The running account of one render against its limits. Used by one thread at a time.
+final class RenderBudget {
+    let limits: TemplateLimits
+    private(set) var steps = 0
+    private var nextCheckpoint = 4096
+
+    init(_ limits: TemplateLimits) { self.limits = limits }
+
+    /// Charges `cost` steps; every few thousand steps, checks the deadline and cancellation.
+    func charge(_ cost: Int = 1) throws {
+        steps += cost
+        if steps > limits.maxSteps {
+            throw TemplateError(.limit, "template exceeded the limit of \(limits.maxSteps) evaluation steps (maxSteps)")
+        }
+        if steps >= nextCheckpoint {
+            nextCheckpoint = steps + 4096
+            try limits.checkpoint()
+        }
+    }
+
+    /// Charges for a value a function returned, by its size.
+    func charge(value: JSONValue) throws {
+        switch value {
+        case .string(let s): try charge(1 + s.utf8.count / 64)
+        case .array(let a): try charge(1 + a.count)
+        case .object(let o): try charge(1 + o.count)
+        default: try charge(1)
+        }
+    }
+
+    /// Refuses a string of `bytes` bytes (or a list of that many items) before it is built.
+    func allow(_ bytes: Int, building what: String) throws {
+        if bytes > limits.maxValueBytes || bytes < 0 {
+            throw TemplateError(.limit, "\(what) would build \(bytes < 0 ? "more than \(Int.max)" : "\(bytes)") bytes or items, over the limit of \(limits.maxValueBytes) (maxValueBytes)")
+        }
+    }
+
+    func checkOutput(_ bytes: Int) throws {
+        if bytes > limits.maxOutputBytes {
+            throw TemplateError(.limit, "template output exceeded the limit of \(limits.maxOutputBytes) bytes (maxOutputBytes)")
+        }
+    }
+}
+
+extension RenderBudget {
+    /// Size checks for the functions whose result is not bounded by the size of their arguments, run before
+    /// the function allocates anything. Arithmetic saturates, so huge counts cannot overflow past the check.
+    func precheck(_ name: String, _ args: [JSONValue]) throws {
+        func times(_ a: Int, _ b: Int) -> Int {
+            let (r, o) = a.multipliedReportingOverflow(by: b)
+            return o ? Int.max : r
+        }
+        func plus(_ a: Int, _ b: Int) -> Int {
+            let (r, o) = a.addingReportingOverflow(b)
+            return o ? Int.max : r
+        }
+        func bytes(_ v: JSONValue) -> Int { TemplateFunctions.str(v).utf8.count }
+        switch name {
+        case "repeat" where args.count == 2:
+            try allow(times(max(0, TemplateFunctions.int(args[0])), bytes(args[1])), building: "repeat")
+        case "until" where args.count == 1:
+            try allow(max(0, TemplateFunctions.int(args[0])), building: "until")
+        case "seq":
+            let nums = args.map(TemplateFunctions.int)
+            let (start, end) = nums.count == 1 ? (1, nums[0]) : (nums.first ?? 1, nums.last ?? 0)
+            let (span, overflow) = end.subtractingReportingOverflow(start)
+            // Each number takes at least two bytes with its separator.
+            try allow(overflow ? Int.max : times(max(0, span), 2), building: "seq")
+        case "indent", "nindent" where args.count == 2:
+            let width = max(0, TemplateFunctions.int(args[0])), text = TemplateFunctions.str(args[1])
+            var lines = 1
+            for byte in text.utf8 where byte == 0x0A { lines += 1 }
+            try allow(plus(times(lines, width), text.utf8.count), building: name)
+        case "replace" where args.count == 3:
+            let old = TemplateFunctions.str(args[0]), new = bytes(args[1]), text = TemplateFunctions.str(args[2])
+            let oldBytes = old.utf8.count, textBytes = text.utf8.count
+            guard new > oldBytes else { return }
+            // At most one replacement per byte of the text (an empty `old` matches between every character);
+            // when that bound is too high, count the real matches.
+            var matches = oldBytes == 0 ? textBytes + 1 : textBytes / oldBytes
+            if plus(textBytes, times(matches, new - oldBytes)) > limits.maxValueBytes && oldBytes > 0 {
+                matches = text.components(separatedBy: old).count - 1
+            }
+            try allow(plus(textBytes, times(matches, new - oldBytes)), building: "replace")
+        case "join" where args.count == 2:
+            let items = TemplateFunctions.list(args[1])
+            var total = times(max(0, items.count - 1), bytes(args[0]))
+            for item in items { total = plus(total, bytes(item)) }
+            try allow(total, building: "join")
+        case "regexReplaceAll", "regexReplaceAllLiteral":
+            guard args.count == 3 else { return }
+            let text = TemplateFunctions.str(args[1]), replacement = TemplateFunctions.str(args[2])
+            let textBytes = text.utf8.count
+            // Each match writes the replacement, and each `$` in it may expand to a group as long as the text.
+            let references = name == "regexReplaceAll" ? replacement.utf8.reduce(0) { $0 + ($1 == 0x24 ? 1 : 0) } : 0
+            let perMatch = plus(replacement.utf8.count, times(references, textBytes))
+            var matches = textBytes + 1
+            if plus(textBytes, times(matches, perMatch)) > limits.maxValueBytes {
+                matches = text.matches(of: try TemplateFunctions.regex(TemplateFunctions.str(args[0]))).count
+            }
+            try allow(plus(textBytes, times(matches, perMatch)), building: name)
+        default:
+            return
+        }
+    }
+}

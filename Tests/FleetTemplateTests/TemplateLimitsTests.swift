@@ -1,0 +1,92 @@
+import FleetModel
+import FleetTemplate
+import Foundation
+import Testing
+
+struct LimitCase: Sendable, CustomTestStringConvertible {
+    let template: String
+    /// Words the error must contain (the limit's name).
+    let limit: String
+    var testDescription: String { template }
+}
+
+/// Templates that would take the hub's memory or cores stop with an error naming the limit, before
+/// allocating what they ask for.
+@Test(arguments: [
+    LimitCase(template: #"{{ repeat 3000000000 "xx" }}"#, limit: "maxValueBytes"),
+    LimitCase(template: #"{{ repeat 9223372036854775807 "xx" }}"#, limit: "maxValueBytes"),
+    LimitCase(template: "{{ until 100000000 }}", limit: "maxValueBytes"),
+    LimitCase(template: "{{ seq 1 100000000 }}", limit: "maxValueBytes"),
+    LimitCase(template: "{{ seq -9223372036854775807 9223372036854775807 }}", limit: "maxValueBytes"),
+    LimitCase(template: #"{{ indent 100000000 "a\nb" }}"#, limit: "maxValueBytes"),
+    LimitCase(template: #"{{ $s := repeat 1000000 "a" }}{{ replace "a" (repeat 1000 "b") $s }}"#, limit: "maxValueBytes"),
+    LimitCase(template: #"{{ $s := repeat 1000000 "a" }}{{ regexReplaceAll "a" $s "${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}${0}" }}"#, limit: "maxValueBytes"),
+    LimitCase(template: #"{{ $l := list }}{{ range until 1000 }}{{ $l = append $l (repeat 1000 "x") }}{{ end }}{{ join (repeat 100000 "," ) $l }}"#, limit: "maxValueBytes"),
+    LimitCase(template: "{{ range $i := until 100000 }}{{ range $j := until 100000 }}x{{ end }}{{ end }}", limit: "maxSteps"),
+    LimitCase(template: "{{ range until 10000000 }}{{ end }}", limit: "maxSteps"),
+    // Doubling a string: each step is cheap in count, but the values grow until a limit stops them.
+    LimitCase(template: #"{{ $x := "ab" }}{{ range until 64 }}{{ $x = printf "%s%s" $x $x }}{{ end }}"#, limit: "max"),
+    LimitCase(template: #"{{ range until 1000 }}{{ repeat 100000 "x" }}{{ end }}"#, limit: "maxOutputBytes"),
+])
+func runawayTemplatesStop(_ c: LimitCase) throws {
+    let template = try GoTemplate(c.template)
+    do {
+        let out = try template.render(.object([]))
+        Issue.record("rendered \(out.utf8.count) bytes instead of stopping")
+    } catch let error as TemplateError {
+        #expect(error.code == .limit, "\(error)")
+        #expect(error.message.contains(c.limit), "\(error)")
+    }
+}
+
+@Test func nestingDeeperThanTheLimitIsRefusedAtParse() throws {
+    let deepIfs = String(repeating: "{{ if true }}", count: 150) + "x" + String(repeating: "{{ end }}", count: 150)
+    #expect(throws: TemplateError.self) { try GoTemplate(deepIfs) }
+    do { _ = try GoTemplate(deepIfs) } catch let e as TemplateError {
+        #expect(e.code == .limit && e.message.contains("maxDepth"))
+    }
+    let deepParens = "{{ " + String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000) + " }}"
+    do { _ = try GoTemplate(deepParens); Issue.record("parsed 5000 nested parentheses") } catch let e as TemplateError {
+        #expect(e.code == .limit)
+    }
+    // Within the limit, nesting works.
+    let fine = String(repeating: "{{ if true }}", count: 20) + "x" + String(repeating: "{{ end }}", count: 20)
+    #expect(try GoTemplate(fine).render(.object([])) == "x")
+}
+
+@Test func limitsAreConfigurable() throws {
+    let t = try GoTemplate(#"{{ repeat 100 "x" }}"#)
+    #expect(try t.render(.object([])).count == 100)
+    var small = TemplateLimits.default
+    small.maxOutputBytes = 50
+    #expect(throws: TemplateError.self) { try t.render(.object([]), limits: small) }
+    small = .default
+    small.maxSteps = 10
+    #expect(throws: TemplateError.self) { try GoTemplate("{{ range until 100 }}x{{ end }}").render(.object([]), limits: small) }
+}
+
+@Test func aPassedDeadlineOrACancelledCallerStopsTheRender() throws {
+    let slow = try GoTemplate("{{ range $i := until 10000 }}{{ range $j := until 10000 }}{{ end }}{{ end }}")
+    var limits = TemplateLimits(maxSteps: .max)
+    limits.deadline = .now - .seconds(1)
+    do { _ = try slow.render(.object([]), limits: limits); Issue.record("ran past its deadline") } catch let e as TemplateError {
+        #expect(e.code == .cancelled)
+    }
+    limits.deadline = nil
+    limits.isCancelled = { true }
+    do { _ = try slow.render(.object([]), limits: limits); Issue.record("ran after cancellation") } catch let e as TemplateError {
+        #expect(e.code == .cancelled)
+    }
+}
+
+@Test func printfRefusesHugeWidthsAsGoDoes() throws {
+    #expect(try GoTemplate(#"{{ printf "%999999999d" 1 }}"#).render(.object([])) == "%!(BADWIDTH)1")
+    #expect(try GoTemplate(#"{{ printf "%.99999999999f" 1.5 }}"#).render(.object([])).hasPrefix("%!(BADPREC)"))
+    #expect(try GoTemplate(#"{{ printf "%05d" 42 }}"#).render(.object([])) == "00042")
+}
+
+@Test func ordinaryTemplatesStayWellInsideTheDefaults() throws {
+    let t = try GoTemplate(#"{{ range $i := until 200 }}{{ $i }}-{{ repeat 10 "x" | upper }}{{ indent 2 "a\nb" }}{{ end }}"#)
+    let out = try t.render(.object([]))
+    #expect(out.hasPrefix("0-XXXXXXXXXX  a\n  b1-"))
+}
