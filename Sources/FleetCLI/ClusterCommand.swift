@@ -128,7 +128,10 @@ extension ClusterCommand {
             let text = try readText(file)
             let entries = try ClustersFile.parse(text, file: file == "-" ? "<stdin>" : file)
             if hub.requested {
-                let answer = try hub.client.call("POST", "/api/v1/clusters?prune=\(prune)&dryRun=\(dryRun)", body: text, contentType: "application/yaml")
+                // Files the clusters file names (tokenFile, caFile, …) are read here, on this machine: the hub takes
+                // credentials only by value.
+                let body = JSONValue.object([("clusters", .array(entries.map { ClustersFile.entry($0.cluster) }))]).serialized(pretty: false)
+                let answer = try hub.client.call("POST", "/api/v1/clusters?prune=\(prune)&dryRun=\(dryRun)", body: body)
                 let suffix = dryRun ? " (dry run)" : ""
                 var lines: [(String, String)] = []
                 for (key, verb) in [("created", "created"), ("updated", "configured"), ("unchanged", "unchanged"), ("deleted", "pruned")] {

@@ -376,10 +376,10 @@ public struct HubConfiguration: Sendable, Equatable {
         }
         for (field, value) in [("limits.templateSteps", limits.templateSteps), ("limits.templateOutputBytes", limits.templateOutputBytes),
                                ("limits.applicationsPerApplicationSet", limits.applicationsPerApplicationSet),
-                               ("limits.concurrentRenders", limits.concurrentRenders), ("limits.renderQueue", limits.renderQueue),
-                               ("limits.manifestBytes", limits.manifestBytes)] where value < 1 {
+                               ("limits.concurrentRenders", limits.concurrentRenders), ("limits.manifestBytes", limits.manifestBytes)] where value < 1 {
             problems.append(.init(field: field, message: "must be at least 1 (got \(value))"))
         }
+        if limits.renderQueue < 0 { problems.append(.init(field: "limits.renderQueue", message: "must be 0 or more (got \(limits.renderQueue))")) }
         for (field, value) in [("limits.renderTimeout", limits.renderTimeout), ("limits.subprocessTimeout", limits.subprocessTimeout)]
             where !(0.1...86400).contains(value) {
             problems.append(.init(field: field, message: "must be between 100ms and 24h (got \(value)s)"))

@@ -146,6 +146,16 @@ public protocol FileSource: Sendable {
     func read(_ path: String, relativeTo baseDirectory: String?) throws -> Data
 }
 
+/// Reads nothing: for input from the hub's API, where credentials come by value and a path would make the hub
+/// read its own files on a caller's behalf.
+public struct NoFiles: FileSource {
+    public init() {}
+
+    public func read(_ path: String, relativeTo baseDirectory: String?) throws -> Data {
+        throw InputError(field: "", message: "file paths are not accepted through the API: give the value itself (token, caData, certData, keyData)")
+    }
+}
+
 /// Reads from the local filesystem.
 public struct LocalFiles: FileSource {
     public init() {}

@@ -92,14 +92,30 @@ extension Hub {
     }
 
     /// A new token for `account`, valid for `seconds` (nil: no expiry). The token is returned once.
-    public func createToken(account: String, seconds: Double?, description: String) throws -> (token: String, id: String, expiresAt: String?) {
+    ///
+    /// Made by `caller` for its own account without `update` on accounts, a token cannot outlive the token that
+    /// made it: no expiry means the parent's expiry, a later one is refused; it records its parent, and revoking
+    /// the parent revokes it.
+    public func createToken(account: String, seconds: Double?, description: String, by caller: Caller? = nil) throws -> (token: String, id: String, expiresAt: String?) {
         guard try authStore.account(named: account) != nil else { throw HubError(404, "account '\(account)' not found") }
         if let seconds, seconds <= 0 || seconds > 10 * 365 * 86400 { throw HubError(422, "expiry must be between 1s and 10 years") }
         if description.count > 200 { throw HubError(422, "description is longer than 200 characters") }
+        var expires = seconds.map { Timestamp.rfc3339(Date().addingTimeInterval($0)) }
+        var parent: String?
+        if let caller, caller.account == account {
+            parent = caller.tokenID
+            if !can(caller, "update", "accounts", account), let parentExpiry = try authStore.token(id: caller.tokenID)?.expiresAt {
+                if let wanted = expires, wanted > parentExpiry {
+                    throw HubError(422, "a token cannot outlive the token that creates it: this one expires at \(parentExpiry), the new one would at \(wanted)")
+                }
+                expires = expires ?? parentExpiry
+            }
+        }
         let minted = APIToken.mint()
-        let expires = seconds.map { Timestamp.rfc3339(Date().addingTimeInterval($0)) }
         try authStore.addToken(StoredToken(id: minted.id, account: account, hash: minted.hash, description: description, createdAt: "",
-                                           expiresAt: expires, revokedAt: nil))
+                                           expiresAt: expires, revokedAt: nil, parent: parent))
+        let by = caller.map { "by \($0.account) with token \($0.tokenID)" } ?? "by the hub"
+        try store.appendEvent(HubEvent(type: "Audit", message: "token \(minted.id) for account \(account) created \(by), expires \(expires ?? "never")"))
         return (minted.token, minted.id, expires)
     }
 

@@ -8,8 +8,10 @@ import FleetModel
 import FleetReconcile
 import FleetStore
 import FleetSync
+import FleetTemplate
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// The hub's engine: keeps the stored Applications equal to what the ApplicationSets generate, and every
 /// Application's cluster equal to git.
@@ -78,6 +80,8 @@ public final class Hub: @unchecked Sendable {
     private var timers: [any DispatchSourceTimer] = []
     var stopped = false
     private var ready = false
+    /// Set when a graceful shutdown begins (read by every render's cancellation check).
+    private let stopping = NIOLockedValueBox(false)
 
     struct FileAppSet {
         let appSet: ApplicationSet
@@ -184,8 +188,21 @@ public final class Hub: @unchecked Sendable {
         return pool.shutdown(timeout: timeout)
     }
 
+    /// A graceful shutdown started: previews, diffs and generations stop at their next checkpoint.
+    public func beginStopping() { stopping.withLockedValue { $0 = true } }
+
+    /// The template limits of one generation or preview: the configured bounds, the render timeout from now,
+    /// and cancellation when the hub stops or `isCancelled` says so (the client left).
+    public func renderLimits(isCancelled: (@Sendable () -> Bool)? = nil) -> TemplateLimits {
+        let stopping = self.stopping
+        return TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
+                              maxValueBytes: config.limits.templateOutputBytes,
+                              deadline: .now + .milliseconds(Int(config.limits.renderTimeout * 1000)),
+                              isCancelled: { stopping.withLockedValue { $0 } || (isCancelled?() ?? false) })
+    }
+
     /// Loaded and serving (for `/readyz`).
-    public var isReady: Bool { lock.withLock { ready && !stopped } }
+    public var isReady: Bool { lock.withLock { ready && !stopped } && !stopping.withLockedValue { $0 } }
     func markReady() { lock.withLock { ready = true } }
 
     // MARK: - Clusters
@@ -273,13 +290,13 @@ public final class Hub: @unchecked Sendable {
 
     /// Adds or replaces an ApplicationSet through the API, and generates it before returning.
     /// Returns the plan that was applied.
-    public func putApplicationSet(_ appSet: ApplicationSet) throws -> ApplicationsSyncPlan {
+    public func putApplicationSet(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ApplicationsSyncPlan {
         if let file = applicationSetFile(appSet.name) {
             throw HubError(409, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
         }
         let plan = try generationQueue.sync { () throws -> ApplicationsSyncPlan in
             // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
-            let (plan, apps) = try self.plan(appSet)
+            let (plan, apps) = try self.plan(appSet, isCancelled: isCancelled, fromAPI: true)
             try store.saveApplicationSet(name: appSet.name, object: appSet.object)
             try self.commit(plan, of: appSet, generated: apps.count)
             return plan
@@ -419,9 +436,25 @@ public final class Hub: @unchecked Sendable {
     }
 
     /// What generating `appSet` now would do to the stored Applications.
-    public func plan(_ appSet: ApplicationSet) throws -> (ApplicationsSyncPlan, [Application]) {
-        let context = GeneratorContext(clusters: try clusterStore.clusters(), git: git)
+    /// `fromAPI`: the ApplicationSet came through the API (or a preview): it may not name repositories on the
+    /// hub's filesystem that the configuration does not list.
+    public func plan(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil, fromAPI: Bool = false) throws -> (ApplicationsSyncPlan, [Application]) {
+        let apiGit = APIGitSource(inner: git, configured: Set(config.repositories.map { GitMirrorCache.normalize($0.url) }))
+        let context = GeneratorContext(clusters: try clusterStore.clusters(), git: fromAPI ? apiGit : git,
+                                       templateLimits: renderLimits(isCancelled: isCancelled),
+                                       maxApplications: config.limits.applicationsPerApplicationSet)
         let apps = try Generation.applications(for: appSet, context: context)
+        if fromAPI {
+            for app in apps {
+                let spec = app.object["spec"] ?? .object([])
+                let sources = spec["sources"]?.arrayValue ?? spec["source"].map { [$0] } ?? []
+                for source in sources {
+                    if let url = source["repoURL"]?.stringValue, let problem = apiGit.problem(url) {
+                        throw HubError(422, "Application \(app.name): \(problem)")
+                    }
+                }
+            }
+        }
         var existing: [String: JSONValue] = [:]
         for app in try store.applications(appSet: appSet.name) { existing[app.name] = app.object }
         for app in apps {

@@ -15,6 +15,15 @@ public struct APIResponse: Sendable {
     public var status: Int
     public var contentType: String
     public var body: String
+    /// Seconds after which a refused request may be retried (503, 429).
+    public var retryAfter: Int?
+
+    public init(status: Int, contentType: String, body: String, retryAfter: Int? = nil) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.retryAfter = retryAfter
+    }
 
     static func json(_ value: JSONValue, status: Int = 200) -> APIResponse {
         APIResponse(status: status, contentType: "application/json", body: value.serialized(pretty: true) + "\n")
@@ -46,6 +55,13 @@ public struct HubAPI: Sendable {
         return response
     }
 
+    /// Routes whose work is bounded only by their input (templates, git, clusters): they run behind the
+    /// admission gate, with a deadline, and stop when the client leaves.
+    public static func isExpensive(_ r: APIRequest) -> Bool {
+        if r.method == "POST" && (r.path == "/api/v1/applicationsets/preview" || r.path == "/api/v1/applicationsets") { return true }
+        return r.method == "GET" && r.path.hasPrefix("/api/v1/applications/") && r.path.hasSuffix("/diff")
+    }
+
     /// Routes that answer without a token: liveness, readiness, and the git webhook (its own signature).
     static func isPublic(_ r: APIRequest) -> Bool {
         (r.method == "GET" && ["/healthz", "/readyz"].contains(r.path)) || (r.method == "POST" && r.path == "/api/v1/webhook/git")
@@ -66,7 +82,10 @@ public struct HubAPI: Sendable {
                                   ("problems", .array(error.problems.map { p in .object([("field", .string(p.field)), ("message", .string(p.message))]) }))]),
                          status: 422)
         } catch let error as GenerationError {
-            return .error(422, "\(error)")
+            switch error.code {
+            case .cancelled: return .error(503, "\(error) (limits.renderTimeout)")
+            default: return .error(422, "\(error)")
+            }
         } catch {
             return .error(500, "\(error)")
         }
@@ -89,7 +108,10 @@ public struct HubAPI: Sendable {
     private func check(_ r: APIRequest, _ caller: Caller) throws {
         func need(_ action: String, _ resource: String, _ object: String) throws { try hub.authorize(caller, action, resource, object) }
         if match(r, "GET", "api/v1/clusters") != nil { return try need("get", "clusters", "*") }
-        if match(r, "POST", "api/v1/clusters") != nil { return try need(r.query["mode"] == "create" ? "create" : "update", "clusters", "*") }
+        // Upserts check per cluster in the handler: create for a new one, update for one that exists, delete for
+        // each one a prune removes.
+        if match(r, "POST", "api/v1/clusters") != nil { return }
+        if match(r, "PUT", "api/v1/clusters/*") != nil { return }
         if let v = match(r, "GET", "api/v1/clusters/*") { return try need("get", "clusters", v[0]) }
         if let v = match(r, "PUT", "api/v1/clusters/*") { return try need("update", "clusters", v[0]) }
         if let v = match(r, "DELETE", "api/v1/clusters/*") { return try need("delete", "clusters", v[0]) }
@@ -125,9 +147,9 @@ public struct HubAPI: Sendable {
         if match(r, "POST", "api/v1/webhook/git") != nil { return webhook(r) }
 
         if match(r, "GET", "api/v1/clusters") != nil { return try listClusters(r) }
-        if match(r, "POST", "api/v1/clusters") != nil { return try putClusters(r, name: nil) }
+        if match(r, "POST", "api/v1/clusters") != nil { return try putClusters(r, name: nil, caller: caller) }
         if let v = match(r, "GET", "api/v1/clusters/*") { return try getCluster(v[0]) }
-        if let v = match(r, "PUT", "api/v1/clusters/*") { return try putClusters(r, name: v[0]) }
+        if let v = match(r, "PUT", "api/v1/clusters/*") { return try putClusters(r, name: v[0], caller: caller) }
         if let v = match(r, "DELETE", "api/v1/clusters/*") { return try deleteCluster(v[0]) }
         if let v = match(r, "POST", "api/v1/clusters/*/labels") { return try labelCluster(v[0], r) }
         if let v = match(r, "POST", "api/v1/clusters/*/cordon") { try hub.cordon(v[0]); return try getCluster(v[0]) }
@@ -257,7 +279,7 @@ public struct HubAPI: Sendable {
                 guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(422, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
                 expiresIn = seconds
             } else { expiresIn = nil }
-            let made = try hub.createToken(account: v[0], seconds: expiresIn, description: body?["description"]?.stringValue ?? "")
+            let made = try hub.createToken(account: v[0], seconds: expiresIn, description: body?["description"]?.stringValue ?? "", by: caller)
             return .json(.object([("id", .string(made.id)), ("account", .string(v[0])), ("token", .string(made.token)),
                                   ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
         }
@@ -322,7 +344,7 @@ public struct HubAPI: Sendable {
     /// POST: a clusters file body (Flotilla format or Argo CD Secrets), or one cluster; upserts them.
     /// Query: `prune=true` removes clusters the body does not list, `dryRun=true` only reports,
     /// `mode=create` refuses a name that exists. PUT /clusters/NAME: one cluster, whose name must match.
-    private func putClusters(_ r: APIRequest, name: String?) throws -> APIResponse {
+    private func putClusters(_ r: APIRequest, name: String?, caller: Caller?) throws -> APIResponse {
         var body = try text(r)
         let parsed = try YAMLValue.parse(body, file: "request body")
         if parsed["clusters"] == nil && parsed["kind"] == nil {
@@ -330,7 +352,8 @@ public struct HubAPI: Sendable {
             body = "clusters:\n" + body.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
                 .map { $0.offset == 0 ? "  - " + $0.element : "    " + $0.element }.joined(separator: "\n")
         }
-        let entries = try ClustersFile.parse(body, file: "request body")
+        // Credentials only by value: `tokenFile: /any/path` would make the hub read its own files for the caller.
+        let entries = try ClustersFile.parse(body, file: "request body", files: NoFiles())
         if let name, entries.map(\.cluster.name) != [name] {
             throw HubError(400, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
         }
@@ -341,9 +364,15 @@ public struct HubAPI: Sendable {
             }
             if prune {
                 let listed = Set(entries.map(\.cluster.name))
-                for name in registry.names where !listed.contains(name) { registry.remove(name) }
+                for name in registry.names where !listed.contains(name) {
+                    if let caller { try hub.authorize(caller, "delete", "clusters", name) }
+                    registry.remove(name)
+                }
             }
-            for entry in entries { registry.upsert(entry.cluster) }
+            for entry in entries {
+                if let caller { try hub.authorize(caller, registry[entry.cluster.name] == nil ? "create" : "update", "clusters", entry.cluster.name) }
+                registry.upsert(entry.cluster)
+            }
         }
         let changes: ClusterChanges
         if dryRun {
@@ -437,7 +466,7 @@ public struct HubAPI: Sendable {
         let sets = try parseApplicationSets(r)
         var results: [JSONValue] = []
         for set in sets {
-            let plan = try hub.putApplicationSet(set)
+            let plan = try hub.putApplicationSet(set, isCancelled: r.isCancelled)
             results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan))]))
         }
         return .json(.object([("items", .array(results))]))
@@ -449,9 +478,12 @@ public struct HubAPI: Sendable {
         let sets = try parseApplicationSets(r)
         var results: [JSONValue] = []
         for set in sets {
-            let (plan, _) = try hub.plan(set)
+            let limits = hub.renderLimits(isCancelled: r.isCancelled)
+            let (plan, _) = try hub.plan(set, isCancelled: r.isCancelled, fromAPI: true)
             let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            func detail(_ app: Application, change: String) -> JSONValue {
+            func detail(_ app: Application, change: String) throws -> JSONValue {
+                // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
+                do { try limits.checkpoint() } catch { throw HubError(503, "preview stopped: \(error) (limits.renderTimeout)") }
                 let result = hub.preview(app)
                 var json: JSONValue = .object([
                     ("name", .string(app.name)), ("change", .string(change)),
@@ -470,7 +502,7 @@ public struct HubAPI: Sendable {
                 }
                 return json
             }
-            let details = plan.create.map { detail($0, change: "create") } + plan.update.map { detail($0, change: "update") }
+            let details = try plan.create.map { try detail($0, change: "create") } + plan.update.map { try detail($0, change: "update") }
             let deletes = plan.delete.map { name in
                 JSONValue.object([("name", .string(name)), ("change", "delete"), ("cluster", existing[name]?.cluster.map(JSONValue.string) ?? .null),
                                   ("prune", .bool(plan.pruneOnDelete))])

@@ -8,7 +8,9 @@ import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Serves `HubAPI` over HTTP with Hummingbird. Handlers run on Dispatch (they block on SQLite, git and
@@ -30,11 +32,22 @@ public struct HubServer: Sendable {
         self.logger = logger
     }
 
-    /// Serves until SIGTERM or SIGINT (or cancellation); `onListening` gets the bound port.
-    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+    /// Serves until SIGTERM or SIGINT (or cancellation); `onListening` gets the bound port. `onShutdown` runs
+    /// when a graceful shutdown starts, before the server stops taking requests.
+    public func run(onListening: @escaping @Sendable (Int) -> Void, onShutdown: @escaping @Sendable () -> Void = {}) async throws {
         let api = self.api
         let logger = self.logger
+        let limits = api.hub.config.limits
+        let pools = RequestPools(renders: limits.concurrentRenders, queue: limits.renderQueue)
+        pools.start()
+        defer { pools.shutdown() }
         let responder = CallbackResponder<HubRequestContext> { request, context in
+            // Liveness and readiness answer at once, whatever the handlers are doing.
+            if request.method == .get, request.uri.path == "/healthz" || request.uri.path == "/readyz" {
+                let ok = request.uri.path == "/healthz" || api.hub.isReady
+                return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
+                                body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "loading\n")))
+            }
             var req = request
             let body: ByteBuffer
             do { body = try await req.collectBody(upTo: HubAPI.maxBody) } catch {
@@ -43,13 +56,23 @@ public struct HubServer: Sendable {
             }
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
-            let apiRequest = APIRequest(method: request.method.rawValue, path: request.uri.path, query: SimServer.parseQuery(request.uri.query),
-                                        headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
-            let answer = (try? await ConcurrentRunner.blocking { api.handle(apiRequest) }) ?? APIResponse.error(500, "internal error")
+            var incoming = APIRequest(method: request.method.rawValue, path: request.uri.path, query: SimServer.parseQuery(request.uri.query),
+                                      headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
+            let channel = context.channel
+            incoming.isCancelled = { HubServer.peerClosed(channel) }
+            let apiRequest = incoming
+            let answer: APIResponse
+            if HubAPI.isExpensive(apiRequest) {
+                answer = await pools.render(apiRequest) { api.handle($0) }
+            } else {
+                answer = (try? await pools.api.runIfActive { api.handle(apiRequest) }) ?? APIResponse.error(503, "the hub is stopping")
+            }
             if answer.status >= 500 { logger.error("\(apiRequest.method) \(apiRequest.path): \(answer.status)") } else {
                 logger.debug("\(apiRequest.method) \(apiRequest.path): \(answer.status)")
             }
-            return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+            var responseHeaders: HTTPFields = [.contentType: answer.contentType]
+            if let retry = answer.retryAfter { responseHeaders[.retryAfter] = String(retry) }
+            return Response(status: .init(code: answer.status), headers: responseHeaders,
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         var server: HTTPServerBuilder = .http1()
@@ -71,18 +94,33 @@ public struct HubServer: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Services stop in reverse order: the watcher hears of the shutdown first and cancels running renders.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: ShutdownWatcher(onShutdown: onShutdown))],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
 extension HubServer {
+    /// True once the client closed its connection. While a request is being handled the server reads nothing
+    /// more from it, so a closed connection is seen in the socket's TCP state (CLOSE_WAIT), not by the channel.
+    /// Called from handler threads, never from the event loop.
+    static func peerClosed(_ channel: any Channel) -> Bool {
+        if !channel.isActive { return true }
+        #if os(Linux)
+        guard let provider = channel as? any SocketOptionProvider, let info = try? provider.getTCPInfo().wait() else { return false }
+        return info.tcpi_state != 1   // TCP_ESTABLISHED
+        #else
+        return false
+        #endif
+    }
+
     /// Starts the server on an executor of its own and returns once it listens.
     public func start() async throws -> (port: Int, task: Task<Void, any Error>) {
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.hub.http")) {
             defer { continuation.finish() }
-            try await run { continuation.yield($0) }
+            try await run(onListening: { continuation.yield($0) }, onShutdown: { [api] in api.hub.beginStopping() })
         }
         for await port in stream { return (port, task) }
         _ = try await task.value
@@ -123,9 +161,68 @@ extension Hub {
 struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
+    /// The client's connection: once it closes, work for its request stops.
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
+    }
+}
+
+/// Runs `onShutdown` once a graceful shutdown starts.
+struct ShutdownWatcher: Service {
+    let onShutdown: @Sendable () -> Void
+    func run() async throws {
+        try? await gracefulShutdown()
+        onShutdown()
+    }
+}
+
+/// Where the API's handlers run, off Swift's cooperative pool: ordinary requests on a pool of threads of their
+/// own (they block briefly on SQLite), and the expensive ones (previews, diffs, ApplicationSet writes: templates,
+/// git, clusters) on a small pool behind an admission gate, so no account can take every thread: beyond the
+/// running renders plus a bounded queue, the API answers 503 with Retry-After.
+final class RequestPools: Sendable {
+    let api: NIOThreadPool
+    private let renders: NIOThreadPool
+    private let capacity: Int
+    /// Renders admitted (running or waiting).
+    private let admitted = NIOLockedValueBox(0)
+
+    init(renders: Int, queue: Int, apiThreads: Int = 16) {
+        api = NIOThreadPool(numberOfThreads: apiThreads)
+        self.renders = NIOThreadPool(numberOfThreads: max(1, renders))
+        capacity = max(1, renders) + max(0, queue)
+    }
+
+    func start() {
+        api.start()
+        renders.start()
+    }
+
+    func shutdown() {
+        api.shutdownGracefully { _ in }
+        renders.shutdownGracefully { _ in }
+    }
+
+    func render(_ request: APIRequest, _ body: @escaping @Sendable (APIRequest) -> APIResponse) async -> APIResponse {
+        let entered = admitted.withLockedValue { count -> Bool in
+            guard count < capacity else { return false }
+            count += 1
+            return true
+        }
+        guard entered else {
+            var busy = APIResponse.error(503, "too many previews and diffs are running; try again shortly (limits.concurrentRenders, limits.renderQueue)")
+            busy.retryAfter = 1
+            return busy
+        }
+        defer { admitted.withLockedValue { $0 -= 1 } }
+        return (try? await renders.runIfActive {
+            // A client that left while its request waited gets nothing done.
+            if request.isCancelled() { return APIResponse.error(499, "the client closed the connection") }
+            return body(request)
+        }) ?? APIResponse.error(503, "the hub is stopping")
     }
 }

@@ -9,6 +9,8 @@ public struct ServerRequest: Sendable {
     public var body: [UInt8]
     /// The client's address (IP), when the server knows it.
     public var remoteAddress: String?
+    /// True once the client has gone away: long work for this request may stop.
+    public var isCancelled: @Sendable () -> Bool = { false }
 
     public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
                 remoteAddress: String? = nil) {

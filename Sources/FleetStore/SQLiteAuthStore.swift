@@ -19,8 +19,12 @@ public struct StoredToken: Sendable, Equatable {
     public var createdAt: String
     public var expiresAt: String?
     public var revokedAt: String?
+    /// The token of the same account that created this one, if any.
+    public var parent: String?
 
-    public init(id: String, account: String, hash: String, description: String, createdAt: String, expiresAt: String?, revokedAt: String?) {
+    public init(id: String, account: String, hash: String, description: String, createdAt: String, expiresAt: String?, revokedAt: String?,
+                parent: String? = nil) {
+        self.parent = parent
         self.id = id
         self.account = account
         self.hash = hash
@@ -87,8 +91,9 @@ public final class SQLiteAuthStore: Sendable {
 
     private static func insert(_ t: StoredToken, db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO token (id, account, hash, description, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [t.id, t.account, t.hash, t.description, t.createdAt.isEmpty ? Timestamp.rfc3339() : t.createdAt, t.expiresAt, t.revokedAt])
+            INSERT INTO token (id, account, hash, description, created_at, expires_at, revoked_at, parent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [t.id, t.account, t.hash, t.description, t.createdAt.isEmpty ? Timestamp.rfc3339() : t.createdAt, t.expiresAt, t.revokedAt,
+                             t.parent])
     }
 
     public func token(id: String) throws -> StoredToken? {
@@ -104,17 +109,27 @@ public final class SQLiteAuthStore: Sendable {
         }
     }
 
-    /// Revokes a token at once; false when there is no such token (or it was revoked already).
+    /// Revokes a token at once, with every token it created (and they created), in one transaction; false when
+    /// there is no such token (or it was revoked already).
     @discardableResult
     public func revoke(id: String) throws -> Bool {
         try pool.write { db in
-            try db.execute(sql: "UPDATE token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [Timestamp.rfc3339(), id])
-            return db.changesCount > 0
+            let now = Timestamp.rfc3339()
+            try db.execute(sql: "UPDATE token SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [now, id])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: """
+                WITH RECURSIVE descendant(id) AS (
+                    SELECT id FROM token WHERE parent = ?
+                    UNION SELECT token.id FROM token JOIN descendant ON token.parent = descendant.id
+                )
+                UPDATE token SET revoked_at = ? WHERE id IN descendant AND revoked_at IS NULL
+                """, arguments: [id, now])
+            return true
         }
     }
 
     private static func decode(_ row: Row) -> StoredToken {
         StoredToken(id: row["id"], account: row["account"], hash: row["hash"], description: row["description"], createdAt: row["created_at"],
-                    expiresAt: row["expires_at"], revokedAt: row["revoked_at"])
+                    expiresAt: row["expires_at"], revokedAt: row["revoked_at"], parent: row["parent"])
     }
 }

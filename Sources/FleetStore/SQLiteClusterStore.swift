@@ -164,6 +164,10 @@ public final class SQLiteClusterStore: ClusterStore {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v6-token-parent") { db in
+            // The token that created a token of its own account: revoking it revokes its descendants.
+            try db.execute(sql: "ALTER TABLE token ADD COLUMN parent TEXT")
+        }
         return migrator
     }
 

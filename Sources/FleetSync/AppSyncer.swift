@@ -69,6 +69,11 @@ public struct AppSyncer: Sendable {
 
     public static let waveAnnotation = "argocd.argoproj.io/sync-wave"
 
+    /// What a diff shows for an object that exists on the cluster but is not managed by this Application.
+    public static func unmanagedNotice(_ ref: ObjectRef) -> String {
+        "\(ref) exists on the cluster, not managed by this Application: its live content is not shown\n"
+    }
+
     /// - Parameters:
     ///   - application: the Application object (Argo CD shape).
     ///   - force: a manual sync: apply even without `automated`.
@@ -152,9 +157,17 @@ public struct AppSyncer: Sendable {
             }
         }
         for ((ref, object), now) in zip(desired, current) {
-            let d = Differ.compare(desired: object, live: (try? now.get()) ?? nil, ignore: ignore)
+            let liveObject = (try? now.get()) ?? nil
+            let d = Differ.compare(desired: object, live: liveObject, ignore: ignore)
             diffs[ref] = d.inSync
-            if includeDiff && !d.inSync { texts[ref] = d.unified(label: ref.description) }
+            guard includeDiff && !d.inSync else { continue }
+            if live[ref] == nil && liveObject != nil {
+                // An object this Application does not manage: its content is not the caller's to read (a diff
+                // shows the live side, e.g. another team's ConfigMap with a password in it).
+                texts[ref] = Self.unmanagedNotice(ref)
+            } else {
+                texts[ref] = d.unified(label: ref.description)
+            }
         }
         result.foreignOwners = foreign
         result.desiredCount = desired.count

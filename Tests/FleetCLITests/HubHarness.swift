@@ -27,7 +27,7 @@ final class HubFixture: @unchecked Sendable {
     ///   - secondaries: cluster → its secondary.
     ///   - extraConfig: more hub configuration (YAML, top-level keys).
     init(clusters: [String: [String: String]], files: [String: String], appSets: [String], resync: String = "1s", poll: String = "60s",
-         secondaries: [String: String] = [:], extraConfig: String = "") throws {
+         secondaries: [String: String] = [:], extraConfig: String = "", authPolicy: String = "") throws {
         for name in clusters.keys.sorted() { sims[name] = try SimProcess(arguments: ["--name", name]) }
         var yaml = "clusters:\n"
         for name in clusters.keys.sorted() {
@@ -52,7 +52,7 @@ final class HubFixture: @unchecked Sendable {
         git: {pollInterval: \(poll), webhookSecret: \(Self.secret)}
         reconcile: {concurrency: 8, perCluster: 4, resync: \(resync)}
         logLevel: info
-        auth: {adminTokenFile: '\(cli.workDir.appendingPathComponent("admin.token").path)'}
+        auth: {adminTokenFile: '\(cli.workDir.appendingPathComponent("admin.token").path)', policy: '\(authPolicy)'}
         \(extraConfig)
         """)
         try startHub()
