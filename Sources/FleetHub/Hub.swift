@@ -135,7 +135,17 @@ public final class Hub: @unchecked Sendable {
             if let from = repo.fetchFrom { overrides[repo.url] = AliasGitSource(path: from, inner: mirror) }
         }
         git = overrides.isEmpty ? mirror : RoutingGitSource(overrides: overrides, fallback: mirror)
-        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache())
+        var renderLimits = ManifestLoader.Limits()
+        renderLimits.subprocessTimeout = config.limits.subprocessTimeout
+        renderLimits.maxObjectBytes = config.limits.manifestBytes
+        renderLimits.remoteHosts = config.limits.kustomizeRemoteHosts
+        // Work copies live in the data directory (0700), and what a killed hub left there is removed now.
+        let work = dataDir.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: work.path)
+        ManifestLoader.cleanWorkDirectory(work)
+        renderLimits.workDirectory = work
+        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: renderLimits)
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }

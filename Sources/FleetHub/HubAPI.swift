@@ -110,8 +110,13 @@ public struct HubAPI: Sendable {
         if match(r, "GET", "api/v1/clusters") != nil { return try need("get", "clusters", "*") }
         // Upserts check per cluster in the handler: create for a new one, update for one that exists, delete for
         // each one a prune removes.
-        if match(r, "POST", "api/v1/clusters") != nil { return }
-        if match(r, "PUT", "api/v1/clusters/*") != nil { return }
+        if match(r, "POST", "api/v1/clusters") != nil || match(r, "PUT", "api/v1/clusters/*") != nil {
+            let object = match(r, "PUT", "api/v1/clusters/*")?.first ?? "*"
+            if !["create", "update", "delete"].contains(where: { hub.can(caller, $0, "clusters", object) }) {
+                throw HubError(403, "permission denied: \(caller.account) may not create, update or delete clusters \(object)")
+            }
+            return
+        }
         if let v = match(r, "GET", "api/v1/clusters/*") { return try need("get", "clusters", v[0]) }
         if let v = match(r, "PUT", "api/v1/clusters/*") { return try need("update", "clusters", v[0]) }
         if let v = match(r, "DELETE", "api/v1/clusters/*") { return try need("delete", "clusters", v[0]) }

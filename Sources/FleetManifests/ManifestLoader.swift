@@ -12,11 +12,30 @@ public struct ManifestLoader: Sendable {
 
     /// Rendered sources by repository, commit and path (a commit never changes, so neither does its rendering).
     public let cache: ManifestCache?
+    public let limits: Limits
+    private let subprocesses: DispatchSemaphore
 
-    public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil) {
+    /// Bounds on rendering, so one repository cannot take the hub's processes, time or memory.
+    public struct Limits: Sendable {
+        /// Seconds `kubectl kustomize` may run before it is killed. Default 60.
+        public var subprocessTimeout: Double = 60
+        /// Subprocesses at once; more renders wait their turn. Default 4.
+        public var concurrentSubprocesses = 4
+        /// Largest object, serialized, in bytes. Default 1 MiB (etcd refuses requests over about 1.5 MiB).
+        public var maxObjectBytes = 1 << 20
+        /// Hosts kustomize may fetch remote bases from. Default none: remote bases are refused.
+        public var remoteHosts: [String] = []
+        /// Where kustomize work copies go (created 0700). Default: the system's temporary directory.
+        public var workDirectory: URL?
+        public init() {}
+    }
+
+    public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil, limits: Limits = Limits()) {
         self.git = git
         self.kubectl = kubectl
         self.cache = cache
+        self.limits = limits
+        subprocesses = DispatchSemaphore(value: max(1, limits.concurrentSubprocesses))
     }
 
     public struct Rendered: Sendable {
@@ -27,10 +46,19 @@ public struct ManifestLoader: Sendable {
     public func load(repoURL: String, revision: String, path: String) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
         let key = repoURL + "\u{0}" + commit + "\u{0}" + path
-        if let hit = cache?.get(key) { return Rendered(commit: commit, objects: hit) }
-        let rendered = try render(repoURL: repoURL, commit: commit, path: path)
-        cache?.put(key, rendered.objects)
-        return rendered
+        guard let cache else { return try render(repoURL: repoURL, commit: commit, path: path) }
+        // One render per key at a time: concurrent loads of the same source wait for it instead of starting more.
+        let objects = try cache.getOrRender(key) { try render(repoURL: repoURL, commit: commit, path: path).objects }
+        return Rendered(commit: commit, objects: objects)
+    }
+
+    /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
+    func checkSize(_ object: JSONValue, in file: String) throws {
+        let bytes = object.serialized(pretty: false).utf8.count
+        if bytes > limits.maxObjectBytes {
+            let kind = object["kind"]?.stringValue ?? "object", name = object.value(at: ["metadata", "name"])?.stringValue ?? "?"
+            throw ManifestError("\(kind)/\(name) in \(file) is \(bytes) bytes, over the limit of \(limits.maxObjectBytes) bytes per object (limits.manifestBytes)")
+        }
     }
 
     private func render(repoURL: String, commit: String, path: String) throws -> Rendered {
@@ -57,41 +85,58 @@ public struct ManifestLoader: Sendable {
                 throw ManifestError("\(repoURL) at \(commit.prefix(12)): \(error)")
             }
             for doc in docs where !doc.isNull {
-                if doc["kind"]?.stringValue == "List", let items = doc["items"]?.arrayValue { objects += items } else { objects.append(doc) }
+                let items = doc["kind"]?.stringValue == "List" ? doc["items"]?.arrayValue ?? [] : [doc]
+                for item in items { try checkSize(item, in: file) }
+                objects += items
             }
         }
         return Rendered(commit: commit, objects: objects)
     }
 
     private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String) throws -> [JSONValue] {
-        try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git)
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
+        try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
+        // Work copies may hold Secret manifests: a directory only the hub's user can read, removed afterwards.
+        let base = limits.workDirectory ?? FileManager.default.temporaryDirectory
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let root = base.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(at: root) }
         for file in tree.files {
             let target = root.appendingPathComponent(file)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [kubectl, "kustomize", root.appendingPathComponent(dir).path]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            throw ManifestError("cannot run '\(kubectl) kustomize' for \(dir) in \(repoURL): \(error). Install kubectl (which includes kustomize) or put it on PATH")
+        subprocesses.wait()
+        defer { subprocesses.signal() }
+        let result: Subprocess.Result
+        do {
+            result = try Subprocess.run("/usr/bin/env", [kubectl, "kustomize", root.appendingPathComponent(dir).path], timeout: limits.subprocessTimeout)
+        } catch let error as Subprocess.Failure {
+            switch error {
+            case .timedOut(let seconds):
+                throw ManifestError("kustomize for \(dir) in \(repoURL) at \(commit.prefix(12)) did not finish within \(Int(seconds)) s and was stopped (limits.subprocessTimeout)")
+            case .cannotStart(let why):
+                throw ManifestError("cannot run '\(kubectl) kustomize' for \(dir) in \(repoURL): \(why). Install kubectl (which includes kustomize) or put it on PATH")
+            }
         }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        if process.terminationStatus == 127 {
+        if result.status == 127 {
             throw ManifestError("kubectl was not found: \(dir) in \(repoURL) has a kustomization.yaml, which needs 'kubectl kustomize'. Install kubectl or put it on PATH")
         }
-        guard process.terminationStatus == 0 else {
-            let message = String(decoding: errData, as: UTF8.self).replacingOccurrences(of: root.path + "/", with: "")
+        guard result.status == 0 else {
+            let message = String(decoding: result.stderr, as: UTF8.self).replacingOccurrences(of: root.path + "/", with: "")
             throw ManifestError("kustomize failed for \(dir) in \(repoURL) at \(commit.prefix(12)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        return try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: "kustomize output").filter { !$0.isNull }
+        let objects = try YAMLValue.documents(String(decoding: result.stdout, as: UTF8.self), file: "kustomize output").filter { !$0.isNull }
+        for object in objects { try checkSize(object, in: "the kustomize output of \(dir)") }
+        return objects
+    }
+
+    /// Removes work copies a killed hub left behind in `directory`.
+    public static func cleanWorkDirectory(_ directory: URL) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("flotilla-kustomize-") {
+            try? fm.removeItem(at: directory.appendingPathComponent(name))
+        }
     }
 }
 
@@ -111,7 +156,37 @@ public final class ManifestCache: @unchecked Sendable {
 
     public init(capacity: Int = 4096) { self.capacity = max(1, capacity) }
 
+    private var inFlight: [String: DispatchGroup] = [:]
+
     func get(_ key: String) -> [JSONValue]? { lock.withLock { entries[key] } }
+
+    /// The cached objects of `key`, rendering them when missing; a render already running for `key` is waited for.
+    func getOrRender(_ key: String, _ render: () throws -> [JSONValue]) throws -> [JSONValue] {
+        while true {
+            let state = lock.withLock { () -> (hit: [JSONValue]?, wait: DispatchGroup?) in
+                if let hit = entries[key] { return (hit, nil) }
+                if let running = inFlight[key] { return (nil, running) }
+                let mine = DispatchGroup()
+                mine.enter()
+                inFlight[key] = mine
+                return (nil, nil)
+            }
+            if let hit = state.hit { return hit }
+            if let running = state.wait {
+                running.wait()
+                // The render finished (or failed: then this caller renders, and reports its own error).
+                if let hit = get(key) { return hit }
+                continue
+            }
+            defer {
+                let group = lock.withLock { inFlight.removeValue(forKey: key) }
+                group?.leave()
+            }
+            let objects = try render()
+            put(key, objects)
+            return objects
+        }
+    }
 
     func put(_ key: String, _ objects: [JSONValue]) {
         lock.withLock {
@@ -129,11 +204,25 @@ public final class ManifestCache: @unchecked Sendable {
 }
 
 extension ManifestLoader {
+    /// `https://host/…`, `git@host:…`, `github.com/org/repo//path`: what kustomize fetches over the network.
+    static func isRemote(_ path: String) -> Bool {
+        path.contains("://") || path.hasPrefix("git@") || path.hasPrefix("github.com/") || path.hasPrefix("gitlab.com/") || path.hasPrefix("bitbucket.org/")
+    }
+
+    static func remoteHost(_ path: String) -> String {
+        var rest = Substring(path)
+        if let scheme = rest.range(of: "://") { rest = rest[scheme.upperBound...] }
+        if let at = rest.firstIndex(of: "@"), !rest[..<at].contains("/") { rest = rest[rest.index(after: at)...] }
+        let end = rest.firstIndex { $0 == "/" || $0 == ":" || $0 == "?" } ?? rest.endIndex
+        return String(rest[..<end])
+    }
+
     /// Kustomizations may name other directories (`resources: [../base]`); one that leaves the repository
     /// would make kustomize read the hub's own files. Every local path a kustomization names is resolved
     /// against its directory and must stay inside the repository. Remote resources (`https://…`) are left to
     /// kustomize.
-    static func checkKustomizationPaths(repoURL: String, commit: String, tree: RepoTree, from dir: String, git: any GitSource) throws {
+    static func checkKustomizationPaths(repoURL: String, commit: String, tree: RepoTree, from dir: String, git: any GitSource,
+                                        remoteHosts: [String] = []) throws {
         // The kustomization of `dir`, and of every local directory it names, transitively.
         var queue = [dir], seen: Set<String> = [dir]
         while let current = queue.popLast() {
@@ -154,7 +243,13 @@ extension ManifestLoader {
                     if let text = entry.stringValue { paths.append(text.split(separator: "=", maxSplits: 1).last.map(String.init) ?? text) }
                 }
             }
-            for path in paths where !path.contains("://") && !path.hasPrefix("github.com/") {
+            for path in paths where Self.isRemote(path) {
+                let host = Self.remoteHost(path)
+                if !remoteHosts.contains(where: { $0.lowercased() == host.lowercased() }) {
+                    throw ManifestError("\(file) names the remote base '\(path)': remote kustomize bases are loaded only from the hosts in limits.kustomizeRemoteHosts (\(remoteHosts.isEmpty ? "none configured" : remoteHosts.joined(separator: ", ")))")
+                }
+            }
+            for path in paths where !Self.isRemote(path) {
                 if path.hasPrefix("/") { throw ManifestError("\(file) names '\(path)': an absolute path leaves the repository \(repoURL)") }
                 var stack = base
                 for segment in path.split(separator: "/") {
