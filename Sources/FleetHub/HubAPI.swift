@@ -122,7 +122,13 @@ public struct HubAPI: Sendable {
         if let v = match(r, "DELETE", "api/v1/clusters/*") { return try need("delete", "clusters", v[0]) }
         if let v = match(r, "POST", "api/v1/clusters/*/*") { return try need("update", "clusters", v[0]) }
         if match(r, "GET", "api/v1/applicationsets") != nil { return try need("get", "applicationsets", "*") }
-        if match(r, "POST", "api/v1/applicationsets") != nil { return try need("update", "applicationsets", "*") }
+        // Checked per ApplicationSet in the handler: create for a new one, update for one that exists.
+        if match(r, "POST", "api/v1/applicationsets") != nil {
+            if !["create", "update"].contains(where: { hub.can(caller, $0, "applicationsets", "*") }) {
+                throw HubError(403, "permission denied: \(caller.account) may not create or update applicationsets")
+            }
+            return
+        }
         if match(r, "POST", "api/v1/applicationsets/preview") != nil { return try need("get", "applicationsets", "*") }
         if let v = match(r, "GET", "api/v1/applicationsets/*") { return try need("get", "applicationsets", v[0]) }
         if let v = match(r, "DELETE", "api/v1/applicationsets/*") { return try need("delete", "applicationsets", v[0]) }
@@ -177,7 +183,7 @@ public struct HubAPI: Sendable {
         if let caller, let answer = try accountRoutes(r, caller) { return answer }
 
         if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
-        if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r) }
+        if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r, caller: caller) }
         if match(r, "POST", "api/v1/applicationsets/preview") != nil { return try preview(r) }
         if let v = match(r, "GET", "api/v1/applicationsets/*") { return try getApplicationSet(v[0]) }
         if let v = match(r, "DELETE", "api/v1/applicationsets/*") {
@@ -375,7 +381,10 @@ public struct HubAPI: Sendable {
                 }
             }
             for entry in entries {
-                if let caller { try hub.authorize(caller, registry[entry.cluster.name] == nil ? "create" : "update", "clusters", entry.cluster.name) }
+                let existing = registry[entry.cluster.name]
+                if let caller, existing != entry.cluster {
+                    try hub.authorize(caller, existing == nil ? "create" : "update", "clusters", entry.cluster.name)
+                }
                 registry.upsert(entry.cluster)
             }
         }
@@ -467,8 +476,11 @@ public struct HubAPI: Sendable {
                  ("retained", .array(plan.retained.map(JSONValue.string)))])
     }
 
-    private func applyApplicationSets(_ r: APIRequest) throws -> APIResponse {
+    private func applyApplicationSets(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
         let sets = try parseApplicationSets(r)
+        if let caller {
+            for set in sets { try hub.authorize(caller, hub.applicationSet(named: set.name) == nil ? "create" : "update", "applicationsets", set.name) }
+        }
         var results: [JSONValue] = []
         for set in sets {
             let plan = try hub.putApplicationSet(set, isCancelled: r.isCancelled)
