@@ -60,8 +60,12 @@ public struct ApplicationSet: Sendable {
     }
 
     /// Every ApplicationSet in a YAML text (multi-document allowed; other kinds are an error naming them).
+    /// Fields the ApplicationSet CRD does not define are errors with their line.
     public static func parse(_ text: String, file: String?) throws -> [ApplicationSet] {
-        try YAMLValue.documents(text, file: file).filter { !$0.isNull }.map { try ApplicationSet($0, file: file) }
+        let sets = try YAMLValue.documents(text, file: file).filter { !$0.isNull }.map { try ApplicationSet($0, file: file) }
+        let unknown = try FieldSchema.unknownFields(in: text, file: file, schema: ApplicationSetSchema.applicationSet)
+        if !unknown.isEmpty { throw InputError(unknown) }
+        return sets
     }
 }
 
