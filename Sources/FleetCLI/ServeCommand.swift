@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetConfig
 import FleetHub
 import FleetModel
+import FleetStore
 import Foundation
 import Logging
 
@@ -19,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds that running syncs get to finish on SIGTERM.") var drainTimeout: Double = 30
     @Option(help: "PEM certificate (chain) to serve HTTPS with (with --tls-key; overrides tls.certFile).") var tlsCert: String?
     @Option(help: "PEM private key to serve HTTPS with (with --tls-cert).") var tlsKey: String?
+    @Flag(help: "Set a damaged, emptied or missing store aside (renamed, never deleted) and start with a new, empty one.") var `init` = false
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("Please give --tls-cert and --tls-key together.") }
@@ -32,6 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDir = hubConfig.dataDir ?? DataDirectory.resolve(flag: nil, environment: environment, home: FileManager.default.homeDirectoryForCurrentUser.path)
         let logger = makeLogger(level: hubConfig.logLevel)
         let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
+        if self.`init` {
+            let directory = URL(fileURLWithPath: dataDir)
+            if SQLiteClusterStore.problem(directory: directory) == nil {
+                logger.notice("--init: the store in \(dataDir) is sound; it is kept")
+            } else if let moved = try SQLiteClusterStore.setAside(directory: directory) {
+                logger.warning("--init: the previous store was set aside as \(moved); starting with a new, empty store")
+            }
+        }
         try await Hub.serve(config: hubConfig, dataDir: URL(fileURLWithPath: dataDir), logger: logger, drainTimeout: drainTimeout,
                             onListening: { port in
                                 FileHandle.standardOutput.write(Data("flotilla hub listening on \(scheme)://\(host):\(port)\n".utf8))

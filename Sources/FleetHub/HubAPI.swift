@@ -87,7 +87,9 @@ public struct HubAPI: Sendable {
             default: return .error(422, "\(error)")
             }
         } catch {
-            return .error(500, "\(error)")
+            // The detail (SQL, paths) goes to the hub's log, never to the caller.
+            hub.logger.error("\(request.method) \(request.path): \(error)")
+            return .error(500, "internal error: the hub's log has the details")
         }
     }
 

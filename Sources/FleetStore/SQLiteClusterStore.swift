@@ -32,10 +32,73 @@ public final class SQLiteClusterStore: ClusterStore {
         } catch {
             throw StoreError(message: "cannot create data directory \(directory.path): \(error.localizedDescription)")
         }
-        try self.init(path: directory.appendingPathComponent(Self.fileName).path)
+        let path = directory.appendingPathComponent(Self.fileName).path
+        // A data directory that has the hub's key but no database lost its database: starting afresh would
+        // forget every cluster, Application, account and token without a word.
+        if !fm.fileExists(atPath: path) && fm.fileExists(atPath: directory.appendingPathComponent("secret.key").path) {
+            throw StoreError(message: "the store \(path) is missing but \(directory.path) holds a hub's key: restore the database from a backup, or start with --init to create a new, empty store")
+        }
+        try self.init(path: path)
+    }
+
+    /// Paths checked by `checkIntegrity` in this process (a check reads the whole database once).
+    private static let checked = NSLockedSet()
+
+    /// Refuses a damaged or emptied database with a message that says what to do; checks each path once per process.
+    static func checkIntegrity(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path), !checked.contains(path) else { return }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        if size == 0 {
+            throw StoreError(message: "the store \(path) is empty (0 bytes): it was truncated or damaged. Restore it from a backup, or start with --init to set it aside and create a new, empty store")
+        }
+        var config = Configuration()
+        config.readonly = true
+        let problems: [String]
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            problems = try queue.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check") }
+            try queue.close()
+        } catch {
+            throw StoreError(message: "the store \(path) cannot be read as a database: it is damaged. Restore it from a backup, or start with --init to set it aside and create a new, empty store")
+        }
+        guard problems == ["ok"] else {
+            throw StoreError(message: "the store \(path) is damaged (integrity check: \(problems.prefix(3).joined(separator: "; "))). Restore it from a backup, or start with --init to set it aside and create a new, empty store")
+        }
+        checked.insert(path)
+    }
+
+    /// Why the store in `directory` cannot be opened (damaged, emptied, or missing beside its key), or nil.
+    public static func problem(directory: URL) -> String? {
+        let path = directory.appendingPathComponent(fileName).path
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) && fm.fileExists(atPath: directory.appendingPathComponent("secret.key").path) { return "missing" }
+        do { try checkIntegrity(path: path) } catch { return "\(error)" }
+        return nil
+    }
+
+    /// Moves a damaged database (and its journal) aside, as `NAME.damaged-TIMESTAMP`, so that the next open creates a
+    /// new store. Nothing is deleted. Returns the new name, or nil when there was nothing to move.
+    public static func setAside(directory: URL) throws -> String? {
+        let fm = FileManager.default
+        let path = directory.appendingPathComponent(fileName).path
+        let stamp = Timestamp.rfc3339().replacingOccurrences(of: ":", with: "")
+        var moved: String?
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
+            let target = path + suffix + ".damaged-" + stamp
+            try fm.moveItem(atPath: path + suffix, toPath: target)
+            if suffix.isEmpty { moved = target }
+        }
+        if moved == nil, fm.fileExists(atPath: directory.appendingPathComponent("secret.key").path) {
+            // A lost database: its key is kept aside too, the new store gets a new one.
+            let target = directory.appendingPathComponent("secret.key.previous-" + stamp).path
+            try fm.moveItem(atPath: directory.appendingPathComponent("secret.key").path, toPath: target)
+            moved = target
+        }
+        return moved
     }
 
     public init(path: String) throws {
+        try Self.checkIntegrity(path: path)
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
@@ -293,6 +356,14 @@ public final class SQLiteClusterStore: ClusterStore {
 }
 
 /// The store could not be opened or read. The message names the path or the cluster, never a credential.
+/// A set of strings behind a lock.
+final class NSLockedSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: Set<String> = []
+    func contains(_ item: String) -> Bool { lock.withLock { items.contains(item) } }
+    func insert(_ item: String) { _ = lock.withLock { items.insert(item) } }
+}
+
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(message: String) { self.message = message }

@@ -126,3 +126,31 @@ final class LockedList<T: Sendable>: @unchecked Sendable {
     func append(_ item: T) { lock.withLock { storage.append(item) } }
     var items: [T] { lock.withLock { storage } }
 }
+
+/// `flotilla serve` on an emptied store stops with the reason and the way out; with `--init` it sets the old file
+/// aside and starts.
+@Test func serveRefusesAnEmptiedStoreUnlessInit() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    try FileManager.default.createDirectory(at: cli.dataDir, withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: cli.dataDir.appendingPathComponent("flotilla.sqlite").path, contents: Data())
+    let config = cli.write("hub.yaml", "listen: 127.0.0.1:0\ndataDir: \(cli.dataDir.path)\n")
+    let refused = try cli.run(["serve", "--config", config])
+    #expect(refused.status != 0)
+    #expect(refused.stderr.contains("is empty (0 bytes)") && refused.stderr.contains("--init"), "\(refused.stderr)")
+
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["serve", "--config", config, "--init"]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var line = Data()
+    while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line.append(byte) }
+    #expect(String(decoding: line, as: UTF8.self).contains("listening on"))
+    kill(process.processIdentifier, SIGTERM)
+    process.waitUntilExit()
+    let kept = try FileManager.default.contentsOfDirectory(atPath: cli.dataDir.path).filter { $0.hasPrefix("flotilla.sqlite.damaged-") }
+    #expect(kept.count == 1, "the emptied store is kept aside")
+}
