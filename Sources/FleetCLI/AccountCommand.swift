@@ -26,7 +26,7 @@ struct AccountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List accounts.", aliases: ["ls"])
         @OptionGroup var hub: ServerOptions
         func run() throws {
-            let items = try hub.client.call("GET", "/api/v1/accounts")["items"]?.arrayValue ?? []
+            let items = try hub.client.list("/api/v1/accounts")
             print(TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map {
                 [$0["name"]?.stringValue ?? "", $0["role"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? ""]
             }))
@@ -73,7 +73,7 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Only this account's.") var account: String?
         func run() throws {
             let query = account.map { "?account=" + HubClient.escape($0) } ?? ""
-            let items = try hub.client.call("GET", "/api/v1/tokens" + query)["items"]?.arrayValue ?? []
+            let items = try hub.client.list("/api/v1/tokens" + query)
             print(TextTable.render(header: ["ID", "ACCOUNT", "CREATED", "EXPIRES", "REVOKED", "DESCRIPTION"], rows: items.map {
                 [$0["id"]?.stringValue ?? "", $0["account"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? "",
                  $0["expiresAt"]?.stringValue ?? "never", $0["revokedAt"]?.stringValue ?? "-", $0["description"]?.stringValue ?? ""]

@@ -52,8 +52,8 @@ struct AppCommand: ParsableCommand {
             for (k, v) in [("selector", selector), ("cluster", cluster), ("appSet", appset), ("sync", sync), ("health", health)] {
                 if let v { query.append("\(k)=\(HubClient.escape(v))") }
             }
-            let value = try hub.client.call("GET", "/api/v1/applications" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
-            let items = value["items"]?.arrayValue ?? []
+            let items = try hub.client.list("/api/v1/applications" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+            let value: JSONValue = .object([("items", .array(items))])
             if output == .table && items.isEmpty {
                 FileHandle.standardError.write(Data("No Applications found.\n".utf8))
                 return
@@ -227,8 +227,8 @@ struct AppSetCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
-            let value = try hub.client.call("GET", "/api/v1/applicationsets")
-            let items = value["items"]?.arrayValue ?? []
+            let items = try hub.client.list("/api/v1/applicationsets")
+            let value: JSONValue = .object([("items", .array(items))])
             AppCommand.show(value["items"] ?? .array([]), output) {
                 TextTable.render(header: ["NAME", "APPLICATIONS", "SOURCE", "GENERATED", "ERROR"], rows: items.map { s in
                     [s["name"]?.stringValue ?? "", "\(s["applications"].flatMap { if case .int(let i) = $0 { return i } else { return nil } } ?? 0)",

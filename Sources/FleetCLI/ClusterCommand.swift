@@ -200,7 +200,7 @@ extension ClusterCommand {
             let clusters: [JSONValue]
             if hub.requested {
                 let query = selector.map { "?selector=" + HubClient.escape($0) } ?? ""
-                clusters = try hub.client.call("GET", "/api/v1/clusters" + query)["items"]?.arrayValue ?? []
+                clusters = try hub.client.list("/api/v1/clusters" + query)
             } else {
                 clusters = try global.openStore().clusters().filter { parsed.matches($0.labels) }.map(ClusterView.json)
             }

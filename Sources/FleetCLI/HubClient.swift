@@ -45,6 +45,19 @@ struct HubClient {
     }
 
     @discardableResult
+    /// Every item of a list route, following its `continue` tokens page by page.
+    func list(_ path: String) throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        var next: String?
+        repeat {
+            let separator = path.contains("?") ? "&" : "?"
+            let page = try call("GET", path + (next.map { "\(separator)continue=\(HubClient.escape($0))" } ?? ""))
+            items += page["items"]?.arrayValue ?? []
+            next = page["continue"]?.stringValue
+        } while next != nil
+        return items
+    }
+
     func call(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws -> JSONValue {
         let response: HTTPResponse
         do {

@@ -34,6 +34,54 @@ public struct APIResponse: Sendable {
     }
 }
 
+/// One page of a list route: `limit` (default 500, at most 5,000) items after the `continue` token of the page
+/// before. The answer has `continue` when more items follow. Items are ordered by name.
+struct Page {
+    static let defaultLimit = 500, maxLimit = 5000
+    let limit: Int
+    let after: String?
+
+    init(_ r: APIRequest) throws {
+        if let text = r.query["limit"] {
+            guard let n = Int(text), n >= 1 else { throw HubError(400, "limit must be a positive integer, not '\(text)'") }
+            limit = min(n, Self.maxLimit)
+        } else {
+            limit = Self.defaultLimit
+        }
+        if let token = r.query["continue"], !token.isEmpty {
+            guard let name = Self.decode(token) else { throw HubError(400, "continue token '\(token)' is not one this hub issued") }
+            after = name
+        } else {
+            after = nil
+        }
+    }
+
+    /// The opaque token for the page after `name`.
+    static func encode(_ name: String) -> String {
+        Data(name.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ token: String) -> String? {
+        var text = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        return Data(base64Encoded: text).flatMap { String(data: $0, encoding: .utf8) }
+    }
+
+    /// This page of `all` (sorted by `name`).
+    func slice<T>(_ all: [T], name: (T) -> String) -> (items: [T], next: String?) {
+        let rest = after.map { cursor in all.filter { name($0) > cursor } } ?? all
+        let items = Array(rest.prefix(limit))
+        return (items, rest.count > limit ? items.last.map(name) : nil)
+    }
+
+    func answer(_ items: [JSONValue], next: String?) -> JSONValue {
+        var json: JSONValue = .object([("items", .array(items))])
+        if let next { json.set("continue", .string(Self.encode(next))) }
+        return json
+    }
+}
+
 /// The hub's HTTP API (documented in docs/api.md), independent of the HTTP server: a request in, a response
 /// out. Handlers block (SQLite, git, clusters): the server calls them off Swift's cooperative pool.
 public struct HubAPI: Sendable {
@@ -184,7 +232,7 @@ public struct HubAPI: Sendable {
         }
         if let caller, let answer = try accountRoutes(r, caller) { return answer }
 
-        if match(r, "GET", "api/v1/applicationsets") != nil { return listApplicationSets() }
+        if match(r, "GET", "api/v1/applicationsets") != nil { return try listApplicationSets(r) }
         if match(r, "POST", "api/v1/applicationsets") != nil { return try applyApplicationSets(r, caller: caller) }
         if match(r, "POST", "api/v1/applicationsets/preview") != nil { return try preview(r) }
         if let v = match(r, "GET", "api/v1/applicationsets/*") { return try getApplicationSet(v[0]) }
@@ -270,9 +318,11 @@ public struct HubAPI: Sendable {
             return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
         }
         if match(r, "GET", "api/v1/accounts") != nil {
-            return .json(.object([("items", .array(try hub.authStore.accounts().map { a in
+            let page = try Page(r)
+            let accounts = page.slice(try hub.authStore.accounts(), name: \.name)
+            return .json(page.answer(accounts.items.map { a in
                 .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
-            }))]))
+            }, next: accounts.next))
         }
         if match(r, "POST", "api/v1/accounts") != nil {
             guard let body = try jsonBody(r), let name = body["name"]?.stringValue, let role = body["role"]?.stringValue else {
@@ -298,8 +348,9 @@ public struct HubAPI: Sendable {
         }
         if match(r, "GET", "api/v1/tokens") != nil {
             let all = hub.can(caller, "get", "accounts", "*")
-            let tokens = try hub.authStore.tokens(account: all ? r.query["account"] : caller.account)
-            return .json(.object([("items", .array(tokens.map(Hub.tokenJSON)))]))
+            let page = try Page(r)
+            let tokens = page.slice(try hub.authStore.tokens(account: all ? r.query["account"] : caller.account).sorted { $0.id < $1.id }, name: \.id)
+            return .json(page.answer(tokens.items.map(Hub.tokenJSON), next: tokens.next))
         }
         if let v = match(r, "DELETE", "api/v1/tokens/*") {
             guard let token = try hub.authStore.token(id: v[0]),
@@ -345,8 +396,9 @@ public struct HubAPI: Sendable {
         let selector = try r.query["selector"].map { text -> LabelSelector in
             do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
         } ?? .everything
-        let clusters = try hub.clusterStore.clusters().filter { selector.matches($0.labels) }
-        return .json(.object([("items", .array(clusters.map(clusterJSON)))]))
+        let page = try Page(r)
+        let clusters = page.slice(try hub.clusterStore.clusters().filter { selector.matches($0.labels) }, name: \.name)
+        return .json(page.answer(clusters.items.map(clusterJSON), next: clusters.next))
     }
 
     private func getCluster(_ name: String) throws -> APIResponse {
@@ -457,8 +509,10 @@ public struct HubAPI: Sendable {
         return json
     }
 
-    private func listApplicationSets() -> APIResponse {
-        .json(.object([("items", .array(hub.applicationSets().map { appSetJSON($0, full: false) }))]))
+    private func listApplicationSets(_ r: APIRequest) throws -> APIResponse {
+        let page = try Page(r)
+        let sets = page.slice(hub.applicationSets(), name: \.name)
+        return .json(page.answer(sets.items.map { appSetJSON($0, full: false) }, next: sets.next))
     }
 
     private func getApplicationSet(_ name: String) throws -> APIResponse {
@@ -553,23 +607,37 @@ public struct HubAPI: Sendable {
         let selector = try r.query["selector"].map { text -> LabelSelector in
             do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
         } ?? .everything
-        var apps = try hub.store.applications(appSet: r.query["appSet"], cluster: r.query["cluster"])
-        if !selector.isEmpty {
-            apps = apps.filter { app in
-                var labels: [String: String] = [:]
-                for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
-                return selector.matches(labels)
+        let page = try Page(r)
+        // Rows are read in batches after the cursor and filtered until the page is full: a page costs about its
+        // size, whatever the number of Applications.
+        var items: [JSONValue] = []
+        var cursor = page.after
+        var more = true
+        let batch = min(5000, max(page.limit * 2, 100))
+        scan: while more {
+            let rows = try hub.store.applications(appSet: r.query["appSet"], cluster: r.query["cluster"], after: cursor, limit: batch)
+            more = rows.count == batch
+            for app in rows {
+                cursor = app.name
+                if !selector.isEmpty {
+                    var labels: [String: String] = [:]
+                    for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
+                    if !selector.matches(labels) { continue }
+                }
+                if let caller, !hub.can(caller, "get", "applications", "\(Hub.projectName(app))/\(app.name)") { continue }
+                var item = Self.summary(app)
+                if let at = hub.lastReconciled(app.name) { item.set("reconciledAt", .string(at)) }
+                if let sync = r.query["sync"], item["sync"]?.stringValue != sync { continue }
+                if let health = r.query["health"], item["health"]?.stringValue != health { continue }
+                items.append(item)
+                if items.count == page.limit {
+                    // More may follow: the next page starts after this one's last name.
+                    more = true
+                    break scan
+                }
             }
         }
-        if let caller { apps = apps.filter { hub.can(caller, "get", "applications", "\(Hub.projectName($0))/\($0.name)") } }
-        var items = apps.map { app -> JSONValue in
-            var item = Self.summary(app)
-            if let at = hub.lastReconciled(app.name) { item.set("reconciledAt", .string(at)) }
-            return item
-        }
-        if let sync = r.query["sync"] { items = items.filter { $0["sync"]?.stringValue == sync } }
-        if let health = r.query["health"] { items = items.filter { $0["health"]?.stringValue == health } }
-        return .json(.object([("items", .array(items))]))
+        return .json(page.answer(items, next: more ? cursor : nil))
     }
 
     private func stored(_ name: String) throws -> StoredApplication {

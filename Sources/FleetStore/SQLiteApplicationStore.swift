@@ -98,14 +98,17 @@ public final class SQLiteApplicationStore: Sendable {
         self.eventRetention = max(1000, eventRetention)
     }
 
-    public func applications(appSet: String? = nil, cluster: String? = nil) throws -> [StoredApplication] {
+    /// Applications by name; `after` and `limit` read one page (names after `after`, at most `limit`).
+    public func applications(appSet: String? = nil, cluster: String? = nil, after: String? = nil, limit: Int? = nil) throws -> [StoredApplication] {
         try pool.read { db in
             var sql = "SELECT * FROM application"
             var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
             if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
             if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
+            if let after { conditions.append("name > ?"); arguments.append(after) }
             if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
             sql += " ORDER BY name"
+            if let limit { sql += " LIMIT ?"; arguments.append(max(1, limit)) }
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.decode)
         }
     }

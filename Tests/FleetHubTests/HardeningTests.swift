@@ -220,3 +220,47 @@ private struct Route: Sendable, CustomStringConvertible {
     let product = try await fixture.call("POST", "/api/v1/applicationsets/preview", body: matrix)
     #expect(product.status == 422 && product.body.contains("over the limit of 50"), "\(product.status) \(product.body.prefix(300))")
 }
+
+/// Every list route pages: `limit` items, then a `continue` token for the rest; filters apply before paging.
+@Test func listsArePaged() async throws {
+    let fixture = try await InProcessHub(clusters: ["a": true], files: ["apps/web-a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
+                                         appSet: perCluster)
+    defer { Task { await fixture.stop() } }
+    let server = try #require(try fixture.hub.clusterStore.cluster(named: "a")?.server)
+    let elements = (0..<25).map { "{n: '\(String(format: "%02d", $0))', team: '\($0 % 2 == 0 ? "even" : "odd")'}" }.joined(separator: ", ")
+    let many = """
+    apiVersion: argoproj.io/v1alpha1
+    kind: ApplicationSet
+    metadata: {name: many}
+    spec:
+      generators: [{list: {elements: [\(elements)]}}]
+      template:
+        metadata: {name: 'm-{{n}}', labels: {team: '{{team}}'}}
+        spec:
+          project: default
+          source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: apps/web-a}
+          destination: {server: '\(server)', namespace: 'm-{{n}}'}
+    """
+    #expect(try await fixture.call("POST", "/api/v1/applicationsets", body: many).status == 200)
+    func pages(_ query: String) async throws -> [[String]] {
+        var result: [[String]] = []
+        var next: String?
+        repeat {
+            let path = "/api/v1/applications?\(query)" + (next.map { "&continue=\($0)" } ?? "")
+            let page = try JSONParser.parse(try await fixture.call("GET", path).body)
+            result.append(page["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? [])
+            next = page["continue"]?.stringValue
+        } while next != nil && result.count < 20
+        return result
+    }
+    let all = try await pages("limit=10&appSet=many")
+    #expect(all.map(\.count) == [10, 10, 5])
+    #expect(all.flatMap { $0 } == (0..<25).map { "m-" + String(format: "%02d", $0) })
+    let odd = try await pages("limit=4&selector=team%3Dodd")
+    #expect(odd.flatMap { $0 } == stride(from: 1, to: 25, by: 2).map { "m-" + String(format: "%02d", $0) })
+    #expect(odd.dropLast().allSatisfy { $0.count == 4 })
+    #expect(try await fixture.call("GET", "/api/v1/applications?continue=%%%").status == 400)
+    #expect(try await fixture.call("GET", "/api/v1/applications?limit=0").status == 400)
+    let clusters = try JSONParser.parse(try await fixture.call("GET", "/api/v1/clusters?limit=1").body)
+    #expect(clusters["items"]?.arrayValue?.count == 1 && clusters["continue"] == nil)
+}
