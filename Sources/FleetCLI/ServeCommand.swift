@@ -42,14 +42,28 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.warning("--init: the previous store was set aside as \(moved); starting with a new, empty store")
             }
         }
+        let adminTokenFile = hubConfig.auth.adminTokenFile
         try await Hub.serve(config: hubConfig, dataDir: URL(fileURLWithPath: dataDir), logger: logger, drainTimeout: drainTimeout,
                             onListening: { port in
                                 FileHandle.standardOutput.write(Data("flotilla hub listening on \(scheme)://\(host):\(port)\n".utf8))
                             },
                             onReady: { hub in
                                 if let token = hub.bootstrapToken {
-                                    // The only time this token is shown: the store keeps its hash.
-                                    FileHandle.standardOutput.write(Data("admin token (shown once, store it safely): \(token)\n".utf8))
+                                    // The only time this token exists in clear: the store keeps its hash. It goes to a
+                                    // terminal, or to a file only the hub's user can read, never into a log stream.
+                                    if isatty(STDOUT_FILENO) == 1 {
+                                        FileHandle.standardOutput.write(Data("admin token (shown once, store it safely): \(token)\n".utf8))
+                                    } else if let file = adminTokenFile {
+                                        FileHandle.standardOutput.write(Data("admin token written to \(file)\n".utf8))
+                                    } else {
+                                        let file = URL(fileURLWithPath: dataDir).appendingPathComponent("admin.token").path
+                                        do {
+                                            try Hub.writeTokenFile(token, to: file, logger: logger)
+                                            FileHandle.standardOutput.write(Data("admin token written to \(file)\n".utf8))
+                                        } catch {
+                                            logger.error("the admin token could not be written to \(file): \(error)")
+                                        }
+                                    }
                                 }
                                 let apps = (try? hub.store.count()) ?? 0
                                 FileHandle.standardOutput.write(Data("flotilla hub ready: \(hub.applicationSets().count) ApplicationSets, \(apps) Applications\n".utf8))

@@ -2,6 +2,7 @@ import FleetAuth
 import FleetModel
 import FleetStore
 import Foundation
+import Logging
 
 /// Who made a request.
 public struct Caller: Sendable, Equatable {
@@ -20,12 +21,27 @@ extension Hub {
                                 expiresAt: nil, revokedAt: nil)
         guard try authStore.bootstrap(account: "admin", role: "role:admin", token: token) else { return }
         if let file = config.auth.adminTokenFile {
-            let url = URL(fileURLWithPath: file)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file, contents: Data((minted.token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            try Self.writeTokenFile(minted.token, to: file, logger: logger)
         }
         bootstrapToken = minted.token
         try store.appendEvent(HubEvent(type: "Audit", message: "account admin (role:admin) and its first token \(minted.id) created on first start"))
+    }
+
+    /// Writes a token to `file` (mode 0600). A file already there is not lost: it is kept as `FILE.previous`, with
+    /// a warning naming it.
+    public static func writeTokenFile(_ token: String, to file: String, logger: Logger) throws {
+        let fm = FileManager.default
+        let url = URL(fileURLWithPath: file)
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if fm.fileExists(atPath: file) {
+            let previous = file + ".previous"
+            try? fm.removeItem(atPath: previous)
+            try fm.moveItem(atPath: file, toPath: previous)
+            logger.warning("\(file) already existed: it was kept as \(previous) and the new admin token written in its place")
+        }
+        guard fm.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw HubError(500, "cannot write the admin token to \(file)")
+        }
     }
 
     /// The caller of a request with `Authorization: Bearer TOKEN`. 401 for a missing, unknown, revoked or expired

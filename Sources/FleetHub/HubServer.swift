@@ -75,7 +75,9 @@ public struct HubServer: Sendable {
             return Response(status: .init(code: answer.status), headers: responseHeaders,
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
-        var server: HTTPServerBuilder = .http1()
+        // A connection that sends nothing (or never finishes its headers) for 30 s is closed.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
+        var server = http1
         if let tls {
             let chain: [NIOSSLCertificateSource]
             let key: NIOSSLPrivateKey
@@ -85,7 +87,7 @@ public struct HubServer: Sendable {
             } catch {
                 throw HubError(400, "cannot read the TLS certificate or key (\(tls.certificate), \(tls.key)): \(error)")
             }
-            server = try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+            server = try .tls(http1, tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }
         let app = Application(
             responder: responder,

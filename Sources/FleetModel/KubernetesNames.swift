@@ -36,6 +36,11 @@ public enum KubernetesNames {
         if !isLowerAlnum(bytes.first!) || !isLowerAlnum(bytes.last!) {
             return "'\(value)' must start and end with a lower case alphanumeric character"
         }
+        // Each dot-separated part is a label of its own: `a..b` and `a.-b` are not names.
+        for part in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+            where part.isEmpty || !isLowerAlnum(part.first!) || !isLowerAlnum(part.last!) {
+            return "'\(value)': each part between dots must start and end with a lower case alphanumeric character"
+        }
         return nil
     }
 

@@ -86,3 +86,22 @@ func labelValues(_ c: NameCase) {
     #expect(DataDirectory.resolve(flag: nil, environment: [:], home: "/h") == "/h/.flotilla")
     #expect(DataDirectory.resolve(flag: "~/state", environment: [:], home: "/h") == "/h/state")
 }
+
+/// Object names (Applications, namespaces' objects) follow RFC 1123 subdomains: dot-separated labels.
+@Test(arguments: [
+    NameCase(value: "web-prod-eu", problem: nil),
+    NameCase(value: "a.b.c", problem: nil),
+    NameCase(value: "a..b", problem: "each part between dots"),
+    NameCase(value: "a.-b", problem: "each part between dots"),
+    NameCase(value: "a-.b", problem: "each part between dots"),
+    NameCase(value: ".a", problem: "must start and end"),
+    NameCase(value: "a_b", problem: "lower case alphanumeric characters, '-' or '.'"),
+])
+func dns1123Subdomain(_ c: NameCase) {
+    let problem = KubernetesNames.dns1123SubdomainProblem(c.value)
+    if let expected = c.problem {
+        #expect(problem?.contains(expected) == true, "got \(problem ?? "nil")")
+    } else {
+        #expect(problem == nil)
+    }
+}
