@@ -217,7 +217,13 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     var token = ""
     for _ in 0..<3 where token.isEmpty {
         let text = try line()
-        if text.hasPrefix("admin token") { token = String(text.split(separator: " ").last ?? "") }
+        // Standard output is not a terminal: the token goes to a 0600 file, and only its path is printed.
+        if text.hasPrefix("admin token written to ") {
+            let file = String(text.dropFirst("admin token written to ".count))
+            #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
+            token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(!text.contains("flt_"), "the token itself is never printed to a pipe")
     }
     #expect(token.hasPrefix("flt_"))
     let ca = try Data(contentsOf: tls.appendingPathComponent("sim.crt"))
