@@ -198,6 +198,9 @@ public final class Hub: @unchecked Sendable {
         return pool.shutdown(timeout: timeout)
     }
 
+    /// The hub's logger, for tools that run a hub in their own process (benchmarks).
+    public var benchLogger: Logger { logger }
+
     /// A graceful shutdown started: previews, diffs and generations stop at their next checkpoint.
     public func beginStopping() { stopping.withLockedValue { $0 = true } }
 

@@ -257,38 +257,23 @@ enum TemplateFunctions {
             return .string(out)
         case "regexMatch":
             try need(args, 2, name)
-            return .bool(try regex(str(args[0])).firstMatch(in: str(args[1])) != nil)
+            return .bool(try regex(str(args[0])).search(scalars(args[1]), from: 0) != nil)
         case "regexFind":
             try need(args, 2, name)
-            let s = str(args[1])
-            guard let m = try regex(str(args[0])).firstMatch(in: s) else { return .string("") }
-            return .string(String(s[m.range]))
+            let text = scalars(args[1])
+            guard let m = try regex(str(args[0])).search(text, from: 0) else { return .string("") }
+            return .string(GoRegex.substring(text, m))
         case "regexFindAll":
             try need(args, 3, name)
-            let s = str(args[1]), n = int(args[2])
-            let all = s.matches(of: try regex(str(args[0]))).map { JSONValue.string(String(s[$0.range])) }
-            return .array(n < 0 ? all : Array(all.prefix(n)))
+            let text = scalars(args[1])
+            return .array(try regex(str(args[0])).allMatches(text, limit: int(args[2])).map { .string(GoRegex.substring(text, $0)) })
         case "regexReplaceAll", "regexReplaceAllLiteral":
             try need(args, 3, name)
-            let pattern = try regex(str(args[0]))
-            var replacement = str(args[2])
-            if name == "regexReplaceAllLiteral" { replacement = replacement.replacingOccurrences(of: "$", with: "\\$") } else {
-                replacement = goReplacementToSwift(replacement)
-            }
-            let s = str(args[1])
-            return .string(s.replacing(pattern) { match in expand(replacement, match, in: s) })
+            return .string(try regex(str(args[0])).replaceAll(scalars(args[1]), with: str(args[2]), literal: name == "regexReplaceAllLiteral"))
         case "regexSplit":
             try need(args, 3, name)
-            let s = str(args[1]), n = int(args[2])
-            var parts: [JSONValue] = []
-            var last = s.startIndex
-            for m in s.matches(of: try regex(str(args[0]))) {
-                if n > 0 && parts.count == n - 1 { break }
-                parts.append(.string(String(s[last..<m.range.lowerBound])))
-                last = m.range.upperBound
-            }
-            parts.append(.string(String(s[last...])))
-            return .array(parts)
+            let pattern = str(args[0])
+            return .array(try regex(pattern).split(scalars(args[1]), int(args[2]), patternIsEmpty: pattern.isEmpty).map(JSONValue.string))
         case "b64enc": try need(args, 1, name); return .string(Data(str(args[0]).utf8).base64EncodedString())
         case "b64dec":
             try need(args, 1, name)
@@ -456,34 +441,9 @@ enum TemplateFunctions {
         }
     }
 
-    static func regex(_ pattern: String) throws -> Regex<AnyRegexOutput> {
-        do { return try Regex(pattern) } catch { throw fail("error parsing regexp: \(pattern)") }
-    }
+    /// Go's regexp (RE2 syntax, linear-time matching): see `GoRegex`.
+    static func regex(_ pattern: String) throws -> GoRegex { try GoRegex(pattern) }
 
-    /// Go's `${1}` / `$1` replacement syntax, marked for `expand`.
-    static func goReplacementToSwift(_ s: String) -> String { s }
+    static func scalars(_ v: JSONValue) -> [Unicode.Scalar] { Array(str(v).unicodeScalars) }
 
-    static func expand(_ template: String, _ match: Regex<AnyRegexOutput>.Match, in s: String) -> String {
-        var out = ""
-        var chars = Array(template)[...]
-        while let c = chars.first {
-            chars = chars.dropFirst()
-            if c == "\\", let next = chars.first, next == "$" { out.append("$"); chars = chars.dropFirst(); continue }
-            guard c == "$" else { out.append(c); continue }
-            var name = ""
-            if chars.first == "{" {
-                chars = chars.dropFirst()
-                while let d = chars.first, d != "}" { name.append(d); chars = chars.dropFirst() }
-                chars = chars.dropFirst()
-            } else {
-                while let d = chars.first, d.isLetter || d.isNumber || d == "_" { name.append(d); chars = chars.dropFirst() }
-            }
-            if let i = Int(name), i < match.output.count, let sub = match.output[i].substring {
-                out += sub
-            } else if let sub = match.output[name]?.substring {
-                out += sub
-            }
-        }
-        return out
-    }
 }

@@ -94,6 +94,12 @@ final class RenderBudget {
 }
 
 extension RenderBudget {
+    /// Matching is linear in text × pattern: charged before it runs, so one call cannot run for long.
+    func chargeRegex(_ pattern: String, _ text: String) throws {
+        let (work, overflow) = text.utf8.count.multipliedReportingOverflow(by: max(1, pattern.utf8.count))
+        try charge(overflow ? Int.max / 2 : 1 + work / 16)
+    }
+
     /// Size checks for the functions whose result is not bounded by the size of their arguments, run before
     /// the function allocates anything. Arithmetic saturates, so huge counts cannot overflow past the check.
     func precheck(_ name: String, _ args: [JSONValue]) throws {
@@ -141,15 +147,19 @@ extension RenderBudget {
         case "regexReplaceAll", "regexReplaceAllLiteral":
             guard args.count == 3 else { return }
             let text = TemplateFunctions.str(args[1]), replacement = TemplateFunctions.str(args[2])
+            try chargeRegex(TemplateFunctions.str(args[0]), text)
             let textBytes = text.utf8.count
             // Each match writes the replacement, and each `$` in it may expand to a group as long as the text.
             let references = name == "regexReplaceAll" ? replacement.utf8.reduce(0) { $0 + ($1 == 0x24 ? 1 : 0) } : 0
             let perMatch = plus(replacement.utf8.count, times(references, textBytes))
             var matches = textBytes + 1
             if plus(textBytes, times(matches, perMatch)) > limits.maxValueBytes {
-                matches = text.matches(of: try TemplateFunctions.regex(TemplateFunctions.str(args[0]))).count
+                matches = try TemplateFunctions.regex(TemplateFunctions.str(args[0])).allMatches(Array(text.unicodeScalars)).count
             }
             try allow(plus(textBytes, times(matches, perMatch)), building: name)
+        case "regexMatch", "regexFind", "regexFindAll", "regexSplit":
+            guard args.count >= 2 else { return }
+            try chargeRegex(TemplateFunctions.str(args[0]), TemplateFunctions.str(args[1]))
         default:
             return
         }

@@ -1,0 +1,108 @@
+import ArgumentParser
+import FleetHub
+import FleetModel
+import Foundation
+
+extension BenchCommand {
+    struct APIBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api",
+            abstract: "Measure the hub's HTTP API under concurrent clients (wrk), side by side with /healthz as the ceiling.",
+            discussion: """
+            A hub in this process over simulated clusters in a child process, its HTTP server on a loopback port, and
+            wrk (Debian package `wrk`) as the load generator. The Applications' first sync runs while wrk loads the API.
+              flotilla bench api --clusters 20 --dirs 500 --connections 50 --duration 10s --limit 100
+            """
+        )
+
+        @Option(help: "Simulated clusters.") var clusters: Int = 20
+        @Option(help: "App directories in the repository (Applications = dirs × clusters).") var dirs: Int = 500
+        @Option(help: "Concurrent connections (clients).") var connections: Int = 50
+        @Option(help: "wrk threads.") var threads: Int = 2
+        @Option(help: "Length of each run (wrk's --duration).") var duration: String = "10s"
+        @Option(help: "Page size of GET /api/v1/applications.") var limit: Int = 100
+        @Option(help: "The wrk binary.") var wrk: String = "wrk"
+
+        struct Figures {
+            var requestsPerSecond: Double = 0
+            var p50 = "", p90 = "", p99 = ""
+            var errors = ""
+        }
+
+        func run() throws {
+            let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: "0ms", concurrency: 32, perCluster: 8)
+            defer { world.stop() }
+            let apps = clusters * dirs
+            try world.hub.start()
+            guard let token = world.hub.bootstrapToken else { throw CLIError("the bench hub minted no admin token") }
+            let server = HubServer(api: HubAPI(hub: world.hub), listen: "127.0.0.1:0", logger: world.hub.benchLogger)
+            let started = DispatchSemaphore(value: 0)
+            let box = PortBox()
+            let task = Task {
+                let (port, task) = try await server.start()
+                box.set(port, task)
+                started.signal()
+                _ = await task.result
+            }
+            started.wait()
+            defer {
+                box.task?.cancel()
+                task.cancel()
+            }
+            let base = "http://127.0.0.1:\(box.port)"
+            print("bench api: \(apps) Applications (\(clusters) clusters × \(dirs) dirs), \(connections) connections, \(threads) wrk threads, \(duration) per run; syncs running")
+            let ceiling = try load(base + "/healthz", token: nil)
+            print(line("GET /healthz (ceiling)", ceiling))
+            let list = try load(base + "/api/v1/applications?limit=\(limit)", token: token)
+            print(line("GET /api/v1/applications?limit=\(limit)", list))
+            let one = try load(base + "/api/v1/applications/app0-c0", token: token)
+            print(line("GET /api/v1/applications/app0-c0", one))
+            print(String(format: "  list / ceiling: %.2f; synced while loading: %d of %d", list.requestsPerSecond / max(1, ceiling.requestsPerSecond),
+                         world.counts().synced, apps))
+        }
+
+        func line(_ label: String, _ f: Figures) -> String {
+            "  \(label.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", f.requestsPerSecond)) req/s   p50 \(f.p50)  p90 \(f.p90)  p99 \(f.p99)\(f.errors.isEmpty ? "" : "   \(f.errors)")"
+        }
+
+        /// Runs wrk against `url` and reads its summary.
+        func load(_ url: String, token: String?) throws -> Figures {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            var arguments = [wrk, "-t\(threads)", "-c\(connections)", "-d\(duration)", "--latency"]
+            if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+            process.arguments = arguments + [url]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = out
+            do { try process.run() } catch { throw CLIError("cannot run \(wrk): \(error). Install it (Debian: apt-get install wrk).") }
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw CLIError("\(wrk) failed (is it installed? Debian: apt-get install wrk):\n\(text)") }
+            var figures = Figures()
+            for raw in text.split(separator: "\n") {
+                let fields = raw.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                guard let first = fields.first else { continue }
+                switch first {
+                case "Requests/sec:": figures.requestsPerSecond = Double(fields.last ?? "") ?? 0
+                case "50%": figures.p50 = fields.last ?? ""
+                case "90%": figures.p90 = fields.last ?? ""
+                case "99%": figures.p99 = fields.last ?? ""
+                case "Non-2xx": figures.errors = raw.trimmingCharacters(in: .whitespaces)
+                default: if raw.contains("Socket errors") { figures.errors += raw.trimmingCharacters(in: .whitespaces) }
+                }
+            }
+            return figures
+        }
+    }
+}
+
+/// The bound port and the server's task, handed from the server's task to the bench.
+final class PortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    private var serverTask: Task<Void, any Error>?
+    func set(_ port: Int, _ task: Task<Void, any Error>) { lock.withLock { value = port; serverTask = task } }
+    var port: Int { lock.withLock { value } }
+    var task: Task<Void, any Error>? { lock.withLock { serverTask } }
+}
