@@ -106,9 +106,12 @@ public struct HubConfiguration: Sendable, Equatable {
         public var url: String
         /// `json` (the event as JSON) or `slack` (`{"text": …}`).
         public var format: String
-        public init(url: String, format: String = "json") {
+        /// Event types sent (`FailedOver`, `Sync`, `Audit`, …); empty: every event.
+        public var events: [String]
+        public init(url: String, format: String = "json", events: [String] = []) {
             self.url = url
             self.format = format
+            self.events = events
         }
     }
 
@@ -272,7 +275,10 @@ public struct HubConfiguration: Sendable, Equatable {
                             switch k {
                             case "url": n.url = reader.string(v, field: "\(field).url") ?? ""
                             case "format": n.format = reader.string(v, field: "\(field).format") ?? n.format
-                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, format)", at: kn)
+                            case "events":
+                                n.events = (reader.sequence(v, field: "\(field).events") ?? []).enumerated()
+                                    .compactMap { reader.string($0.element, field: "\(field).events[\($0.offset)]") }
+                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, format, events)", at: kn)
                             }
                         }
                         if n.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }

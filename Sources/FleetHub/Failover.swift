@@ -82,8 +82,8 @@ extension Hub {
         case .unreachable: "cluster \(cluster) is Unreachable after \(state.health.consecutiveFailures) failed probes: \(error ?? "")"
         }
         let event = HubEvent(type: "ClusterStateChanged", cluster: cluster, message: message)
+        // The store announces the event once it is committed (Hub.init registers `announce`).
         do { try store.setClusterState(cluster, state, event: event) } catch { logger.error("cannot record the state of \(cluster): \(error)") }
-        announce(event)
     }
 
     // MARK: - Placement
@@ -190,7 +190,6 @@ extension Hub {
             logger.error("cannot change the placement of \(app.name): \(error)")
             return
         }
-        announce(event)
         let target: String? = placement == nil ? app.cluster : placement!.active
         if target != app.activeCluster {
             // The status described the cluster it left: until the first reconcile where it runs now, say so.
@@ -223,10 +222,8 @@ extension Hub {
             conditions.append(Self.condition("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
             if placement.coveredBy != sibling {
                 placement.coveredBy = sibling
-                if (try? store.setPlacement(app.name, placement, event: HubEvent(type: "Covered", cluster: cluster, application: app.name,
-                                                                                  message: "\(app.name) on \(cluster) is covered by \(sibling)"))) == true {
-                    announce(HubEvent(type: "Covered", cluster: cluster, application: app.name, message: "\(app.name) on \(cluster) is covered by \(sibling)"))
-                }
+                _ = try? store.setPlacement(app.name, placement, event: HubEvent(type: "Covered", cluster: cluster, application: app.name,
+                                                                                 message: "\(app.name) on \(cluster) is covered by \(sibling)"))
             }
         } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
             conditions.append(Self.condition("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
@@ -283,7 +280,6 @@ extension Hub {
         }
         let event = HubEvent(type: type, cluster: name, message: message)
         try store.setClusterState(name, state, event: event)
-        announce(event)
     }
 
     /// No new placements on the cluster; what runs there stays.
@@ -325,16 +321,20 @@ extension Hub {
     func event(_ type: String, cluster: String?, app: String?, _ message: String) {
         let e = HubEvent(type: type, cluster: cluster, application: app, message: message)
         do { try store.appendEvent(e) } catch { logger.error("cannot record event \(type): \(error)") }
-        announce(e)
     }
 
-    /// Logs an event already stored, and sends it to the notification webhooks.
+    /// Logs an event the store committed (with its id), and sends it to the notification webhooks that take
+    /// its type. Every event goes through here: the store calls it after each transaction that wrote one.
     func announce(_ e: HubEvent) {
         let warning = ["FailedOver", "Unplaced", "FailoverHeld"].contains(e.type) || (e.type == "ClusterStateChanged" && !e.message.hasSuffix("Healthy"))
-        if warning { logger.warning("\(e.type): \(e.message)") } else { logger.info("\(e.type): \(e.message)") }
+        if warning { logger.warning("\(e.type): \(e.message)") } else if e.type == "Audit" || e.type == "Sync" {
+            logger.debug("\(e.type): \(e.message)")
+        } else {
+            logger.info("\(e.type): \(e.message)")
+        }
         guard !config.notifications.isEmpty else { return }
         let body = Self.eventJSON(e, at: e.at.isEmpty ? Self.timestamp(Date()) : e.at)
-        for (index, target) in config.notifications.enumerated() {
+        for (index, target) in config.notifications.enumerated() where target.events.isEmpty || target.events.contains(e.type) {
             notifyQueue.async { [logger] in
                 let payload: JSONValue = target.format == "slack"
                     ? .object([("text", .string("*\(e.type)* \(e.message)"))])

@@ -149,6 +149,8 @@ public final class Hub: @unchecked Sendable {
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }
+        // Every committed event (failover, sync, audit, cluster state) is logged and sent to the notifications.
+        store.onEvent { [unowned self] event in self.announce(event) }
         try bootstrapAdmin()
     }
 

@@ -88,6 +88,12 @@ public struct SyncRecord: Sendable, Equatable {
 /// Applications and their sync history in the hub's SQLite database (same file and migrations as the
 /// cluster registry). Every change is one transaction.
 public final class SQLiteApplicationStore: Sendable {
+    /// Told of every event after its transaction committed, with its id and time.
+    private let eventObserver = EventObserver()
+
+    /// `body` is called with every event written from now on, after its transaction committed.
+    public func onEvent(_ body: @escaping @Sendable (HubEvent) -> Void) { eventObserver.set(body) }
+
     private let pool: DatabasePool
 
     /// Events kept: the log is append-only, and its oldest entries go once it holds more than this.
@@ -282,7 +288,8 @@ public final class SQLiteApplicationStore: Sendable {
     @discardableResult
     public func setPlacement(_ name: String, _ placement: Placement?, prune: [String] = [], event: HubEvent? = nil) throws -> Bool {
         let retention = eventRetention
-        return try pool.write { db in
+        var written: HubEvent?
+        let changed = try pool.write { db in
             guard let primary = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ?", arguments: [name]) else { return false }
             let now = Self.now()
             try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Self.encode(placement), now, name])
@@ -292,26 +299,37 @@ public final class SQLiteApplicationStore: Sendable {
             for cluster in prune {
                 try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
             }
-            if let event { try Self.insert(event, db: db, at: now, retention: retention) }
+            if let event { written = try Self.insert(event, db: db, at: now, retention: retention) }
             return true
         }
+        if let written { eventObserver.publish(written) }
+        return changed
     }
 
     // MARK: Events
 
-    public func appendEvent(_ event: HubEvent) throws {
+    /// Appends an event; returns it with its id and time.
+    @discardableResult
+    public func appendEvent(_ event: HubEvent) throws -> HubEvent {
         let retention = eventRetention
-        try pool.write { db in try Self.insert(event, db: db, at: Self.now(), retention: retention) }
+        let written = try pool.write { db in try Self.insert(event, db: db, at: Self.now(), retention: retention) }
+        eventObserver.publish(written)
+        return written
     }
 
-    private static func insert(_ e: HubEvent, db: Database, at: String, retention: Int) throws {
+    private static func insert(_ e: HubEvent, db: Database, at: String, retention: Int) throws -> HubEvent {
+        let time = e.at.isEmpty ? at : e.at
         try db.execute(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [e.at.isEmpty ? at : e.at, e.type, e.cluster, e.application, e.message])
+                       arguments: [time, e.type, e.cluster, e.application, e.message])
         // Trim in batches (every 1,000 events), not on every insert.
         let id = db.lastInsertedRowID
         if id % 1000 == 0 {
             try db.execute(sql: "DELETE FROM event WHERE id <= ?", arguments: [id - Int64(retention)])
         }
+        var stored = e
+        stored.id = Int(id)
+        stored.at = time
+        return stored
     }
 
     /// Events, oldest first: the newest `limit`, filtered by cluster and application, after id `after`.
@@ -347,15 +365,25 @@ public final class SQLiteApplicationStore: Sendable {
     public func setClusterState(_ name: String, _ state: ClusterOperationalState, event: HubEvent? = nil) throws {
         let health = String(decoding: try JSONEncoder().encode(state.health), as: UTF8.self)
         let retention = eventRetention
+        var written: HubEvent?
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO cluster_state (name, health, cordoned, drained, failback_requested) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET health = excluded.health, cordoned = excluded.cordoned, drained = excluded.drained,
                 failback_requested = excluded.failback_requested
                 """, arguments: [name, health, state.cordoned, state.drained, state.failbackRequested])
-            if let event { try Self.insert(event, db: db, at: Self.now(), retention: retention) }
+            if let event { written = try Self.insert(event, db: db, at: Self.now(), retention: retention) }
         }
+        if let written { eventObserver.publish(written) }
     }
 
     static func now() -> String { Timestamp.rfc3339() }
+}
+
+/// The observer of written events. `lock` guards `body`.
+final class EventObserver: @unchecked Sendable {
+    private let lock = NSLock()
+    private var body: (@Sendable (HubEvent) -> Void)?
+    func set(_ body: @escaping @Sendable (HubEvent) -> Void) { lock.withLock { self.body = body } }
+    func publish(_ event: HubEvent) { lock.withLock { body }?(event) }
 }

@@ -57,26 +57,39 @@ final class WebhookReceiver: @unchecked Sendable {
     func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
 }
 
-/// Events reach the configured webhooks: the event as JSON, and Slack's `{"text": …}`.
+/// Every event reaches the configured webhooks with its id in the event log (failover, syncs, audit), as JSON
+/// or as Slack's `{"text": …}`; a webhook may take only some event types.
 @Test func eventsAreSentToWebhooks() async throws {
     let receiver = try WebhookReceiver()
     defer { receiver.stop() }
     let base = "http://127.0.0.1:\(receiver.port)"
     let hub = try await InProcessHub(clusters: ["a": true], files: ["apps/web/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"],
                                      appSet: perCluster) { config in
-        config.notifications = [.init(url: base + "/hooks/json?token=abc"), .init(url: base + "/services/T0/B0/secret", format: "slack")]
+        config.notifications = [.init(url: base + "/hooks/json?token=abc"), .init(url: base + "/services/T0/B0/secret", format: "slack"),
+                                .init(url: base + "/only/cordons", events: ["Cordoned"])]
     }
     let answer = try await hub.call("POST", "/api/v1/clusters/a/cordon")
     #expect(answer.status == 200)
+    func received(_ path: String, _ type: String) -> JSONValue? {
+        receiver.received.filter { $0.path == path }.compactMap { try? JSONParser.parse($0.body) }.first { $0["type"]?.stringValue == type }
+    }
     let deadline = Date().addingTimeInterval(10)
-    while receiver.received.count < 2 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-    let got = receiver.received
-    let json = try #require(got.first { $0.path == "/hooks/json?token=abc" })
-    let event = try JSONParser.parse(json.body)
-    #expect(event["type"] == "Cordoned" && event["cluster"] == "a")
-    let slack = try #require(got.first { $0.path == "/services/T0/B0/secret" })
+    while (received("/hooks/json?token=abc", "Cordoned") == nil || received("/hooks/json?token=abc", "Sync") == nil
+           || !receiver.received.contains { $0.body.contains("POST /api/v1/clusters/a/cordon") }) && Date() < deadline {
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    let event = try #require(received("/hooks/json?token=abc", "Cordoned"))
+    #expect(event["cluster"] == "a")
+    let logged = try JSONParser.parse((try await hub.call("GET", "/api/v1/events?cluster=a")).body)["items"]?.arrayValue ?? []
+    let cordoned = try #require(logged.first { $0["type"] == "Cordoned" })
+    #expect(event["id"] == cordoned["id"] && event["id"] != .int(0), "the notification carries the event's id in the log")
+    #expect(received("/hooks/json?token=abc", "Sync")?["application"] == "web-a", "syncs are notified too")
+    let audits = receiver.received.filter { $0.path == "/hooks/json?token=abc" }.compactMap { try? JSONParser.parse($0.body) }.filter { $0["type"] == "Audit" }
+    #expect(audits.contains { $0["message"]?.stringValue?.contains("POST /api/v1/clusters/a/cordon") == true }, "\(audits)")
+    let slack = try #require(receiver.received.first { $0.path == "/services/T0/B0/secret" && $0.body.contains("Cordoned") })
     #expect(try JSONParser.parse(slack.body)["text"]?.stringValue?.contains("*Cordoned* cluster a is cordoned") == true)
-    // The event log has it too, and the cluster says so.
+    let filtered = receiver.received.filter { $0.path == "/only/cordons" }
+    #expect(!filtered.isEmpty && filtered.allSatisfy { $0.body.contains("\"Cordoned\"") }, "\(filtered.map(\.body))")
     let events = try JSONParser.parse((try await hub.call("GET", "/api/v1/events?cluster=a")).body)
     #expect(events["items"]?.arrayValue?.contains { $0["type"] == "Cordoned" } == true)
     #expect(try JSONParser.parse((try await hub.call("GET", "/api/v1/clusters/a")).body)["cordoned"] == true)
