@@ -1,0 +1,31 @@
+import FleetModel
+import Testing
+
+/// Objects with many keys parse and merge in time linear in the key count (a ConfigMap with 200,000 entries used
+/// to take minutes: every key was compared with every earlier one). Duplicate keys keep the last value, in the
+/// place of the first, as before.
+@Test func manyKeysParseAndMergeLinearly() throws {
+    let count = 200_000
+    var text = "{"
+    for i in 0..<count { text += "\"k\(i)\": \(i)," }
+    text += "\"k7\": -7}"
+    let value = try JSONParser.parse(text)
+    let pairs = try #require(value.objectValue)
+    #expect(pairs.count == count)
+    #expect(pairs[7].0 == "k7" && pairs[7].1 == .int(-7))
+    #expect(pairs.last?.0 == "k\(count - 1)")
+
+    // A merge patch over as many keys: every value replaced, one deleted, one added.
+    var patch: [(String, JSONValue)] = (0..<count).map { ("k\($0)", .int($0 + 1)) }
+    patch[3].1 = .null
+    patch.append(("new", .string("x")))
+    let merged = value.merging(patch: .object(patch))
+    let out = try #require(merged.objectValue)
+    #expect(out.count == count)
+    #expect(merged["k3"] == nil && merged["k4"] == .int(5) && merged["new"] == .string("x"))
+    #expect(out.first?.0 == "k0" && out.last?.0 == "new")
+
+    // A deep merge over as many keys keeps the order and fills in the new ones.
+    let deep = value.deepMerged(with: .object([("k0", .int(100)), ("extra", .int(1))]), conflict: .override)
+    #expect(deep.objectValue?.count == count + 1 && deep["k0"] == .int(100))
+}
