@@ -22,6 +22,7 @@ extension BenchCommand {
         @Option(help: "Length of each run (wrk's --duration).") var duration: String = "10s"
         @Option(help: "Page size of GET /api/v1/applications.") var limit: Int = 100
         @Option(help: "The wrk binary.") var wrk: String = "wrk"
+        @Flag(help: "Also time the handlers in process, without HTTP.") var inProcess = false
 
         struct Figures {
             var requestsPerSecond: Double = 0
@@ -50,15 +51,42 @@ extension BenchCommand {
                 task.cancel()
             }
             let base = "http://127.0.0.1:\(box.port)"
-            print("bench api: \(apps) Applications (\(clusters) clusters × \(dirs) dirs), \(connections) connections, \(threads) wrk threads, \(duration) per run; syncs running")
+            if inProcess {
+                // Quiet: after the first sync, so the figures are the handlers' own.
+                _ = world.wait(timeout: 600) { world.counts().synced == apps }
+                _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
+                // The handlers alone, without HTTP: CPU per request of each route.
+                let api = HubAPI(hub: world.hub)
+                for path in ["/api/v1/whoami", "/api/v1/applications/app0-c0", "/api/v1/applications?limit=\(limit)"] {
+                    let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
+                    var query: [String: String] = [:]
+                    if parts.count > 1 { for kv in parts[1].split(separator: "&") { let p = kv.split(separator: "="); query[String(p[0])] = String(p[1]) } }
+                    let request = APIRequest(method: "GET", path: parts[0], query: query, headers: ["authorization": "Bearer \(token)"])
+                    let n = 300
+                    let cpu0 = processCPUSeconds()
+                    let (_, wall) = measure { for _ in 0..<n { _ = api.handle(request) } }
+                    say("  in process \(path.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(format: "%7.0f", wall / Double(n) * 1e6)) µs wall, \(String(format: "%7.0f", (processCPUSeconds() - cpu0) / Double(n) * 1e6)) µs CPU per request")
+                }
+            }
+            say("bench api: \(apps) Applications (\(clusters) clusters × \(dirs) dirs), \(connections) connections, \(threads) wrk threads, \(duration) per run")
+            _ = world.wait(timeout: 600) { world.counts().synced == apps }
             let ceiling = try load(base + "/healthz", token: nil)
-            print(line("GET /healthz (ceiling)", ceiling))
-            let list = try load(base + "/api/v1/applications?limit=\(limit)", token: token)
-            print(line("GET /api/v1/applications?limit=\(limit)", list))
-            let one = try load(base + "/api/v1/applications/app0-c0", token: token)
-            print(line("GET /api/v1/applications/app0-c0", one))
-            print(String(format: "  list / ceiling: %.2f; synced while loading: %d of %d", list.requestsPerSecond / max(1, ceiling.requestsPerSecond),
-                         world.counts().synced, apps))
+            say(line("GET /healthz (ceiling)", ceiling))
+            // First quiet, then while every Application is being reconciled again (a full resync).
+            for busy in [false, true] {
+                if busy {
+                    _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
+                    world.hub.resyncAll()
+                }
+                let done0 = world.hub.queueMetrics.completed
+                say(busy ? "  while all \(apps) Applications resync:" : "  quiet (all synced):")
+                let list = try load(base + "/api/v1/applications?limit=\(limit)", token: token)
+                say(line("GET /api/v1/applications?limit=\(limit)", list))
+                let one = try load(base + "/api/v1/applications/app0-c0", token: token)
+                say(line("GET /api/v1/applications/app0-c0", one))
+                if busy { say("    reconciles completed meanwhile: \(world.hub.queueMetrics.completed - done0)") }
+                say(String(format: "    list / ceiling: %.2f", list.requestsPerSecond / max(1, ceiling.requestsPerSecond)))
+            }
         }
 
         func line(_ label: String, _ f: Figures) -> String {
@@ -96,6 +124,9 @@ extension BenchCommand {
         }
     }
 }
+
+/// Writes a line at once (unbuffered), so that progress shows while the bench runs, also into a file.
+private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 /// The bound port and the server's task, handed from the server's task to the bench.
 final class PortBox: @unchecked Sendable {

@@ -41,6 +41,8 @@ public final class Hub: @unchecked Sendable {
     /// Failed authentications per client address.
     var authFailures: [String: FailureLimiter] = [:]
     public let metrics = HubMetrics()
+    /// Decoded summaries of Applications for the list route.
+    let summaries = SummaryCache()
     let logger: Logger
     let gitCache: GitMirrorCache
     let git: any GitSource
@@ -151,6 +153,7 @@ public final class Hub: @unchecked Sendable {
         }
         // Every committed event (failover, sync, audit, cluster state) is logged and sent to the notifications.
         store.onEvent { [unowned self] event in self.announce(event) }
+        store.onApplicationsChanged { [summaries] names in summaries.drop(names) }
         try bootstrapAdmin()
     }
 

@@ -26,7 +26,7 @@ public struct APIResponse: Sendable {
     }
 
     static func json(_ value: JSONValue, status: Int = 200) -> APIResponse {
-        APIResponse(status: status, contentType: "application/json", body: value.serialized(pretty: true) + "\n")
+        APIResponse(status: status, contentType: "application/json", body: value.serialized(pretty: false) + "\n")
     }
 
     static func error(_ status: Int, _ message: String) -> APIResponse {
@@ -82,6 +82,21 @@ struct Page {
     }
 }
 
+/// Split route patterns, by their text. `lock` guards `split`.
+final class PatternCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var split: [Int: [Substring]] = [:]
+
+    func segments(_ pattern: StaticString) -> [Substring] {
+        // A pattern is a literal: its address in the binary identifies it.
+        let key = Int(bitPattern: pattern.utf8Start)
+        if let hit = lock.withLock({ split[key] }) { return hit }
+        let parts = pattern.description.split(separator: "/")
+        lock.withLock { split[key] = parts }
+        return parts
+    }
+}
+
 /// The hub's HTTP API (documented in docs/api.md), independent of the HTTP server: a request in, a response
 /// out. Handlers block (SQLite, git, clusters): the server calls them off Swift's cooperative pool.
 public struct HubAPI: Sendable {
@@ -94,7 +109,11 @@ public struct HubAPI: Sendable {
     public func handle(_ request: APIRequest) -> APIResponse {
         if request.body.count > Self.maxBody { return .error(413, "request body exceeds \(Self.maxBody >> 20) MiB") }
         var caller: Caller?
-        let response = respond(request, caller: &caller)
+        var response = respond(request, caller: &caller)
+        // Compact JSON, as Kubernetes answers; `?pretty=true` indents it for people.
+        if request.query["pretty"] == "true", response.contentType == "application/json", let value = try? JSONParser.parse(response.body) {
+            response.body = value.serialized(pretty: true) + "\n"
+        }
         // Every call that could change something is audited: who, what, when (the event's time), the outcome.
         if request.method != "GET" && !Self.isPublic(request) {
             let who = caller?.account ?? "anonymous"
@@ -142,16 +161,22 @@ public struct HubAPI: Sendable {
     }
 
     /// The path's `*` segments when `r` is `method pattern`, else nil.
-    private func match(_ r: APIRequest, _ method: String, _ pattern: String) -> [String]? {
-        let parts = r.path.split(separator: "/").map(String.init)
-        let want = pattern.split(separator: "/").map(String.init)
-        guard method == "*" || r.method == method, parts.count == want.count else { return nil }
+    private func match(_ r: APIRequest, _ method: String, _ pattern: StaticString) -> [String]? {
+        guard method == "*" || r.method == method else { return nil }
+        let parts = r.segments
+        let want = Self.patternSegments(pattern)
+        guard parts.count == want.count else { return nil }
         var values: [String] = []
         for (part, w) in zip(parts, want) {
-            if w == "*" { values.append(part) } else if part != w { return nil }
+            if w == "*" { values.append(String(part)) } else if part != w { return nil }
         }
         return values
     }
+
+    /// Route patterns split once: routing compares segments, without splitting strings on every request.
+    private static let patterns = PatternCache()
+
+    private static func patternSegments(_ pattern: StaticString) -> [Substring] { patterns.segments(pattern) }
 
     /// RBAC of every route, in one place: a route not listed here needs no more than authentication
     /// (metrics, can-i, whoami, tokens of one's own account, checked in the handler).
@@ -269,7 +294,10 @@ public struct HubAPI: Sendable {
                      "api/v1/applicationsets", "api/v1/applicationsets/*", "api/v1/applications", "api/v1/applications/*",
                      "api/v1/applications/*/diff", "api/v1/applications/*/history", "api/v1/applications/*/sync",
                      "api/v1/applications/*/refresh", "api/v1/applications/*/rollback", "api/v1/applications/*/unpin"]
-        if paths.contains(where: { match(r, "*", $0) != nil }) { return .error(405, "\(r.method) is not allowed on \(r.path)") }
+        if paths.contains(where: { pattern in
+            let want = pattern.split(separator: "/")
+            return want.count == r.segments.count && zip(r.segments, want).allSatisfy { $1 == "*" || $0 == $1 }
+        }) { return .error(405, "\(r.method) is not allowed on \(r.path)") }
         return .error(404, "no route for \(r.method) \(r.path)")
     }
 
@@ -617,24 +645,36 @@ public struct HubAPI: Sendable {
         // Unfiltered, a page reads one row more than it shows (to know whether more follow); filtered, more.
         let batch = filtered ? min(5000, max(page.limit * 2, 100)) : page.limit + 1
         scan: while more {
-            let rows = try hub.store.applications(appSet: r.query["appSet"], cluster: r.query["cluster"], after: cursor, limit: batch)
+            let rows = try hub.store.applicationVersions(appSet: r.query["appSet"], cluster: r.query["cluster"], after: cursor, limit: batch)
             more = rows.count == batch
-            for app in rows {
-                cursor = app.name
-                if !selector.isEmpty {
-                    var labels: [String: String] = [:]
-                    for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
-                    if !selector.matches(labels) { continue }
+            // Decode only what changed since it was last listed.
+            let readAt = hub.summaries.tick
+            var entries = rows.map { hub.summaries.get($0.name, updatedAt: $0.updatedAt) }
+            let missing = rows.indices.filter { entries[$0] == nil }
+            if !missing.isEmpty {
+                var position: [String: Int] = [:]
+                for i in missing { position[rows[i].name] = i }
+                for app in try hub.store.applications(named: missing.map { rows[$0].name }) {
+                    guard let i = position[app.name] else { continue }
+                    let entry = SummaryCache.entry(app, updatedAt: rows[i].updatedAt, summary: Self.summary(app))
+                    hub.summaries.put(app.name, entry, readAt: readAt)
+                    entries[i] = entry
                 }
-                if let caller, !hub.can(caller, "get", "applications", "\(Hub.projectName(app))/\(app.name)") { continue }
-                var item = Self.summary(app)
-                if let at = hub.lastReconciled(app.name) { item.set("reconciledAt", .string(at)) }
+            }
+            for (index, row) in rows.enumerated() {
+                cursor = row.name
+                guard let entry = entries[index] else { continue }   // deleted meanwhile
+                if !selector.isEmpty && !selector.matches(entry.labels) { continue }
+                if let caller, !hub.can(caller, "get", "applications", "\(entry.project)/\(row.name)") { continue }
+                var item = entry.summary
+                if let at = hub.lastReconciled(row.name) { item.set("reconciledAt", .string(at)) }
                 if let sync = r.query["sync"], item["sync"]?.stringValue != sync { continue }
                 if let health = r.query["health"], item["health"]?.stringValue != health { continue }
                 items.append(item)
                 if items.count == page.limit {
-                    // More may follow: the next page starts after this one's last name.
-                    more = true
+                    // More follow if this batch has rows left or another batch may: the next page starts after
+                    // this one's last name.
+                    more = more || index < rows.count - 1
                     break scan
                 }
             }

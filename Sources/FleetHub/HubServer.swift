@@ -193,7 +193,9 @@ final class RequestPools: Sendable {
     /// Renders admitted (running or waiting).
     private let admitted = NIOLockedValueBox(0)
 
-    init(renders: Int, queue: Int, apiThreads: Int = 16) {
+    /// Handlers mostly compute (cached reads, JSON) and block only briefly on SQLite: a few threads per core serve
+    /// more requests than many, which would spend the cores switching between them.
+    init(renders: Int, queue: Int, apiThreads: Int = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)) {
         api = NIOThreadPool(numberOfThreads: apiThreads)
         self.renders = NIOThreadPool(numberOfThreads: max(1, renders))
         capacity = max(1, renders) + max(0, queue)

@@ -1,8 +1,12 @@
 /// An HTTP request as a server of this project sees it (the hub's API, the cluster simulator), independent of
 /// any server framework, so handlers are tested without sockets.
 public struct ServerRequest: Sendable {
+    static func split(_ path: String) -> [Substring] { path.split(separator: "/") }
+
     public var method: String
-    public var path: String
+    public var path: String { didSet { segments = Self.split(path) } }
+    /// The path's `/`-separated parts, split once.
+    public private(set) var segments: [Substring] = []
     public var query: [String: String]
     /// Header names in lower case.
     public var headers: [String: String]
@@ -17,6 +21,7 @@ public struct ServerRequest: Sendable {
         self.remoteAddress = remoteAddress
         self.method = method
         self.path = path
+        self.segments = Self.split(path)
         self.query = query
         self.headers = headers
         self.body = body

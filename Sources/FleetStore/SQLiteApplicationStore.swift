@@ -94,6 +94,42 @@ public final class SQLiteApplicationStore: Sendable {
     /// `body` is called with every event written from now on, after its transaction committed.
     public func onEvent(_ body: @escaping @Sendable (HubEvent) -> Void) { eventObserver.set(body) }
 
+    /// Told the names of Applications whose row changed (object, status, pin, placement) or went.
+    private let changeObserver = ChangeObserver()
+
+    /// `body` is called with the names of Applications written from now on, after their transaction committed.
+    public func onApplicationsChanged(_ body: @escaping @Sendable ([String]) -> Void) { changeObserver.set(body) }
+
+    /// Names and change times of one page of Applications, without reading their objects.
+    public func applicationVersions(appSet: String? = nil, cluster: String? = nil, after: String? = nil, limit: Int) throws -> [(name: String, updatedAt: String)] {
+        try pool.read { db in
+            var sql = "SELECT name, updated_at FROM application"
+            var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
+            if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
+            if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
+            if let after { conditions.append("name > ?"); arguments.append(after) }
+            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+            sql += " ORDER BY name LIMIT ?"
+            arguments.append(max(1, limit))
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { ($0["name"], $0["updated_at"]) }
+        }
+    }
+
+    /// The Applications of `names` that exist, by name.
+    public func applications(named names: [String]) throws -> [StoredApplication] {
+        if names.isEmpty { return [] }
+        return try pool.read { db in
+            var result: [StoredApplication] = []
+            for chunk in stride(from: 0, to: names.count, by: 500) {
+                let part = Array(names[chunk..<min(names.count, chunk + 500)])
+                let marks = part.map { _ in "?" }.joined(separator: ",")
+                result += try Row.fetchAll(db, sql: "SELECT * FROM application WHERE name IN (\(marks)) ORDER BY name",
+                                           arguments: StatementArguments(part)).map(Self.decode)
+            }
+            return result
+        }
+    }
+
     private let pool: DatabasePool
 
     /// Events kept: the log is append-only, and its oldest entries go once it holds more than this.
@@ -165,6 +201,7 @@ public final class SQLiteApplicationStore: Sendable {
                 try db.execute(sql: "DELETE FROM pending_prune WHERE application = ?", arguments: [app.name])
             }
         }
+        changeObserver.publish((create + update).map(\.name) + delete)
     }
 
     /// Deleted Applications whose resources still wait to be pruned: (application, cluster).
@@ -224,12 +261,14 @@ public final class SQLiteApplicationStore: Sendable {
         try pool.write { db in
             try db.execute(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?", arguments: [status.serialized(pretty: false), Self.now(), name])
         }
+        changeObserver.publish([name])
     }
 
     public func pin(_ name: String, revision: String?) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE application SET pinned_revision = ?, updated_at = ? WHERE name = ?", arguments: [revision, Self.now(), name])
         }
+        changeObserver.publish([name])
     }
 
     /// Appends a sync record and keeps the newest `limit` (Argo CD's `revisionHistoryLimit`, default 10).
@@ -302,6 +341,7 @@ public final class SQLiteApplicationStore: Sendable {
             if let event { written = try Self.insert(event, db: db, at: now, retention: retention) }
             return true
         }
+        changeObserver.publish([name])
         if let written { eventObserver.publish(written) }
         return changed
     }
@@ -386,4 +426,15 @@ final class EventObserver: @unchecked Sendable {
     private var body: (@Sendable (HubEvent) -> Void)?
     func set(_ body: @escaping @Sendable (HubEvent) -> Void) { lock.withLock { self.body = body } }
     func publish(_ event: HubEvent) { lock.withLock { body }?(event) }
+}
+
+/// The observer of changed Applications. `lock` guards `body`.
+final class ChangeObserver: @unchecked Sendable {
+    private let lock = NSLock()
+    private var body: (@Sendable ([String]) -> Void)?
+    func set(_ body: @escaping @Sendable ([String]) -> Void) { lock.withLock { self.body = body } }
+    func publish(_ names: [String]) {
+        if names.isEmpty { return }
+        lock.withLock { body }?(names)
+    }
 }

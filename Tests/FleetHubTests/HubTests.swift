@@ -102,7 +102,7 @@ spec:
     #expect(Date().timeIntervalSince(start) < 10)
     #expect(fixture.hub.unreachableClusters()["dead"] != nil)
     let clusters = try await fixture.call("GET", "/api/v1/clusters")
-    #expect(clusters.body.contains("\"reachable\": false") && clusters.body.contains("\"lastError\""), "\(clusters.body)")
+    #expect(clusters.body.contains("\"reachable\":false") && clusters.body.contains("\"lastError\""), "\(clusters.body)")
     let metrics = try await fixture.call("GET", "/metrics")
     #expect(metrics.body.contains("flotilla_cluster_reachable{cluster=\"dead\"} 0"))
     #expect(metrics.body.contains("flotilla_cluster_reachable{cluster=\"live\"} 1"))
