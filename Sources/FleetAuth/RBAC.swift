@@ -90,7 +90,11 @@ public struct RBACPolicy: Sendable, Equatable {
 
     /// Whether `subject` (with its account's `role`) may do `action` on `resource` `object`. Deny wins.
     public func allows(_ subject: String, role: String? = nil, _ action: String, _ resource: String, _ object: String) -> Bool {
-        let who = roles(of: subject, extra: role.map { [$0] } ?? [])
+        allows(roles: roles(of: subject, extra: role.map { [$0] } ?? []), action, resource, object)
+    }
+
+    /// Whether a subject with `who` (from `roles(of:)`, computed once for many checks) may do `action`. Deny wins.
+    public func allows(roles who: Set<String>, _ action: String, _ resource: String, _ object: String) -> Bool {
         var allowed = false
         for rule in rules where who.contains(rule.subject) {
             guard rule.resource == "*" || rule.resource == resource, rule.action == "*" || rule.action == action,

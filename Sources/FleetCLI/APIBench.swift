@@ -23,6 +23,8 @@ extension BenchCommand {
         @Option(help: "Page size of GET /api/v1/applications.") var limit: Int = 100
         @Option(help: "The wrk binary.") var wrk: String = "wrk"
         @Flag(help: "Also time the handlers in process, without HTTP.") var inProcess = false
+        @Option(help: "Nice value of the simulated clusters' process: they stand in for remote machines, not for work of the hub's cores (0 to share the cores equally).")
+        var simNice: Int32 = 10
 
         struct Figures {
             var requestsPerSecond: Double = 0
@@ -34,6 +36,7 @@ extension BenchCommand {
             let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: "0ms", concurrency: 32, perCluster: 8)
             defer { world.stop() }
             let apps = clusters * dirs
+            if world.sim.isRunning { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(world.sim.processIdentifier), simNice) }
             try world.hub.start()
             guard let token = world.hub.bootstrapToken else { throw CLIError("the bench hub minted no admin token") }
             let server = HubServer(api: HubAPI(hub: world.hub), listen: "127.0.0.1:0", logger: world.hub.benchLogger)
@@ -68,7 +71,7 @@ extension BenchCommand {
                     say("  in process \(path.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(format: "%7.0f", wall / Double(n) * 1e6)) µs wall, \(String(format: "%7.0f", (processCPUSeconds() - cpu0) / Double(n) * 1e6)) µs CPU per request")
                 }
             }
-            say("bench api: \(apps) Applications (\(clusters) clusters × \(dirs) dirs), \(connections) connections, \(threads) wrk threads, \(duration) per run")
+            say("bench api: \(apps) Applications (\(clusters) clusters × \(dirs) dirs), \(connections) connections, \(threads) wrk threads, \(duration) per run, simulated clusters at nice \(simNice)")
             _ = world.wait(timeout: 600) { world.counts().synced == apps }
             let ceiling = try load(base + "/healthz", token: nil)
             say(line("GET /healthz (ceiling)", ceiling))

@@ -62,6 +62,10 @@ public final class Hub: @unchecked Sendable {
     let monitorQueue = DispatchQueue(label: "flotilla.hub.monitor")
     let notifyQueue = DispatchQueue(label: "flotilla.hub.notify")
 
+    /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
+    /// its own: every list of Applications reads it, while reconciles write it.
+    let reconciledAt = NIOLockedValueBox<[String: String]>([:])
+
     // `lock` guards everything below.
     let lock = NSLock()
     private var fileAppSets: [String: FileAppSet] = [:]
@@ -77,8 +81,7 @@ public final class Hub: @unchecked Sendable {
     var probeClients: [String: (Cluster, KubeClient)] = [:]
     var stormAlarm = false
     var projects: [String: Project] = [:]
-    /// When each Application was last reconciled (its stored status keeps the last time it changed).
-    var reconciledAt: [String: String] = [:]
+
     private var timers: [any DispatchSourceTimer] = []
     var stopped = false
     private var ready = false
@@ -343,7 +346,7 @@ public final class Hub: @unchecked Sendable {
         for app in existing {
             pool.remove(.app(app.name))
             metrics.forget(app: app.name)
-            lock.withLock { _ = reconciledAt.removeValue(forKey: app.name) }
+            reconciledAt.withLockedValue { _ = $0.removeValue(forKey: app.name) }
             if prune {
                 for cluster in Set([app.cluster, app.placement?.active, app.placement?.pruneAfterHealthy].compactMap { $0 }) {
                     pool.add(.prune(app: app.name, cluster: cluster), cluster: cluster)
@@ -506,7 +509,7 @@ public final class Hub: @unchecked Sendable {
         for name in plan.delete {
             pool.remove(.app(name))
             metrics.forget(app: name)
-            lock.withLock { _ = reconciledAt.removeValue(forKey: name) }
+            reconciledAt.withLockedValue { _ = $0.removeValue(forKey: name) }
             if plan.pruneOnDelete, let old = previous[name] {
                 for cluster in Set([old.cluster, old.placement?.active, old.placement?.pruneAfterHealthy].compactMap { $0 }) {
                     pool.add(.prune(app: name, cluster: cluster), cluster: cluster)
@@ -780,7 +783,7 @@ public final class Hub: @unchecked Sendable {
         // is kept in memory (the API shows the newer of the two).
         var unchangedStatus = status
         unchangedStatus.set("reconciledAt", app.status["reconciledAt"] ?? .null)
-        lock.withLock { reconciledAt[name] = status["reconciledAt"]?.stringValue }
+        reconciledAt.withLockedValue { $0[name] = status["reconciledAt"]?.stringValue }
         if unchangedStatus != app.status, (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
             try? store.setStatus(name, status)
         }
@@ -884,5 +887,5 @@ struct KnownRevisionsSource: GitSource {
 
 extension Hub {
     /// The time of the Application's last reconcile, newer than its stored status when nothing changed since.
-    public func lastReconciled(_ name: String) -> String? { lock.withLock { reconciledAt[name] } }
+    public func lastReconciled(_ name: String) -> String? { reconciledAt.withLockedValue { $0[name] } }
 }

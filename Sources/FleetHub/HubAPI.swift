@@ -638,9 +638,12 @@ public struct HubAPI: Sendable {
         let page = try Page(r)
         // Rows are read in batches after the cursor and filtered until the page is full: a page costs about its
         // size, whatever the number of Applications.
-        var items: [JSONValue] = []
+        var body: [UInt8] = []
+        var shown = 0
         var cursor = page.after
         var more = true
+        // The caller's roles, once for every item's RBAC check.
+        let roles = caller.map { hub.policy.roles(of: $0.account, extra: [$0.role]) }
         let filtered = !selector.isEmpty || r.query["sync"] != nil || r.query["health"] != nil || caller.map { !hub.can($0, "get", "applications", "*/*") } ?? false
         // Unfiltered, a page reads one row more than it shows (to know whether more follow); filtered, more.
         let batch = filtered ? min(5000, max(page.limit * 2, 100)) : page.limit + 1
@@ -665,13 +668,13 @@ public struct HubAPI: Sendable {
                 cursor = row.name
                 guard let entry = entries[index] else { continue }   // deleted meanwhile
                 if !selector.isEmpty && !selector.matches(entry.labels) { continue }
-                if let caller, !hub.can(caller, "get", "applications", "\(entry.project)/\(row.name)") { continue }
-                var item = entry.summary
-                if let at = hub.lastReconciled(row.name) { item.set("reconciledAt", .string(at)) }
-                if let sync = r.query["sync"], item["sync"]?.stringValue != sync { continue }
-                if let health = r.query["health"], item["health"]?.stringValue != health { continue }
-                items.append(item)
-                if items.count == page.limit {
+                if let roles, !hub.policy.allows(roles: roles, "get", "applications", "\(entry.project)/\(row.name)") { continue }
+                if let sync = r.query["sync"], entry.sync != sync { continue }
+                if let health = r.query["health"], entry.health != health { continue }
+                if !body.isEmpty { body.append(UInt8(ascii: ",")) }
+                hub.summaries.write(entry, reconciledAt: hub.lastReconciled(row.name), into: &body)
+                shown += 1
+                if shown == page.limit {
                     // More follow if this batch has rows left or another batch may: the next page starts after
                     // this one's last name.
                     more = more || index < rows.count - 1
@@ -679,7 +682,13 @@ public struct HubAPI: Sendable {
                 }
             }
         }
-        return .json(page.answer(items, next: more ? cursor : nil))
+        // The items are written from cached bytes: `{"items":[…],"continue":…}`.
+        var out = Array(#"{"items":["#.utf8)
+        out.append(contentsOf: body)
+        out.append(UInt8(ascii: "]"))
+        if more, let cursor { out.append(contentsOf: (#","continue":"# + JSONValue.string(Page.encode(cursor)).serialized(pretty: false)).utf8) }
+        out.append(contentsOf: "}\n".utf8)
+        return APIResponse(status: 200, contentType: "application/json", body: String(decoding: out, as: UTF8.self))
     }
 
     private func stored(_ name: String) throws -> StoredApplication {

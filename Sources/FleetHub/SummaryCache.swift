@@ -12,6 +12,13 @@ final class SummaryCache: @unchecked Sendable {
         let summary: JSONValue
         let labels: [String: String]
         let project: String
+        let sync: String
+        let health: String
+        /// The summary as compact JSON, cut around the value of `reconciledAt` (which changes with every
+        /// reconcile without a write): `head` ends with `"reconciledAt":`, `tail` is the rest.
+        let head: [UInt8]
+        let tail: [UInt8]
+        let storedReconciledAt: String?
     }
 
     private let lock = NSLock()
@@ -52,6 +59,30 @@ final class SummaryCache: @unchecked Sendable {
     static func entry(_ app: StoredApplication, updatedAt: String, summary: JSONValue) -> Entry {
         var labels: [String: String] = [:]
         for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
-        return Entry(updatedAt: updatedAt, summary: summary, labels: labels, project: Hub.projectName(app))
+        var blank = summary
+        blank.set("reconciledAt", .null)
+        let bytes = Array(blank.serialized(pretty: false).utf8)
+        // `,"reconciledAt":null` occurs once: inside a string value, quotes are escaped.
+        let marker = Array(#","reconciledAt":"#.utf8)
+        var head = bytes, tail: [UInt8] = []
+        if let at = bytes.firstRange(of: marker) {
+            head = Array(bytes[..<at.upperBound])
+            tail = Array(bytes[(at.upperBound + 4)...])   // after `null`
+        }
+        return Entry(updatedAt: updatedAt, summary: summary, labels: labels, project: Hub.projectName(app),
+                     sync: summary["sync"]?.stringValue ?? "", health: summary["health"]?.stringValue ?? "",
+                     head: head, tail: tail, storedReconciledAt: summary["reconciledAt"]?.stringValue)
+    }
+
+    /// The entry's summary as compact JSON, with `reconciledAt`.
+    func write(_ entry: Entry, reconciledAt: String?, into out: inout [UInt8]) {
+        out.append(contentsOf: entry.head)
+        if entry.tail.isEmpty { return }   // no marker (cannot happen with Hub summaries)
+        if let at = reconciledAt ?? entry.storedReconciledAt {
+            out.append(contentsOf: JSONValue.string(at).serialized(pretty: false).utf8)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        out.append(contentsOf: entry.tail)
     }
 }
