@@ -736,9 +736,21 @@ public final class Hub: @unchecked Sendable {
         let windowProblem = project?.syncWindowProblem(application: name, namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default",
                                                        cluster: cluster, manual: request != nil)
         let started = Date()
+        // A sync the last run of the hub began but did not finish (it was killed): its outcome is recorded now.
+        let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running"
+        let startedAt = Self.timestamp(started)
         let result = AppSyncer(client: client, manifests: manifests).reconcile(
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
-            objectProblem: project.map { p in { group, kind, namespaced in p.resourceProblem(group: group, kind: kind, namespaced: namespaced) } })
+            objectProblem: project.map { p in { group, kind, namespaced in p.resourceProblem(group: group, kind: kind, namespaced: namespaced) } },
+            willApply: { [store] revisions in
+                // Written before the cluster changes: a hub killed from here on finds it on its next start.
+                var running = app.status
+                let target = String(revisions.first?.prefix(12) ?? "?")
+                let state: [(String, JSONValue)] = [("phase", .string("Running")), ("message", .string("syncing to " + target)),
+                                                    ("startedAt", .string(startedAt))]
+                running.set("operationState", .object(state))
+                try? store.setStatus(name, running)
+            })
         let finished = Date()
         metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation)
         if result.clusterUnreachable {
@@ -762,30 +774,39 @@ public final class Hub: @unchecked Sendable {
         }
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.set("conditions", .array(conditions))
+        var history: SQLiteApplicationStore.SyncEntry?
         if let operation = result.operation, result.syncStatus != "Unknown" || operation == "Failed" {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
             let resources = JSONValue.array(result.resources.filter { !$0.action.isEmpty }.map { r in
                 .object([("kind", .string(r.ref.kind)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null), ("name", .string(r.ref.name)),
                          ("action", .string(r.action)), ("message", .string(r.message))])
             })
-            _ = try? store.recordSync(name, revision: result.revisions.joined(separator: ","), startedAt: Self.timestamp(started),
-                                      finishedAt: Self.timestamp(finished), result: operation, resources: resources, limit: limit)
+            history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: Self.timestamp(started),
+                            finishedAt: Self.timestamp(finished), result: operation, resources: resources, limit: limit)
         }
-        if result.operation != nil || request != nil {
+        var event: HubEvent?
+        if result.operation != nil || request != nil || interrupted {
             // The audit log: who (automation or the account that asked), what, when, the outcome.
-            let operation = result.operation ?? "nothing to apply, already Synced"
-            let counts = Dictionary(grouping: result.resources.filter { !$0.action.isEmpty && $0.action != "unchanged" }, by: \.action)
-                .map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
-            try? store.appendEvent(HubEvent(type: "Sync", cluster: cluster, application: name,
-                                            message: "\(request.map { "manual sync by \($0.by)" } ?? "automated sync") of \(name) on \(cluster) at \(String(result.revisions.first?.prefix(12) ?? "?")): \(operation)\(counts.isEmpty ? "" : " (\(counts))")\(operation == "Failed" ? ": \(result.message.prefix(300))" : "")"))
+            let idle: String = interrupted ? "found applied (the sync was interrupted by a stop of the hub)" : "nothing to apply, already Synced"
+            let operation: String = result.operation ?? idle
+            let changed = result.resources.filter { !$0.action.isEmpty && $0.action != "unchanged" }
+            let counts: String = Dictionary(grouping: changed, by: \.action).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+            let who: String = request.map { "manual sync by \($0.by)" } ?? "automated sync"
+            let revision = String(result.revisions.first?.prefix(12) ?? "?")
+            var message = "\(who) of \(name) on \(cluster) at \(revision): \(operation)"
+            if !counts.isEmpty { message += " (\(counts))" }
+            if operation == "Failed" { message += ": " + String(result.message.prefix(300)) }
+            event = HubEvent(type: "Sync", cluster: cluster, application: name, message: message)
         }
         // A resync that found nothing new writes nothing: only the time of the reconcile changes, and that
-        // is kept in memory (the API shows the newer of the two).
+        // is kept in memory (the API shows the newer of the two). History, event and status go in one transaction:
+        // a crash keeps all of them or none.
         var unchangedStatus = status
         unchangedStatus.set("reconciledAt", app.status["reconciledAt"] ?? .null)
         reconciledAt.withLockedValue { $0[name] = status["reconciledAt"]?.stringValue }
-        if unchangedStatus != app.status, (try? store.application(named: name)) ?? nil != nil {   // not deleted meanwhile
-            try? store.setStatus(name, status)
+        let statusChanged = unchangedStatus != app.status || result.operation != nil || interrupted
+        if statusChanged || history != nil || event != nil {
+            _ = try? store.finishReconcile(name, status: statusChanged ? status : nil, history: history, event: event)
         }
         metrics.record(app: name, status: status)
 

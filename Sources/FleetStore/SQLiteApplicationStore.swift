@@ -276,13 +276,59 @@ public final class SQLiteApplicationStore: Sendable {
     public func recordSync(_ name: String, revision: String, startedAt: String, finishedAt: String, result: String,
                            resources: JSONValue, limit: Int = 10) throws -> Int {
         try pool.write { db in
-            let id = (try Int.fetchOne(db, sql: "SELECT MAX(id) FROM sync_history WHERE application = ?", arguments: [name]) ?? 0) + 1
-            try db.execute(sql: """
-                INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [name, id, revision, startedAt, finishedAt, result, resources.serialized(pretty: false)])
-            try db.execute(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?", arguments: [name, id - max(1, limit)])
-            return id
+            try Self.insertHistory(db, SyncEntry(application: name, revision: revision, startedAt: startedAt, finishedAt: finishedAt,
+                                                 result: result, resources: resources, limit: limit))
         }
+    }
+
+    /// A sync to record in the history.
+    public struct SyncEntry: Sendable {
+        public var application: String
+        public var revision: String
+        public var startedAt: String
+        public var finishedAt: String
+        public var result: String
+        public var resources: JSONValue
+        public var limit: Int
+
+        public init(application: String, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue, limit: Int = 10) {
+            self.application = application
+            self.revision = revision
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.result = result
+            self.resources = resources
+            self.limit = limit
+        }
+    }
+
+    private static func insertHistory(_ db: Database, _ e: SyncEntry) throws -> Int {
+        let id = (try Int.fetchOne(db, sql: "SELECT MAX(id) FROM sync_history WHERE application = ?", arguments: [e.application]) ?? 0) + 1
+        try db.execute(sql: """
+            INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [e.application, id, e.revision, e.startedAt, e.finishedAt, e.result, e.resources.serialized(pretty: false)])
+        try db.execute(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?", arguments: [e.application, id - max(1, e.limit)])
+        return id
+    }
+
+    /// The end of a reconcile, in one transaction: its history entry, its `Sync` event and its new status (each
+    /// optional). A crash leaves all of them or none. Returns false when the Application is gone.
+    @discardableResult
+    public func finishReconcile(_ name: String, status: JSONValue?, history: SyncEntry?, event: HubEvent?) throws -> Bool {
+        let retention = eventRetention
+        var written: HubEvent?
+        let exists = try pool.write { db -> Bool in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM application WHERE name = ?", arguments: [name]) != nil else { return false }
+            if let history { _ = try Self.insertHistory(db, history) }
+            if let event { written = try Self.insert(event, db: db, at: Self.now(), retention: retention) }
+            if let status {
+                try db.execute(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?", arguments: [status.serialized(pretty: false), Self.now(), name])
+            }
+            return true
+        }
+        if status != nil { changeObserver.publish([name]) }
+        if let written { eventObserver.publish(written) }
+        return exists
     }
 
     public func history(_ name: String) throws -> [SyncRecord] {

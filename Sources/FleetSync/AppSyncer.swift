@@ -82,9 +82,12 @@ public struct AppSyncer: Sendable {
     ///   - includeDiff: fill each out-of-sync resource's `diff`.
     ///   - objectProblem: why an object of this group and kind (namespaced or not) may not be applied (a
     ///     project's resource rules); any refused object refuses the whole sync, with its message.
+    ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
+    ///     caller can record that a sync is running before the cluster changes).
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
                           dryRun: Bool = false, includeDiff: Bool = false,
-                          objectProblem: ((_ group: String, _ kind: String, _ namespaced: Bool) -> String?)? = nil) -> ReconcileResult {
+                          objectProblem: ((_ group: String, _ kind: String, _ namespaced: Bool) -> String?)? = nil,
+                          willApply: ((_ revisions: [String]) -> Void)? = nil) -> ReconcileResult {
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = application["spec"] ?? .object([])
@@ -179,6 +182,7 @@ public struct AppSyncer: Sendable {
         var actions: [ObjectRef: (String, String)] = [:]
         var applied: [ObjectRef: JSONValue] = [:]
         if outOfSync && (automated != nil || force) && !dryRun {
+            willApply?(result.revisions)
             let onlyChanged = options.contains("ApplyOutOfSyncOnly=true")
             let waves = Dictionary(grouping: desired) { Int($0.1.value(at: ["metadata", "annotations", Self.waveAnnotation])?.stringValue ?? "0") ?? 0 }
             var failed = false

@@ -264,3 +264,30 @@ private struct Route: Sendable, CustomStringConvertible {
     let clusters = try JSONParser.parse(try await fixture.call("GET", "/api/v1/clusters?limit=1").body)
     #expect(clusters["items"]?.arrayValue?.count == 1 && clusters["continue"] == nil)
 }
+
+/// A sync records that it runs before it changes the cluster; a hub killed after applying finds that mark on its
+/// next reconcile and writes the Sync event then, so no applied change goes without one. History, event and
+/// status are written in one transaction.
+@Test func anInterruptedSyncStillGetsItsSyncEvent() async throws {
+    let fixture = try await InProcessHub(clusters: ["a": true], files: ["apps/web-a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
+                                         appSet: perCluster)
+    defer { Task { await fixture.stop() } }
+    func syncEvents() throws -> [String] { try fixture.hub.store.events(application: "web-a-a").filter { $0.type == "Sync" }.map(\.message) }
+    let deadline = Date().addingTimeInterval(15)
+    while try syncEvents().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+    let first = try syncEvents()
+    #expect(first.count == 1 && first[0].contains("Succeeded (1 created)"), "\(first)")
+    let history = try fixture.hub.store.history("web-a-a")
+    #expect(history.count == 1, "the history entry was written with the event")
+
+    // What a hub killed between applying and recording leaves: the Running mark, objects on the cluster.
+    var status = try #require(try fixture.hub.store.application(named: "web-a-a")).status
+    status.set("operationState", .object([("phase", "Running"), ("message", "syncing to abc")]))
+    try fixture.hub.store.setStatus("web-a-a", status)
+    #expect(try await fixture.call("POST", "/api/v1/applications/web-a-a/refresh").status == 202)
+    while try syncEvents().count < 2 && Date() < deadline.addingTimeInterval(10) { try await Task.sleep(for: .milliseconds(50)) }
+    let events = try syncEvents()
+    #expect(events.count == 2 && events[1].contains("found applied (the sync was interrupted by a stop of the hub)"), "\(events)")
+    let after = try #require(try fixture.hub.store.application(named: "web-a-a"))
+    #expect(after.status.value(at: ["operationState", "phase"]) != "Running")
+}
