@@ -16,7 +16,7 @@ public struct WorkingTreeGitSource: GitSource {
     public func resolve(repoURL: String, revision: String) throws -> String { Self.commit }
 
     public func tree(repoURL: String, commit: String) throws -> RepoTree {
-        var dirs: [String] = [], files: [String] = []
+        var dirs: [String] = [], files: [String] = [], links: [String] = []
         guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]) else {
             throw GitError(.notFound, "cannot read directory \(root.path)")
         }
@@ -30,10 +30,13 @@ public struct WorkingTreeGitSource: GitSource {
                 walker.skipDescendants()
                 continue
             }
-            if values?.isSymbolicLink == true { continue }
+            if values?.isSymbolicLink == true {
+                links.append(rel)
+                continue
+            }
             if values?.isDirectory == true { dirs.append(rel) } else { files.append(rel) }
         }
-        return RepoTree(directories: dirs, files: files)
+        return RepoTree(directories: dirs, files: files, symlinks: links)
     }
 
     public func readFile(repoURL: String, commit: String, path: String) throws -> Data {

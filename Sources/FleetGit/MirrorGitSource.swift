@@ -41,15 +41,16 @@ public final class MirrorGitSource: GitSource, @unchecked Sendable {
         if let hit = lock.withLock({ trees[key] }) { return hit }
         guard let id = CommitID(commit) else { throw GitError(.invalid, "'\(commit)' is not a commit id") }
         let tree = try repository(repoURL).tree(at: id)
-        var dirs: [String] = [], files: [String] = []
+        var dirs: [String] = [], files: [String] = [], links: [String] = []
         for entry in tree.entries {
             switch entry.kind {
             case .directory: dirs.append(entry.path)
             case .file, .executable: files.append(entry.path)
-            case .symlink, .submodule: break
+            case .symlink: links.append(entry.path)
+            case .submodule: break
             }
         }
-        let result = RepoTree(directories: dirs, files: files)
+        let result = RepoTree(directories: dirs, files: files, symlinks: links)
         lock.withLock {
             trees[key] = result
             treeOrder.append(key)

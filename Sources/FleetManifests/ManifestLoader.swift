@@ -71,6 +71,11 @@ public struct ManifestLoader: Sendable {
         if !dir.isEmpty && !tree.directories.contains(dir) {
             throw ManifestError("path '\(path)' not found in \(repoURL) at \(commit.prefix(12))")
         }
+        // Links are never followed (one could point at the hub's own files): a source holding one is refused.
+        let links = tree.symlinks.filter { prefix.isEmpty || $0.hasPrefix(prefix) }
+        if !links.isEmpty {
+            throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) holds symbolic links, which Flotilla does not follow: \(links.prefix(5).joined(separator: ", "))\(links.count > 5 ? " and \(links.count - 5) more" : "")")
+        }
         let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map { prefix + $0 }.first { tree.files.contains($0) }
         if kustomization != nil {
             return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir))

@@ -21,10 +21,13 @@ public struct RepoTree: Sendable, Hashable {
     public let directories: [String]
     /// Regular files (not symlinks or submodules), sorted by full path in byte order.
     public let files: [String]
+    /// Symbolic links, sorted: never followed; a source that holds one is refused, naming it.
+    public let symlinks: [String]
 
-    public init(directories: [String], files: [String]) {
+    public init(directories: [String], files: [String], symlinks: [String] = []) {
         self.directories = directories.sorted(by: RepoTree.walkOrder)
         self.files = files.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        self.symlinks = symlinks.sorted()
     }
 
     /// Pre-order with lexically sorted siblings: compare segment by segment, a parent before its children.

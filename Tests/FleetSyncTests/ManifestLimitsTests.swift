@@ -97,3 +97,14 @@ private let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k
     DispatchQueue.concurrentPerform(iterations: 8) { _ in _ = try? loader.load(repoURL: "local", revision: "HEAD", path: "app") }
     #expect(try String(contentsOf: count, encoding: .utf8).split(separator: "\n").count == 1)
 }
+
+/// Symbolic links are never followed, and a source holding one is refused with the links named (a link could
+/// point at the hub's own files); sources without links in the same repository render.
+@Test func symbolicLinksAreRefusedNotDropped() throws {
+    let repo = try Repo(["app/cm.yaml": cm, "other/cm.yaml": cm])
+    try FileManager.default.createSymbolicLink(atPath: repo.tree.appendingPathComponent("app/secret.yaml").path, withDestinationPath: "/etc/hostname")
+    #expect {
+        try repo.loader().load(repoURL: "local", revision: "HEAD", path: "app")
+    } throws: { "\($0)".contains("holds symbolic links") && "\($0)".contains("app/secret.yaml") }
+    #expect(try repo.loader().load(repoURL: "local", revision: "HEAD", path: "other").objects.count == 1)
+}
