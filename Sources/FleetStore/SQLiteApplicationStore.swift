@@ -89,29 +89,22 @@ public struct SyncRecord: Sendable, Equatable {
 /// cluster registry). Every change is one transaction.
 public final class SQLiteApplicationStore: Sendable {
     /// Told of every event after its transaction committed, with its id and time.
-    private let eventObserver = EventObserver()
+    private let eventObserver = Observer<HubEvent>()
 
     /// `body` is called with every event written from now on, after its transaction committed.
     public func onEvent(_ body: @escaping @Sendable (HubEvent) -> Void) { eventObserver.set(body) }
 
     /// Told the names of Applications whose row changed (object, status, pin, placement) or went.
-    private let changeObserver = ChangeObserver()
+    private let changeObserver = Observer<[String]>()
 
     /// `body` is called with the names of Applications written from now on, after their transaction committed.
     public func onApplicationsChanged(_ body: @escaping @Sendable ([String]) -> Void) { changeObserver.set(body) }
 
     /// Names and change times of one page of Applications, without reading their objects.
     public func applicationVersions(appSet: String? = nil, cluster: String? = nil, after: String? = nil, limit: Int) throws -> [(name: String, updatedAt: String)] {
-        try pool.read { db in
-            var sql = "SELECT name, updated_at FROM application"
-            var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
-            if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
-            if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
-            if let after { conditions.append("name > ?"); arguments.append(after) }
-            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-            sql += " ORDER BY name LIMIT ?"
-            arguments.append(max(1, limit))
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { ($0["name"], $0["updated_at"]) }
+        let (sql, arguments) = Self.page("SELECT name, updated_at FROM application", appSet: appSet, cluster: cluster, after: after, limit: limit)
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { ($0["name"], $0["updated_at"]) }
         }
     }
 
@@ -142,17 +135,21 @@ public final class SQLiteApplicationStore: Sendable {
 
     /// Applications by name; `after` and `limit` read one page (names after `after`, at most `limit`).
     public func applications(appSet: String? = nil, cluster: String? = nil, after: String? = nil, limit: Int? = nil) throws -> [StoredApplication] {
-        try pool.read { db in
-            var sql = "SELECT * FROM application"
-            var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
-            if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
-            if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
-            if let after { conditions.append("name > ?"); arguments.append(after) }
-            if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-            sql += " ORDER BY name"
-            if let limit { sql += " LIMIT ?"; arguments.append(max(1, limit)) }
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.decode)
-        }
+        let (sql, arguments) = Self.page("SELECT * FROM application", appSet: appSet, cluster: cluster, after: after, limit: limit)
+        return try pool.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.decode) }
+    }
+
+    /// `select` with the filters of a list of Applications, ordered by name, one page of it when `limit` is set.
+    private static func page(_ select: String, appSet: String?, cluster: String?, after: String?, limit: Int?) -> (String, StatementArguments) {
+        var sql = select
+        var conditions: [String] = [], arguments: [(any DatabaseValueConvertible)?] = []
+        if let appSet { conditions.append("app_set = ?"); arguments.append(appSet) }
+        if let cluster { conditions.append("cluster = ?"); arguments.append(cluster) }
+        if let after { conditions.append("name > ?"); arguments.append(after) }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY name"
+        if let limit { sql += " LIMIT ?"; arguments.append(max(1, limit)) }
+        return (sql, StatementArguments(arguments))
     }
 
     public func application(named name: String) throws -> StoredApplication? {
@@ -466,21 +463,11 @@ public final class SQLiteApplicationStore: Sendable {
     static func now() -> String { Timestamp.rfc3339() }
 }
 
-/// The observer of written events. `lock` guards `body`.
-final class EventObserver: @unchecked Sendable {
+/// One observer of what the store wrote (events, changed Applications), called after the transaction committed.
+/// `lock` guards `body`.
+final class Observer<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
-    private var body: (@Sendable (HubEvent) -> Void)?
-    func set(_ body: @escaping @Sendable (HubEvent) -> Void) { lock.withLock { self.body = body } }
-    func publish(_ event: HubEvent) { lock.withLock { body }?(event) }
-}
-
-/// The observer of changed Applications. `lock` guards `body`.
-final class ChangeObserver: @unchecked Sendable {
-    private let lock = NSLock()
-    private var body: (@Sendable ([String]) -> Void)?
-    func set(_ body: @escaping @Sendable ([String]) -> Void) { lock.withLock { self.body = body } }
-    func publish(_ names: [String]) {
-        if names.isEmpty { return }
-        lock.withLock { body }?(names)
-    }
+    private var body: (@Sendable (Value) -> Void)?
+    func set(_ body: @escaping @Sendable (Value) -> Void) { lock.withLock { self.body = body } }
+    func publish(_ value: Value) { lock.withLock { body }?(value) }
 }

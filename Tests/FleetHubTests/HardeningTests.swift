@@ -197,19 +197,7 @@ private struct Route: Sendable, CustomStringConvertible {
     defer { Task { await fixture.stop() } }
     let server = try #require(try fixture.hub.clusterStore.cluster(named: "a")?.server)
     let elements = (0..<51).map { "{n: '\($0)'}" }.joined(separator: ", ")
-    let big = """
-    apiVersion: argoproj.io/v1alpha1
-    kind: ApplicationSet
-    metadata: {name: big}
-    spec:
-      generators: [{list: {elements: [\(elements)]}}]
-      template:
-        metadata: {name: 'big-{{n}}'}
-        spec:
-          project: default
-          source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: apps/web-a}
-          destination: {server: '\(server)', namespace: big}
-    """
+    let big = listAppSet("big", elements: elements, server: server)
     let before = try await state(fixture)
     let answer = try await fixture.call("POST", "/api/v1/applicationsets", body: big)
     #expect(answer.status == 422 && answer.body.contains("over the limit of 50 Applications"), "\(answer.status) \(answer.body.prefix(300))")
@@ -221,6 +209,24 @@ private struct Route: Sendable, CustomStringConvertible {
     #expect(product.status == 422 && product.body.contains("over the limit of 50"), "\(product.status) \(product.body.prefix(300))")
 }
 
+/// An ApplicationSet of a list generator over `elements`, one Application `PREFIX-{{n}}` each on `server`.
+private func listAppSet(_ name: String, elements: String, server: String, labels: String = "{}", namespace: String = "big",
+                        prefix: String? = nil) -> String {
+    """
+    apiVersion: argoproj.io/v1alpha1
+    kind: ApplicationSet
+    metadata: {name: \(name)}
+    spec:
+      generators: [{list: {elements: [\(elements)]}}]
+      template:
+        metadata: {name: '\(prefix ?? name)-{{n}}', labels: \(labels)}
+        spec:
+          project: default
+          source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: apps/web-a}
+          destination: {server: '\(server)', namespace: \(namespace)}
+    """
+}
+
 /// Every list route pages: `limit` items, then a `continue` token for the rest; filters apply before paging.
 @Test func listsArePaged() async throws {
     let fixture = try await InProcessHub(clusters: ["a": true], files: ["apps/web-a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
@@ -228,19 +234,7 @@ private struct Route: Sendable, CustomStringConvertible {
     defer { Task { await fixture.stop() } }
     let server = try #require(try fixture.hub.clusterStore.cluster(named: "a")?.server)
     let elements = (0..<25).map { "{n: '\(String(format: "%02d", $0))', team: '\($0 % 2 == 0 ? "even" : "odd")'}" }.joined(separator: ", ")
-    let many = """
-    apiVersion: argoproj.io/v1alpha1
-    kind: ApplicationSet
-    metadata: {name: many}
-    spec:
-      generators: [{list: {elements: [\(elements)]}}]
-      template:
-        metadata: {name: 'm-{{n}}', labels: {team: '{{team}}'}}
-        spec:
-          project: default
-          source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: apps/web-a}
-          destination: {server: '\(server)', namespace: 'm-{{n}}'}
-    """
+    let many = listAppSet("many", elements: elements, server: server, labels: "{team: '{{team}}'}", namespace: "'m-{{n}}'", prefix: "m")
     #expect(try await fixture.call("POST", "/api/v1/applicationsets", body: many).status == 200)
     func pages(_ query: String) async throws -> [[String]] {
         var result: [[String]] = []
