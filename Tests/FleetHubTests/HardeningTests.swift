@@ -274,12 +274,20 @@ private func listAppSet(_ name: String, elements: String, server: String, labels
     let history = try fixture.hub.store.history("web-a-a")
     #expect(history.count == 1, "the history entry was written with the event")
 
+    // The re-check after the sync has run and nothing is running: from here on, no reconcile in flight can
+    // overwrite the mark below.
+    let afterSync = fixture.hub.lastReconciled("web-a-a")
+    let settle = Date().addingTimeInterval(20)
+    while (fixture.hub.lastReconciled("web-a-a") == afterSync || fixture.hub.queueMetrics.running > 0) && Date() < settle {
+        try await Task.sleep(for: .milliseconds(50))
+    }
     // What a hub killed between applying and recording leaves: the Running mark, objects on the cluster.
     var status = try #require(try fixture.hub.store.application(named: "web-a-a")).status
     status.set("operationState", .object([("phase", "Running"), ("message", "syncing to abc")]))
     try fixture.hub.store.setStatus("web-a-a", status)
     #expect(try await fixture.call("POST", "/api/v1/applications/web-a-a/refresh").status == 202)
-    while try syncEvents().count < 2 && Date() < deadline.addingTimeInterval(10) { try await Task.sleep(for: .milliseconds(50)) }
+    let second = Date().addingTimeInterval(20)
+    while try syncEvents().count < 2 && Date() < second { try await Task.sleep(for: .milliseconds(50)) }
     let events = try syncEvents()
     #expect(events.count == 2 && events[1].contains("found applied (the sync was interrupted by a stop of the hub)"), "\(events)")
     let after = try #require(try fixture.hub.store.application(named: "web-a-a"))
