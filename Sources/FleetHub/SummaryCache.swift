@@ -9,7 +9,6 @@ import Foundation
 final class SummaryCache: @unchecked Sendable {
     struct Entry {
         let updatedAt: String
-        let summary: JSONValue
         let labels: [String: String]
         let project: String
         let sync: String
@@ -69,7 +68,7 @@ final class SummaryCache: @unchecked Sendable {
             head = Array(bytes[..<at.upperBound])
             tail = Array(bytes[(at.upperBound + 4)...])   // after `null`
         }
-        return Entry(updatedAt: updatedAt, summary: summary, labels: labels, project: Hub.projectName(app),
+        return Entry(updatedAt: updatedAt, labels: labels, project: Hub.projectName(app),
                      sync: summary["sync"]?.stringValue ?? "", health: summary["health"]?.stringValue ?? "",
                      head: head, tail: tail, storedReconciledAt: summary["reconciledAt"]?.stringValue)
     }

@@ -38,9 +38,8 @@ public enum JSONParser {
             case UInt8(ascii: "{"):
                 pos += 1
                 var pairs: [(String, JSONValue)] = []
-                // Positions of keys, built once an object grows past a few keys: duplicate detection stays
-                // linear in the key count (a later duplicate replaces the earlier value, in place).
-                var index: [String: Int]?
+                // A later duplicate replaces the earlier value, in place; finding it stays linear in the key count.
+                var index = KeyIndex(pairs)
                 skipWhitespace()
                 if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
                 while true {
@@ -52,16 +51,10 @@ public enum JSONParser {
                     pos += 1
                     skipWhitespace()
                     let v = try value(depth: depth + 1)
-                    if index == nil && pairs.count >= 16 {
-                        var built: [String: Int] = [:]
-                        for (i, pair) in pairs.enumerated() { built[pair.0] = i }
-                        index = built
-                    }
-                    if index != nil {
-                        if let i = index![key] { pairs[i].1 = v } else { index![key] = pairs.count; pairs.append((key, v)) }
-                    } else if let i = pairs.firstIndex(where: { $0.0 == key }) {
+                    if let i = index.position(of: key, in: pairs) {
                         pairs[i].1 = v
                     } else {
+                        index.appended(key, at: pairs.count)
                         pairs.append((key, v))
                     }
                     skipWhitespace()
