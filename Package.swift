@@ -52,7 +52,14 @@ let package = Package(
             swiftSettings: strict
         ),
         // Template engines: fasttemplate and Go text/template with Sprig functions. Pure.
-        .target(name: "FleetTemplate", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
+        .target(
+            name: "FleetTemplate",
+            dependencies: [
+                "FleetModel", "FleetConfig", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
         // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).

@@ -11,6 +11,117 @@ indirect enum TNode: Sendable {
     case withNode(Pipe, [TNode], [TNode]?, line: Int)
     case breakNode
     case continueNode
+    /// `{{template "name" pipeline}}` (and the call half of `{{block}}`).
+    case templateCall(String, Pipe?, line: Int)
+}
+
+/// A number literal as Go's parse.NumberNode holds it: every kind the text can stand for.
+struct NumberLiteral: Sendable {
+    var text: String
+    var int: Int?
+    var uint: UInt?
+    var float: Double?
+    var complex: (Double, Double)?
+    var isRune = false
+
+    /// Go's `idealConstant`: the value a literal has where no type is asked for.
+    func ideal() throws -> TemplateValue {
+        if let c = complex { return .complex(c.0, c.1) }
+        let lower = text.lowercased()
+        let isHexInt = lower.count > 2 && lower.hasPrefix("0x") && !lower.contains("p")
+        if let f = float, !isHexInt, !isRune, text.contains(where: { ".eEpP".contains($0) }) { return .float(f) }
+        if let i = int { return .int(i) }
+        if uint != nil { throw TemplateError(.execution, "\(text) overflows int") }
+        if let f = float { return .float(f) }
+        throw TemplateError(.execution, "illegal number syntax: \(text)")
+    }
+
+    /// Go's parse.NumberNode rules, from the literal's text.
+    static func parse(_ text: String) -> NumberLiteral? {
+        var n = NumberLiteral(text: text)
+        let body = text
+        if body.hasSuffix("i") {
+            // Imaginary (2i) or complex written as real+imag (1+2i).
+            let scalars = Array(body.dropLast())
+            if let f = parseFloat(String(scalars)) {
+                n.complex = (0, f)
+            } else if let split = scalars.indices.dropFirst().last(where: { (scalars[$0] == "+" || scalars[$0] == "-") && !"eEpP".contains(scalars[$0 - 1]) }),
+                      let re = parseFloat(String(scalars[..<split])), let im = parseFloat(String(scalars[split...])) {
+                n.complex = (re, im)
+            } else {
+                return nil
+            }
+            if let c = n.complex, c.1 == 0 {
+                n.float = c.0
+                if c.0 == c.0.rounded(), abs(c.0) < 9.2e18 { n.int = Int(c.0) }
+                if c.0 == c.0.rounded(), c.0 >= 0, c.0 < 1.8e19 { n.uint = UInt(c.0) }
+            }
+            return n
+        }
+        if let u = parseInteger(body).flatMap({ $0.negative ? nil : $0.magnitude }) { n.uint = u }
+        if let parsed = parseInteger(body), let m = parsed.magnitude {
+            if parsed.negative {
+                if m <= UInt(Int.max) + 1 { n.int = m == UInt(Int.max) + 1 ? Int.min : -Int(m) }
+            } else if m <= UInt(Int.max) {
+                n.int = Int(m)
+            }
+            if n.int == 0 { n.uint = 0 }
+        }
+        if let i = n.int {
+            n.float = Double(i)
+        } else if let u = n.uint {
+            n.float = Double(u)
+        } else if let f = parseFloat(body) {
+            if !body.contains(where: { ".eEpP".contains($0) }) { return nil }  // an integer too large for int64
+            n.float = f
+            if f == f.rounded(), abs(f) < 9.2e18 { n.int = Int(f) }
+            if f == f.rounded(), f >= 0, f < 1.8e19 { n.uint = UInt(f) }
+        }
+        if n.int == nil && n.uint == nil && n.float == nil { return nil }
+        return n
+    }
+
+    /// strconv.ParseInt/ParseUint with base 0: 0x, 0o, 0b and leading-0 octal, underscores after a prefix.
+    static func parseInteger(_ text: String) -> (negative: Bool, magnitude: UInt?)? {
+        var s = Substring(text)
+        var negative = false
+        if s.first == "+" || s.first == "-" { negative = s.first == "-"; s = s.dropFirst() }
+        guard !s.isEmpty else { return nil }
+        var radix = 10
+        let lower = s.lowercased()
+        if lower.hasPrefix("0x") { radix = 16; s = s.dropFirst(2) } else if lower.hasPrefix("0o") { radix = 8; s = s.dropFirst(2) } else if lower.hasPrefix("0b") {
+            radix = 2; s = s.dropFirst(2)
+        } else if s.count > 1, s.first == "0" { radix = 8; s = s.dropFirst() }
+        let hasPrefix = radix != 10
+        if s.contains("_") {
+            guard hasPrefix, underscoresOK(String(s)) else { return nil }
+            s = Substring(s.replacingOccurrences(of: "_", with: ""))
+        }
+        guard !s.isEmpty, s.allSatisfy({ $0.isHexDigit }) else { return nil }
+        return (negative, UInt(s, radix: radix))
+    }
+
+    static func underscoresOK(_ s: String) -> Bool {
+        !s.hasSuffix("_") && !s.contains("__")
+    }
+
+    /// strconv.ParseFloat: decimal and hex (0x1.8p3) forms, underscores after a base prefix.
+    static func parseFloat(_ text: String) -> Double? {
+        var s = text
+        let lower = s.lowercased()
+        let unsigned = lower.hasPrefix("-") || lower.hasPrefix("+") ? String(lower.dropFirst()) : lower
+        if s.contains("_") {
+            guard unsigned.hasPrefix("0x") || unsigned.hasPrefix("0o") || unsigned.hasPrefix("0b") else { return nil }
+            s = s.replacingOccurrences(of: "_", with: "")
+        }
+        if unsigned.hasPrefix("0x") {
+            guard lower.contains("p") || !lower.contains(".") else { return nil }
+        } else if unsigned.hasPrefix("0o") || unsigned.hasPrefix("0b") || unsigned.hasPrefix("inf") || unsigned.hasPrefix("nan") {
+            return nil
+        }
+        guard let first = unsigned.first, first.isNumber || first == "." else { return nil }
+        return Double(s)
+    }
 }
 
 struct Pipe: Sendable {
@@ -28,7 +139,7 @@ indirect enum Operand: Sendable {
     case dot
     case nilLiteral
     case bool(Bool)
-    case number(JSONValue)
+    case number(NumberLiteral)
     case string(String)
     case field([String])                 // .a.b
     case variable(String, [String])      // $x.a.b
@@ -42,7 +153,7 @@ enum Token: Equatable, Sendable {
     case identifier(String)
     case string(String)
     case number(String)
-    case char(Int)
+    case char(Int, text: String)
     case dot
     case pipe
     case leftParen
@@ -60,6 +171,8 @@ struct GoTemplateParser {
     let functions: Set<String>
     /// Deepest nesting of blocks and parentheses accepted (`TemplateLimits.maxDepth`).
     let maxDepth: Int
+    /// Templates named by `{{define}}` and `{{block}}`.
+    var defines: [String: [TNode]] = [:]
 
     init(name: String, source: String, functions: Set<String>, maxDepth: Int = TemplateLimits.default.maxDepth) {
         self.name = name
@@ -188,18 +301,8 @@ struct GoTemplateParser {
                 pos += 1
                 tokens.append(.string(String(s)))
             case "'":
-                pos += 1
-                guard pos < source.count else { throw error("unterminated character constant") }
-                var value = source[pos]
-                if value == "\\" {
-                    pos += 1
-                    guard let e = source[safe: pos] else { throw error("unterminated character constant") }
-                    value = e == "n" ? "\n" : e == "t" ? "\t" : e
-                }
-                pos += 1
-                guard source[safe: pos] == "'" else { throw error("unterminated character constant") }
-                pos += 1
-                tokens.append(.char(Int(value.value)))
+                let start = pos
+                tokens.append(.char(Int(try lexChar().value), text: String(String.UnicodeScalarView(source[start..<pos]))))
             case ".":
                 let next = source[safe: pos + 1]
                 if let n = next, isIdentChar(n), !(n >= "0" && n <= "9") {
@@ -209,7 +312,7 @@ struct GoTemplateParser {
                     lastEnd = pos
                     continue
                 } else if let n = next, n >= "0" && n <= "9" {
-                    tokens.append(.number(lexNumber()))
+                    tokens.append(.number(try lexNumber()))
                 } else {
                     tokens.append(.dot); pos += 1
                 }
@@ -219,7 +322,7 @@ struct GoTemplateParser {
                 tokens.append(.variable("$" + ident))
             default:
                 if (c >= "0" && c <= "9") || ((c == "-" || c == "+") && (source[safe: pos + 1].map { $0 >= "0" && $0 <= "9" } ?? false)) {
-                    tokens.append(.number(lexNumber()))
+                    tokens.append(.number(try lexNumber()))
                 } else if isIdentChar(c) {
                     tokens.append(.identifier(lexIdentifier()))
                 } else {
@@ -242,16 +345,82 @@ struct GoTemplateParser {
         return String(s)
     }
 
-    mutating func lexNumber() -> String {
-        var s = String.UnicodeScalarView()
-        while pos < source.count {
-            let c = source[pos]
-            let isNum = (c >= "0" && c <= "9") || c == "." || c == "x" || c == "X" || c == "_" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F")
-                || ((c == "-" || c == "+") && (s.isEmpty || s.last == "e" || s.last == "E"))
-            if !isNum { break }
-            s.append(c); pos += 1
+    /// Go's scanNumber: sign, base prefix, digits with underscores, fraction, exponent, imaginary suffix; a
+    /// second number right after a sign makes a complex literal (`1+2i`).
+    mutating func lexNumber() throws -> String {
+        let start = pos
+        func accept(_ set: String) -> Bool {
+            if let c = source[safe: pos], set.unicodeScalars.contains(c) { pos += 1; return true }
+            return false
         }
-        return String(s)
+        func acceptRun(_ set: String) { while accept(set) {} }
+        func scan() -> Bool {
+            _ = accept("+-")
+            var digits = "0123456789_"
+            if accept("0") {
+                if accept("xX") { digits = "0123456789abcdefABCDEF_" } else if accept("oO") { digits = "01234567_" } else if accept("bB") { digits = "01_" }
+            }
+            acceptRun(digits)
+            if accept(".") { acceptRun(digits) }
+            if digits.count == 11 && accept("eE") {
+                _ = accept("+-")
+                acceptRun("0123456789_")
+            }
+            if digits.count == 23 && accept("pP") {
+                _ = accept("+-")
+                acceptRun("0123456789_")
+            }
+            _ = accept("i")
+            if let c = source[safe: pos], isIdentChar(c) {
+                pos += 1
+                return false
+            }
+            return true
+        }
+        func text() -> String { String(String.UnicodeScalarView(source[start..<pos])) }
+        guard scan() else { throw error("bad number syntax: \"\(text())\"") }
+        if let c = source[safe: pos], c == "+" || c == "-" {
+            guard scan(), source[pos - 1] == "i" else { throw error("bad number syntax: \"\(text())\"") }
+        }
+        return text()
+    }
+
+    /// A character constant: 'a', '\n', '\x41', '\u00e9'.
+    mutating func lexChar() throws -> Unicode.Scalar {
+        pos += 1
+        guard let c = source[safe: pos], c != "'", c != "\n" else { throw error("unterminated character constant") }
+        pos += 1
+        var value = c
+        if c == "\\" {
+            guard let e = source[safe: pos] else { throw error("unterminated character constant") }
+            pos += 1
+            switch e {
+            case "n": value = "\n"
+            case "t": value = "\t"
+            case "r": value = "\r"
+            case "a": value = "\u{07}"
+            case "b": value = "\u{08}"
+            case "f": value = "\u{0C}"
+            case "v": value = "\u{0B}"
+            case "0"..."7":
+                let digits = String(String.UnicodeScalarView([e] + source[pos..<min(pos + 2, source.count)]))
+                guard let v = UInt32(digits, radix: 8), let scalar = Unicode.Scalar(v) else { throw error("invalid escape in character constant") }
+                value = scalar
+                pos += 2
+            case "x", "u", "U":
+                let n = e == "x" ? 2 : e == "u" ? 4 : 8
+                let digits = String(String.UnicodeScalarView(source[pos..<min(pos + n, source.count)]))
+                guard digits.count == n, let v = UInt32(digits, radix: 16), let scalar = Unicode.Scalar(v) else {
+                    throw error("invalid escape in character constant")
+                }
+                value = scalar
+                pos += n
+            default: value = e
+            }
+        }
+        guard source[safe: pos] == "'" else { throw error("unterminated character constant") }
+        pos += 1
+        return value
     }
 
     mutating func lexQuoted() throws -> String {
@@ -296,7 +465,7 @@ struct GoTemplateParser {
     }
 
     /// Parses nodes until `{{end}}` or `{{else …}}`; returns the nodes and the terminator's tokens as text.
-    func parseList(_ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> ([TNode], String?) {
+    mutating func parseList(_ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> ([TNode], String?) {
         var nodes: [TNode] = []
         while index < items.count {
             let item = items[index]
@@ -321,8 +490,29 @@ struct GoTemplateParser {
                         guard inRange else { throw error("{{\(word)}} outside {{range}}", line: line) }
                         nodes.append(word == "break" ? .breakNode : .continueNode)
                         continue
-                    case "define", "template", "block":
-                        throw error("{{\(word)}} is not supported in ApplicationSet templates", line: line)
+                    case "define":
+                        guard depth == 0 else { throw error("unexpected <define> in command", line: line) }
+                        let name = try templateName(tokens, word, line: line)
+                        guard tokens.count == 2 else { throw error("unexpected \(tokens[2]) in define clause", line: line) }
+                        let (body, terminator) = try parseList(items, &index, inRange: false, depth: depth + 1)
+                        guard terminator == "end" else { throw error("unexpected EOF: missing {{end}} for {{define}}", line: line) }
+                        defines[name] = body
+                        continue
+                    case "template", "block":
+                        let name = try templateName(tokens, word, line: line)
+                        var pipe: Pipe?
+                        if tokens.count > 2 {
+                            pipe = try parsePipe(Array(tokens.dropFirst(2)), line: line, allowDecl: false)
+                            pipe?.text = text
+                        }
+                        if word == "block" {
+                            try checkDepth(depth + 1, line: line)
+                            let (body, terminator) = try parseList(items, &index, inRange: false, depth: depth + 1)
+                            guard terminator == "end" else { throw error("unexpected EOF: missing {{end}} for {{block}}", line: line) }
+                            defines[name] = body
+                        }
+                        nodes.append(.templateCall(name, pipe, line: line))
+                        continue
                     default:
                         break
                     }
@@ -335,7 +525,14 @@ struct GoTemplateParser {
         return (nodes, nil)
     }
 
-    func parseControl(_ word: String, _ tokens: [Token], line: Int, _ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> TNode {
+    func templateName(_ tokens: [Token], _ word: String, line: Int) throws -> String {
+        guard tokens.count >= 2, case .string(let name) = tokens[1] else {
+            throw error("unexpected \(tokens.dropFirst().first.map { "\($0)" } ?? "end of action") in \(word) clause", line: line)
+        }
+        return name
+    }
+
+    mutating func parseControl(_ word: String, _ tokens: [Token], line: Int, _ items: [Item], _ index: inout Int, inRange: Bool, depth: Int) throws -> TNode {
         var pipe = try parsePipe(tokens, line: line, allowDecl: true, rangeDecl: word == "range")
         pipe.text = word
         if pipe.commands.isEmpty { throw error("missing value for \(word)", line: line) }
@@ -376,8 +573,9 @@ struct GoTemplateParser {
                 pipe.decl = [v]
                 pipe.isAssign = tokens[1] == .assign
                 i = 2
-            } else if rangeDecl, tokens.count > 3, tokens[1] == .comma, case .variable(let v2) = tokens[2], tokens[3] == .declare {
+            } else if rangeDecl, tokens.count > 3, tokens[1] == .comma, case .variable(let v2) = tokens[2], tokens[3] == .declare || tokens[3] == .assign {
                 pipe.decl = [v, v2]
+                pipe.isAssign = tokens[3] == .assign
                 i = 4
             }
         }
@@ -413,12 +611,14 @@ struct GoTemplateParser {
             while i < tokens.count, case .field(let g, true) = tokens[i] { chain.append(g); i += 1 }
             return .variable(v, chain)
         case .string(let s): operand = .string(s)
-        case .char(let c): operand = .number(.int(c))
+        case .char(let c, let text):
+            operand = .number(NumberLiteral(text: text, int: c, uint: UInt(c), float: Double(c), isRune: true))
         case .number(let n):
-            let clean = n.replacingOccurrences(of: "_", with: "")
-            if let v = Int(clean) { operand = .number(.int(v)) } else if clean.lowercased().hasPrefix("0x"), let v = Int(clean.dropFirst(2), radix: 16) {
-                operand = .number(.int(v))
-            } else if let d = Double(clean) { operand = .number(.double(d)) } else { throw error("bad number syntax: \"\(n)\"", line: line) }
+            guard let literal = NumberLiteral.parse(n) else {
+                let overflow = NumberLiteral.parseInteger(n) != nil || !n.contains(where: { ".eEpPi".contains($0) })
+                throw error(overflow ? "integer overflow: \"\(n)\"" : "illegal number syntax: \"\(n)\"", line: line)
+            }
+            operand = .number(literal)
         case .identifier(let word):
             switch word {
             case "true": operand = .bool(true)

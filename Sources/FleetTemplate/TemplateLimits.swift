@@ -70,11 +70,11 @@ final class RenderBudget {
     }
 
     /// Charges for a value a function returned, by its size.
-    func charge(value: JSONValue) throws {
+    func charge(value: TemplateValue) throws {
         switch value {
         case .string(let s): try charge(1 + s.utf8.count / 64)
-        case .array(let a): try charge(1 + a.count)
-        case .object(let o): try charge(1 + o.count)
+        case .list(let l): try charge(1 + l.items.count)
+        case .map(let m): try charge(1 + m.entries.count)
         default: try charge(1)
         }
     }
@@ -102,7 +102,7 @@ extension RenderBudget {
 
     /// Size checks for the functions whose result is not bounded by the size of their arguments, run before
     /// the function allocates anything. Arithmetic saturates, so huge counts cannot overflow past the check.
-    func precheck(_ name: String, _ args: [JSONValue]) throws {
+    func precheck(_ functionName: String, _ args: [TemplateValue]) throws {
         func times(_ a: Int, _ b: Int) -> Int {
             let (r, o) = a.multipliedReportingOverflow(by: b)
             return o ? Int.max : r
@@ -111,25 +111,29 @@ extension RenderBudget {
             let (r, o) = a.addingReportingOverflow(b)
             return o ? Int.max : r
         }
-        func bytes(_ v: JSONValue) -> Int { TemplateFunctions.str(v).utf8.count }
+        func bytes(_ v: TemplateValue) -> Int { Sprig.str(v).utf8.count }
+        func int(_ v: TemplateValue) -> Int { Sprig.int64(v) }
+        func str(_ v: TemplateValue) -> String { Sprig.str(v) }
+        // The `must` forms of functions cost what the plain forms cost.
+        let name = functionName.hasPrefix("must") ? functionName.dropFirst(4).prefix(1).lowercased() + functionName.dropFirst(5) : functionName
         switch name {
         case "repeat" where args.count == 2:
-            try allow(times(max(0, TemplateFunctions.int(args[0])), bytes(args[1])), building: "repeat")
+            try allow(times(max(0, int(args[0])), bytes(args[1])), building: "repeat")
         case "until" where args.count == 1:
-            try allow(max(0, TemplateFunctions.int(args[0])), building: "until")
+            try allow(max(0, int(args[0])), building: "until")
         case "seq":
-            let nums = args.map(TemplateFunctions.int)
+            let nums = args.map(int)
             let (start, end) = nums.count == 1 ? (1, nums[0]) : (nums.first ?? 1, nums.last ?? 0)
             let (span, overflow) = end.subtractingReportingOverflow(start)
             // Each number takes at least two bytes with its separator.
             try allow(overflow ? Int.max : times(max(0, span), 2), building: "seq")
         case "indent", "nindent" where args.count == 2:
-            let width = max(0, TemplateFunctions.int(args[0])), text = TemplateFunctions.str(args[1])
+            let width = max(0, int(args[0])), text = str(args[1])
             var lines = 1
             for byte in text.utf8 where byte == 0x0A { lines += 1 }
             try allow(plus(times(lines, width), text.utf8.count), building: name)
         case "replace" where args.count == 3:
-            let old = TemplateFunctions.str(args[0]), new = bytes(args[1]), text = TemplateFunctions.str(args[2])
+            let old = str(args[0]), new = bytes(args[1]), text = str(args[2])
             let oldBytes = old.utf8.count, textBytes = text.utf8.count
             guard new > oldBytes else { return }
             // At most one replacement per byte of the text (an empty `old` matches between every character);
@@ -140,26 +144,26 @@ extension RenderBudget {
             }
             try allow(plus(textBytes, times(matches, new - oldBytes)), building: "replace")
         case "join" where args.count == 2:
-            let items = TemplateFunctions.list(args[1])
+            let items = Sprig.strings(args[1])
             var total = times(max(0, items.count - 1), bytes(args[0]))
-            for item in items { total = plus(total, bytes(item)) }
+            for item in items { total = plus(total, item.utf8.count) }
             try allow(total, building: "join")
         case "regexReplaceAll", "regexReplaceAllLiteral":
             guard args.count == 3 else { return }
-            let text = TemplateFunctions.str(args[1]), replacement = TemplateFunctions.str(args[2])
-            try chargeRegex(TemplateFunctions.str(args[0]), text)
+            let text = str(args[1]), replacement = str(args[2])
+            try chargeRegex(str(args[0]), text)
             let textBytes = text.utf8.count
             // Each match writes the replacement, and each `$` in it may expand to a group as long as the text.
             let references = name == "regexReplaceAll" ? replacement.utf8.reduce(0) { $0 + ($1 == 0x24 ? 1 : 0) } : 0
             let perMatch = plus(replacement.utf8.count, times(references, textBytes))
             var matches = textBytes + 1
             if plus(textBytes, times(matches, perMatch)) > limits.maxValueBytes {
-                matches = try TemplateFunctions.regex(TemplateFunctions.str(args[0])).allMatches(Array(text.unicodeScalars)).count
+                matches = try GoRegex(str(args[0])).allMatches(Array(text.unicodeScalars)).count
             }
             try allow(plus(textBytes, times(matches, perMatch)), building: name)
         case "regexMatch", "regexFind", "regexFindAll", "regexSplit":
             guard args.count >= 2 else { return }
-            try chargeRegex(TemplateFunctions.str(args[0]), TemplateFunctions.str(args[1]))
+            try chargeRegex(str(args[0]), str(args[1]))
         default:
             return
         }

@@ -1,0 +1,198 @@
+import FleetModel
+import Foundation
+
+/// A value while a template runs, as Go's `reflect` sees it: Go's integer, float and complex kinds stay apart
+/// (`eq 2 2.0` is an error, `typeOf (add 1 2)` is `int64`), maps are shared references (`set`, `unset`,
+/// `merge` change the dict they are given, as Sprig's do) and a missing value is not a nil one.
+public enum TemplateValue {
+    /// Go's invalid `reflect.Value`: a missing map key, the result of a function that returned nil.
+    /// An action prints it as `<no value>`.
+    case missing
+    /// A nil interface or pointer (a `null` in the data, the `nil` keyword): `<nil>` inside `print`.
+    case null
+    case bool(Bool)
+    case int(Int, IntKind)
+    case uint(UInt, IntKind)
+    case float(Double)
+    case complex(Double, Double)
+    case string(String)
+    case list(TemplateList)
+    case map(TemplateMap)
+    /// A Go value with fields and methods (a semver version, a time).
+    case object(any TemplateObject)
+
+    /// The Go integer types Sprig and text/template produce.
+    public enum IntKind: String, Sendable {
+        case int, int64, int32, int16, int8, uint, uint64, uint32, uint16, uint8
+    }
+
+    public init(_ json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i, .int)
+        case .double(let d): self = .float(d)
+        case .string(let s): self = .string(s)
+        case .array(let a): self = .list(TemplateList(a.map(TemplateValue.init)))
+        case .object(let o):
+            var entries: [String: TemplateValue] = [:]
+            entries.reserveCapacity(o.count)
+            for (k, v) in o { entries[k] = TemplateValue(v) }
+            self = .map(TemplateMap(entries))
+        }
+    }
+
+    public static func int(_ i: Int) -> TemplateValue { .int(i, .int) }
+    public static func int64(_ i: Int) -> TemplateValue { .int(i, .int64) }
+    static func strings(_ items: [String]) -> TemplateValue { .list(TemplateList(items.map { .string($0) }, element: "string")) }
+    static func array(_ items: [TemplateValue]) -> TemplateValue { .list(TemplateList(items)) }
+    static func dict(_ entries: [String: TemplateValue]) -> TemplateValue { .map(TemplateMap(entries)) }
+
+    /// The value as JSON, keys sorted as Go's encoding/json writes them.
+    public var json: JSONValue {
+        switch self {
+        case .missing, .null: return .null
+        case .bool(let b): return .bool(b)
+        case .int(let i, _): return .int(i)
+        case .uint(let u, _): return u <= UInt(Int.max) ? .int(Int(u)) : .double(Double(u))
+        case .float(let d): return .double(d)
+        case .complex(let r, let i): return .string(GoFormat.complex(r, i))
+        case .string(let s): return .string(s)
+        case .list(let l): return .array(l.items.map(\.json))
+        case .map(let m): return .object(m.entries.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })
+        case .object(let o): return o.json
+        }
+    }
+
+    /// Go's `reflect.Value.IsValid`.
+    var isValid: Bool { if case .missing = self { return false } else { return true } }
+
+    /// What the next command of a pipeline receives: a nil interface becomes an invalid value, as
+    /// text/template's `reflect.ValueOf(value.Interface())` does.
+    var dugOut: TemplateValue { if case .null = self { return .missing } else { return self } }
+
+    /// What a function parameter of type `interface{}` receives: an invalid value becomes nil.
+    var asArgument: TemplateValue { if case .missing = self { return .null } else { return self } }
+
+    var isNil: Bool {
+        switch self {
+        case .missing, .null: return true
+        default: return false
+        }
+    }
+
+    /// text/template's truth: zero values, empty collections and nil are false; a struct is always true.
+    var isTrue: Bool {
+        switch self {
+        case .missing, .null: return false
+        case .bool(let b): return b
+        case .int(let i, _): return i != 0
+        case .uint(let u, _): return u != 0
+        case .float(let d): return d != 0
+        case .complex(let r, let i): return r != 0 || i != 0
+        case .string(let s): return !s.isEmpty
+        case .list(let l): return !l.items.isEmpty
+        case .map(let m): return !m.entries.isEmpty
+        case .object: return true
+        }
+    }
+
+    /// Sprig's `empty`: like `!isTrue`, except that a struct is empty when it is its zero value.
+    var isEmpty: Bool {
+        if case .object(let o) = self { return o.isZero }
+        return !isTrue
+    }
+
+    /// Go's type name, as `%T` and Sprig's `typeOf` print it.
+    var typeName: String {
+        switch self {
+        case .missing, .null: return "<nil>"
+        case .bool: return "bool"
+        case .int(_, let k), .uint(_, let k): return k.rawValue
+        case .float: return "float64"
+        case .complex: return "complex128"
+        case .string: return "string"
+        case .list(let l): return "[]" + l.element
+        case .map(let m): return "map[string]" + m.element
+        case .object(let o): return o.typeName
+        }
+    }
+
+    /// Go's `reflect.Kind` name, as Sprig's `kindOf` prints it.
+    var kindName: String {
+        switch self {
+        case .missing, .null: return "invalid"
+        case .bool: return "bool"
+        case .int(_, let k), .uint(_, let k): return k.rawValue
+        case .float: return "float64"
+        case .complex: return "complex128"
+        case .string: return "string"
+        case .list: return "slice"
+        case .map: return "map"
+        case .object(let o): return o.kind
+        }
+    }
+
+    var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    /// A deep copy: maps are references, so values that must not share state are copied.
+    var deepCopy: TemplateValue {
+        switch self {
+        case .list(let l): return .list(TemplateList(l.items.map(\.deepCopy), element: l.element))
+        case .map(let m): return .map(TemplateMap(m.entries.mapValues(\.deepCopy), element: m.element))
+        default: return self
+        }
+    }
+}
+
+/// A Go slice: its items and its element type (`[]interface {}`, `[]string`, `[]int`).
+public struct TemplateList {
+    public var items: [TemplateValue]
+    public var element: String
+
+    public init(_ items: [TemplateValue], element: String = "interface {}") {
+        self.items = items
+        self.element = element
+    }
+}
+
+/// A Go map with string keys. A reference, as Go maps are.
+public final class TemplateMap {
+    public var entries: [String: TemplateValue]
+    public let element: String
+
+    public init(_ entries: [String: TemplateValue] = [:], element: String = "interface {}") {
+        self.entries = entries
+        self.element = element
+    }
+
+    public subscript(key: String) -> TemplateValue? {
+        get { entries[key] }
+        set { entries[key] = newValue }
+    }
+
+    var sortedKeys: [String] { entries.keys.sorted() }
+}
+
+/// A Go struct value or pointer with fields and methods (Sprig's semver version, a time).
+public protocol TemplateObject {
+    /// `%T`: `*semver.Version`, `time.Time`.
+    var typeName: String { get }
+    /// `reflect.Kind`: `ptr`, `struct`.
+    var kind: String { get }
+    /// `%v`.
+    var description: String { get }
+    var json: JSONValue { get }
+    var isZero: Bool { get }
+    /// A field or a method without arguments; nil when the type has no such name.
+    func field(_ name: String) -> TemplateValue?
+    /// A method called with arguments; nil when the type has no such method.
+    func call(_ name: String, _ args: [TemplateValue]) throws -> TemplateValue?
+    func equals(_ other: any TemplateObject) -> Bool
+}
+
+extension TemplateObject {
+    public var isZero: Bool { false }
+    public func call(_ name: String, _ args: [TemplateValue]) throws -> TemplateValue? { nil }
+    public func equals(_ other: any TemplateObject) -> Bool { false }
+}
