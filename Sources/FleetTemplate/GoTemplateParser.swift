@@ -92,17 +92,17 @@ struct NumberLiteral: Sendable {
         if lower.hasPrefix("0x") { radix = 16; s = s.dropFirst(2) } else if lower.hasPrefix("0o") { radix = 8; s = s.dropFirst(2) } else if lower.hasPrefix("0b") {
             radix = 2; s = s.dropFirst(2)
         } else if s.count > 1, s.first == "0" { radix = 8; s = s.dropFirst() }
-        let hasPrefix = radix != 10
         if s.contains("_") {
-            guard hasPrefix, underscoresOK(String(s)) else { return nil }
+            guard underscoresOK(String(s)) else { return nil }
             s = Substring(s.replacingOccurrences(of: "_", with: ""))
         }
         guard !s.isEmpty, s.allSatisfy({ $0.isHexDigit }) else { return nil }
         return (negative, UInt(s, radix: radix))
     }
 
+    /// Go's rule: an underscore only between digits (or after a base prefix).
     static func underscoresOK(_ s: String) -> Bool {
-        !s.hasSuffix("_") && !s.contains("__")
+        !s.hasSuffix("_") && !s.contains("__") && !s.contains("_.") && !s.contains("._")
     }
 
     /// strconv.ParseFloat: decimal and hex (0x1.8p3) forms, underscores after a base prefix.
@@ -111,7 +111,7 @@ struct NumberLiteral: Sendable {
         let lower = s.lowercased()
         let unsigned = lower.hasPrefix("-") || lower.hasPrefix("+") ? String(lower.dropFirst()) : lower
         if s.contains("_") {
-            guard unsigned.hasPrefix("0x") || unsigned.hasPrefix("0o") || unsigned.hasPrefix("0b") else { return nil }
+            guard underscoresOK(unsigned), !unsigned.hasPrefix("_") else { return nil }
             s = s.replacingOccurrences(of: "_", with: "")
         }
         if unsigned.hasPrefix("0x") {

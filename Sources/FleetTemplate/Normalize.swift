@@ -34,5 +34,7 @@ public func slugify(_ s: String, maxSize: Int = 50, smartTruncate: Bool = true) 
         }
         return truncated.isEmpty ? String(out.prefix(maxSize)) : truncated
     }
-    return String(out.prefix(maxSize))
+    var cut = String(out.prefix(maxSize))
+    while cut.hasSuffix("-") { cut.removeLast() }
+    return cut
 }

@@ -73,7 +73,7 @@ enum SprigDicts {
 
     /// mergo's Merge (and WithOverride) as Sprig uses it: keys missing from the destination, or empty there,
     /// are filled; dicts on both sides merge recursively; with overwrite, non-empty source values replace
-    /// (nested ones always). Values taken from a source are copied, so the sources stay unchanged.
+    /// (nested ones always). Dicts taken from a source are shared with it, as mergo shares them.
     static func merge(_ a: [TemplateValue], overwrite: Bool) throws -> TemplateValue {
         guard let dst = dict(a[0]) else { throw Sprig.fail("src and dst must be of same type") }
         for src in a.dropFirst() {
@@ -91,11 +91,11 @@ enum SprigDicts {
                 continue
             }
             guard let existing = dst.entries[key] else {
-                dst.entries[key] = value.deepCopy
+                dst.entries[key] = value
                 continue
             }
             if existing.isEmpty || (overwrite && (!top || !value.isEmpty)) {
-                dst.entries[key] = value.deepCopy
+                dst.entries[key] = value
             }
         }
     }
