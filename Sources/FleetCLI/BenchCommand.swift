@@ -136,7 +136,8 @@ extension BenchCommand {
             // First run includes the clone and the tree read; later runs hit the tree cache (trees are cached by commit).
             var best = Double.infinity, first = 0.0, count = 0
             for run in 0..<runs {
-                let context = GeneratorContext(clusters: registry, git: git)
+                // The bench measures sizes beyond the hub's default per-ApplicationSet limit.
+                let context = GeneratorContext(clusters: registry, git: git, maxApplications: Int.max)
                 var apps: [Application] = []
                 apps.reserveCapacity(clusters * dirs)
                 let (n, seconds) = try measure { try Generation.generate(appSet, context: context, executor: .cores) { apps.append($0) } }

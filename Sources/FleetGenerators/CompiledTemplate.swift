@@ -74,15 +74,21 @@ enum CompiledString: Sendable {
     }
 }
 
-/// Params in both shapes a template needs: layered lookup for fasttemplate, one object for Go templates.
+/// Params in both shapes a template needs: layered lookup for fasttemplate, one value for Go templates,
+/// converted once per Application (as Argo CD renders an Application's whole template in one go, a dict a
+/// template changes with `set` is seen by the fields after it).
 struct RenderParams {
     let set: ParamSet
-    let data: JSONValue
+    let data: TemplateValue
     let limits: TemplateLimits
 
     init(_ set: ParamSet, goTemplate: Bool, limits: TemplateLimits = .default) {
         self.set = set
         self.limits = limits
-        data = goTemplate ? .object(set.params.map { ($0.key, $0.value) }) : .null
+        if goTemplate {
+            data = TemplateValue(.object(set.params.map { ($0.key, $0.value) }))
+        } else {
+            data = .missing
+        }
     }
 }

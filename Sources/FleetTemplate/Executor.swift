@@ -8,7 +8,6 @@ struct Executor {
     let templates: [String: [TNode]]
     var variables: [(String, TemplateValue)]
     let budget: RenderBudget
-    let context: FunctionContext
     var depth = 0
 
     init(options: GoTemplate.Options, functions: FunctionTable, templates: [String: [TNode]], root: TemplateValue, budget: RenderBudget) {
@@ -17,7 +16,6 @@ struct Executor {
         self.templates = templates
         self.variables = [("$", root)]
         self.budget = budget
-        self.context = FunctionContext(budget: budget)
     }
 
     enum Flow { case normal, breakLoop, continueLoop }
@@ -293,7 +291,9 @@ struct Executor {
             }
             if let piped { args.append(try function.paramType(at: operands.count).accept(piped)) }
             try budget.precheck(name, args)
-            installHelpers()
+            // Only Helm's include and tpl reach back into the running templates.
+            var context = FunctionContext(budget: budget)
+            if name == "include" || name == "tpl" { installHelpers(&context) }
             let result = try function.body(args, context)
             try budget.charge(value: result)
             return result
@@ -310,8 +310,7 @@ struct Executor {
     }
 
     /// Lets `include` and `tpl` reach the running templates.
-    func installHelpers() {
-        guard context.include == nil else { return }
+    func installHelpers(_ context: inout FunctionContext) {
         let copy = self
         context.include = { name, dot in try copy.include(name, dot: dot) }
         context.renderText = { text, dot in

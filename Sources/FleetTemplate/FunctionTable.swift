@@ -87,7 +87,7 @@ public enum ParamType: Sendable, Equatable {
 
 /// What a function body may use besides its arguments: the render's budget and, for Helm's `include` and
 /// `tpl`, the running templates.
-public final class FunctionContext {
+public struct FunctionContext {
     let budget: RenderBudget
     /// Renders a named template with a dot (`include`).
     var include: ((String, TemplateValue) throws -> String)?

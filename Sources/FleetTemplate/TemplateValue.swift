@@ -34,11 +34,7 @@ public enum TemplateValue {
         case .double(let d): self = .float(d)
         case .string(let s): self = .string(s)
         case .array(let a): self = .list(TemplateList(a.map(TemplateValue.init)))
-        case .object(let o):
-            var entries: [String: TemplateValue] = [:]
-            entries.reserveCapacity(o.count)
-            for (k, v) in o { entries[k] = TemplateValue(v) }
-            self = .map(TemplateMap(entries))
+        case .object(let o): self = .map(TemplateMap(json: o))
         }
     }
 
@@ -92,7 +88,7 @@ public enum TemplateValue {
         case .complex(let r, let i): return r != 0 || i != 0
         case .string(let s): return !s.isEmpty
         case .list(let l): return !l.items.isEmpty
-        case .map(let m): return !m.entries.isEmpty
+        case .map(let m): return !m.isEmpty
         case .object: return true
         }
     }
@@ -156,21 +152,43 @@ public struct TemplateList {
     }
 }
 
-/// A Go map with string keys. A reference, as Go maps are.
+/// A Go map with string keys. A reference, as Go maps are. A map made from JSON converts its entries on
+/// first use, so data a template never reads costs nothing.
 public final class TemplateMap {
-    public var entries: [String: TemplateValue]
+    private var pending: [(String, JSONValue)]?
+    private var storage: [String: TemplateValue]
     public let element: String
 
     public init(_ entries: [String: TemplateValue] = [:], element: String = "interface {}") {
-        self.entries = entries
+        self.storage = entries
         self.element = element
     }
 
-    public subscript(key: String) -> TemplateValue? {
-        get { entries[key] }
-        set { entries[key] = newValue }
+    init(json pairs: [(String, JSONValue)]) {
+        pending = pairs
+        storage = [:]
+        element = "interface {}"
     }
 
+    private func materialize() {
+        guard let pairs = pending else { return }
+        pending = nil
+        storage.reserveCapacity(pairs.count)
+        for (k, v) in pairs { storage[k] = TemplateValue(v) }
+    }
+
+    public var entries: [String: TemplateValue] {
+        get { materialize(); return storage }
+        set { pending = nil; storage = newValue }
+    }
+
+    public subscript(key: String) -> TemplateValue? {
+        get { materialize(); return storage[key] }
+        set { materialize(); storage[key] = newValue }
+    }
+
+    var isEmpty: Bool { pending.map(\.isEmpty) ?? storage.isEmpty }
+    var count: Int { pending?.count ?? storage.count }
     var sortedKeys: [String] { entries.keys.sorted() }
 }
 
