@@ -189,11 +189,17 @@ struct AppSetCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "ApplicationSet YAML file, or - for standard input.") var file: String
         func run() throws {
             let value = try hub.client.call("POST", "/api/v1/applicationsets", body: try readText(file), contentType: "application/yaml")
+            var skipped = 0
             for item in value["items"]?.arrayValue ?? [] {
                 let plan = item["plan"] ?? .object([])
                 func n(_ k: String) -> Int { plan[k]?.arrayValue?.count ?? 0 }
                 print("applicationset/\(item["name"]?.stringValue ?? "") applied: \(n("created")) created, \(n("updated")) updated, \(n("deleted")) deleted")
+                let problems = item["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                for p in problems { FileHandle.standardError.write(Data("  skipped: \(p)\n".utf8)) }
+                if !problems.isEmpty { skipped += problems.count }
             }
+            // Skipped Applications make the command fail, so scripts and CI see them.
+            if skipped > 0 { throw CLIError("\(skipped) Application\(skipped == 1 ? " was" : "s were") skipped") }
         }
     }
 
@@ -218,6 +224,9 @@ struct AppSetCommand: ParsableCommand {
                     }
                 }
                 if let unchanged = item.value(at: ["plan", "unchanged"]), case .int(let n) = unchanged, n > 0 { print("  \(n) Applications unchanged") }
+                for p in item["problems"]?.arrayValue ?? [] {
+                    print("! \(p["application"]?.stringValue ?? "") skipped: \(p["message"]?.stringValue ?? "")")
+                }
             }
         }
     }
@@ -230,8 +239,9 @@ struct AppSetCommand: ParsableCommand {
             let items = try hub.client.list("/api/v1/applicationsets")
             let value: JSONValue = .object([("items", .array(items))])
             AppCommand.show(value["items"] ?? .array([]), output) {
-                TextTable.render(header: ["NAME", "APPLICATIONS", "SOURCE", "GENERATED", "ERROR"], rows: items.map { s in
+                TextTable.render(header: ["NAME", "APPLICATIONS", "SKIPPED", "SOURCE", "GENERATED", "ERROR"], rows: items.map { s in
                     [s["name"]?.stringValue ?? "", "\(s["applications"].flatMap { if case .int(let i) = $0 { return i } else { return nil } } ?? 0)",
+                     "\(s["problems"]?.arrayValue?.count ?? 0)",
                      s["source"]?.stringValue ?? "", s["generatedAt"]?.stringValue ?? "", s["error"]?.stringValue ?? ""]
                 })
             }

@@ -140,8 +140,8 @@ extension BenchCommand {
                 let context = GeneratorContext(clusters: registry, git: git, maxApplications: Int.max)
                 var apps: [Application] = []
                 apps.reserveCapacity(clusters * dirs)
-                let (n, seconds) = try measure { try Generation.generate(appSet, context: context, executor: .cores) { apps.append($0) } }
-                count = n
+                let (result, seconds) = try measure { try Generation.generate(appSet, context: context, executor: .cores) { apps.append($0) } }
+                count = result.count
                 if run == 0 { first = seconds }
                 best = min(best, seconds)
                 apps.removeAll()

@@ -24,6 +24,10 @@ extension ClusterCommand {
             Examples:
               flotilla cluster add prod-eu --server https://10.0.0.1:6443 --label env=prod --token-file prod-eu.token --ca-file ca.pem
               flotilla cluster add --kubeconfig ~/.kube/config --context prod-eu --label env=prod
+              flotilla cluster add --in-cluster        # Argo CD's in-cluster: https://kubernetes.default.svc
+
+            Cluster names are free text, as in Argo CD (an EKS ARN, a GKE context name); templates get
+            `nameNormalized` for a DNS-safe form.
             """
         )
 
@@ -34,7 +38,7 @@ extension ClusterCommand {
             // Parsed rather than built, so that every option of the group has its value.
             (try? ServerOptions.parse(hubURL.map { ["--server", $0] } ?? [])) ?? ServerOptions()
         }
-        @Argument(help: "Cluster name (DNS-1123 label). With --kubeconfig, defaults to the context name.") var name: String?
+        @Argument(help: "Cluster name (free text). With --kubeconfig, defaults to the context name; with --in-cluster, to in-cluster.") var name: String?
         @Option(help: "API server URL (https, or http for a local simulator).") var server: String?
         @Option(name: .customLong("label"), help: ArgumentHelp("Label key=value (repeatable).", valueName: "key=value")) var labels: [String] = []
         @Option(name: .customLong("annotation"), help: ArgumentHelp("Annotation key=value (repeatable).", valueName: "key=value")) var annotations: [String] = []
@@ -47,8 +51,14 @@ extension ClusterCommand {
         @Option(help: "Read server and credentials from this kubeconfig.") var kubeconfig: String?
         @Option(help: "Kubeconfig context (default: current-context).") var context: String?
         @Option(name: .customLong("name"), help: "Cluster name when reading a kubeconfig.") var nameOverride: String?
+        @Flag(help: "Register the cluster the hub runs in (https://kubernetes.default.svc), with this pod's service account when there is one.")
+        var inCluster = false
 
         func validate() throws {
+            if inCluster {
+                if kubeconfig != nil || server != nil { throw ValidationError("--in-cluster sets the server: drop --server and --kubeconfig.") }
+                return
+            }
             if kubeconfig == nil {
                 if name == nil { throw ValidationError("Please give the cluster a NAME, or use --kubeconfig.") }
                 if server == nil { throw ValidationError("Please specify --server URL, or use --kubeconfig.") }
@@ -64,7 +74,17 @@ extension ClusterCommand {
 
         func run() throws {
             var cluster: Cluster
-            if let kubeconfig {
+            if inCluster {
+                var creds = InCluster.credentials() ?? ClusterCredentials()
+                let files = LocalFiles()
+                if let tokenFile {
+                    creds.bearerToken = String(decoding: try read(files, tokenFile, "--token-file"), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                if let caFile { creds.caData = try read(files, caFile, "--ca-file") }
+                if insecureSkipTlsVerify { creds.insecureSkipTLSVerify = true; creds.caData = nil }
+                cluster = Cluster(name: name ?? Cluster.inClusterName, server: Cluster.inClusterServer, credentials: creds)
+            } else if let kubeconfig {
                 let text = try readText(kubeconfig)
                 cluster = try Kubeconfig.cluster(from: text, file: kubeconfig, context: context, name: name ?? nameOverride)
                 cluster.insecureOverride(insecureSkipTlsVerify)

@@ -43,11 +43,15 @@ struct GenerateCommand: ParsableCommand {
         let git = try gitSource()
         let context = GeneratorContext(clusters: clusterList, git: git, includeHiddenDirectories: includeHiddenDirectories)
 
+        // As Argo CD does: an ApplicationSet that fails generates nothing, an Application that fails a check is
+        // skipped; the rest are printed, every problem goes to stderr, and the exit status is 1.
         var results: [(ApplicationSet, [Application])] = []
         var errors: [String] = []
         for appSet in appSets {
             do {
-                results.append((appSet, try Generation.applications(for: appSet, context: context, executor: .cores)))
+                let (apps, outcome) = try Generation.outcome(for: appSet, context: context, executor: .cores)
+                results.append((appSet, apps))
+                errors += outcome.problems.map { "ApplicationSet \(appSet.name): \($0.message)" }
             } catch {
                 errors.append("\(error)")
             }
@@ -64,8 +68,6 @@ struct GenerateCommand: ParsableCommand {
                 }
             }
         }
-        if !errors.isEmpty { throw CLIError(errors.joined(separator: "\n")) }
-
         var objects: [JSONValue] = []
         let loader = ManifestLoader(git: git)
         for (_, apps) in results {
@@ -78,7 +80,7 @@ struct GenerateCommand: ParsableCommand {
                         do {
                             manifests += try loader.load(repoURL: repo, revision: source["targetRevision"]?.stringValue ?? "HEAD", path: path).objects
                         } catch {
-                            throw CLIError("Application \(app.name): \(error)")
+                            errors.append("Application \(app.name): \(error)")
                         }
                     }
                     object.set("manifests", .array(manifests))
@@ -101,6 +103,9 @@ struct GenerateCommand: ParsableCommand {
             if !rows.isEmpty { print(TextTable.render(header: ["APPSET", "APPLICATION", "PROJECT", "DESTINATION", "NAMESPACE", "SOURCE"], rows: rows)) }
             let total = results.reduce(0) { $0 + $1.1.count }
             FileHandle.standardError.write(Data("\(total) application\(total == 1 ? "" : "s") from \(results.count) ApplicationSet\(results.count == 1 ? "" : "s")\n".utf8))
+        }
+        if !errors.isEmpty {
+            throw CLIError(errors.count == 1 ? errors[0] : "\(errors.count) problems:\n" + errors.map { "  - " + $0 }.joined(separator: "\n"))
         }
     }
 

@@ -102,8 +102,14 @@ public enum ClustersFile {
                 case "annotations": cluster.annotations = reader.stringMap(value, field: "\(field).annotations")
                 case "secondary": cluster.secondary = reader.string(value, field: "\(field).secondary")
                 case "auth": cluster.credentials = auth(value, field: "\(field).auth")
+                case "project": cluster.project = reader.string(value, field: "\(field).project")
+                case "namespaces":
+                    cluster.namespaces = (reader.sequence(value, field: "\(field).namespaces") ?? []).enumerated().compactMap {
+                        reader.string($0.element, field: "\(field).namespaces[\($0.offset)]")
+                    }
+                case "clusterResources": cluster.clusterResources = reader.bool(value, field: "\(field).clusterResources") ?? false
                 default:
-                    reader.report("\(field).\(key)", "unknown field '\(key)' (expected name, server, labels, annotations, secondary, auth)", at: keyNode)
+                    reader.report("\(field).\(key)", "unknown field '\(key)' (expected name, server, labels, annotations, secondary, auth, project, namespaces, clusterResources)", at: keyNode)
                 }
             }
             let display = name.map { "\(field)(\($0))" } ?? field
@@ -141,8 +147,9 @@ public enum ClustersFile {
                 case "keyFile": creds.keyData = readData(value, field: path)
                 case "insecure", "insecureSkipTLSVerify": creds.insecureSkipTLSVerify = reader.bool(value, field: path) ?? false
                 case "serverName": creds.tlsServerName = reader.string(value, field: path)
+                case "proxyUrl": creds.proxyURL = reader.string(value, field: path)
                 default:
-                    reader.report(path, "unknown auth field '\(key)' (expected token, tokenFile, username, password, caData, caFile, certData, certFile, keyData, keyFile, insecure, serverName)", at: keyNode)
+                    reader.report(path, "unknown auth field '\(key)' (expected token, tokenFile, username, password, caData, caFile, certData, certFile, keyData, keyFile, insecure, serverName, proxyUrl)", at: keyNode)
                 }
             }
             for (a, b) in [("token", "tokenFile"), ("caData", "caFile"), ("certData", "certFile"), ("keyData", "keyFile")]
@@ -213,24 +220,38 @@ public enum ClustersFile {
                 }
             }
             values.merge(stringData) { _, new in new }
-            labels.removeValue(forKey: "argocd.argoproj.io/secret-type")
+            // The label makes it a cluster Secret; generators see it on every cluster anyway. It is kept only on
+            // a Secret for the local cluster, which Argo CD otherwise sees without labels.
+            if Cluster.normalizeServer(values["server"] ?? "") != Cluster.inClusterServer {
+                labels.removeValue(forKey: "argocd.argoproj.io/secret-type")
+            }
             for key in ["kubectl.kubernetes.io/last-applied-configuration", "managed-by"] { annotations.removeValue(forKey: key) }
             let secondary = annotations.removeValue(forKey: "flotilla.io/secondary")
 
-            guard let name = values["name"], !name.isEmpty else {
-                reader.report("\(display).stringData.name", "required field is missing", at: node)
-                return nil
-            }
             guard let server = values["server"], !server.isEmpty else {
                 reader.report("\(display).stringData.server", "required field is missing", at: node)
                 return nil
             }
+            // Argo CD names a cluster without a name by its server.
+            let name = values["name"].flatMap { $0.isEmpty ? nil : $0 } ?? Cluster.normalizeServer(server)
             var credentials = ClusterCredentials()
             if let config = values["config"], !config.isEmpty {
                 credentials = argoConfig(config, field: "\(display).stringData.config", at: node)
             }
+            // namespaces: a comma-separated list; clusterResources: "true" or "false".
+            let namespaces = values["namespaces"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            var clusterResources = false
+            if let text = values["clusterResources"] {
+                switch text.lowercased() {
+                case "true": clusterResources = true
+                case "false", "": clusterResources = false
+                default: reader.report("\(display).stringData.clusterResources", "must be \"true\" or \"false\"", at: node)
+                }
+            }
+            let project = values["project"].flatMap { $0.isEmpty ? nil : $0 }
             let cluster = Cluster(name: name, server: server, labels: labels, annotations: annotations,
-                                  secondary: secondary, credentials: credentials)
+                                  secondary: secondary, credentials: credentials, project: project,
+                                  namespaces: namespaces, clusterResources: clusterResources)
             for problem in cluster.problems() {
                 reader.report("\(display).\(problem.field)", problem.message, at: node)
             }
@@ -247,6 +268,7 @@ public enum ClustersFile {
             creds.bearerToken = object["bearerToken"] as? String
             creds.username = object["username"] as? String
             creds.password = object["password"] as? String
+            creds.proxyURL = (object["proxyUrl"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             for unsupported in ["awsAuthConfig", "execProviderConfig"] where object[unsupported] != nil {
                 reader.report("\(field).\(unsupported)", "\(unsupported) is not supported: the hub cannot run credential plugins; use a bearer token or a client certificate", at: node)
             }
@@ -325,7 +347,11 @@ extension ClustersFile {
         if let key = c.keyData { auth.append(("keyData", .string(key.base64EncodedString()))) }
         if c.insecureSkipTLSVerify { auth.append(("insecure", true)) }
         if let serverName = c.tlsServerName { auth.append(("serverName", .string(serverName))) }
+        if let proxy = c.proxyURL { auth.append(("proxyUrl", .string(proxy))) }
         if !auth.isEmpty { object.set("auth", .object(auth)) }
+        if let project = cluster.project { object.set("project", .string(project)) }
+        if let namespaces = cluster.namespaces { object.set("namespaces", .array(namespaces.map(JSONValue.string))) }
+        if cluster.clusterResources { object.set("clusterResources", true) }
         return object
     }
 }

@@ -56,6 +56,10 @@ public struct ApplicationSet: Sendable {
             problem("spec.syncPolicy.applicationsSync", "'\(policy)' is not one of \(Self.applicationsSyncPolicies.joined(separator: ", "))")
         }
         if let patch = spec["templatePatch"], patch.stringValue == nil { problem("spec.templatePatch", "must be a string (a YAML document, usually written with |)") }
+        // Argo CD's CRD requires the template's project (it may be a template expression).
+        if spec.objectValue != nil && spec.value(at: ["template", "spec", "project"]) == nil {
+            problem("spec.template.spec.project", "required field is missing (Argo CD's ApplicationSet CRD refuses a template without a project; write project: default)")
+        }
         if !problems.isEmpty { throw InputError(problems) }
     }
 

@@ -26,7 +26,10 @@ public struct ApplicationsSyncPlan: Sendable {
     /// - Parameters:
     ///   - existing: the ApplicationSet's stored Applications by name (their objects as last generated).
     ///   - generated: this generation's Applications.
-    public init(existing: [String: JSONValue], generated: [Application], policy: String, preserveResourcesOnDeletion: Bool) {
+    ///   - skipped: names of Applications this generation rendered but skipped (a failed check): existing ones by
+    ///     these names are kept as they are, never deleted because their new render was refused.
+    public init(existing: [String: JSONValue], generated: [Application], policy: String, preserveResourcesOnDeletion: Bool,
+                skipped: Set<String> = []) {
         let (mayUpdate, mayDelete): (Bool, Bool)
         switch policy {
         case "create-only": (mayUpdate, mayDelete) = (false, false)
@@ -41,8 +44,9 @@ public struct ApplicationsSyncPlan: Sendable {
             guard let old = existing[app.name] else { create.append(app); continue }
             if old == app.object || !mayUpdate { unchanged.append(app.name) } else { update.append(app) }
         }
-        let gone = existing.keys.filter { !names.contains($0) }.sorted()
+        let gone = existing.keys.filter { !names.contains($0) && !skipped.contains($0) }.sorted()
         if mayDelete { delete = gone } else { retained = gone }
+        retained += existing.keys.filter { !names.contains($0) && skipped.contains($0) }.sorted()
     }
 
     public var isEmpty: Bool { create.isEmpty && update.isEmpty && delete.isEmpty }

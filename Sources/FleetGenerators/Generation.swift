@@ -2,29 +2,82 @@ import FleetConfig
 import FleetModel
 import FleetTemplate
 
+/// An Application of an ApplicationSet that is skipped, as Argo CD skips it (bad name, duplicate name,
+/// destination not registered): the others are still created.
+public struct ApplicationProblem: Sendable, Equatable, CustomStringConvertible {
+    public enum Reason: String, Sendable, Equatable {
+        case invalidName
+        case duplicateName
+        case invalidDestination
+        /// The name belongs to an Application of another ApplicationSet.
+        case ownedElsewhere
+    }
+
+    public let reason: Reason
+    /// The Application's name as rendered (may be empty or invalid).
+    public let application: String
+    public let message: String
+    public var description: String { message }
+
+    public init(reason: Reason, application: String, message: String) {
+        self.reason = reason
+        self.application = application
+        self.message = message
+    }
+}
+
+/// What generating an ApplicationSet produced: how many valid Applications were emitted and the problems of
+/// the ones skipped.
+public struct GenerationResult: Sendable {
+    public var count: Int = 0
+    public var problems: [ApplicationProblem] = []
+
+    /// Names of skipped Applications: an existing Application by one of these names is left as it is.
+    public var skippedNames: Set<String> { Set(problems.map(\.application).filter { !$0.isEmpty }) }
+
+    /// The problems as one message, for a CLI or a condition.
+    public var summary: String {
+        let shown = problems.prefix(10).map(\.message).joined(separator: "\n  - ")
+        let more = problems.count > 10 ? "\n  (and \(problems.count - 10) more)" : ""
+        return problems.count == 1 ? problems[0].message : "\(problems.count) problems:\n  - \(shown)\(more)"
+    }
+}
+
 /// Turns an ApplicationSet into Applications: runs the generators in order, renders the (generator-merged)
 /// template for each parameter set, applies `templatePatch`, and checks the results.
 ///
 /// ```swift
 /// let apps = try Generation.applications(for: appSet, context: GeneratorContext(clusters: registry.clusters, git: git))
 /// ```
-/// Any error fails the whole ApplicationSet: nothing is returned for it. Checks: every name is a valid
-/// Kubernetes name; no two Applications share a name (both sources named); the destination is a
-/// registered cluster (by server or name).
+/// A generator or template error fails the whole ApplicationSet: nothing is returned for it. An Application
+/// that fails a check (its name is not a valid Kubernetes name, an earlier one has the same name, its
+/// destination is not a registered cluster) is skipped and reported, as Argo CD skips it; the rest are emitted.
 public enum Generation {
-    /// Generates every Application; throws on the first generator or template error, or on any check.
+    /// Generates every Application; throws on the first generator or template error, and on any skipped
+    /// Application (strict: for callers that want all or nothing).
     public static func applications(for appSet: ApplicationSet, context: GeneratorContext, checkDestinations: Bool = true,
                                     executor: ParallelExecutor = .serial) throws -> [Application] {
-        var apps: [Application] = []
-        try generate(appSet, context: context, checkDestinations: checkDestinations, executor: executor) { apps.append($0) }
+        let (apps, result) = try outcome(for: appSet, context: context, checkDestinations: checkDestinations, executor: executor)
+        if !result.problems.isEmpty {
+            let code: GenerationError.Code = result.problems.first!.reason == .duplicateName ? .duplicateName : .invalidApplication
+            throw GenerationError(code, field: "", result.summary, appSet: appSet.name)
+        }
         return apps
     }
 
-    /// Streams Applications to `emit` in generation order, then throws if any check failed.
-    /// Returns the number generated.
+    /// The valid Applications and the problems of the skipped ones.
+    public static func outcome(for appSet: ApplicationSet, context: GeneratorContext, checkDestinations: Bool = true,
+                               executor: ParallelExecutor = .serial) throws -> ([Application], GenerationResult) {
+        var apps: [Application] = []
+        let result = try generate(appSet, context: context, checkDestinations: checkDestinations, executor: executor) { apps.append($0) }
+        return (apps, result)
+    }
+
+    /// Streams the valid Applications to `emit` in generation order; returns their count and the problems
+    /// of the skipped ones.
     @discardableResult
     public static func generate(_ appSet: ApplicationSet, context base: GeneratorContext, checkDestinations: Bool = true,
-                                executor: ParallelExecutor = .serial, emit: (Application) throws -> Void) throws -> Int {
+                                executor: ParallelExecutor = .serial, emit: (Application) throws -> Void) throws -> GenerationResult {
         do {
             return try run(appSet, context: base, checkDestinations: checkDestinations, executor: executor, emit: emit)
         } catch var error as GenerationError {
@@ -34,7 +87,7 @@ public enum Generation {
     }
 
     private static func run(_ appSet: ApplicationSet, context base: GeneratorContext, checkDestinations: Bool,
-                            executor: ParallelExecutor, emit: (Application) throws -> Void) throws -> Int {
+                            executor: ParallelExecutor, emit: (Application) throws -> Void) throws -> GenerationResult {
         let options: GoTemplate.Options
         do { options = try GoTemplate.Options(goTemplateOptions: appSet.goTemplateOptions) } catch {
             throw GenerationError(.invalidSpec, field: "spec.goTemplateOptions", "\(error)")
@@ -46,13 +99,14 @@ public enum Generation {
 
         var seen: [String: Origin] = [:]
         seen.reserveCapacity(1024)
-        var problems: [String] = []
-        var count = 0
+        var result = GenerationResult()
+        var generated = 0
         for (i, entry) in appSet.generators.enumerated() {
             let field = "spec.generators[\(i)]"
             let sets = try GeneratorRegistry.run(entry: entry, field: field, depth: 0, context: context)
             if sets.isEmpty { continue }
-            try context.checkCount(count + sets.count, field: field)
+            try context.checkCount(generated + sets.count, field: field)
+            generated += sets.count
             let template = mergedTemplate(generatorTemplate(entry), appSet.template)
             let compiled = try CompiledValue.compile(template, goTemplate: go, options: options, field: "spec.template")
             let hasFinalizers = !(template.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true)
@@ -73,29 +127,30 @@ public enum Generation {
             for application in rendered {
                 let name = application.name
                 if name.isEmpty {
-                    problems.append("generated an Application with an empty name (params from \(application.origin))")
-                } else if let p = KubernetesNames.dns1123SubdomainProblem(name) {
-                    problems.append("generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(application.origin))")
+                    result.problems.append(.init(reason: .invalidName, application: name,
+                                                 message: "generated an Application with an empty name (params from \(application.origin))"))
+                    continue
+                }
+                if let p = KubernetesNames.dns1123SubdomainProblem(name) {
+                    result.problems.append(.init(reason: .invalidName, application: name,
+                                                 message: "generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(application.origin))"))
+                    continue
                 }
                 if let first = seen[name] {
-                    problems.append("contains applications with duplicate name: \(name) (from \(first) and from \(application.origin))")
-                } else {
-                    seen[name] = application.origin
+                    result.problems.append(.init(reason: .duplicateName, application: name,
+                                                 message: "contains applications with duplicate name: \(name) (from \(first) and from \(application.origin))"))
+                    continue
                 }
+                seen[name] = application.origin
                 if checkDestinations, let p = destinationProblem(application, servers: servers, names: clusterNames) {
-                    problems.append(p)
+                    result.problems.append(.init(reason: .invalidDestination, application: name, message: p))
+                    continue
                 }
-                count += 1
+                result.count += 1
                 try emit(application)
             }
         }
-        if !problems.isEmpty {
-            let shown = problems.prefix(10).joined(separator: "\n  - ")
-            let more = problems.count > 10 ? "\n  (and \(problems.count - 10) more)" : ""
-            let code: GenerationError.Code = problems.first!.contains("duplicate name") ? .duplicateName : .invalidApplication
-            throw GenerationError(code, field: "", problems.count == 1 ? problems[0] : "\(problems.count) problems:\n  - \(shown)\(more)")
-        }
-        return count
+        return result
     }
 
     /// Maps `sets` through `body` in chunks on the executor; results keep their order, and the error of the
@@ -135,7 +190,7 @@ public enum Generation {
         if !server.isEmpty && !name.isEmpty {
             return "application destination spec for \(app.name) is invalid: application destination can't have both name and server defined: \(name) \(server)"
         }
-        if !server.isEmpty && !servers.contains(server) {
+        if !server.isEmpty && !servers.contains(Cluster.normalizeServer(server)) {
             return "application destination spec for \(app.name) is invalid: server '\(server)' is not a registered cluster"
         }
         if !name.isEmpty && !names.contains(name) {

@@ -16,6 +16,12 @@ public enum ClusterView {
             ("secondary", c.secondary.map(JSONValue.string) ?? .null),
             ("auth", .string(c.credentials.kind.rawValue)),
             ("tls", .object(tls)),
+            ("nameNormalized", .string(c.normalizedName)),
+            ("project", c.project.map(JSONValue.string) ?? .null),
+            ("namespaces", c.namespaces.map { .array($0.map(JSONValue.string)) } ?? .null),
+            ("clusterResources", .bool(c.clusterResources)),
+            // Whether a proxy is used, never its URL (it may carry a password).
+            ("proxy", .bool(c.credentials.proxyURL != nil)),
         ])
     }
 }

@@ -326,7 +326,7 @@ extension Hub {
     /// Logs an event the store committed (with its id), and sends it to the notification webhooks that take
     /// its type. Every event goes through here: the store calls it after each transaction that wrote one.
     func announce(_ e: HubEvent) {
-        let warning = ["FailedOver", "Unplaced", "FailoverHeld"].contains(e.type) || (e.type == "ClusterStateChanged" && !e.message.hasSuffix("Healthy"))
+        let warning = ["FailedOver", "Unplaced", "FailoverHeld", "ApplicationSetProblems"].contains(e.type) || (e.type == "ClusterStateChanged" && !e.message.hasSuffix("Healthy"))
         if warning { logger.warning("\(e.type): \(e.message)") } else if e.type == "Audit" || e.type == "Sync" {
             logger.debug("\(e.type): \(e.message)")
         } else {

@@ -81,6 +81,8 @@ public final class Hub: @unchecked Sendable {
     var probeClients: [String: (Cluster, KubeClient)] = [:]
     var stormAlarm = false
     var projects: [String: Project] = [:]
+    /// The service-account credentials last registered for `in-cluster` (checked again every few seconds).
+    var inClusterCredentials: ClusterCredentials?
 
     private var timers: [any DispatchSourceTimer] = []
     var stopped = false
@@ -110,6 +112,8 @@ public final class Hub: @unchecked Sendable {
         public var generatedAt: Date?
         public var applications: Int = 0
         public var error: String?
+        /// Applications skipped at the last generation, each with its reason (Argo CD's ErrorOccurred).
+        public var problems: [String] = []
     }
 
     public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl") throws {
@@ -166,6 +170,7 @@ public final class Hub: @unchecked Sendable {
     /// Application and pending prune, and starts the timers (git poll, file watch).
     public func start() throws {
         for file in config.clusters { try applyClustersFile(file) }
+        registerInCluster()
         loadProjects()
         let states = try store.clusterStates()
         lock.withLock { clusterStates = states }
@@ -238,6 +243,34 @@ public final class Hub: @unchecked Sendable {
             for entry in entries { registry.upsert(entry.cluster) }
         }
         if !changes.isEmpty { logger.info("clusters from \(file): \(changes.created.count) created, \(changes.updated.count) updated") }
+    }
+
+    /// Where the hub runs in a pod: registers `in-cluster` (https://kubernetes.default.svc) with the pod's
+    /// service account, as Argo CD always has it, unless a cluster is registered at that server already; an
+    /// `in-cluster` it registered itself gets the rotated token. `FLOTILLA_IN_CLUSTER=false` turns this off.
+    func registerInCluster() {
+        guard ProcessInfo.processInfo.environment["FLOTILLA_IN_CLUSTER"] != "false" else { return }
+        let directory = ProcessInfo.processInfo.environment["FLOTILLA_SERVICE_ACCOUNT_DIR"] ?? InCluster.defaultDirectory
+        guard let local = InCluster.cluster(directory: directory) else { return }
+        if lock.withLock({ inClusterCredentials }) == local.credentials { return }
+        do {
+            let changes = try clusterStore.update { registry in
+                if let existing = registry.clusters.first(where: { $0.server == Cluster.inClusterServer }) {
+                    // Only the one the hub registered itself follows the service account.
+                    guard existing.annotations[InCluster.annotation] == "auto", existing.credentials != local.credentials else { return }
+                    var updated = existing
+                    updated.credentials = local.credentials
+                    registry.upsert(updated)
+                } else if registry[local.name] == nil {
+                    registry.upsert(local)
+                }
+            }
+            lock.withLock { inClusterCredentials = local.credentials }
+            if !changes.created.isEmpty { logger.info("registered in-cluster (\(Cluster.inClusterServer)) with the pod's service account") }
+            if !changes.isEmpty { clustersChanged() }
+        } catch {
+            logger.error("cannot register in-cluster: \(error)")
+        }
     }
 
     /// After any change to the registry: every ApplicationSet is generated again (selectors may match other
@@ -317,9 +350,9 @@ public final class Hub: @unchecked Sendable {
         }
         let plan = try generationQueue.sync { () throws -> ApplicationsSyncPlan in
             // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
-            let (plan, apps) = try self.plan(appSet, isCancelled: isCancelled, fromAPI: true)
+            let (plan, apps, problems) = try self.plan(appSet, isCancelled: isCancelled, fromAPI: true)
             try store.saveApplicationSet(name: appSet.name, object: appSet.object)
-            try self.commit(plan, of: appSet, generated: apps.count)
+            try self.commit(plan, of: appSet, generated: apps.count, problems: problems)
             return plan
         }
         return plan
@@ -410,6 +443,7 @@ public final class Hub: @unchecked Sendable {
     /// Polls watched files (ApplicationSets, clusters files) for changes.
     private func watchFiles() {
         if !config.projects.isEmpty { loadProjects() }
+        registerInCluster()
         let known = lock.withLock { fileTexts }
         let current = Set(Self.yamlFiles(config.applicationSets))
         var appSetsChanged = Set(known.keys).intersection(Self.yamlFiles(config.applicationSets)).count != current.count
@@ -444,8 +478,8 @@ public final class Hub: @unchecked Sendable {
     /// Generates one ApplicationSet and applies the plan. Must run on the generation queue.
     func regenerate(_ appSet: ApplicationSet) {
         do {
-            let (plan, apps) = try plan(appSet)
-            try commit(plan, of: appSet, generated: apps.count)
+            let (plan, apps, problems) = try plan(appSet)
+            try commit(plan, of: appSet, generated: apps.count, problems: problems)
         } catch {
             lock.withLock {
                 var status = appSetStatus[appSet.name] ?? ApplicationSetStatus()
@@ -459,12 +493,26 @@ public final class Hub: @unchecked Sendable {
     /// What generating `appSet` now would do to the stored Applications.
     /// `fromAPI`: the ApplicationSet came through the API (or a preview): it may not name repositories on the
     /// hub's filesystem that the configuration does not list.
-    public func plan(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil, fromAPI: Bool = false) throws -> (ApplicationsSyncPlan, [Application]) {
+    /// Applications that fail a check are skipped (`problems`), as Argo CD skips them: the others are planned,
+    /// and an existing Application whose new render was skipped is kept as it is.
+    public func plan(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil,
+                     fromAPI: Bool = false) throws -> (ApplicationsSyncPlan, [Application], [ApplicationProblem]) {
         let apiGit = APIGitSource(inner: git, configured: Set(config.repositories.map { GitMirrorCache.normalize($0.url) }))
         let context = GeneratorContext(clusters: try clusterStore.clusters(), git: fromAPI ? apiGit : git,
                                        templateLimits: renderLimits(isCancelled: isCancelled),
                                        maxApplications: config.limits.applicationsPerApplicationSet)
-        let apps = try Generation.applications(for: appSet, context: context)
+        let (generated, outcome) = try Generation.outcome(for: appSet, context: context)
+        var problems = outcome.problems
+        var apps: [Application] = []
+        apps.reserveCapacity(generated.count)
+        for app in generated {
+            if let owner = try store.application(named: app.name), owner.appSet != appSet.name {
+                problems.append(ApplicationProblem(reason: .ownedElsewhere, application: app.name,
+                                                   message: "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)"))
+                continue
+            }
+            apps.append(app)
+        }
         if fromAPI {
             for app in apps {
                 let spec = app.object["spec"] ?? .object([])
@@ -478,16 +526,12 @@ public final class Hub: @unchecked Sendable {
         }
         var existing: [String: JSONValue] = [:]
         for app in try store.applications(appSet: appSet.name) { existing[app.name] = app.object }
-        for app in apps {
-            if let owner = try store.application(named: app.name), owner.appSet != appSet.name {
-                throw HubError(409, "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)")
-            }
-        }
+        let skipped = Set(problems.map(\.application).filter { !$0.isEmpty })
         return (ApplicationsSyncPlan(existing: existing, generated: apps, policy: appSet.applicationsSync,
-                                     preserveResourcesOnDeletion: appSet.preserveResourcesOnDeletion), apps)
+                                     preserveResourcesOnDeletion: appSet.preserveResourcesOnDeletion, skipped: skipped), apps, problems)
     }
 
-    private func commit(_ plan: ApplicationsSyncPlan, of appSet: ApplicationSet, generated: Int) throws {
+    private func commit(_ plan: ApplicationsSyncPlan, of appSet: ApplicationSet, generated: Int, problems: [ApplicationProblem]) throws {
         let clusters = try clusterStore.clusters()
         func stored(_ app: Application) -> StoredApplication {
             StoredApplication(name: app.name, appSet: appSet.name, cluster: Self.cluster(of: app.object, in: clusters), object: app.object)
@@ -497,7 +541,17 @@ public final class Hub: @unchecked Sendable {
             try store.apply(creating: plan.create.map(stored), updating: plan.update.map(stored), deleting: plan.delete,
                             appSet: appSet.name, prune: plan.pruneOnDelete)
         }
-        lock.withLock { appSetStatus[appSet.name] = ApplicationSetStatus(generatedAt: Date(), applications: generated, error: nil) }
+        let messages = problems.map(\.message)
+        let before = lock.withLock { () -> [String] in
+            let old = appSetStatus[appSet.name]?.problems ?? []
+            appSetStatus[appSet.name] = ApplicationSetStatus(generatedAt: Date(), applications: generated, error: nil, problems: messages)
+            return old
+        }
+        // A new set of problems is an event (and a notification); the same problems again are not.
+        if messages != before && !messages.isEmpty {
+            let summary = messages.count == 1 ? messages[0] : "\(messages.count) Applications skipped: " + messages.prefix(3).joined(separator: "; ")
+            event("ApplicationSetProblems", cluster: nil, app: nil, "ApplicationSet \(appSet.name): \(summary)")
+        }
         for app in plan.create + plan.update {
             let cluster = Self.cluster(of: app.object, in: clusters) ?? ""
             // A moved Application leaves its old cluster: prune it there.
@@ -524,7 +578,9 @@ public final class Hub: @unchecked Sendable {
     /// The registered cluster an Application deploys to (by destination name, else server).
     static func cluster(of object: JSONValue, in clusters: [Cluster]) -> String? {
         if let name = object.value(at: ["spec", "destination", "name"])?.stringValue, clusters.contains(where: { $0.name == name }) { return name }
-        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue { return clusters.first { $0.server == server }?.name }
+        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue.map(Cluster.normalizeServer) {
+            return clusters.first { $0.server == server }?.name
+        }
         return nil
     }
 
@@ -741,7 +797,10 @@ public final class Hub: @unchecked Sendable {
         let startedAt = Self.timestamp(started)
         let result = AppSyncer(client: client, manifests: manifests).reconcile(
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
-            objectProblem: project.map { p in { group, kind, namespaced in p.resourceProblem(group: group, kind: kind, namespaced: namespaced) } },
+            objectProblem: { [cluster = client.cluster] group, kind, namespace in
+                if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }
+                return Self.scopeProblem(of: cluster, group: group, kind: kind, namespace: namespace)
+            },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
                 var running = app.status

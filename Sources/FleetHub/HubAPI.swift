@@ -168,7 +168,8 @@ public struct HubAPI: Sendable {
         guard parts.count == want.count else { return nil }
         var values: [String] = []
         for (part, w) in zip(parts, want) {
-            if w == "*" { values.append(String(part)) } else if part != w { return nil }
+            // Names arrive percent-encoded: cluster names are free text (`arn:aws:eks:…:cluster/prod`).
+            if w == "*" { values.append(String(part).removingPercentEncoding ?? String(part)) } else if part != w { return nil }
         }
         return values
     }
@@ -532,6 +533,8 @@ public struct HubAPI: Sendable {
             ("applications", .int(status?.applications ?? 0)),
             ("generatedAt", status?.generatedAt.map { .string(Hub.timestamp($0)) } ?? .null),
             ("error", status?.error.map(JSONValue.string) ?? .null),
+            // Applications skipped at the last generation (Argo CD's ErrorOccurred condition).
+            ("problems", .array((status?.problems ?? []).map(JSONValue.string))),
         ])
         if full { json.set("object", set.object) }
         return json
@@ -568,7 +571,8 @@ public struct HubAPI: Sendable {
         var results: [JSONValue] = []
         for set in sets {
             let plan = try hub.putApplicationSet(set, isCancelled: r.isCancelled)
-            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan))]))
+            let problems = hub.status(ofApplicationSet: set.name)?.problems ?? []
+            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("problems", .array(problems.map(JSONValue.string)))]))
         }
         return .json(.object([("items", .array(results))]))
     }
@@ -580,7 +584,7 @@ public struct HubAPI: Sendable {
         var results: [JSONValue] = []
         for set in sets {
             let limits = hub.renderLimits(isCancelled: r.isCancelled)
-            let (plan, _) = try hub.plan(set, isCancelled: r.isCancelled, fromAPI: true)
+            let (plan, _, problems) = try hub.plan(set, isCancelled: r.isCancelled, fromAPI: true)
             let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             func detail(_ app: Application, change: String) throws -> JSONValue {
                 // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
@@ -608,7 +612,10 @@ public struct HubAPI: Sendable {
                 JSONValue.object([("name", .string(name)), ("change", "delete"), ("cluster", existing[name]?.cluster.map(JSONValue.string) ?? .null),
                                   ("prune", .bool(plan.pruneOnDelete))])
             }
-            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("applications", .array(details + deletes))]))
+            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("applications", .array(details + deletes)),
+                                    ("problems", .array(problems.map { .object([("application", .string($0.application)),
+                                                                                 ("reason", .string($0.reason.rawValue)),
+                                                                                 ("message", .string($0.message))]) }))]))
         }
         return .json(.object([("items", .array(results))]))
     }

@@ -90,6 +90,8 @@ public final class HTTPTransport: @unchecked Sendable {
             fl_curl_setopt_string(h, CURLOPT_USERPWD, "\(user):\(password)")
         }
         if let connectTo { fl_curl_setopt_slist(h, CURLOPT_CONNECT_TO, connectTo) }
+        // Argo CD's proxyUrl: requests to this cluster go through the proxy (http, https or socks5).
+        if let proxy = credentials.proxyURL { fl_curl_setopt_string(h, CURLOPT_PROXY, proxy) }
     }
 
     /// With a TLS server name: requests go to `https://NAME:PORT`, connected to the URL's real host, so the

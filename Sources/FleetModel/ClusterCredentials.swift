@@ -19,12 +19,16 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
     public var insecureSkipTLSVerify: Bool
     /// Server name to verify the certificate against, when it differs from the URL's host.
     public var tlsServerName: String?
+    /// An HTTP(S) proxy to reach the API server through (Argo CD's `proxyUrl`). Kept with the credentials:
+    /// a proxy URL may carry its own user and password.
+    public var proxyURL: String?
 
     public init(
         bearerToken: String? = nil, username: String? = nil, password: String? = nil,
         caData: Data? = nil, certData: Data? = nil, keyData: Data? = nil,
-        insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil
+        insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil, proxyURL: String? = nil
     ) {
+        self.proxyURL = proxyURL
         self.bearerToken = bearerToken
         self.username = username
         self.password = password
@@ -81,6 +85,13 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
         if (username == nil) != (password == nil) {
             problems.append(.init(field: "\(field).\(username == nil ? "username" : "password")",
                                   message: "basic authentication needs both a username and a password"))
+        }
+        if let proxy = proxyURL {
+            let scheme = proxy.split(separator: ":").first.map { $0.lowercased() } ?? ""
+            if !["http", "https", "socks5", "socks5h"].contains(scheme) || !proxy.contains("://") {
+                // The URL may hold a password: name the field, not the value.
+                problems.append(.init(field: "\(field).proxyUrl", message: "proxy URL must be http://, https:// or socks5:// HOST[:PORT]"))
+            }
         }
         return problems
     }

@@ -231,6 +231,13 @@ public final class SQLiteClusterStore: ClusterStore {
             // The token that created a token of its own account: revoking it revokes its descendants.
             try db.execute(sql: "ALTER TABLE token ADD COLUMN parent TEXT")
         }
+        migrator.registerMigration("v7-cluster-scope") { db in
+            // Argo CD's cluster fields: project, namespaces (JSON list; NULL means every namespace) and
+            // clusterResources.
+            try db.execute(sql: "ALTER TABLE cluster ADD COLUMN project TEXT")
+            try db.execute(sql: "ALTER TABLE cluster ADD COLUMN namespaces TEXT")
+            try db.execute(sql: "ALTER TABLE cluster ADD COLUMN cluster_resources INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -269,18 +276,22 @@ public final class SQLiteClusterStore: ClusterStore {
             for name in changes.created {
                 let c = after[name]!
                 try db.execute(sql: """
-                    INSERT INTO cluster (name, server, labels, annotations, secondary, credentials, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO cluster (name, server, labels, annotations, secondary, credentials, created_at, updated_at,
+                                         project, namespaces, cluster_resources)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [c.name, c.server, try Self.json(c.labels), try Self.json(c.annotations),
-                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now, now])
+                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now, now,
+                                     c.project, try c.namespaces.map(Self.json), c.clusterResources ? 1 : 0])
             }
             for name in changes.updated {
                 let c = after[name]!
                 try db.execute(sql: """
-                    UPDATE cluster SET server = ?, labels = ?, annotations = ?, secondary = ?, credentials = ?, updated_at = ?
+                    UPDATE cluster SET server = ?, labels = ?, annotations = ?, secondary = ?, credentials = ?, updated_at = ?,
+                                       project = ?, namespaces = ?, cluster_resources = ?
                     WHERE name = ?
                     """, arguments: [c.server, try Self.json(c.labels), try Self.json(c.annotations),
-                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now, c.name])
+                                     c.secondary, try keyring.seal(try Self.encodeCredentials(c.credentials)), now,
+                                     c.project, try c.namespaces.map(Self.json), c.clusterResources ? 1 : 0, c.name])
             }
             return (result, changes)
         }
@@ -338,8 +349,19 @@ public final class SQLiteClusterStore: ClusterStore {
         } catch {
             throw StoreError(message: "cluster '\(name)': stored credentials cannot be read")
         }
+        var namespaces: [String]?
+        if let text = row["namespaces"] as String? {
+            do { namespaces = try JSONDecoder().decode([String].self, from: Data(text.utf8)) } catch {
+                throw StoreError(message: "cluster '\(name)': stored namespaces are not valid JSON")
+            }
+        }
         return Cluster(name: name, server: row["server"], labels: try map("labels"),
-                       annotations: try map("annotations"), secondary: row["secondary"], credentials: credentials)
+                       annotations: try map("annotations"), secondary: row["secondary"], credentials: credentials,
+                       project: row["project"], namespaces: namespaces, clusterResources: (row["cluster_resources"] as Int? ?? 0) != 0)
+    }
+
+    private static func json(_ list: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(list), as: UTF8.self)
     }
 
     private static func json(_ map: [String: String]) throws -> String {

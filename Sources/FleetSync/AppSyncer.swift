@@ -80,13 +80,14 @@ public struct AppSyncer: Sendable {
     ///   - pinnedRevision: a rollback pin, used instead of each source's `targetRevision`.
     ///   - dryRun: compare only; nothing is applied or pruned (previews and `app diff`).
     ///   - includeDiff: fill each out-of-sync resource's `diff`.
-    ///   - objectProblem: why an object of this group and kind (namespaced or not) may not be applied (a
-    ///     project's resource rules); any refused object refuses the whole sync, with its message.
+    ///   - objectProblem: why an object of this group and kind, in this namespace (nil: cluster-scoped), may not
+    ///     be applied (a project's resource rules, a namespace-scoped cluster); any refused object refuses the
+    ///     whole sync, with its message.
     ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
     ///     caller can record that a sync is running before the cluster changes).
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
                           dryRun: Bool = false, includeDiff: Bool = false,
-                          objectProblem: ((_ group: String, _ kind: String, _ namespaced: Bool) -> String?)? = nil,
+                          objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
                           willApply: ((_ revisions: [String]) -> Void)? = nil) -> ReconcileResult {
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -125,7 +126,7 @@ public struct AppSyncer: Sendable {
         }
 
         if let objectProblem {
-            let refused = desired.compactMap { ref, _ in objectProblem(ref.group, ref.kind, ref.namespace != nil).map { "\(ref): \($0)" } }
+            let refused = desired.compactMap { ref, _ in objectProblem(ref.group, ref.kind, ref.namespace).map { "\(ref): \($0)" } }
             if !refused.isEmpty {
                 result.syncStatus = "OutOfSync"
                 result.operation = "Failed"

@@ -118,8 +118,15 @@ private let exampleFleet = CLI.packageRoot.appendingPathComponent("fleet/cluster
     #expect(missing.status != 0 && missing.stderr.contains("--token-file: cannot read file '/nonexistent/token'"))
     let noServer = try cli.run(["cluster", "add", "x"])
     #expect(noServer.status != 0 && noServer.stderr.contains("Please specify --server"))
-    let badName = try cli.run(["cluster", "add", "Bad_Name", "--server", "https://x"])
-    #expect(badName.status != 0 && badName.stderr.contains("name: 'Bad_Name' must consist of lower case"))
+    let badName = try cli.run(["cluster", "add", "bad\u{7}name", "--server", "https://x"])
+    #expect(badName.status != 0 && badName.stderr.contains("cluster name must not contain control characters"), "\(badName.stderr)")
+    // Names are free text, as in Argo CD: an EKS ARN is a name; `/` in it is escaped on the way to the API.
+    let arn = "arn:aws:eks:eu-west-1:123456789012:cluster/prod"
+    #expect(try cli.run(["cluster", "add", arn, "--server", "https://eks.example:443/"]).status == 0)
+    let got = try cli.run(["cluster", "get", arn, "-o", "json"])
+    let arnObject = try JSONSerialization.jsonObject(with: Data(got.stdout.utf8)) as? [String: Any]
+    #expect(arnObject?["server"] as? String == "https://eks.example:443", "a trailing slash is trimmed: \(got.stdout)")
+    #expect(arnObject?["nameNormalized"] as? String == "arn-aws-eks-eu-west-1-123456789012-cluster-prod")
 }
 
 /// Labels are set and removed; an existing value changes only with --overwrite.

@@ -163,7 +163,7 @@ import Testing
     }
 
     // Errors name the problem and change nothing.
-    let invalid = try hub.raw("POST", "/api/v1/applicationsets", body: "kind: ApplicationSet\nmetadata: {name: bad}\nspec: {generators: [{nope: {}}]}\n")
+    let invalid = try hub.raw("POST", "/api/v1/applicationsets", body: "kind: ApplicationSet\nmetadata: {name: bad}\nspec: {generators: [{nope: {}}], template: {spec: {project: default}}}\n")
     #expect(invalid.status == 422 && invalid.text.contains("nope"), "\(invalid.text)")
     #expect(try hub.raw("GET", "/api/v1/applications/missing").status == 404)
     #expect(try hub.raw("DELETE", "/api/v1/applications").status == 405)

@@ -132,6 +132,7 @@ func applicationsSyncPolicies(_ policy: String, _ created: [String], _ updated: 
       template:
         metadata: {name: '{{name}}'}
         spec:
+          project: default
           sources:
             - {repoURL: 'https://git.example.com/apps.git'}
             - {repoURL: '{{values.repo}}'}

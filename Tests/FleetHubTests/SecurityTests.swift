@@ -135,7 +135,15 @@ private func snapshot(_ fixture: InProcessHub) async throws -> String {
     // A template that renders a name with ../ or characters Kubernetes refuses.
     let traversal = perCluster.replacingOccurrences(of: "name: '{{path.basename}}-{{name}}'", with: "name: '../{{path.basename}}'")
         .replacingOccurrences(of: "metadata: {name: apps}", with: "metadata: {name: evil}")
-    try await expectRefused("POST", "/api/v1/applicationsets", body: traversal, token: admin, 422)
+    // As in Argo CD, the ApplicationSet is kept and every such Application is skipped with its reason:
+    // nothing by that name is stored, and the answer says why.
+    let appsBefore = try await ConcurrentRunner.blocking { [hub = fixture.hub] in try hub.store.applications().map(\.name) }
+    let traversalAnswer = try await call("POST", "/api/v1/applicationsets", body: traversal, token: admin)
+    let appsAfter = try await ConcurrentRunner.blocking { [hub = fixture.hub] in try hub.store.applications().map(\.name) }
+    let skipped = traversalAnswer.status == 200 && appsBefore == appsAfter && traversalAnswer.body.contains("not a valid Kubernetes name")
+    #expect(skipped, "\(traversalAnswer.status) \(traversalAnswer.body.prefix(300))")
+    attacks.record(skipped)
+    _ = try await call("DELETE", "/api/v1/applicationsets/evil", token: admin)
     // Sources that leave the repository.
     let escape = perCluster.replacingOccurrences(of: "path: '{{path}}'", with: "path: '../../etc'")
         .replacingOccurrences(of: "metadata: {name: apps}", with: "metadata: {name: escape}")

@@ -13,6 +13,11 @@ public struct MergeGenerator: Generator {
         let mergeKeys = spec["mergeKeys"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if mergeKeys.isEmpty { throw GenerationError(.invalidSpec, field: "\(field).mergeKeys", "no merge keys were specified") }
         var base = try GeneratorRegistry.run(entry: children[0], field: "\(field).generators[0]", depth: depth + 1, context: context)
+        // The base's sets must be unique by the merge keys too, as in Argo CD.
+        var baseKeys = Set<String>()
+        for set in base where !baseKeys.insert(mergeKey(set.params, mergeKeys)).inserted {
+            throw GenerationError(.invalidSpec, field: "\(field).generators[0]", "the parameters from a generator were not unique by the given mergeKeys, Merge requires all param sets to be unique. Duplicate key was \(mergeKey(set.params, mergeKeys))")
+        }
         for (i, child) in children.enumerated().dropFirst() {
             let childField = "\(field).generators[\(i)]"
             let sets = try GeneratorRegistry.run(entry: child, field: childField, depth: depth + 1, context: context)
