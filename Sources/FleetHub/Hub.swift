@@ -248,9 +248,9 @@ public final class Hub: @unchecked Sendable {
     /// Where the hub runs in a pod: registers `in-cluster` (https://kubernetes.default.svc) with the pod's
     /// service account, as Argo CD always has it, unless a cluster is registered at that server already; an
     /// `in-cluster` it registered itself gets the rotated token. `FLOTILLA_IN_CLUSTER=false` turns this off.
-    func registerInCluster() {
+    public func registerInCluster(serviceAccountDirectory: String? = nil) {
         guard ProcessInfo.processInfo.environment["FLOTILLA_IN_CLUSTER"] != "false" else { return }
-        let directory = ProcessInfo.processInfo.environment["FLOTILLA_SERVICE_ACCOUNT_DIR"] ?? InCluster.defaultDirectory
+        let directory = serviceAccountDirectory ?? InCluster.defaultDirectory
         guard let local = InCluster.cluster(directory: directory) else { return }
         if lock.withLock({ inClusterCredentials }) == local.credentials { return }
         do {
@@ -799,7 +799,7 @@ public final class Hub: @unchecked Sendable {
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
             objectProblem: { [cluster = client.cluster] group, kind, namespace in
                 if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }
-                return Self.scopeProblem(of: cluster, group: group, kind: kind, namespace: namespace)
+                return cluster.scopeProblem(group: group, kind: kind, namespace: namespace)
             },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.

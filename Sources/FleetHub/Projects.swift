@@ -40,17 +40,6 @@ extension Hub {
 
     public func projectList() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
 
-    /// Why a cluster registered as namespace-scoped (Argo CD's `namespaces` and `clusterResources`) refuses an
-    /// object, or nil: with `namespaces` set, namespaced objects must be in one of them and cluster-scoped
-    /// objects need `clusterResources: true`. The words are Argo CD's.
-    static func scopeProblem(of cluster: Cluster, group: String, kind: String, namespace: String?) -> String? {
-        guard let allowed = cluster.namespaces else { return nil }
-        let groupKind = group.isEmpty ? kind : "\(kind).\(group)"
-        if let namespace {
-            return allowed.contains(namespace) ? nil : "namespace \(namespace) is not managed: cluster \(cluster.name) manages only \(allowed.joined(separator: ", "))"
-        }
-        return cluster.clusterResources ? nil : "cluster level \(groupKind) can not be managed when in namespaced mode (cluster \(cluster.name) has clusterResources: false)"
-    }
 
     /// Why the Application may not deploy to `cluster` (project rules on sources and destination), or nil.
     func placementProblem(_ app: JSONValue, on cluster: Cluster) -> String? {

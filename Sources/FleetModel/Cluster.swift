@@ -78,6 +78,18 @@ public struct Cluster: Sendable, Hashable, Codable {
         return String(out.drop { $0 == "-" || $0 == "." }.reversed().drop { $0 == "-" || $0 == "." }.reversed())
     }
 
+    /// Why this cluster refuses an object of `group`/`kind` in `namespace` (nil: cluster-scoped), or nil. A
+    /// cluster registered with `namespaces` (Argo CD's namespace-scoped cluster) takes namespaced objects only in
+    /// those namespaces, and cluster-scoped objects only with `clusterResources: true`. The words are Argo CD's.
+    public func scopeProblem(group: String, kind: String, namespace: String?) -> String? {
+        guard let allowed = namespaces else { return nil }
+        let groupKind = group.isEmpty ? kind : "\(kind).\(group)"
+        if let namespace {
+            return allowed.contains(namespace) ? nil : "namespace \(namespace) is not managed: cluster \(name) manages only \(allowed.joined(separator: ", "))"
+        }
+        return clusterResources ? nil : "cluster level \(groupKind) can not be managed when in namespaced mode (cluster \(name) has clusterResources: false)"
+    }
+
     /// Problems with a cluster name: free text, but not empty, without control characters or surrounding
     /// spaces, and at most 253 characters.
     public static func nameProblem(_ name: String) -> String? {

@@ -1,0 +1,96 @@
+import FleetConfig
+import FleetHub
+import FleetKube
+import FleetModel
+import Foundation
+import Testing
+
+private func eventually(_ what: String, timeout: Double = 15, _ check: @escaping @Sendable () throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await ConcurrentRunner.blocking(check) { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out waiting for \(what)")
+}
+
+private let listSet = """
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: apps}
+spec:
+  generators:
+    - list:
+        elements:
+          - {app: a, cluster: live}
+          - {app: b, cluster: live}
+          - {app: c, cluster: ghost}
+  template:
+    metadata: {name: '{{app}}'}
+    spec:
+      project: default
+      source: {repoURL: 'https://git.example.com/acme/apps.git', targetRevision: HEAD, path: 'apps/{{app}}'}
+      destination: {name: '{{cluster}}', namespace: '{{app}}'}
+      syncPolicy: {automated: {prune: true}, syncOptions: [CreateNamespace=true]}
+"""
+
+/// As Argo CD: an Application the hub cannot place is skipped and reported on its ApplicationSet (API, event);
+/// the others are created, and an existing one whose new render fails is kept, not deleted.
+@Test func partialSuccessInTheHub() async throws {
+    let files = ["apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                 "apps/b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n",
+                 "apps/c/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: listSet)
+    let hub = fixture.hub
+    #expect(try hub.store.applications(appSet: "apps").map(\.name).sorted() == ["a", "b"])
+    #expect(hub.status(ofApplicationSet: "apps")?.problems.first?.contains("cluster 'ghost' is not registered") == true)
+    let listed = try await fixture.call("GET", "/api/v1/applicationsets/apps")
+    #expect(listed.body.contains("\"problems\":[") && listed.body.contains("ghost"), "\(listed.body)")
+    #expect(try hub.store.events().contains { $0.type == "ApplicationSetProblems" && $0.message.contains("ghost") })
+
+    // b's destination becomes unknown: b stays, with both problems shown.
+    try listSet.replacingOccurrences(of: "{app: b, cluster: live}", with: "{app: b, cluster: ghost}")
+        .write(to: fixture.dir.appendingPathComponent("appsets/set.yaml"), atomically: true, encoding: .utf8)
+    try await eventually("two problems") { hub.status(ofApplicationSet: "apps")?.problems.count == 2 }
+    #expect(try hub.store.applications(appSet: "apps").map(\.name).sorted() == ["a", "b"], "b is kept while its render is refused")
+    await fixture.stop()
+}
+
+/// A hub in a pod registers in-cluster with the pod's service account and follows its rotated token; a
+/// cluster already registered at https://kubernetes.default.svc is left alone.
+@Test func inClusterIsRegisteredInAPod() async throws {
+    let fixture = try await InProcessHub(clusters: ["live": true], files: ["apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
+                                         appSet: perCluster)
+    let sa = fixture.dir.appendingPathComponent("serviceaccount")
+    try FileManager.default.createDirectory(at: sa, withIntermediateDirectories: true)
+    try "first-token".write(to: sa.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+    let hub = fixture.hub
+    try await ConcurrentRunner.blocking { hub.registerInCluster(serviceAccountDirectory: sa.path) }
+    let local = try #require(try hub.clusterStore.cluster(named: "in-cluster"))
+    #expect(local.server == "https://kubernetes.default.svc" && local.credentials.bearerToken == "first-token")
+    try "rotated-token".write(to: sa.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+    try await ConcurrentRunner.blocking { hub.registerInCluster(serviceAccountDirectory: sa.path) }
+    #expect(try hub.clusterStore.cluster(named: "in-cluster")?.credentials.bearerToken == "rotated-token")
+    // The API shows no token.
+    let answer = try await fixture.call("GET", "/api/v1/clusters/in-cluster")
+    #expect(answer.status == 200 && !answer.body.contains("rotated-token"))
+    await fixture.stop()
+}
+
+/// A cluster registered with `namespaces` takes objects only in those namespaces: the sync of another
+/// namespace fails with Argo CD's words and applies nothing.
+@Test func namespaceScopedClusterRefusesOtherNamespaces() async throws {
+    let files = ["apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                 "apps/b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"]
+    let set = perCluster.replacingOccurrences(of: "syncOptions: [CreateNamespace=true]", with: "syncOptions: []")
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: set) { config in config.resync = 1 }
+    let hub = fixture.hub
+    let port = fixture.running.ports["live"]!
+    try "clusters:\n  - {name: live, server: 'http://127.0.0.1:\(port)', labels: {env: prod}, namespaces: [b]}\n"
+        .write(to: fixture.dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
+    try await eventually("live is namespace-scoped") { try hub.clusterStore.cluster(named: "live")?.namespaces == ["b"] }
+    try await eventually("a-live refused", timeout: 20) {
+        (try hub.store.application(named: "a-live")?.status.serialized(pretty: false) ?? "").contains("namespace a is not managed")
+    }
+    await fixture.stop()
+}
