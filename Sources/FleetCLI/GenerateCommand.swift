@@ -88,6 +88,8 @@ struct GenerateCommand: ParsableCommand {
                 objects.append(object)
             }
         }
+        // Nothing valid and something failed: the error alone, stdout stays empty.
+        if objects.isEmpty && !errors.isEmpty { throw CLIError(errors.count == 1 ? errors[0] : "\(errors.count) problems:\n" + errors.map { "  - " + $0 }.joined(separator: "\n")) }
         switch output {
         case .json: print(JSONValue.array(objects).serialized())
         case .yaml: print(YAMLOutput.renderDocuments(objects), terminator: "")
