@@ -82,3 +82,28 @@ func goLanguageErrors(_ c: GoErrorCase) {
     #expect(SemanticVersion("not.a.version") == nil)
     #expect(throws: SemverError.self) { try SemverConstraints(">>1") }
 }
+
+/// Helm's family on the same engine: include, tpl, required, lookup, and conversions that return errors as values.
+@Test(arguments: [
+    (#"{{ define "lbl" }}app: {{ .name }}{{ end }}{{ include "lbl" . | upper }}"#, "APP: PROD-EU"),
+    (#"{{ tpl "{{ .name }}-{{ .replicas }}" . }}"#, "prod-eu-3"),
+    (#"{{ tpl "{{ define \"t\" }}x{{ end }}{{ include \"t\" . }}" . }}"#, "x"),
+    (#"{{ required "needs a name" .name }}"#, "prod-eu"),
+    (#"{{ lookup "v1" "Secret" "ns" "s" | len }}"#, "0"),
+    (#"{{ (fromYaml "a: [").Error | empty | not }}"#, "true"),
+    (#"{{ toYaml (dict "b" 1 "a" (list 1 2)) }}"#, "a:\n- 1\n- 2\nb: 1"),
+])
+func helmFunctions(_ template: String, _ expected: String) throws {
+    #expect(try GoTemplate(template, functions: .helm).render(data) == expected)
+}
+
+@Test func helmFunctionErrors() {
+    #expect { try GoTemplate(#"{{ required "values.image is required" .image }}"#, functions: .helm).render(data) } throws: {
+        "\($0)".contains("values.image is required")
+    }
+    #expect { try GoTemplate(#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#, functions: .helm).render(data) } throws: {
+        "\($0)".contains("exceeded maximum template depth")
+    }
+    // Argo CD's table has none of Helm's own functions.
+    #expect(throws: TemplateError.self) { try GoTemplate(#"{{ include "x" . }}"#) }
+}
