@@ -226,7 +226,7 @@ struct Executor {
         case .null:
             throw fail(line, text, "nil pointer evaluating interface {}.\(name)")
         case .map(let m):
-            if let hit = m.entries[name] { return hit }
+            if let hit = m[name] { return hit }
             if options.contains(.missingKeyError) {
                 throw TemplateError(.missingKey, "template: \(line): executing at <\(text)>: map has no entry for key \"\(name)\"")
             }

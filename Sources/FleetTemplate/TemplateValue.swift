@@ -156,6 +156,8 @@ public struct TemplateList {
 /// first use, so data a template never reads costs nothing.
 public final class TemplateMap {
     private var pending: [(String, JSONValue)]?
+    /// While pending: the dicts and lists already read, so that reading one twice gives the same dict.
+    private var converted: [(String, TemplateValue)] = []
     private var storage: [String: TemplateValue]
     public let element: String
 
@@ -170,20 +172,42 @@ public final class TemplateMap {
         element = "interface {}"
     }
 
+    /// Converts every entry not converted yet (before enumeration or a change).
     private func materialize() {
         guard let pairs = pending else { return }
         pending = nil
         storage.reserveCapacity(pairs.count)
-        for (k, v) in pairs { storage[k] = TemplateValue(v) }
+        for (k, v) in pairs {
+            storage[k] = converted.first(where: { $0.0 == k })?.1 ?? TemplateValue(v)
+        }
+        converted = []
     }
 
     public var entries: [String: TemplateValue] {
         get { materialize(); return storage }
-        set { pending = nil; storage = newValue }
+        set { pending = nil; converted = []; storage = newValue }
     }
 
+    /// A read converts only the entry read (small maps are searched in order, without hashing); a dict or list
+    /// read is kept, so reading it twice gives the same dict.
     public subscript(key: String) -> TemplateValue? {
-        get { materialize(); return storage[key] }
+        get {
+            guard let pairs = pending else { return storage[key] }
+            if pairs.count > 32 {
+                materialize()
+                return storage[key]
+            }
+            guard let hit = pairs.first(where: { $0.0 == key }) else { return nil }
+            switch hit.1 {
+            case .object, .array:
+                if let done = converted.first(where: { $0.0 == key }) { return done.1 }
+                let value = TemplateValue(hit.1)
+                converted.append((key, value))
+                return value
+            default:
+                return TemplateValue(hit.1)
+            }
+        }
         set { materialize(); storage[key] = newValue }
     }
 

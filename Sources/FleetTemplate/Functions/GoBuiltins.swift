@@ -102,7 +102,7 @@ enum GoBuiltins {
                     if key.isNil { throw fail("value is nil; should be of type string") }
                     throw fail("value has type \(key.typeName); should be string")
                 }
-                current = m.entries[k] ?? (m.element == "interface {}" ? .missing : .string(""))
+                current = m[k] ?? (m.element == "interface {}" ? .missing : .string(""))
             case .missing, .null:
                 throw fail("index of nil pointer")
             default:
