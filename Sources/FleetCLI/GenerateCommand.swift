@@ -76,9 +76,8 @@ struct GenerateCommand: ParsableCommand {
                 if render {
                     var manifests: [JSONValue] = []
                     for source in app.sources {
-                        guard let repo = source["repoURL"]?.stringValue, let path = source["path"]?.stringValue else { continue }
                         do {
-                            manifests += try loader.load(repoURL: repo, revision: source["targetRevision"]?.stringValue ?? "HEAD", path: path).objects
+                            manifests += try loader.load(source: source)?.objects ?? []
                         } catch {
                             errors.append("Application \(app.name): \(error)")
                         }

@@ -52,6 +52,24 @@ public struct ManifestLoader: Sendable {
         return Rendered(commit: commit, objects: objects)
     }
 
+    /// Renders one source of an Application spec (`repoURL`, `path` or `chart`, options) at `revision` (its
+    /// `targetRevision` when nil). Returns nil for a `ref:` source, which only lends files to another. A source
+    /// Flotilla cannot render, or that renders nothing where the user named something, is an error naming it.
+    public func load(source: JSONValue, revision: String? = nil) throws -> Rendered? {
+        let repo = source["repoURL"]?.stringValue ?? ""
+        let where_ = source["path"]?.stringValue.map { "path '\($0)' of \(repo)" } ?? source["chart"]?.stringValue.map { "chart '\($0)' from \(repo)" } ?? repo
+        if let declared = SourceType.declared(source) {
+            if declared == .reference { return nil }
+            if let reason = declared.unsupportedReason {
+                let name = declared == .plugin ? " '\(source.value(at: ["plugin", "name"])?.stringValue ?? "")'" : ""
+                throw ManifestError("\(declared.rawValue)\(name) source (\(where_)): \(reason)")
+            }
+        }
+        guard !repo.isEmpty else { throw ManifestError("source has no repoURL") }
+        guard let path = source["path"]?.stringValue else { throw ManifestError("source \(repo) has no path (and no chart)") }
+        return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path)
+    }
+
     /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
     func checkSize(_ object: JSONValue, in file: String) throws {
         let bytes = object.serialized(pretty: false).utf8.count
@@ -76,8 +94,12 @@ public struct ManifestLoader: Sendable {
         if !links.isEmpty {
             throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) holds symbolic links, which Flotilla does not follow: \(links.prefix(5).joined(separator: ", "))\(links.count > 5 ? " and \(links.count - 5) more" : "")")
         }
-        let kustomization = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map { prefix + $0 }.first { tree.files.contains($0) }
-        if kustomization != nil {
+        let inDir = tree.files.filter { prefix.isEmpty || $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        let type = SourceType.detected(files: inDir)
+        if let reason = type.unsupportedReason {
+            throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) is a \(type.rawValue) source: \(reason)")
+        }
+        if type == .kustomize {
             return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir))
         }
         var objects: [JSONValue] = []
@@ -91,9 +113,20 @@ public struct ManifestLoader: Sendable {
             }
             for doc in docs where !doc.isNull {
                 let items = doc["kind"]?.stringValue == "List" ? doc["items"]?.arrayValue ?? [] : [doc]
-                for item in items { try checkSize(item, in: file) }
+                for item in items {
+                    // As Argo CD: a document that is not a Kubernetes object is an error, not a silent skip.
+                    if item.objectValue == nil || item["kind"]?.stringValue == nil || item["apiVersion"]?.stringValue == nil {
+                        let missing = item["kind"]?.stringValue == nil ? "kind" : "apiVersion"
+                        throw ManifestError("\(file) in \(repoURL) at \(commit.prefix(12)): Object '\(missing)' is missing: not a Kubernetes manifest")
+                    }
+                    try checkSize(item, in: file)
+                }
                 objects += items
             }
+        }
+        if objects.isEmpty && !inDir.isEmpty {
+            let shown = inDir.prefix(5).joined(separator: ", ") + (inDir.count > 5 ? " and \(inDir.count - 5) more" : "")
+            throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) rendered no objects: no YAML or JSON manifests among \(shown)")
         }
         return Rendered(commit: commit, objects: objects)
     }

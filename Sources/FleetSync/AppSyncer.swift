@@ -102,9 +102,10 @@ public struct AppSyncer: Sendable {
         // 1. Render every source at its commit.
         var desired: [(ObjectRef, JSONValue)] = []
         do {
+            // A source Flotilla cannot render is a ComparisonError naming it, never an empty success.
+            if sources.isEmpty { throw ManifestError("the Application has no source") }
             for source in sources {
-                guard let repo = source["repoURL"]?.stringValue, let path = source["path"]?.stringValue else { continue }
-                let rendered = try manifests.load(repoURL: repo, revision: pinnedRevision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path)
+                guard let rendered = try manifests.load(source: source, revision: pinnedRevision) else { continue }
                 result.revisions.append(rendered.commit)
                 for object in rendered.objects {
                     if let (ref, prepared) = try? syncer.prepare(object, defaultNamespace: namespace) {

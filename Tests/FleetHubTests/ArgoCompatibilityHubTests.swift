@@ -94,3 +94,24 @@ spec:
     }
     await fixture.stop()
 }
+
+/// A source the hub cannot render is a ComparisonError on its Application, never Synced/Healthy with nothing
+/// deployed; its siblings sync.
+@Test func unrenderableSourcesAreNeverSynced() async throws {
+    let files = ["apps/plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+                 "apps/chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+                 "apps/chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
+    let hub = fixture.hub
+    try await eventually("plain-live synced") {
+        try hub.store.application(named: "plain-live")?.status.value(at: ["sync", "status"])?.stringValue == "Synced"
+    }
+    try await eventually("chart-live refused") {
+        (try hub.store.application(named: "chart-live")?.status.serialized(pretty: false) ?? "").contains("Helm charts are not rendered")
+    }
+    let status = try #require(try hub.store.application(named: "chart-live")?.status)
+    #expect(status.value(at: ["sync", "status"])?.stringValue != "Synced")
+    #expect(status.value(at: ["health", "status"])?.stringValue != "Healthy")
+    #expect(status.serialized(pretty: false).contains("ComparisonError"))
+    await fixture.stop()
+}

@@ -1,0 +1,67 @@
+import FleetGit
+import FleetManifests
+import FleetModel
+import Foundation
+import Testing
+
+/// The source type Argo CD would pick: explicit options first, then the files at the path.
+@Test(arguments: [
+    (#"{"repoURL": "r", "path": "p"}"#, [String](), nil as SourceType?),
+    (#"{"repoURL": "r", "chart": "nginx", "targetRevision": "1.2.3"}"#, [], .helm),
+    (#"{"repoURL": "r", "path": "p", "helm": {"valueFiles": ["v.yaml"]}}"#, [], .helm),
+    (#"{"repoURL": "r", "path": "p", "plugin": {"name": "kasane"}}"#, [], .plugin),
+    (#"{"repoURL": "r", "path": "p", "kustomize": {"namePrefix": "x-"}}"#, [], .kustomize),
+    (#"{"repoURL": "r", "path": "p", "directory": {"jsonnet": {"tlas": []}}}"#, [], .jsonnet),
+    (#"{"repoURL": "r", "ref": "values"}"#, [], .reference),
+] as [(String, [String], SourceType?)])
+func declaredSourceTypes(_ json: String, _ files: [String], _ expected: SourceType?) throws {
+    #expect(SourceType.declared(try JSONParser.parse(json)) == expected)
+}
+
+@Test(arguments: [
+    (["deployment.yaml", "service.yaml"], SourceType.directory),
+    (["kustomization.yaml", "deployment.yaml"], .kustomize),
+    (["Chart.yaml", "values.yaml", "templates/deployment.yaml"], .helm),
+    (["guestbook.jsonnet", "params.libsonnet"], .jsonnet),
+    (["sub/Chart.yaml", "cm.yaml"], .directory),
+])
+func detectedSourceTypes(_ files: [String], _ expected: SourceType) {
+    #expect(SourceType.detected(files: files) == expected)
+}
+
+/// Sources Flotilla cannot render, or that render nothing, are errors naming the source: never an empty
+/// success that a hub would report Synced and Healthy.
+@Test(arguments: [
+    (#"{"repoURL": "REPO", "chart": "nginx", "targetRevision": "15.*"}"#, "Helm source (chart 'nginx' from REPO): Helm charts are not rendered"),
+    (#"{"repoURL": "REPO", "path": "plain", "plugin": {"name": "kustomized-helm"}}"#, "Plugin 'kustomized-helm' source (path 'plain' of REPO): config management plugins are not supported"),
+    (#"{"repoURL": "REPO", "path": "chart"}"#, "is a Helm source: Helm charts are not rendered"),
+    (#"{"repoURL": "REPO", "path": "jsonnet"}"#, "is a Jsonnet source: jsonnet sources are not rendered"),
+    (#"{"repoURL": "REPO", "path": "values"}"#, "values.yaml in REPO at"),
+    (#"{"repoURL": "REPO", "path": "docs"}"#, "rendered no objects: no YAML or JSON manifests among README.md"),
+    (#"{"repoURL": "REPO"}"#, "has no path (and no chart)"),
+])
+func unrenderableSourcesAreErrors(_ json: String, _ message: String) throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-sources-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let files = [
+        "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n", "chart/templates/cm.yaml": "kind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n",
+        "jsonnet/app.jsonnet": "{}", "values/values.yaml": "replicas: 2\n", "docs/README.md": "# docs\n",
+    ]
+    for (path, text) in files {
+        let url = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    let loader = ManifestLoader(git: WorkingTreeGitSource(root: root))
+    let source = try JSONParser.parse(json.replacingOccurrences(of: "REPO", with: root.path))
+    do {
+        let rendered = try loader.load(source: source)
+        Issue.record("rendered \(rendered?.objects.count ?? -1) objects instead of an error")
+    } catch {
+        #expect("\(error)".replacingOccurrences(of: root.path, with: "REPO").contains(message), "\(error)")
+    }
+    // A plain directory still renders, and a ref source lends files without rendering.
+    #expect(try loader.load(source: .object([("repoURL", .string(root.path)), ("path", "plain")]))?.objects.count == 1)
+    #expect(try loader.load(source: .object([("repoURL", .string(root.path)), ("ref", "values")])) == nil)
+}
