@@ -43,12 +43,17 @@ public struct ManifestLoader: Sendable {
         public let objects: [JSONValue]
     }
 
-    public func load(repoURL: String, revision: String, path: String) throws -> Rendered {
+    /// - Parameter recurse: read the path's subdirectories too (Argo CD's `directory.recurse`, off by default
+    ///   for Application sources; `flotilla apply -f DIR` reads the whole tree).
+    /// - Parameter kustomize: Argo CD's `source.kustomize` options, applied over the path's kustomization (one
+    ///   is made for a plain directory, as Argo CD makes it).
+    public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
-        let key = repoURL + "\u{0}" + commit + "\u{0}" + path
-        guard let cache else { return try render(repoURL: repoURL, commit: commit, path: path) }
+        let overrides = kustomize.flatMap { $0.isEmptyValue ? nil : $0 }
+        let key = repoURL + "\u{0}" + commit + "\u{0}" + path + (recurse ? "\u{0}r" : "") + (overrides.map { "\u{0}" + $0.serialized(pretty: false) } ?? "")
+        guard let cache else { return try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides) }
         // One render per key at a time: concurrent loads of the same source wait for it instead of starting more.
-        let objects = try cache.getOrRender(key) { try render(repoURL: repoURL, commit: commit, path: path).objects }
+        let objects = try cache.getOrRender(key) { try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides).objects }
         return Rendered(commit: commit, objects: objects)
     }
 
@@ -65,9 +70,15 @@ public struct ManifestLoader: Sendable {
                 throw ManifestError("\(declared.rawValue)\(name) source (\(where_)): \(reason)")
             }
         }
+        // Options Flotilla does not apply yet are refused by name: ignoring them would deploy something else.
+        let ignored = SourceType.unappliedOptions(source)
+        if !ignored.isEmpty {
+            throw ManifestError("source (\(where_)) sets \(ignored.joined(separator: ", ")), which Flotilla does not apply yet")
+        }
         guard !repo.isEmpty else { throw ManifestError("source has no repoURL") }
         guard let path = source["path"]?.stringValue else { throw ManifestError("source \(repo) has no path (and no chart)") }
-        return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path)
+        return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path,
+                        recurse: source.value(at: ["directory", "recurse"])?.boolValue ?? false, kustomize: source["kustomize"])
     }
 
     /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
@@ -79,7 +90,7 @@ public struct ManifestLoader: Sendable {
         }
     }
 
-    private func render(repoURL: String, commit: String, path: String) throws -> Rendered {
+    private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         if dir.split(separator: "/").contains("..") {
@@ -99,11 +110,13 @@ public struct ManifestLoader: Sendable {
         if let reason = type.unsupportedReason {
             throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) is a \(type.rawValue) source: \(reason)")
         }
-        if type == .kustomize {
-            return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir))
+        if type == .kustomize || overrides != nil {
+            return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir, overrides: overrides,
+                                                                   autodetect: type != .kustomize ? inDir : nil))
         }
         var objects: [JSONValue] = []
-        for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json")) {
+        for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json"))
+            && (recurse || !file.dropFirst(prefix.count).contains("/")) {
             let text = String(decoding: try git.readFile(repoURL: repoURL, commit: commit, path: file), as: UTF8.self)
             let docs: [JSONValue]
             do {
@@ -131,8 +144,14 @@ public struct ManifestLoader: Sendable {
         return Rendered(commit: commit, objects: objects)
     }
 
-    private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String) throws -> [JSONValue] {
-        try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
+    /// - Parameters:
+    ///   - overrides: `source.kustomize` options to apply over the kustomization.
+    ///   - autodetect: for a directory without a kustomization, its files: one is made listing them.
+    private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String, overrides: JSONValue? = nil,
+                           autodetect: [String]? = nil) throws -> [JSONValue] {
+        if autodetect == nil {
+            try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
+        }
         // Work copies may hold Secret manifests: a directory only the hub's user can read, removed afterwards.
         let base = limits.workDirectory ?? FileManager.default.temporaryDirectory
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -143,6 +162,19 @@ public struct ManifestLoader: Sendable {
             let target = root.appendingPathComponent(file)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
+        }
+        if let overrides {
+            let appDir = root.appendingPathComponent(dir)
+            let names = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            let existing = names.map { appDir.appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0.path) }
+            let file = existing ?? appDir.appendingPathComponent("kustomization.yaml")
+            let current: JSONValue
+            if let existing {
+                current = try YAMLValue.parse(String(decoding: try Data(contentsOf: existing), as: UTF8.self), file: "\(dir)/\(existing.lastPathComponent)")
+            } else {
+                current = KustomizeOverrides.autodetected(files: autodetect ?? [])
+            }
+            try YAMLOutput.render(try KustomizeOverrides.apply(overrides, to: current)).write(to: file, atomically: true, encoding: .utf8)
         }
         subprocesses.wait()
         defer { subprocesses.signal() }

@@ -36,6 +36,20 @@ public enum SourceType: String, Sendable, Equatable {
         return .directory
     }
 
+    /// Options of a source that Flotilla would not apply (`source.kustomize.version`, `directory.include`…),
+    /// as field paths; empty when every option set is applied.
+    public static func unappliedOptions(_ source: JSONValue) -> [String] {
+        var out: [String] = []
+        for (key, value) in source["kustomize"]?.objectValue ?? [] where !value.isEmptyValue && !KustomizeOverrides.supported.contains(key) {
+            out.append("kustomize.\(key)")
+        }
+        for (key, value) in source["directory"]?.objectValue ?? [] where !value.isEmptyValue && key != "jsonnet" {
+            if key == "recurse" { continue }  // applied
+            out.append("directory.\(key)")
+        }
+        return out
+    }
+
     /// Why Flotilla cannot render this type yet, or nil when it can.
     public var unsupportedReason: String? {
         switch self {

@@ -38,6 +38,14 @@ func exampleMatchesGolden(_ example: String) throws {
     let web = apps.first { ($0["metadata"] as? [String: Any])?["name"] as? String == "search-web-prod-eu" }
     let manifests = web?["manifests"] as? [[String: Any]]
     #expect((manifests?.first?["metadata"] as? [String: Any])?["labels"] as? [String: String] == ["app": "search-web", "team": "search"])
+    // source.kustomize.replicas from the templatePatch is applied (prod-eu overrides the count to 6).
+    func replicas(_ name: String) -> Int? {
+        let app = apps.first { ($0["metadata"] as? [String: Any])?["name"] as? String == name }
+        let deployment = (app?["manifests"] as? [[String: Any]])?.first { $0["kind"] as? String == "Deployment" }
+        return (deployment?["spec"] as? [String: Any])?["replicas"] as? Int
+    }
+    #expect(replicas("payments-api-prod-eu") == 6)
+    #expect(replicas("payments-api-prod-us") == 2)
 }
 
 /// Problems go to stderr with exit status 1, valid Applications to stdout; clusters come from the registry by default.

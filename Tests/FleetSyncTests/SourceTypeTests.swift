@@ -65,3 +65,33 @@ func unrenderableSourcesAreErrors(_ json: String, _ message: String) throws {
     #expect(try loader.load(source: .object([("repoURL", .string(root.path)), ("path", "plain")]))?.objects.count == 1)
     #expect(try loader.load(source: .object([("repoURL", .string(root.path)), ("ref", "values")])) == nil)
 }
+
+/// Options Flotilla does not apply yet are named, never silently dropped.
+@Test(arguments: [
+    (#"{"kustomize": {"namePrefix": "staging-", "images": ["x:0.2"], "version": "v5"}}"#, ["kustomize.version"]),
+    (#"{"directory": {"recurse": true}}"#, []),
+    (#"{"directory": {"recurse": false, "include": "*.yaml"}}"#, ["directory.include"]),
+    (#"{"kustomize": {}}"#, []),
+] as [(String, [String])])
+func unappliedSourceOptions(_ json: String, _ expected: [String]) throws {
+    #expect(SourceType.unappliedOptions(try JSONParser.parse(json)) == expected)
+}
+
+/// Argo CD's `source.kustomize` options over a kustomization, as its `kustomize edit` calls leave it.
+@Test func kustomizeOverridesEditTheKustomization() throws {
+    let base = try JSONParser.parse(#"{"resources": ["d.yaml"], "commonLabels": {"team": "a"}, "images": [{"name": "nginx", "newTag": "1.0"}]}"#)
+    let options = try JSONParser.parse("""
+        {"namePrefix": "staging-", "nameSuffix": "-v2", "namespace": "web", "commonLabels": {"env": "staging"},
+         "commonAnnotations": {"owner": "a"}, "images": ["nginx:1.27", "old=registry:5000/new:2@sha256:abc"],
+         "replicas": [{"name": "web", "count": "3"}], "components": ["../c"], "patches": [{"path": "p.yaml"}]}
+        """)
+    let k = try KustomizeOverrides.apply(options, to: base)
+    #expect(k["namePrefix"]?.stringValue == "staging-" && k["nameSuffix"]?.stringValue == "-v2" && k["namespace"]?.stringValue == "web")
+    #expect(k["commonLabels"] == .object([("team", "a"), ("env", "staging")]))
+    #expect(k["images"] == .array([.object([("name", "nginx"), ("newTag", "1.27")]),
+                                  .object([("name", "old"), ("newName", "registry:5000/new"), ("newTag", "2"), ("digest", "sha256:abc")])]))
+    #expect(k["replicas"] == .array([.object([("name", "web"), ("count", .int(3))])]))
+    #expect(k["components"]?.arrayValue?.count == 1 && k["patches"]?.arrayValue?.count == 1)
+    #expect(throws: ManifestError.self) { try KustomizeOverrides.apply(try JSONParser.parse(#"{"replicas": [{"name": "w", "count": "many"}]}"#), to: base) }
+    #expect(KustomizeOverrides.autodetected(files: ["b.yaml", "a.yml", "sub/c.yaml", "README.md"])["resources"] == .array(["a.yml", "b.yaml"]))
+}
