@@ -47,13 +47,19 @@ public struct ManifestLoader: Sendable {
     ///   for Application sources; `flotilla apply -f DIR` reads the whole tree).
     /// - Parameter kustomize: Argo CD's `source.kustomize` options, applied over the path's kustomization (one
     ///   is made for a plain directory, as Argo CD makes it).
-    public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil) throws -> Rendered {
+    /// - Parameter filter: Argo CD's `directory.include` and `exclude` globs, on paths relative to `path`.
+    public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil,
+                     filter: FileFilter = FileFilter()) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
         let overrides = kustomize.flatMap { $0.isEmptyValue ? nil : $0 }
         let key = repoURL + "\u{0}" + commit + "\u{0}" + path + (recurse ? "\u{0}r" : "") + (overrides.map { "\u{0}" + $0.serialized(pretty: false) } ?? "")
-        guard let cache else { return try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides) }
+            + "\u{0}" + (filter.include ?? "") + "\u{0}" + (filter.exclude ?? "")
+        func run() throws -> Rendered {
+            try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter)
+        }
+        guard let cache else { return try run() }
         // One render per key at a time: concurrent loads of the same source wait for it instead of starting more.
-        let objects = try cache.getOrRender(key) { try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides).objects }
+        let objects = try cache.getOrRender(key) { try run().objects }
         return Rendered(commit: commit, objects: objects)
     }
 
@@ -78,7 +84,9 @@ public struct ManifestLoader: Sendable {
         guard !repo.isEmpty else { throw ManifestError("source has no repoURL") }
         guard let path = source["path"]?.stringValue else { throw ManifestError("source \(repo) has no path (and no chart)") }
         return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path,
-                        recurse: source.value(at: ["directory", "recurse"])?.boolValue ?? false, kustomize: source["kustomize"])
+                        recurse: source.value(at: ["directory", "recurse"])?.boolValue ?? false, kustomize: source["kustomize"],
+                        filter: FileFilter(include: source.value(at: ["directory", "include"])?.stringValue,
+                                           exclude: source.value(at: ["directory", "exclude"])?.stringValue))
     }
 
     /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
@@ -90,7 +98,7 @@ public struct ManifestLoader: Sendable {
         }
     }
 
-    private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?) throws -> Rendered {
+    private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?, filter: FileFilter) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         if dir.split(separator: "/").contains("..") {
@@ -116,7 +124,7 @@ public struct ManifestLoader: Sendable {
         }
         var objects: [JSONValue] = []
         for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json"))
-            && (recurse || !file.dropFirst(prefix.count).contains("/")) {
+            && (recurse || !file.dropFirst(prefix.count).contains("/")) && filter.admits(String(file.dropFirst(prefix.count))) {
             let text = String(decoding: try git.readFile(repoURL: repoURL, commit: commit, path: file), as: UTF8.self)
             let docs: [JSONValue]
             do {
@@ -207,6 +215,24 @@ public struct ManifestLoader: Sendable {
         for name in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("flotilla-kustomize-") {
             try? fm.removeItem(at: directory.appendingPathComponent(name))
         }
+    }
+}
+
+/// Argo CD's `directory.include` and `directory.exclude`: globs on a file's path relative to the source path
+/// (`*` crosses `/`; `{a,b}` alternatives). A file is read when it matches `include` (if set) and not `exclude`.
+public struct FileFilter: Sendable, Equatable {
+    public var include: String?
+    public var exclude: String?
+
+    public init(include: String? = nil, exclude: String? = nil) {
+        self.include = include.flatMap { $0.isEmpty ? nil : $0 }
+        self.exclude = exclude.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func admits(_ relativePath: String) -> Bool {
+        if let exclude, Glob.anyMatch(exclude, relativePath) { return false }
+        if let include, !Glob.anyMatch(include, relativePath) { return false }
+        return true
     }
 }
 

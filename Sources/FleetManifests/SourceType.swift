@@ -44,7 +44,7 @@ public enum SourceType: String, Sendable, Equatable {
             out.append("kustomize.\(key)")
         }
         for (key, value) in source["directory"]?.objectValue ?? [] where !value.isEmptyValue && key != "jsonnet" {
-            if key == "recurse" { continue }  // applied
+            if ["recurse", "include", "exclude"].contains(key) { continue }  // applied
             out.append("directory.\(key)")
         }
         return out

@@ -70,7 +70,8 @@ func unrenderableSourcesAreErrors(_ json: String, _ message: String) throws {
 @Test(arguments: [
     (#"{"kustomize": {"namePrefix": "staging-", "images": ["x:0.2"], "version": "v5"}}"#, ["kustomize.version"]),
     (#"{"directory": {"recurse": true}}"#, []),
-    (#"{"directory": {"recurse": false, "include": "*.yaml"}}"#, ["directory.include"]),
+    (#"{"directory": {"recurse": false, "include": "*.yaml"}}"#, []),
+    (#"{"directory": {"jsonnet": {}, "exclude": "x", "unknownOption": true}}"#, ["directory.unknownOption"]),
     (#"{"kustomize": {}}"#, []),
 ] as [(String, [String])])
 func unappliedSourceOptions(_ json: String, _ expected: [String]) throws {
@@ -94,4 +95,17 @@ func unappliedSourceOptions(_ json: String, _ expected: [String]) throws {
     #expect(k["components"]?.arrayValue?.count == 1 && k["patches"]?.arrayValue?.count == 1)
     #expect(throws: ManifestError.self) { try KustomizeOverrides.apply(try JSONParser.parse(#"{"replicas": [{"name": "w", "count": "many"}]}"#), to: base) }
     #expect(KustomizeOverrides.autodetected(files: ["b.yaml", "a.yml", "sub/c.yaml", "README.md"])["resources"] == .array(["a.yml", "b.yaml"]))
+}
+
+/// Argo CD's include/exclude globs: `*` crosses `/`, braces list alternatives, exclude wins.
+@Test(arguments: [
+    (nil, nil, "a.yaml", true),
+    ("*.yaml", nil, "sub/a.yaml", true),
+    ("{a.yaml,b.yml}", nil, "b.yml", true),
+    ("{a.yaml,b.yml}", nil, "c.yaml", false),
+    (nil, "*-secret.yaml", "db-secret.yaml", false),
+    ("*.yaml", "test/*", "test/x.yaml", false),
+] as [(String?, String?, String, Bool)])
+func directoryFilters(_ include: String?, _ exclude: String?, _ path: String, _ admitted: Bool) {
+    #expect(FileFilter(include: include, exclude: exclude).admits(path) == admitted)
 }

@@ -1,21 +1,28 @@
-/// Path matching as Argo CD's git generators do it.
-enum Glob {
+/// Path matching as Argo CD does it: its git generators (`path.Match`, doublestar) and its directory
+/// sources (`include`/`exclude`, gobwas/glob without separators).
+public enum Glob {
     /// Go's `path.Match`: `*` matches any run of non-`/` characters, `?` one non-`/` character, `[...]`
     /// classes with ranges and `^` negation, `\` escapes. The whole path must match. A malformed pattern
     /// matches nothing (Argo CD logs it and moves on).
-    static func pathMatch(_ pattern: String, _ name: String) -> Bool {
+    public static func pathMatch(_ pattern: String, _ name: String) -> Bool {
         (try? match(Array(pattern.unicodeScalars)[...], Array(name.unicodeScalars)[...], crossSlash: false)) ?? false
     }
 
     /// doublestar: as `pathMatch` per segment, plus `**` as a whole segment matching zero or more segments,
     /// and `{a,b}` alternatives.
-    static func doublestarMatch(_ pattern: String, _ path: String) -> Bool {
+    public static func doublestarMatch(_ pattern: String, _ path: String) -> Bool {
         for expanded in expandBraces(pattern) {
             let p = expanded.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             let s = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             if segments(p[...], s[...]) { return true }
         }
         return false
+    }
+
+    /// Argo CD's `directory.include`/`exclude`: `*` matches any run of characters, `/` included; `?`, classes
+    /// and `{a,b}` alternatives as usual.
+    public static func anyMatch(_ pattern: String, _ path: String) -> Bool {
+        expandBraces(pattern).contains { (try? match(Array($0.unicodeScalars)[...], Array(path.unicodeScalars)[...], crossSlash: true)) ?? false }
     }
 
     private static func segments(_ p: ArraySlice<String>, _ s: ArraySlice<String>) -> Bool {
@@ -33,7 +40,7 @@ enum Glob {
         return segments(p.dropFirst(), s.dropFirst())
     }
 
-    static func expandBraces(_ pattern: String) -> [String] {
+    public static func expandBraces(_ pattern: String) -> [String] {
         guard let open = pattern.firstIndex(of: "{") else { return [pattern] }
         var depth = 0
         var close: String.Index?
