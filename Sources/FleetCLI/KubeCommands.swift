@@ -35,8 +35,18 @@ func loadManifests(_ path: String) throws -> [JSONValue] {
         let docs = path.hasSuffix(".json") ? [try JSONParser.parse(text)] : try YAMLValue.documents(text, file: path)
         return docs.filter { !$0.isNull }.flatMap { $0["kind"]?.stringValue == "List" ? ($0["items"]?.arrayValue ?? []) : [$0] }
     }
-    let loader = ManifestLoader(git: WorkingTreeGitSource(root: URL(fileURLWithPath: path)))
-    return try loader.load(repoURL: path, revision: "", path: "").objects
+    // Inside a git checkout, the repository is the boundary (a kustomize overlay may name ../base), not the
+    // directory; elsewhere, the directory is.
+    let dir = URL(fileURLWithPath: path).standardizedFileURL
+    var root = dir
+    var candidate = dir
+    while candidate.path != "/" {
+        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(".git").path) { root = candidate; break }
+        candidate = candidate.deletingLastPathComponent().standardizedFileURL
+    }
+    let relative = dir.path == root.path ? "" : String(dir.path.dropFirst(root.path.count).drop { $0 == "/" })
+    let loader = ManifestLoader(git: WorkingTreeGitSource(root: root))
+    return try loader.load(repoURL: root.path, revision: "", path: relative).objects
 }
 
 struct ApplyCommand: ParsableCommand {

@@ -221,3 +221,22 @@ func freePort() -> Int {
     #expect(r.status != 0 && r.stderr.contains("bad.yaml:5:1: YAML syntax error"), "\(r.stderr)")
     #expect(try cli.run(["get", "--cluster", "s", "cm", "good"]).status != 0, "nothing was applied")
 }
+
+/// In a git checkout, an overlay that names `../../base` applies: the repository is the boundary, not the
+/// directory (outside the repository is still refused).
+@Test func overlayInACheckoutApplies() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let sim = try SimProcess()
+    defer { _ = sim.stop() }
+    try cli.run(["cluster", "add", "s", "--server", sim.server])
+    try FileManager.default.createDirectory(at: cli.workDir.appendingPathComponent("repo/.git"), withIntermediateDirectories: true)
+    cli.write("repo/base/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n")
+    cli.write("repo/base/kustomization.yaml", "resources: [cm.yaml]\n")
+    cli.write("repo/overlays/prod/kustomization.yaml", "resources: [../../base]\nnamePrefix: prod-\n")
+    let r = try cli.run(["apply", "--cluster", "s", "-f", cli.workDir.appendingPathComponent("repo/overlays/prod").path])
+    #expect(r.status == 0 && r.stdout.contains("ConfigMap default/prod-cfg created"), "\(r.stdout)\(r.stderr)")
+    cli.write("repo/escape/kustomization.yaml", "resources: [../../outside]\n")
+    let escape = try cli.run(["apply", "--cluster", "s", "-f", cli.workDir.appendingPathComponent("repo/escape").path])
+    #expect(escape.status != 0 && escape.stderr.contains("leaves the repository"), "\(escape.stderr)")
+}
