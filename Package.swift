@@ -43,6 +43,12 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // Thin module over the system libjsonnet, the reference implementation (apt: libjsonnet-dev).
+        .systemLibrary(
+            name: "CJsonnet",
+            path: "Sources/CJsonnet",
+            providers: [.apt(["libjsonnet-dev"])]
+        ),
         // Pure model: value types, validation, label selectors, ports. Foundation only.
         .target(name: "FleetModel", swiftSettings: strict),
         // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
@@ -63,7 +69,7 @@ let package = Package(
         // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
-        .target(name: "FleetManifests", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
+        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig"], swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
         .target(
             name: "FleetSim",
@@ -137,6 +143,6 @@ let package = Package(
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel", "FleetReconcile"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile"], swiftSettings: strict),
-        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetModel"], exclude: ["Snapshots"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel"], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

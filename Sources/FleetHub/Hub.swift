@@ -116,6 +116,14 @@ public final class Hub: @unchecked Sendable {
         public var problems: [String] = []
     }
 
+    /// The flotilla binary, when this process is one (it evaluates jsonnet in a child of itself); nil in a
+    /// process that embeds the hub without the CLI (tests), which evaluates in-process.
+    public static let jsonnetExecutable: String? = {
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+              URL(fileURLWithPath: path).lastPathComponent == "flotilla" else { return nil }
+        return path
+    }()
+
     public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl") throws {
         self.config = config
         self.logger = logger
@@ -154,7 +162,10 @@ public final class Hub: @unchecked Sendable {
         try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: work.path)
         ManifestLoader.cleanWorkDirectory(work)
         renderLimits.workDirectory = work
-        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: renderLimits)
+        // Jsonnet runs in a child process (this binary's `jsonnet-eval`), stopped after limits.subprocessTimeout.
+        let jsonnet: any JsonnetEvaluator = Self.jsonnetExecutable.map { SubprocessJsonnet(executable: $0) } ?? InProcessJsonnet()
+        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: renderLimits,
+                                   jsonnet: jsonnet)
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }

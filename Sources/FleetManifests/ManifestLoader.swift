@@ -13,6 +13,8 @@ public struct ManifestLoader: Sendable {
     /// Rendered sources by repository, commit and path (a commit never changes, so neither does its rendering).
     public let cache: ManifestCache?
     public let limits: Limits
+    /// Where jsonnet runs: a hub passes `SubprocessJsonnet`, so a runaway evaluation can be stopped.
+    public let jsonnet: any JsonnetEvaluator
     private let subprocesses: DispatchSemaphore
 
     /// Bounds on rendering, so one repository cannot take the hub's processes, time or memory.
@@ -30,8 +32,10 @@ public struct ManifestLoader: Sendable {
         public init() {}
     }
 
-    public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil, limits: Limits = Limits()) {
+    public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil, limits: Limits = Limits(),
+                jsonnet: any JsonnetEvaluator = InProcessJsonnet()) {
         self.git = git
+        self.jsonnet = jsonnet
         self.kubectl = kubectl
         self.cache = cache
         self.limits = limits
@@ -48,14 +52,15 @@ public struct ManifestLoader: Sendable {
     /// - Parameter kustomize: Argo CD's `source.kustomize` options, applied over the path's kustomization (one
     ///   is made for a plain directory, as Argo CD makes it).
     /// - Parameter filter: Argo CD's `directory.include` and `exclude` globs, on paths relative to `path`.
+    /// - Parameter jsonnetOptions: Argo CD's `directory.jsonnet` (ext vars, TLAs, libs) for `*.jsonnet` files.
     public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil,
-                     filter: FileFilter = FileFilter()) throws -> Rendered {
+                     filter: FileFilter = FileFilter(), jsonnetOptions: JsonnetOptions = JsonnetOptions()) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
         let overrides = kustomize.flatMap { $0.isEmptyValue ? nil : $0 }
         let key = repoURL + "\u{0}" + commit + "\u{0}" + path + (recurse ? "\u{0}r" : "") + (overrides.map { "\u{0}" + $0.serialized(pretty: false) } ?? "")
-            + "\u{0}" + (filter.include ?? "") + "\u{0}" + (filter.exclude ?? "")
+            + "\u{0}" + (filter.include ?? "") + "\u{0}" + (filter.exclude ?? "") + "\u{0}" + jsonnetOptions.cacheKey
         func run() throws -> Rendered {
-            try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter)
+            try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter, jsonnetOptions: jsonnetOptions)
         }
         guard let cache else { return try run() }
         // One render per key at a time: concurrent loads of the same source wait for it instead of starting more.
@@ -86,7 +91,8 @@ public struct ManifestLoader: Sendable {
         return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path,
                         recurse: source.value(at: ["directory", "recurse"])?.boolValue ?? false, kustomize: source["kustomize"],
                         filter: FileFilter(include: source.value(at: ["directory", "include"])?.stringValue,
-                                           exclude: source.value(at: ["directory", "exclude"])?.stringValue))
+                                           exclude: source.value(at: ["directory", "exclude"])?.stringValue),
+                        jsonnetOptions: try JsonnetOptions(source.value(at: ["directory", "jsonnet"])))
     }
 
     /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
@@ -98,7 +104,8 @@ public struct ManifestLoader: Sendable {
         }
     }
 
-    private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?, filter: FileFilter) throws -> Rendered {
+    private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?, filter: FileFilter,
+                        jsonnetOptions: JsonnetOptions) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         if dir.split(separator: "/").contains("..") {
@@ -123,8 +130,35 @@ public struct ManifestLoader: Sendable {
                                                                    autodetect: type != .kustomize ? inDir : nil))
         }
         var objects: [JSONValue] = []
-        for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json"))
+        // A work copy of the commit, made once, for jsonnet files (their imports read the repository).
+        var workCopy: URL?
+        defer { if let workCopy { try? FileManager.default.removeItem(at: workCopy) } }
+        for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json") || file.hasSuffix(".jsonnet"))
             && (recurse || !file.dropFirst(prefix.count).contains("/")) && filter.admits(String(file.dropFirst(prefix.count))) {
+            if file.hasSuffix(".jsonnet") {
+                let root = try workCopy ?? makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree)
+                workCopy = root
+                let jpaths = jsonnetOptions.libs.map { lib in
+                    root.appendingPathComponent(lib.split(separator: "/").filter { $0 != ".." && $0 != "." }.joined(separator: "/")).path
+                }
+                subprocesses.wait()
+                let output: String
+                do {
+                    defer { subprocesses.signal() }
+                    output = try jsonnet.evaluate(file: root.appendingPathComponent(file).path, options: jsonnetOptions, jpaths: jpaths,
+                                                  timeout: limits.subprocessTimeout)
+                } catch let error as ManifestError {
+                    throw ManifestError("jsonnet \(file) in \(repoURL) at \(commit.prefix(12)): \(error.description.replacingOccurrences(of: root.path + "/", with: ""))")
+                }
+                for item in try Jsonnet.manifests(output, file: file) {
+                    if item["kind"]?.stringValue == nil || item["apiVersion"]?.stringValue == nil {
+                        throw ManifestError("\(file) in \(repoURL) at \(commit.prefix(12)): an object of the jsonnet output has no kind or apiVersion: not a Kubernetes manifest")
+                    }
+                    try checkSize(item, in: file)
+                    objects.append(item)
+                }
+                continue
+            }
             let text = String(decoding: try git.readFile(repoURL: repoURL, commit: commit, path: file), as: UTF8.self)
             let docs: [JSONValue]
             do {
@@ -160,17 +194,8 @@ public struct ManifestLoader: Sendable {
         if autodetect == nil {
             try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
         }
-        // Work copies may hold Secret manifests: a directory only the hub's user can read, removed afterwards.
-        let base = limits.workDirectory ?? FileManager.default.temporaryDirectory
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let root = base.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let root = try makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree)
         defer { try? FileManager.default.removeItem(at: root) }
-        for file in tree.files {
-            let target = root.appendingPathComponent(file)
-            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
-        }
         if let overrides {
             let appDir = root.appendingPathComponent(dir)
             let names = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
@@ -207,6 +232,26 @@ public struct ManifestLoader: Sendable {
         let objects = try YAMLValue.documents(String(decoding: result.stdout, as: UTF8.self), file: "kustomize output").filter { !$0.isNull }
         for object in objects { try checkSize(object, in: "the kustomize output of \(dir)") }
         return objects
+    }
+
+    /// The commit's files in a new directory. Work copies may hold Secret manifests: a directory only the hub's
+    /// user can read; the caller removes it.
+    private func makeWorkCopy(repoURL: String, commit: String, tree: RepoTree) throws -> URL {
+        let base = limits.workDirectory ?? FileManager.default.temporaryDirectory
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let root = base.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        do {
+            for file in tree.files {
+                let target = root.appendingPathComponent(file)
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: root)
+            throw error
+        }
+        return root
     }
 
     /// Removes work copies a killed hub left behind in `directory`.

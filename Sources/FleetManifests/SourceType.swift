@@ -53,9 +53,8 @@ public enum SourceType: String, Sendable, Equatable {
     /// Why Flotilla cannot render this type yet, or nil when it can.
     public var unsupportedReason: String? {
         switch self {
-        case .directory, .kustomize, .reference: return nil
+        case .directory, .kustomize, .reference, .jsonnet: return nil
         case .helm: return "Helm charts are not rendered by Flotilla yet"
-        case .jsonnet: return "jsonnet sources are not rendered by Flotilla yet"
         case .plugin: return "config management plugins are not supported by Flotilla"
         }
     }

@@ -1,3 +1,4 @@
+import FleetManifests
 import Foundation
 import Testing
 
@@ -239,4 +240,20 @@ func freePort() -> Int {
     cli.write("repo/escape/kustomization.yaml", "resources: [../../outside]\n")
     let escape = try cli.run(["apply", "--cluster", "s", "-f", cli.workDir.appendingPathComponent("repo/escape").path])
     #expect(escape.status != 0 && escape.stderr.contains("leaves the repository"), "\(escape.stderr)")
+}
+
+/// Jsonnet in a child process (as the hub runs it): the answer, and a runaway evaluation stopped at the timeout.
+@Test func jsonnetRunsInAChildProcess() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let ok = cli.write("ok.jsonnet", "function(n) { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-' + n } }")
+    let evaluator = SubprocessJsonnet(executable: CLI.binary.path)
+    let json = try evaluator.evaluate(file: ok, options: JsonnetOptions(tlas: [.init(name: "n", value: "7", code: true)]), jpaths: [], timeout: 30)
+    #expect(json.contains("\"cm-7\""))
+    let slow = cli.write("slow.jsonnet", "std.foldl(function(a, b) a + b, std.range(0, 200000000), 0)")
+    let started = Date()
+    #expect { try evaluator.evaluate(file: slow, options: JsonnetOptions(), jpaths: [], timeout: 1) } throws: {
+        "\($0)".contains("did not finish within 1 s")
+    }
+    #expect(Date().timeIntervalSince(started) < 10)
 }

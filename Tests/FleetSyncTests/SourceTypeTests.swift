@@ -35,7 +35,7 @@ func detectedSourceTypes(_ files: [String], _ expected: SourceType) {
     (#"{"repoURL": "REPO", "chart": "nginx", "targetRevision": "15.*"}"#, "Helm source (chart 'nginx' from REPO): Helm charts are not rendered"),
     (#"{"repoURL": "REPO", "path": "plain", "plugin": {"name": "kustomized-helm"}}"#, "Plugin 'kustomized-helm' source (path 'plain' of REPO): config management plugins are not supported"),
     (#"{"repoURL": "REPO", "path": "chart"}"#, "is a Helm source: Helm charts are not rendered"),
-    (#"{"repoURL": "REPO", "path": "jsonnet"}"#, "is a Jsonnet source: jsonnet sources are not rendered"),
+    (#"{"repoURL": "REPO", "path": "jsonnet"}"#, "jsonnet/app.jsonnet in REPO at 000000000000: an object of the jsonnet output has no kind or apiVersion"),
     (#"{"repoURL": "REPO", "path": "values"}"#, "values.yaml in REPO at"),
     (#"{"repoURL": "REPO", "path": "docs"}"#, "rendered no objects: no YAML or JSON manifests among README.md"),
     (#"{"repoURL": "REPO"}"#, "has no path (and no chart)"),
