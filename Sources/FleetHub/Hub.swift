@@ -842,6 +842,7 @@ public final class Hub: @unchecked Sendable {
             status.set("pinnedRevision", .string(pin))
             conditions.append(Self.condition("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
         }
+        for warning in result.warnings { conditions.append(Self.condition(warning.type, warning.message)) }
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.set("conditions", .array(conditions))
         var history: SQLiteApplicationStore.SyncEntry?

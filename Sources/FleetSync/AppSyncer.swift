@@ -31,6 +31,8 @@ public struct ReconcileResult: Sendable {
     public var foreignOwners: [ObjectRef: String] = [:]
     /// Number of objects the Application's manifests define.
     public var desiredCount = 0
+    /// Conditions to show besides the outcome (type, message): what the sync did not do as asked.
+    public var warnings: [(type: String, message: String)] = []
 
     public init() {}
 
@@ -124,6 +126,23 @@ public struct AppSyncer: Sendable {
             result.operation = "Failed"
             result.message = "ComparisonError: \(error)"
             return result
+        }
+
+        // Resource hooks (Argo CD's `argocd.argoproj.io/hook`, Helm's `helm.sh/hook`): `Skip` is never applied;
+        // the others are not run as hooks yet (no phases, no waits, no delete policies) and say so.
+        var hooks: [String] = []
+        desired.removeAll { ref, object in
+            let annotations = object.value(at: ["metadata", "annotations"])
+            let argo = annotations?["argocd.argoproj.io/hook"]?.stringValue, helm = annotations?["helm.sh/hook"]?.stringValue
+            guard let kinds = argo ?? helm else { return false }
+            if argo?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "Skip" }) == true { return true }
+            hooks.append("\(ref) (\(kinds))")
+            return false
+        }
+        if !hooks.isEmpty {
+            result.warnings.append((type: "SyncHooksNotRun", message: "\(hooks.count) object\(hooks.count == 1 ? " is" : "s are") annotated as sync hooks, "
+                + "which Flotilla does not run as hooks yet: applied with the other objects, without phases, waves or delete policies: "
+                + hooks.prefix(5).joined(separator: ", ") + (hooks.count > 5 ? " and \(hooks.count - 5) more" : "")))
         }
 
         if let objectProblem {

@@ -115,3 +115,23 @@ spec:
     #expect(status.serialized(pretty: false).contains("ComparisonError"))
     await fixture.stop()
 }
+
+/// Hooks are not run as hooks yet, and the Application says so; a `Skip` hook is never applied.
+@Test func hooksAreNamedNotSilentlyApplied() async throws {
+    let files = ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
+                 "apps/web/skip.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: skipped, annotations: {argocd.argoproj.io/hook: Skip}}\n",
+                 "apps/web/pre.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pre, annotations: {argocd.argoproj.io/hook: PreSync}}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
+    let hub = fixture.hub
+    try await eventually("the hook condition") {
+        (try hub.store.application(named: "web-live")?.status.serialized(pretty: false) ?? "").contains("SyncHooksNotRun")
+    }
+    let status = try #require(try hub.store.application(named: "web-live")?.status.serialized(pretty: false))
+    #expect(status.contains("ConfigMap web/pre (PreSync)"), "\(status)")
+    let skipped = try await ConcurrentRunner.blocking { () -> JSONValue? in
+        let client = KubeClient(cluster: try hub.clusterStore.cluster(named: "live")!, timeout: 5)
+        return try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "web", name: "skipped")
+    }
+    #expect(skipped == nil, "a Skip hook is not applied")
+    await fixture.stop()
+}
