@@ -1,5 +1,6 @@
 import FleetModel
 import FleetTemplate
+import Foundation
 import Testing
 
 /// The language rules the typed value model brings, one row each: Go's kinds, shared dicts, named
@@ -106,4 +107,30 @@ func helmFunctions(_ template: String, _ expected: String) throws {
     }
     // Argo CD's table has none of Helm's own functions.
     #expect(throws: TemplateError.self) { try GoTemplate(#"{{ include "x" . }}"#) }
+}
+
+/// Named templates nested to the depth limit render on a Dispatch worker thread (the hub's generation and
+/// API threads) without exhausting its stack; one level more is refused with the limit's name.
+@Test func deepTemplateCallsFitADispatchThread() throws {
+    let limits = TemplateLimits.default
+    let recursive = #"{{ define "r" }}{{ if lt . 1 }}x{{ else }}{{ template "r" (sub . 1) }}{{ end }}{{ end }}{{ template "r" .n }}"#
+    let t = try GoTemplate(recursive)
+    let group = DispatchGroup()
+    let result = LockedBox<Result<String, any Error>?>(nil)
+    group.enter()
+    DispatchQueue.global().async {
+        result.set(Result { try t.render(.object([("n", .int(limits.maxDepth - 2))])) })
+        group.leave()
+    }
+    group.wait()
+    #expect(try result.get()?.get() == "x")
+    #expect { try t.render(.object([("n", .int(limits.maxDepth + 5))])) } throws: { "\($0)".contains("maxDepth") }
+}
+
+final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ value: T) { self.value = value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
 }
