@@ -136,7 +136,13 @@ public struct ManifestLoader: Sendable {
         for file in tree.files where file.hasPrefix(prefix) && (file.hasSuffix(".yaml") || file.hasSuffix(".yml") || file.hasSuffix(".json") || file.hasSuffix(".jsonnet"))
             && (recurse || !file.dropFirst(prefix.count).contains("/")) && filter.admits(String(file.dropFirst(prefix.count))) {
             if file.hasSuffix(".jsonnet") {
-                let root = try workCopy ?? makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree)
+                // Imports may reach anywhere in the repository: the source path, the libraries, and every file
+                // jsonnet usually imports are copied.
+                let libs = jsonnetOptions.libs.map { $0.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/") }
+                let root = try workCopy ?? makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree) { f in
+                    f.hasPrefix(prefix) || libs.contains { $0.isEmpty || f.hasPrefix($0 + "/") }
+                        || [".jsonnet", ".libsonnet", ".json", ".yaml", ".yml", ".txt"].contains { f.hasSuffix($0) }
+                }
                 workCopy = root
                 let jpaths = jsonnetOptions.libs.map { lib in
                     root.appendingPathComponent(lib.split(separator: "/").filter { $0 != ".." && $0 != "." }.joined(separator: "/")).path
@@ -191,10 +197,14 @@ public struct ManifestLoader: Sendable {
     ///   - autodetect: for a directory without a kustomization, its files: one is made listing them.
     private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String, overrides: JSONValue? = nil,
                            autodetect: [String]? = nil) throws -> [JSONValue] {
+        var needed: Set<String> = [dir]
         if autodetect == nil {
-            try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
+            needed = try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
         }
-        let root = try makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree)
+        // Only what kustomize reads is copied (a checkout may hold build directories of any size).
+        let root = try makeWorkCopy(repoURL: repoURL, commit: commit, tree: tree) { file in
+            needed.contains(file) || needed.contains { $0.isEmpty || file.hasPrefix($0 + "/") }
+        }
         defer { try? FileManager.default.removeItem(at: root) }
         if let overrides {
             let appDir = root.appendingPathComponent(dir)
@@ -236,13 +246,13 @@ public struct ManifestLoader: Sendable {
 
     /// The commit's files in a new directory. Work copies may hold Secret manifests: a directory only the hub's
     /// user can read; the caller removes it.
-    private func makeWorkCopy(repoURL: String, commit: String, tree: RepoTree) throws -> URL {
+    private func makeWorkCopy(repoURL: String, commit: String, tree: RepoTree, including: (String) -> Bool) throws -> URL {
         let base = limits.workDirectory ?? FileManager.default.temporaryDirectory
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let root = base.appendingPathComponent("flotilla-kustomize-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         do {
-            for file in tree.files {
+            for file in tree.files where including(file) {
                 let target = root.appendingPathComponent(file)
                 try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try git.readFile(repoURL: repoURL, commit: commit, path: file).write(to: target)
@@ -362,10 +372,13 @@ extension ManifestLoader {
     /// would make kustomize read the hub's own files. Every local path a kustomization names is resolved
     /// against its directory and must stay inside the repository. Remote resources (`https://…`) are left to
     /// kustomize.
+    /// Returns the paths kustomize will read (directories and files), so that only those are copied.
+    @discardableResult
     static func checkKustomizationPaths(repoURL: String, commit: String, tree: RepoTree, from dir: String, git: any GitSource,
-                                        remoteHosts: [String] = []) throws {
+                                        remoteHosts: [String] = []) throws -> Set<String> {
         // The kustomization of `dir`, and of every local directory it names, transitively.
         var queue = [dir], seen: Set<String> = [dir]
+        var files: Set<String> = []
         while let current = queue.popLast() {
             let prefix = current.isEmpty ? "" : current + "/"
             guard let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map({ prefix + $0 }).first(where: { tree.files.contains($0) }) else { continue }
@@ -403,7 +416,9 @@ extension ManifestLoader {
                 }
                 let resolved = stack.joined(separator: "/")
                 if tree.directories.contains(resolved) && seen.insert(resolved).inserted { queue.append(resolved) }
+                if !tree.directories.contains(resolved) { files.insert(resolved) }
             }
         }
+        return seen.union(files)
     }
 }

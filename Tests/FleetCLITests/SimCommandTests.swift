@@ -257,3 +257,22 @@ func freePort() -> Int {
     }
     #expect(Date().timeIntervalSince(started) < 10)
 }
+
+/// `flotilla render DIR` prints what a source renders to, with Argo CD's options as flags, and names what it
+/// cannot render.
+@Test func renderPrintsASource() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    try FileManager.default.createDirectory(at: cli.workDir.appendingPathComponent("repo/.git"), withIntermediateDirectories: true)
+    cli.write("repo/app/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n")
+    cli.write("repo/app/extra/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n")
+    cli.write("repo/chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    let app = cli.workDir.appendingPathComponent("repo/app").path
+    let plain = try cli.run(["render", app, "-o", "json"])
+    #expect(plain.status == 0 && plain.stdout.contains("\"web\"") && !plain.stdout.contains("extra"), "\(plain.stdout)\(plain.stderr)")
+    #expect(try cli.run(["render", app, "--recurse"]).stdout.contains("name: extra"))
+    let overridden = try cli.run(["render", app, "--replicas", "web=4", "--name-prefix", "staging-"])
+    #expect(overridden.stdout.contains("name: staging-web") && overridden.stdout.contains("replicas: 4"), "\(overridden.stdout)\(overridden.stderr)")
+    let chart = try cli.run(["render", cli.workDir.appendingPathComponent("repo/chart").path])
+    #expect(chart.status != 0 && chart.stderr.contains("Helm charts are not rendered by Flotilla yet"), "\(chart.stderr)")
+}
