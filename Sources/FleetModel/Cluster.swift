@@ -69,14 +69,7 @@ public struct Cluster: Sendable, Hashable, Codable {
     /// `[-a-z0-9.]` as `-`, at most 253 characters, no leading or trailing `-` or `.`.
     public var normalizedName: String { Cluster.normalize(name) }
 
-    public static func normalize(_ name: String) -> String {
-        var out = ""
-        for c in name.lowercased().unicodeScalars {
-            if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "-" || c == "." { out.unicodeScalars.append(c) } else { out.append("-") }
-        }
-        if out.utf8.count > 253 { out = String(out.prefix(253)) }
-        return String(out.drop { $0 == "-" || $0 == "." }.reversed().drop { $0 == "-" || $0 == "." }.reversed())
-    }
+    public static func normalize(_ name: String) -> String { KubernetesNames.argoNormalized(name) }
 
     /// Why this cluster refuses an object of `group`/`kind` in `namespace` (nil: cluster-scoped), or nil. A
     /// cluster registered with `namespaces` (Argo CD's namespace-scoped cluster) takes namespaced objects only in

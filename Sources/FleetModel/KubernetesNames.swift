@@ -124,4 +124,17 @@ public enum KubernetesNames {
         guard let first = bytes.first, let last = bytes.last, isAlnum(first), isAlnum(last) else { return false }
         return bytes.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
+
+    /// Argo CD's SanitizeName (its template function `normalize`, a cluster's `nameNormalized`): lower case,
+    /// every character outside `[-a-z0-9.]` becomes `-` (no collapsing), at most 253 characters, leading and
+    /// trailing `-` and `.` trimmed.
+    public static func argoNormalized(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for c in s.lowercased().unicodeScalars {
+            if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "-" || c == "." { out.append(c) } else { out.append("-") }
+        }
+        var result = String(out)
+        if result.unicodeScalars.count > 253 { result = String(String.UnicodeScalarView(result.unicodeScalars.prefix(253))) }
+        return String(result.drop { $0 == "-" || $0 == "." }.reversed().drop { $0 == "-" || $0 == "." }.reversed())
+    }
 }

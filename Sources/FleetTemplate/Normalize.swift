@@ -1,14 +1,7 @@
-/// Argo CD's `normalize` (SanitizeName): lower-case, every character outside `[-a-z0-9.]` becomes `-`
-/// (no collapsing), at most 253 characters, leading and trailing `-` and `.` trimmed.
-public func normalizeName(_ s: String) -> String {
-    var out = String.UnicodeScalarView()
-    for c in s.lowercased().unicodeScalars {
-        if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") || c == "-" || c == "." { out.append(c) } else { out.append("-") }
-    }
-    var result = String(out)
-    if result.unicodeScalars.count > 253 { result = String(String.UnicodeScalarView(result.unicodeScalars.prefix(253))) }
-    return String(result.drop { $0 == "-" || $0 == "." }.reversed().drop { $0 == "-" || $0 == "." }.reversed())
-}
+import FleetModel
+
+/// Argo CD's `normalize` (SanitizeName): see `KubernetesNames.argoNormalized`.
+public func normalizeName(_ s: String) -> String { KubernetesNames.argoNormalized(s) }
 
 /// Sprig-like `slugify` as used by Argo CD: lower-case, runs of characters outside `[a-z0-9]` become one
 /// `-`, trimmed, then truncated to `maxSize` (default 50) when `smartTruncate` keeps whole words.
