@@ -119,6 +119,16 @@ extension RenderBudget {
         switch name {
         case "repeat" where args.count == 2:
             try allow(times(max(0, int(args[0])), bytes(args[1])), building: "repeat")
+        case "randAlphaNum", "randAlpha", "randNumeric", "randAscii", "randBytes":
+            if let n = args.first { try allow(max(0, int(n)), building: name) }
+        case "wrapWith" where args.count == 3:
+            // At most one separator per byte of the text.
+            let text = bytes(args[2])
+            try allow(plus(text, times(text, bytes(args[1]))), building: "wrapWith")
+        case "untilStep" where args.count == 3:
+            let step = int(args[2])
+            let (span, overflow) = int(args[1]).subtractingReportingOverflow(int(args[0]))
+            if step != 0 { try allow(overflow ? Int.max : abs(span / step), building: "untilStep") }
         case "until" where args.count == 1:
             try allow(max(0, int(args[0])), building: "until")
         case "seq":
