@@ -49,6 +49,12 @@ let package = Package(
             path: "Sources/CJsonnet",
             providers: [.apt(["libjsonnet-dev"])]
         ),
+        // Thin module over the system zlib (apt: zlib1g-dev): gzip-compressed chart archives.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Pure model: value types, validation, label selectors, ports. Foundation only.
         .target(name: "FleetModel", swiftSettings: strict),
         // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
@@ -69,7 +75,7 @@ let package = Package(
         // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
-        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig"], swiftSettings: strict),
+        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm"], swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
         .target(
             name: "FleetSim",
@@ -118,11 +124,14 @@ let package = Package(
         ),
         // Git mirror cache over libgit2.
         .target(name: "FleetGit", dependencies: ["CGit2", "FleetModel"], swiftSettings: strict),
+        // Helm charts rendered natively: chart loading (directories, .tgz), values, dependencies, schema, templates.
+        // Pure: files come in as bytes.
+        .target(name: "FleetHelm", dependencies: ["CZlib", "FleetModel", "FleetConfig", "FleetTemplate"], swiftSettings: strict),
         // The `flotilla` command line.
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -133,6 +142,7 @@ let package = Package(
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetHelmTests", dependencies: ["FleetHelm", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetGeneratorsTests", dependencies: ["FleetGenerators", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),

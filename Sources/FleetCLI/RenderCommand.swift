@@ -10,7 +10,16 @@ import Foundation
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Print the manifests an Application source directory renders to (plain, kustomize, jsonnet).",
+        abstract: "Print the manifests a source renders to: a source directory, or a Helm chart with helm's flags.",
+        subcommands: [RenderDirectoryCommand.self, RenderHelmCommand.self],
+        defaultSubcommand: RenderDirectoryCommand.self
+    )
+}
+
+struct RenderDirectoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dir",
+        abstract: "Print the manifests an Application source directory renders to (plain, kustomize, jsonnet, Helm).",
         discussion: """
         The directory is read as an Application's `source.path` in its git checkout (the repository is the
         boundary, so overlays may name ../base). Flags are Argo CD's source options; a source Flotilla cannot

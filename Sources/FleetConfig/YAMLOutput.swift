@@ -18,7 +18,7 @@ public enum YAMLOutput {
         case .null: return Node("null", Tag(.null))
         case .bool(let b): return Node(b ? "true" : "false", Tag(.bool))
         case .int(let i): return Node(String(i), Tag(.int))
-        case .double(let d): return Node(String(d), Tag(.float))
+        case .double(let d): return Node(goFloat(d), Tag(.float))
         case .string(let s):
             let style: Node.Scalar.Style = s.contains("\n") ? .literal : (needsQuotes(s) ? .doubleQuoted : .any)
             return Node(s, Tag(.str), style)
@@ -34,5 +34,14 @@ public enum YAMLOutput {
         if Double(s) != nil || Int(s) != nil { return true }
         if s.hasPrefix("0x") || s.hasPrefix("0o") { return true }
         return false
+    }
+
+    /// A float64 as Go's YAML and JSON encoders write it: integral values without a fraction (`13`, not
+    /// `13.0`), shortest round-trip digits otherwise, `.nan` / `.inf` for the special values.
+    static func goFloat(_ d: Double) -> String {
+        if d.isNaN { return ".nan" }
+        if d.isInfinite { return d < 0 ? "-.inf" : ".inf" }
+        if d == d.rounded() && abs(d) < 1e21 { return String(format: "%.0f", d) }
+        return String(d)
     }
 }

@@ -101,6 +101,7 @@ struct Executor {
             try budget.allow(n, building: "range over \(n)")
             items = (0..<max(0, n)).map { (.int($0), .int($0)) }
         case .missing, .null: items = []
+        case .object(let o) where o.rangeEntries != nil: items = o.rangeEntries!
         default:
             throw fail(line, "range", "range can't iterate over \(GoFormat.value(value))")
         }
@@ -230,7 +231,9 @@ struct Executor {
             if options.contains(.missingKeyError) {
                 throw TemplateError(.missingKey, "template: \(line): executing at <\(text)>: map has no entry for key \"\(name)\"")
             }
-            return .missing
+            // missingkey=zero gives the element type's zero value: a nil interface, which a further field
+            // access fails on ("nil pointer evaluating interface {}.x"), as in Go (and so in Helm).
+            return options.contains(.missingKeyZero) && m.element == "interface {}" ? .null : .missing
         case .object(let o):
             if let v = o.field(name) { return v }
             throw fail(line, text, "can't evaluate field \(name) in type \(o.typeName)")

@@ -243,7 +243,8 @@ struct GoTemplateParser {
                 }
                 let actionStart = pos
                 let (tokens, trimRight) = try lexAction()
-                let actionText = String(String.UnicodeScalarView(source[actionStart..<max(actionStart, pos - 2)]))
+                // The action's text, without the closing delimiter and its trim marker (" -}}").
+                let actionText = String(String.UnicodeScalarView(source[actionStart..<max(actionStart, pos - (trimRight ? 3 : 2))]))
                 items.append(.action(tokens, line: actionLine, text: actionText.trimmingCharacters(in: .whitespaces)))
                 trimNextText = trimRight
             } else {

@@ -70,7 +70,7 @@ public enum TemplateValue {
     /// What a function parameter of type `interface{}` receives: an invalid value becomes nil.
     var asArgument: TemplateValue { if case .missing = self { return .null } else { return self } }
 
-    var isNil: Bool {
+    public var isNil: Bool {
         switch self {
         case .missing, .null: return true
         default: return false
@@ -231,10 +231,13 @@ public protocol TemplateObject {
     /// A method called with arguments; nil when the type has no such method.
     func call(_ name: String, _ args: [TemplateValue]) throws -> TemplateValue?
     func equals(_ other: any TemplateObject) -> Bool
+    /// Key/value pairs for `range` over a map-like object (Helm's `.Files`); nil when it cannot be ranged.
+    var rangeEntries: [(TemplateValue, TemplateValue)]? { get }
 }
 
 extension TemplateObject {
     public var isZero: Bool { false }
     public func call(_ name: String, _ args: [TemplateValue]) throws -> TemplateValue? { nil }
     public func equals(_ other: any TemplateObject) -> Bool { false }
+    public var rangeEntries: [(TemplateValue, TemplateValue)]? { nil }
 }

@@ -37,7 +37,7 @@ enum ArgoFunctions {
 }
 
 extension YAMLValue {
-    static func kind(_ v: JSONValue) -> String {
+    public static func kind(_ v: JSONValue) -> String {
         switch v {
         case .object: return "object"
         case .array: return "array"

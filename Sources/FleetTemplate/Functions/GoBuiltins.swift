@@ -15,6 +15,7 @@ enum GoBuiltins {
             case .string(let s): return .int(s.utf8.count)
             case .list(let l): return .int(l.items.count)
             case .map(let m): return .int(m.entries.count)
+            case .object(let o) where o.rangeEntries != nil: return .int(o.rangeEntries!.count)
             case .missing: throw fail("len of nil pointer")
             case .null: throw fail("len of nil pointer")
             default: throw fail("len of type \(args[0].typeName)")

@@ -1,0 +1,58 @@
+import ArgumentParser
+import FleetHelm
+import FleetManifests
+import Foundation
+
+/// `helm template`, natively: a chart directory or archive rendered with helm's flags, printed as helm prints it.
+struct RenderHelmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "helm",
+        abstract: "Render a Helm chart as `helm template` does (no helm binary needed).",
+        discussion: """
+        Values come from the chart's values.yaml, then each --values file, then --set and --set-string, as in
+        helm. Errors (a schema violation, a failed `required`) are printed in helm's words and exit 1.
+
+        Examples:
+          flotilla render helm ./charts/api --values prod.yaml --set image.tag=1.4.2 --release-name api
+          flotilla render helm api-1.4.2.tgz --kube-version 1.29.0 --api-versions monitoring.coreos.com/v1 --include-crds
+        """
+    )
+
+    @Argument(help: "A chart directory or a .tgz chart archive.") var chart: String
+    @Option(name: [.customShort("f"), .customLong("values")], help: ArgumentHelp("A values file (repeatable; later files win).", valueName: "file")) var values: [String] = []
+    @Option(help: ArgumentHelp("Set values (repeatable): a.b=c,d[0]=e,f={x,y}.", valueName: "key=value")) var set: [String] = []
+    @Option(name: .customLong("set-string"), help: ArgumentHelp("Set values as strings (repeatable).", valueName: "key=value")) var setString: [String] = []
+    @Option(name: .customLong("set-file"), help: ArgumentHelp("Set a value to a file's content (repeatable).", valueName: "key=path")) var setFile: [String] = []
+    @Option(name: .customLong("release-name"), help: "The release name.") var releaseName = "release-name"
+    @Option(name: .customLong("name-template"), help: "A template for the release name.") var nameTemplate: String?
+    @Option(name: .shortAndLong, help: "The release namespace.") var namespace = "default"
+    @Option(name: .customLong("kube-version"), help: "The Kubernetes version for .Capabilities.") var kubeVersion = HelmRenderer.defaultKubeVersion
+    @Option(name: [.customShort("a"), .customLong("api-versions")], help: ArgumentHelp("Extra API versions for .Capabilities (repeatable, comma-separated).", valueName: "group/version")) var apiVersions: [String] = []
+    @Flag(name: .customLong("include-crds"), help: "Print the charts' crds/ too, first.") var includeCRDs = false
+    @Flag(name: .customLong("skip-tests"), help: "Leave out helm.sh/hook: test objects.") var skipTests = false
+    @Option(name: [.customShort("s"), .customLong("show-only")], help: ArgumentHelp("Only templates matching this path glob (repeatable).", valueName: "path")) var showOnly: [String] = []
+
+    func run() throws {
+        do {
+            let loaded = try HelmChartFiles.load(path: chart)
+            var options = HelmRenderOptions(releaseName: releaseName, namespace: namespace, kubeVersion: kubeVersion,
+                                            apiVersions: apiVersions.flatMap { $0.split(separator: ",").map(String.init) },
+                                            set: set, setString: setString, includeCRDs: includeCRDs, skipTests: skipTests,
+                                            showOnly: showOnly, nameTemplate: nameTemplate)
+            for file in values {
+                guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("open \(file): no such file or directory") }
+                options.valueFiles.append((file, String(decoding: data, as: UTF8.self)))
+            }
+            for item in setFile {
+                guard let eq = item.firstIndex(of: "=") else { throw CLIError("--set-file \(item): expected key=path") }
+                let path = String(item[item.index(after: eq)...])
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--set-file: open \(path): no such file or directory") }
+                options.overrides.append((String(item[..<eq]), .string(String(decoding: data, as: UTF8.self))))
+            }
+            let release = try HelmRenderer.render(loaded, options: options)
+            print(release.text, terminator: "")
+        } catch let error as HelmError {
+            throw CLIError(error.message)
+        }
+    }
+}
