@@ -75,7 +75,7 @@ let package = Package(
         // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
-        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm"], swiftSettings: strict),
+        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm", "FleetKube", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
         .target(
             name: "FleetSim",

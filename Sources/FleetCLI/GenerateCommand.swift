@@ -75,9 +75,12 @@ struct GenerateCommand: ParsableCommand {
                 var object = app.object
                 if render {
                     var manifests: [JSONValue] = []
+                    let context = RenderContext(applicationName: app.name,
+                                                namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default",
+                                                references: RenderContext.references(in: app.sources))
                     for source in app.sources {
                         do {
-                            manifests += try loader.load(source: source)?.objects ?? []
+                            manifests += try loader.load(source: source, context: context)?.objects ?? []
                         } catch {
                             errors.append("Application \(app.name): \(error)")
                         }

@@ -86,9 +86,15 @@ public enum ChartLoader {
                 throw HelmError(.badChart, "\(origin)/values.schema.json: \(error)")
             }
         }
-        if let req = files.removeValue(forKey: "requirements.yaml"), metadata.apiVersion == "v1" {
-            let doc = try YAMLValue.parse(String(decoding: req, as: UTF8.self), file: "\(origin)/requirements.yaml")
-            metadata.dependencies = try parseDependencies(doc["dependencies"], origin: "\(origin)/requirements.yaml")
+        // helm 3 reads requirements.yaml for any apiVersion (v2 charts get a warning), over Chart.yaml's list.
+        if let req = files.removeValue(forKey: "requirements.yaml") {
+            let doc: JSONValue
+            do { doc = try YAMLValue.parse(String(decoding: req, as: UTF8.self), file: "\(origin)/requirements.yaml") } catch {
+                throw HelmError(.badChart, "\(origin)/requirements.yaml: \(error)")
+            }
+            if doc["dependencies"] != nil {
+                metadata.dependencies = try parseDependencies(doc["dependencies"], origin: "\(origin)/requirements.yaml")
+            }
         }
         files.removeValue(forKey: "Chart.lock")
         files.removeValue(forKey: "requirements.lock")

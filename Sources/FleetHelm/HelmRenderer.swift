@@ -27,6 +27,8 @@ public struct HelmRenderOptions: Sendable {
     public var showOnly: [String]
     /// `--name-template`: the release name rendered from a template.
     public var nameTemplate: String?
+    /// Check values against the charts' `values.schema.json` (Argo CD's `skipSchemaValidation` turns it off).
+    public var validateSchema = true
     public var limits: TemplateLimits
 
     public init(releaseName: String = "release-name", namespace: String = "default", kubeVersion: String = HelmRenderer.defaultKubeVersion,
@@ -98,7 +100,7 @@ public enum HelmRenderer {
         Dependencies.importValues(&chart)
         let values = Coalesce.values(chart, user: user)
         var problems = ""
-        schemaProblems(chart, values, into: &problems)
+        if options.validateSchema { schemaProblems(chart, values, into: &problems) }
         if !problems.isEmpty {
             throw HelmError(.schema, "values don't meet the specifications of the schema(s) in the following chart(s):\n" + problems)
         }

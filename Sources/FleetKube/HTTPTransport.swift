@@ -216,3 +216,7 @@ final class AbortFlag: @unchecked Sendable {
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
 }
+
+extension TransportError: CustomStringConvertible {
+    var description: String { message }
+}

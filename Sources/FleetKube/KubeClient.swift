@@ -69,6 +69,18 @@ public final class KubeClient: @unchecked Sendable {
     /// `GET /version`.
     public func version() throws -> JSONValue { try json("GET", "/version", object: "") }
 
+    private var cachedServerVersion: String?
+
+    /// The server's version as `1.29.3` (from `gitVersion`), asked once per client; nil when it does not answer.
+    public func serverVersion() -> String? {
+        if let v = lock.withLock({ cachedServerVersion }) { return v }
+        guard let v = try? version()["gitVersion"]?.stringValue else { return nil }
+        var text = v.hasPrefix("v") ? String(v.dropFirst()) : v
+        if let plus = text.firstIndex(where: { $0 == "+" || $0 == "-" }) { text = String(text[..<plus]) }
+        lock.withLock { cachedServerVersion = text }
+        return text
+    }
+
     /// `GET /readyz`, falling back to `/version`; true when the API server answers 200.
     public func ready() throws -> Bool {
         let response = try send("GET", "/readyz", object: "")

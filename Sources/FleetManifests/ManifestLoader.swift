@@ -15,6 +15,8 @@ public struct ManifestLoader: Sendable {
     public let limits: Limits
     /// Where jsonnet runs: a hub passes `SubprocessJsonnet`, so a runaway evaluation can be stopped.
     public let jsonnet: any JsonnetEvaluator
+    /// Chart repositories for `source.chart` and for dependencies a chart does not vendor in `charts/`.
+    public let charts: ChartRepositories
     private let subprocesses: DispatchSemaphore
 
     /// Bounds on rendering, so one repository cannot take the hub's processes, time or memory.
@@ -33,8 +35,9 @@ public struct ManifestLoader: Sendable {
     }
 
     public init(git: any GitSource, kubectl: String = "kubectl", cache: ManifestCache? = nil, limits: Limits = Limits(),
-                jsonnet: any JsonnetEvaluator = InProcessJsonnet()) {
+                jsonnet: any JsonnetEvaluator = InProcessJsonnet(), charts: ChartRepositories = ChartRepositories()) {
         self.git = git
+        self.charts = charts
         self.jsonnet = jsonnet
         self.kubectl = kubectl
         self.cache = cache
@@ -53,14 +56,18 @@ public struct ManifestLoader: Sendable {
     ///   is made for a plain directory, as Argo CD makes it).
     /// - Parameter filter: Argo CD's `directory.include` and `exclude` globs, on paths relative to `path`.
     /// - Parameter jsonnetOptions: Argo CD's `directory.jsonnet` (ext vars, TLAs, libs) for `*.jsonnet` files.
+    /// - Parameter helm: Argo CD's `source.helm` (as JSON) and the render context, for a chart at the path.
     public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil,
-                     filter: FileFilter = FileFilter(), jsonnetOptions: JsonnetOptions = JsonnetOptions()) throws -> Rendered {
+                     filter: FileFilter = FileFilter(), jsonnetOptions: JsonnetOptions = JsonnetOptions(),
+                     helm: JSONValue? = nil, context: RenderContext = RenderContext()) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
         let overrides = kustomize.flatMap { $0.isEmptyValue ? nil : $0 }
         let key = repoURL + "\u{0}" + commit + "\u{0}" + path + (recurse ? "\u{0}r" : "") + (overrides.map { "\u{0}" + $0.serialized(pretty: false) } ?? "")
             + "\u{0}" + (filter.include ?? "") + "\u{0}" + (filter.exclude ?? "") + "\u{0}" + jsonnetOptions.cacheKey
+            + helmKey(repoURL: repoURL, commit: commit, path: path, helm: helm, context: context)
         func run() throws -> Rendered {
-            try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter, jsonnetOptions: jsonnetOptions)
+            try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter, jsonnetOptions: jsonnetOptions,
+                       helm: helm, context: context)
         }
         guard let cache else { return try run() }
         // One render per key at a time: concurrent loads of the same source wait for it instead of starting more.
@@ -71,7 +78,7 @@ public struct ManifestLoader: Sendable {
     /// Renders one source of an Application spec (`repoURL`, `path` or `chart`, options) at `revision` (its
     /// `targetRevision` when nil). Returns nil for a `ref:` source, which only lends files to another. A source
     /// Flotilla cannot render, or that renders nothing where the user named something, is an error naming it.
-    public func load(source: JSONValue, revision: String? = nil) throws -> Rendered? {
+    public func load(source: JSONValue, revision: String? = nil, context: RenderContext = RenderContext()) throws -> Rendered? {
         let repo = source["repoURL"]?.stringValue ?? ""
         let where_ = source["path"]?.stringValue.map { "path '\($0)' of \(repo)" } ?? source["chart"]?.stringValue.map { "chart '\($0)' from \(repo)" } ?? repo
         if let declared = SourceType.declared(source) {
@@ -87,12 +94,17 @@ public struct ManifestLoader: Sendable {
             throw ManifestError("source (\(where_)) sets \(ignored.joined(separator: ", ")), which Flotilla does not apply yet")
         }
         guard !repo.isEmpty else { throw ManifestError("source has no repoURL") }
+        if let chart = source["chart"]?.stringValue, source["path"] == nil {
+            return try loadRepositoryChart(repoURL: repo, chart: chart, constraint: revision ?? source["targetRevision"]?.stringValue ?? "",
+                                           helm: source["helm"], context: context)
+        }
         guard let path = source["path"]?.stringValue else { throw ManifestError("source \(repo) has no path (and no chart)") }
         return try load(repoURL: repo, revision: revision ?? source["targetRevision"]?.stringValue ?? "HEAD", path: path,
                         recurse: source.value(at: ["directory", "recurse"])?.boolValue ?? false, kustomize: source["kustomize"],
                         filter: FileFilter(include: source.value(at: ["directory", "include"])?.stringValue,
                                            exclude: source.value(at: ["directory", "exclude"])?.stringValue),
-                        jsonnetOptions: try JsonnetOptions(source.value(at: ["directory", "jsonnet"])))
+                        jsonnetOptions: try JsonnetOptions(source.value(at: ["directory", "jsonnet"])),
+                        helm: source["helm"] ?? (SourceType.declared(source) == .helm ? .object([]) : nil), context: context)
     }
 
     /// Refuses an object larger than `limits.maxObjectBytes` before anything is sent to a cluster.
@@ -105,7 +117,7 @@ public struct ManifestLoader: Sendable {
     }
 
     private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?, filter: FileFilter,
-                        jsonnetOptions: JsonnetOptions) throws -> Rendered {
+                        jsonnetOptions: JsonnetOptions, helm: JSONValue?, context: RenderContext) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         if dir.split(separator: "/").contains("..") {
@@ -121,7 +133,11 @@ public struct ManifestLoader: Sendable {
             throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) holds symbolic links, which Flotilla does not follow: \(links.prefix(5).joined(separator: ", "))\(links.count > 5 ? " and \(links.count - 5) more" : "")")
         }
         let inDir = tree.files.filter { prefix.isEmpty || $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-        let type = SourceType.detected(files: inDir)
+        let type = helm != nil ? .helm : SourceType.detected(files: inDir)
+        if type == .helm {
+            return Rendered(commit: commit, objects: try renderGitChart(repoURL: repoURL, commit: commit, dir: dir, files: inDir,
+                                                                        helm: helm, context: context))
+        }
         if let reason = type.unsupportedReason {
             throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) is a \(type.rawValue) source: \(reason)")
         }

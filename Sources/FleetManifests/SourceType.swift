@@ -43,6 +43,9 @@ public enum SourceType: String, Sendable, Equatable {
         for (key, value) in source["kustomize"]?.objectValue ?? [] where !value.isEmptyValue && !KustomizeOverrides.supported.contains(key) {
             out.append("kustomize.\(key)")
         }
+        for (key, value) in source["helm"]?.objectValue ?? [] where !value.isEmptyValue && !HelmSourceOptions.supported.contains(key) {
+            out.append("helm.\(key)")
+        }
         for (key, value) in source["directory"]?.objectValue ?? [] where !value.isEmptyValue && key != "jsonnet" {
             if ["recurse", "include", "exclude"].contains(key) { continue }  // applied
             out.append("directory.\(key)")
@@ -53,8 +56,7 @@ public enum SourceType: String, Sendable, Equatable {
     /// Why Flotilla cannot render this type yet, or nil when it can.
     public var unsupportedReason: String? {
         switch self {
-        case .directory, .kustomize, .reference, .jsonnet: return nil
-        case .helm: return "Helm charts are not rendered by Flotilla yet"
+        case .directory, .kustomize, .reference, .jsonnet, .helm: return nil
         case .plugin: return "config management plugins are not supported by Flotilla"
         }
     }

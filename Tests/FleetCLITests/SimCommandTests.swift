@@ -273,6 +273,20 @@ func freePort() -> Int {
     #expect(try cli.run(["render", app, "--recurse"]).stdout.contains("name: extra"))
     let overridden = try cli.run(["render", app, "--replicas", "web=4", "--name-prefix", "staging-"])
     #expect(overridden.stdout.contains("name: staging-web") && overridden.stdout.contains("replicas: 4"), "\(overridden.stdout)\(overridden.stderr)")
-    let chart = try cli.run(["render", cli.workDir.appendingPathComponent("repo/chart").path])
-    #expect(chart.status != 0 && chart.stderr.contains("Helm charts are not rendered by Flotilla yet"), "\(chart.stderr)")
+    let empty = try cli.run(["render", cli.workDir.appendingPathComponent("repo/chart").path])
+    #expect(empty.status != 0 && empty.stderr.contains("chart 'c' 0.1.0 rendered no objects"), "\(empty.stderr)")
+    cli.write("repo/chart/values.yaml", "replicas: 1\n")
+    cli.write("repo/chart/values.schema.json", #"{"properties": {"replicas": {"type": "integer", "minimum": 1}}}"#)
+    cli.write("repo/chart/templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec: {replicas: {{ .Values.replicas }}}\n")
+    cli.write("repo/chart/templates/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}}\n")
+    cli.write("prod.yaml", "replicas: 3\n")
+    let chartDir = cli.workDir.appendingPathComponent("repo/chart").path
+    let dir = try cli.run(["render", chartDir])
+    #expect(dir.status == 0 && dir.stdout.contains("replicas: 1"), "\(dir.stdout)\(dir.stderr)")
+    let helm = try cli.run(["render", "helm", chartDir, "-f", cli.workDir.appendingPathComponent("prod.yaml").path, "--set", "replicas=5",
+                            "--release-name", "web", "--show-only", "templates/deploy.yaml"])
+    #expect(helm.status == 0 && helm.stdout.contains("# Source: c/templates/deploy.yaml") && helm.stdout.contains("replicas: 5")
+            && !helm.stdout.contains("kind: Service"), "\(helm.stdout)\(helm.stderr)")
+    let invalid = try cli.run(["render", "helm", chartDir, "--set", "replicas=0"])
+    #expect(invalid.status != 0 && invalid.stderr.contains("- at '/replicas': minimum: got 0, want 1"), "\(invalid.stderr)")
 }

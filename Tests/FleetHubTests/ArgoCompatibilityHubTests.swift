@@ -96,20 +96,27 @@ spec:
 }
 
 /// A source the hub cannot render is a ComparisonError on its Application, never Synced/Healthy with nothing
-/// deployed; its siblings sync.
+/// deployed; its siblings sync, a Helm chart among them (rendered natively, the release named after the app).
 @Test func unrenderableSourcesAreNeverSynced() async throws {
     let files = ["apps/plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
                  "apps/chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-                 "apps/chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n"]
+                 "apps/chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}}\n",
+                 "apps/broken/Chart.yaml": "apiVersion: v2\nname: broken\nversion: 0.1.0\n",
+                 "apps/broken/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ required \"image.tag is required\" .Values.image }}}\n"]
     let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
     let hub = fixture.hub
     try await eventually("plain-live synced") {
         try hub.store.application(named: "plain-live")?.status.value(at: ["sync", "status"])?.stringValue == "Synced"
     }
-    try await eventually("chart-live refused") {
-        (try hub.store.application(named: "chart-live")?.status.serialized(pretty: false) ?? "").contains("Helm charts are not rendered")
+    try await eventually("chart-live synced") {
+        let status = try hub.store.application(named: "chart-live")?.status
+        return status?.value(at: ["sync", "status"])?.stringValue == "Synced"
+            && status?["resources"]?.arrayValue?.contains { $0["name"]?.stringValue == "chart-live" && $0["kind"]?.stringValue == "ConfigMap" } == true
     }
-    let status = try #require(try hub.store.application(named: "chart-live")?.status)
+    try await eventually("broken-live refused") {
+        (try hub.store.application(named: "broken-live")?.status.serialized(pretty: false) ?? "").contains("image.tag is required")
+    }
+    let status = try #require(try hub.store.application(named: "broken-live")?.status)
     #expect(status.value(at: ["sync", "status"])?.stringValue != "Synced")
     #expect(status.value(at: ["health", "status"])?.stringValue != "Healthy")
     #expect(status.serialized(pretty: false).contains("ComparisonError"))

@@ -32,9 +32,11 @@ func detectedSourceTypes(_ files: [String], _ expected: SourceType) {
 /// Sources Flotilla cannot render, or that render nothing, are errors naming the source: never an empty
 /// success that a hub would report Synced and Healthy.
 @Test(arguments: [
-    (#"{"repoURL": "REPO", "chart": "nginx", "targetRevision": "15.*"}"#, "Helm source (chart 'nginx' from REPO): Helm charts are not rendered"),
+    (#"{"repoURL": "REPO", "chart": "nginx", "targetRevision": "15.*"}"#, "chart repository REPO: cannot read index.yaml"),
+    (#"{"repoURL": "REPO", "path": "chart", "helm": {"valueFiles": ["missing.yaml"]}}"#, "value file 'missing.yaml' not found"),
+    (#"{"repoURL": "REPO", "path": "chart", "helm": {"postRenderer": "x"}}"#, "sets helm.postRenderer, which Flotilla does not apply"),
     (#"{"repoURL": "REPO", "path": "plain", "plugin": {"name": "kustomized-helm"}}"#, "Plugin 'kustomized-helm' source (path 'plain' of REPO): config management plugins are not supported"),
-    (#"{"repoURL": "REPO", "path": "chart"}"#, "is a Helm source: Helm charts are not rendered"),
+    (#"{"repoURL": "REPO", "path": "chart"}"#, "Helm chart at path 'chart' in REPO at 000000000000: c/templates/cm.yaml: Object 'apiVersion' is missing"),
     (#"{"repoURL": "REPO", "path": "jsonnet"}"#, "jsonnet/app.jsonnet in REPO at 000000000000: an object of the jsonnet output has no kind or apiVersion"),
     (#"{"repoURL": "REPO", "path": "values"}"#, "values.yaml in REPO at"),
     (#"{"repoURL": "REPO", "path": "docs"}"#, "rendered no objects: no YAML or JSON manifests among README.md"),

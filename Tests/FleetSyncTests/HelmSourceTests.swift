@@ -1,0 +1,138 @@
+import FleetGit
+import FleetManifests
+import FleetModel
+import Foundation
+import Testing
+
+/// Helm sources as Argo CD renders them: charts in git with `source.helm`, charts from a chart repository,
+/// `$values` from a `ref` source, dependencies fetched from a repository.
+@Suite struct HelmSourceTests {
+    let root: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-helm-src-\(UUID().uuidString)")
+        let files = [
+            "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\ndependencies:\n- name: redis\n  version: 7.x\n  repository: https://charts.example.com\n  condition: redis.enabled\n",
+            "charts/web/values.yaml": "replicas: 1\nimage: {tag: \"1.0\"}\nredis: {enabled: false}\n",
+            "charts/web/values-prod.yaml": "replicas: 3\n",
+            "charts/web/templates/deploy.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: {{ .Release.Name }}-web
+              namespace: {{ .Release.Namespace }}
+            spec:
+              replicas: {{ .Values.replicas }}
+              template:
+                spec:
+                  containers:
+                  - name: web
+                    image: "nginx:{{ .Values.image.tag }}"
+                    env:
+                    - {name: NOTE, value: {{ .Values.note | default "none" | quote }}}
+                    - {name: KUBE, value: {{ .Capabilities.KubeVersion.Version | quote }}}
+            """,
+            "charts/web/templates/hook.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations: {helm.sh/hook: pre-install}\n",
+            "env/prod.yaml": "note: from-ref\n",
+        ]
+        for (path, text) in files {
+            let url = root.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(at: root) }
+
+    /// A chart repository in memory: index.yaml plus archives made by `tar`.
+    func repository() throws -> ChartRepositories {
+        let dir = root.appendingPathComponent("repo-src/redis/templates")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "apiVersion: v2\nname: redis\nversion: 7.2.0\n".write(to: root.appendingPathComponent("repo-src/redis/Chart.yaml"), atomically: true, encoding: .utf8)
+        try "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: {{ .Release.Name }}-redis}\n".write(to: dir.appendingPathComponent("sts.yaml"), atomically: true, encoding: .utf8)
+        let tgz = root.appendingPathComponent("redis-7.2.0.tgz")
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tar.arguments = ["tar", "-czf", tgz.path, "-C", root.appendingPathComponent("repo-src").path, "redis"]
+        try tar.run()
+        tar.waitUntilExit()
+        let archive = [UInt8](try Data(contentsOf: tgz))
+        let index = """
+        apiVersion: v1
+        entries:
+          redis:
+          - {name: redis, version: 7.2.0, urls: [redis-7.2.0.tgz]}
+          - {name: redis, version: 6.0.0, urls: [redis-6.0.0.tgz]}
+          - {name: redis, version: 8.0.0-rc.1, urls: [redis-8.0.0-rc.1.tgz]}
+        """
+        let requests = Counter()
+        return ChartRepositories { url, _ in
+            requests.bump()
+            switch url {
+            case "https://charts.example.com/index.yaml": return Array(index.utf8)
+            case "https://charts.example.com/redis-7.2.0.tgz": return archive
+            default: throw ManifestError("GET \(url): HTTP 404")
+            }
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func bump() { lock.withLock { n += 1 } }
+    }
+
+    func load(_ json: String, context: RenderContext = RenderContext(applicationName: "shop", namespace: "prod")) throws -> [JSONValue] {
+        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: try repository())
+        return try loader.load(source: try JSONParser.parse(json.replacingOccurrences(of: "REPO", with: root.path)), context: context)?.objects ?? []
+    }
+
+    @Test func chartInGitWithArgoOptions() throws {
+        defer { cleanup() }
+        let objects = try load("""
+        {"repoURL": "REPO", "path": "charts/web", "helm": {"releaseName": "gb", "valueFiles": ["values-prod.yaml", "$env/env/prod.yaml"],
+         "parameters": [{"name": "image.tag", "value": "2.0"}], "kubeVersion": "1.29.0"}}
+        """, context: RenderContext(applicationName: "shop", namespace: "prod",
+                                    references: ["env": .init(repoURL: root.path, revision: "HEAD")]))
+        let deploy = try #require(objects.first { $0["kind"]?.stringValue == "Deployment" })
+        #expect(deploy.value(at: ["metadata", "name"])?.stringValue == "gb-web")
+        #expect(deploy.value(at: ["metadata", "namespace"])?.stringValue == "prod")
+        #expect(deploy.value(at: ["spec", "replicas"])?.intValue == 3)
+        let container = deploy.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first
+        #expect(container?["image"]?.stringValue == "nginx:2.0")
+        #expect(container?["env"]?.arrayValue?.map { $0["value"]?.stringValue ?? "" } == ["from-ref", "v1.29.0"])
+        // The hook is rendered (the syncer runs it in its phase).
+        #expect(objects.contains { $0["kind"]?.stringValue == "Job" })
+    }
+
+    @Test func releaseNameDefaultsToTheApplication() throws {
+        defer { cleanup() }
+        let objects = try load(#"{"repoURL": "REPO", "path": "charts/web"}"#)
+        #expect(objects.first { $0["kind"]?.stringValue == "Deployment" }?.value(at: ["metadata", "name"])?.stringValue == "shop-web")
+    }
+
+    @Test func dependencyFetchedFromTheChartRepository() throws {
+        defer { cleanup() }
+        let objects = try load(#"{"repoURL": "REPO", "path": "charts/web", "helm": {"valuesObject": {"redis": {"enabled": true}}}}"#)
+        #expect(objects.contains { $0["kind"]?.stringValue == "StatefulSet" && $0.value(at: ["metadata", "name"])?.stringValue == "shop-redis" })
+    }
+
+    @Test func chartFromRepositoryPicksNewestMatchingVersion() throws {
+        defer { cleanup() }
+        let objects = try load(#"{"repoURL": "https://charts.example.com", "chart": "redis", "targetRevision": ">=6.0.0 <9.0.0"}"#)
+        #expect(objects.map { $0.value(at: ["metadata", "name"])?.stringValue } == ["shop-redis"])
+        #expect(throws: ManifestError.self) {
+            try load(#"{"repoURL": "https://charts.example.com", "chart": "redis", "targetRevision": "9.x"}"#)
+        }
+        #expect(throws: ManifestError.self) {
+            try load(#"{"repoURL": "https://charts.example.com", "chart": "postgres", "targetRevision": "*"}"#)
+        }
+    }
+
+    @Test func missingValueFilesMayBeIgnored() throws {
+        defer { cleanup() }
+        let objects = try load(#"{"repoURL": "REPO", "path": "charts/web", "helm": {"valueFiles": ["nope.yaml"], "ignoreMissingValueFiles": true}}"#)
+        #expect(!objects.isEmpty)
+        #expect(throws: ManifestError.self) { try load(#"{"repoURL": "REPO", "path": "charts/web", "helm": {"valueFiles": ["../../../etc/passwd"]}}"#) }
+    }
+}
