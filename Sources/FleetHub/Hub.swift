@@ -829,6 +829,8 @@ public final class Hub: @unchecked Sendable {
             return .init(requeueAfter: 0.5)
         }
         var status = result.status
+        // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).
+        if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"] { status.set("hooks", previous) }
         status.set("reconciledAt", .string(Self.timestamp(finished)))
         status.set("cluster", .string(cluster))
         var conditions: [JSONValue] = []

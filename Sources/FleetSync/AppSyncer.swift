@@ -33,11 +33,25 @@ public struct ReconcileResult: Sendable {
     public var desiredCount = 0
     /// Conditions to show besides the outcome (type, message): what the sync did not do as asked.
     public var warnings: [(type: String, message: String)] = []
+    /// The hooks the sync ran, in order.
+    public var hooks: [HookOutcome] = []
 
     public init() {}
 
     /// As stored in the Application's status.
     public var status: JSONValue {
+        var status = baseStatus
+        if !hooks.isEmpty {
+            status.set("hooks", .array(hooks.map { h in
+                .object([("kind", .string(h.ref.kind)), ("group", .string(h.ref.group)), ("namespace", h.ref.namespace.map(JSONValue.string) ?? .null),
+                         ("name", .string(h.ref.name)), ("phase", .string(h.phase.rawValue)), ("status", .string(h.status.rawValue)),
+                         ("message", .string(h.message)), ("deleted", .bool(h.deleted))])
+            }))
+        }
+        return status
+    }
+
+    var baseStatus: JSONValue {
         .object([
             ("sync", .object([("status", .string(syncStatus)), ("revisions", .array(revisions.map(JSONValue.string)))])),
             ("health", .object([("status", .string(health.status.rawValue)), ("message", .string(health.message))])),
@@ -63,10 +77,17 @@ public struct AppSyncer: Sendable {
     public let manifests: ManifestLoader
     public let concurrency: Int
 
-    public init(client: KubeClient, manifests: ManifestLoader, concurrency: Int = 16) {
+    /// Seconds one wave (its resources healthy, its hooks finished) may take before the sync fails.
+    public var waveTimeout: Double
+    /// Seconds between health checks while a wave is waited on.
+    public var pollInterval: Double
+
+    public init(client: KubeClient, manifests: ManifestLoader, concurrency: Int = 16, waveTimeout: Double = 300, pollInterval: Double = 0.5) {
         self.client = client
         self.manifests = manifests
         self.concurrency = concurrency
+        self.waveTimeout = waveTimeout
+        self.pollInterval = pollInterval
     }
 
     public static let waveAnnotation = "argocd.argoproj.io/sync-wave"
@@ -103,6 +124,9 @@ public struct AppSyncer: Sendable {
 
         // 1. Render every source at its commit.
         var desired: [(ObjectRef, JSONValue)] = []
+        // Resource hooks (Argo CD's `argocd.argoproj.io/hook`, Helm's `helm.sh/hook` mapped as Argo CD maps it):
+        // run in their phase by the sync, never compared, listed or pruned as the Application's resources.
+        var hookObjects: [(HookSpec, JSONValue)] = []
         do {
             // A source Flotilla cannot render is a ComparisonError naming it, never an empty success.
             if sources.isEmpty { throw ManifestError("the Application has no source") }
@@ -119,6 +143,10 @@ public struct AppSyncer: Sendable {
                 guard let rendered = try manifests.load(source: source, revision: pinnedRevision, context: context) else { continue }
                 result.revisions.append(rendered.commit)
                 for object in rendered.objects {
+                    if let spec = HookSpec.parse(object) {
+                        hookObjects.append((spec, object))
+                        continue
+                    }
                     if let (ref, prepared) = try? syncer.prepare(object, defaultNamespace: namespace) {
                         desired.append((ref, prepared))
                     } else {
@@ -137,25 +165,32 @@ public struct AppSyncer: Sendable {
             return result
         }
 
-        // Resource hooks (Argo CD's `argocd.argoproj.io/hook`, Helm's `helm.sh/hook`): `Skip` is never applied;
-        // the others are not run as hooks yet (no phases, no waits, no delete policies) and say so.
-        var hooks: [String] = []
-        desired.removeAll { ref, object in
-            let annotations = object.value(at: ["metadata", "annotations"])
-            let argo = annotations?["argocd.argoproj.io/hook"]?.stringValue, helm = annotations?["helm.sh/hook"]?.stringValue
-            guard let kinds = argo ?? helm else { return false }
-            if argo?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "Skip" }) == true { return true }
-            hooks.append("\(ref) (\(kinds))")
-            return false
+        // Hook types no phase runs (Helm's test, pre-delete, …) are named, never silently dropped or applied.
+        var notRun: [String] = []
+        hookObjects.removeAll { spec, object in
+            if spec.skip { return true }
+            guard spec.phases.isEmpty else { return false }
+            let name = object.value(at: ["metadata", "name"])?.stringValue ?? object.value(at: ["metadata", "generateName"])?.stringValue ?? "?"
+            notRun.append("\(object["kind"]?.stringValue ?? "?") \(name) (\(spec.notRun.joined(separator: ",")))")
+            return true
         }
-        if !hooks.isEmpty {
-            result.warnings.append((type: "SyncHooksNotRun", message: "\(hooks.count) object\(hooks.count == 1 ? " is" : "s are") annotated as sync hooks, "
-                + "which Flotilla does not run as hooks yet: applied with the other objects, without phases, waves or delete policies: "
-                + hooks.prefix(5).joined(separator: ", ") + (hooks.count > 5 ? " and \(hooks.count - 5) more" : "")))
+        if !notRun.isEmpty {
+            result.warnings.append((type: "SyncHooksNotRun", message: "\(notRun.count) hook\(notRun.count == 1 ? " is" : "s are") of a type no sync phase runs "
+                + "(Argo CD runs PreSync, Sync, PostSync and SyncFail; Helm's pre/post-install and pre/post-upgrade map to them): not applied: "
+                + notRun.prefix(5).joined(separator: ", ") + (notRun.count > 5 ? " and \(notRun.count - 5) more" : "")))
         }
 
         if let objectProblem {
-            let refused = desired.compactMap { ref, _ in objectProblem(ref.group, ref.kind, ref.namespace).map { "\(ref): \($0)" } }
+            var refused = desired.compactMap { ref, _ in objectProblem(ref.group, ref.kind, ref.namespace).map { "\(ref): \($0)" } }
+            for (_, hook) in hookObjects {
+                var probe = hook
+                if probe.value(at: ["metadata", "name"]) == nil { probe.set(path: ["metadata", "name"], .string("hook")) }
+                guard let (resource, ns, _) = try? client.locate(probe) else { continue }
+                let hookNamespace = resource.namespaced ? (ns ?? namespace) : nil
+                if let problem = objectProblem(resource.group, resource.kind, hookNamespace) {
+                    refused.append("hook \(hook["kind"]?.stringValue ?? "") \(hook.value(at: ["metadata", "name"])?.stringValue ?? ""): \(problem)")
+                }
+            }
             if !refused.isEmpty {
                 result.syncStatus = "OutOfSync"
                 result.operation = "Failed"
@@ -214,23 +249,73 @@ public struct AppSyncer: Sendable {
         if outOfSync && (automated != nil || force) && !dryRun {
             willApply?(result.revisions)
             let onlyChanged = options.contains("ApplyOutOfSyncOnly=true")
-            let waves = Dictionary(grouping: desired) { Int($0.1.value(at: ["metadata", "annotations", Self.waveAnnotation])?.stringValue ?? "0") ?? 0 }
+            let (steps, onFail) = SyncPlan.steps(resources: desired, hooks: hookObjects)
+            // With hooks or several waves, each wave waits for the previous one to be healthy (Argo CD's gating).
+            let gated = !hookObjects.isEmpty || Set(steps.map { "\($0.phase)/\($0.wave)" }).count > 1
+            let runner = HookRunner(client: client, application: name, namespace: namespace, pollInterval: pollInterval)
             var failed = false
-            for wave in waves.keys.sorted() {
-                let objects = waves[wave]!.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }.map(\.1)
-                if objects.isEmpty { continue }
-                do {
-                    let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
-                    for ref in r.created { actions[ref] = ("created", "") }
-                    for ref in r.configured { actions[ref] = ("configured", "") }
-                    for ref in r.unchanged { actions[ref] = ("unchanged", "") }
-                    for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
-                    applied.merge(r.applied) { _, new in new }
-                } catch {
-                    result.message = "wave \(wave): \(error)"
+            // CreateNamespace=true creates the destination namespace first, so PreSync hooks can run in it.
+            if !hookObjects.isEmpty && options.contains("CreateNamespace=true") {
+                do { try client.ensureNamespace(namespace) } catch {
+                    result.message = "CreateNamespace: \(error)"
                     failed = true
                 }
+            }
+            var seed = UInt64(UInt(bitPattern: name.hashValue)) ^ UInt64(Date().timeIntervalSince1970 * 1000)
+            for step in steps where !failed {
+                let objects = step.resources.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }.map(\.1)
+                var waitOn: [(ObjectRef, APIResource?, Bool)] = []
+                if !objects.isEmpty {
+                    do {
+                        let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
+                        for ref in r.created { actions[ref] = ("created", "") }
+                        for ref in r.configured { actions[ref] = ("configured", "") }
+                        for ref in r.unchanged { actions[ref] = ("unchanged", "") }
+                        for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
+                        applied.merge(r.applied) { _, new in new }
+                        waitOn += r.applied.keys.sorted().map { ($0, nil, false) }
+                    } catch {
+                        result.message = "\(step.phase.rawValue) wave \(step.wave): \(error)"
+                        failed = true
+                    }
+                }
                 if failed { break }
+                for hook in step.hooks {
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    do {
+                        let (ref, resource) = try runner.start(hook, spec: HookSpec.parse(hook)!, phase: step.phase, seed: seed)
+                        result.hooks.append(HookOutcome(ref: ref, phase: step.phase, status: .running, message: ""))
+                        waitOn.append((ref, resource, true))
+                    } catch {
+                        result.message = "\(step.phase.rawValue) hook \(hook["kind"]?.stringValue ?? "") \(hook.value(at: ["metadata", "name"])?.stringValue ?? hook.value(at: ["metadata", "generateName"])?.stringValue ?? ""): \(error)"
+                        failed = true
+                        break
+                    }
+                }
+                if gated && !failed, let problem = waitForWave(step, waitOn, runner: runner, result: &result) {
+                    result.message = problem
+                    failed = true
+                }
+                finishHooks(runner: runner, result: &result)
+                if failed { break }
+            }
+            if failed {
+                // SyncFail hooks run once the sync has failed; their own outcome is reported, the sync stays failed.
+                for step in onFail {
+                    var waitOn: [(ObjectRef, APIResource?, Bool)] = []
+                    for hook in step.hooks {
+                        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                        if let (ref, resource) = try? runner.start(hook, spec: HookSpec.parse(hook)!, phase: .syncFail, seed: seed) {
+                            result.hooks.append(HookOutcome(ref: ref, phase: .syncFail, status: .running, message: ""))
+                            waitOn.append((ref, resource, true))
+                        }
+                    }
+                    var ignored = ReconcileResult()
+                    ignored.hooks = result.hooks
+                    _ = waitForWave(step, waitOn, runner: runner, result: &ignored)
+                    result.hooks = ignored.hooks
+                    finishHooks(runner: runner, result: &result)
+                }
             }
             let prune = force || (automated?["prune"]?.boolValue ?? false)
             if !failed && prune && !extra.isEmpty {
@@ -274,5 +359,65 @@ public struct AppSyncer: Sendable {
         result.syncStatus = stillOut ? "OutOfSync" : "Synced"
         result.health = HealthRules.aggregate(result.resources.filter { $0.action != "pruned" }.map(\.health))
         return result
+    }
+
+    /// Waits until a wave's resources are healthy and its hooks have finished (Argo CD's gating between waves).
+    /// Returns why the sync fails (a hook failed, a resource degraded, the wave timed out), or nil.
+    func waitForWave(_ step: SyncStep, _ objects: [(ObjectRef, APIResource?, Bool)], runner: HookRunner, result: inout ReconcileResult) -> String? {
+        let deadline = Date().addingTimeInterval(waveTimeout)
+        var pending = objects
+        let label = "\(step.phase.rawValue) wave \(step.wave)"
+        while !pending.isEmpty {
+            var still: [(ObjectRef, APIResource?, Bool)] = []
+            for (ref, known, isHook) in pending {
+                guard let resource = known ?? (try? client.discover().first { $0.group == ref.group && $0.kind == ref.kind }) ?? nil else { continue }
+                let health: Health?
+                do { health = try runner.health(resource, ref) } catch { still.append((ref, known, isHook)); continue }
+                if isHook, let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) {
+                    switch health?.status {
+                    case .healthy?: result.hooks[i].status = .succeeded; result.hooks[i].message = health?.message ?? ""
+                    case .degraded?:
+                        result.hooks[i].status = .failed
+                        result.hooks[i].message = health?.message ?? ""
+                        return "\(label): hook \(ref) failed: \(health?.message ?? "degraded")"
+                    case nil:
+                        result.hooks[i].status = .failed
+                        result.hooks[i].message = "deleted before it finished"
+                        return "\(label): hook \(ref) was deleted before it finished"
+                    default: still.append((ref, known, isHook))
+                    }
+                    continue
+                }
+                switch health?.status {
+                case .healthy?, .suspended?, nil: continue
+                case .degraded?: return "\(label): \(ref) is Degraded: \(health?.message ?? "")"
+                default: still.append((ref, known, isHook))
+                }
+            }
+            pending = still
+            if pending.isEmpty { break }
+            if Date() > deadline {
+                for (ref, _, isHook) in pending where isHook {
+                    if let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) { result.hooks[i].message = "still running at the wave timeout" }
+                }
+                return "\(label): not healthy within \(Int(waveTimeout)) s (waveTimeout): " + pending.prefix(5).map { "\($0.0)" }.joined(separator: ", ")
+            }
+            Thread.sleep(forTimeInterval: pollInterval)
+        }
+        return nil
+    }
+
+    /// Applies the delete policies of hooks that finished (HookSucceeded, HookFailed).
+    func finishHooks(runner: HookRunner, result: inout ReconcileResult) {
+        for i in result.hooks.indices where !result.hooks[i].deleted && result.hooks[i].status != .running {
+            let hook = result.hooks[i]
+            guard let resource = (try? client.discover().first { $0.group == hook.ref.group && $0.kind == hook.ref.kind }) ?? nil else { continue }
+            guard let live = try? client.get(resource, namespace: hook.ref.namespace, name: hook.ref.name),
+                  let spec = HookSpec.parse(live) else { continue }
+            let policies = spec.effectiveDeletePolicies
+            if (hook.status == .succeeded && policies.contains(.hookSucceeded)) || (hook.status == .failed && policies.contains(.hookFailed)) {
+                if (try? runner.delete(resource, hook.ref)) != nil { result.hooks[i].deleted = true }
+            }
+        }
     }
 }

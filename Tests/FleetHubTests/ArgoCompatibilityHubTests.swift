@@ -123,22 +123,28 @@ spec:
     await fixture.stop()
 }
 
-/// Hooks are not run as hooks yet, and the Application says so; a `Skip` hook is never applied.
-@Test func hooksAreNamedNotSilentlyApplied() async throws {
+/// The hub runs hooks in their phase and reports them apart from the resources; a `Skip` hook is never applied,
+/// a hook type no phase runs is named in a condition.
+@Test func hooksRunAndAreReported() async throws {
     let files = ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n",
                  "apps/web/skip.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: skipped, annotations: {argocd.argoproj.io/hook: Skip}}\n",
+                 "apps/web/test.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tested, annotations: {helm.sh/hook: test}}\n",
                  "apps/web/pre.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pre, annotations: {argocd.argoproj.io/hook: PreSync}}\n"]
     let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
     let hub = fixture.hub
-    try await eventually("the hook condition") {
-        (try hub.store.application(named: "web-live")?.status.serialized(pretty: false) ?? "").contains("SyncHooksNotRun")
+    try await eventually("the hook ran") {
+        let status = try hub.store.application(named: "web-live")?.status
+        return status?["hooks"]?.arrayValue?.contains { $0["name"]?.stringValue == "pre" && $0["phase"]?.stringValue == "PreSync" && $0["status"]?.stringValue == "Succeeded" } == true
     }
-    let status = try #require(try hub.store.application(named: "web-live")?.status.serialized(pretty: false))
-    #expect(status.contains("ConfigMap web/pre (PreSync)"), "\(status)")
-    let skipped = try await ConcurrentRunner.blocking { () -> JSONValue? in
+    let status = try #require(try hub.store.application(named: "web-live")?.status)
+    #expect(status["resources"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["web"])
+    #expect(status.serialized(pretty: false).contains("SyncHooksNotRun") && status.serialized(pretty: false).contains("tested (test)"), "\(status.serialized())")
+    let (skipped, pre) = try await ConcurrentRunner.blocking { () -> (JSONValue?, JSONValue?) in
         let client = KubeClient(cluster: try hub.clusterStore.cluster(named: "live")!, timeout: 5)
-        return try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "web", name: "skipped")
+        let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        return (try client.get(cm, namespace: "web", name: "skipped"), try client.get(cm, namespace: "web", name: "pre"))
     }
     #expect(skipped == nil, "a Skip hook is not applied")
+    #expect(pre?.value(at: ["metadata", "annotations", "flotilla.io/hook-of"])?.stringValue == "web-live")
     await fixture.stop()
 }

@@ -15,8 +15,8 @@ final class World: @unchecked Sendable {
     let repo: URL
     private let running: SimServer.Running
 
-    init(readyAfter: Double = 0.1) async throws {
-        sim = SimCluster(options: .init(name: "w", readyAfter: readyAfter))
+    init(readyAfter: Double = 0.1, failImage: String? = nil) async throws {
+        sim = SimCluster(options: .init(name: "w", readyAfter: readyAfter, failImage: failImage))
         repo = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-sync-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: repo, withIntermediateDirectories: true)
         running = try await SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: sim)], logLevel: .critical).start()
@@ -31,7 +31,7 @@ final class World: @unchecked Sendable {
 
     var syncer: AppSyncer {
         AppSyncer(client: KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(port)"), timeout: 5),
-                  manifests: ManifestLoader(git: WorkingTreeGitSource(root: repo)))
+                  manifests: ManifestLoader(git: WorkingTreeGitSource(root: repo)), waveTimeout: 20, pollInterval: 0.05)
     }
 
     func stop() async {

@@ -1,0 +1,78 @@
+import FleetDiff
+import FleetKube
+import FleetModel
+import Foundation
+
+/// What became of one hook in a sync.
+public struct HookOutcome: Sendable, Equatable {
+    public enum Status: String, Sendable { case running = "Running", succeeded = "Succeeded", failed = "Failed" }
+    public var ref: ObjectRef
+    public var phase: SyncPhase
+    public var status: Status
+    public var message: String
+    /// Deleted after it finished, by its delete policy.
+    public var deleted = false
+}
+
+/// Creates hook objects on a cluster and reads how they are doing. Hooks carry the annotation
+/// `flotilla.io/hook-of` (the Application) but not the inventory labels: they are not the Application's
+/// resources and are never pruned as such.
+struct HookRunner {
+    static let hookOfAnnotation = "flotilla.io/hook-of"
+    static let phaseAnnotation = "flotilla.io/hook-phase"
+
+    let client: KubeClient
+    let application: String
+    let namespace: String
+    /// Seconds to wait for an object deleted before its hook is created again to be gone.
+    var deleteWait: Double = 30
+    var pollInterval: Double = 0.5
+
+    /// Creates the hook (after deleting a previous one of the same name under BeforeHookCreation).
+    func start(_ object: JSONValue, spec: HookSpec, phase: SyncPhase, seed: UInt64) throws -> (ObjectRef, APIResource) {
+        var obj = object
+        if obj.value(at: ["metadata", "name"])?.stringValue == nil {
+            guard let prefix = obj.value(at: ["metadata", "generateName"])?.stringValue else {
+                throw ManifestHookError("\(obj["kind"]?.stringValue ?? "hook"): a hook needs metadata.name or metadata.generateName")
+            }
+            obj.set(path: ["metadata", "name"], .string(SyncPlan.generatedName(prefix, seed: seed)))
+            if var meta = obj["metadata"] { meta.remove("generateName"); obj.set("metadata", meta) }
+        }
+        let (resource, _, name) = try client.locate(obj)
+        var ns: String?
+        if resource.namespaced {
+            ns = obj.value(at: ["metadata", "namespace"])?.stringValue ?? namespace
+            obj.set(path: ["metadata", "namespace"], .string(ns!))
+        }
+        obj.set(path: ["metadata", "annotations", Self.hookOfAnnotation], .string(application))
+        obj.set(path: ["metadata", "annotations", Self.phaseAnnotation], .string(phase.rawValue))
+        let ref = ObjectRef(group: resource.group, kind: resource.kind, namespace: ns, name: name)
+        if spec.effectiveDeletePolicies.contains(.beforeHookCreation), try client.get(resource, namespace: ns, name: name) != nil {
+            try client.delete(resource, namespace: ns, name: name, propagation: .background)
+            let deadline = Date().addingTimeInterval(deleteWait)
+            while try client.get(resource, namespace: ns, name: name) != nil {
+                if Date() > deadline {
+                    throw ManifestHookError("\(ref): the previous hook object was not gone \(Int(deleteWait)) s after its deletion (BeforeHookCreation)")
+                }
+                Thread.sleep(forTimeInterval: pollInterval)
+            }
+        }
+        _ = try client.apply(obj)
+        return (ref, resource)
+    }
+
+    /// The live object's health (nil: not found).
+    func health(_ resource: APIResource, _ ref: ObjectRef) throws -> Health? {
+        guard let live = try client.get(resource, namespace: ref.namespace, name: ref.name) else { return nil }
+        return HealthRules.assess(live)
+    }
+
+    func delete(_ resource: APIResource, _ ref: ObjectRef) throws {
+        try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: .background)
+    }
+}
+
+struct ManifestHookError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
