@@ -164,8 +164,11 @@ public final class Hub: @unchecked Sendable {
         renderLimits.workDirectory = work
         // Jsonnet runs in a child process (this binary's `jsonnet-eval`), stopped after limits.subprocessTimeout.
         let jsonnet: any JsonnetEvaluator = Self.jsonnetExecutable.map { SubprocessJsonnet(executable: $0) } ?? InProcessJsonnet()
+        // Chart repositories take their credentials from `repositories:` (by URL prefix); archives are kept by digest.
+        let charts = ChartRepositories(credentials: config.repositories.map { .init(urlPrefix: $0.url, username: $0.username, password: $0.password) },
+                                       cacheDirectory: dataDir.appendingPathComponent("charts"))
         manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: renderLimits,
-                                   jsonnet: jsonnet)
+                                   jsonnet: jsonnet, charts: charts)
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in
             self.work(item)
         }
@@ -602,7 +605,10 @@ public final class Hub: @unchecked Sendable {
         var urls = Set<String>()
         for set in applicationSets() { urls.formUnion(set.repositoryURLs) }
         for app in (try? store.applications()) ?? [] {
-            for source in Self.sources(of: app.object) { if let url = source["repoURL"]?.stringValue { urls.insert(url) } }
+            // A `chart:` source names a chart repository, not a git repository: its index is read when rendering.
+            for source in Self.sources(of: app.object) where source["chart"] == nil || source["path"] != nil {
+                if let url = source["repoURL"]?.stringValue { urls.insert(url) }
+            }
         }
         return urls
     }

@@ -95,7 +95,9 @@ public struct ManifestLoader: Sendable {
         }
         guard !repo.isEmpty else { throw ManifestError("source has no repoURL") }
         if let chart = source["chart"]?.stringValue, source["path"] == nil {
-            return try loadRepositoryChart(repoURL: repo, chart: chart, constraint: revision ?? source["targetRevision"]?.stringValue ?? "",
+            // A rollback pin is a chart version for a chart source (a git commit pins the git sources only).
+            let pinned = revision.flatMap { SemanticVersion($0) != nil ? $0 : nil }
+            return try loadRepositoryChart(repoURL: repo, chart: chart, constraint: pinned ?? source["targetRevision"]?.stringValue ?? "",
                                            helm: source["helm"], context: context)
         }
         guard let path = source["path"]?.stringValue else { throw ManifestError("source \(repo) has no path (and no chart)") }
