@@ -18,7 +18,9 @@ final class YAMLReader {
     static func documents(_ text: String, file: String?) throws -> [Node] {
         do {
             var result: [Node] = []
-            var sequence = try Yams.compose_all(yaml: text)
+            // Scalars are typed by YAMLValue from their text and style, so Yams' regex tag resolution is not
+            // needed; the encoding is named so Yams does not read the environment on every parse.
+            var sequence = try Yams.compose_all(yaml: text, .basic, .default, .utf8)
             while let node = sequence.next() { result.append(node) }
             // The sequence stops at the first error and keeps it rather than throwing.
             if let error = sequence.error { throw error }

@@ -1,5 +1,6 @@
 import FleetConfig
 import FleetModel
+import FleetTemplate
 import Foundation
 
 /// A dependency as `Chart.yaml` (v2) or `requirements.yaml` (v1) declares it.
@@ -53,6 +54,8 @@ public struct Chart: Sendable {
     public var files: [String: [UInt8]]
     /// Subcharts from `charts/`, before dependency processing.
     public var dependencies: [Chart]
+    /// Parsed template sets of this chart, by the templates they hold (a chart renders many times).
+    let parsed = ParsedTemplates()
 
     public var name: String { metadata.name }
 
@@ -265,5 +268,21 @@ struct HelmIgnore {
             if hit { ignored = !rule.negate }
         }
         return ignored
+    }
+}
+
+/// A chart's parsed template sets, shared by its copies: which set depends on which subcharts are enabled.
+final class ParsedTemplates: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sets: [String: GoTemplateSet] = [:]
+
+    func set(key: String, make: () throws -> GoTemplateSet) throws -> GoTemplateSet {
+        if let hit = lock.withLock({ sets[key] }) { return hit }
+        let made = try make()
+        lock.withLock {
+            if sets.count > 16 { sets.removeAll() }
+            sets[key] = made
+        }
+        return made
     }
 }

@@ -224,7 +224,11 @@ public enum HelmRenderer {
         }
         let set: GoTemplateSet
         do {
-            set = try GoTemplateSet(ordered.map { ($0.path, $0.text) }, options: [.missingKeyZero], maxDepth: options.limits.maxDepth, functions: .helm)
+            // Parsed once per chart and set of enabled subcharts (and depth limit), whatever the values.
+            let key = "\(options.limits.maxDepth)\u{0}" + ordered.map(\.path).joined(separator: "\u{0}")
+            set = try chart.parsed.set(key: key) {
+                try GoTemplateSet(ordered.map { ($0.path, $0.text) }, options: [.missingKeyZero], maxDepth: options.limits.maxDepth, functions: .helm)
+            }
         } catch let e as TemplateError {
             throw HelmError(.template, "parse error at (\(e.message.replacingOccurrences(of: "template: ", with: "")))")
         }
@@ -307,7 +311,7 @@ public enum HelmRenderer {
         docs.append(current.joined(separator: "\n"))
         var out: [RenderedManifest] = []
         for doc in docs {
-            let trimmed = doc.trimmingCharacters(in: .whitespacesAndNewlines)
+            let trimmed = trim(doc)
             if trimmed.isEmpty { continue }
             let object: JSONValue
             do {
@@ -322,6 +326,15 @@ public enum HelmRenderer {
             out.append(RenderedManifest(path: path, text: trimmed, object: object, role: .manifest))
         }
         return out
+    }
+
+    /// Whitespace and newlines off both ends (without Foundation's bridging).
+    static func trim(_ s: String) -> String {
+        let u = s.utf8
+        func space(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
+        guard let first = u.firstIndex(where: { !space($0) }) else { return "" }
+        let last = u.lastIndex(where: { !space($0) })!
+        return String(s[first...last])
     }
 
     /// helm's `InstallOrder`; unknown kinds last, alphabetically; stable otherwise.
