@@ -270,7 +270,7 @@ extension ManifestLoader {
     func helmKey(repoURL: String, commit: String, path: String, helm: JSONValue?, context: RenderContext) -> String {
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         let chartFile = dir.isEmpty ? "Chart.yaml" : dir + "/Chart.yaml"
-        guard helm != nil || ((try? git.tree(repoURL: repoURL, commit: commit))?.files.contains(chartFile) ?? true) else { return "" }
+        guard helm != nil || ((try? git.tree(repoURL: repoURL, commit: commit))?.containsFile(chartFile) ?? true) else { return "" }
         let releaseNameSet = helm?["releaseName"]?.stringValue.map { !$0.isEmpty } ?? false
         return "\u{0}helm\u{0}" + (helm?.serialized(pretty: false) ?? "") + "\u{0}" + context.cacheKey(releaseNameSet: releaseNameSet)
     }

@@ -30,6 +30,16 @@ public struct RepoTree: Sendable, Hashable {
         self.symlinks = symlinks.sorted()
     }
 
+    /// Whether `path` is a regular file of the tree (binary search: `files` is in byte order).
+    public func containsFile(_ path: String) -> Bool {
+        var low = 0, high = files.count
+        while low < high {
+            let mid = (low + high) / 2
+            if files[mid].utf8.lexicographicallyPrecedes(path.utf8) { low = mid + 1 } else { high = mid }
+        }
+        return low < files.count && files[low] == path
+    }
+
     /// Pre-order with lexically sorted siblings: compare segment by segment, a parent before its children.
     public static func walkOrder(_ a: String, _ b: String) -> Bool {
         var ai = a.utf8.makeIterator(), bi = b.utf8.makeIterator()

@@ -272,3 +272,9 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
         #expect(throws: HelmError(.badArchive, "x.tgz: not a gzip-compressed chart archive")) { try ChartLoader.load(tgz: [1, 2, 3], origin: "x.tgz") }
     }
 }
+
+@Test func repoTreeFindsFilesByBinarySearch() {
+    let tree = RepoTree(directories: ["a", "a/b"], files: ["a/b/Chart.yaml", "a/Chart.yaml", "z.yaml", "a-c/x.yaml"])
+    #expect(tree.containsFile("a/Chart.yaml") && tree.containsFile("a/b/Chart.yaml") && tree.containsFile("z.yaml") && tree.containsFile("a-c/x.yaml"))
+    #expect(!tree.containsFile("a/b") && !tree.containsFile("Chart.yaml") && !tree.containsFile("zz.yaml"))
+}
