@@ -183,9 +183,18 @@ extension Hub {
     }
 
     /// Writes a placement with its event in one transaction, then requeues the Application where it runs now.
+    /// Compare-and-set against `app.placement`, the placement the decision was made from: when another path
+    /// changed it meanwhile, nothing is written and the Application is looked at again.
     private func change(_ app: StoredApplication, to placement: Placement?, prune: [String] = [], event: HubEvent) {
         do {
-            guard try store.setPlacement(app.name, placement, prune: prune, event: event) else { return }
+            switch try store.setPlacement(app.name, expected: app.placement, to: placement, prune: prune, event: event) {
+            case .written: break
+            case .gone: return
+            case .conflict:
+                logger.debug("placement of \(app.name) changed meanwhile; \(event.type) not applied, looked at again")
+                if let fresh = try store.application(named: app.name) { enqueue(fresh, priority: .high) }
+                return
+            }
         } catch {
             logger.error("cannot change the placement of \(app.name): \(error)")
             return
@@ -221,9 +230,10 @@ extension Hub {
             conditions.removeAll { $0["type"]?.stringValue == "SyncError" }
             conditions.append(Self.condition("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
             if placement.coveredBy != sibling {
+                let before = placement
                 placement.coveredBy = sibling
-                _ = try? store.setPlacement(app.name, placement, event: HubEvent(type: "Covered", cluster: cluster, application: app.name,
-                                                                                 message: "\(app.name) on \(cluster) is covered by \(sibling)"))
+                _ = try? store.setPlacement(app.name, expected: before, to: placement, event: HubEvent(type: "Covered", cluster: cluster, application: app.name,
+                                                                                                      message: "\(app.name) on \(cluster) is covered by \(sibling)"))
             }
         } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
             conditions.append(Self.condition("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))

@@ -364,15 +364,38 @@ public final class SQLiteApplicationStore: Sendable {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM application WHERE placement IS NOT NULL ORDER BY name").map(Self.decode) }
     }
 
+    /// What a placement write did.
+    public enum PlacementWrite: Sendable, Equatable {
+        case written
+        /// The Application is gone.
+        case gone
+        /// Its placement is no longer the one expected (another writer changed it first): nothing was written.
+        case conflict
+    }
+
     /// Changes an Application's placement, in one transaction with the prune it makes due and an event.
     /// A pending prune of the cluster it now runs on is dropped (its objects are its own there again).
     /// Returns false when the Application is gone.
     @discardableResult
     public func setPlacement(_ name: String, _ placement: Placement?, prune: [String] = [], event: HubEvent? = nil) throws -> Bool {
+        try writePlacement(name, placement, expected: nil, prune: prune, event: event) == .written
+    }
+
+    /// Compare-and-set: changes the placement only if it is still `expected` (nil: on its primary), reading and
+    /// writing in one transaction, so the failover monitor and the reconcile workers cannot overwrite each
+    /// other's decision with one made from a stale read.
+    public func setPlacement(_ name: String, expected: Placement?, to placement: Placement?, prune: [String] = [],
+                             event: HubEvent? = nil) throws -> PlacementWrite {
+        try writePlacement(name, placement, expected: .some(expected), prune: prune, event: event)
+    }
+
+    private func writePlacement(_ name: String, _ placement: Placement?, expected: Placement??, prune: [String], event: HubEvent?) throws -> PlacementWrite {
         let retention = eventRetention
         var written: HubEvent?
-        let changed = try pool.write { db in
-            guard let primary = try String.fetchOne(db, sql: "SELECT cluster FROM application WHERE name = ?", arguments: [name]) else { return false }
+        let outcome = try pool.write { db -> PlacementWrite in
+            guard let row = try Row.fetchOne(db, sql: "SELECT cluster, placement FROM application WHERE name = ?", arguments: [name]) else { return .gone }
+            let primary: String? = row["cluster"]
+            if case .some(let wanted) = expected, Self.placement(row["placement"]) != wanted { return .conflict }
             let now = Self.now()
             try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Self.encode(placement), now, name])
             if let active = placement.map(\.active) ?? primary {
@@ -382,11 +405,12 @@ public final class SQLiteApplicationStore: Sendable {
                 try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
             }
             if let event { written = try Self.insert(event, db: db, at: now, retention: retention) }
-            return true
+            return .written
         }
+        guard outcome == .written else { return outcome }
         changeObserver.publish([name])
         if let written { eventObserver.publish(written) }
-        return changed
+        return outcome
     }
 
     // MARK: Events

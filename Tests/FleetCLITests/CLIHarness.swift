@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built `flotilla` binary in a private data directory and captures its output.
 struct CLI {
@@ -9,7 +10,9 @@ struct CLI {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-cli-\(UUID().uuidString)")
         dataDir = root.appendingPathComponent("data")
         workDir = root.appendingPathComponent("work")
-        try! FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: workDir, withIntermediateDirectories: true) } catch {
+            Issue.record("cannot create \(workDir.path): \(error)")
+        }
     }
 
     func cleanup() { try? FileManager.default.removeItem(at: dataDir.deletingLastPathComponent()) }
@@ -36,8 +39,12 @@ struct CLI {
     @discardableResult
     func write(_ name: String, _ content: String) -> String {
         let url = workDir.appendingPathComponent(name)
-        try! FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try! content.write(to: url, atomically: true, encoding: .utf8)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try content.write(to: url, atomically: true, encoding: .utf8)
+        } catch {
+            Issue.record("cannot write \(url.path): \(error)")
+        }
         return url.path
     }
 

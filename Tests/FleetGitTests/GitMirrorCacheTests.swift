@@ -5,7 +5,9 @@ import Testing
 /// A temporary directory for one test, removed afterwards.
 func temporaryDirectory() -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-git-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+        Issue.record("cannot create \(dir.path): \(error)")
+    }
     return dir
 }
 

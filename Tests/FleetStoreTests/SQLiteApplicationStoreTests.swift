@@ -142,3 +142,53 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         #expect(kept.last?.message == "event 3000" && kept.first!.id > 1000)
     }
 }
+
+/// Placement writes are compare-and-set: a decision made from a placement that changed meanwhile writes
+/// nothing (no placement, no prune, no event).
+@Test func placementCompareAndSet() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir)
+        try store.apply(creating: [app("a")], updating: [], deleting: [], appSet: "team-apps")
+        let moved = Placement(primary: "prod-eu", active: "dr-eu", phase: .failedOver, reason: "down", since: "t", pruneAfterHealthy: "prod-eu")
+        #expect(try store.setPlacement("a", expected: nil, to: moved, event: HubEvent(type: "FailedOver", cluster: "prod-eu", application: "a", message: "m")) == .written)
+        // A second writer that still believes the Application is on its primary loses.
+        let other = Placement(primary: "prod-eu", active: nil, phase: .unplaced, reason: "r", since: "t")
+        #expect(try store.setPlacement("a", expected: nil, to: other, prune: ["dr-eu"], event: HubEvent(type: "Unplaced", cluster: "prod-eu", application: "a", message: "m")) == .conflict)
+        #expect(try store.application(named: "a")?.placement == moved)
+        #expect(try store.pendingPrunes().isEmpty)
+        #expect(try store.events(cluster: "prod-eu").map(\.type) == ["FailedOver"])
+        #expect(try store.setPlacement("gone", expected: nil, to: moved) == .gone)
+    }
+}
+
+/// The failover monitor and a reconcile worker decide from the same read and write at once: exactly one wins,
+/// whichever order the threads run in.
+@Test func placementRaceHasOneWinner() throws {
+    try withTemporaryDirectory { dir in
+        let store = try SQLiteApplicationStore(directory: dir)
+        try store.apply(creating: (0..<50).map { app("app-\($0)") }, updating: [], deleting: [], appSet: "team-apps")
+        let start = Placement(primary: "prod-eu", active: "dr-eu", phase: .failedOver, reason: "down", since: "t", pruneAfterHealthy: "prod-eu")
+        for i in 0..<50 { _ = try store.setPlacement("app-\(i)", start) }
+        // Monitor: fail back (the primary is healthy again). Worker: complete the move (healthy on dr-eu).
+        let failBack = Placement(primary: "prod-eu", active: "prod-eu", phase: .failingBack, reason: "healthy", since: "t2", pruneAfterHealthy: "dr-eu")
+        let completed = Placement(primary: "prod-eu", active: "dr-eu", phase: .failedOver, reason: "down", since: "t")
+        let wins = ManagedCounter()
+        DispatchQueue.concurrentPerform(iterations: 100) { k in
+            let name = "app-\(k / 2)"
+            let target = k % 2 == 0 ? failBack : completed
+            if (try? store.setPlacement(name, expected: start, to: target)) == .written { wins.add() }
+        }
+        #expect(wins.value == 50)
+        for i in 0..<50 {
+            let p = try store.application(named: "app-\(i)")?.placement
+            #expect(p == failBack || p == completed)
+        }
+    }
+}
+
+final class ManagedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
+}

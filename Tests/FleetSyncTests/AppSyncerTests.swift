@@ -111,8 +111,11 @@ spec:
         #expect(r.operation == "Succeeded", "\(r.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
-        let rv = { (name: String) -> Int in Int(try! client.get(cm, namespace: "shop", name: name)!.value(at: ["metadata", "resourceVersion"])!.stringValue!)! }
-        #expect(rv("early") < rv("middle") && rv("middle") < rv("late"))
+        func rv(_ name: String) throws -> Int {
+            let object = try #require(try client.get(cm, namespace: "shop", name: name), "ConfigMap \(name) exists")
+            return try #require(object.value(at: ["metadata", "resourceVersion"])?.stringValue.flatMap { Int($0) }, "resourceVersion of \(name)")
+        }
+        #expect(try rv("early") < rv("middle") && rv("middle") < rv("late"))
     }
     await world.stop()
 }
