@@ -242,7 +242,7 @@ extension Hub {
         if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
             conditions.append(Self.condition("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
         }
-        let healthy = result.health.status == .healthy && (result.syncStatus == "Synced" || covered)
+        let healthy = result.health.status == .healthy && (result.syncStatus == .synced || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
         guard let fresh = (try? store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }

@@ -828,7 +828,7 @@ public final class Hub: @unchecked Sendable {
                 try? store.setStatus(name, running)
             })
         let finished = Date()
-        metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation)
+        metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation?.rawValue)
         if result.clusterUnreachable {
             markUnreachable(cluster, error: result.message)
             if let request { lock.withLock { manual[name] = request } }
@@ -841,10 +841,11 @@ public final class Hub: @unchecked Sendable {
         status.set("cluster", .string(cluster))
         var conditions: [JSONValue] = []
         if let windowProblem { conditions.append(Self.condition("SyncWindow", windowProblem + ": compared only, nothing applied")) }
-        if result.message.hasPrefix("ComparisonError") { conditions.append(Self.condition("ComparisonError", result.message)) } else if result.message.hasPrefix("ProjectViolation") {
-            conditions.append(Self.condition("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
-        } else if result.operation == "Failed" {
-            conditions.append(Self.condition("SyncError", result.message))
+        switch result.failure {
+        case .comparisonError?: conditions.append(Self.condition("ComparisonError", result.message))
+        case .projectViolation?: conditions.append(Self.condition("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
+        case .clusterUnreadable?, .syncError?, nil:
+            if result.operation == .failed { conditions.append(Self.condition("SyncError", result.message)) }
         }
         if let pin = app.pinnedRevision {
             status.set("pinnedRevision", .string(pin))
@@ -854,11 +855,11 @@ public final class Hub: @unchecked Sendable {
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.set("conditions", .array(conditions))
         var history: SQLiteApplicationStore.SyncEntry?
-        if let operation = result.operation, result.syncStatus != "Unknown" || operation == "Failed" {
+        if let operation = result.operation?.rawValue, result.syncStatus != .unknown || result.operation == .failed {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
-            let resources = JSONValue.array(result.resources.filter { !$0.action.isEmpty }.map { r in
+            let resources = JSONValue.array(result.resources.filter { $0.action != .none }.map { r in
                 .object([("kind", .string(r.ref.kind)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null), ("name", .string(r.ref.name)),
-                         ("action", .string(r.action)), ("message", .string(r.message))])
+                         ("action", .string(r.action.rawValue)), ("message", .string(r.message))])
             })
             history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: Self.timestamp(started),
                             finishedAt: Self.timestamp(finished), result: operation, resources: resources, limit: limit)
@@ -867,14 +868,14 @@ public final class Hub: @unchecked Sendable {
         if result.operation != nil || request != nil || interrupted {
             // The audit log: who (automation or the account that asked), what, when, the outcome.
             let idle: String = interrupted ? "found applied (the sync was interrupted by a stop of the hub)" : "nothing to apply, already Synced"
-            let operation: String = result.operation ?? idle
-            let changed = result.resources.filter { !$0.action.isEmpty && $0.action != "unchanged" }
-            let counts: String = Dictionary(grouping: changed, by: \.action).map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+            let operation: String = result.operation?.rawValue ?? idle
+            let changed = result.resources.filter { $0.action != .none && $0.action != .unchanged }
+            let counts: String = Dictionary(grouping: changed, by: \.action).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
             let who: String = request.map { "manual sync by \($0.by)" } ?? "automated sync"
             let revision = String(result.revisions.first?.prefix(12) ?? "?")
             var message = "\(who) of \(name) on \(cluster) at \(revision): \(operation)"
             if !counts.isEmpty { message += " (\(counts))" }
-            if operation == "Failed" { message += ": " + String(result.message.prefix(300)) }
+            if result.operation == .failed { message += ": " + String(result.message.prefix(300)) }
             event = HubEvent(type: "Sync", cluster: cluster, application: name, message: message)
         }
         // A resync that found nothing new writes nothing: only the time of the reconcile changes, and that
@@ -890,7 +891,7 @@ public final class Hub: @unchecked Sendable {
         metrics.record(app: name, status: status)
 
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
-        if result.operation == "Failed" && !covered && (automated || request != nil) {
+        if result.operation == .failed && !covered && (automated || request != nil) {
             let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }
             let policy = (try? RetryPolicy(retry: app.object.value(at: ["spec", "syncPolicy", "retry"]))) ?? .default
             if let delay = policy.delay(beforeRetry: attempt) { return .init(requeueAfter: delay) }
@@ -899,7 +900,7 @@ public final class Hub: @unchecked Sendable {
         }
         // Just synced, or workloads still progressing: look again soon (0.1 s, doubling) rather than after a
         // full resync period, so health is reported as soon as it settles.
-        if result.operation == "Succeeded" || result.health.status == .progressing {
+        if result.operation == .succeeded || result.health.status == .progressing {
             let n = lock.withLock { () -> Int in
                 defer { progressChecks[name, default: 0] += 1 }
                 return progressChecks[name, default: 0]

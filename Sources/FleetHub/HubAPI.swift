@@ -594,7 +594,7 @@ public struct HubAPI: Sendable {
                     ("name", .string(app.name)), ("change", .string(change)),
                     ("cluster", Hub.cluster(of: app.object, in: (try? hub.clusterStore.clusters()) ?? []).map(JSONValue.string) ?? .null),
                     ("application", app.object),
-                    ("sync", .string(result.syncStatus)),
+                    ("sync", .string(result.syncStatus.rawValue)),
                     ("resources", .array(result.resources.map { res in
                         .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
                                  ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),
@@ -728,7 +728,7 @@ public struct HubAPI: Sendable {
     private func diff(_ name: String) throws -> APIResponse {
         let result = try hub.diff(name)
         return .json(.object([
-            ("name", .string(name)), ("sync", .string(result.syncStatus)), ("message", .string(result.message)),
+            ("name", .string(name)), ("sync", .string(result.syncStatus.rawValue)), ("message", .string(result.message)),
             ("resources", .array(result.resources.map { res in
                 .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
                          ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),

@@ -10,19 +10,20 @@ public struct ReconcileResult: Sendable {
         public let ref: ObjectRef
         public let inSync: Bool
         public let health: Health
-        /// `created`, `configured`, `unchanged`, `pruned`, `failed`, or empty when nothing was applied.
-        public let action: String
+        /// What the sync did to it; `.none` when nothing was applied.
+        public let action: ResourceAction
         public let message: String
         /// Unified diff live → desired (Secret values redacted), when asked for and out of sync.
         public var diff: String? = nil
     }
 
     public var revisions: [String] = []
-    /// `Synced` or `OutOfSync`.
-    public var syncStatus: String = "Unknown"
+    public var syncStatus: SyncStatus = .unknown
     public var health: Health = Health(.unknown)
-    /// `Succeeded`, `Failed`, or nil when no sync ran (manual policy, or already in sync).
-    public var operation: String?
+    /// nil when no sync ran (manual policy, or already in sync).
+    public var operation: OperationPhase?
+    /// Why it did not sync, when it did not; `message` says it in words.
+    public var failure: ReconcileFailure?
     public var message: String = ""
     public var resources: [Resource] = []
     /// The cluster could not be reached (connection refused, timeout, TLS): its other work should wait.
@@ -53,13 +54,13 @@ public struct ReconcileResult: Sendable {
 
     var baseStatus: JSONValue {
         .object([
-            ("sync", .object([("status", .string(syncStatus)), ("revisions", .array(revisions.map(JSONValue.string)))])),
+            ("sync", .object([("status", .string(syncStatus.rawValue)), ("revisions", .array(revisions.map(JSONValue.string)))])),
             ("health", .object([("status", .string(health.status.rawValue)), ("message", .string(health.message))])),
-            ("operationState", .object([("phase", .string(operation ?? "")), ("message", .string(message))])),
+            ("operationState", .object([("phase", .string(operation?.rawValue ?? "")), ("message", .string(message))])),
             ("resources", .array(resources.map { r in
                 .object([("kind", .string(r.ref.kind)), ("group", .string(r.ref.group)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null),
                          ("name", .string(r.ref.name)), ("status", .string(r.inSync ? "Synced" : "OutOfSync")),
-                         ("health", .string(r.health.status.rawValue)), ("action", .string(r.action)), ("message", .string(r.message))])
+                         ("health", .string(r.health.status.rawValue)), ("action", .string(r.action.rawValue)), ("message", .string(r.message))])
             })),
         ])
     }
@@ -159,8 +160,9 @@ public struct AppSyncer: Sendable {
                 }
             }
         } catch {
-            result.syncStatus = "Unknown"
-            result.operation = "Failed"
+            result.syncStatus = .unknown
+            result.operation = .failed
+            result.failure = .comparisonError
             result.message = "ComparisonError: \(error)"
             return result
         }
@@ -192,8 +194,9 @@ public struct AppSyncer: Sendable {
                 }
             }
             if !refused.isEmpty {
-                result.syncStatus = "OutOfSync"
-                result.operation = "Failed"
+                result.syncStatus = .outOfSync
+                result.operation = .failed
+                result.failure = .projectViolation
                 result.message = "ProjectViolation: " + refused.joined(separator: "; ")
                 return result
             }
@@ -202,7 +205,8 @@ public struct AppSyncer: Sendable {
         // 2. Compare with what runs.
         let live: [ObjectRef: JSONValue]
         do { live = try syncer.inventory(including: Set(desired.map { KubeClient.kindKey(group: $0.0.group, kind: $0.0.kind) })) } catch {
-            result.operation = "Failed"
+            result.operation = .failed
+            result.failure = .clusterUnreadable
             result.message = "cannot read the cluster: \(error)"
             if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { result.clusterUnreachable = true }
             return result
@@ -244,7 +248,7 @@ public struct AppSyncer: Sendable {
         let outOfSync = diffs.values.contains(false) || !extra.isEmpty
 
         // 3. Apply when allowed and needed.
-        var actions: [ObjectRef: (String, String)] = [:]
+        var actions: [ObjectRef: (ResourceAction, String)] = [:]
         var applied: [ObjectRef: JSONValue] = [:]
         if outOfSync && (automated != nil || force) && !dryRun {
             willApply?(result.revisions)
@@ -268,10 +272,10 @@ public struct AppSyncer: Sendable {
                 if !objects.isEmpty {
                     do {
                         let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
-                        for ref in r.created { actions[ref] = ("created", "") }
-                        for ref in r.configured { actions[ref] = ("configured", "") }
-                        for ref in r.unchanged { actions[ref] = ("unchanged", "") }
-                        for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
+                        for ref in r.created { actions[ref] = (.created, "") }
+                        for ref in r.configured { actions[ref] = (.configured, "") }
+                        for ref in r.unchanged { actions[ref] = (.unchanged, "") }
+                        for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); failed = true }
                         applied.merge(r.applied) { _, new in new }
                         waitOn += r.applied.keys.sorted().map { ($0, nil, false) }
                     } catch {
@@ -321,17 +325,18 @@ public struct AppSyncer: Sendable {
             if !failed && prune && !extra.isEmpty {
                 do {
                     let r = try syncer.prune(extra)
-                    for ref in r.pruned { actions[ref] = ("pruned", "") }
-                    for (ref, error) in r.failed { actions[ref] = ("failed", "\(error)"); failed = true }
+                    for ref in r.pruned { actions[ref] = (.pruned, "") }
+                    for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); failed = true }
                 } catch { result.message = "prune: \(error)"; failed = true }
             }
             for (ref, owner) in foreign {
-                actions[ref] = ("failed", "\(ref) is managed by Application \(owner): not applied (an object has one owner)")
+                actions[ref] = (.failed, "\(ref) is managed by Application \(owner): not applied (an object has one owner)")
                 failed = true
             }
-            result.operation = failed ? "Failed" : "Succeeded"
+            result.operation = failed ? .failed : .succeeded
+            if failed { result.failure = .syncError }
             if failed && result.message.isEmpty {
-                result.message = actions.values.first { $0.0 == "failed" }?.1 ?? "sync failed"
+                result.message = actions.values.first { $0.0 == .failed }?.1 ?? "sync failed"
             }
         }
 
@@ -339,25 +344,25 @@ public struct AppSyncer: Sendable {
         var stillOut = false
         for ((ref, _), now) in zip(desired, current) {
             let liveObject = applied[ref] ?? ((try? now.get()) ?? nil)
-            let inSync = foreign[ref] != nil ? false : applied[ref] != nil ? actions[ref]?.0 != "failed" : diffs[ref] ?? false
+            let inSync = foreign[ref] != nil ? false : applied[ref] != nil ? actions[ref]?.0 != .failed : diffs[ref] ?? false
             if !inSync { stillOut = true }
             let health = HealthRules.assess(liveObject)
             let message = actions[ref]?.1 ?? foreign[ref].map { "managed by Application \($0)" } ?? ""
-            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? "", message: message,
+            result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? .none, message: message,
                                           diff: applied[ref] == nil ? texts[ref] : nil))
         }
         for ref in extra.sorted() {
-            if actions[ref]?.0 == "pruned" {
-                result.resources.append(.init(ref: ref, inSync: true, health: Health(.missing, "pruned"), action: "pruned", message: ""))
+            if actions[ref]?.0 == .pruned {
+                result.resources.append(.init(ref: ref, inSync: true, health: Health(.missing, "pruned"), action: .pruned, message: ""))
                 continue
             }
             stillOut = true
             result.resources.append(.init(ref: ref, inSync: false, health: HealthRules.assess(live[ref]),
-                                          action: actions[ref]?.0 ?? "", message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled",
+                                          action: actions[ref]?.0 ?? .none, message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled",
                                           diff: includeDiff ? Differ.compare(desired: nil, live: live[ref], ignore: ignore).unified(label: ref.description) : nil))
         }
-        result.syncStatus = stillOut ? "OutOfSync" : "Synced"
-        result.health = HealthRules.aggregate(result.resources.filter { $0.action != "pruned" }.map(\.health))
+        result.syncStatus = stillOut ? .outOfSync : .synced
+        result.health = HealthRules.aggregate(result.resources.filter { $0.action != .pruned }.map(\.health))
         return result
     }
 

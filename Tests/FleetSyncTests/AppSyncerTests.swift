@@ -70,17 +70,17 @@ spec:
     let app = application("shop", path: "app", automated: "prune")
     try await ConcurrentRunner.blocking { () throws -> Void in
         let first = world.syncer.reconcile(app)
-        #expect(first.operation == "Succeeded", "\(first.message)")
-        #expect(first.syncStatus == "Synced")
-        #expect(Set(first.resources.map(\.action)) == ["created"])
+        #expect(first.operation == .succeeded, "\(first.message)")
+        #expect(first.syncStatus == .synced)
+        #expect(Set(first.resources.map(\.action)) == [.created])
         #expect(first.revisions == [WorkingTreeGitSource.commit])
         Thread.sleep(forTimeInterval: 0.2)
         let second = world.syncer.reconcile(app)
-        #expect(second.operation == nil && second.syncStatus == "Synced" && second.health.status == .healthy, "\(second.health)")
+        #expect(second.operation == nil && second.syncStatus == .synced && second.health.status == .healthy, "\(second.health)")
         try FileManager.default.removeItem(at: world.repo.appendingPathComponent("app/config.yaml"))
         let third = world.syncer.reconcile(app)
-        #expect(third.operation == "Succeeded" && third.resources.contains { $0.ref.name == "settings" && $0.action == "pruned" })
-        #expect(third.syncStatus == "Synced")
+        #expect(third.operation == .succeeded && third.resources.contains { $0.ref.name == "settings" && $0.action == .pruned })
+        #expect(third.syncStatus == .synced)
     }
     await world.stop()
 }
@@ -92,10 +92,10 @@ spec:
     let app = application("shop", path: "app")
     try await ConcurrentRunner.blocking { () throws -> Void in
         let report = world.syncer.reconcile(app)
-        #expect(report.operation == nil && report.syncStatus == "OutOfSync" && report.health.status == .missing)
+        #expect(report.operation == nil && report.syncStatus == .outOfSync && report.health.status == .missing)
         #expect(world.sim.objectCount == 5, "nothing was applied")
         let manual = world.syncer.reconcile(app, force: true)
-        #expect(manual.operation == "Succeeded" && manual.syncStatus == "Synced")
+        #expect(manual.operation == .succeeded && manual.syncStatus == .synced)
     }
     await world.stop()
 }
@@ -108,7 +108,7 @@ spec:
     try world.write("app/middle.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: middle}\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
         let r = world.syncer.reconcile(application("waves", path: "app", automated: ""))
-        #expect(r.operation == "Succeeded", "\(r.message)")
+        #expect(r.operation == .succeeded, "\(r.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
         func rv(_ name: String) throws -> Int {
@@ -127,7 +127,7 @@ spec:
     try world.write("app/bad.yaml", "kind: ConfigMap\nmetadata: [oops\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
         let r = world.syncer.reconcile(application("broken", path: "app", automated: "prune"))
-        #expect(r.operation == "Failed" && r.message.contains("ComparisonError") && r.message.contains("bad.yaml:"), "\(r.message)")
+        #expect(r.operation == .failed && r.message.contains("ComparisonError") && r.message.contains("bad.yaml:"), "\(r.message)")
         #expect(world.sim.objectCount == 5)
     }
     await world.stop()
@@ -143,7 +143,7 @@ spec:
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         _ = try client.apply(.object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object([("name", "settings"), ("namespace", "shop")])), ("data", .object([("a", "drifted")]))]), fieldManager: "kubectl")
         let r = world.syncer.reconcile(app)
-        #expect(r.operation == "Succeeded" && r.resources.first?.action == "configured")
+        #expect(r.operation == .succeeded && r.resources.first?.action == .configured)
         let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
         #expect(try client.get(cm, namespace: "shop", name: "settings")?.value(at: ["data", "a"]) == "1")
     }
@@ -158,9 +158,9 @@ spec:
     try world.write("two/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: two}\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
         let first = world.syncer.reconcile(application("one", path: "one", automated: "prune"))
-        #expect(first.operation == "Succeeded")
+        #expect(first.operation == .succeeded)
         let second = world.syncer.reconcile(application("two", path: "two", automated: "prune"))
-        #expect(second.operation == "Failed" && second.syncStatus == "OutOfSync")
+        #expect(second.operation == .failed && second.syncStatus == .outOfSync)
         #expect(second.message.contains("managed by Application one"), "\(second.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         let cm = try #require(try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "shop", name: "shared"))
@@ -182,7 +182,7 @@ spec:
     try await ConcurrentRunner.blocking { () throws -> Void in
         let evil = world.syncer.reconcile(application("evil", path: "evil", automated: "prune"))
         #expect(evil.message.contains("evil/kustomization.yaml names '../../../../etc/flotilla-secrets', which leaves the repository"), "\(evil.message)")
-        #expect(evil.operation == "Failed" && world.sim.objectCount == 5)
+        #expect(evil.operation == .failed && world.sim.objectCount == 5)
         let abs = world.syncer.reconcile(application("abs", path: "abs", automated: "prune"))
         #expect(abs.message.contains("absolute path leaves the repository"), "\(abs.message)")
     }

@@ -62,7 +62,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
       annotations: {helm.sh/hook: test}
     """))
     let result = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
-    #expect(result.operation == "Succeeded", "\(result.message)")
+    #expect(result.operation == .succeeded, "\(result.message)")
     #expect(result.hooks.map(\.phase) == [.preSync, .postSync])
     #expect(result.hooks.map(\.status) == [.succeeded, .succeeded])
     let pre = result.hooks[0]
@@ -78,7 +78,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     #expect(result.warnings.contains { $0.type == "SyncHooksNotRun" && $0.message.contains("helm-test (test)") })
     // In sync now: no sync, no hooks; the kept PostSync Job is not pruned.
     let again = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
-    #expect(again.syncStatus == "Synced" && again.operation == nil && again.hooks.isEmpty)
+    #expect(again.syncStatus == .synced && again.operation == nil && again.hooks.isEmpty)
     #expect(try exists(world, "Job", "smoke"))
     await world.stop()
 }
@@ -96,7 +96,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
       annotations: {argocd.argoproj.io/hook: SyncFail}
     """))
     let result = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
-    #expect(result.operation == "Failed")
+    #expect(result.operation == .failed)
     #expect(result.message.contains("PreSync wave 0: hook Job.batch shop/migrate failed"), "\(result.message)")
     #expect(!(try exists(world, "Deployment", "web")))
     #expect(result.hooks.map(\.phase) == [.preSync, .syncFail])
@@ -111,13 +111,13 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     try world.write("app/a.yaml", deployment("first", image: "broken:2", wave: 0))
     try world.write("app/b.yaml", configMap("second", wave: 1))
     let result = world.syncer.reconcile(application("waves", path: "app", automated: "prune"))
-    #expect(result.operation == "Failed")
+    #expect(result.operation == .failed)
     #expect(result.message.contains("Sync wave 0: Deployment.apps shop/first is Degraded"), "\(result.message)")
     #expect(!(try exists(world, "ConfigMap", "second")))
     // Healthy waves go through in order.
     try world.write("app/a.yaml", deployment("first", image: "nginx", wave: 0))
     let fixed = world.syncer.reconcile(application("waves", path: "app", automated: "prune"))
-    #expect(fixed.operation == "Succeeded", "\(fixed.message)")
+    #expect(fixed.operation == .succeeded, "\(fixed.message)")
     #expect(try exists(world, "ConfigMap", "second"))
     await world.stop()
 }

@@ -1,0 +1,32 @@
+/// Whether what runs matches git (Argo CD's sync status).
+public enum SyncStatus: String, Sendable, Codable {
+    case synced = "Synced"
+    case outOfSync = "OutOfSync"
+    /// The comparison could not be made (a source did not render).
+    case unknown = "Unknown"
+}
+
+/// The outcome of a sync operation.
+public enum OperationPhase: String, Sendable, Codable {
+    case running = "Running"
+    case succeeded = "Succeeded"
+    case failed = "Failed"
+}
+
+/// What a sync did to one resource.
+public enum ResourceAction: String, Sendable, Codable {
+    case none = ""
+    case created, configured, unchanged, pruned, failed
+}
+
+/// Why a reconcile did not sync: decides the Application's condition, never read back from a message.
+public enum ReconcileFailure: String, Sendable {
+    /// A source did not render (the comparison could not be made).
+    case comparisonError = "ComparisonError"
+    /// An object is outside what the project or the cluster's scope allows.
+    case projectViolation = "ProjectViolation"
+    /// The cluster could not be read.
+    case clusterUnreadable = "ClusterUnreadable"
+    /// Applying, a hook or a wave failed.
+    case syncError = "SyncError"
+}
