@@ -25,11 +25,14 @@ struct AccountCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List accounts.", aliases: ["ls"])
         @OptionGroup var hub: ServerOptions
+        @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
             let items = try hub.client.list("/api/v1/accounts")
-            print(TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map {
-                [$0["name"]?.stringValue ?? "", $0["role"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? ""]
-            }))
+            printList(items, output) {
+                TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map {
+                    [$0["name"]?.stringValue ?? "", $0["role"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? ""]
+                })
+            }
         }
     }
 
@@ -71,13 +74,16 @@ struct TokenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (yours, or all with get on accounts).", aliases: ["ls"])
         @OptionGroup var hub: ServerOptions
         @Option(help: "Only this account's.") var account: String?
+        @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
             let query = account.map { "?account=" + HubClient.escape($0) } ?? ""
             let items = try hub.client.list("/api/v1/tokens" + query)
-            print(TextTable.render(header: ["ID", "ACCOUNT", "CREATED", "EXPIRES", "REVOKED", "DESCRIPTION"], rows: items.map {
-                [$0["id"]?.stringValue ?? "", $0["account"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? "",
-                 $0["expiresAt"]?.stringValue ?? "never", $0["revokedAt"]?.stringValue ?? "-", $0["description"]?.stringValue ?? ""]
-            }))
+            printList(items, output) {
+                TextTable.render(header: ["ID", "ACCOUNT", "CREATED", "EXPIRES", "REVOKED", "DESCRIPTION"], rows: items.map {
+                    [$0["id"]?.stringValue ?? "", $0["account"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? "",
+                     $0["expiresAt"]?.stringValue ?? "never", $0["revokedAt"]?.stringValue ?? "-", $0["description"]?.stringValue ?? ""]
+                })
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetConfig
 import FleetModel
 import FleetStore
 import Foundation
@@ -26,4 +27,13 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+/// Prints a list as a table, a JSON array or YAML documents (what every list command's `-o` offers).
+func printList(_ items: [JSONValue], _ format: OutputFormat, table: () -> String) {
+    switch format {
+    case .table: print(table())
+    case .json: print(JSONValue.array(items).serialized())
+    case .yaml: print(YAMLOutput.renderDocuments(items), terminator: "")
+    }
 }

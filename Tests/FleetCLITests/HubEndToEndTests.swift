@@ -185,6 +185,12 @@ import Testing
     #expect(!list.stdout.contains("planted-secret-token") && !hub.log.contains("planted-secret-token"))
     let table = try flotilla(["cluster", "list"])
     #expect(table.stdout.contains("STATE") && table.stdout.contains("prod "), "\(table.stdout)")
+    // Every list command offers -o table|json|yaml; token lists never show a token's secret.
+    let tokens = try flotilla(["token", "list", "-o", "json"])
+    #expect(tokens.status == 0 && tokens.stdout.contains("\"account\"") && tokens.stdout.hasPrefix("["), "\(tokens.stdout)\(tokens.stderr)")
+    #expect(!tokens.stdout.contains("flt_"), "\(tokens.stdout)")
+    let accounts = try flotilla(["account", "list", "-o", "yaml"])
+    #expect(accounts.status == 0 && accounts.stdout.contains("name: admin"), "\(accounts.stdout)\(accounts.stderr)")
     // The planted token is nowhere: not in any API answer, not in the log, not in any file of the data dir
     // (credentials are encrypted at rest).
     for path in ["/api/v1/clusters", "/api/v1/clusters/edge", "/api/v1/events", "/metrics", "/api/v1/applications", "/api/v1/applicationsets"] {
