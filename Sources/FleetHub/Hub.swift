@@ -57,7 +57,6 @@ public final class Hub: @unchecked Sendable {
 
     private let generationQueue = DispatchQueue(label: "flotilla.hub.generation")
     private let gitQueue = DispatchQueue(label: "flotilla.hub.git")
-    private let timerQueue = DispatchQueue(label: "flotilla.hub.timers")
     /// Cluster probes and placement decisions run here, one round at a time.
     let monitorQueue = DispatchQueue(label: "flotilla.hub.monitor")
     let notifyQueue = DispatchQueue(label: "flotilla.hub.notify")
@@ -105,7 +104,6 @@ public final class Hub: @unchecked Sendable {
     struct Unreachable {
         var since: Date
         var error: String
-        var delay: Double
     }
 
     public struct ApplicationSetStatus: Sendable {
@@ -314,7 +312,7 @@ public final class Hub: @unchecked Sendable {
     private func markUnreachable(_ cluster: String, error: String) {
         let first = lock.withLock { () -> Bool in
             if unreachable[cluster] != nil { return false }
-            unreachable[cluster] = Unreachable(since: Date(), error: error, delay: 1)
+            unreachable[cluster] = Unreachable(since: Date(), error: error)
             return true
         }
         guard first else { return }
