@@ -6,7 +6,7 @@ import FleetModel
 import Foundation
 
 /// Where a source is rendered for: what Argo CD passes to `helm template` besides the source's own options.
-public struct RenderContext: Sendable, Equatable {
+public struct RenderContext: Sendable {
     /// The Application's name: the default Helm release name.
     public var applicationName: String
     /// The destination namespace: the default `--namespace`.
@@ -17,6 +17,20 @@ public struct RenderContext: Sendable, Equatable {
     public var apiVersions: [String]
     /// Multi-source `ref:` sources by name, for `$name/path` value files: (repoURL, revision).
     public var references: [String: Reference]
+    /// Asks the destination for its version and API versions; called only when a chart is rendered (a plain
+    /// source never pays for it).
+    public var capabilities: (@Sendable () -> (kubeVersion: String?, apiVersions: [String]))?
+
+    /// The context with `capabilities` asked, once.
+    public func resolved() -> RenderContext {
+        guard let capabilities else { return self }
+        var c = self
+        let (version, apis) = capabilities()
+        c.kubeVersion = kubeVersion ?? version
+        if c.apiVersions.isEmpty { c.apiVersions = apis }
+        c.capabilities = nil
+        return c
+    }
 
     public struct Reference: Sendable, Equatable {
         public var repoURL: String
@@ -267,12 +281,16 @@ enum SHA256Digest {
 extension ManifestLoader {
     /// The part of a render's cache key that a chart adds: `source.helm` and the context, only when the path
     /// holds a chart (so plain sources keep one render per commit for every Application).
-    func helmKey(repoURL: String, commit: String, path: String, helm: JSONValue?, context: RenderContext) -> String {
-        let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
-        let chartFile = dir.isEmpty ? "Chart.yaml" : dir + "/Chart.yaml"
-        guard helm != nil || ((try? git.tree(repoURL: repoURL, commit: commit))?.containsFile(chartFile) ?? true) else { return "" }
+    func helmKey(helm: JSONValue?, context: RenderContext) -> String {
         let releaseNameSet = helm?["releaseName"]?.stringValue.map { !$0.isEmpty } ?? false
         return "\u{0}helm\u{0}" + (helm?.serialized(pretty: false) ?? "") + "\u{0}" + context.cacheKey(releaseNameSet: releaseNameSet)
+    }
+
+    /// Whether the source at `path` is rendered as a chart (`source.helm` set, or a Chart.yaml there).
+    func isChart(repoURL: String, commit: String, path: String, helm: JSONValue?) -> Bool {
+        let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+        let chartFile = dir.isEmpty ? "Chart.yaml" : dir + "/Chart.yaml"
+        return helm != nil || ((try? git.tree(repoURL: repoURL, commit: commit))?.containsFile(chartFile) ?? true)
     }
 
     /// A chart at `dir` of a git commit, rendered with `source.helm` as Argo CD renders it.
@@ -314,7 +332,8 @@ extension ManifestLoader {
     }
 
     /// `source.chart` from a chart repository, at the newest version matching `constraint`.
-    func loadRepositoryChart(repoURL: String, chart name: String, constraint: String, helm: JSONValue?, context: RenderContext) throws -> Rendered {
+    func loadRepositoryChart(repoURL: String, chart name: String, constraint: String, helm: JSONValue?, context unresolved: RenderContext) throws -> Rendered {
+        let context = unresolved.resolved()
         let (version, tgz) = try charts.chart(repoURL: repoURL, name: name, constraint: constraint)
         let options = try HelmSourceOptions(helm)
         let digest = SHA256Digest.hex(Data(tgz))

@@ -59,12 +59,15 @@ public struct ManifestLoader: Sendable {
     /// - Parameter helm: Argo CD's `source.helm` (as JSON) and the render context, for a chart at the path.
     public func load(repoURL: String, revision: String, path: String, recurse: Bool = true, kustomize: JSONValue? = nil,
                      filter: FileFilter = FileFilter(), jsonnetOptions: JsonnetOptions = JsonnetOptions(),
-                     helm: JSONValue? = nil, context: RenderContext = RenderContext()) throws -> Rendered {
+                     helm: JSONValue? = nil, context unresolved: RenderContext = RenderContext()) throws -> Rendered {
         let commit = try git.resolve(repoURL: repoURL, revision: revision)
+        // The destination's version and APIs are asked only for a chart.
+        let chart = isChart(repoURL: repoURL, commit: commit, path: path, helm: helm)
+        let context = chart && unresolved.capabilities != nil ? unresolved.resolved() : unresolved
         let overrides = kustomize.flatMap { $0.isEmptyValue ? nil : $0 }
         let key = repoURL + "\u{0}" + commit + "\u{0}" + path + (recurse ? "\u{0}r" : "") + (overrides.map { "\u{0}" + $0.serialized(pretty: false) } ?? "")
             + "\u{0}" + (filter.include ?? "") + "\u{0}" + (filter.exclude ?? "") + "\u{0}" + jsonnetOptions.cacheKey
-            + helmKey(repoURL: repoURL, commit: commit, path: path, helm: helm, context: context)
+            + (chart ? helmKey(helm: helm, context: context) : "")
         func run() throws -> Rendered {
             try render(repoURL: repoURL, commit: commit, path: path, recurse: recurse, overrides: overrides, filter: filter, jsonnetOptions: jsonnetOptions,
                        helm: helm, context: context)

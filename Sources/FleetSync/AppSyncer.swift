@@ -133,12 +133,12 @@ public struct AppSyncer: Sendable {
             if sources.isEmpty { throw ManifestError("the Application has no source") }
             // What Argo CD passes to helm: the release name, namespace, cluster version and APIs, `$ref` sources.
             var context = RenderContext(applicationName: name, namespace: namespace, references: RenderContext.references(in: sources))
-            if sources.contains(where: { $0["chart"] != nil || $0["helm"] != nil || $0["path"] != nil }) {
-                context.kubeVersion = client.serverVersion()
-                if let resources = try? client.discover() {
-                    context.apiVersions = Array(Set(resources.map { $0.group.isEmpty ? $0.version : "\($0.group)/\($0.version)" }
-                        + resources.map { ($0.group.isEmpty ? $0.version : "\($0.group)/\($0.version)") + "/\($0.kind)" })).sorted()
-                }
+            let client = self.client
+            context.capabilities = {
+                let resources = (try? client.discover()) ?? []
+                let apis = Set(resources.map { $0.group.isEmpty ? $0.version : "\($0.group)/\($0.version)" }
+                    + resources.map { ($0.group.isEmpty ? $0.version : "\($0.group)/\($0.version)") + "/\($0.kind)" })
+                return (client.serverVersion(), apis.sorted())
             }
             for source in sources {
                 guard let rendered = try manifests.load(source: source, revision: pinnedRevision, context: context) else { continue }
