@@ -165,6 +165,7 @@ public final class Hub: @unchecked Sendable {
         // Chart repositories take their credentials from `repositories:` (by URL prefix); archives are kept by digest.
         let charts = ChartRepositories(credentials: config.repositories.map { .init(urlPrefix: $0.url, username: $0.username, password: $0.password) },
                                        cacheDirectory: dataDir.appendingPathComponent("charts"))
+        charts.remoteValueFiles = .configuredRepositories
         manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: renderLimits,
                                    jsonnet: jsonnet, charts: charts)
         pool = WorkerPool<WorkKey>(concurrency: config.concurrency, perCluster: config.perCluster) { [unowned self] item in

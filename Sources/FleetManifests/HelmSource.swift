@@ -151,6 +151,15 @@ public final class ChartRepositories: @unchecked Sendable {
 
     let credentials: [Credentials]
     let cacheDirectory: URL?
+    /// Which `https://` value files may be read.
+    public enum RemoteValueFiles: Sendable {
+        /// Any URL (a command run by its user).
+        case any
+        /// Only URLs under a repository of `repositories:` (a hub: an ApplicationSet must not make it fetch
+        /// an arbitrary address and render what comes back into manifests).
+        case configuredRepositories
+    }
+    public var remoteValueFiles: RemoteValueFiles = .any
     let fetch: @Sendable (_ url: String, _ credentials: Credentials?) throws -> [UInt8]
     /// Seconds an index stays fresh (a new chart version is seen within this time).
     public let indexTTL: Double
@@ -430,7 +439,11 @@ extension ManifestLoader {
 
     func readValueFile(_ path: String, chartDir: String?, repoURL: String, commit: String?, context: RenderContext) throws -> String? {
         if path.hasPrefix("http://") || path.hasPrefix("https://") {
-            return String(decoding: try charts.fetch(path, charts.credentials(for: path)), as: UTF8.self)
+            let credentials = charts.credentials(for: path)
+            if charts.remoteValueFiles == .configuredRepositories && credentials == nil {
+                throw ManifestError("value file '\(path)': remote value files are read only from repositories listed in the hub's repositories:")
+            }
+            return String(decoding: try charts.fetch(path, credentials), as: UTF8.self)
         }
         if path.hasPrefix("$") {
             let name = String(path.dropFirst().prefix { $0 != "/" })

@@ -129,6 +129,31 @@ import Testing
         }
     }
 
+    /// A hub reads remote value files only from its configured repositories.
+    @Test func remoteValueFilesOnlyFromConfiguredRepositories() throws {
+        defer { cleanup() }
+        let charts = ChartRepositories(credentials: [.init(urlPrefix: "https://values.example.com/", username: nil, password: nil)]) { url, _ in
+            guard url == "https://values.example.com/prod.yaml" else { throw ManifestError("GET \(url): HTTP 404") }
+            return Array("replicas: 7\n".utf8)
+        }
+        charts.remoteValueFiles = .configuredRepositories
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("charts/simple/templates"), withIntermediateDirectories: true)
+        try "apiVersion: v2\nname: simple\nversion: 1.0.0\n".write(to: root.appendingPathComponent("charts/simple/Chart.yaml"), atomically: true, encoding: .utf8)
+        try "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: s}\nspec: {replicas: {{ .Values.replicas | default 1 }}}\n"
+            .write(to: root.appendingPathComponent("charts/simple/templates/d.yaml"), atomically: true, encoding: .utf8)
+        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: charts)
+        func load(_ file: String) throws -> [JSONValue] {
+            let json = #"{"repoURL": "REPO", "path": "charts/simple", "helm": {"valueFiles": ["FILE"]}}"#
+                .replacingOccurrences(of: "REPO", with: root.path).replacingOccurrences(of: "FILE", with: file)
+            return try loader.load(source: try JSONParser.parse(json), context: RenderContext(applicationName: "shop"))?.objects ?? []
+        }
+        let objects = try load("https://values.example.com/prod.yaml")
+        #expect(objects.first { $0["kind"]?.stringValue == "Deployment" }?.value(at: ["spec", "replicas"])?.intValue == 7)
+        #expect { try load("http://169.254.169.254/latest/meta-data") } throws: {
+            "\($0)".contains("remote value files are read only from repositories listed in the hub's repositories:")
+        }
+    }
+
     @Test func missingValueFilesMayBeIgnored() throws {
         defer { cleanup() }
         let objects = try load(#"{"repoURL": "REPO", "path": "charts/web", "helm": {"valueFiles": ["nope.yaml"], "ignoreMissingValueFiles": true}}"#)
