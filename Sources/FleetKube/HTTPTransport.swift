@@ -30,6 +30,8 @@ public final class HTTPTransport: @unchecked Sendable {
     let credentials: ClusterCredentials
     let timeout: Double
     let connectTimeout: Double
+    /// The largest response body read; a larger one fails the request (the server is not trusted to be small).
+    let maxBodyBytes: Int
 
     // `lock` guards `idle`.
     private let lock = NSLock()
@@ -41,7 +43,8 @@ public final class HTTPTransport: @unchecked Sendable {
     /// hold their workers until the timeout. The transport is not usable afterwards.
     public func abortAll() { aborted.set() }
 
-    public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5) {
+    public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5, maxBodyBytes: Int = Int.max) {
+        self.maxBodyBytes = maxBodyBytes
         _ = curlReady
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.credentials = credentials
@@ -113,7 +116,9 @@ public final class HTTPTransport: @unchecked Sendable {
     private final class Sink {
         var data: [UInt8] = []
         let aborted: AbortFlag
-        init(aborted: AbortFlag) { self.aborted = aborted }
+        let limit: Int
+        var tooLarge = false
+        init(aborted: AbortFlag, limit: Int) { self.aborted = aborted; self.limit = limit }
     }
 
     /// Performs one request. `path` starts with `/` and may carry a query.
@@ -125,7 +130,7 @@ public final class HTTPTransport: @unchecked Sendable {
         var healthy = true
         defer { if healthy { checkin(h) } else { curl_easy_cleanup(h) } }
         if aborted.isSet { throw TransportError(kind: .unreachable, message: "aborted: the cluster was found unreachable") }
-        let sink = Sink(aborted: aborted)
+        let sink = Sink(aborted: aborted, limit: maxBodyBytes)
         let box = Unmanaged.passRetained(sink)
         defer { box.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
@@ -144,6 +149,7 @@ public final class HTTPTransport: @unchecked Sendable {
             guard let ptr, let user else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
             let n = size * count
+            if sink.data.count + n > sink.limit { sink.tooLarge = true; return 0 }  // curl stops with a write error
             ptr.withMemoryRebound(to: UInt8.self, capacity: n) { sink.data.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
             return n
         }
@@ -172,6 +178,7 @@ public final class HTTPTransport: @unchecked Sendable {
         fl_curl_setopt_slist(h, CURLOPT_HTTPHEADER, nil)
         guard code == CURLE_OK else {
             healthy = false
+            if sink.tooLarge { throw TransportError(kind: .other, message: "the response is larger than \(maxBodyBytes) bytes") }
             let message = String(cString: curl_easy_strerror(code))
             switch code {
             case CURLE_ABORTED_BY_CALLBACK: throw TransportError(kind: .unreachable, message: "aborted: the cluster was found unreachable")

@@ -274,7 +274,7 @@ extension ChartRepositories {
             let origin = "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")
             let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?" + $0 } ?? "")
             let transport = HTTPTransport(server: origin, credentials: ClusterCredentials(username: creds?.username, password: creds?.password),
-                                          timeout: 60, connectTimeout: 10)
+                                          timeout: 60, connectTimeout: 10, maxBodyBytes: ChartArchive.maxExpandedBytes)
             let response: HTTPResponse
             do { response = try transport.request("GET", path, accept: "*/*") } catch { throw ManifestError("GET \(url): \(error)") }
             guard response.status == 200 else { throw ManifestError("GET \(url): HTTP \(response.status)") }
