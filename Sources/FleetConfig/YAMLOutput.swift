@@ -38,7 +38,7 @@ public enum YAMLOutput {
 
     /// A float64 as Go's YAML and JSON encoders write it: integral values without a fraction (`13`, not
     /// `13.0`), shortest round-trip digits otherwise, `.nan` / `.inf` for the special values.
-    static func goFloat(_ d: Double) -> String {
+    public static func goFloat(_ d: Double) -> String {
         if d.isNaN { return ".nan" }
         if d.isInfinite { return d < 0 ? "-.inf" : ".inf" }
         if d == d.rounded() && abs(d) < 1e21 { return String(format: "%.0f", d) }

@@ -220,11 +220,8 @@ public enum ChartLoader {
 }
 
 enum GoNumber {
-    /// A float as Go's `%v` prints it for values read from YAML (`1.1`, `2`).
-    static func format(_ d: Double) -> String {
-        if d == d.rounded(), abs(d) < 1e21 { return String(Int(d)) }
-        return String(d)
-    }
+    /// A float as Go's encoders write it (`1.1`, `2`): one rule for the whole project.
+    static func format(_ d: Double) -> String { YAMLOutput.goFloat(d) }
 }
 
 /// `.helmignore`: gitignore-like rules as helm's `ignore` package reads them (basename or path globs,

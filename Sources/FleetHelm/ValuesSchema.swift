@@ -1,3 +1,4 @@
+import FleetConfig
 import FleetModel
 import Foundation
 
@@ -171,7 +172,7 @@ public enum ValuesSchema {
     static func format(_ v: JSONValue) -> String {
         switch v {
         case .int(let i): return String(i)
-        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        case .double(let d): return YAMLOutput.goFloat(d)
         default: return v.serialized(pretty: false)
         }
     }

@@ -278,3 +278,12 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
     #expect(tree.containsFile("a/Chart.yaml") && tree.containsFile("a/b/Chart.yaml") && tree.containsFile("z.yaml") && tree.containsFile("a-c/x.yaml"))
     #expect(!tree.containsFile("a/b") && !tree.containsFile("Chart.yaml") && !tree.containsFile("zz.yaml"))
 }
+
+/// Numbers in Chart.yaml read as Go writes them, large ones included (no integer overflow).
+@Test func numericChartFieldsReadAsGo() throws {
+    let c = try chart([("Chart.yaml", "apiVersion: v2\nname: n\nversion: 1.0.0\nappVersion: 1e20\ndescription: 2.50\n"),
+                       ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\ndata: {app: {{ .Chart.AppVersion | quote }}, d: {{ .Chart.Description | quote }}}\n")])
+    let cm = try #require(try render(c).first)
+    #expect(cm.value(at: ["data", "app"])?.stringValue == "100000000000000000000")
+    #expect(cm.value(at: ["data", "d"])?.stringValue == "2.5")
+}
