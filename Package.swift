@@ -76,11 +76,13 @@ let package = Package(
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
         .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm", "FleetKube", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // Server plumbing shared by the simulator and the hub: TLS files, query strings, a Dispatch task executor.
+        .target(name: "FleetServing", swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
         .target(
             name: "FleetSim",
             dependencies: [
-                "FleetModel", "FleetConfig", .product(name: "Hummingbird", package: "hummingbird"),
+                "FleetModel", "FleetConfig", "FleetServing", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -102,7 +104,7 @@ let package = Package(
         // SQLite implementation of the ClusterStore port.
         .target(
             name: "FleetStore",
-            dependencies: ["FleetModel", "FleetReconcile", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["FleetModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.
@@ -110,7 +112,7 @@ let package = Package(
             name: "FleetHub",
             dependencies: [
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
-                "FleetSync", "FleetReconcile", "FleetDiff", "FleetSim", "FleetAuth", "FleetTemplate",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import FleetConfig
 import FleetKube
 import FleetModel
-import FleetSim
+import FleetServing
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -21,9 +21,9 @@ public struct HubServer: Sendable {
     public let port: Int
     public let logger: Logger
     /// PEM certificate chain and key: HTTPS instead of HTTP.
-    public let tls: SimServer.TLSFiles?
+    public let tls: TLSFiles?
 
-    public init(api: HubAPI, listen: String, logger: Logger, tls: SimServer.TLSFiles? = nil) {
+    public init(api: HubAPI, listen: String, logger: Logger, tls: TLSFiles? = nil) {
         self.api = api
         self.tls = tls
         let parts = listen.split(separator: ":", omittingEmptySubsequences: false)
@@ -56,7 +56,7 @@ public struct HubServer: Sendable {
             }
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
-            var incoming = APIRequest(method: request.method.rawValue, path: request.uri.path, query: SimServer.parseQuery(request.uri.query),
+            var incoming = APIRequest(method: request.method.rawValue, path: request.uri.path, query: QueryString.parse(request.uri.query),
                                       headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
             let channel = context.channel
             incoming.isCancelled = { HubServer.peerClosed(channel) }
@@ -137,7 +137,7 @@ extension Hub {
     public static func serve(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
                              onListening: @escaping @Sendable (Int) -> Void, onReady: @escaping @Sendable (Hub) -> Void = { _ in }) async throws {
         let hub = try await ConcurrentRunner.blocking { try Hub(config: config, dataDir: dataDir, logger: logger, kubectl: kubectl) }
-        let tls = config.tlsCert.flatMap { cert in config.tlsKey.map { SimServer.TLSFiles(certificate: cert, key: $0) } }
+        let tls = config.tlsCert.flatMap { cert in config.tlsKey.map { TLSFiles(certificate: cert, key: $0) } }
         let server = HubServer(api: HubAPI(hub: hub), listen: config.listen, logger: logger, tls: tls)
         let (port, task) = try await server.start()
         onListening(port)

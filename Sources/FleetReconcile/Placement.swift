@@ -1,41 +1,4 @@
-/// Where an Application runs when it is not simply on its primary cluster. Stored with the Application; a
-/// missing placement means "on its primary".
-///
-/// Moves are make-before-break: `pruneAfterHealthy` names the cluster whose copy is pruned once the
-/// Application is Synced and Healthy on `active`, never before.
-public struct Placement: Sendable, Equatable, Codable {
-    public enum Phase: String, Sendable, Codable {
-        /// Running on a secondary (`active`).
-        case failedOver = "FailedOver"
-        /// Being synced back on the primary (`active` is the primary); the secondary's copy stays until the
-        /// primary is Healthy.
-        case failingBack = "FailingBack"
-        /// No healthy cluster to run on: nothing is applied anywhere, nothing is deleted.
-        case unplaced = "Unplaced"
-    }
-
-    public var primary: String
-    /// The cluster the Application is synced to now; nil when Unplaced.
-    public var active: String?
-    public var phase: Phase
-    public var reason: String
-    /// RFC 3339 time of the last change.
-    public var since: String
-    /// The cluster whose copy is pruned once the Application is Healthy on `active`.
-    public var pruneAfterHealthy: String?
-    /// The sibling Application that already serves these objects on `active` (same kind, namespace, name).
-    public var coveredBy: String?
-
-    public init(primary: String, active: String?, phase: Phase, reason: String, since: String, pruneAfterHealthy: String? = nil, coveredBy: String? = nil) {
-        self.primary = primary
-        self.active = active
-        self.phase = phase
-        self.reason = reason
-        self.since = since
-        self.pruneAfterHealthy = pruneAfterHealthy
-        self.coveredBy = coveredBy
-    }
-}
+import FleetModel
 
 /// What the placement planner knows of a cluster.
 public struct PlacementCluster: Sendable, Equatable {

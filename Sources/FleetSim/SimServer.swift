@@ -1,4 +1,5 @@
 import FleetModel
+import FleetServing
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -25,15 +26,7 @@ public struct SimServer: Sendable {
         }
     }
 
-    public struct TLSFiles: Sendable {
-        public let certificate: String
-        public let key: String
-
-        public init(certificate: String, key: String) {
-            self.certificate = certificate
-            self.key = key
-        }
-    }
+    public typealias TLSFiles = FleetServing.TLSFiles
 
     public let listeners: [Listener]
     /// Added before every answer, to simulate a remote API server.
@@ -94,16 +87,7 @@ public struct SimServer: Sendable {
     }
 
     /// Query strings as Go clients encode them: `+` is a space, then percent-decoding.
-    public static func parseQuery(_ query: String?) -> [String: String] {
-        guard let query, !query.isEmpty else { return [:] }
-        var result: [String: String] = [:]
-        for part in query.split(separator: "&") {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
-            result[decode(pieces[0])] = pieces.count > 1 ? decode(pieces[1]) : ""
-        }
-        return result
-    }
+    public static func parseQuery(_ query: String?) -> [String: String] { QueryString.parse(query) }
 }
 
 extension SimServer {

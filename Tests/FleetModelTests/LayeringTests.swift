@@ -17,12 +17,11 @@ private let allowed: [String: Set<String>] = [
     "FleetKube": ["FleetModel", "FleetConfig", "CCurl"],
     "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetKube", "CJsonnet", "Crypto"],
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
-    // Known debts, to go: the stores read Placement and cluster health from FleetReconcile (they belong in
-    // FleetModel), and the hub borrows the simulator's server plumbing (TLS files, query parsing).
-    "FleetStore": ["FleetModel", "FleetReconcile", "GRDB", "Crypto"],
-    "FleetSim": ["FleetModel", "FleetConfig", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
+    "FleetStore": ["FleetModel", "GRDB", "Crypto"],
+    "FleetServing": [],
+    "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetSim", "FleetAuth", "FleetTemplate", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
 ]
 

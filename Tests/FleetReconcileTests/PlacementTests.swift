@@ -1,4 +1,5 @@
 import FleetReconcile
+import FleetModel
 import Testing
 
 private typealias C = PlacementCluster

@@ -1,0 +1,110 @@
+import Foundation
+
+/// Where an Application runs when it is not simply on its primary cluster. Stored with the Application; a
+/// missing placement means "on its primary".
+///
+/// Moves are make-before-break: `pruneAfterHealthy` names the cluster whose copy is pruned once the
+/// Application is Synced and Healthy on `active`, never before.
+public struct Placement: Sendable, Equatable, Codable {
+    public enum Phase: String, Sendable, Codable {
+        /// Running on a secondary (`active`).
+        case failedOver = "FailedOver"
+        /// Being synced back on the primary (`active` is the primary); the secondary's copy stays until the
+        /// primary is Healthy.
+        case failingBack = "FailingBack"
+        /// No healthy cluster to run on: nothing is applied anywhere, nothing is deleted.
+        case unplaced = "Unplaced"
+    }
+
+    public var primary: String
+    /// The cluster the Application is synced to now; nil when Unplaced.
+    public var active: String?
+    public var phase: Phase
+    public var reason: String
+    /// RFC 3339 time of the last change.
+    public var since: String
+    /// The cluster whose copy is pruned once the Application is Healthy on `active`.
+    public var pruneAfterHealthy: String?
+    /// The sibling Application that already serves these objects on `active` (same kind, namespace, name).
+    public var coveredBy: String?
+
+    public init(primary: String, active: String?, phase: Phase, reason: String, since: String, pruneAfterHealthy: String? = nil, coveredBy: String? = nil) {
+        self.primary = primary
+        self.active = active
+        self.phase = phase
+        self.reason = reason
+        self.since = since
+        self.pruneAfterHealthy = pruneAfterHealthy
+        self.coveredBy = coveredBy
+    }
+}
+
+/// A generated Application as the hub stores it.
+public struct StoredApplication: Sendable, Equatable {
+    public var name: String
+    public var appSet: String
+    /// Name of the cluster it deploys to, when known.
+    public var cluster: String?
+    /// The Application object as last generated.
+    public var object: JSONValue
+    /// Sync, health, revision, conditions, last operation.
+    public var status: JSONValue
+    /// A rollback pins the Application to a revision until it is unpinned.
+    public var pinnedRevision: String?
+    /// Where it runs when not on `cluster` (its primary): failed over, failing back, unplaced.
+    public var placement: Placement?
+
+    public init(name: String, appSet: String, cluster: String?, object: JSONValue, status: JSONValue = .object([]), pinnedRevision: String? = nil,
+                placement: Placement? = nil) {
+        self.name = name
+        self.appSet = appSet
+        self.cluster = cluster
+        self.object = object
+        self.status = status
+        self.pinnedRevision = pinnedRevision
+        self.placement = placement
+    }
+
+    /// The cluster it is synced to now: its placement's active cluster, else its primary. Nil when unplaced
+    /// or without a registered destination.
+    public var activeCluster: String? {
+        guard let placement else { return cluster }
+        return placement.active
+    }
+}
+
+/// One entry of the hub's append-only event log.
+public struct HubEvent: Sendable, Equatable {
+    public var id: Int
+    public var at: String
+    /// `ClusterStateChanged`, `FailedOver`, `FailbackStarted`, `FailedBack`, `Unplaced`, `Pruned`, `Cordoned`,
+    /// `Uncordoned`, `Drained`, `FailoverHeld`, …
+    public var type: String
+    public var cluster: String?
+    public var application: String?
+    public var message: String
+
+    public init(id: Int = 0, at: String = "", type: String, cluster: String? = nil, application: String? = nil, message: String) {
+        self.id = id
+        self.at = at
+        self.type = type
+        self.cluster = cluster
+        self.application = application
+        self.message = message
+    }
+}
+
+/// What the hub keeps of a cluster besides its registration: probe state and operator flags.
+public struct ClusterOperationalState: Sendable, Equatable {
+    public var health: ClusterHealth
+    public var cordoned: Bool
+    public var drained: Bool
+    public var failbackRequested: Bool
+
+    public init(health: ClusterHealth = ClusterHealth(), cordoned: Bool = false, drained: Bool = false, failbackRequested: Bool = false) {
+        self.health = health
+        self.cordoned = cordoned
+        self.drained = drained
+        self.failbackRequested = failbackRequested
+    }
+}
