@@ -52,16 +52,7 @@ extension Hub {
         let now = Date().timeIntervalSince1970
         let key = client ?? "-"
         func fail() -> HubError {
-            let blocked = lock.withLock { () -> Bool in
-                var limiter = authFailures[key] ?? FailureLimiter()
-                defer {
-                    limiter.recordFailure(now: now)
-                    authFailures[key] = limiter
-                    // Forget clients that have been quiet for a window, so the table stays small.
-                    if authFailures.count > 10_000 { authFailures = authFailures.filter { var l = $0.value; return l.isBlocked(now: now) } }
-                }
-                return limiter.isBlocked(now: now)
-            }
+            let blocked = authFailures.recordFailure(from: key, now: now)
             return blocked ? HubError(429, "too many failed authentications: try again in a few seconds")
                 : HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
         }
@@ -139,5 +130,26 @@ extension Hub {
         .object([("id", .string(t.id)), ("account", .string(t.account)), ("description", .string(t.description)),
                  ("createdAt", .string(t.createdAt)), ("expiresAt", t.expiresAt.map(JSONValue.string) ?? .null),
                  ("revokedAt", t.revokedAt.map(JSONValue.string) ?? .null)])
+    }
+}
+
+/// Failed authentications per client address (`FailureLimiter` each).
+final class AuthFailures: @unchecked Sendable {
+    // `lock` guards `limiters`.
+    private let lock = NSLock()
+    private var limiters: [String: FailureLimiter] = [:]
+
+    /// Records a failure from `client`; returns whether the client was already over the limit.
+    func recordFailure(from client: String, now: Double) -> Bool {
+        lock.withLock {
+            var limiter = limiters[client] ?? FailureLimiter()
+            defer {
+                limiter.recordFailure(now: now)
+                limiters[client] = limiter
+                // Forget clients that have been quiet for a window, so the table stays small.
+                if limiters.count > 10_000 { limiters = limiters.filter { var l = $0.value; return l.isBlocked(now: now) } }
+            }
+            return limiter.isBlocked(now: now)
+        }
     }
 }

@@ -114,7 +114,7 @@ public final class HubMetrics: @unchecked Sendable {
 extension Hub {
     /// `/metrics` in the Prometheus text format.
     public func prometheus() -> String {
-        let m = pool.metrics
+        let m = queueMetrics
         let down = unreachableClusters()
         let registered = (try? clusterStore.clusters()) ?? []
         let clusters = registered.map { ($0.name, down[$0.name] == nil) }
@@ -125,10 +125,5 @@ extension Hub {
         var placements: [String: Int] = [:]
         for app in (try? store.placedApplications()) ?? [] { placements[app.placement!.phase.rawValue, default: 0] += 1 }
         return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements)
-    }
-
-    public var queueMetrics: (queued: Int, running: Int, completed: Int) {
-        let m = pool.metrics
-        return (m.queued, m.running, m.completed)
     }
 }

@@ -35,12 +35,19 @@ public struct HubServer: Sendable {
     /// Serves until SIGTERM or SIGINT (or cancellation); `onListening` gets the bound port. `onShutdown` runs
     /// when a graceful shutdown starts, before the server stops taking requests.
     public func run(onListening: @escaping @Sendable (Int) -> Void, onShutdown: @escaping @Sendable () -> Void = {}) async throws {
+        // Services stop in reverse order: the watcher hears of the shutdown first and cancels running renders.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: try service(onListening: onListening)),
+                                                                 .init(service: ShutdownWatcher(onShutdown: onShutdown))],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// The HTTP server as a service (for a `ServiceGroup` of the caller's).
+    public func service(onListening: @escaping @Sendable (Int) -> Void) throws -> some Service {
         let api = self.api
         let logger = self.logger
         let limits = api.hub.config.limits
         let pools = RequestPools(renders: limits.concurrentRenders, queue: limits.renderQueue)
-        pools.start()
-        defer { pools.shutdown() }
         let responder = CallbackResponder<HubRequestContext> { request, context in
             // Liveness and readiness answer at once, whatever the handlers are doing.
             if request.method == .get, request.uri.path == "/healthz" || request.uri.path == "/readyz" {
@@ -96,10 +103,19 @@ public struct HubServer: Sendable {
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
             logger: logger
         )
-        // Services stop in reverse order: the watcher hears of the shutdown first and cancels running renders.
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: ShutdownWatcher(onShutdown: onShutdown))],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        return PoolsService(pools: pools, app: app)
+    }
+}
+
+/// Runs the HTTP application with its handler pools: started before it, shut down after it.
+struct PoolsService<Inner: Service>: Service {
+    let pools: RequestPools
+    let app: Inner
+
+    func run() async throws {
+        pools.start()
+        defer { pools.shutdown() }
+        try await app.run()
     }
 }
 
@@ -131,30 +147,52 @@ extension HubServer {
 }
 
 extension Hub {
-    /// Runs a hub until SIGTERM or SIGINT: the HTTP API first (so `/healthz` answers while the hub loads), then
-    /// the engine (`/readyz` answers 200 once it has loaded). On a signal, the API stops, then running reconciles
-    /// get up to `drainTimeout` seconds to finish.
+    /// Runs a hub until SIGTERM or SIGINT, as one `ServiceGroup`: the event log, the controllers, the loading
+    /// of the hub, the HTTP API and a shutdown watcher. `/healthz` answers while the hub loads; `/readyz`
+    /// answers 200 once it has loaded. On a signal the services stop in reverse order: renders are cancelled,
+    /// the API stops taking requests, the controllers stop their timers, running reconciles get up to
+    /// `drainTimeout` seconds to finish, queued notifications are sent.
     public static func serve(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
                              onListening: @escaping @Sendable (Int) -> Void, onReady: @escaping @Sendable (Hub) -> Void = { _ in }) async throws {
-        let hub = try await ConcurrentRunner.blocking { try Hub(config: config, dataDir: dataDir, logger: logger, kubectl: kubectl) }
+        let hub = try await ConcurrentRunner.blocking {
+            try Hub(config: config, dataDir: dataDir, logger: logger, kubectl: kubectl, drainTimeout: drainTimeout)
+        }
         let tls = config.tlsCert.flatMap { cert in config.tlsKey.map { TLSFiles(certificate: cert, key: $0) } }
         let server = HubServer(api: HubAPI(hub: hub), listen: config.listen, logger: logger, tls: tls)
-        let (port, task) = try await server.start()
-        onListening(port)
-        do {
-            try await ConcurrentRunner.blocking { try hub.start() }
-        } catch {
-            task.cancel()
-            _ = await task.result
-            throw error
+        // The hub loads once the API listens, so `/healthz` answers during a long load.
+        let (listening, listened) = AsyncStream<Int>.makeStream()
+        let http = try server.service(onListening: { port in
+            onListening(port)
+            listened.yield(port)
+            listened.finish()
+        })
+        let services: [any Service] = hub.services + [
+            HubLoader(hub: hub, listening: listening, onReady: onReady), http,
+            ShutdownWatcher(onShutdown: { hub.beginStopping() }),
+        ]
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Loads the hub (clusters, ApplicationSets, repositories, the first generation) off the cooperative pool, then
+/// marks it ready and runs until the shutdown. A hub that cannot load ends the group with the error.
+struct HubLoader: Service {
+    let hub: Hub
+    let listening: AsyncStream<Int>
+    let onReady: @Sendable (Hub) -> Void
+
+    func run() async throws {
+        let listened = await cancelWhenGracefulShutdown { () async -> Bool in
+            for await _ in listening { return true }
+            return false
         }
+        guard listened else { return }
+        try await ConcurrentRunner.blocking { [hub] in try hub.start() }
         hub.markReady()
         onReady(hub)
-        let result = await task.result
-        logger.info("stopping: waiting up to \(Int(drainTimeout)) s for running syncs")
-        let drained = (try? await ConcurrentRunner.blocking { hub.stop(timeout: drainTimeout) }) ?? false
-        if !drained { logger.warning("some syncs were still running; they resume on the next start") }
-        try result.get()
+        try? await gracefulShutdown()
     }
 }
 

@@ -1,15 +1,28 @@
 import FleetAuth
 import FleetConfig
 import FleetModel
-import FleetStore
 import Foundation
+import Logging
 
-extension Hub {
-    /// Reads every AppProject of `projects` files and directories. A file that does not parse keeps the
-    /// projects it had, and the error (with its line) is logged.
-    func loadProjects() {
+/// The AppProjects of the `projects` files and directories, and the rules they set for Applications.
+final class ProjectBook: @unchecked Sendable {
+    private let logger: Logger
+    /// No `projects` configured: projects are not enforced, every name is permissive.
+    private let enforced: Bool
+    // `lock` guards `projects`.
+    private let lock = NSLock()
+    private var projects: [String: Project] = [:]
+
+    init(logger: Logger, enforced: Bool) {
+        self.logger = logger
+        self.enforced = enforced
+    }
+
+    /// Reads every AppProject of `files`. A file that does not parse keeps the projects it had, and the error
+    /// (with its line) is logged.
+    func load(files: [String]) {
         var found: [String: Project] = [:]
-        for file in Self.yamlFiles(config.projects) {
+        for file in files {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             do {
                 for doc in try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: file) where doc["kind"]?.stringValue == "AppProject" {
@@ -18,7 +31,7 @@ extension Hub {
                 }
             } catch {
                 logger.error("projects: \(error)")
-                let kept = lock.withLock { projects.filter { _ in true } }
+                let kept = lock.withLock { projects }
                 for (name, p) in kept where found[name] == nil { found[name] = p }
             }
         }
@@ -31,22 +44,20 @@ extension Hub {
 
     /// The project an Application belongs to (`spec.project`, default `default`): a loaded AppProject, Argo
     /// CD's permissive `default` when none is defined, or nil for an unknown project.
-    /// When the hub is configured without `projects`, projects are not enforced: every name is permissive.
-    public func project(of app: JSONValue) -> Project? {
+    func project(of app: JSONValue) -> Project? {
         let name = app.value(at: ["spec", "project"])?.stringValue ?? "default"
         if let p = lock.withLock({ projects[name] }) { return p }
-        return name == "default" || config.projects.isEmpty ? .permissive(name) : nil
+        return name == "default" || !enforced ? .permissive(name) : nil
     }
 
-    public func projectList() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
-
+    func list() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
 
     /// Why the Application may not deploy to `cluster` (project rules on sources and destination), or nil.
     func placementProblem(_ app: JSONValue, on cluster: Cluster) -> String? {
         guard let project = project(of: app) else {
             return "project \(app.value(at: ["spec", "project"])?.stringValue ?? "") does not exist"
         }
-        for source in Self.sources(of: app) {
+        for source in HubContext.sources(of: app) {
             if let url = source["repoURL"]?.stringValue, let problem = project.sourceProblem(url) { return problem }
         }
         let namespace = app.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default"

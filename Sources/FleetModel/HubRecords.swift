@@ -73,6 +73,36 @@ public struct StoredApplication: Sendable, Equatable {
     }
 }
 
+/// The kinds of entries in the hub's event log (the `type` of a `HubEvent`, the `events:` of a notification).
+public enum HubEventType: String, Sendable, CaseIterable, Codable {
+    case clusterStateChanged = "ClusterStateChanged"
+    case cordoned = "Cordoned", uncordoned = "Uncordoned", drained = "Drained"
+    case failedOver = "FailedOver", failbackStarted = "FailbackStarted", failedBack = "FailedBack", moveCompleted = "MoveCompleted"
+    case unplaced = "Unplaced", placed = "Placed", covered = "Covered"
+    case failoverHeld = "FailoverHeld", failoverResumed = "FailoverResumed"
+    case pruned = "Pruned"
+    case sync = "Sync"
+    case applicationSetProblems = "ApplicationSetProblems"
+    case audit = "Audit"
+
+    /// How an event is logged: what needs a person's attention is a warning, the audit trail is detail.
+    public enum Severity: String, Sendable, Comparable {
+        case detail, info, warning
+        public static func < (a: Severity, b: Severity) -> Bool {
+            let order: [Severity] = [.detail, .info, .warning]
+            return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+        }
+    }
+
+    public var severity: Severity {
+        switch self {
+        case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems: .warning
+        case .sync, .audit: .detail
+        default: .info
+        }
+    }
+}
+
 /// One entry of the hub's append-only event log.
 public struct HubEvent: Sendable, Equatable {
     public var id: Int
@@ -83,6 +113,20 @@ public struct HubEvent: Sendable, Equatable {
     public var cluster: String?
     public var application: String?
     public var message: String
+
+    public init(_ type: HubEventType, cluster: String? = nil, application: String? = nil, message: String) {
+        self.init(type: type.rawValue, cluster: cluster, application: application, message: message)
+    }
+
+    /// Its type, when it is one this version knows (an older or newer hub may have written others).
+    public var kind: HubEventType? { HubEventType(rawValue: type) }
+
+    /// How it is logged. A cluster state change is a warning unless the cluster is Healthy again.
+    public var severity: HubEventType.Severity {
+        guard let kind else { return .info }
+        if kind == .clusterStateChanged { return message.hasSuffix("Healthy") ? .info : .warning }
+        return kind.severity
+    }
 
     public init(id: Int = 0, at: String = "", type: String, cluster: String? = nil, application: String? = nil, message: String) {
         self.id = id

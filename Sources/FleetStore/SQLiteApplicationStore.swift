@@ -62,6 +62,12 @@ public final class SQLiteApplicationStore: Sendable {
         self.eventRetention = max(1000, eventRetention)
     }
 
+    /// On the database the cluster store opened (one connection pool for every store of a hub).
+    public init(sharing clusters: SQLiteClusterStore, eventRetention: Int = 200_000) {
+        pool = clusters.pool
+        self.eventRetention = max(1000, eventRetention)
+    }
+
     /// Applications by name; `after` and `limit` read one page (names after `after`, at most `limit`).
     public func applications(appSet: String? = nil, cluster: String? = nil, after: String? = nil, limit: Int? = nil) throws -> [StoredApplication] {
         let (sql, arguments) = Self.page("SELECT * FROM application", appSet: appSet, cluster: cluster, after: after, limit: limit)

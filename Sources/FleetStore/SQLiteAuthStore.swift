@@ -46,6 +46,11 @@ public final class SQLiteAuthStore: Sendable {
         pool = try SQLiteClusterStore.sharedPool(directory: directory)
     }
 
+    /// On the database the cluster store opened (one connection pool for every store of a hub).
+    public init(sharing clusters: SQLiteClusterStore) {
+        pool = clusters.pool
+    }
+
     public func accounts() throws -> [Account] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM account ORDER BY name").map { Account(name: $0["name"], role: $0["role"], createdAt: $0["created_at"]) }

@@ -15,7 +15,8 @@ public final class SQLiteClusterStore: ClusterStore {
     /// The database file name inside the data directory.
     public static let fileName = "flotilla.sqlite"
 
-    private let pool: DatabasePool
+    /// The connection pool, shared with the other stores of the same database (`sharing:`).
+    let pool: DatabasePool
     public let path: String
     /// Encrypts credentials at rest (`secret.key` next to the database).
     let keyring: CredentialKeyring

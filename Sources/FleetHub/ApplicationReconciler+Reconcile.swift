@@ -1,0 +1,208 @@
+import FleetKube
+import FleetModel
+import FleetReconcile
+import FleetStore
+import FleetSync
+import Foundation
+
+/// One reconcile of an Application, and one prune of what an Application left on a cluster. Both run on the
+/// reconciler's workers.
+extension ApplicationReconciler {
+    func jittered(_ seconds: Double) -> Double { seconds * (1 + Double.random(in: 0..<0.1)) }
+
+    func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
+        let resync = context.config.resync
+        let store = context.store
+        guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
+        if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
+        let request = lock.withLock { manual.removeValue(forKey: name) }
+        guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
+            var status = app.status
+            status.set("conditions", .array([HubContext.condition("InvalidDestination", "destination is not a registered cluster")]))
+            try? store.setStatus(name, status)
+            return .init(requeueAfter: jittered(resync))
+        }
+        // The project's rules: sources and destination refuse the sync; a closed sync window only compares.
+        if let problem = projects.placementProblem(app.object, on: client.cluster) {
+            var status = app.status
+            status.set("conditions", .array([HubContext.condition("ProjectViolation", problem)]))
+            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
+            try? store.setStatus(name, status)
+            context.metrics.record(app: name, status: status)
+            return .init(requeueAfter: jittered(resync))
+        }
+        let project = projects.project(of: app.object)
+        let windowProblem = project?.syncWindowProblem(application: name, namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default",
+                                                       cluster: cluster, manual: request != nil)
+        let started = context.now()
+        // A sync the last run of the hub began but did not finish (it was killed): its outcome is recorded now.
+        let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running"
+        let startedAt = HubContext.timestamp(started)
+        let result = AppSyncer(client: client, manifests: manifests).reconcile(
+            app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
+            objectProblem: { [cluster = client.cluster] group, kind, namespace in
+                if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }
+                return cluster.scopeProblem(group: group, kind: kind, namespace: namespace)
+            },
+            willApply: { [store] revisions in
+                // Written before the cluster changes: a hub killed from here on finds it on its next start.
+                var running = app.status
+                let target = String(revisions.first?.prefix(12) ?? "?")
+                let state: [(String, JSONValue)] = [("phase", .string("Running")), ("message", .string("syncing to " + target)),
+                                                    ("startedAt", .string(startedAt))]
+                running.set("operationState", .object(state))
+                try? store.setStatus(name, running)
+            })
+        let finished = context.now()
+        context.metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation?.rawValue)
+        if result.clusterUnreachable {
+            hold(cluster, error: result.message)
+            if let request { lock.withLock { manual[name] = request } }
+            return .init(requeueAfter: 0.5)
+        }
+        var status = result.status
+        // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).
+        if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"] { status.set("hooks", previous) }
+        status.set("reconciledAt", .string(HubContext.timestamp(finished)))
+        status.set("cluster", .string(cluster))
+        var conditions: [JSONValue] = []
+        if let windowProblem { conditions.append(HubContext.condition("SyncWindow", windowProblem + ": compared only, nothing applied")) }
+        switch result.failure {
+        case .comparisonError?: conditions.append(HubContext.condition("ComparisonError", result.message))
+        case .projectViolation?: conditions.append(HubContext.condition("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
+        case .clusterUnreadable?, .syncError?, nil:
+            if result.operation == .failed { conditions.append(HubContext.condition("SyncError", result.message)) }
+        }
+        if let pin = app.pinnedRevision {
+            status.set("pinnedRevision", .string(pin))
+            conditions.append(HubContext.condition("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
+        }
+        for warning in result.warnings { conditions.append(HubContext.condition(warning.type, warning.message)) }
+        let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
+        status.set("conditions", .array(conditions))
+        var history: SQLiteApplicationStore.SyncEntry?
+        if let operation = result.operation?.rawValue, result.syncStatus != .unknown || result.operation == .failed {
+            let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
+            let resources = JSONValue.array(result.resources.filter { $0.action != .none }.map { r in
+                .object([("kind", .string(r.ref.kind)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null), ("name", .string(r.ref.name)),
+                         ("action", .string(r.action.rawValue)), ("message", .string(r.message))])
+            })
+            history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(started),
+                            finishedAt: HubContext.timestamp(finished), result: operation, resources: resources, limit: limit)
+        }
+        var event: HubEvent?
+        if result.operation != nil || request != nil || interrupted {
+            // The audit log: who (automation or the account that asked), what, when, the outcome.
+            let idle: String = interrupted ? "found applied (the sync was interrupted by a stop of the hub)" : "nothing to apply, already Synced"
+            let operation: String = result.operation?.rawValue ?? idle
+            let changed = result.resources.filter { $0.action != .none && $0.action != .unchanged }
+            let counts: String = Dictionary(grouping: changed, by: \.action).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
+            let who: String = request.map { "manual sync by \($0.by)" } ?? "automated sync"
+            let revision = String(result.revisions.first?.prefix(12) ?? "?")
+            var message = "\(who) of \(name) on \(cluster) at \(revision): \(operation)"
+            if !counts.isEmpty { message += " (\(counts))" }
+            if result.operation == .failed { message += ": " + String(result.message.prefix(300)) }
+            event = HubEvent(.sync, cluster: cluster, application: name, message: message)
+        }
+        // A resync that found nothing new writes nothing: only the time of the reconcile changes, and that
+        // is kept in memory (the API shows the newer of the two). History, event and status go in one transaction:
+        // a crash keeps all of them or none.
+        var unchangedStatus = status
+        unchangedStatus.set("reconciledAt", app.status["reconciledAt"] ?? .null)
+        context.reconciledAt.withLockedValue { $0[name] = status["reconciledAt"]?.stringValue }
+        let statusChanged = unchangedStatus != app.status || result.operation != nil || interrupted
+        if statusChanged || history != nil || event != nil {
+            _ = try? store.finishReconcile(name, status: statusChanged ? status : nil, history: history, event: event)
+        }
+        context.metrics.record(app: name, status: status)
+
+        let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
+        if result.operation == .failed && !covered && (automated || request != nil) {
+            let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }
+            let policy = (try? RetryPolicy(retry: app.object.value(at: ["spec", "syncPolicy", "retry"]))) ?? .default
+            if let delay = policy.delay(beforeRetry: attempt) { return .init(requeueAfter: delay) }
+        } else {
+            lock.withLock { _ = attempts.removeValue(forKey: name) }
+        }
+        // Just synced, or workloads still progressing: look again soon (0.1 s, doubling) rather than after a
+        // full resync period, so health is reported as soon as it settles.
+        if result.operation == .succeeded || result.health.status == .progressing {
+            let n = lock.withLock { () -> Int in
+                defer { progressChecks[name, default: 0] += 1 }
+                return progressChecks[name, default: 0]
+            }
+            return .init(requeueAfter: min(0.1 * Double(1 << min(n, 12)), jittered(resync)))
+        }
+        lock.withLock { _ = progressChecks.removeValue(forKey: name) }
+        return .init(requeueAfter: jittered(resync))
+    }
+
+    func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
+        // The Application came back on this cluster: its resources are its own again.
+        if let current = (try? context.store.application(named: app)) ?? nil, current.activeCluster == cluster {
+            try? context.store.prunePerformed(application: app, cluster: cluster)
+            return .init()
+        }
+        guard let client = try? connections.client(for: cluster) else {
+            try? context.store.prunePerformed(application: app, cluster: cluster)   // the cluster is gone from the registry
+            return .init()
+        }
+        do {
+            let result = try Syncer(client: client, application: app).prune(keeping: [])
+            if !result.failed.isEmpty { throw HubError(500, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
+            try context.store.prunePerformed(application: app, cluster: cluster)
+            context.logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")
+            if (try? context.store.application(named: app)) ?? nil != nil {
+                events.record(.pruned, cluster: cluster, application: app, "\(result.pruned.count) resources of \(app) pruned from \(cluster)")
+            }
+            return .init()
+        } catch {
+            if let kube = error as? KubeError, [.unreachable, .timeout, .tls].contains(kube.code) { hold(cluster, error: "\(kube)") }
+            context.logger.warning("prune of \(app) on \(cluster): \(error)")
+            return .init(requeueAfter: 5)
+        }
+    }
+
+    /// After a reconcile on `cluster`: records the placement in the status, detects a sibling that already
+    /// serves the objects there, and completes a move once the Application is Healthy where it runs now
+    /// (pruning the copy it left, never before). Returns whether the Application is covered by a sibling.
+    func placementAfterReconcile(_ app: StoredApplication, on cluster: String, result: ReconcileResult,
+                                 status: inout JSONValue, conditions: inout [JSONValue]) -> Bool {
+        guard var placement = app.placement else { return false }
+        let owners = Set(result.foreignOwners.values)
+        let covered = placement.phase == .failedOver && result.desiredCount > 0 && result.foreignOwners.count == result.desiredCount && owners.count == 1
+        if covered, let sibling = owners.first {
+            conditions.removeAll { $0["type"]?.stringValue == "SyncError" }
+            conditions.append(HubContext.condition("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
+            if placement.coveredBy != sibling {
+                let before = placement
+                placement.coveredBy = sibling
+                _ = try? context.store.setPlacement(app.name, expected: before, to: placement, event: HubEvent(.covered, cluster: cluster, application: app.name,
+                                                                                                      message: "\(app.name) on \(cluster) is covered by \(sibling)"))
+            }
+        } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
+            conditions.append(HubContext.condition("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
+        }
+        status.set("placement", PlacementWriter.json(placement))
+        if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
+            conditions.append(HubContext.condition("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
+        }
+        let healthy = result.health.status == .healthy && (result.syncStatus == .synced || covered)
+        guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
+        // Only if nothing changed the placement while this reconcile ran.
+        guard let fresh = (try? context.store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }
+        switch placement.phase {
+        case .failingBack:
+            change(fresh, to: nil, prune: [leftover], event: HubEvent(.failedBack, cluster: placement.primary, application: app.name,
+                                                                     message: "\(app.name) is Healthy on \(placement.primary) again; its copy on \(leftover) is pruned"))
+            status.set("placement", .null)
+        case .failedOver:
+            placement.pruneAfterHealthy = nil
+            change(fresh, to: placement, prune: [leftover], event: HubEvent(.moveCompleted, cluster: cluster, application: app.name,
+                                                                           message: "\(app.name) is Healthy on \(cluster); its copy on \(leftover) is pruned"))
+        case .unplaced:
+            break
+        }
+        return covered
+    }
+}

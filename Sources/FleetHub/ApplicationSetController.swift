@@ -1,0 +1,219 @@
+import FleetConfig
+import FleetGenerators
+import FleetGit
+import FleetModel
+import FleetStore
+import Foundation
+import ServiceLifecycle
+
+/// Keeps the stored Applications equal to what the ApplicationSets generate: ApplicationSets from files and from
+/// the API → generation → one transaction per ApplicationSet (deletions with their pending prunes) → the
+/// Applications created, changed or moved are queued on the reconciler.
+///
+/// Owns the generation queue: every generation (and every git fetch, see `GitWatcher`) runs there, one at a
+/// time; `regenerate` checks that it does. Owns the ApplicationSets read from files and each ApplicationSet's
+/// status (under `lock`).
+public final class ApplicationSetController: Service, @unchecked Sendable {
+    public struct Status: Sendable {
+        public var generatedAt: Date?
+        public var applications: Int = 0
+        public var error: String?
+        /// Applications skipped at the last generation, each with its reason (Argo CD's ErrorOccurred).
+        public var problems: [String] = []
+    }
+
+    struct FileAppSet {
+        let appSet: ApplicationSet
+        let file: String
+    }
+
+    let context: HubContext
+    let repositories: HubRepositories
+    let reconciler: ApplicationReconciler
+    let events: EventLog
+    let connections: ClusterConnections
+    let projects: ProjectBook
+    /// Generations and git fetches run here, one at a time.
+    let queue = DispatchQueue(label: "flotilla.hub.generation")
+    let timers = Timers()
+
+    // `lock` guards everything below.
+    let lock = NSLock()
+    var fileAppSets: [String: FileAppSet] = [:]
+    private var statuses: [String: Status] = [:]
+    /// Watched file → its text when last read (ApplicationSet files and clusters files).
+    var fileTexts: [String: String] = [:]
+    /// The service-account credentials last registered for `in-cluster` (checked again every few seconds).
+    var inClusterCredentials: ClusterCredentials?
+
+    init(context: HubContext, repositories: HubRepositories, reconciler: ApplicationReconciler, events: EventLog,
+         connections: ClusterConnections, projects: ProjectBook) {
+        self.context = context
+        self.repositories = repositories
+        self.reconciler = reconciler
+        self.events = events
+        self.connections = connections
+        self.projects = projects
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        timers.cancelAll()
+    }
+
+    // MARK: - ApplicationSets
+
+    /// Every ApplicationSet the hub serves: from files, and added through the API. Files win on a name clash.
+    func all() -> [ApplicationSet] {
+        var byName: [String: ApplicationSet] = [:]
+        for (name, object) in (try? context.store.applicationSets()) ?? [] {
+            if let set = try? ApplicationSet(object) { byName[name] = set }
+        }
+        for (name, file) in lock.withLock({ fileAppSets }) { byName[name] = file.appSet }
+        return byName.keys.sorted().map { byName[$0]! }
+    }
+
+    func named(_ name: String) -> ApplicationSet? { all().first { $0.name == name } }
+
+    func file(of name: String) -> String? { lock.withLock { fileAppSets[name]?.file } }
+
+    func status(of name: String) -> Status? { lock.withLock { statuses[name] } }
+
+    /// Adds or replaces an ApplicationSet through the API, and generates it before returning the plan applied.
+    func put(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ApplicationsSyncPlan {
+        if let file = file(of: appSet.name) {
+            throw HubError(409, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
+        }
+        return try queue.sync { () throws -> ApplicationsSyncPlan in
+            // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
+            let (plan, apps, problems) = try self.plan(appSet, isCancelled: isCancelled, fromAPI: true)
+            try context.store.saveApplicationSet(name: appSet.name, object: appSet.object)
+            try self.commit(plan, of: appSet, generated: apps.count, problems: problems)
+            return plan
+        }
+    }
+
+    /// Deletes an ApplicationSet added through the API, with its Applications (resources pruned unless
+    /// `preserveResourcesOnDeletion`).
+    func delete(_ name: String) throws {
+        if let file = file(of: name) {
+            throw HubError(409, "ApplicationSet '\(name)' is defined in \(file): remove it from the file instead")
+        }
+        guard let appSet = named(name) else { throw HubError(404, "ApplicationSet '\(name)' not found") }
+        try queue.sync {
+            try self.removeApplications(of: appSet)
+            try context.store.deleteApplicationSet(name: name)
+            _ = lock.withLock { statuses.removeValue(forKey: name) }
+        }
+    }
+
+    func removeApplications(of appSet: ApplicationSet) throws {
+        let existing = try context.store.applications(appSet: appSet.name)
+        let prune = !appSet.preserveResourcesOnDeletion
+        try context.store.apply(creating: [], updating: [], deleting: existing.map(\.name), appSet: appSet.name, prune: prune)
+        for app in existing { reconciler.deleted(app, prune: prune) }
+        context.logger.info("ApplicationSet \(appSet.name) removed with \(existing.count) Applications")
+    }
+
+    func forgetStatus(of name: String) { _ = lock.withLock { statuses.removeValue(forKey: name) } }
+
+    /// Generates every ApplicationSet again.
+    func regenerateAll(wait: Bool) {
+        let work: @Sendable () -> Void = { [self] in for set in all() { regenerate(set) } }
+        if wait { queue.sync(execute: work) } else { queue.async(execute: work) }
+    }
+
+    /// Generates one ApplicationSet and applies the plan. Runs on the generation queue.
+    func regenerate(_ appSet: ApplicationSet) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        do {
+            let (plan, apps, problems) = try plan(appSet)
+            try commit(plan, of: appSet, generated: apps.count, problems: problems)
+        } catch {
+            lock.withLock {
+                var status = statuses[appSet.name] ?? Status()
+                status.error = "\(error)"
+                statuses[appSet.name] = status
+            }
+            context.logger.error("ApplicationSet \(appSet.name): \(error)")
+        }
+    }
+
+    /// What generating `appSet` now would do to the stored Applications.
+    /// `fromAPI`: the ApplicationSet came through the API (or a preview): it may not name repositories on the
+    /// hub's filesystem that the configuration does not list.
+    /// Applications that fail a check are skipped (`problems`), as Argo CD skips them: the others are planned,
+    /// and an existing Application whose new render was skipped is kept as it is.
+    func plan(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil,
+              fromAPI: Bool = false) throws -> (ApplicationsSyncPlan, [Application], [ApplicationProblem]) {
+        let store = context.store
+        let apiGit = APIGitSource(inner: repositories.git, configured: Set(context.config.repositories.map { GitMirrorCache.normalize($0.url) }))
+        let generatorContext = GeneratorContext(clusters: try context.clusterStore.clusters(), git: fromAPI ? apiGit : repositories.git,
+                                                templateLimits: context.renderLimits(isCancelled: isCancelled),
+                                                maxApplications: context.config.limits.applicationsPerApplicationSet)
+        let (generated, outcome) = try Generation.outcome(for: appSet, context: generatorContext)
+        var problems = outcome.problems
+        var apps: [Application] = []
+        apps.reserveCapacity(generated.count)
+        for app in generated {
+            if let owner = try store.application(named: app.name), owner.appSet != appSet.name {
+                problems.append(ApplicationProblem(reason: .ownedElsewhere, application: app.name,
+                                                   message: "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)"))
+                continue
+            }
+            apps.append(app)
+        }
+        if fromAPI {
+            for app in apps {
+                for source in HubContext.sources(of: app.object) {
+                    if let url = source["repoURL"]?.stringValue, let problem = apiGit.problem(url) {
+                        throw HubError(422, "Application \(app.name): \(problem)")
+                    }
+                }
+            }
+        }
+        var existing: [String: JSONValue] = [:]
+        for app in try store.applications(appSet: appSet.name) { existing[app.name] = app.object }
+        let skipped = Set(problems.map(\.application).filter { !$0.isEmpty })
+        return (ApplicationsSyncPlan(existing: existing, generated: apps, policy: appSet.applicationsSync,
+                                     preserveResourcesOnDeletion: appSet.preserveResourcesOnDeletion, skipped: skipped), apps, problems)
+    }
+
+    private func commit(_ plan: ApplicationsSyncPlan, of appSet: ApplicationSet, generated: Int, problems: [ApplicationProblem]) throws {
+        let store = context.store
+        let clusters = try context.clusterStore.clusters()
+        func stored(_ app: Application) -> StoredApplication {
+            StoredApplication(name: app.name, appSet: appSet.name, cluster: HubContext.cluster(of: app.object, in: clusters), object: app.object)
+        }
+        let previous = Dictionary(try store.applications(appSet: appSet.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        if !plan.isEmpty {
+            try store.apply(creating: plan.create.map(stored), updating: plan.update.map(stored), deleting: plan.delete,
+                            appSet: appSet.name, prune: plan.pruneOnDelete)
+        }
+        let messages = problems.map(\.message)
+        let before = lock.withLock { () -> [String] in
+            let old = statuses[appSet.name]?.problems ?? []
+            statuses[appSet.name] = Status(generatedAt: context.now(), applications: generated, error: nil, problems: messages)
+            return old
+        }
+        // A new set of problems is an event (and a notification); the same problems again are not.
+        if messages != before && !messages.isEmpty {
+            let summary = messages.count == 1 ? messages[0] : "\(messages.count) Applications skipped: " + messages.prefix(3).joined(separator: "; ")
+            events.record(.applicationSetProblems, "ApplicationSet \(appSet.name): \(summary)")
+        }
+        for app in plan.create + plan.update {
+            let cluster = HubContext.cluster(of: app.object, in: clusters) ?? ""
+            // A moved Application leaves its old cluster: prune it there.
+            if let old = previous[app.name]?.cluster, old != cluster, plan.pruneOnDelete {
+                reconciler.schedulePrune(app.name, on: old)
+            }
+            if let now = try? store.application(named: app.name) { reconciler.enqueue(now) }
+        }
+        for name in plan.delete {
+            if let old = previous[name] { reconciler.deleted(old, prune: plan.pruneOnDelete) } else { reconciler.deleted(name) }
+        }
+        if !plan.isEmpty {
+            context.logger.info("ApplicationSet \(appSet.name): \(plan.create.count) created, \(plan.update.count) updated, \(plan.delete.count) deleted")
+        }
+    }
+}

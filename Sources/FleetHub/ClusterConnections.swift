@@ -1,0 +1,104 @@
+import FleetKube
+import FleetModel
+import FleetStore
+import Foundation
+
+/// The hub's side of each cluster: its API clients (one for reconciles, one with the probe timeout), its probe
+/// state and operator flags, and whether work for it is held because it does not answer.
+///
+/// The one source of truth for "this cluster does not answer": work is held when a reconcile or a prune could
+/// not reach it or when its probes made it Unreachable, and released only by a probe that answers. The reconcile
+/// pool's blocked clusters follow this record (the caller blocks or unblocks on the change it returns).
+final class ClusterConnections: @unchecked Sendable {
+    struct Held: Sendable {
+        var since: Date
+        var error: String
+    }
+
+    private let context: HubContext
+    // `lock` guards everything below.
+    private let lock = NSLock()
+    private var clients: [String: (Cluster, KubeClient)] = [:]
+    private var probeClients: [String: (Cluster, KubeClient)] = [:]
+    private var states: [String: ClusterOperationalState] = [:]
+    private var held: [String: Held] = [:]
+
+    init(context: HubContext) {
+        self.context = context
+    }
+
+    /// The client reconciles use for `name` (registered clusters only).
+    func client(for name: String) throws -> KubeClient {
+        if let hit = lock.withLock({ clients[name] }) { return hit.1 }
+        guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' is not registered") }
+        let client = KubeClient(cluster: cluster, timeout: 30)
+        lock.withLock { clients[name] = (cluster, client) }
+        return client
+    }
+
+    /// The client probes use: the probe timeout, its own connections.
+    func probeClient(_ cluster: Cluster) -> KubeClient {
+        lock.withLock {
+            if let hit = probeClients[cluster.name], hit.0 == cluster { return hit.1 }
+            let client = KubeClient(cluster: cluster, timeout: context.config.failover.probeTimeout)
+            probeClients[cluster.name] = (cluster, client)
+            return client
+        }
+    }
+
+    /// Drops clients of clusters removed or changed in the registry (`current`), and what is held for removed ones.
+    func registryChanged(_ current: [String: Cluster]) {
+        lock.withLock {
+            clients = clients.filter { current[$0.key] == $0.value.0 }
+            held = held.filter { current[$0.key] != nil }
+        }
+    }
+
+    /// Requests already waiting on a dead cluster end now instead of at their timeout.
+    func abortRequests(to cluster: String) {
+        let dropped = lock.withLock { clients.removeValue(forKey: cluster) }
+        dropped?.1.abortAll()
+    }
+
+    // MARK: - Held work
+
+    /// Work for `cluster` is held: it did not answer. Returns true when it was not held before.
+    @discardableResult
+    func hold(_ cluster: String, error: String) -> Bool {
+        lock.withLock {
+            if held[cluster] != nil { return false }
+            held[cluster] = Held(since: context.now(), error: error)
+            return true
+        }
+    }
+
+    /// A probe answered: work for `cluster` runs again. Returns true when it was held.
+    @discardableResult
+    func release(_ cluster: String) -> Bool {
+        lock.withLock { held.removeValue(forKey: cluster) != nil }
+    }
+
+    /// Clusters whose work is held, with the time and the error.
+    func heldClusters() -> [String: Held] { lock.withLock { held } }
+
+    // MARK: - Probe state and operator flags
+
+    func state(_ name: String) -> ClusterOperationalState { lock.withLock { states[name] } ?? ClusterOperationalState() }
+
+    func allStates() -> [String: ClusterOperationalState] { lock.withLock { states } }
+
+    /// Replaces every state (loaded from the store at start).
+    func load(_ loaded: [String: ClusterOperationalState]) { lock.withLock { states = loaded } }
+
+    /// Changes one cluster's state under the lock (a new one starts Healthy now); returns what `change` returns and
+    /// the new state.
+    func update<T>(_ name: String, _ change: (inout ClusterOperationalState) -> T) -> (T, ClusterOperationalState) {
+        let now = context.seconds
+        return lock.withLock {
+            var state = states[name] ?? ClusterOperationalState(health: ClusterHealth(state: .healthy, since: now))
+            let result = change(&state)
+            states[name] = state
+            return (result, state)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import FleetConfig
+import FleetGit
+import FleetKube
+import FleetManifests
+import FleetModel
+import FleetReconcile
+import FleetStore
+import Foundation
+import ServiceLifecycle
+
+/// Where the hub reads git and renders manifests: mirrors in the data directory, credentials and `fetchFrom`
+/// of `repositories:`, the revision book, and the manifest loader that reads through it.
+struct HubRepositories: Sendable {
+    let gitCache: GitMirrorCache
+    let git: any GitSource
+    let manifests: ManifestLoader
+    /// The commit each (repository, revision) resolved to at the last fetch: reconciles use it instead of
+    /// opening the repository, so every reconcile between two fetches sees the same commit.
+    let revisions = RevisionBook()
+    /// Where each repository URL is fetched from (itself unless `fetchFrom` says otherwise), normalized.
+    let fetchLocations: [String: String]
+    let credentials: [String: GitCredentials]
+
+    init(config: HubConfiguration, dataDir: URL, kubectl: String, jsonnet: any JsonnetEvaluator) throws {
+        gitCache = GitMirrorCache(root: dataDir.appendingPathComponent("git"))
+        var locations: [String: String] = [:], creds: [String: GitCredentials] = [:]
+        for repo in config.repositories {
+            let key = GitMirrorCache.normalize(repo.url)
+            if let from = repo.fetchFrom { locations[key] = from }
+            if let password = repo.password { creds[key] = GitCredentials(username: repo.username ?? "git", password: password) }
+        }
+        fetchLocations = locations
+        credentials = creds
+        let exact = creds
+        let byPrefix = config.repositories.filter { $0.password != nil }
+        let mirror = MirrorGitSource(cache: gitCache, fetchOnResolve: false) { url in
+            let n = GitMirrorCache.normalize(url)
+            if let hit = exact[n] { return hit }
+            return byPrefix.first { n.hasPrefix(GitMirrorCache.normalize($0.url)) }.map { GitCredentials(username: $0.username ?? "git", password: $0.password!) }
+        }
+        var overrides: [String: any GitSource] = [:]
+        for repo in config.repositories {
+            if let from = repo.fetchFrom { overrides[repo.url] = AliasGitSource(path: from, inner: mirror) }
+        }
+        git = overrides.isEmpty ? mirror : RoutingGitSource(overrides: overrides, fallback: mirror)
+        var limits = ManifestLoader.Limits()
+        limits.subprocessTimeout = config.limits.subprocessTimeout
+        limits.maxObjectBytes = config.limits.manifestBytes
+        limits.remoteHosts = config.limits.kustomizeRemoteHosts
+        // Work copies live in the data directory (0700), and what a killed hub left there is removed now.
+        let work = dataDir.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: work.path)
+        ManifestLoader.cleanWorkDirectory(work)
+        limits.workDirectory = work
+        // Chart repositories take their credentials from `repositories:` (by URL prefix); archives are kept by digest.
+        let charts = ChartRepositories(credentials: config.repositories.map { .init(urlPrefix: $0.url, username: $0.username, password: $0.password) },
+                                       cacheDirectory: dataDir.appendingPathComponent("charts"))
+        charts.remoteValueFiles = .configuredRepositories
+        manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: limits,
+                                   jsonnet: jsonnet, charts: charts)
+    }
+
+    func location(_ url: String) -> String { fetchLocations[GitMirrorCache.normalize(url)] ?? url }
+    func credentials(_ url: String) -> GitCredentials? { credentials[GitMirrorCache.normalize(url)] }
+}
+
+/// Watches the repositories ApplicationSets and Applications read: polls them every `git.pollInterval`, fetches
+/// at once on a verified push webhook, and on a new commit regenerates the ApplicationSets that read the
+/// repository and queues first the Applications whose source directory changed.
+///
+/// Runs on the generation queue of the `ApplicationSetController` (one fetch or generation at a time).
+final class GitWatcher: Service, @unchecked Sendable {
+    private let context: HubContext
+    private let repositories: HubRepositories
+    private let appSets: ApplicationSetController
+    private let reconciler: ApplicationReconciler
+    private let timers = Timers()
+
+    init(context: HubContext, repositories: HubRepositories, appSets: ApplicationSetController, reconciler: ApplicationReconciler) {
+        self.context = context
+        self.repositories = repositories
+        self.appSets = appSets
+        self.reconciler = reconciler
+    }
+
+    /// Fetches every watched repository once (no reaction: nothing was generated from older commits yet).
+    func load() { appSets.queue.sync { poll(initial: true) } }
+
+    func startTimers() {
+        timers.every(context.config.gitPollInterval, on: appSets.queue) { [weak self] in self?.poll(initial: false) }
+    }
+
+    func stop() { timers.cancelAll() }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    /// Repositories the hub watches: those ApplicationSets and Applications read.
+    func watchedRepositories() -> Set<String> {
+        var urls = Set<String>()
+        for set in appSets.all() { urls.formUnion(set.repositoryURLs) }
+        for app in (try? context.store.applications()) ?? [] {
+            // A `chart:` source names a chart repository, not a git repository: its index is read when rendering.
+            for source in HubContext.sources(of: app.object) where source["chart"] == nil || source["path"] != nil {
+                if let url = source["repoURL"]?.stringValue { urls.insert(url) }
+            }
+        }
+        return urls
+    }
+
+    /// A verified push: fetch the repositories it names now. Returns the watched repositories it concerned.
+    func handlePush(_ hook: GitWebhook) -> [String] {
+        let concerned = watchedRepositories().filter(hook.concerns).sorted()
+        if !concerned.isEmpty {
+            let only = Set(concerned.map(GitWebhook.normalize))
+            appSets.queue.async { self.poll(initial: false, only: only) }
+        }
+        return concerned
+    }
+
+    /// Fetches now every watched repository (or only `only`), waiting for the result.
+    func refresh(only: Set<String>? = nil) {
+        appSets.queue.sync { poll(initial: false, only: only) }
+    }
+
+    /// Fetches every watched repository (or only `only`), and reacts to new commits.
+    private func poll(initial: Bool, only: Set<String>? = nil) {
+        dispatchPrecondition(condition: .onQueue(appSets.queue))
+        var urls = watchedRepositories()
+        if let only { urls = urls.filter { url in only.contains(GitWebhook.normalize(url)) } }
+        var changed: [(url: String, old: [String: String])] = []
+        let applications = (try? context.store.applications()) ?? []
+        for url in urls.sorted() {
+            let start = Date()
+            do {
+                _ = try repositories.gitCache.fetch(repositories.location(url), credentials: repositories.credentials(url))
+                context.metrics.observeFetch(seconds: Date().timeIntervalSince(start), ok: true)
+            } catch {
+                context.metrics.observeFetch(seconds: Date().timeIntervalSince(start), ok: false)
+                context.logger.warning("fetch \(GitURL.redacted(url)): \(error)")
+                continue
+            }
+            var old: [String: String] = [:]
+            var moved = false
+            for revision in Self.revisionsUsed(of: url, by: applications) {
+                guard let commit = try? repositories.git.resolve(repoURL: url, revision: revision) else { continue }
+                let before = repositories.revisions.record(url: url, revision: revision, commit: commit)
+                if let before, before != commit { moved = true; old[revision] = before }
+            }
+            if moved { changed.append((url, old)) }
+        }
+        guard !initial, !changed.isEmpty else { return }
+        let urlsChanged = Set(changed.map(\.url))
+        context.logger.info("new commits in \(urlsChanged.map(GitURL.redacted).sorted().joined(separator: ", "))")
+        for set in appSets.all() where !set.repositoryURLs.filter(urlsChanged.contains).isEmpty {
+            appSets.regenerate(set)
+        }
+        // Applications whose source directory changed go first; the others keep their turn (their next
+        // resync compares them at the new commit anyway).
+        var opened: [String: GitRepository] = [:]
+        func repository(_ url: String) -> GitRepository? {
+            if let hit = opened[url] { return hit }
+            let repo = try? repositories.gitCache.open(repositories.location(url), credentials: repositories.credentials(url))
+            opened[url] = repo
+            return repo
+        }
+        var queued = 0
+        for app in (try? context.store.applications()) ?? [] {
+            let changedSource = HubContext.sources(of: app.object).contains { source in
+                guard let url = source["repoURL"]?.stringValue, let entry = changed.first(where: { $0.url == url }) else { return false }
+                let revision = source["targetRevision"]?.stringValue ?? "HEAD"
+                guard let old = entry.old[revision] else { return false }
+                let new = repositories.revisions.commit(url: url, revision: revision)
+                return Self.sourceChanged(repository(url), path: source["path"]?.stringValue ?? "", old: old, new: new)
+            }
+            if changedSource {
+                reconciler.enqueue(app, priority: .high)
+                queued += 1
+            }
+        }
+        context.logger.debug("\(queued) Applications queued for the new commits")
+    }
+
+    /// Whether the source at `path` may differ between two commits: its directory's object id changed, or it
+    /// is a kustomization (which may read files outside its directory), or it cannot be told.
+    static func sourceChanged(_ repo: GitRepository?, path: String, old: String, new: String?) -> Bool {
+        guard let repo, let new, let a = CommitID(old), let b = CommitID(new) else { return true }
+        for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            if (try? repo.objectID(of: path + "/" + name, at: b)) != nil { return true }
+        }
+        guard let before = try? repo.objectID(of: path, at: a), let after = try? repo.objectID(of: path, at: b) else { return true }
+        return before != after
+    }
+
+    private static func revisionsUsed(of url: String, by applications: [StoredApplication]) -> Set<String> {
+        var revisions: Set<String> = ["HEAD"]
+        for app in applications {
+            for source in HubContext.sources(of: app.object) where source["repoURL"]?.stringValue == url {
+                revisions.insert(source["targetRevision"]?.stringValue ?? "HEAD")
+            }
+        }
+        return revisions
+    }
+}
+
+/// The commit each (repository URL, revision) resolved to at the last fetch.
+final class RevisionBook: @unchecked Sendable {
+    // `lock` guards `commits`.
+    private let lock = NSLock()
+    private var commits: [String: String] = [:]
+
+    func commit(url: String, revision: String) -> String? { lock.withLock { commits[url + "\u{0}" + revision] } }
+
+    /// Records a resolution; returns the previous commit.
+    func record(url: String, revision: String, commit: String) -> String? {
+        lock.withLock { commits.updateValue(commit, forKey: url + "\u{0}" + revision) }
+    }
+}
+
+/// Answers `resolve` from the revision book when it knows the revision; everything else goes to `inner`.
+struct KnownRevisionsSource: GitSource {
+    let inner: any GitSource
+    let book: RevisionBook
+
+    func resolve(repoURL: String, revision: String) throws -> String {
+        if let known = book.commit(url: repoURL, revision: revision) { return known }
+        return try inner.resolve(repoURL: repoURL, revision: revision)
+    }
+
+    func tree(repoURL: String, commit: String) throws -> RepoTree { try inner.tree(repoURL: repoURL, commit: commit) }
+
+    func readFile(repoURL: String, commit: String, path: String) throws -> Data {
+        try inner.readFile(repoURL: repoURL, commit: commit, path: path)
+    }
+}

@@ -1,0 +1,202 @@
+import FleetAuth
+import FleetConfig
+import FleetDiff
+import FleetGenerators
+import FleetModel
+import FleetReconcile
+import FleetStore
+import FleetSync
+import Foundation
+
+/// Routes of clusters, accounts, tokens and the event log.
+extension HubAPI {
+    // MARK: Clusters
+
+    // MARK: Accounts, tokens, can-i
+
+    func accountRoutes(_ r: APIRequest, _ caller: Caller) throws -> APIResponse? {
+        if match(r, "GET", "api/v1/whoami") != nil {
+            return .json(.object([("account", .string(caller.account)), ("role", .string(caller.role)), ("token", .string(caller.tokenID))]))
+        }
+        if match(r, "GET", "api/v1/can-i") != nil {
+            guard let action = r.query["action"], let resource = r.query["resource"] else { throw HubError(400, "query needs action, resource and object") }
+            let object = r.query["object"] ?? "*"
+            return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
+        }
+        if match(r, "GET", "api/v1/accounts") != nil {
+            let page = try Page(r)
+            let accounts = page.slice(try hub.authStore.accounts(), name: \.name)
+            return .json(page.answer(accounts.items.map { a in
+                .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
+            }, next: accounts.next))
+        }
+        if match(r, "POST", "api/v1/accounts") != nil {
+            guard let body = try jsonBody(r), let name = body["name"]?.stringValue, let role = body["role"]?.stringValue else {
+                throw HubError(400, "body must be {\"name\": NAME, \"role\": \"role:…\"}")
+            }
+            try hub.createAccount(name, role: role)
+            return .json(.object([("name", .string(name)), ("role", .string(role))]), status: 201)
+        }
+        if let v = match(r, "DELETE", "api/v1/accounts/*") {
+            try hub.deleteAccount(v[0])
+            return .json(.object([("deleted", .string(v[0]))]))
+        }
+        if let v = match(r, "POST", "api/v1/accounts/*/tokens") {
+            let body = try jsonBody(r)
+            let expiresIn: Double?
+            if let text = body?["expiresIn"]?.stringValue {
+                guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(422, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
+                expiresIn = seconds
+            } else { expiresIn = nil }
+            let made = try hub.createToken(account: v[0], seconds: expiresIn, description: body?["description"]?.stringValue ?? "", by: caller)
+            return .json(.object([("id", .string(made.id)), ("account", .string(v[0])), ("token", .string(made.token)),
+                                  ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
+        }
+        if match(r, "GET", "api/v1/tokens") != nil {
+            let all = hub.can(caller, "get", "accounts", "*")
+            let page = try Page(r)
+            let tokens = page.slice(try hub.authStore.tokens(account: all ? r.query["account"] : caller.account).sorted { $0.id < $1.id }, name: \.id)
+            return .json(page.answer(tokens.items.map(Hub.tokenJSON), next: tokens.next))
+        }
+        if let v = match(r, "DELETE", "api/v1/tokens/*") {
+            guard let token = try hub.authStore.token(id: v[0]),
+                  token.account == caller.account || hub.can(caller, "update", "accounts", token.account) else {
+                throw HubError(404, "token '\(v[0])' not found")
+            }
+            guard try hub.authStore.revoke(id: v[0]) else { throw HubError(409, "token '\(v[0])' is already revoked") }
+            return .json(.object([("revoked", .string(v[0]))]))
+        }
+        return nil
+    }
+
+    func events(_ r: APIRequest) throws -> APIResponse {
+        func int(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = r.query[key] else { return fallback }
+            guard let n = Int(text), n >= 0 else { throw HubError(400, "\(key) must be a non-negative integer, not '\(text)'") }
+            return n
+        }
+        let items = try hub.store.events(cluster: r.query["cluster"], application: r.query["application"] ?? r.query["app"],
+                                         after: try int("after", 0), limit: min(10_000, try int("limit", 1000)))
+        return .json(.object([("items", .array(items.map { EventLog.json($0) }))]))
+    }
+
+    func clusterJSON(_ c: Cluster) -> JSONValue {
+        var json = ClusterView.json(c)
+        let state = hub.clusterState(c.name)
+        json.set("state", .string(state.health.state.rawValue))
+        json.set("stateSince", state.health.since > 0 ? .string(HubContext.timestamp(Date(timeIntervalSince1970: state.health.since))) : .null)
+        json.set("lastError", state.health.lastError.map(JSONValue.string) ?? .null)
+        json.set("cordoned", .bool(state.cordoned))
+        json.set("drained", .bool(state.drained))
+        if let down = hub.unreachableClusters()[c.name] {
+            json.set("reachable", false)
+            json.set("unreachableSince", .string(HubContext.timestamp(down.since)))
+            json.set("lastError", .string(down.error))
+        } else {
+            json.set("reachable", true)
+        }
+        return json
+    }
+
+    func listClusters(_ r: APIRequest) throws -> APIResponse {
+        let selector = try r.query["selector"].map { text -> LabelSelector in
+            do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
+        } ?? .everything
+        let page = try Page(r)
+        let clusters = page.slice(try hub.clusterStore.clusters().filter { selector.matches($0.labels) }, name: \.name)
+        return .json(page.answer(clusters.items.map(clusterJSON), next: clusters.next))
+    }
+
+    func getCluster(_ name: String) throws -> APIResponse {
+        guard let c = try hub.clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' not found") }
+        return .json(clusterJSON(c))
+    }
+
+    /// POST: a clusters file body (Flotilla format or Argo CD Secrets), or one cluster; upserts them.
+    /// Query: `prune=true` removes clusters the body does not list, `dryRun=true` only reports,
+    /// `mode=create` refuses a name that exists. PUT /clusters/NAME: one cluster, whose name must match.
+    func putClusters(_ r: APIRequest, name: String?, caller: Caller?) throws -> APIResponse {
+        var body = try text(r)
+        let parsed = try YAMLValue.parse(body, file: "request body")
+        if parsed["clusters"] == nil && parsed["kind"] == nil {
+            // One cluster: wrap it as a clusters file.
+            body = "clusters:\n" + body.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .map { $0.offset == 0 ? "  - " + $0.element : "    " + $0.element }.joined(separator: "\n")
+        }
+        // Credentials only by value: `tokenFile: /any/path` would make the hub read its own files for the caller.
+        let entries = try ClustersFile.parse(body, file: "request body", files: NoFiles())
+        if let name, entries.map(\.cluster.name) != [name] {
+            throw HubError(400, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
+        }
+        let prune = r.query["prune"] == "true", dryRun = r.query["dryRun"] == "true", create = r.query["mode"] == "create"
+        let apply: (inout ClusterRegistry) throws -> Void = { registry in
+            if create, let taken = entries.first(where: { registry[$0.cluster.name] != nil }) {
+                throw HubError(409, "cluster '\(taken.cluster.name)' already exists")
+            }
+            if prune {
+                let listed = Set(entries.map(\.cluster.name))
+                for name in registry.names where !listed.contains(name) {
+                    if let caller { try hub.authorize(caller, "delete", "clusters", name) }
+                    registry.remove(name)
+                }
+            }
+            for entry in entries {
+                let existing = registry[entry.cluster.name]
+                if let caller, existing != entry.cluster {
+                    try hub.authorize(caller, existing == nil ? "create" : "update", "clusters", entry.cluster.name)
+                }
+                registry.upsert(entry.cluster)
+            }
+        }
+        let changes: ClusterChanges
+        if dryRun {
+            let before = ClusterRegistry(try hub.clusterStore.clusters())
+            var after = before
+            try apply(&after)
+            try after.validate()
+            changes = after.changes(from: before)
+        } else {
+            changes = try hub.clusterStore.update(apply)
+            if !changes.isEmpty { hub.clustersChanged() }
+        }
+        return .json(changesJSON(changes), status: changes.created.isEmpty || dryRun ? 200 : 201)
+    }
+
+    func changesJSON(_ changes: ClusterChanges) -> JSONValue {
+        .object([("created", .array(changes.created.map(JSONValue.string))), ("updated", .array(changes.updated.map(JSONValue.string))),
+                 ("unchanged", .array(changes.unchanged.map(JSONValue.string))), ("deleted", .array(changes.deleted.map(JSONValue.string)))])
+    }
+
+    func deleteCluster(_ name: String) throws -> APIResponse {
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        let changes = try hub.clusterStore.update { registry in _ = registry.remove(name) }
+        hub.clustersChanged()
+        return .json(changesJSON(changes))
+    }
+
+    /// Body: `{"set": {"k": "v"}, "remove": ["k2"], "overwrite": false}`. Changing an existing label's value
+    /// needs `overwrite` (409 otherwise); removing a label the cluster lacks is a 400.
+    func labelCluster(_ name: String, _ r: APIRequest) throws -> APIResponse {
+        guard let body = try jsonBody(r) else { throw HubError(400, "body must be {\"set\": {...}, \"remove\": [...]}") }
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        let set = body["set"]?.objectValue ?? []
+        let remove = body["remove"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let overwrite = body["overwrite"]?.boolValue ?? true
+        let changes = try hub.clusterStore.update { registry in
+            guard var cluster = registry[name] else { return }
+            for k in remove where cluster.labels.removeValue(forKey: k) == nil {
+                throw HubError(400, "cluster '\(name)' has no label '\(k)' to remove")
+            }
+            for (k, v) in set {
+                guard let value = v.stringValue else { throw HubError(400, "set.\(k): label values are strings") }
+                if let old = cluster.labels[k], old != value, !overwrite {
+                    throw HubError(409, "cluster '\(name)' already has label \(k)=\(old); use --overwrite to change it")
+                }
+                cluster.labels[k] = value
+            }
+            registry.upsert(cluster)
+        }
+        if !changes.isEmpty { hub.clustersChanged() }
+        return try getCluster(name)
+    }
+}

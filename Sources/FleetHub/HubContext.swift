@@ -1,0 +1,133 @@
+import FleetConfig
+import FleetModel
+import FleetStore
+import FleetTemplate
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// What every controller of the hub shares: the configuration, the stores, metrics, the logger and the clock.
+/// Controllers own their state; the context owns only what they all read.
+public final class HubContext: Sendable {
+    public let config: HubConfiguration
+    public let logger: Logger
+    public let clusterStore: SQLiteClusterStore
+    public let store: SQLiteApplicationStore
+    public let authStore: SQLiteAuthStore
+    public let metrics = HubMetrics()
+    /// Decoded summaries of Applications for the list route.
+    let summaries = SummaryCache()
+    /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
+    /// its own: every list of Applications reads it, while reconciles write it.
+    let reconciledAt = NIOLockedValueBox<[String: String]>([:])
+    /// Wall-clock time (replaced in tests).
+    let now: @Sendable () -> Date
+    /// Set when a graceful shutdown begins (read by every render's cancellation check).
+    private let stopping = NIOLockedValueBox(false)
+
+    /// Opens the hub's database in `dataDir` once, for every store.
+    public init(config: HubConfiguration, dataDir: URL, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.config = config
+        self.logger = logger
+        self.now = now
+        clusterStore = try SQLiteClusterStore(directory: dataDir)
+        store = SQLiteApplicationStore(sharing: clusterStore)
+        authStore = SQLiteAuthStore(sharing: clusterStore)
+    }
+
+    /// Seconds since 1970 on the context's clock (cluster health and placement ages).
+    var seconds: Double { now().timeIntervalSince1970 }
+
+    var isStopping: Bool { stopping.withLockedValue { $0 } }
+
+    /// A graceful shutdown started: previews, diffs and generations stop at their next checkpoint.
+    func beginStopping() { stopping.withLockedValue { $0 = true } }
+
+    /// The template limits of one generation or preview: the configured bounds, the render timeout from now,
+    /// and cancellation when the hub stops or `isCancelled` says so (the client left).
+    func renderLimits(isCancelled: (@Sendable () -> Bool)? = nil) -> TemplateLimits {
+        let stopping = self.stopping
+        return TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
+                              maxValueBytes: config.limits.templateOutputBytes,
+                              deadline: .now + .milliseconds(Int(config.limits.renderTimeout * 1000)),
+                              isCancelled: { stopping.withLockedValue { $0 } || (isCancelled?() ?? false) })
+    }
+
+    /// Forgets what is kept in memory of a deleted Application.
+    func forget(application name: String) {
+        metrics.forget(app: name)
+        reconciledAt.withLockedValue { _ = $0.removeValue(forKey: name) }
+    }
+
+    static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date, milliseconds: true) }
+
+    static func condition(_ type: String, _ message: String) -> JSONValue {
+        .object([("type", .string(type)), ("message", .string(message))])
+    }
+
+    /// The sources of an Application object (`spec.sources`, else `spec.source`).
+    static func sources(of object: JSONValue) -> [JSONValue] {
+        let spec = object["spec"] ?? .object([])
+        return spec["sources"]?.arrayValue ?? spec["source"].map { [$0] } ?? []
+    }
+
+    /// The registered cluster an Application deploys to (by destination name, else server).
+    static func cluster(of object: JSONValue, in clusters: [Cluster]) -> String? {
+        if let name = object.value(at: ["spec", "destination", "name"])?.stringValue, clusters.contains(where: { $0.name == name }) { return name }
+        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue.map(Cluster.normalizeServer) {
+            return clusters.first { $0.server == server }?.name
+        }
+        return nil
+    }
+
+    /// `.yaml`/`.yml` files of the given files and directories (not hidden ones), directories' entries sorted.
+    static func yamlFiles(_ paths: [String]) -> [String] {
+        var files: [String] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir) else { continue }
+            if !isDir.boolValue { files.append(path); continue }
+            let names = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
+            for name in names where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
+                files.append(path.hasSuffix("/") ? path + name : path + "/" + name)
+            }
+        }
+        return files
+    }
+}
+
+/// An error with the HTTP status the API answers with.
+public struct HubError: Error, Sendable, CustomStringConvertible {
+    public let status: Int
+    public let message: String
+    public init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// Repeating timers on Dispatch queues, cancelled together.
+final class Timers: @unchecked Sendable {
+    // `lock` guards `timers`.
+    private let lock = NSLock()
+    private var timers: [any DispatchSourceTimer] = []
+
+    /// Runs `body` on `queue` every `seconds`, the first time after `seconds`.
+    func every(_ seconds: Double, on queue: DispatchQueue, _ body: @escaping @Sendable () -> Void) {
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + seconds, repeating: seconds, leeway: .milliseconds(100))
+        timer.setEventHandler(handler: body)
+        lock.withLock { timers.append(timer) }
+        timer.resume()
+    }
+
+    func cancelAll() {
+        let running = lock.withLock { () -> [any DispatchSourceTimer] in
+            defer { timers = [] }
+            return timers
+        }
+        running.forEach { $0.cancel() }
+    }
+}

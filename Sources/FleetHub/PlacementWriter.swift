@@ -1,0 +1,56 @@
+import FleetModel
+import FleetStore
+import Foundation
+
+/// Writes placement changes: compare-and-set in one transaction with the event and the prunes the change makes
+/// due, and, when the Application moves, a status that says where it goes until its first reconcile there.
+struct PlacementWriter: Sendable {
+    enum Outcome: Sendable {
+        case written
+        /// Another path changed the placement since the decision: nothing was written.
+        case conflict(fresh: StoredApplication?)
+        /// The Application was deleted meanwhile.
+        case gone
+        /// The store failed (logged).
+        case failed
+    }
+
+    let context: HubContext
+
+    func write(_ app: StoredApplication, to placement: Placement?, prune: [String], event: HubEvent) -> Outcome {
+        let store = context.store
+        do {
+            switch try store.setPlacement(app.name, expected: app.placement, to: placement, prune: prune, event: event) {
+            case .written: break
+            case .gone: return .gone
+            case .conflict: return .conflict(fresh: try store.application(named: app.name))
+            }
+        } catch {
+            context.logger.error("cannot change the placement of \(app.name): \(error)")
+            return .failed
+        }
+        let target: String? = placement == nil ? app.cluster : placement!.active
+        if target != app.activeCluster {
+            // The status described the cluster it left: until the first reconcile where it runs now, say so.
+            var status = app.status
+            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
+            status.set("health", .object([("status", .string(target == nil ? "Missing" : "Progressing")),
+                                          ("message", .string(target.map { "placed on \($0); syncing there" } ?? "Unplaced"))]))
+            status.set("cluster", target.map(JSONValue.string) ?? .null)
+            status.set("placement", Self.json(placement))
+            try? store.setStatus(app.name, status)
+            context.metrics.record(app: app.name, status: status)
+        }
+        return .written
+    }
+
+    /// A placement as the API and the status show it.
+    static func json(_ p: Placement?) -> JSONValue {
+        guard let p else { return .null }
+        return .object([
+            ("primary", .string(p.primary)), ("active", p.active.map(JSONValue.string) ?? .null), ("phase", .string(p.phase.rawValue)),
+            ("reason", .string(p.reason)), ("since", .string(p.since)),
+            ("pruneAfterHealthy", p.pruneAfterHealthy.map(JSONValue.string) ?? .null), ("coveredBy", p.coveredBy.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
