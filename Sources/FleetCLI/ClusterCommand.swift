@@ -10,7 +10,8 @@ struct ClusterCommand: ParsableCommand {
         commandName: "cluster",
         abstract: "Register clusters and inspect the registry.",
         subcommands: [Add.self, Apply.self, List.self, Get.self, Label.self, Remove.self,
-                      Cordon.self, Uncordon.self, Drain.self, Failback.self]
+                      Operate<CordonOperation>.self, Operate<UncordonOperation>.self, Operate<DrainOperation>.self,
+                      Operate<FailbackOperation>.self]
     )
 }
 
@@ -388,55 +389,57 @@ private func read(_ files: LocalFiles, _ path: String, _ flag: String) throws ->
 
 // MARK: - Operator commands (through the hub)
 
+/// cordon, uncordon, drain, failback: operator commands that only the hub can carry out. One command, one row each.
+protocol ClusterOperation {
+    static var action: String { get }
+    static var abstract: String { get }
+    static var discussion: String { get }
+    /// What to print once the hub answered.
+    static func done(_ cluster: String, _ answer: JSONValue) -> String
+}
+
 extension ClusterCommand {
-    /// cordon, uncordon, drain, failback: operator commands that only the hub can carry out.
-    struct Operate {
-        static func run(_ hub: ServerOptions, _ name: String, _ action: String) throws -> JSONValue {
-            try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/\(action)", body: "{}")
+    struct Operate<Operation: ClusterOperation>: ParsableCommand {
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(commandName: Operation.action, abstract: Operation.abstract, discussion: Operation.discussion)
         }
-    }
-
-    struct Cordon: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop placing Applications on a cluster (failover skips it); what runs there stays.")
         @OptionGroup var hub: ServerOptions
         @Argument(help: "Cluster name.") var name: String
         func run() throws {
-            _ = try Operate.run(hub, name, "cordon")
-            print("cluster/\(name) cordoned")
+            let answer = try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/\(Operation.action)", body: "{}")
+            print(Operation.done(name, answer))
         }
     }
 
-    struct Uncordon: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Accept placements again; drained Applications fail back (failback: auto).")
-        @OptionGroup var hub: ServerOptions
-        @Argument(help: "Cluster name.") var name: String
-        func run() throws {
-            _ = try Operate.run(hub, name, "uncordon")
-            print("cluster/\(name) uncordoned")
+    enum CordonOperation: ClusterOperation {
+        static let action = "cordon"
+        static let abstract = "Stop placing Applications on a cluster (failover skips it); what runs there stays."
+        static let discussion = ""
+        static func done(_ cluster: String, _ answer: JSONValue) -> String { "cluster/\(cluster) cordoned" }
+    }
+
+    enum UncordonOperation: ClusterOperation {
+        static let action = "uncordon"
+        static let abstract = "Accept placements again; drained Applications fail back (failback: auto)."
+        static let discussion = ""
+        static func done(_ cluster: String, _ answer: JSONValue) -> String { "cluster/\(cluster) uncordoned" }
+    }
+
+    enum DrainOperation: ClusterOperation {
+        static let action = "drain"
+        static let abstract = "Planned maintenance: move every Application to its secondary now."
+        static let discussion = "Each Application is synced on its secondary first; its copy on the drained cluster is pruned once it is Healthy there (make-before-break). `flotilla cluster uncordon` brings them back."
+        static func done(_ cluster: String, _ answer: JSONValue) -> String {
+            "cluster/\(cluster) drained: its Applications move to their secondaries (see `flotilla events --cluster \(cluster)`)"
         }
     }
 
-    struct Drain: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Planned maintenance: move every Application to its secondary now.",
-            discussion: "Each Application is synced on its secondary first; its copy on the drained cluster is pruned once it is Healthy there (make-before-break). `flotilla cluster uncordon` brings them back.")
-        @OptionGroup var hub: ServerOptions
-        @Argument(help: "Cluster name.") var name: String
-        func run() throws {
-            _ = try Operate.run(hub, name, "drain")
-            print("cluster/\(name) drained: its Applications move to their secondaries (see `flotilla events --cluster \(name)`)")
-        }
-    }
-
-    struct Failback: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Fail back now the Applications whose primary is this cluster.",
-            discussion: "For `failback: manual`, or to skip the hold-down. The cluster must be Healthy and not cordoned. Each Application syncs on its primary; its copy on the secondary is pruned once it is Healthy there.")
-        @OptionGroup var hub: ServerOptions
-        @Argument(help: "Cluster name.") var name: String
-        func run() throws {
-            let answer = try Operate.run(hub, name, "failback")
-            print("cluster/\(name): \(answer["failingBack"]?.intValue ?? 0) Applications failing back")
+    enum FailbackOperation: ClusterOperation {
+        static let action = "failback"
+        static let abstract = "Fail back now the Applications whose primary is this cluster."
+        static let discussion = "For `failback: manual`, or to skip the hold-down. The cluster must be Healthy and not cordoned. Each Application syncs on its primary; its copy on the secondary is pruned once it is Healthy there."
+        static func done(_ cluster: String, _ answer: JSONValue) -> String {
+            "cluster/\(cluster): \(answer["failingBack"]?.intValue ?? 0) Applications failing back"
         }
     }
 }

@@ -5,6 +5,7 @@ import FleetHub
 import FleetKube
 import FleetModel
 import FleetReconcile
+import FleetTesting
 import Foundation
 import Logging
 
@@ -30,15 +31,14 @@ final class HubBenchWorld {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-bench-\(UUID().uuidString)")
         self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var yaml = "clusters:\n"
+        var entries: [FleetFixtures.ClusterEntry] = []
         for i in 0..<clusters {
             let port = reachable ? freeLoopbackPort() : 1
             ports["c\(i)"] = port
             let isStandby = standby && i == clusters - 1
-            let secondary = standby && i == 0 ? ", secondary: c\(clusters - 1)" : ""
-            yaml += "  - {name: c\(i), server: 'http://127.0.0.1:\(port)', labels: {env: \(isStandby ? "dr" : "prod")}\(secondary)}\n"
+            entries.append(.init(name: "c\(i)", port: port, labels: ["env": isStandby ? "dr" : "prod"], secondary: standby && i == 0 ? "c\(clusters - 1)" : nil))
         }
-        try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
+        try FleetFixtures.clustersYAML(entries).write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         sim = Process()
         sim.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         sim.arguments = ["sim", "--fleet", dir.appendingPathComponent("clusters.yaml").path, "--latency", latency, "--ready-after", "0s"]
@@ -60,24 +60,7 @@ final class HubBenchWorld {
         for d in 0..<dirs { files.merge(Self.app("app\(d)")) { $1 } }
         repo = try GitRepositoryWriter(creatingAt: dir.appendingPathComponent("repo.git"))
         try repo.commit(files: files, message: "apps")
-        let appSet = """
-        apiVersion: argoproj.io/v1alpha1
-        kind: ApplicationSet
-        metadata: {name: bench}
-        spec:
-          generators:
-            - matrix:
-                generators:
-                  - git: {repoURL: '\(Self.repoURL)', revision: HEAD, directories: [{path: 'apps/*'}]}
-                  - clusters: {selector: {matchLabels: {env: prod}}}
-          template:
-            metadata: {name: '{{path.basename}}-{{name}}'}
-            spec:
-              project: default
-              source: {repoURL: '\(Self.repoURL)', targetRevision: HEAD, path: '{{path}}'}
-              destination: {server: '{{server}}', namespace: '{{path.basename}}'}
-              syncPolicy: {automated: {prune: true, selfHeal: true}, syncOptions: [CreateNamespace=true]}
-        """
+        let appSet = FleetFixtures.matrixApplicationSet(name: "bench", repoURL: Self.repoURL)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("appsets"), withIntermediateDirectories: true)
         try appSet.write(to: dir.appendingPathComponent("appsets/bench.yaml"), atomically: true, encoding: .utf8)
         var config = HubConfiguration()
@@ -90,29 +73,15 @@ final class HubBenchWorld {
         config.resync = 3600
         config.gitPollInterval = 3600
         config.failover = failover
+        // The benchmark's one ApplicationSet makes every Application: the per-ApplicationSet cap must not cut it short.
+        config.limits.applicationsPerApplicationSet = max(config.limits.applicationsPerApplicationSet, clusters * dirs)
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .error
         hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger)
     }
 
     /// Three objects per app: a ConfigMap, a Service and a Deployment.
-    static func app(_ name: String) -> [String: Data] {
-        [
-            "apps/\(name)/config.yaml": Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \(name)}\ndata: {level: info}\n".utf8),
-            "apps/\(name)/service.yaml": Data("apiVersion: v1\nkind: Service\nmetadata: {name: \(name)}\nspec: {selector: {app: \(name)}, ports: [{port: 80}]}\n".utf8),
-            "apps/\(name)/deployment.yaml": Data("""
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata: {name: \(name)}
-            spec:
-              replicas: 1
-              selector: {matchLabels: {app: \(name)}}
-              template:
-                metadata: {labels: {app: \(name)}}
-                spec: {containers: [{name: app, image: 'nginx:1.27'}]}
-            """.utf8),
-        ]
-    }
+    static func app(_ name: String) -> [String: Data] { FleetFixtures.application(name) }
 
     func counts() -> (synced: Int, healthy: Int) {
         let c = hub.metrics.applicationCounts()
@@ -120,14 +89,7 @@ final class HubBenchWorld {
     }
 
     /// Waits until `condition` holds, polling every 5 ms; returns the seconds waited, or nil after `timeout`.
-    func wait(timeout: Double, _ condition: () -> Bool) -> Double? {
-        let start = Date()
-        while Date().timeIntervalSince(start) < timeout {
-            if condition() { return Date().timeIntervalSince(start) }
-            Thread.sleep(forTimeInterval: 0.005)
-        }
-        return nil
-    }
+    func wait(timeout: Double, _ condition: () -> Bool) -> Double? { FleetFixtures.wait(timeout: timeout, condition) }
 
     /// Starts cluster `name`'s simulator on its port (again, after `killSim`: empty, like a rebuilt cluster).
     func startSim(_ name: String) throws { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
@@ -173,19 +135,6 @@ func currentRSSMiB() -> Int {
     return -1
 }
 
-/// A free loopback port (bound, then released).
-func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
-
 extension BenchCommand {
     struct HubBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -221,6 +170,8 @@ extension BenchCommand {
             print("  start (fetch, generate, store):   \(String(format: "%8.3f s", load))   \(Int(Double(apps) / load)) apps/s generated and stored")
             switch scenario {
             case .memory:
+                let stored = try world.hub.store.count()
+                guard stored == apps else { throw CLIError("\(stored) of \(apps) Applications were stored: the figure would not measure what it says") }
                 Thread.sleep(forTimeInterval: 2)
                 print("  RSS with \(apps) Applications stored and queued: \(currentRSSMiB()) MiB (peak \(peakRSSMiB()) MiB); CPU \(String(format: "%.2f", processCPUSeconds() - startCPU)) s")
                 return

@@ -71,8 +71,16 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(level: LogLevel) -> Logger {
     var logger = Logger(label: "flotilla") { StreamLogHandler.standardError(label: $0) }
-    logger.logLevel = Logger.Level(rawValue: level) ?? .info
+    logger.logLevel = switch level {
+    case .trace: .trace
+    case .debug: .debug
+    case .info: .info
+    case .notice: .notice
+    case .warning: .warning
+    case .error: .error
+    case .critical: .critical
+    }
     return logger
 }

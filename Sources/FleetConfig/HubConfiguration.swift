@@ -37,7 +37,7 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Seconds between full resyncs of an Application (with up to 10 % jitter). Default 180.
     public var resync: Double = 180
     /// trace, debug, info, notice, warning, error or critical. Default info.
-    public var logLevel: String = "info"
+    public var logLevel: LogLevel = .info
     /// Cluster health probes, failover and failback.
     public var failover = Failover()
     /// Webhooks told about every event (failovers, failbacks, cluster state changes).
@@ -98,17 +98,17 @@ public struct HubConfiguration: Sendable, Equatable {
         /// Above this share of Unreachable clusters (percent), no failover starts. Default 50.
         public var maxFailoverPercent: Double = 50
         /// `auto` (default) or `manual`.
-        public var failback = "auto"
+        public var failback: FailbackMode = .auto
         public init() {}
     }
 
     public struct Notification: Sendable, Equatable {
         public var url: String
         /// `json` (the event as JSON) or `slack` (`{"text": …}`).
-        public var format: String
+        public var format: NotificationFormat
         /// Event types sent (`FailedOver`, `Sync`, `Audit`, …); empty: every event.
         public var events: [String]
-        public init(url: String, format: String = "json", events: [String] = []) {
+        public init(url: String, format: NotificationFormat = .json, events: [String] = []) {
             self.url = url
             self.format = format
             self.events = events
@@ -134,7 +134,6 @@ public struct HubConfiguration: Sendable, Equatable {
 
     public init() {}
 
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
     static let durationBounds: ClosedRange<Double> = 1...(365 * 24 * 3600)
 
     /// Environment variables that override the file, and the field each sets.
@@ -163,6 +162,11 @@ public struct HubConfiguration: Sendable, Equatable {
             guard let i = Int(text) else { reader.report(field, "'\(text)' is not an integer", at: node); return nil }
             return i
         }
+        func choice<C: ConfigurationChoice>(_ node: Node, _ field: String) -> C? {
+            guard let text = reader.string(node, field: field) else { return nil }
+            guard let value = C(rawValue: text) else { reader.report(field, "'\(text)' is not one of \(C.allNames)", at: node); return nil }
+            return value
+        }
         func list(_ node: Node, _ field: String) -> [String] {
             if case .scalar = node, let one = reader.string(node, field: field) { return [path(one)] }
             return (reader.sequence(node, field: field) ?? []).enumerated().compactMap { reader.string($0.element, field: "\(field)[\($0.offset)]").map(path) }
@@ -178,7 +182,7 @@ public struct HubConfiguration: Sendable, Equatable {
                 case "clusters": config.clusters = list(value, key)
                 case "applicationSets": config.applicationSets = list(value, key)
                 case "projects": config.projects = list(value, key)
-                case "logLevel": config.logLevel = reader.string(value, field: key) ?? config.logLevel
+                case "logLevel": config.logLevel = choice(value, key) ?? config.logLevel
                 case "git":
                     for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
                         switch k {
@@ -218,7 +222,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         case "recoveryThreshold": config.failover.recoveryThreshold = int(v, f) ?? config.failover.recoveryThreshold
                         case "holdDown": config.failover.holdDown = duration(v, f) ?? config.failover.holdDown
                         case "maxFailoverPercent": config.failover.maxFailoverPercent = int(v, f).map(Double.init) ?? config.failover.maxFailoverPercent
-                        case "failback": config.failover.failback = reader.string(v, field: f) ?? config.failover.failback
+                        case "failback": config.failover.failback = choice(v, f) ?? config.failover.failback
                         default:
                             reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
                         }
@@ -274,7 +278,7 @@ public struct HubConfiguration: Sendable, Equatable {
                         for (k, kn, v) in reader.mapping(item, field: field) ?? [] {
                             switch k {
                             case "url": n.url = reader.string(v, field: "\(field).url") ?? ""
-                            case "format": n.format = reader.string(v, field: "\(field).format") ?? n.format
+                            case "format": n.format = choice(v, "\(field).format") ?? n.format
                             case "events":
                                 n.events = (reader.sequence(v, field: "\(field).events") ?? []).enumerated()
                                     .compactMap { reader.string($0.element, field: "\(field).events[\($0.offset)]") }
@@ -319,7 +323,7 @@ public struct HubConfiguration: Sendable, Equatable {
             switch field {
             case "listen": config.listen = value
             case "dataDir": config.dataDir = value
-            case "logLevel": config.logLevel = value
+            case "logLevel": if let level = LogLevel(rawValue: value) { config.logLevel = level } else { bad("is not one of \(LogLevel.allNames)") }
             case "git.webhookSecret": config.webhookSecret = value
             case "git.pollInterval": if let d = Self.parseDuration(value) { config.gitPollInterval = d } else { bad("is not a duration") }
             case "reconcile.resync": if let d = Self.parseDuration(value) { config.resync = d } else { bad("is not a duration") }
@@ -347,9 +351,6 @@ public struct HubConfiguration: Sendable, Equatable {
         if parts.count != 2 || parts[0].isEmpty || Int(parts[1]).map({ !(0...65535).contains($0) }) ?? true {
             problems.append(.init(field: "listen", message: "'\(listen)' must be HOST:PORT, e.g. 127.0.0.1:8080"))
         }
-        if !Self.logLevels.contains(logLevel) {
-            problems.append(.init(field: "logLevel", message: "'\(logLevel)' is not one of \(Self.logLevels.joined(separator: ", "))"))
-        }
         if concurrency < 1 { problems.append(.init(field: "reconcile.concurrency", message: "must be at least 1 (got \(concurrency))")) }
         if perCluster < 1 { problems.append(.init(field: "reconcile.perCluster", message: "must be at least 1 (got \(perCluster))")) }
         if perCluster > concurrency { problems.append(.init(field: "reconcile.perCluster", message: "must not exceed reconcile.concurrency (\(perCluster) > \(concurrency))")) }
@@ -366,15 +367,9 @@ public struct HubConfiguration: Sendable, Equatable {
         if !(0...100).contains(failover.maxFailoverPercent) {
             problems.append(.init(field: "failover.maxFailoverPercent", message: "must be between 0 and 100 (got \(Int(failover.maxFailoverPercent)))"))
         }
-        if !["auto", "manual"].contains(failover.failback) {
-            problems.append(.init(field: "failover.failback", message: "'\(failover.failback)' is not auto or manual"))
-        }
         for (i, n) in notifications.enumerated() {
             if let url = URLComponents(string: n.url), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false {} else if !n.url.isEmpty {
                 problems.append(.init(field: "notifications[\(i)].url", message: "'\(n.url)' must be an http or https URL"))
-            }
-            if !["json", "slack"].contains(n.format) {
-                problems.append(.init(field: "notifications[\(i)].format", message: "'\(n.format)' is not json or slack"))
             }
         }
         if (tlsCert == nil) != (tlsKey == nil) {
@@ -407,4 +402,33 @@ public struct HubConfiguration: Sendable, Equatable {
 
 extension HubConfiguration.Repository: CustomStringConvertible {
     public var description: String { "Repository(\(url), username: \(username ?? "none"), password: \(password == nil ? "none" : "redacted"))" }
+}
+
+/// A setting with a fixed set of values, read from YAML by name.
+public protocol ConfigurationChoice: RawRepresentable<String>, CaseIterable, Sendable {}
+
+extension ConfigurationChoice {
+    /// The accepted names, for messages: `a, b or c`.
+    public static var allNames: String {
+        let names = allCases.map(\.rawValue)
+        return names.count < 2 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
+    }
+}
+
+/// The hub's log level (`logLevel`, `FLOTILLA_LOG_LEVEL`).
+public enum LogLevel: String, ConfigurationChoice {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// Whether Applications fail back by themselves once their primary is Healthy again (`failover.failback`).
+public enum FailbackMode: String, ConfigurationChoice {
+    case auto, manual
+}
+
+/// The body a notification webhook receives (`notifications[].format`).
+public enum NotificationFormat: String, ConfigurationChoice {
+    /// The event as JSON.
+    case json
+    /// `{"text": "*Type* message"}`, for Slack incoming webhooks.
+    case slack
 }

@@ -27,7 +27,7 @@ struct APIGitSource: GitSource {
     }
 
     private func check(_ url: String) throws {
-        if let problem = problem(url) { throw HubError(422, problem) }
+        if let problem = problem(url) { throw HubError(.invalid, problem) }
     }
 
     func resolve(repoURL: String, revision: String) throws -> String {

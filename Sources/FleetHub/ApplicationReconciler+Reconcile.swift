@@ -149,7 +149,7 @@ extension ApplicationReconciler {
         }
         do {
             let result = try Syncer(client: client, application: app).prune(keeping: [])
-            if !result.failed.isEmpty { throw HubError(500, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
+            if !result.failed.isEmpty { throw HubError(.internalError, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
             try context.store.prunePerformed(application: app, cluster: cluster)
             context.logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")
             if (try? context.store.application(named: app)) ?? nil != nil {

@@ -138,7 +138,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.
     func sync(_ name: String, prune: Bool = true, by: String = "api") throws {
-        guard let app = try context.store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         lock.withLock { manual[name] = ManualSync(prune: prune, by: by) }
         enqueue(app, priority: .high)
     }
@@ -147,9 +147,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     /// under automated sync, until `unpin`.
     func rollback(_ name: String, to id: Int) throws -> String {
         let store = context.store
-        guard try store.application(named: name) != nil else { throw HubError(404, "Application '\(name)' not found") }
+        guard try store.application(named: name) != nil else { throw HubError(.notFound, "Application '\(name)' not found") }
         guard let entry = try store.history(name).first(where: { $0.id == id }) else {
-            throw HubError(404, "Application '\(name)' has no history entry \(id) (see `flotilla app history \(name)`)")
+            throw HubError(.notFound, "Application '\(name)' has no history entry \(id) (see `flotilla app history \(name)`)")
         }
         let revision = entry.revision.split(separator: ",").first.map(String.init) ?? entry.revision
         try store.pin(name, revision: revision)
@@ -159,15 +159,15 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     }
 
     func unpin(_ name: String) throws {
-        guard try context.store.application(named: name) != nil else { throw HubError(404, "Application '\(name)' not found") }
+        guard try context.store.application(named: name) != nil else { throw HubError(.notFound, "Application '\(name)' not found") }
         try context.store.pin(name, revision: nil)
         try sync(name)
     }
 
     /// Compares without applying: per-resource diffs against live state.
     func diff(_ name: String) throws -> ReconcileResult {
-        guard let app = try context.store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
-        guard let cluster = app.cluster else { throw HubError(409, "Application '\(name)' has no registered destination cluster") }
+        guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
+        guard let cluster = app.cluster else { throw HubError(.conflict, "Application '\(name)' has no registered destination cluster") }
         return AppSyncer(client: try connections.client(for: cluster), manifests: manifests)
             .reconcile(app.object, pinnedRevision: app.pinnedRevision, dryRun: true, includeDiff: true)
     }

@@ -23,7 +23,7 @@ extension ApplicationSetController {
 
     /// Registers the clusters a clusters file lists (the file is the source of truth for those names).
     func applyClustersFile(_ file: String) throws {
-        guard let data = FileManager.default.contents(atPath: file) else { throw HubError(404, "clusters file '\(file)' cannot be read") }
+        guard let data = FileManager.default.contents(atPath: file) else { throw HubError(.notFound, "clusters file '\(file)' cannot be read") }
         let text = String(decoding: data, as: UTF8.self)
         lock.withLock { fileTexts[file] = text }
         let entries = try ClustersFile.parse(text, file: file)

@@ -82,7 +82,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     /// Adds or replaces an ApplicationSet through the API, and generates it before returning the plan applied.
     func put(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ApplicationsSyncPlan {
         if let file = file(of: appSet.name) {
-            throw HubError(409, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
+            throw HubError(.conflict, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
         }
         return try queue.sync { () throws -> ApplicationsSyncPlan in
             // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
@@ -97,9 +97,9 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     /// `preserveResourcesOnDeletion`).
     func delete(_ name: String) throws {
         if let file = file(of: name) {
-            throw HubError(409, "ApplicationSet '\(name)' is defined in \(file): remove it from the file instead")
+            throw HubError(.conflict, "ApplicationSet '\(name)' is defined in \(file): remove it from the file instead")
         }
-        guard let appSet = named(name) else { throw HubError(404, "ApplicationSet '\(name)' not found") }
+        guard let appSet = named(name) else { throw HubError(.notFound, "ApplicationSet '\(name)' not found") }
         try queue.sync {
             try self.removeApplications(of: appSet)
             try context.store.deleteApplicationSet(name: name)
@@ -167,7 +167,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
             for app in apps {
                 for source in HubContext.sources(of: app.object) {
                     if let url = source["repoURL"]?.stringValue, let problem = apiGit.problem(url) {
-                        throw HubError(422, "Application \(app.name): \(problem)")
+                        throw HubError(.invalid, "Application \(app.name): \(problem)")
                     }
                 }
             }

@@ -40,7 +40,7 @@ extension Hub {
             logger.warning("\(file) already existed: it was kept as \(previous) and the new admin token written in its place")
         }
         guard fm.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw HubError(500, "cannot write the admin token to \(file)")
+            throw HubError(.internalError, "cannot write the admin token to \(file)")
         }
     }
 
@@ -53,8 +53,8 @@ extension Hub {
         let key = client ?? "-"
         func fail() -> HubError {
             let blocked = authFailures.recordFailure(from: key, now: now)
-            return blocked ? HubError(429, "too many failed authentications: try again in a few seconds")
-                : HubError(401, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
+            return blocked ? HubError(.tooManyRequests, "too many failed authentications: try again in a few seconds")
+                : HubError(.unauthorized, "authentication required: send Authorization: Bearer TOKEN (a valid, unexpired, unrevoked token)")
         }
         guard let header = authorization, header.hasPrefix("Bearer "), let (id, secret) = APIToken.parse(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)),
               let stored = try authStore.token(id: id), APIToken.verify(secret: secret, hash: stored.hash), stored.revokedAt == nil else {
@@ -72,7 +72,7 @@ extension Hub {
     /// 403 unless the caller may.
     public func authorize(_ caller: Caller, _ action: String, _ resource: String, _ object: String) throws {
         guard can(caller, action, resource, object) else {
-            throw HubError(403, "permission denied: \(caller.account) may not \(action) \(resource) \(object)")
+            throw HubError(.forbidden, "permission denied: \(caller.account) may not \(action) \(resource) \(object)")
         }
     }
 
@@ -89,13 +89,13 @@ extension Hub {
     public static let roleNames = ["role:admin", "role:readonly"]
 
     public func createAccount(_ name: String, role: String) throws {
-        if let problem = KubernetesNames.dns1123LabelProblem(name) { throw HubError(422, "account name: \(problem)") }
-        guard role.hasPrefix("role:"), role.count > 5, role.count <= 63 else { throw HubError(422, "role '\(role)' must be written role:NAME") }
-        guard try authStore.createAccount(name, role: role) else { throw HubError(409, "account '\(name)' exists") }
+        if let problem = KubernetesNames.dns1123LabelProblem(name) { throw HubError(.invalid, "account name: \(problem)") }
+        guard role.hasPrefix("role:"), role.count > 5, role.count <= 63 else { throw HubError(.invalid, "role '\(role)' must be written role:NAME") }
+        guard try authStore.createAccount(name, role: role) else { throw HubError(.conflict, "account '\(name)' exists") }
     }
 
     public func deleteAccount(_ name: String) throws {
-        guard try authStore.deleteAccount(name) else { throw HubError(404, "account '\(name)' not found") }
+        guard try authStore.deleteAccount(name) else { throw HubError(.notFound, "account '\(name)' not found") }
     }
 
     /// A new token for `account`, valid for `seconds` (nil: no expiry). The token is returned once.
@@ -104,16 +104,16 @@ extension Hub {
     /// made it: no expiry means the parent's expiry, a later one is refused; it records its parent, and revoking
     /// the parent revokes it.
     public func createToken(account: String, seconds: Double?, description: String, by caller: Caller? = nil) throws -> (token: String, id: String, expiresAt: String?) {
-        guard try authStore.account(named: account) != nil else { throw HubError(404, "account '\(account)' not found") }
-        if let seconds, seconds <= 0 || seconds > 10 * 365 * 86400 { throw HubError(422, "expiry must be between 1s and 10 years") }
-        if description.count > 200 { throw HubError(422, "description is longer than 200 characters") }
+        guard try authStore.account(named: account) != nil else { throw HubError(.notFound, "account '\(account)' not found") }
+        if let seconds, seconds <= 0 || seconds > 10 * 365 * 86400 { throw HubError(.invalid, "expiry must be between 1s and 10 years") }
+        if description.count > 200 { throw HubError(.invalid, "description is longer than 200 characters") }
         var expires = seconds.map { Timestamp.rfc3339(Date().addingTimeInterval($0)) }
         var parent: String?
         if let caller, caller.account == account {
             parent = caller.tokenID
             if !can(caller, "update", "accounts", account), let parentExpiry = try authStore.token(id: caller.tokenID)?.expiresAt {
                 if let wanted = expires, wanted > parentExpiry {
-                    throw HubError(422, "a token cannot outlive the token that creates it: this one expires at \(parentExpiry), the new one would at \(wanted)")
+                    throw HubError(.invalid, "a token cannot outlive the token that creates it: this one expires at \(parentExpiry), the new one would at \(wanted)")
                 }
                 expires = expires ?? parentExpiry
             }

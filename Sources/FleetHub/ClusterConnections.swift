@@ -30,7 +30,7 @@ final class ClusterConnections: @unchecked Sendable {
     /// The client reconciles use for `name` (registered clusters only).
     func client(for name: String) throws -> KubeClient {
         if let hit = lock.withLock({ clients[name] }) { return hit.1 }
-        guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' is not registered") }
+        guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
         let client = KubeClient(cluster: cluster, timeout: 30)
         lock.withLock { clients[name] = (cluster, client) }
         return client

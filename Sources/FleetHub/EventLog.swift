@@ -41,7 +41,7 @@ public final class EventLog: Service, Sendable {
         let body = Self.json(e, at: e.at.isEmpty ? HubContext.timestamp(context.now()) : e.at)
         for (index, target) in targets.enumerated() where target.events.isEmpty || target.events.contains(e.type) {
             queue.async {
-                let payload: JSONValue = target.format == "slack" ? .object([("text", .string("*\(e.type)* \(e.message)"))]) : body
+                let payload: JSONValue = target.format == .slack ? .object([("text", .string("*\(e.type)* \(e.message)"))]) : body
                 Self.post(payload, to: target.url, index: index, logger: logger)
             }
         }

@@ -68,7 +68,7 @@ final class FailoverController: Service, @unchecked Sendable {
 
     var failoverPolicy: FailoverPolicy {
         FailoverPolicy(enabled: context.config.failover.enabled, maxFailoverPercent: context.config.failover.maxFailoverPercent,
-                       holdDown: context.config.failover.holdDown, autoFailback: context.config.failover.failback == "auto")
+                       holdDown: context.config.failover.holdDown, autoFailback: context.config.failover.failback == .auto)
     }
 
     /// One probe round: every cluster's `/readyz` at once, then placements.
@@ -143,7 +143,7 @@ final class FailoverController: Service, @unchecked Sendable {
         switch app.object.value(at: ["metadata", "annotations", Self.failbackAnnotation])?.stringValue {
         case "manual": return false
         case "auto": return true
-        default: return context.config.failover.failback == "auto"
+        default: return context.config.failover.failback == .auto
         }
     }
 
@@ -216,7 +216,7 @@ final class FailoverController: Service, @unchecked Sendable {
     func clusterState(_ name: String) -> ClusterOperationalState { connections.state(name) }
 
     func requireCluster(_ name: String) throws {
-        guard try context.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        guard try context.clusterStore.cluster(named: name) != nil else { throw HubError(.notFound, "cluster '\(name)' not found") }
     }
 
     private func setFlags(_ name: String, type: HubEventType, message: String, _ change: (inout ClusterOperationalState) -> Void) throws {
@@ -251,8 +251,8 @@ final class FailoverController: Service, @unchecked Sendable {
     func failback(_ name: String) throws -> Int {
         try requireCluster(name)
         let state = clusterState(name)
-        guard state.health.state == .healthy else { throw HubError(409, "cluster \(name) is \(state.health.state.rawValue): failback needs it Healthy") }
-        guard !state.cordoned else { throw HubError(409, "cluster \(name) is cordoned: uncordon it first") }
+        guard state.health.state == .healthy else { throw HubError(.conflict, "cluster \(name) is \(state.health.state.rawValue): failback needs it Healthy") }
+        guard !state.cordoned else { throw HubError(.conflict, "cluster \(name) is cordoned: uncordon it first") }
         let waiting = ((try? context.store.placedApplications()) ?? []).filter { $0.cluster == name && $0.placement?.phase == .failedOver }.count
         queue.sync { evaluatePlacements(failback: [name]) }
         return waiting

@@ -63,8 +63,10 @@ public final class Hub: @unchecked Sendable {
         return path
     }()
 
-    public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30) throws {
-        let context = try HubContext(config: config, dataDir: dataDir, logger: logger)
+    /// `now` is the hub's clock (cluster health ages, hold-down, timestamps); tests pass a manual one.
+    public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
+                now: @escaping @Sendable () -> Date = { Date() }) throws {
+        let context = try HubContext(config: config, dataDir: dataDir, logger: logger, now: now)
         self.context = context
         policy = try RBACPolicy.parse(config.auth.policy, defaultRole: config.auth.defaultRole, source: "auth.policy")
         // Jsonnet runs in a child process (this binary's `jsonnet-eval`), stopped after limits.subprocessTimeout.
@@ -178,7 +180,7 @@ public final class Hub: @unchecked Sendable {
 
     /// Compares again now (after fetching its repositories), without forcing a sync.
     public func refresh(_ name: String) throws {
-        guard let app = try store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         gitWatcher.refresh(only: Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize)))
         reconciler.enqueue(app, priority: .high)
     }

@@ -34,13 +34,13 @@ extension HubAPI {
     }
 
     func getApplicationSet(_ name: String) throws -> APIResponse {
-        guard let set = hub.applicationSet(named: name) else { throw HubError(404, "ApplicationSet '\(name)' not found") }
+        guard let set = hub.applicationSet(named: name) else { throw HubError(.notFound, "ApplicationSet '\(name)' not found") }
         return .json(appSetJSON(set, full: true))
     }
 
     func parseApplicationSets(_ r: APIRequest) throws -> [ApplicationSet] {
         let sets = try ApplicationSet.parse(try text(r), file: "request body")
-        if sets.isEmpty { throw HubError(400, "the body holds no ApplicationSet") }
+        if sets.isEmpty { throw HubError(.badRequest, "the body holds no ApplicationSet") }
         return sets
     }
 
@@ -75,7 +75,7 @@ extension HubAPI {
             let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             func detail(_ app: Application, change: String) throws -> JSONValue {
                 // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
-                do { try limits.checkpoint() } catch { throw HubError(503, "preview stopped: \(error) (limits.renderTimeout)") }
+                do { try limits.checkpoint() } catch { throw HubError(.unavailable, "preview stopped: \(error) (limits.renderTimeout)") }
                 let result = hub.preview(app)
                 var json: JSONValue = .object([
                     ("name", .string(app.name)), ("change", .string(change)),
@@ -127,7 +127,7 @@ extension HubAPI {
 
     func listApplications(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
         let selector = try r.query["selector"].map { text -> LabelSelector in
-            do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
+            do { return try LabelSelector(parsing: text) } catch { throw HubError(.badRequest, "selector: \(error)") }
         } ?? .everything
         let page = try Page(r)
         // Rows are read in batches after the cursor and filtered until the page is full: a page costs about its
@@ -186,7 +186,7 @@ extension HubAPI {
     }
 
     func stored(_ name: String) throws -> StoredApplication {
-        guard let app = try hub.store.application(named: name) else { throw HubError(404, "Application '\(name)' not found") }
+        guard let app = try hub.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         return app
     }
 

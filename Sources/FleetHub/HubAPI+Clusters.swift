@@ -10,69 +10,89 @@ import Foundation
 
 /// Routes of clusters, accounts, tokens and the event log.
 extension HubAPI {
-    // MARK: Clusters
+    // MARK: Accounts, tokens, can-i, projects
 
-    // MARK: Accounts, tokens, can-i
+    func whoami(_ c: RouteCall) throws -> APIResponse {
+        let caller = try authenticated(c)
+        return .json(.object([("account", .string(caller.account)), ("role", .string(caller.role)), ("token", .string(caller.tokenID))]))
+    }
 
-    func accountRoutes(_ r: APIRequest, _ caller: Caller) throws -> APIResponse? {
-        if match(r, "GET", "api/v1/whoami") != nil {
-            return .json(.object([("account", .string(caller.account)), ("role", .string(caller.role)), ("token", .string(caller.tokenID))]))
+    func canI(_ c: RouteCall) throws -> APIResponse {
+        let caller = try authenticated(c)
+        guard let action = c.request.query["action"], let resource = c.request.query["resource"] else { throw HubError(.badRequest, "query needs action, resource and object") }
+        let object = c.request.query["object"] ?? "*"
+        return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
+    }
+
+    func listAccounts(_ c: RouteCall) throws -> APIResponse {
+        let page = try Page(c.request)
+        let accounts = page.slice(try hub.authStore.accounts(), name: \.name)
+        return .json(page.answer(accounts.items.map { a in
+            .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
+        }, next: accounts.next))
+    }
+
+    func createAccount(_ c: RouteCall) throws -> APIResponse {
+        guard let body = try jsonBody(c.request), let name = body["name"]?.stringValue, let role = body["role"]?.stringValue else {
+            throw HubError(.badRequest, "body must be {\"name\": NAME, \"role\": \"role:…\"}")
         }
-        if match(r, "GET", "api/v1/can-i") != nil {
-            guard let action = r.query["action"], let resource = r.query["resource"] else { throw HubError(400, "query needs action, resource and object") }
-            let object = r.query["object"] ?? "*"
-            return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
+        try hub.createAccount(name, role: role)
+        return .json(.object([("name", .string(name)), ("role", .string(role))]), status: 201)
+    }
+
+    func createToken(_ c: RouteCall) throws -> APIResponse {
+        let caller = try authenticated(c)
+        let body = try jsonBody(c.request)
+        let expiresIn: Double?
+        if let text = body?["expiresIn"]?.stringValue {
+            guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(.invalid, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
+            expiresIn = seconds
+        } else { expiresIn = nil }
+        let made = try hub.createToken(account: c.name, seconds: expiresIn, description: body?["description"]?.stringValue ?? "", by: caller)
+        return .json(.object([("id", .string(made.id)), ("account", .string(c.name)), ("token", .string(made.token)),
+                              ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
+    }
+
+    /// Every token for a caller who may read accounts (optionally of `?account=`), else the caller's own.
+    func listTokens(_ c: RouteCall) throws -> APIResponse {
+        let caller = try authenticated(c)
+        let all = hub.can(caller, "get", "accounts", "*")
+        let page = try Page(c.request)
+        let tokens = page.slice(try hub.authStore.tokens(account: all ? c.request.query["account"] : caller.account).sorted { $0.id < $1.id }, name: \.id)
+        return .json(page.answer(tokens.items.map(Hub.tokenJSON), next: tokens.next))
+    }
+
+    /// One's own token, or any token of an account the caller may update; others are "not found".
+    func revokeToken(_ c: RouteCall) throws -> APIResponse {
+        let caller = try authenticated(c)
+        guard let token = try hub.authStore.token(id: c.name),
+              token.account == caller.account || hub.can(caller, "update", "accounts", token.account) else {
+            throw HubError(.notFound, "token '\(c.name)' not found")
         }
-        if match(r, "GET", "api/v1/accounts") != nil {
-            let page = try Page(r)
-            let accounts = page.slice(try hub.authStore.accounts(), name: \.name)
-            return .json(page.answer(accounts.items.map { a in
-                .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
-            }, next: accounts.next))
-        }
-        if match(r, "POST", "api/v1/accounts") != nil {
-            guard let body = try jsonBody(r), let name = body["name"]?.stringValue, let role = body["role"]?.stringValue else {
-                throw HubError(400, "body must be {\"name\": NAME, \"role\": \"role:…\"}")
-            }
-            try hub.createAccount(name, role: role)
-            return .json(.object([("name", .string(name)), ("role", .string(role))]), status: 201)
-        }
-        if let v = match(r, "DELETE", "api/v1/accounts/*") {
-            try hub.deleteAccount(v[0])
-            return .json(.object([("deleted", .string(v[0]))]))
-        }
-        if let v = match(r, "POST", "api/v1/accounts/*/tokens") {
-            let body = try jsonBody(r)
-            let expiresIn: Double?
-            if let text = body?["expiresIn"]?.stringValue {
-                guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(422, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
-                expiresIn = seconds
-            } else { expiresIn = nil }
-            let made = try hub.createToken(account: v[0], seconds: expiresIn, description: body?["description"]?.stringValue ?? "", by: caller)
-            return .json(.object([("id", .string(made.id)), ("account", .string(v[0])), ("token", .string(made.token)),
-                                  ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
-        }
-        if match(r, "GET", "api/v1/tokens") != nil {
-            let all = hub.can(caller, "get", "accounts", "*")
-            let page = try Page(r)
-            let tokens = page.slice(try hub.authStore.tokens(account: all ? r.query["account"] : caller.account).sorted { $0.id < $1.id }, name: \.id)
-            return .json(page.answer(tokens.items.map(Hub.tokenJSON), next: tokens.next))
-        }
-        if let v = match(r, "DELETE", "api/v1/tokens/*") {
-            guard let token = try hub.authStore.token(id: v[0]),
-                  token.account == caller.account || hub.can(caller, "update", "accounts", token.account) else {
-                throw HubError(404, "token '\(v[0])' not found")
-            }
-            guard try hub.authStore.revoke(id: v[0]) else { throw HubError(409, "token '\(v[0])' is already revoked") }
-            return .json(.object([("revoked", .string(v[0]))]))
-        }
-        return nil
+        guard try hub.authStore.revoke(id: c.name) else { throw HubError(.conflict, "token '\(c.name)' is already revoked") }
+        return .json(.object([("revoked", .string(c.name))]))
+    }
+
+    func projects() -> APIResponse {
+        .json(.object([("items", .array(hub.projectList().map { p in
+            .object([("name", .string(p.name)), ("sourceRepos", .array(p.sourceRepos.map(JSONValue.string))),
+                     ("destinations", .array(p.destinations.map { d in
+                         .object([("server", d.server.map(JSONValue.string) ?? .null), ("name", d.name.map(JSONValue.string) ?? .null),
+                                  ("namespace", .string(d.namespace))]) })),
+                     ("syncWindows", .int(p.syncWindows.count))])
+        }))]))
+    }
+
+    /// The caller of a route that needs one (every route but the open ones).
+    func authenticated(_ c: RouteCall) throws -> Caller {
+        guard let caller = c.caller else { throw HubError(.unauthorized, "authentication required") }
+        return caller
     }
 
     func events(_ r: APIRequest) throws -> APIResponse {
         func int(_ key: String, _ fallback: Int) throws -> Int {
             guard let text = r.query[key] else { return fallback }
-            guard let n = Int(text), n >= 0 else { throw HubError(400, "\(key) must be a non-negative integer, not '\(text)'") }
+            guard let n = Int(text), n >= 0 else { throw HubError(.badRequest, "\(key) must be a non-negative integer, not '\(text)'") }
             return n
         }
         let items = try hub.store.events(cluster: r.query["cluster"], application: r.query["application"] ?? r.query["app"],
@@ -100,7 +120,7 @@ extension HubAPI {
 
     func listClusters(_ r: APIRequest) throws -> APIResponse {
         let selector = try r.query["selector"].map { text -> LabelSelector in
-            do { return try LabelSelector(parsing: text) } catch { throw HubError(400, "selector: \(error)") }
+            do { return try LabelSelector(parsing: text) } catch { throw HubError(.badRequest, "selector: \(error)") }
         } ?? .everything
         let page = try Page(r)
         let clusters = page.slice(try hub.clusterStore.clusters().filter { selector.matches($0.labels) }, name: \.name)
@@ -108,7 +128,7 @@ extension HubAPI {
     }
 
     func getCluster(_ name: String) throws -> APIResponse {
-        guard let c = try hub.clusterStore.cluster(named: name) else { throw HubError(404, "cluster '\(name)' not found") }
+        guard let c = try hub.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' not found") }
         return .json(clusterJSON(c))
     }
 
@@ -126,12 +146,12 @@ extension HubAPI {
         // Credentials only by value: `tokenFile: /any/path` would make the hub read its own files for the caller.
         let entries = try ClustersFile.parse(body, file: "request body", files: NoFiles())
         if let name, entries.map(\.cluster.name) != [name] {
-            throw HubError(400, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
+            throw HubError(.badRequest, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
         }
         let prune = r.query["prune"] == "true", dryRun = r.query["dryRun"] == "true", create = r.query["mode"] == "create"
         let apply: (inout ClusterRegistry) throws -> Void = { registry in
             if create, let taken = entries.first(where: { registry[$0.cluster.name] != nil }) {
-                throw HubError(409, "cluster '\(taken.cluster.name)' already exists")
+                throw HubError(.conflict, "cluster '\(taken.cluster.name)' already exists")
             }
             if prune {
                 let listed = Set(entries.map(\.cluster.name))
@@ -168,7 +188,7 @@ extension HubAPI {
     }
 
     func deleteCluster(_ name: String) throws -> APIResponse {
-        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(.notFound, "cluster '\(name)' not found") }
         let changes = try hub.clusterStore.update { registry in _ = registry.remove(name) }
         hub.clustersChanged()
         return .json(changesJSON(changes))
@@ -177,20 +197,20 @@ extension HubAPI {
     /// Body: `{"set": {"k": "v"}, "remove": ["k2"], "overwrite": false}`. Changing an existing label's value
     /// needs `overwrite` (409 otherwise); removing a label the cluster lacks is a 400.
     func labelCluster(_ name: String, _ r: APIRequest) throws -> APIResponse {
-        guard let body = try jsonBody(r) else { throw HubError(400, "body must be {\"set\": {...}, \"remove\": [...]}") }
-        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(404, "cluster '\(name)' not found") }
+        guard let body = try jsonBody(r) else { throw HubError(.badRequest, "body must be {\"set\": {...}, \"remove\": [...]}") }
+        guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(.notFound, "cluster '\(name)' not found") }
         let set = body["set"]?.objectValue ?? []
         let remove = body["remove"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let overwrite = body["overwrite"]?.boolValue ?? true
         let changes = try hub.clusterStore.update { registry in
             guard var cluster = registry[name] else { return }
             for k in remove where cluster.labels.removeValue(forKey: k) == nil {
-                throw HubError(400, "cluster '\(name)' has no label '\(k)' to remove")
+                throw HubError(.badRequest, "cluster '\(name)' has no label '\(k)' to remove")
             }
             for (k, v) in set {
-                guard let value = v.stringValue else { throw HubError(400, "set.\(k): label values are strings") }
+                guard let value = v.stringValue else { throw HubError(.badRequest, "set.\(k): label values are strings") }
                 if let old = cluster.labels[k], old != value, !overwrite {
-                    throw HubError(409, "cluster '\(name)' already has label \(k)=\(old); use --overwrite to change it")
+                    throw HubError(.conflict, "cluster '\(name)' already has label \(k)=\(old); use --overwrite to change it")
                 }
                 cluster.labels[k] = value
             }

@@ -97,14 +97,43 @@ public final class HubContext: Sendable {
     }
 }
 
-/// An error with the HTTP status the API answers with.
+/// An error of the hub, by kind: the API maps the kind to an HTTP status (and a Kubernetes-style reason) at the
+/// edge, and callers decide by `code`, never by the words of the message.
 public struct HubError: Error, Sendable, CustomStringConvertible {
-    public let status: Int
+    public enum Code: String, Sendable, CaseIterable {
+        case badRequest = "BadRequest"
+        case unauthorized = "Unauthorized"
+        case forbidden = "Forbidden"
+        case notFound = "NotFound"
+        case conflict = "Conflict"
+        case invalid = "Invalid"
+        case tooManyRequests = "TooManyRequests"
+        case internalError = "InternalError"
+        case unavailable = "ServiceUnavailable"
+
+        public var httpStatus: Int {
+            switch self {
+            case .badRequest: 400
+            case .unauthorized: 401
+            case .forbidden: 403
+            case .notFound: 404
+            case .conflict: 409
+            case .invalid: 422
+            case .tooManyRequests: 429
+            case .internalError: 500
+            case .unavailable: 503
+            }
+        }
+    }
+
+    public let code: Code
     public let message: String
-    public init(_ status: Int, _ message: String) {
-        self.status = status
+    public init(_ code: Code, _ message: String) {
+        self.code = code
         self.message = message
     }
+    /// The HTTP status the API answers with.
+    public var status: Int { code.httpStatus }
     public var description: String { message }
 }
 

@@ -92,7 +92,7 @@ public struct HubServer: Sendable {
                 chain = try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) }
                 key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
             } catch {
-                throw HubError(400, "cannot read the TLS certificate or key (\(tls.certificate), \(tls.key)): \(error)")
+                throw HubError(.badRequest, "cannot read the TLS certificate or key (\(tls.certificate), \(tls.key)): \(error)")
             }
             server = try .tls(http1, tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         }

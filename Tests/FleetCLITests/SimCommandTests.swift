@@ -1,4 +1,5 @@
 import FleetManifests
+import FleetTesting
 import Foundation
 import Testing
 
@@ -159,26 +160,13 @@ func kubectlOverTLSWithToken() throws {
     #expect(untrusted.status != 0 && untrusted.stderr.contains("certificate"))
 }
 
-/// A free loopback port (bound, then released).
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
 
 /// `sim --fleet` serves every loopback cluster of a clusters file in one process, each with its token;
 /// the registry then reaches them.
 @Test func simulatorServesAFleet() throws {
     let cli = CLI()
     defer { cli.cleanup() }
-    let (p1, p2) = (freePort(), freePort())
+    let (p1, p2) = (freeLoopbackPort(), freeLoopbackPort())
     let fleet = cli.write("fleet.yaml", """
     clusters:
       - {name: one, server: 'http://127.0.0.1:\(p1)', labels: {env: dev}}

@@ -19,7 +19,7 @@ import Testing
     #expect(config.applicationSets == ["/etc/flotilla/generators/"])
     #expect(config.gitPollInterval == 60 && config.resync == 180)
     #expect(config.concurrency == 32 && config.perCluster == 8)
-    #expect(config.logLevel == "info")
+    #expect(config.logLevel == .info)
 }
 
 /// An empty file is the documented defaults.
@@ -34,7 +34,7 @@ import Testing
     let config = try HubConfiguration.load("listen: 127.0.0.1:8080\nreconcile: {concurrency: 4, perCluster: 2}\n", file: nil, environment: [
         "FLOTILLA_LISTEN": "0.0.0.0:9090", "FLOTILLA_RECONCILE_CONCURRENCY": "64", "FLOTILLA_RESYNC": "5m", "FLOTILLA_LOG_LEVEL": "debug",
     ])
-    #expect(config.listen == "0.0.0.0:9090" && config.concurrency == 64 && config.perCluster == 2 && config.resync == 300 && config.logLevel == "debug")
+    #expect(config.listen == "0.0.0.0:9090" && config.concurrency == 64 && config.perCluster == 2 && config.resync == 300 && config.logLevel == .debug)
 }
 
 /// Every problem at once, with line and field; secrets from files, never echoed.

@@ -4,6 +4,7 @@ import FleetHub
 import FleetKube
 import FleetModel
 import FleetSim
+import FleetTesting
 import Foundation
 import Logging
 import Testing
@@ -22,12 +23,9 @@ final class InProcessHub: @unchecked Sendable {
         let live = clusters.filter(\.value).keys.sorted()
         running = try await SimServer(listeners: live.map { .init(host: "127.0.0.1", port: 0, cluster: SimCluster(options: .init(name: $0, readyAfter: 0))) },
                                       logLevel: .critical).start()
-        var yaml = "clusters:\n"
-        for name in clusters.keys.sorted() {
-            // A dead cluster: a port nothing listens on.
-            let port = running.ports[name] ?? 1
-            yaml += "  - {name: \(name), server: 'http://127.0.0.1:\(port)', labels: {env: prod}}\n"
-        }
+        // A dead cluster: a port nothing listens on.
+        let ports = running.ports
+        let yaml = FleetFixtures.clustersYAML(clusters.keys.sorted().map { .init(name: $0, port: ports[$0] ?? 1) })
         try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("appsets"), withIntermediateDirectories: true)
         try appSet.write(to: dir.appendingPathComponent("appsets/set.yaml"), atomically: true, encoding: .utf8)

@@ -65,7 +65,7 @@ final class WebhookReceiver: @unchecked Sendable {
     let base = "http://127.0.0.1:\(receiver.port)"
     let hub = try await InProcessHub(clusters: ["a": true], files: ["apps/web/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"],
                                      appSet: perCluster) { config in
-        config.notifications = [.init(url: base + "/hooks/json?token=abc"), .init(url: base + "/services/T0/B0/secret", format: "slack"),
+        config.notifications = [.init(url: base + "/hooks/json?token=abc"), .init(url: base + "/services/T0/B0/secret", format: .slack),
                                 .init(url: base + "/only/cordons", events: ["Cordoned"])]
     }
     let answer = try await hub.call("POST", "/api/v1/clusters/a/cordon")

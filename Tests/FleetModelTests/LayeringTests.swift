@@ -19,6 +19,7 @@ private let allowed: [String: Set<String>] = [
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
     "FleetServing": [],
+    "FleetTesting": [],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
                  "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",

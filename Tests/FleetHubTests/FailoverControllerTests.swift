@@ -1,0 +1,118 @@
+import FleetConfig
+@testable import FleetHub
+import FleetModel
+import FleetTesting
+import Foundation
+import Logging
+import Testing
+
+/// The failover controller on its own: probe outcomes are fed in, time moves only on a manual clock, and no
+/// cluster is contacted for the decisions (the clusters are ports nothing listens on).
+private struct FailoverWorld {
+    let dir: URL
+    let hub: Hub
+    let clock = ManualClock()
+
+    init(holdDown: Double = 60) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-failover-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let clusters = FleetFixtures.clustersYAML([.init(name: "a", port: 1, secondary: "b"), .init(name: "b", port: 1), .init(name: "c", port: 1)])
+        let file = dir.appendingPathComponent("clusters.yaml")
+        try clusters.write(to: file, atomically: true, encoding: .utf8)
+        var config = HubConfiguration()
+        config.failover.holdDown = holdDown
+        config.failover.failureThreshold = 3
+        config.failover.recoveryThreshold = 2
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger, now: clock.function)
+        try hub.applyClustersFile(file.path)
+        let object: JSONValue = .object([("metadata", .object([("name", "web-a")])),
+                                         ("spec", .object([("destination", .object([("name", "a"), ("namespace", "web")]))]))])
+        try hub.store.apply(creating: [StoredApplication(name: "web-a", appSet: "web", cluster: "a", object: object)], updating: [], deleting: [],
+                            appSet: "web", prune: false)
+    }
+
+    func probe(_ cluster: String, ok: Bool, times: Int = 1) {
+        for _ in 0..<times { hub.failover.record(probeOf: cluster, error: ok ? nil : "connection refused", at: clock.seconds) }
+    }
+
+    func evaluate() { hub.failover.queue.sync { hub.failover.evaluatePlacements() } }
+
+    var placement: Placement? { (try? hub.store.application(named: "web-a"))??.placement }
+
+    func eventTypes() throws -> [String] { try hub.store.events().map(\.type) }
+
+    func stop() {
+        _ = hub.stop(timeout: 5)
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+@Test func probesFailoverAndFailbackAfterTheHoldDown() throws {
+    let world = try FailoverWorld(holdDown: 60)
+    defer { world.stop() }
+
+    // Two failed probes: Suspect, nothing moves.
+    world.probe("a", ok: false, times: 2)
+    #expect(world.hub.clusterState("a").health.state == .suspect)
+    world.evaluate()
+    #expect(world.placement == nil)
+
+    // The third: Unreachable, its work is held (one record for "does not answer"), and the Application moves.
+    world.probe("a", ok: false)
+    #expect(world.hub.clusterState("a").health.state == .unreachable)
+    #expect(world.hub.unreachableClusters()["a"] != nil)
+    world.evaluate()
+    let moved = try #require(world.placement)
+    // The copy on the dead primary is kept: it is pruned only once the primary answers and the Application is back.
+    #expect(moved.phase == .failedOver && moved.active == "b" && moved.primary == "a" && moved.pruneAfterHealthy == nil)
+    #expect(try world.eventTypes().contains("FailedOver"))
+
+    // Back after two answered probes: Healthy, work released, but the hold-down keeps the Application on b.
+    world.probe("a", ok: true, times: 2)
+    #expect(world.hub.clusterState("a").health.state == .healthy)
+    #expect(world.hub.unreachableClusters()["a"] == nil)
+    world.clock.advance(by: 59)
+    world.evaluate()
+    #expect(world.placement?.phase == .failedOver)
+
+    // Past the hold-down: fail back, the copy on b kept until the Application is Healthy on a.
+    world.clock.advance(by: 2)
+    world.evaluate()
+    let back = try #require(world.placement)
+    #expect(back.phase == .failingBack && back.active == "a" && back.pruneAfterHealthy == "b")
+    #expect(try world.eventTypes().contains("FailbackStarted"))
+}
+
+@Test func aStormHoldsFailoverUntilFewerClustersAreDown() throws {
+    let world = try FailoverWorld()
+    defer { world.stop() }
+    // Two of three clusters down: above maxFailoverPercent (50 %), nothing moves and the hold is announced once.
+    world.probe("a", ok: false, times: 3)
+    world.probe("c", ok: false, times: 3)
+    world.evaluate()
+    world.evaluate()
+    #expect(world.placement == nil)
+    #expect(try world.eventTypes().filter { $0 == "FailoverHeld" }.count == 1)
+    // One comes back: failover resumes and the Application on a moves.
+    world.probe("c", ok: true, times: 2)
+    world.evaluate()
+    #expect(try world.eventTypes().contains("FailoverResumed"))
+    #expect(world.placement?.active == "b")
+}
+
+/// How each event is logged: what needs a person is a warning, the audit trail is detail.
+@Test func eventSeverity() {
+    let table: [(HubEvent, HubEventType.Severity)] = [
+        (HubEvent(.failedOver, message: "x"), .warning),
+        (HubEvent(.clusterStateChanged, message: "cluster a is Unreachable after 3 failed probes: refused"), .warning),
+        (HubEvent(.clusterStateChanged, message: "cluster a is Suspect: refused"), .warning),
+        (HubEvent(.clusterStateChanged, message: "cluster a is Healthy"), .info),
+        (HubEvent(.failedBack, message: "x"), .info),
+        (HubEvent(.audit, message: "x"), .detail),
+        (HubEvent(.sync, message: "x"), .detail),
+        (HubEvent(type: "SomethingNewer", message: "x"), .info),
+    ]
+    for (event, severity) in table { #expect(event.severity == severity, "\(event.type): \(event.message)") }
+}
