@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetConfig
 import FleetModel
 import Foundation
@@ -16,8 +17,7 @@ struct AccountCommand: ParsableCommand {
         @Argument(help: "Account name (DNS label).") var name: String
         @Option(help: "Role, e.g. role:admin, role:readonly, or a role of policy.csv.") var role: String
         func run() throws {
-            let body = JSONValue.object([("name", .string(name)), ("role", .string(role))])
-            try hub.client.call("POST", "/api/v1/accounts", body: body.serialized(pretty: false))
+            _ = try hub.client.send("POST", "/api/v1/accounts", AccountInfo(name: name, role: role, createdAt: nil), answer: AccountInfo.self)
             print("account/\(name) created (\(role)); give it a token with `flotilla token create --account \(name)`")
         }
     }
@@ -27,11 +27,9 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
-            let items = try hub.client.list("/api/v1/accounts")
+            let items = try hub.client.list(AccountInfo.self, "/api/v1/accounts")
             printList(items, output) {
-                TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map {
-                    [$0["name"]?.stringValue ?? "", $0["role"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? ""]
-                })
+                TextTable.render(header: ["NAME", "ROLE", "CREATED"], rows: items.map { [$0.name, $0.role, $0.createdAt ?? ""] })
             }
         }
     }
@@ -41,7 +39,7 @@ struct AccountCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Argument(help: "Account name.") var name: String
         func run() throws {
-            try hub.client.call("DELETE", "/api/v1/accounts/\(HubClient.escape(name))")
+            _ = try hub.client.get(Deleted.self, "/api/v1/accounts/\(HubClient.escape(name))", method: "DELETE")
             print("account/\(name) deleted")
         }
     }
@@ -61,12 +59,11 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Validity, e.g. 24h, 30d (default: no expiry).") var expires: String?
         @Option(help: "What it is for.") var description: String = ""
         func run() throws {
-            let target = try account ?? hub.client.call("GET", "/api/v1/whoami")["account"]?.stringValue ?? ""
-            var fields: [(String, JSONValue)] = [("description", .string(description))]
-            if let expires { fields.append(("expiresIn", .string(expires))) }
-            let made = try hub.client.call("POST", "/api/v1/accounts/\(HubClient.escape(target))/tokens", body: JSONValue.object(fields).serialized(pretty: false))
-            FileHandle.standardError.write(Data("token \(made["id"]?.stringValue ?? "") for \(target)\(made["expiresAt"]?.stringValue.map { ", expires \($0)" } ?? ""); it is not shown again:\n".utf8))
-            print(made["token"]?.stringValue ?? "")
+            let target = try account ?? hub.client.get(WhoAmI.self, "/api/v1/whoami").account
+            let made = try hub.client.send("POST", "/api/v1/accounts/\(HubClient.escape(target))/tokens", TokenRequest(expiresIn: expires, description: description),
+                                           answer: TokenCreated.self)
+            FileHandle.standardError.write(Data("token \(made.id) for \(target)\(made.expiresAt.map { ", expires \($0)" } ?? ""); it is not shown again:\n".utf8))
+            print(made.token)
         }
     }
 
@@ -77,11 +74,10 @@ struct TokenCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
             let query = account.map { "?account=" + HubClient.escape($0) } ?? ""
-            let items = try hub.client.list("/api/v1/tokens" + query)
+            let items = try hub.client.list(TokenInfo.self, "/api/v1/tokens" + query)
             printList(items, output) {
                 TextTable.render(header: ["ID", "ACCOUNT", "CREATED", "EXPIRES", "REVOKED", "DESCRIPTION"], rows: items.map {
-                    [$0["id"]?.stringValue ?? "", $0["account"]?.stringValue ?? "", $0["createdAt"]?.stringValue ?? "",
-                     $0["expiresAt"]?.stringValue ?? "never", $0["revokedAt"]?.stringValue ?? "-", $0["description"]?.stringValue ?? ""]
+                    [$0.id, $0.account, $0.createdAt, $0.expiresAt ?? "never", $0.revokedAt ?? "-", $0.description]
                 })
             }
         }
@@ -92,7 +88,7 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Argument(help: "Token id (from `token list`).") var id: String
         func run() throws {
-            try hub.client.call("DELETE", "/api/v1/tokens/\(HubClient.escape(id))")
+            _ = try hub.client.get(Revoked.self, "/api/v1/tokens/\(HubClient.escape(id))", method: "DELETE")
             print("token/\(id) revoked")
         }
     }
@@ -110,7 +106,7 @@ struct CanICommand: ParsableCommand {
     @Argument(help: "Object: a name, or APPLICATIONSET/NAME for applications.") var object: String = "*"
     func run() throws {
         let query = "action=\(HubClient.escape(action))&resource=\(HubClient.escape(resource))&object=\(HubClient.escape(object))"
-        let allowed = try hub.client.call("GET", "/api/v1/can-i?" + query)["allowed"]?.boolValue ?? false
+        let allowed = try hub.client.get(CanI.self, "/api/v1/can-i?" + query).allowed
         print(allowed ? "yes" : "no")
         if !allowed { throw ExitCode(1) }
     }

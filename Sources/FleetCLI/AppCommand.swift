@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetConfig
 import FleetModel
 import Foundation
@@ -12,22 +13,23 @@ struct AppCommand: ParsableCommand {
 
     static func path(_ name: String, _ suffix: String = "") -> String { "/api/v1/applications/\(HubClient.escape(name))\(suffix)" }
 
-    static func table(_ items: [JSONValue]) -> String {
+    static func table(_ items: [ApplicationSummary]) -> String {
         TextTable.render(header: ["NAME", "CLUSTER", "NAMESPACE", "SYNC", "HEALTH", "REVISION", "APPSET"], rows: items.map { a in
-            let pin = a["pinnedRevision"]?.stringValue == nil ? "" : " (pinned)"
-            var cluster = a["cluster"]?.stringValue ?? "<none>"
-            if let phase = a.value(at: ["placement", "phase"])?.stringValue {
-                switch phase {
-                case "Unplaced": cluster += " (Unplaced)"
-                case "FailingBack": cluster += " ← \(a.value(at: ["placement", "pruneAfterHealthy"])?.stringValue ?? "?") (FailingBack)"
-                default: cluster += " → \(a.value(at: ["placement", "active"])?.stringValue ?? "?") (\(phase))"
+            let pin = a.pinnedRevision == nil ? "" : " (pinned)"
+            var cluster = a.cluster ?? "<none>"
+            if let placement = a.placement {
+                switch placement.phase {
+                case .unplaced: cluster += " (Unplaced)"
+                case .failingBack: cluster += " ← \(placement.pruneAfterHealthy ?? "?") (FailingBack)"
+                case .failedOver: cluster += " → \(placement.active ?? "?") (\(placement.phase.rawValue))"
                 }
             }
-            return [a["name"]?.stringValue ?? "", cluster, a["namespace"]?.stringValue ?? "",
-                    a["sync"]?.stringValue ?? "", a["health"]?.stringValue ?? "",
-                    String((a["revision"]?.stringValue ?? "").prefix(12)) + pin, a["appSet"]?.stringValue ?? ""]
+            return [a.name, cluster, a.namespace.stringValue ?? "", a.sync.stringValue ?? "", a.health.stringValue ?? "",
+                    String((a.revision.stringValue ?? "").prefix(12)) + pin, a.appSet]
         })
     }
+
+    static func show<T: Encodable>(_ value: T, _ output: OutputFormat, table: () -> String) { show(APIJSON.value(value), output, table: table) }
 
     static func show(_ value: JSONValue, _ output: OutputFormat, table: () -> String) {
         switch output {
@@ -52,13 +54,12 @@ struct AppCommand: ParsableCommand {
             for (k, v) in [("selector", selector), ("cluster", cluster), ("appSet", appset), ("sync", sync), ("health", health)] {
                 if let v { query.append("\(k)=\(HubClient.escape(v))") }
             }
-            let items = try hub.client.list("/api/v1/applications" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
-            let value: JSONValue = .object([("items", .array(items))])
+            let items = try hub.client.list(ApplicationSummary.self, "/api/v1/applications" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if output == .table && items.isEmpty {
                 FileHandle.standardError.write(Data("No Applications found.\n".utf8))
                 return
             }
-            AppCommand.show(value["items"] ?? .array([]), output) { AppCommand.table(items) }
+            AppCommand.show(items, output) { AppCommand.table(items) }
         }
     }
 
@@ -69,12 +70,12 @@ struct AppCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
 
         func run() throws {
-            let app = try hub.client.call("GET", AppCommand.path(name))
+            let app = try hub.client.get(ApplicationDetail.self, AppCommand.path(name))
             AppCommand.show(app, output) {
-                var lines = [AppCommand.table([app]), ""]
-                for c in app["conditions"]?.arrayValue ?? [] { lines.append("Condition \(c["type"]?.stringValue ?? ""): \(c["message"]?.stringValue ?? "")") }
-                if let message = app.value(at: ["status", "operationState", "message"])?.stringValue, !message.isEmpty { lines.append("Last operation: \(message)") }
-                let resources = app.value(at: ["status", "resources"])?.arrayValue ?? []
+                var lines = [AppCommand.table([app.summary]), ""]
+                for c in app.summary.conditions.arrayValue ?? [] { lines.append("Condition \(c["type"]?.stringValue ?? ""): \(c["message"]?.stringValue ?? "")") }
+                if let message = app.status.value(at: ["operationState", "message"])?.stringValue, !message.isEmpty { lines.append("Last operation: \(message)") }
+                let resources = app.status["resources"]?.arrayValue ?? []
                 lines.append(TextTable.render(header: ["KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH"], rows: resources.map { r in
                     [r["kind"]?.stringValue ?? "", r["namespace"]?.stringValue ?? "", r["name"]?.stringValue ?? "", r["status"]?.stringValue ?? "", r["health"]?.stringValue ?? ""]
                 }))
@@ -89,13 +90,13 @@ struct AppCommand: ParsableCommand {
         @Argument var name: String
 
         func run() throws {
-            let diff = try hub.client.call("GET", AppCommand.path(name, "/diff"))
-            if let message = diff["message"]?.stringValue, !message.isEmpty { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+            let diff = try hub.client.get(DiffInfo.self, AppCommand.path(name, "/diff"))
+            if !diff.message.isEmpty { FileHandle.standardError.write(Data("\(diff.message)\n".utf8)) }
             var differs = false
-            for r in diff["resources"]?.arrayValue ?? [] {
-                if let text = r["diff"]?.stringValue { print(text, terminator: text.hasSuffix("\n") ? "" : "\n"); differs = true }
+            for r in diff.resources {
+                if let text = r.diff { print(text, terminator: text.hasSuffix("\n") ? "" : "\n"); differs = true }
             }
-            if differs || diff["sync"]?.stringValue != "Synced" { throw ExitCode(1) }
+            if differs || diff.sync != "Synced" { throw ExitCode(1) }
         }
     }
 
@@ -108,14 +109,14 @@ struct AppCommand: ParsableCommand {
 
         func run() throws {
             let client = hub.client
-            let before = try client.call("GET", AppCommand.path(name))["reconciledAt"]?.stringValue
-            try client.call("POST", AppCommand.path(name, "/sync"), body: "{\"prune\": \(!noPrune)}")
+            let before = try client.get(ApplicationDetail.self, AppCommand.path(name)).summary.reconciledAt
+            _ = try client.send("POST", AppCommand.path(name, "/sync"), SyncRequest(prune: !noPrune), answer: Queued.self)
             print("application/\(name) sync queued")
             guard let wait else { return }
             let deadline = Date().addingTimeInterval(wait)
             while Date() < deadline {
-                let app = try client.call("GET", AppCommand.path(name))
-                if app["reconciledAt"]?.stringValue != before, app["sync"] == "Synced", app["health"] == "Healthy" {
+                let app = try client.get(ApplicationDetail.self, AppCommand.path(name)).summary
+                if app.reconciledAt != before, app.sync == "Synced", app.health == "Healthy" {
                     print("application/\(name) Synced and Healthy")
                     return
                 }
@@ -130,7 +131,7 @@ struct AppCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Argument var name: String
         func run() throws {
-            try hub.client.call("POST", AppCommand.path(name, "/refresh"))
+            _ = try hub.client.get(Queued.self, AppCommand.path(name, "/refresh"), method: "POST")
             print("application/\(name) refresh queued")
         }
     }
@@ -141,13 +142,10 @@ struct AppCommand: ParsableCommand {
         @Argument var name: String
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
-            let value = try hub.client.call("GET", AppCommand.path(name, "/history"))
-            let items = value["items"]?.arrayValue ?? []
-            AppCommand.show(value["items"] ?? .array([]), output) {
+            let items = try hub.client.get(Items<HistoryEntry>.self, AppCommand.path(name, "/history")).items
+            AppCommand.show(items, output) {
                 TextTable.render(header: ["ID", "REVISION", "STARTED", "FINISHED", "RESULT", "RESOURCES"], rows: items.map { h in
-                    ["\(h["id"].map { if case .int(let i) = $0 { return i } else { return 0 } } ?? 0)", String((h["revision"]?.stringValue ?? "").prefix(12)),
-                     h["startedAt"]?.stringValue ?? "", h["finishedAt"]?.stringValue ?? "", h["result"]?.stringValue ?? "",
-                     "\(h["resources"]?.arrayValue?.count ?? 0)"]
+                    ["\(h.id)", String(h.revision.prefix(12)), h.startedAt, h.finishedAt, h.result, "\(h.resources.arrayValue?.count ?? 0)"]
                 })
             }
         }
@@ -160,8 +158,8 @@ struct AppCommand: ParsableCommand {
         @Argument var name: String
         @Argument(help: "History ID (see `flotilla app history`).") var id: Int
         func run() throws {
-            let value = try hub.client.call("POST", AppCommand.path(name, "/rollback"), body: "{\"id\": \(id)}")
-            print("application/\(name) pinned to \(value["pinnedRevision"]?.stringValue ?? "?"); sync queued. Undo with `flotilla app unpin \(name)`.")
+            let value = try hub.client.send("POST", AppCommand.path(name, "/rollback"), RollbackRequest(id: id), answer: Queued.self)
+            print("application/\(name) pinned to \(value.pinnedRevision ?? "?"); sync queued. Undo with `flotilla app unpin \(name)`.")
         }
     }
 
@@ -170,7 +168,7 @@ struct AppCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Argument var name: String
         func run() throws {
-            try hub.client.call("POST", AppCommand.path(name, "/unpin"))
+            _ = try hub.client.get(Queued.self, AppCommand.path(name, "/unpin"), method: "POST")
             print("application/\(name) unpinned; sync queued")
         }
     }
@@ -188,13 +186,13 @@ struct AppSetCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "ApplicationSet YAML file, or - for standard input.") var file: String
         func run() throws {
-            let value = try hub.client.call("POST", "/api/v1/applicationsets", body: try readText(file), contentType: "application/yaml")
+            let value = try hub.client.get(Items<AppliedApplicationSet>.self, "/api/v1/applicationsets", method: "POST", body: try readText(file),
+                                           contentType: "application/yaml")
             var skipped = 0
-            for item in value["items"]?.arrayValue ?? [] {
-                let plan = item["plan"] ?? .object([])
-                func n(_ k: String) -> Int { plan[k]?.arrayValue?.count ?? 0 }
-                print("applicationset/\(item["name"]?.stringValue ?? "") applied: \(n("created")) created, \(n("updated")) updated, \(n("deleted")) deleted")
-                let problems = item["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            for item in value.items {
+                let plan = item.plan
+                print("applicationset/\(item.name) applied: \(plan.created.count) created, \(plan.updated.count) updated, \(plan.deleted.count) deleted")
+                let problems = item.problems
                 for p in problems { FileHandle.standardError.write(Data("  skipped: \(p)\n".utf8)) }
                 if !problems.isEmpty { skipped += problems.count }
             }
@@ -210,23 +208,21 @@ struct AppSetCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "ApplicationSet YAML file, or - for standard input.") var file: String
         @Option(name: .shortAndLong, help: "table or json.") var output: OutputFormat = .table
         func run() throws {
-            let value = try hub.client.call("POST", "/api/v1/applicationsets/preview", body: try readText(file), contentType: "application/yaml")
+            let value = try hub.client.get(Items<PreviewedApplicationSet>.self, "/api/v1/applicationsets/preview", method: "POST", body: try readText(file),
+                                           contentType: "application/yaml")
             if output != .table { AppCommand.show(value, output) { "" }; return }
-            for item in value["items"]?.arrayValue ?? [] {
-                print("ApplicationSet \(item["name"]?.stringValue ?? ""):")
-                for app in item["applications"]?.arrayValue ?? [] {
-                    let change = app["change"]?.stringValue ?? ""
-                    let mark = change == "create" ? "+" : change == "delete" ? "-" : "~"
-                    print("\(mark) \(app["name"]?.stringValue ?? "") (\(change), cluster \(app["cluster"]?.stringValue ?? "<none>"))")
-                    if let d = app["applicationDiff"]?.stringValue, !d.isEmpty { print(d) }
-                    for r in app["resources"]?.arrayValue ?? [] {
-                        if let d = r["diff"]?.stringValue { print(d, terminator: d.hasSuffix("\n") ? "" : "\n") }
+            for item in value.items {
+                print("ApplicationSet \(item.name):")
+                for app in item.applications {
+                    let mark = app.change == "create" ? "+" : app.change == "delete" ? "-" : "~"
+                    print("\(mark) \(app.name) (\(app.change), cluster \(app.cluster ?? "<none>"))")
+                    if let d = app.applicationDiff, !d.isEmpty { print(d) }
+                    for r in app.resources ?? [] {
+                        if let d = r.diff { print(d, terminator: d.hasSuffix("\n") ? "" : "\n") }
                     }
                 }
-                if let unchanged = item.value(at: ["plan", "unchanged"]), case .int(let n) = unchanged, n > 0 { print("  \(n) Applications unchanged") }
-                for p in item["problems"]?.arrayValue ?? [] {
-                    print("! \(p["application"]?.stringValue ?? "") skipped: \(p["message"]?.stringValue ?? "")")
-                }
+                if item.plan.unchanged > 0 { print("  \(item.plan.unchanged) Applications unchanged") }
+                for p in item.problems { print("! \(p.application) skipped: \(p.message)") }
             }
         }
     }
@@ -236,13 +232,10 @@ struct AppSetCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
-            let items = try hub.client.list("/api/v1/applicationsets")
-            let value: JSONValue = .object([("items", .array(items))])
-            AppCommand.show(value["items"] ?? .array([]), output) {
+            let items = try hub.client.list(ApplicationSetInfo.self, "/api/v1/applicationsets")
+            AppCommand.show(items, output) {
                 TextTable.render(header: ["NAME", "APPLICATIONS", "SKIPPED", "SOURCE", "GENERATED", "ERROR"], rows: items.map { s in
-                    [s["name"]?.stringValue ?? "", "\(s["applications"].flatMap { if case .int(let i) = $0 { return i } else { return nil } } ?? 0)",
-                     "\(s["problems"]?.arrayValue?.count ?? 0)",
-                     s["source"]?.stringValue ?? "", s["generatedAt"]?.stringValue ?? "", s["error"]?.stringValue ?? ""]
+                    [s.name, "\(s.applications)", "\(s.problems.count)", s.source, s.generatedAt ?? "", s.error ?? ""]
                 })
             }
         }
@@ -254,7 +247,7 @@ struct AppSetCommand: ParsableCommand {
         @Argument var name: String
         @Option(name: .shortAndLong, help: "json or yaml.") var output: OutputFormat = .yaml
         func run() throws {
-            let value = try hub.client.call("GET", "/api/v1/applicationsets/\(HubClient.escape(name))")
+            let value = try hub.client.get(ApplicationSetInfo.self, "/api/v1/applicationsets/\(HubClient.escape(name))")
             AppCommand.show(value, output == .table ? .yaml : output) { "" }
         }
     }
@@ -264,7 +257,7 @@ struct AppSetCommand: ParsableCommand {
         @OptionGroup var hub: ServerOptions
         @Argument var name: String
         func run() throws {
-            try hub.client.call("DELETE", "/api/v1/applicationsets/\(HubClient.escape(name))")
+            _ = try hub.client.get(Deleted.self, "/api/v1/applicationsets/\(HubClient.escape(name))", method: "DELETE")
             print("applicationset/\(name) deleted")
         }
     }

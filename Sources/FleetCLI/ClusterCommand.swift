@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetConfig
 import FleetHub
 import FleetModel
@@ -107,7 +108,7 @@ extension ClusterCommand {
             let problems = cluster.problems()
             if !problems.isEmpty { throw FleetModel.InputError(problems) }
             if hub.requested {
-                try hub.client.call("POST", "/api/v1/clusters?mode=create", body: ClustersFile.entry(cluster).serialized(pretty: false))
+                _ = try hub.client.get(RegistryChanges.self, "/api/v1/clusters?mode=create", method: "POST", body: ClustersFile.entry(cluster).serialized(pretty: false))
                 print("cluster/\(cluster.name) created")
                 return
             }
@@ -152,11 +153,11 @@ extension ClusterCommand {
                 // Files the clusters file names (tokenFile, caFile, …) are read here, on this machine: the hub takes
                 // credentials only by value.
                 let body = JSONValue.object([("clusters", .array(entries.map { ClustersFile.entry($0.cluster) }))]).serialized(pretty: false)
-                let answer = try hub.client.call("POST", "/api/v1/clusters?prune=\(prune)&dryRun=\(dryRun)", body: body)
+                let answer = try hub.client.get(RegistryChanges.self, "/api/v1/clusters?prune=\(prune)&dryRun=\(dryRun)", method: "POST", body: body)
                 let suffix = dryRun ? " (dry run)" : ""
                 var lines: [(String, String)] = []
-                for (key, verb) in [("created", "created"), ("updated", "configured"), ("unchanged", "unchanged"), ("deleted", "pruned")] {
-                    for name in answer[key]?.arrayValue?.compactMap(\.stringValue) ?? [] where key != "unchanged" || entries.contains(where: { $0.cluster.name == name }) {
+                for (names, verb) in [(answer.created, "created"), (answer.updated, "configured"), (answer.unchanged, "unchanged"), (answer.deleted, "pruned")] {
+                    for name in names where verb != "unchanged" || entries.contains(where: { $0.cluster.name == name }) {
                         lines.append((name, verb))
                     }
                 }
@@ -218,22 +219,22 @@ extension ClusterCommand {
 
         func run() throws {
             let parsed = try selector.map { try LabelSelector(parsing: $0) } ?? .everything
-            let clusters: [JSONValue]
+            let clusters: [ClusterView]
             if hub.requested {
                 let query = selector.map { "?selector=" + HubClient.escape($0) } ?? ""
-                clusters = try hub.client.list("/api/v1/clusters" + query)
+                clusters = try hub.client.list(HubCluster.self, "/api/v1/clusters" + query).map(ClusterView.init)
             } else {
-                clusters = try global.openStore().clusters().filter { parsed.matches($0.labels) }.map(ClusterView.json)
+                clusters = try global.openStore().clusters().filter { parsed.matches($0.labels) }.map(ClusterView.init)
             }
             switch output {
             case .table:
                 if clusters.isEmpty {
                     FileHandle.standardError.write(Data("No clusters found.\n".utf8))
                 } else {
-                    print(ClusterView.table(json: clusters))
+                    print(ClusterView.table(clusters))
                 }
-            case .json: print(JSONValue.array(clusters).serialized())
-            case .yaml: print(YAMLOutput.render(.array(clusters)), terminator: "")
+            case .json: print(JSONValue.array(clusters.map(\.json)).serialized())
+            case .yaml: print(YAMLOutput.render(.array(clusters.map(\.json))), terminator: "")
             }
         }
     }
@@ -247,17 +248,17 @@ extension ClusterCommand {
         @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .yaml
 
         func run() throws {
-            let cluster: JSONValue
+            let cluster: ClusterView
             if hub.requested {
-                cluster = try hub.client.call("GET", "/api/v1/clusters/\(HubClient.escape(name))")
+                cluster = ClusterView(try hub.client.get(HubCluster.self, "/api/v1/clusters/\(HubClient.escape(name))"))
             } else {
                 guard let c = try global.openStore().cluster(named: name) else { throw CLIError("cluster '\(name)' not found") }
-                cluster = ClusterView.json(c)
+                cluster = ClusterView(c)
             }
             switch output {
-            case .table: print(ClusterView.table(json: [cluster]))
-            case .json: print(cluster.serialized())
-            case .yaml: print(YAMLOutput.render(cluster), terminator: "")
+            case .table: print(ClusterView.table([cluster]))
+            case .json: print(cluster.json.serialized())
+            case .yaml: print(YAMLOutput.render(cluster.json), terminator: "")
             }
         }
     }
@@ -293,8 +294,8 @@ extension ClusterCommand {
             }
             let name = self.name, overwrite = self.overwrite
             if hub.requested {
-                let body = JSONValue.object([("set", .sortedObject(set)), ("remove", .array(remove.map(JSONValue.string))), ("overwrite", .bool(overwrite))])
-                try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/labels", body: body.serialized(pretty: false))
+                _ = try hub.client.send("POST", "/api/v1/clusters/\(HubClient.escape(name))/labels", LabelChange(set: set, remove: remove, overwrite: overwrite),
+                                        answer: HubCluster.self)
                 print("cluster/\(name) labeled")
                 return
             }
@@ -333,7 +334,7 @@ extension ClusterCommand {
             let names = self.names
             if hub.requested {
                 for name in names {
-                    try hub.client.call("DELETE", "/api/v1/clusters/\(HubClient.escape(name))")
+                    _ = try hub.client.get(RegistryChanges.self, "/api/v1/clusters/\(HubClient.escape(name))", method: "DELETE")
                     print("cluster/\(name) removed")
                 }
                 return
@@ -394,8 +395,10 @@ protocol ClusterOperation {
     static var action: String { get }
     static var abstract: String { get }
     static var discussion: String { get }
+    /// The hub's answer (the cluster, or how many Applications fail back).
+    associatedtype Answer: Decodable
     /// What to print once the hub answered.
-    static func done(_ cluster: String, _ answer: JSONValue) -> String
+    static func done(_ cluster: String, _ answer: Answer) -> String
 }
 
 extension ClusterCommand {
@@ -406,7 +409,7 @@ extension ClusterCommand {
         @OptionGroup var hub: ServerOptions
         @Argument(help: "Cluster name.") var name: String
         func run() throws {
-            let answer = try hub.client.call("POST", "/api/v1/clusters/\(HubClient.escape(name))/\(Operation.action)", body: "{}")
+            let answer = try hub.client.get(Operation.Answer.self, "/api/v1/clusters/\(HubClient.escape(name))/\(Operation.action)", method: "POST", body: "{}")
             print(Operation.done(name, answer))
         }
     }
@@ -415,21 +418,21 @@ extension ClusterCommand {
         static let action = "cordon"
         static let abstract = "Stop placing Applications on a cluster (failover skips it); what runs there stays."
         static let discussion = ""
-        static func done(_ cluster: String, _ answer: JSONValue) -> String { "cluster/\(cluster) cordoned" }
+        static func done(_ cluster: String, _ answer: HubCluster) -> String { "cluster/\(cluster) cordoned" }
     }
 
     enum UncordonOperation: ClusterOperation {
         static let action = "uncordon"
         static let abstract = "Accept placements again; drained Applications fail back (failback: auto)."
         static let discussion = ""
-        static func done(_ cluster: String, _ answer: JSONValue) -> String { "cluster/\(cluster) uncordoned" }
+        static func done(_ cluster: String, _ answer: HubCluster) -> String { "cluster/\(cluster) uncordoned" }
     }
 
     enum DrainOperation: ClusterOperation {
         static let action = "drain"
         static let abstract = "Planned maintenance: move every Application to its secondary now."
         static let discussion = "Each Application is synced on its secondary first; its copy on the drained cluster is pruned once it is Healthy there (make-before-break). `flotilla cluster uncordon` brings them back."
-        static func done(_ cluster: String, _ answer: JSONValue) -> String {
+        static func done(_ cluster: String, _ answer: HubCluster) -> String {
             "cluster/\(cluster) drained: its Applications move to their secondaries (see `flotilla events --cluster \(cluster)`)"
         }
     }
@@ -438,8 +441,8 @@ extension ClusterCommand {
         static let action = "failback"
         static let abstract = "Fail back now the Applications whose primary is this cluster."
         static let discussion = "For `failback: manual`, or to skip the hold-down. The cluster must be Healthy and not cordoned. Each Application syncs on its primary; its copy on the secondary is pruned once it is Healthy there."
-        static func done(_ cluster: String, _ answer: JSONValue) -> String {
-            "cluster/\(cluster): \(answer["failingBack"]?.intValue ?? 0) Applications failing back"
+        static func done(_ cluster: String, _ answer: FailbackStarted) -> String {
+            "cluster/\(cluster): \(answer.failingBack) Applications failing back"
         }
     }
 }

@@ -1,23 +1,35 @@
-import FleetHub
+import FleetAPI
 import FleetModel
 
-/// Tables of clusters (their JSON form is `FleetHub.ClusterView.json`).
-extension ClusterView {
-    static func table(_ clusters: [Cluster]) -> String { table(json: clusters.map(ClusterView.json)) }
+/// A cluster as the CLI shows it: its registration, and what the hub knows of it when the hub answered.
+struct ClusterView {
+    var cluster: ClusterInfo
+    var status: ClusterStatusInfo?
 
-    /// From the JSON form (local store or the hub's API); the hub adds reachability.
-    static func table(json clusters: [JSONValue]) -> String {
-        let reach = clusters.contains { $0["state"] != nil }
+    init(_ c: Cluster) {
+        cluster = ClusterInfo(c)
+        status = nil
+    }
+
+    init(_ h: HubCluster) {
+        cluster = h.cluster
+        status = h.status
+    }
+
+    var json: JSONValue { status.map { APIJSON.value(HubCluster(cluster: cluster, status: $0)) } ?? APIJSON.value(cluster) }
+
+    static func table(_ clusters: [ClusterView]) -> String {
+        let reach = clusters.contains { $0.status != nil }
         let header = ["NAME", "SERVER", "LABELS", "SECONDARY", "AUTH"] + (reach ? ["STATE", "SINCE"] : [])
-        let rows = clusters.map { c -> [String] in
-            let labels = c["labels"]?.objectValue ?? []
-            var row = [c["name"]?.stringValue ?? "", c["server"]?.stringValue ?? "",
-                       labels.isEmpty ? "<none>" : labels.map { "\($0.0)=\($0.1.stringValue ?? "")" }.sorted().joined(separator: ","),
-                       c["secondary"]?.stringValue ?? "<none>", c["auth"]?.stringValue ?? ""]
+        let rows = clusters.map { v -> [String] in
+            let c = v.cluster
+            let labels = c.labels.values
+            var row = [c.name, c.server, labels.isEmpty ? "<none>" : labels.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ","),
+                       c.secondary ?? "<none>", c.auth]
             if reach {
-                var state = c["state"]?.stringValue ?? "Unknown"
-                if c["drained"]?.boolValue == true { state += ",Drained" } else if c["cordoned"]?.boolValue == true { state += ",Cordoned" }
-                row += [state, c["stateSince"]?.stringValue ?? "-"]
+                var state = v.status?.state ?? "Unknown"
+                if v.status?.drained == true { state += ",Drained" } else if v.status?.cordoned == true { state += ",Cordoned" }
+                row += [state, v.status?.stateSince ?? "-"]
             }
             return row
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetConfig
 import FleetModel
 import Foundation
@@ -33,17 +34,14 @@ struct EventsCommand: ParsableCommand {
             var query = ["limit=\(limit)", "after=\(after)"]
             if let cluster { query.append("cluster=" + HubClient.escape(cluster)) }
             if let app { query.append("application=" + HubClient.escape(app)) }
-            let items = try hub.client.call("GET", "/api/v1/events?" + query.joined(separator: "&"))["items"]?.arrayValue ?? []
-            after = items.last?["id"]?.intValue ?? after
+            let items = try hub.client.get(Items<EventInfo>.self, "/api/v1/events?" + query.joined(separator: "&")).items
+            after = items.last?.id ?? after
             switch output {
-            case .json: if !items.isEmpty || first { print(JSONValue.array(items).serialized()) }
-            case .yaml: if !items.isEmpty || first { print(YAMLOutput.render(.array(items)), terminator: "") }
+            case .json: if !items.isEmpty || first { print(APIJSON.value(items).serialized()) }
+            case .yaml: if !items.isEmpty || first { print(YAMLOutput.render(APIJSON.value(items)), terminator: "") }
             case .table:
                 if !items.isEmpty {
-                    let rows = items.map { e in
-                        [e["at"]?.stringValue ?? "", e["type"]?.stringValue ?? "", e["cluster"]?.stringValue ?? "-",
-                         e["application"]?.stringValue ?? "-", e["message"]?.stringValue ?? ""]
-                    }
+                    let rows = items.map { e in [e.at, e.type, e.cluster ?? "-", e.application ?? "-", e.message] }
                     let text = TextTable.render(header: ["TIME", "TYPE", "CLUSTER", "APPLICATION", "MESSAGE"], rows: rows)
                     print(first ? text : text.split(separator: "\n").dropFirst().joined(separator: "\n"))
                 } else if first && !watch {

@@ -1,3 +1,4 @@
+import FleetAPI
 import ArgumentParser
 import FleetConfig
 import FleetModel
@@ -30,6 +31,10 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Prints a list as a table, a JSON array or YAML documents (what every list command's `-o` offers).
+func printList<Item: Encodable>(_ items: [Item], _ format: OutputFormat, table: () -> String) {
+    printList(items.map { APIJSON.value($0) }, format, table: table)
+}
+
 func printList(_ items: [JSONValue], _ format: OutputFormat, table: () -> String) {
     switch format {
     case .table: print(table())

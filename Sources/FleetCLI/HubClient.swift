@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetKube
 import FleetModel
 import Foundation
@@ -56,6 +57,32 @@ struct HubClient {
             next = page["continue"]?.stringValue
         } while next != nil
         return items
+    }
+
+    /// Every item of a list route, as the API's type for it.
+    func list<Item: Codable & Sendable>(_ type: Item.Type, _ path: String) throws -> [Item] {
+        var items: [Item] = []
+        var next: String?
+        repeat {
+            let separator = path.contains("?") ? "&" : "?"
+            let page = try get(ListPage<Item>.self, path + (next.map { "\(separator)continue=\(HubClient.escape($0))" } ?? ""))
+            items += page.items
+            next = page.continue
+        } while next != nil
+        return items
+    }
+
+    /// An answer of the API as its type; an answer that does not fit says where.
+    func get<T: Decodable>(_ type: T.Type, _ path: String, method: String = "GET", body: String? = nil, contentType: String = "application/json") throws -> T {
+        let value = try call(method, path, body: body, contentType: contentType)
+        do { return try APIJSON.decode(type, from: value) } catch {
+            throw CLIError("\(method) \(path): the hub answered something this flotilla does not understand (\(error)); are the CLI and the hub the same version?")
+        }
+    }
+
+    /// Sends one of the API's request types.
+    func send<Body: Encodable, T: Decodable>(_ method: String, _ path: String, _ body: Body, answer: T.Type) throws -> T {
+        try get(answer, path, method: method, body: APIJSON.value(body).serialized(pretty: false))
     }
 
     func call(_ method: String, _ path: String, body: String? = nil, contentType: String = "application/json") throws -> JSONValue {

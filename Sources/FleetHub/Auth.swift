@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetAuth
 import FleetModel
 import FleetStore
@@ -126,10 +127,8 @@ extension Hub {
         return (minted.token, minted.id, expires)
     }
 
-    public static func tokenJSON(_ t: StoredToken) -> JSONValue {
-        .object([("id", .string(t.id)), ("account", .string(t.account)), ("description", .string(t.description)),
-                 ("createdAt", .string(t.createdAt)), ("expiresAt", t.expiresAt.map(JSONValue.string) ?? .null),
-                 ("revokedAt", t.revokedAt.map(JSONValue.string) ?? .null)])
+    static func tokenInfo(_ t: StoredToken) -> TokenInfo {
+        TokenInfo(id: t.id, account: t.account, description: t.description, createdAt: t.createdAt, expiresAt: t.expiresAt, revokedAt: t.revokedAt)
     }
 }
 

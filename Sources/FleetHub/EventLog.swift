@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetKube
 import FleetModel
 import FleetStore
@@ -62,13 +63,7 @@ public final class EventLog: Service, Sendable {
     }
 
     /// An event as the API and the notifications show it.
-    public static func json(_ e: HubEvent, at: String? = nil) -> JSONValue {
-        .object([
-            ("id", .int(e.id)), ("at", .string(at ?? e.at)), ("type", .string(e.type)),
-            ("cluster", e.cluster.map(JSONValue.string) ?? .null), ("application", e.application.map(JSONValue.string) ?? .null),
-            ("message", .string(e.message)),
-        ])
-    }
+    public static func json(_ e: HubEvent, at: String? = nil) -> JSONValue { APIJSON.value(EventInfo(e, at: at)) }
 
     /// Waits up to `timeout` seconds for the notifications queued so far. Returns whether they were all sent.
     @discardableResult

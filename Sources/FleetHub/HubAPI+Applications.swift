@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetAuth
 import FleetConfig
 import FleetDiff
@@ -12,30 +13,22 @@ import Foundation
 extension HubAPI {
     // MARK: ApplicationSets
 
-    func appSetJSON(_ set: ApplicationSet, full: Bool) -> JSONValue {
+    func appSetInfo(_ set: ApplicationSet, full: Bool) -> ApplicationSetInfo {
         let status = hub.status(ofApplicationSet: set.name)
-        var json: JSONValue = .object([
-            ("name", .string(set.name)),
-            ("source", .string(hub.applicationSetFile(set.name) ?? "api")),
-            ("applications", .int(status?.applications ?? 0)),
-            ("generatedAt", status?.generatedAt.map { .string(HubContext.timestamp($0)) } ?? .null),
-            ("error", status?.error.map(JSONValue.string) ?? .null),
-            // Applications skipped at the last generation (Argo CD's ErrorOccurred condition).
-            ("problems", .array((status?.problems ?? []).map(JSONValue.string))),
-        ])
-        if full { json.set("object", set.object) }
-        return json
+        return ApplicationSetInfo(name: set.name, source: hub.applicationSetFile(set.name) ?? "api", applications: status?.applications ?? 0,
+                                  generatedAt: status?.generatedAt.map(HubContext.timestamp), error: status?.error, problems: status?.problems ?? [],
+                                  object: full ? set.object : nil)
     }
 
     func listApplicationSets(_ r: APIRequest) throws -> APIResponse {
         let page = try Page(r)
         let sets = page.slice(hub.applicationSets(), name: \.name)
-        return .json(page.answer(sets.items.map { appSetJSON($0, full: false) }, next: sets.next))
+        return .json(page.answer(sets.items.map { appSetInfo($0, full: false) }, next: sets.next))
     }
 
     func getApplicationSet(_ name: String) throws -> APIResponse {
         guard let set = hub.applicationSet(named: name) else { throw HubError(.notFound, "ApplicationSet '\(name)' not found") }
-        return .json(appSetJSON(set, full: true))
+        return .json(appSetInfo(set, full: true))
     }
 
     func parseApplicationSets(_ r: APIRequest) throws -> [ApplicationSet] {
@@ -44,10 +37,9 @@ extension HubAPI {
         return sets
     }
 
-    func planJSON(_ plan: ApplicationsSyncPlan) -> JSONValue {
-        .object([("created", .array(plan.create.map { .string($0.name) })), ("updated", .array(plan.update.map { .string($0.name) })),
-                 ("deleted", .array(plan.delete.map(JSONValue.string))), ("unchanged", .int(plan.unchanged.count)),
-                 ("retained", .array(plan.retained.map(JSONValue.string)))])
+    func planInfo(_ plan: ApplicationsSyncPlan) -> PlanInfo {
+        PlanInfo(created: plan.create.map(\.name), updated: plan.update.map(\.name), deleted: plan.delete, unchanged: plan.unchanged.count,
+                 retained: plan.retained)
     }
 
     func applyApplicationSets(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
@@ -55,75 +47,51 @@ extension HubAPI {
         if let caller {
             for set in sets { try hub.authorize(caller, hub.applicationSet(named: set.name) == nil ? "create" : "update", "applicationsets", set.name) }
         }
-        var results: [JSONValue] = []
+        var results: [AppliedApplicationSet] = []
         for set in sets {
             let plan = try hub.putApplicationSet(set, isCancelled: r.isCancelled)
-            let problems = hub.status(ofApplicationSet: set.name)?.problems ?? []
-            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("problems", .array(problems.map(JSONValue.string)))]))
+            results.append(AppliedApplicationSet(name: set.name, plan: planInfo(plan), problems: hub.status(ofApplicationSet: set.name)?.problems ?? []))
         }
-        return .json(.object([("items", .array(results))]))
+        return .json(Items(results))
     }
 
     /// What applying the body would do: Applications created, updated and deleted, each created or updated
     /// one with its rendered manifests and its diff against the live cluster. Changes nothing.
     func preview(_ r: APIRequest) throws -> APIResponse {
         let sets = try parseApplicationSets(r)
-        var results: [JSONValue] = []
+        var results: [PreviewedApplicationSet] = []
         for set in sets {
             let limits = hub.renderLimits(isCancelled: r.isCancelled)
             let (plan, _, problems) = try hub.plan(set, isCancelled: r.isCancelled, fromAPI: true)
             let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            func detail(_ app: Application, change: String) throws -> JSONValue {
+            let clusters = (try? hub.clusterStore.clusters()) ?? []
+            func detail(_ app: Application, change: String) throws -> PreviewApplication {
                 // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
                 do { try limits.checkpoint() } catch { throw HubError(.unavailable, "preview stopped: \(error) (limits.renderTimeout)") }
                 let result = hub.preview(app)
-                var json: JSONValue = .object([
-                    ("name", .string(app.name)), ("change", .string(change)),
-                    ("cluster", HubContext.cluster(of: app.object, in: (try? hub.clusterStore.clusters()) ?? []).map(JSONValue.string) ?? .null),
-                    ("application", app.object),
-                    ("sync", .string(result.syncStatus.rawValue)),
-                    ("resources", .array(result.resources.map { res in
-                        .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
-                                 ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),
-                                 ("diff", res.diff.map(JSONValue.string) ?? .null)])
-                    })),
-                ])
-                if !result.message.isEmpty { json.set("message", .string(result.message)) }
+                var preview = PreviewApplication(name: app.name, change: change, cluster: HubContext.cluster(of: app.object, in: clusters),
+                                                 application: app.object, sync: result.syncStatus.rawValue, resources: result.resources.map(Self.resourceDiff),
+                                                 message: result.message.isEmpty ? nil : result.message)
                 if change == "update", let old = existing[app.name]?.object {
-                    json.set("applicationDiff", .string(Differ.compare(desired: app.object, live: old).unified(label: "Application \(app.name)")))
+                    preview.applicationDiff = Differ.compare(desired: app.object, live: old).unified(label: "Application \(app.name)")
                 }
-                return json
+                return preview
             }
             let details = try plan.create.map { try detail($0, change: "create") } + plan.update.map { try detail($0, change: "update") }
-            let deletes = plan.delete.map { name in
-                JSONValue.object([("name", .string(name)), ("change", "delete"), ("cluster", existing[name]?.cluster.map(JSONValue.string) ?? .null),
-                                  ("prune", .bool(plan.pruneOnDelete))])
-            }
-            results.append(.object([("name", .string(set.name)), ("plan", planJSON(plan)), ("applications", .array(details + deletes)),
-                                    ("problems", .array(problems.map { .object([("application", .string($0.application)),
-                                                                                 ("reason", .string($0.reason.rawValue)),
-                                                                                 ("message", .string($0.message))]) }))]))
+            let deletes = plan.delete.map { PreviewApplication(name: $0, change: "delete", cluster: existing[$0]?.cluster, prune: plan.pruneOnDelete) }
+            results.append(PreviewedApplicationSet(name: set.name, plan: planInfo(plan), applications: details + deletes,
+                                                   problems: problems.map { PreviewProblem(application: $0.application, reason: $0.reason.rawValue, message: $0.message) }))
         }
-        return .json(.object([("items", .array(results))]))
+        return .json(Items(results))
+    }
+
+    static func resourceDiff(_ res: ReconcileResult.Resource) -> ResourceDiff {
+        ResourceDiff(kind: res.ref.kind, namespace: res.ref.namespace, name: res.ref.name, status: res.inSync ? "Synced" : "OutOfSync", diff: res.diff)
     }
 
     // MARK: Applications
 
-    static func summary(_ app: StoredApplication) -> JSONValue {
-        let s = app.status
-        return .object([
-            ("name", .string(app.name)), ("appSet", .string(app.appSet)), ("cluster", app.cluster.map(JSONValue.string) ?? .null),
-            ("namespace", app.object.value(at: ["spec", "destination", "namespace"]) ?? .null),
-            ("sync", s.value(at: ["sync", "status"]) ?? "Unknown"), ("health", s.value(at: ["health", "status"]) ?? "Unknown"),
-            ("revision", s.value(at: ["sync", "revisions"])?.arrayValue?.first ?? .null),
-            ("pinnedRevision", app.pinnedRevision.map(JSONValue.string) ?? .null),
-            ("operation", s.value(at: ["operationState", "phase"]) ?? .null),
-            ("reconciledAt", s["reconciledAt"] ?? .null),
-            ("conditions", s["conditions"] ?? .array([])),
-            ("activeCluster", app.activeCluster.map(JSONValue.string) ?? .null),
-            ("placement", PlacementWriter.json(app.placement)),
-        ])
-    }
+    static func summary(_ app: StoredApplication) -> JSONValue { APIJSON.value(ApplicationSummary(app)) }
 
     func listApplications(_ r: APIRequest, caller: Caller?) throws -> APIResponse {
         let selector = try r.query["selector"].map { text -> LabelSelector in
@@ -192,35 +160,18 @@ extension HubAPI {
 
     func getApplication(_ name: String) throws -> APIResponse {
         let app = try stored(name)
-        var json = Self.summary(app)
-        if let at = hub.lastReconciled(name) { json.set("reconciledAt", .string(at)) }
-        json.set("object", app.object)
-        json.set("status", app.status)
-        json.set("history", historyJSON(try hub.store.history(name)))
-        return .json(json)
-    }
-
-    func historyJSON(_ records: [SyncRecord]) -> JSONValue {
-        .array(records.map { h in
-            .object([("id", .int(h.id)), ("revision", .string(h.revision)), ("startedAt", .string(h.startedAt)),
-                     ("finishedAt", .string(h.finishedAt)), ("result", .string(h.result)), ("resources", h.resources)])
-        })
+        var summary = ApplicationSummary(app)
+        if let at = hub.lastReconciled(name) { summary.reconciledAt = .string(at) }
+        return .json(ApplicationDetail(summary: summary, object: app.object, status: app.status, history: try hub.store.history(name).map(HistoryEntry.init)))
     }
 
     func history(_ name: String) throws -> APIResponse {
         _ = try stored(name)
-        return .json(.object([("items", historyJSON(try hub.store.history(name)))]))
+        return .json(Items(try hub.store.history(name).map(HistoryEntry.init)))
     }
 
     func diff(_ name: String) throws -> APIResponse {
         let result = try hub.diff(name)
-        return .json(.object([
-            ("name", .string(name)), ("sync", .string(result.syncStatus.rawValue)), ("message", .string(result.message)),
-            ("resources", .array(result.resources.map { res in
-                .object([("kind", .string(res.ref.kind)), ("namespace", res.ref.namespace.map(JSONValue.string) ?? .null),
-                         ("name", .string(res.ref.name)), ("status", .string(res.inSync ? "Synced" : "OutOfSync")),
-                         ("diff", res.diff.map(JSONValue.string) ?? .null)])
-            })),
-        ]))
+        return .json(DiffInfo(name: name, sync: result.syncStatus.rawValue, message: result.message, resources: result.resources.map(Self.resourceDiff)))
     }
 }

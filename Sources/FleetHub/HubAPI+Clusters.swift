@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetAuth
 import FleetConfig
 import FleetDiff
@@ -14,22 +15,20 @@ extension HubAPI {
 
     func whoami(_ c: RouteCall) throws -> APIResponse {
         let caller = try authenticated(c)
-        return .json(.object([("account", .string(caller.account)), ("role", .string(caller.role)), ("token", .string(caller.tokenID))]))
+        return .json(WhoAmI(account: caller.account, role: caller.role, token: caller.tokenID))
     }
 
     func canI(_ c: RouteCall) throws -> APIResponse {
         let caller = try authenticated(c)
         guard let action = c.request.query["action"], let resource = c.request.query["resource"] else { throw HubError(.badRequest, "query needs action, resource and object") }
         let object = c.request.query["object"] ?? "*"
-        return .json(.object([("allowed", .bool(hub.can(caller, action, resource, object)))]))
+        return .json(CanI(allowed: hub.can(caller, action, resource, object)))
     }
 
     func listAccounts(_ c: RouteCall) throws -> APIResponse {
         let page = try Page(c.request)
         let accounts = page.slice(try hub.authStore.accounts(), name: \.name)
-        return .json(page.answer(accounts.items.map { a in
-            .object([("name", .string(a.name)), ("role", .string(a.role)), ("createdAt", .string(a.createdAt))])
-        }, next: accounts.next))
+        return .json(page.answer(accounts.items.map { AccountInfo(name: $0.name, role: $0.role, createdAt: $0.createdAt) }, next: accounts.next))
     }
 
     func createAccount(_ c: RouteCall) throws -> APIResponse {
@@ -37,20 +36,19 @@ extension HubAPI {
             throw HubError(.badRequest, "body must be {\"name\": NAME, \"role\": \"role:…\"}")
         }
         try hub.createAccount(name, role: role)
-        return .json(.object([("name", .string(name)), ("role", .string(role))]), status: 201)
+        return .json(AccountInfo(name: name, role: role, createdAt: nil), status: 201)
     }
 
     func createToken(_ c: RouteCall) throws -> APIResponse {
         let caller = try authenticated(c)
-        let body = try jsonBody(c.request)
+        let body = try self.body(TokenRequest.self, c.request)
         let expiresIn: Double?
-        if let text = body?["expiresIn"]?.stringValue {
+        if let text = body?.expiresIn {
             guard let seconds = HubConfiguration.parseDuration(text) else { throw HubError(.invalid, "expiresIn '\(text)' is not a duration (e.g. 24h)") }
             expiresIn = seconds
         } else { expiresIn = nil }
-        let made = try hub.createToken(account: c.name, seconds: expiresIn, description: body?["description"]?.stringValue ?? "", by: caller)
-        return .json(.object([("id", .string(made.id)), ("account", .string(c.name)), ("token", .string(made.token)),
-                              ("expiresAt", made.expiresAt.map(JSONValue.string) ?? .null)]), status: 201)
+        let made = try hub.createToken(account: c.name, seconds: expiresIn, description: body?.description ?? "", by: caller)
+        return .json(TokenCreated(id: made.id, account: c.name, token: made.token, expiresAt: made.expiresAt), status: 201)
     }
 
     /// Every token for a caller who may read accounts (optionally of `?account=`), else the caller's own.
@@ -59,7 +57,7 @@ extension HubAPI {
         let all = hub.can(caller, "get", "accounts", "*")
         let page = try Page(c.request)
         let tokens = page.slice(try hub.authStore.tokens(account: all ? c.request.query["account"] : caller.account).sorted { $0.id < $1.id }, name: \.id)
-        return .json(page.answer(tokens.items.map(Hub.tokenJSON), next: tokens.next))
+        return .json(page.answer(tokens.items.map(Hub.tokenInfo), next: tokens.next))
     }
 
     /// One's own token, or any token of an account the caller may update; others are "not found".
@@ -70,17 +68,14 @@ extension HubAPI {
             throw HubError(.notFound, "token '\(c.name)' not found")
         }
         guard try hub.authStore.revoke(id: c.name) else { throw HubError(.conflict, "token '\(c.name)' is already revoked") }
-        return .json(.object([("revoked", .string(c.name))]))
+        return .json(Revoked(c.name))
     }
 
     func projects() -> APIResponse {
-        .json(.object([("items", .array(hub.projectList().map { p in
-            .object([("name", .string(p.name)), ("sourceRepos", .array(p.sourceRepos.map(JSONValue.string))),
-                     ("destinations", .array(p.destinations.map { d in
-                         .object([("server", d.server.map(JSONValue.string) ?? .null), ("name", d.name.map(JSONValue.string) ?? .null),
-                                  ("namespace", .string(d.namespace))]) })),
-                     ("syncWindows", .int(p.syncWindows.count))])
-        }))]))
+        .json(Items(hub.projectList().map { p in
+            ProjectInfo(name: p.name, sourceRepos: p.sourceRepos,
+                        destinations: p.destinations.map { .init(server: $0.server, name: $0.name, namespace: $0.namespace) }, syncWindows: p.syncWindows.count)
+        }))
     }
 
     /// The caller of a route that needs one (every route but the open ones).
@@ -97,25 +92,17 @@ extension HubAPI {
         }
         let items = try hub.store.events(cluster: r.query["cluster"], application: r.query["application"] ?? r.query["app"],
                                          after: try int("after", 0), limit: min(10_000, try int("limit", 1000)))
-        return .json(.object([("items", .array(items.map { EventLog.json($0) }))]))
+        return .json(Items(items.map { EventInfo($0) }))
     }
 
-    func clusterJSON(_ c: Cluster) -> JSONValue {
-        var json = ClusterView.json(c)
+    func clusterInfo(_ c: Cluster) -> HubCluster {
         let state = hub.clusterState(c.name)
-        json.set("state", .string(state.health.state.rawValue))
-        json.set("stateSince", state.health.since > 0 ? .string(HubContext.timestamp(Date(timeIntervalSince1970: state.health.since))) : .null)
-        json.set("lastError", state.health.lastError.map(JSONValue.string) ?? .null)
-        json.set("cordoned", .bool(state.cordoned))
-        json.set("drained", .bool(state.drained))
-        if let down = hub.unreachableClusters()[c.name] {
-            json.set("reachable", false)
-            json.set("unreachableSince", .string(HubContext.timestamp(down.since)))
-            json.set("lastError", .string(down.error))
-        } else {
-            json.set("reachable", true)
-        }
-        return json
+        let down = hub.unreachableClusters()[c.name]
+        return HubCluster(cluster: ClusterInfo(c), status: ClusterStatusInfo(
+            state: state.health.state.rawValue,
+            stateSince: state.health.since > 0 ? HubContext.timestamp(Date(timeIntervalSince1970: state.health.since)) : nil,
+            lastError: down?.error ?? state.health.lastError, cordoned: state.cordoned, drained: state.drained,
+            reachable: down == nil, unreachableSince: down.map { HubContext.timestamp($0.since) }))
     }
 
     func listClusters(_ r: APIRequest) throws -> APIResponse {
@@ -124,12 +111,12 @@ extension HubAPI {
         } ?? .everything
         let page = try Page(r)
         let clusters = page.slice(try hub.clusterStore.clusters().filter { selector.matches($0.labels) }, name: \.name)
-        return .json(page.answer(clusters.items.map(clusterJSON), next: clusters.next))
+        return .json(page.answer(clusters.items.map(clusterInfo), next: clusters.next))
     }
 
     func getCluster(_ name: String) throws -> APIResponse {
         guard let c = try hub.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' not found") }
-        return .json(clusterJSON(c))
+        return .json(clusterInfo(c))
     }
 
     /// POST: a clusters file body (Flotilla format or Argo CD Secrets), or one cluster; upserts them.
@@ -179,36 +166,34 @@ extension HubAPI {
             changes = try hub.clusterStore.update(apply)
             if !changes.isEmpty { hub.clustersChanged() }
         }
-        return .json(changesJSON(changes), status: changes.created.isEmpty || dryRun ? 200 : 201)
+        return .json(Self.changes(changes), status: changes.created.isEmpty || dryRun ? 200 : 201)
     }
 
-    func changesJSON(_ changes: ClusterChanges) -> JSONValue {
-        .object([("created", .array(changes.created.map(JSONValue.string))), ("updated", .array(changes.updated.map(JSONValue.string))),
-                 ("unchanged", .array(changes.unchanged.map(JSONValue.string))), ("deleted", .array(changes.deleted.map(JSONValue.string)))])
+    static func changes(_ c: ClusterChanges) -> RegistryChanges {
+        RegistryChanges(created: c.created, updated: c.updated, unchanged: c.unchanged, deleted: c.deleted)
     }
 
     func deleteCluster(_ name: String) throws -> APIResponse {
         guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(.notFound, "cluster '\(name)' not found") }
         let changes = try hub.clusterStore.update { registry in _ = registry.remove(name) }
         hub.clustersChanged()
-        return .json(changesJSON(changes))
+        return .json(Self.changes(changes))
     }
 
     /// Body: `{"set": {"k": "v"}, "remove": ["k2"], "overwrite": false}`. Changing an existing label's value
     /// needs `overwrite` (409 otherwise); removing a label the cluster lacks is a 400.
     func labelCluster(_ name: String, _ r: APIRequest) throws -> APIResponse {
-        guard let body = try jsonBody(r) else { throw HubError(.badRequest, "body must be {\"set\": {...}, \"remove\": [...]}") }
+        guard let body = try body(LabelChange.self, r) else { throw HubError(.badRequest, "body must be {\"set\": {...}, \"remove\": [...]}") }
         guard try hub.clusterStore.cluster(named: name) != nil else { throw HubError(.notFound, "cluster '\(name)' not found") }
-        let set = body["set"]?.objectValue ?? []
-        let remove = body["remove"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let overwrite = body["overwrite"]?.boolValue ?? true
+        let set = (body.set ?? [:]).sorted { $0.key < $1.key }
+        let remove = body.remove ?? []
+        let overwrite = body.overwrite ?? true
         let changes = try hub.clusterStore.update { registry in
             guard var cluster = registry[name] else { return }
             for k in remove where cluster.labels.removeValue(forKey: k) == nil {
                 throw HubError(.badRequest, "cluster '\(name)' has no label '\(k)' to remove")
             }
-            for (k, v) in set {
-                guard let value = v.stringValue else { throw HubError(.badRequest, "set.\(k): label values are strings") }
+            for (k, value) in set {
                 if let old = cluster.labels[k], old != value, !overwrite {
                     throw HubError(.conflict, "cluster '\(name)' already has label \(k)=\(old); use --overwrite to change it")
                 }

@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetAuth
 import FleetConfig
 import FleetDiff
@@ -29,11 +30,14 @@ public struct APIResponse: Sendable {
         APIResponse(status: status, contentType: "application/json", body: value.serialized(pretty: false) + "\n")
     }
 
+    /// An answer of the API's types (FleetAPI): fields in their declared order, absent ones as null.
+    static func json<T: Encodable>(_ value: T, status: Int = 200) -> APIResponse { json(APIJSON.value(value), status: status) }
+
     /// `{"error": MESSAGE, "code": STATUS, "reason": REASON}`, with Kubernetes' reason names.
     static func error(_ status: Int, _ message: String) -> APIResponse {
         let reason = HubError.Code.allCases.first { $0.httpStatus == status }?.rawValue
             ?? (status == 413 ? "RequestEntityTooLarge" : status == 499 ? "ClientClosedRequest" : "Unknown")
-        return json(.object([("error", .string(message)), ("code", .int(status)), ("reason", .string(reason))]), status: status)
+        return json(APIErrorBody(error: message, code: status, reason: reason), status: status)
     }
 }
 
@@ -78,10 +82,8 @@ struct Page {
         return (items, rest.count > limit ? items.last.map(name) : nil)
     }
 
-    func answer(_ items: [JSONValue], next: String?) -> JSONValue {
-        var json: JSONValue = .object([("items", .array(items))])
-        if let next { json.set("continue", .string(Self.encode(next))) }
-        return json
+    func answer<Item: Codable & Sendable>(_ items: [Item], next: String?) -> ListPage<Item> {
+        ListPage(items: items, continue: next.map(Self.encode))
     }
 }
 
@@ -136,9 +138,8 @@ public struct HubAPI: Sendable {
         } catch let error as HubError {
             return .error(error.status, error.message)
         } catch let error as InputError {
-            return .json(.object([("error", .string("\(error)")), ("code", 422), ("reason", "Invalid"),
-                                  ("problems", .array(error.problems.map { p in .object([("field", .string(p.field)), ("message", .string(p.message))]) }))]),
-                         status: 422)
+            return .json(APIErrorBody(error: "\(error)", code: 422, reason: HubError.Code.invalid.rawValue,
+                                      problems: error.problems.map { .init(field: $0.field, message: $0.message) }), status: 422)
         } catch let error as GenerationError {
             switch error.code {
             case .cancelled: return .error(503, "\(error) (limits.renderTimeout)")
@@ -184,6 +185,12 @@ public struct HubAPI: Sendable {
     func jsonBody(_ r: APIRequest) throws -> JSONValue? {
         if r.body.isEmpty { return nil }
         do { return try JSONParser.parse(try text(r)) } catch { throw HubError(.badRequest, "request body is not valid JSON: \(error)") }
+    }
+
+    /// The body as one of the API's request types; nil when empty. A body that does not fit is a 400 naming the field.
+    func body<T: Decodable>(_ type: T.Type, _ r: APIRequest) throws -> T? {
+        guard let json = try jsonBody(r) else { return nil }
+        do { return try APIJSON.decode(type, from: json) } catch { throw HubError(.badRequest, "request body: \(error)") }
     }
 
     // MARK: Webhook

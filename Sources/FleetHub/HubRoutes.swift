@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetModel
 import Foundation
 
@@ -88,7 +89,7 @@ enum HubRoutes {
         },
         Route(method: "POST", pattern: "api/v1/clusters/*/failback", access: .rbac("update", "clusters", .segment(0))) { api, c in
             let n = try api.hub.failback(c.name)
-            return .json(.object([("cluster", .string(c.name)), ("failingBack", .int(n))]), status: 202)
+            return .json(FailbackStarted(cluster: c.name, failingBack: n), status: 202)
         },
 
         Route(method: "GET", pattern: "api/v1/events", access: .rbac("get", "events", .all)) { api, c in try api.events(c.request) },
@@ -101,7 +102,7 @@ enum HubRoutes {
         Route(method: "POST", pattern: "api/v1/accounts", access: .rbac("create", "accounts", .all)) { api, c in try api.createAccount(c) },
         Route(method: "DELETE", pattern: "api/v1/accounts/*", access: .rbac("delete", "accounts", .segment(0))) { api, c in
             try api.hub.deleteAccount(c.name)
-            return .json(.object([("deleted", .string(c.name))]))
+            return .json(Deleted(c.name))
         },
         Route(method: "POST", pattern: "api/v1/accounts/*/tokens", access: .ownAccountOr("update", "accounts")) { api, c in try api.createToken(c) },
         Route(method: "GET", pattern: "api/v1/tokens", access: .authenticated) { api, c in try api.listTokens(c) },
@@ -122,7 +123,7 @@ enum HubRoutes {
         },
         Route(method: "DELETE", pattern: "api/v1/applicationsets/*", access: .rbac("delete", "applicationsets", .segment(0))) { api, c in
             try api.hub.deleteApplicationSet(c.name)
-            return .json(.object([("deleted", .string(c.name))]))
+            return .json(Deleted(c.name))
         },
 
         // Applications. The list is filtered per item.
@@ -137,24 +138,24 @@ enum HubRoutes {
             try api.history(c.name)
         },
         Route(method: "POST", pattern: "api/v1/applications/*/sync", access: .rbac("sync", "applications", .application(0))) { api, c in
-            let body = try api.jsonBody(c.request)
-            try api.hub.sync(c.name, prune: body?["prune"]?.boolValue ?? true, by: c.caller?.account ?? "api")
-            return .json(.object([("application", .string(c.name)), ("queued", true)]), status: 202)
+            let body = try api.body(SyncRequest.self, c.request)
+            try api.hub.sync(c.name, prune: body?.prune ?? true, by: c.caller?.account ?? "api")
+            return .json(Queued(application: c.name), status: 202)
         },
         Route(method: "POST", pattern: "api/v1/applications/*/refresh", access: .rbac("sync", "applications", .application(0))) { api, c in
             try api.hub.refresh(c.name)
-            return .json(.object([("application", .string(c.name)), ("queued", true)]), status: 202)
+            return .json(Queued(application: c.name), status: 202)
         },
         Route(method: "POST", pattern: "api/v1/applications/*/rollback", access: .rbac("rollback", "applications", .application(0))) { api, c in
-            guard let body = try api.jsonBody(c.request), case .int(let id)? = body["id"] else {
+            guard let body = try? api.body(RollbackRequest.self, c.request) else {
                 throw HubError(.badRequest, "body must be {\"id\": N}: a history entry id")
             }
-            let revision = try api.hub.rollback(c.name, to: id)
-            return .json(.object([("application", .string(c.name)), ("pinnedRevision", .string(revision)), ("queued", true)]), status: 202)
+            let revision = try api.hub.rollback(c.name, to: body.id)
+            return .json(Queued(application: c.name, pinnedRevision: revision), status: 202)
         },
         Route(method: "POST", pattern: "api/v1/applications/*/unpin", access: .rbac("rollback", "applications", .application(0))) { api, c in
             try api.hub.unpin(c.name)
-            return .json(.object([("application", .string(c.name)), ("pinnedRevision", .null), ("queued", true)]), status: 202)
+            return .json(Queued(application: c.name, pinnedRevision: nil), status: 202)
         },
     ]
 

@@ -1,3 +1,4 @@
+import FleetAPI
 import FleetModel
 import FleetStore
 import Foundation
@@ -45,12 +46,5 @@ struct PlacementWriter: Sendable {
     }
 
     /// A placement as the API and the status show it.
-    static func json(_ p: Placement?) -> JSONValue {
-        guard let p else { return .null }
-        return .object([
-            ("primary", .string(p.primary)), ("active", p.active.map(JSONValue.string) ?? .null), ("phase", .string(p.phase.rawValue)),
-            ("reason", .string(p.reason)), ("since", .string(p.since)),
-            ("pruneAfterHealthy", p.pruneAfterHealthy.map(JSONValue.string) ?? .null), ("coveredBy", p.coveredBy.map(JSONValue.string) ?? .null),
-        ])
-    }
+    static func json(_ p: Placement?) -> JSONValue { APIJSON.value(p) }
 }

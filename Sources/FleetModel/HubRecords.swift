@@ -152,3 +152,24 @@ public struct ClusterOperationalState: Sendable, Equatable {
         self.failbackRequested = failbackRequested
     }
 }
+
+/// One sync of an Application.
+public struct SyncRecord: Sendable, Equatable {
+    public var id: Int
+    public var revision: String
+    public var startedAt: String
+    public var finishedAt: String
+    /// `Succeeded`, `Failed`, `Error`.
+    public var result: String
+    /// Per-resource results.
+    public var resources: JSONValue
+
+    public init(id: Int, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue) {
+        self.id = id
+        self.revision = revision
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.result = result
+        self.resources = resources
+    }
+}

@@ -2,17 +2,6 @@ import FleetModel
 import Foundation
 import GRDB
 
-/// One sync of an Application.
-public struct SyncRecord: Sendable, Equatable {
-    public var id: Int
-    public var revision: String
-    public var startedAt: String
-    public var finishedAt: String
-    /// `Succeeded`, `Failed`, `Error`.
-    public var result: String
-    /// Per-resource results.
-    public var resources: JSONValue
-}
 
 /// Applications and their sync history in the hub's SQLite database (same file and migrations as the
 /// cluster registry). Every change is one transaction.

@@ -20,9 +20,10 @@ private let allowed: [String: Set<String>] = [
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
     "FleetServing": [],
     "FleetTesting": [],
+    "FleetAPI": ["FleetModel"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
 ]
 

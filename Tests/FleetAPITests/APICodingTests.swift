@@ -1,0 +1,69 @@
+import FleetAPI
+import FleetModel
+import Testing
+
+/// Answers keep their documented shape: fields in declaration order, absent optionals as null, JSON kept whole.
+@Test func answersKeepOrderNullsAndJSON() throws {
+    let object: JSONValue = .object([("spec", .object([("zeta", 1), ("alpha", "x")])), ("metadata", .object([("name", "web")]))])
+    let set = ApplicationSetInfo(name: "web", source: "api", applications: 2, generatedAt: nil, error: nil, problems: ["skipped"], object: object)
+    let json = try APIJSON.encode(set)
+    #expect(json.serialized(pretty: false) == #"{"name":"web","source":"api","applications":2,"generatedAt":null,"error":null,"problems":["skipped"],"object":{"spec":{"zeta":1,"alpha":"x"},"metadata":{"name":"web"}}}"#)
+    // In lists the object is left out.
+    let listed = try APIJSON.encode(ApplicationSetInfo(name: "web", source: "api", applications: 2, generatedAt: "t", error: nil, problems: []))
+    #expect(listed["object"] == nil && listed["generatedAt"] == "t")
+    // Back again, the JSON inside keeps its order.
+    let decoded = try APIJSON.decode(ApplicationSetInfo.self, from: json)
+    #expect(decoded.object == object && decoded.generatedAt == nil && decoded.problems == ["skipped"])
+}
+
+@Test func flattenedAnswersRoundTrip() throws {
+    let cluster = Cluster(name: "prod-eu", server: "https://10.0.0.1:6443", labels: ["env": "prod", "cloud": "aws"])
+    let status = ClusterStatusInfo(state: "Unreachable", stateSince: "t0", lastError: "refused", cordoned: false, drained: false, reachable: false,
+                                   unreachableSince: "t1")
+    let json = try APIJSON.encode(HubCluster(cluster: ClusterInfo(cluster), status: status))
+    // Registration first, status on the same level; labels sorted.
+    let keys = json.objectValue?.map(\.0) ?? []
+    #expect(keys.prefix(2) == ["name", "server"] && keys.suffix(7) == ["state", "stateSince", "lastError", "cordoned", "drained", "reachable", "unreachableSince"])
+    #expect(json["labels"]?.objectValue?.map(\.0) == ["cloud", "env"])
+    #expect(json["secondary"] == .null)
+    let back = try APIJSON.decode(HubCluster.self, from: json)
+    #expect(back.cluster.labels.values == cluster.labels && back.status.unreachableSince == "t1" && !back.status.reachable)
+}
+
+@Test func pagesOmitContinueOnTheLastPage() throws {
+    let last = try APIJSON.encode(ListPage(items: [AccountInfo(name: "a", role: "role:admin", createdAt: nil)]))
+    #expect(last.serialized(pretty: false) == #"{"items":[{"name":"a","role":"role:admin","createdAt":null}]}"#)
+    let more = try APIJSON.encode(ListPage(items: [CanI(allowed: true)], continue: "b64"))
+    #expect(more["continue"] == "b64")
+}
+
+/// A request or answer that does not fit says which field.
+@Test func decodingErrorsNameTheField() throws {
+    let table: [(String, String)] = [
+        (#"{"id": "three"}"#, "id: expected Int"),
+        (#"{}"#, "id: required field is missing"),
+        (#"[1]"#, "expected an object"),
+    ]
+    for (body, message) in table {
+        let json = try JSONParser.parse(body)
+        #expect(throws: (any Error).self, "\(body)") { try APIJSON.decode(RollbackRequest.self, from: json) }
+        do { _ = try APIJSON.decode(RollbackRequest.self, from: json) } catch { #expect("\(error)".contains(message), "\(body): \(error)") }
+    }
+}
+
+@Test func nestedErrorsCarryTheirPath() throws {
+    let json = try JSONParser.parse(#"{"items": [{"id": 1, "at": "t", "type": "Sync", "cluster": null, "application": null, "message": "ok"}, {"id": "x"}]}"#)
+    do {
+        _ = try APIJSON.decode(Items<EventInfo>.self, from: json)
+        Issue.record("expected an error")
+    } catch {
+        #expect("\(error)".hasPrefix("items[1].id"), "\(error)")
+    }
+}
+
+/// Queued answers say `pinnedRevision` only for a rollback (the pin) and an unpin (null).
+@Test func queuedAnswers() throws {
+    #expect(try APIJSON.encode(Queued(application: "a")).serialized(pretty: false) == #"{"application":"a","queued":true}"#)
+    #expect(try APIJSON.encode(Queued(application: "a", pinnedRevision: nil)).serialized(pretty: false) == #"{"application":"a","pinnedRevision":null,"queued":true}"#)
+    #expect(try APIJSON.encode(Queued(application: "a", pinnedRevision: "abc")).serialized(pretty: false) == #"{"application":"a","pinnedRevision":"abc","queued":true}"#)
+}
