@@ -17,17 +17,17 @@ extension ApplicationReconciler {
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
         let request = lock.withLock { manual.removeValue(forKey: name) }
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
-            var status = app.status
-            status.set("conditions", .array([HubContext.condition("InvalidDestination", "destination is not a registered cluster")]))
-            try? store.setStatus(name, status)
+            var status = ApplicationStatus(app.status)
+            status.conditions = [.init("InvalidDestination", "destination is not a registered cluster")]
+            try? store.setStatus(name, status.json)
             return .init(requeueAfter: jittered(resync))
         }
         // The project's rules: sources and destination refuse the sync; a closed sync window only compares.
         if let problem = projects.placementProblem(app.object, on: client.cluster) {
-            var status = app.status
-            status.set("conditions", .array([HubContext.condition("ProjectViolation", problem)]))
-            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
-            try? store.setStatus(name, status)
+            var status = ApplicationStatus(app.status)
+            status.conditions = [.init("ProjectViolation", problem)]
+            status.sync = .init(status: "Unknown")
+            try? store.setStatus(name, status.json)
             context.metrics.record(app: name, status: status)
             return .init(requeueAfter: jittered(resync))
         }
@@ -46,12 +46,10 @@ extension ApplicationReconciler {
             },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
-                var running = app.status
+                var running = ApplicationStatus(app.status)
                 let target = String(revisions.first?.prefix(12) ?? "?")
-                let state: [(String, JSONValue)] = [("phase", .string("Running")), ("message", .string("syncing to " + target)),
-                                                    ("startedAt", .string(startedAt))]
-                running.set("operationState", .object(state))
-                try? store.setStatus(name, running)
+                running.operationState = .init(phase: "Running", message: "syncing to " + target, startedAt: startedAt)
+                try? store.setStatus(name, running.json)
             })
         let finished = context.now()
         context.metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation?.rawValue)
@@ -62,30 +60,31 @@ extension ApplicationReconciler {
         }
         var status = result.status
         // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).
-        if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"] { status.set("hooks", previous) }
-        status.set("reconciledAt", .string(HubContext.timestamp(finished)))
-        status.set("cluster", .string(cluster))
-        var conditions: [JSONValue] = []
-        if let windowProblem { conditions.append(HubContext.condition("SyncWindow", windowProblem + ": compared only, nothing applied")) }
+        if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"], previous != .null {
+            status.hooks = try? JSONCoding.decode([ApplicationStatus.Hook].self, from: previous)
+        }
+        status.reconciledAt = HubContext.timestamp(finished)
+        status.cluster = cluster
+        var conditions: [ApplicationStatus.Condition] = []
+        if let windowProblem { conditions.append(.init("SyncWindow", windowProblem + ": compared only, nothing applied")) }
         switch result.failure {
-        case .comparisonError?: conditions.append(HubContext.condition("ComparisonError", result.message))
-        case .projectViolation?: conditions.append(HubContext.condition("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
+        case .comparisonError?: conditions.append(.init("ComparisonError", result.message))
+        case .projectViolation?: conditions.append(.init("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
         case .clusterUnreadable?, .syncError?, nil:
-            if result.operation == .failed { conditions.append(HubContext.condition("SyncError", result.message)) }
+            if result.operation == .failed { conditions.append(.init("SyncError", result.message)) }
         }
         if let pin = app.pinnedRevision {
-            status.set("pinnedRevision", .string(pin))
-            conditions.append(HubContext.condition("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
+            status.pinnedRevision = pin
+            conditions.append(.init("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
         }
-        for warning in result.warnings { conditions.append(HubContext.condition(warning.type, warning.message)) }
+        for warning in result.warnings { conditions.append(.init(warning.type, warning.message)) }
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
-        status.set("conditions", .array(conditions))
+        status.conditions = conditions
         var history: SQLiteApplicationStore.SyncEntry?
         if let operation = result.operation?.rawValue, result.syncStatus != .unknown || result.operation == .failed {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
-            let resources = JSONValue.array(result.resources.filter { $0.action != .none }.map { r in
-                .object([("kind", .string(r.ref.kind)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null), ("name", .string(r.ref.name)),
-                         ("action", .string(r.action.rawValue)), ("message", .string(r.message))])
+            let resources = JSONCoding.value(result.resources.filter { $0.action != .none }.map { r in
+                SyncRecord.Resource(kind: r.ref.kind, namespace: r.ref.namespace, name: r.ref.name, action: r.action.rawValue, message: r.message)
             })
             history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(started),
                             finishedAt: HubContext.timestamp(finished), result: operation, resources: resources, limit: limit)
@@ -108,11 +107,11 @@ extension ApplicationReconciler {
         // is kept in memory (the API shows the newer of the two). History, event and status go in one transaction:
         // a crash keeps all of them or none.
         var unchangedStatus = status
-        unchangedStatus.set("reconciledAt", app.status["reconciledAt"] ?? .null)
-        context.reconciledAt.withLockedValue { $0[name] = status["reconciledAt"]?.stringValue }
-        let statusChanged = unchangedStatus != app.status || result.operation != nil || interrupted
+        unchangedStatus.reconciledAt = app.status["reconciledAt"]?.stringValue
+        context.reconciledAt.withLockedValue { $0[name] = status.reconciledAt }
+        let statusChanged = unchangedStatus.json != app.status || result.operation != nil || interrupted
         if statusChanged || history != nil || event != nil {
-            _ = try? store.finishReconcile(name, status: statusChanged ? status : nil, history: history, event: event)
+            _ = try? store.finishReconcile(name, status: statusChanged ? status.json : nil, history: history, event: event)
         }
         context.metrics.record(app: name, status: status)
 
@@ -167,13 +166,13 @@ extension ApplicationReconciler {
     /// serves the objects there, and completes a move once the Application is Healthy where it runs now
     /// (pruning the copy it left, never before). Returns whether the Application is covered by a sibling.
     func placementAfterReconcile(_ app: StoredApplication, on cluster: String, result: ReconcileResult,
-                                 status: inout JSONValue, conditions: inout [JSONValue]) -> Bool {
+                                 status: inout ApplicationStatus, conditions: inout [ApplicationStatus.Condition]) -> Bool {
         guard var placement = app.placement else { return false }
         let owners = Set(result.foreignOwners.values)
         let covered = placement.phase == .failedOver && result.desiredCount > 0 && result.foreignOwners.count == result.desiredCount && owners.count == 1
         if covered, let sibling = owners.first {
-            conditions.removeAll { $0["type"]?.stringValue == "SyncError" }
-            conditions.append(HubContext.condition("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
+            conditions.removeAll { $0.type == "SyncError" }
+            conditions.append(.init("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
             if placement.coveredBy != sibling {
                 let before = placement
                 placement.coveredBy = sibling
@@ -181,11 +180,11 @@ extension ApplicationReconciler {
                                                                                                       message: "\(app.name) on \(cluster) is covered by \(sibling)"))
             }
         } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
-            conditions.append(HubContext.condition("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
+            conditions.append(.init("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
         }
-        status.set("placement", PlacementWriter.json(placement))
+        status.placement = placement
         if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
-            conditions.append(HubContext.condition("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
+            conditions.append(.init("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
         }
         let healthy = result.health.status == .healthy && (result.syncStatus == .synced || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
@@ -195,7 +194,7 @@ extension ApplicationReconciler {
         case .failingBack:
             change(fresh, to: nil, prune: [leftover], event: HubEvent(.failedBack, cluster: placement.primary, application: app.name,
                                                                      message: "\(app.name) is Healthy on \(placement.primary) again; its copy on \(leftover) is pruned"))
-            status.set("placement", .null)
+            status.placement = nil
         case .failedOver:
             placement.pruneAfterHealthy = nil
             change(fresh, to: placement, prune: [leftover], event: HubEvent(.moveCompleted, cluster: cluster, application: app.name,

@@ -61,10 +61,6 @@ public final class HubContext: Sendable {
 
     static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date, milliseconds: true) }
 
-    static func condition(_ type: String, _ message: String) -> JSONValue {
-        .object([("type", .string(type)), ("message", .string(message))])
-    }
-
     /// The sources of an Application object (`spec.sources`, else `spec.source`).
     static func sources(of object: JSONValue) -> [JSONValue] {
         let spec = object["spec"] ?? .object([])

@@ -21,8 +21,14 @@ public final class HubMetrics: @unchecked Sendable {
     public init() {}
 
     func record(app: String, status: JSONValue) {
-        let sync = status.value(at: ["sync", "status"])?.stringValue ?? "Unknown"
-        let health = status.value(at: ["health", "status"])?.stringValue ?? "Unknown"
+        record(app: app, sync: status.value(at: ["sync", "status"])?.stringValue ?? "Unknown", health: status.value(at: ["health", "status"])?.stringValue ?? "Unknown")
+    }
+
+    func record(app: String, status: ApplicationStatus) {
+        record(app: app, sync: status.sync?.status ?? "Unknown", health: status.health?.status ?? "Unknown")
+    }
+
+    private func record(app: String, sync: String, health: String) {
         lock.withLock {
             if let old = appStatus.updateValue((sync, health), forKey: app) { uncount(old) }
             syncCounts[sync, default: 0] += 1

@@ -1,4 +1,3 @@
-import FleetAPI
 import FleetModel
 import FleetStore
 import Foundation
@@ -33,18 +32,15 @@ struct PlacementWriter: Sendable {
         let target: String? = placement == nil ? app.cluster : placement!.active
         if target != app.activeCluster {
             // The status described the cluster it left: until the first reconcile where it runs now, say so.
-            var status = app.status
-            status.set("sync", .object([("status", .string("Unknown")), ("revisions", .array([]))]))
-            status.set("health", .object([("status", .string(target == nil ? "Missing" : "Progressing")),
-                                          ("message", .string(target.map { "placed on \($0); syncing there" } ?? "Unplaced"))]))
-            status.set("cluster", target.map(JSONValue.string) ?? .null)
-            status.set("placement", Self.json(placement))
-            try? store.setStatus(app.name, status)
+            var status = ApplicationStatus(app.status)
+            status.sync = .init(status: "Unknown")
+            status.health = .init(status: target == nil ? "Missing" : "Progressing", message: target.map { "placed on \($0); syncing there" } ?? "Unplaced")
+            status.cluster = target
+            status.placement = placement
+            try? store.setStatus(app.name, status.json)
             context.metrics.record(app: app.name, status: status)
         }
         return .written
     }
 
-    /// A placement as the API and the status show it.
-    static func json(_ p: Placement?) -> JSONValue { APIJSON.value(p) }
 }

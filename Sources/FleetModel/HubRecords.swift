@@ -161,8 +161,24 @@ public struct SyncRecord: Sendable, Equatable {
     public var finishedAt: String
     /// `Succeeded`, `Failed`, `Error`.
     public var result: String
-    /// Per-resource results.
+    /// Per-resource results (`Resource` each).
     public var resources: JSONValue
+
+    /// What a sync did to one object.
+    public struct Resource: Codable, Sendable, Equatable {
+        public var kind: String
+        public var namespace: String?
+        public var name: String
+        public var action: String
+        public var message: String
+        public init(kind: String, namespace: String?, name: String, action: String, message: String) {
+            self.kind = kind
+            self.namespace = namespace
+            self.name = name
+            self.action = action
+            self.message = message
+        }
+    }
 
     public init(id: Int, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue) {
         self.id = id

@@ -39,30 +39,20 @@ public struct ReconcileResult: Sendable {
 
     public init() {}
 
-    /// As stored in the Application's status.
-    public var status: JSONValue {
-        var status = baseStatus
-        if !hooks.isEmpty {
-            status.set("hooks", .array(hooks.map { h in
-                .object([("kind", .string(h.ref.kind)), ("group", .string(h.ref.group)), ("namespace", h.ref.namespace.map(JSONValue.string) ?? .null),
-                         ("name", .string(h.ref.name)), ("phase", .string(h.phase.rawValue)), ("status", .string(h.status.rawValue)),
-                         ("message", .string(h.message)), ("deleted", .bool(h.deleted))])
-            }))
-        }
-        return status
-    }
-
-    var baseStatus: JSONValue {
-        .object([
-            ("sync", .object([("status", .string(syncStatus.rawValue)), ("revisions", .array(revisions.map(JSONValue.string)))])),
-            ("health", .object([("status", .string(health.status.rawValue)), ("message", .string(health.message))])),
-            ("operationState", .object([("phase", .string(operation?.rawValue ?? "")), ("message", .string(message))])),
-            ("resources", .array(resources.map { r in
-                .object([("kind", .string(r.ref.kind)), ("group", .string(r.ref.group)), ("namespace", r.ref.namespace.map(JSONValue.string) ?? .null),
-                         ("name", .string(r.ref.name)), ("status", .string(r.inSync ? "Synced" : "OutOfSync")),
-                         ("health", .string(r.health.status.rawValue)), ("action", .string(r.action.rawValue)), ("message", .string(r.message))])
-            })),
-        ])
+    /// As stored in the Application's status (the hub adds when, where, placement and conditions).
+    public var status: ApplicationStatus {
+        ApplicationStatus(
+            sync: .init(status: syncStatus.rawValue, revisions: revisions),
+            health: .init(status: health.status.rawValue, message: health.message),
+            operationState: .init(phase: operation?.rawValue ?? "", message: message),
+            resources: resources.map { r in
+                .init(kind: r.ref.kind, group: r.ref.group, namespace: r.ref.namespace, name: r.ref.name, status: r.inSync ? "Synced" : "OutOfSync",
+                      health: r.health.status.rawValue, action: r.action.rawValue, message: r.message)
+            },
+            hooks: hooks.isEmpty ? nil : hooks.map { h in
+                .init(kind: h.ref.kind, group: h.ref.group, namespace: h.ref.namespace, name: h.ref.name, phase: h.phase.rawValue, status: h.status.rawValue,
+                      message: h.message, deleted: h.deleted)
+            })
     }
 }
 

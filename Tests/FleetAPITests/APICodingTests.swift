@@ -67,3 +67,20 @@ import Testing
     #expect(try APIJSON.encode(Queued(application: "a", pinnedRevision: nil)).serialized(pretty: false) == #"{"application":"a","pinnedRevision":null,"queued":true}"#)
     #expect(try APIJSON.encode(Queued(application: "a", pinnedRevision: "abc")).serialized(pretty: false) == #"{"application":"a","pinnedRevision":"abc","queued":true}"#)
 }
+
+/// A stored status reads back field by field: one field an older hub wrote differently does not lose the others.
+@Test func statusReadsBackFieldByField() throws {
+    var status = ApplicationStatus(sync: .init(status: "Synced", revisions: ["abc"]), health: .init(status: "Healthy"),
+                                   operationState: .init(phase: "Succeeded", message: "ok"))
+    status.conditions = [.init("Pinned", "pinned to abc")]
+    status.cluster = "prod-eu"
+    let json = status.json
+    // Only what is set is written, in a fixed order.
+    #expect(json.objectValue?.map(\.0) == ["sync", "health", "operationState", "cluster", "conditions"])
+    #expect(ApplicationStatus(json) == status)
+    var odd = json
+    odd.set("health", "Healthy")          // not an object
+    odd.set("unknownField", 1)
+    let back = ApplicationStatus(odd)
+    #expect(back.health == nil && back.sync == status.sync && back.conditions == status.conditions && back.cluster == "prod-eu")
+}

@@ -1,9 +1,8 @@
-import FleetModel
 import Foundation
 
-/// Codable values to and from `JSONValue`, keeping what the API's answers promise: fields in declaration order,
+/// Codable values to and from `JSONValue`, keeping what stored values and the API's answers promise: fields in declaration order,
 /// and an absent optional written as `null` (not left out), so every answer has every field.
-public enum APIJSON {
+public enum JSONCoding {
     public static func encode<T: Encodable>(_ value: T) throws -> JSONValue { try ValueEncoder.encode(value, path: []) }
 
     public static func decode<T: Decodable>(_ type: T.Type, from json: JSONValue) throws -> T { try ValueDecoder.decode(type, json, path: []) }

@@ -1,0 +1,170 @@
+/// An Application's status as the hub stores and serves it (Argo CD's `status` shape where Argo CD has one):
+/// the comparison with git, health, the last operation, each resource, the hooks of the last sync, and what the hub
+/// adds — when it was reconciled, on which cluster, the placement, a rollback pin, and conditions.
+///
+/// Stored and answered as JSON through `JSONCoding` (fields in this order, absent ones as null).
+public struct ApplicationStatus: Codable, Sendable, Equatable {
+    public struct Sync: Codable, Sendable, Equatable {
+        /// Synced, OutOfSync or Unknown.
+        public var status: String
+        /// The commit of each source.
+        public var revisions: [String]
+        public init(status: String, revisions: [String] = []) {
+            self.status = status
+            self.revisions = revisions
+        }
+    }
+
+    public struct Health: Codable, Sendable, Equatable {
+        /// Healthy, Progressing, Degraded, Suspended, Missing or Unknown.
+        public var status: String
+        public var message: String
+        public init(status: String, message: String = "") {
+            self.status = status
+            self.message = message
+        }
+    }
+
+    public struct Operation: Codable, Sendable, Equatable {
+        /// Running, Succeeded, Failed, Error; empty when no sync ran.
+        public var phase: String
+        public var message: String
+        /// Set while Running (a sync the hub began): its start.
+        public var startedAt: String?
+        public init(phase: String, message: String, startedAt: String? = nil) {
+            self.phase = phase
+            self.message = message
+            self.startedAt = startedAt
+        }
+
+        private enum CodingKeys: String, CodingKey { case phase, message, startedAt }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(phase, forKey: .phase)
+            try c.encode(message, forKey: .message)
+            if let startedAt { try c.encode(startedAt, forKey: .startedAt) }
+        }
+    }
+
+    public struct Resource: Codable, Sendable, Equatable {
+        public var kind: String
+        public var group: String
+        public var namespace: String?
+        public var name: String
+        /// Synced or OutOfSync.
+        public var status: String
+        public var health: String
+        /// What the last sync did to it (created, configured, unchanged, pruned, …).
+        public var action: String
+        public var message: String
+        public init(kind: String, group: String, namespace: String?, name: String, status: String, health: String, action: String, message: String) {
+            self.kind = kind
+            self.group = group
+            self.namespace = namespace
+            self.name = name
+            self.status = status
+            self.health = health
+            self.action = action
+            self.message = message
+        }
+    }
+
+    public struct Hook: Codable, Sendable, Equatable {
+        public var kind: String
+        public var group: String
+        public var namespace: String?
+        public var name: String
+        /// PreSync, Sync, PostSync, SyncFail.
+        public var phase: String
+        public var status: String
+        public var message: String
+        /// Deleted by its delete policy.
+        public var deleted: Bool
+        public init(kind: String, group: String, namespace: String?, name: String, phase: String, status: String, message: String, deleted: Bool) {
+            self.kind = kind
+            self.group = group
+            self.namespace = namespace
+            self.name = name
+            self.phase = phase
+            self.status = status
+            self.message = message
+            self.deleted = deleted
+        }
+    }
+
+    /// Why the Application is not simply Synced and Healthy: ComparisonError, SyncError, ProjectViolation,
+    /// SyncWindow, Pinned, CoveredBy, MoveWaiting, InvalidDestination, …
+    public struct Condition: Codable, Sendable, Equatable {
+        public var type: String
+        public var message: String
+        public init(_ type: String, _ message: String) {
+            self.type = type
+            self.message = message
+        }
+    }
+
+    public var sync: Sync?
+    public var health: Health?
+    public var operationState: Operation?
+    public var resources: [Resource]?
+    /// The hooks of the last sync (kept until the next sync runs).
+    public var hooks: [Hook]?
+    public var reconciledAt: String?
+    /// The cluster it was last reconciled on (its primary, or where a failover put it).
+    public var cluster: String?
+    public var placement: Placement?
+    /// Set while a rollback pins it.
+    public var pinnedRevision: String?
+    public var conditions: [Condition]?
+
+    public init(sync: Sync? = nil, health: Health? = nil, operationState: Operation? = nil, resources: [Resource]? = nil, hooks: [Hook]? = nil) {
+        self.sync = sync
+        self.health = health
+        self.operationState = operationState
+        self.resources = resources
+        self.hooks = hooks
+    }
+
+    /// A stored status; what cannot be read (an older or damaged status) is left empty, never a failure.
+    public init(_ json: JSONValue) {
+        self = (try? JSONCoding.decode(ApplicationStatus.self, from: json)) ?? ApplicationStatus()
+    }
+
+    /// As stored and answered.
+    public var json: JSONValue { JSONCoding.value(self) }
+
+    private enum CodingKeys: String, CodingKey {
+        case sync, health, operationState, resources, hooks, reconciledAt, cluster, placement, pinnedRevision, conditions
+    }
+
+    /// Each field on its own: a field an older hub wrote differently is left empty, the others are kept.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sync = try? c.decodeIfPresent(Sync.self, forKey: .sync)
+        health = try? c.decodeIfPresent(Health.self, forKey: .health)
+        operationState = try? c.decodeIfPresent(Operation.self, forKey: .operationState)
+        resources = try? c.decodeIfPresent([Resource].self, forKey: .resources)
+        hooks = try? c.decodeIfPresent([Hook].self, forKey: .hooks)
+        reconciledAt = try? c.decodeIfPresent(String.self, forKey: .reconciledAt)
+        cluster = try? c.decodeIfPresent(String.self, forKey: .cluster)
+        placement = try? c.decodeIfPresent(Placement.self, forKey: .placement)
+        pinnedRevision = try? c.decodeIfPresent(String.self, forKey: .pinnedRevision)
+        conditions = try? c.decodeIfPresent([Condition].self, forKey: .conditions)
+    }
+
+    /// Only what is set is written (a status grows as the hub learns; it is not padded with nulls).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if let sync { try c.encode(sync, forKey: .sync) }
+        if let health { try c.encode(health, forKey: .health) }
+        if let operationState { try c.encode(operationState, forKey: .operationState) }
+        if let resources { try c.encode(resources, forKey: .resources) }
+        if let hooks { try c.encode(hooks, forKey: .hooks) }
+        if let reconciledAt { try c.encode(reconciledAt, forKey: .reconciledAt) }
+        if let cluster { try c.encode(cluster, forKey: .cluster) }
+        if let placement { try c.encode(placement, forKey: .placement) }
+        if let pinnedRevision { try c.encode(pinnedRevision, forKey: .pinnedRevision) }
+        if let conditions { try c.encode(conditions, forKey: .conditions) }
+    }
+}
