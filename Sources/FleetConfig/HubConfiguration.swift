@@ -150,170 +150,17 @@ public struct HubConfiguration: Sendable, Equatable {
         let reader = YAMLReader(file: file)
         let docs = try YAMLReader.documents(text, file: file)
         var config = HubConfiguration()
-        let base = file.flatMap(FilePaths.directory(of:))
-        func path(_ p: String) -> String { FilePaths.resolve(p, relativeTo: base) }
-        func duration(_ node: Node, _ field: String) -> Double? {
-            guard let text = reader.string(node, field: field) else { return nil }
-            guard let d = Self.parseDuration(text) else { reader.report(field, "'\(text)' is not a duration (e.g. 30s, 5m, 1h)", at: node); return nil }
-            return d
-        }
-        func int(_ node: Node, _ field: String) -> Int? {
-            guard let text = reader.string(node, field: field) else { return nil }
-            guard let i = Int(text) else { reader.report(field, "'\(text)' is not an integer", at: node); return nil }
-            return i
-        }
-        func choice<C: ConfigurationChoice>(_ node: Node, _ field: String) -> C? {
-            guard let text = reader.string(node, field: field) else { return nil }
-            guard let value = C(rawValue: text) else { reader.report(field, "'\(text)' is not one of \(C.allNames)", at: node); return nil }
-            return value
-        }
-        func list(_ node: Node, _ field: String) -> [String] {
-            if case .scalar = node, let one = reader.string(node, field: field) { return [path(one)] }
-            return (reader.sequence(node, field: field) ?? []).enumerated().compactMap { reader.string($0.element, field: "\(field)[\($0.offset)]").map(path) }
-        }
+        let values = ConfigValues(reader: reader, files: files, base: file.flatMap(FilePaths.directory(of:)))
         var locations: [String: SourceLocation] = [:]
         if let root = docs.first, let pairs = reader.mapping(root, field: "") {
             for (key, keyNode, value) in pairs {
                 locations[key] = reader.location(value)
                 for (k, _, v) in (value.mapping != nil ? reader.mapping(value, field: key) ?? [] : []) { locations["\(key).\(k)"] = reader.location(v) }
-                switch key {
-                case "listen": config.listen = reader.string(value, field: key) ?? config.listen
-                case "dataDir": config.dataDir = reader.string(value, field: key).map(path)
-                case "clusters": config.clusters = list(value, key)
-                case "applicationSets": config.applicationSets = list(value, key)
-                case "projects": config.projects = list(value, key)
-                case "logLevel": config.logLevel = choice(value, key) ?? config.logLevel
-                case "git":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        switch k {
-                        case "pollInterval": config.gitPollInterval = duration(v, "git.pollInterval") ?? config.gitPollInterval
-                        case "webhookSecret": config.webhookSecret = reader.string(v, field: "git.webhookSecret")
-                        case "webhookSecretFile":
-                            if let p = reader.string(v, field: "git.webhookSecretFile") {
-                                do { config.webhookSecret = String(decoding: try files.read(p, relativeTo: base), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
-                                    reader.report("git.webhookSecretFile", "\(error)", at: v)
-                                }
-                            }
-                        default: reader.report("git.\(k)", "unknown field '\(k)' (expected pollInterval, webhookSecret, webhookSecretFile)", at: kn)
-                        }
-                    }
-                case "reconcile":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        switch k {
-                        case "concurrency": config.concurrency = int(v, "reconcile.concurrency") ?? config.concurrency
-                        case "perCluster": config.perCluster = int(v, "reconcile.perCluster") ?? config.perCluster
-                        case "resync": config.resync = duration(v, "reconcile.resync") ?? config.resync
-                        default: reader.report("reconcile.\(k)", "unknown field '\(k)' (expected concurrency, perCluster, resync)", at: kn)
-                        }
-                    }
-                case "failover":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        let f = "failover.\(k)"
-                        switch k {
-                        case "enabled":
-                            switch reader.string(v, field: f) {
-                            case "true": config.failover.enabled = true
-                            case "false": config.failover.enabled = false
-                            case let other: reader.report(f, "'\(other ?? "")' is not true or false", at: v)
-                            }
-                        case "probeInterval": config.failover.probeInterval = duration(v, f) ?? config.failover.probeInterval
-                        case "probeTimeout": config.failover.probeTimeout = duration(v, f) ?? config.failover.probeTimeout
-                        case "failureThreshold": config.failover.failureThreshold = int(v, f) ?? config.failover.failureThreshold
-                        case "recoveryThreshold": config.failover.recoveryThreshold = int(v, f) ?? config.failover.recoveryThreshold
-                        case "holdDown": config.failover.holdDown = duration(v, f) ?? config.failover.holdDown
-                        case "maxFailoverPercent": config.failover.maxFailoverPercent = int(v, f).map(Double.init) ?? config.failover.maxFailoverPercent
-                        case "failback": config.failover.failback = choice(v, f) ?? config.failover.failback
-                        default:
-                            reader.report(f, "unknown field '\(k)' (expected enabled, probeInterval, probeTimeout, failureThreshold, recoveryThreshold, holdDown, maxFailoverPercent, failback)", at: kn)
-                        }
-                    }
-                case "limits":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        let f = "limits.\(k)"
-                        switch k {
-                        case "templateSteps": config.limits.templateSteps = int(v, f) ?? config.limits.templateSteps
-                        case "templateOutputBytes": config.limits.templateOutputBytes = int(v, f) ?? config.limits.templateOutputBytes
-                        case "applicationsPerApplicationSet":
-                            config.limits.applicationsPerApplicationSet = int(v, f) ?? config.limits.applicationsPerApplicationSet
-                        case "renderTimeout": config.limits.renderTimeout = duration(v, f) ?? config.limits.renderTimeout
-                        case "subprocessTimeout": config.limits.subprocessTimeout = duration(v, f) ?? config.limits.subprocessTimeout
-                        case "concurrentRenders": config.limits.concurrentRenders = int(v, f) ?? config.limits.concurrentRenders
-                        case "renderQueue": config.limits.renderQueue = int(v, f) ?? config.limits.renderQueue
-                        case "manifestBytes": config.limits.manifestBytes = int(v, f) ?? config.limits.manifestBytes
-                        case "kustomizeRemoteHosts":
-                            config.limits.kustomizeRemoteHosts = (reader.sequence(v, field: f) ?? []).enumerated()
-                                .compactMap { reader.string($0.element, field: "\(f)[\($0.offset)]") }
-                        default:
-                            reader.report(f, "unknown field '\(k)' (expected templateSteps, templateOutputBytes, applicationsPerApplicationSet, renderTimeout, subprocessTimeout, concurrentRenders, renderQueue, manifestBytes, kustomizeRemoteHosts)", at: kn)
-                        }
-                    }
-                case "tls":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        switch k {
-                        case "certFile": config.tlsCert = reader.string(v, field: "tls.certFile").map(path)
-                        case "keyFile": config.tlsKey = reader.string(v, field: "tls.keyFile").map(path)
-                        default: reader.report("tls.\(k)", "unknown field '\(k)' (expected certFile, keyFile)", at: kn)
-                        }
-                    }
-                case "auth":
-                    for (k, kn, v) in reader.mapping(value, field: key) ?? [] {
-                        let f = "auth.\(k)"
-                        switch k {
-                        case "adminTokenFile": config.auth.adminTokenFile = reader.string(v, field: f).map(path)
-                        case "policy": config.auth.policy += (reader.string(v, field: f) ?? "") + "\n"
-                        case "policyFile":
-                            if let p = reader.string(v, field: f) {
-                                do { config.auth.policy += String(decoding: try files.read(p, relativeTo: base), as: UTF8.self) + "\n" } catch {
-                                    reader.report(f, "\(error)", at: v)
-                                }
-                            }
-                        case "defaultRole": config.auth.defaultRole = reader.string(v, field: f) ?? ""
-                        default: reader.report(f, "unknown field '\(k)' (expected adminTokenFile, policy, policyFile, defaultRole)", at: kn)
-                        }
-                    }
-                case "notifications":
-                    for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
-                        let field = "notifications[\(i)]"
-                        var n = Notification(url: "")
-                        for (k, kn, v) in reader.mapping(item, field: field) ?? [] {
-                            switch k {
-                            case "url": n.url = reader.string(v, field: "\(field).url") ?? ""
-                            case "format": n.format = choice(v, "\(field).format") ?? n.format
-                            case "events":
-                                n.events = (reader.sequence(v, field: "\(field).events") ?? []).enumerated()
-                                    .compactMap { reader.string($0.element, field: "\(field).events[\($0.offset)]") }
-                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, format, events)", at: kn)
-                            }
-                        }
-                        if n.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }
-                        config.notifications.append(n)
-                    }
-                case "repositories":
-                    for (i, item) in (reader.sequence(value, field: key) ?? []).enumerated() {
-                        let field = "repositories[\(i)]"
-                        var repo = Repository(url: "")
-                        for (k, kn, v) in reader.mapping(item, field: field) ?? [] {
-                            switch k {
-                            case "url": repo.url = reader.string(v, field: "\(field).url") ?? ""
-                            case "username": repo.username = reader.string(v, field: "\(field).username")
-                            case "fetchFrom":
-                                if let f = reader.string(v, field: "\(field).fetchFrom") { repo.fetchFrom = f.contains("://") ? f : path(f) }
-                            case "passwordFile", "tokenFile":
-                                if let p = reader.string(v, field: "\(field).\(k)") {
-                                    do { repo.password = String(decoding: try files.read(p, relativeTo: base), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
-                                        reader.report("\(field).\(k)", "\(error)", at: v)
-                                    }
-                                }
-                                if k == "tokenFile" && repo.username == nil { repo.username = "x-access-token" }
-                            default: reader.report("\(field).\(k)", "unknown field '\(k)' (expected url, username, passwordFile, tokenFile, fetchFrom)", at: kn)
-                            }
-                        }
-                        if repo.url.isEmpty { reader.report("\(field).url", "required field is missing", at: item) }
-                        config.repositories.append(repo)
-                    }
-                default:
-                    reader.report(key, "unknown field '\(key)' (expected listen, dataDir, clusters, applicationSets, projects, repositories, git, reconcile, failover, notifications, auth, tls, limits, logLevel)", at: keyNode)
+                guard let section = Self.sections.first(where: { $0.name == key }) else {
+                    reader.report(key, "unknown field '\(key)' (expected \(Self.sections.map(\.name).joined(separator: ", ")))", at: keyNode)
+                    continue
                 }
+                section.load(&config, value, values)
             }
         }
         // Environment overrides.
@@ -431,4 +278,189 @@ public enum NotificationFormat: String, ConfigurationChoice {
     case json
     /// `{"text": "*Type* message"}`, for Slack incoming webhooks.
     case slack
+}
+
+// MARK: - One loader per section
+
+/// Reads one value of the configuration, reporting a bad one with its field and line.
+struct ConfigValues {
+    let reader: YAMLReader
+    let files: any FileSource
+    /// The configuration file's directory: relative paths are relative to it.
+    let base: String?
+
+    func path(_ p: String) -> String { FilePaths.resolve(p, relativeTo: base) }
+
+    func string(_ node: Node, _ field: String) -> String? { reader.string(node, field: field) }
+
+    func duration(_ node: Node, _ field: String) -> Double? {
+        guard let text = reader.string(node, field: field) else { return nil }
+        guard let d = HubConfiguration.parseDuration(text) else { reader.report(field, "'\(text)' is not a duration (e.g. 30s, 5m, 1h)", at: node); return nil }
+        return d
+    }
+
+    func int(_ node: Node, _ field: String) -> Int? {
+        guard let text = reader.string(node, field: field) else { return nil }
+        guard let i = Int(text) else { reader.report(field, "'\(text)' is not an integer", at: node); return nil }
+        return i
+    }
+
+    func bool(_ node: Node, _ field: String) -> Bool? {
+        switch reader.string(node, field: field) {
+        case "true": return true
+        case "false": return false
+        case let other: reader.report(field, "'\(other ?? "")' is not true or false", at: node); return nil
+        }
+    }
+
+    func choice<C: ConfigurationChoice>(_ node: Node, _ field: String) -> C? {
+        guard let text = reader.string(node, field: field) else { return nil }
+        guard let value = C(rawValue: text) else { reader.report(field, "'\(text)' is not one of \(C.allNames)", at: node); return nil }
+        return value
+    }
+
+    /// One path or a list of paths, resolved against the configuration's directory.
+    func paths(_ node: Node, _ field: String) -> [String] {
+        if case .scalar = node, let one = reader.string(node, field: field) { return [path(one)] }
+        return strings(node, field).map(path)
+    }
+
+    func strings(_ node: Node, _ field: String) -> [String] {
+        (reader.sequence(node, field: field) ?? []).enumerated().compactMap { reader.string($0.element, field: "\(field)[\($0.offset)]") }
+    }
+
+    /// The text of a file the configuration names (secrets kept out of the configuration itself).
+    func fileText(_ node: Node, _ field: String) -> String? {
+        guard let p = reader.string(node, field: field) else { return nil }
+        do { return String(decoding: try files.read(p, relativeTo: base), as: UTF8.self) } catch {
+            reader.report(field, "\(error)", at: node)
+            return nil
+        }
+    }
+
+    /// A mapping read field by field through `fields` (its table); an unknown field is reported with the known ones.
+    func fields<T>(_ node: Node, _ section: String, into value: inout T, _ fields: [(name: String, load: (inout T, Node, String) -> Void)]) {
+        for (k, kn, v) in reader.mapping(node, field: section) ?? [] {
+            let field = "\(section).\(k)"
+            guard let entry = fields.first(where: { $0.name == k }) else {
+                reader.report(field, "unknown field '\(k)' (expected \(fields.map(\.name).joined(separator: ", ")))", at: kn)
+                continue
+            }
+            entry.load(&value, v, field)
+        }
+    }
+
+    /// A list of mappings, each read through `fields`; `required` fields must be present.
+    func list<T>(_ node: Node, _ section: String, make: () -> T, required: [(String, (T) -> Bool)],
+                 _ fields: [(name: String, load: (inout T, Node, String) -> Void)]) -> [T] {
+        (reader.sequence(node, field: section) ?? []).enumerated().map { i, item in
+            let field = "\(section)[\(i)]"
+            var value = make()
+            self.fields(item, field, into: &value, fields)
+            for (name, present) in required where !present(value) { reader.report("\(field).\(name)", "required field is missing", at: item) }
+            return value
+        }
+    }
+}
+
+extension HubConfiguration {
+    typealias Loader<T> = (name: String, load: (inout T, Node, String) -> Void)
+
+    /// The configuration's sections, in the order the documentation lists them, each with its own loader.
+    static let sections: [(name: String, load: @Sendable (inout HubConfiguration, Node, ConfigValues) -> Void)] = [
+        ("listen", { c, v, r in c.listen = r.string(v, "listen") ?? c.listen }),
+        ("dataDir", { c, v, r in c.dataDir = r.string(v, "dataDir").map(r.path) }),
+        ("clusters", { c, v, r in c.clusters = r.paths(v, "clusters") }),
+        ("applicationSets", { c, v, r in c.applicationSets = r.paths(v, "applicationSets") }),
+        ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
+        ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
+        ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),
+        ("reconcile", { c, v, r in r.fields(v, "reconcile", into: &c, reconcileFields(r)) }),
+        ("failover", { c, v, r in r.fields(v, "failover", into: &c.failover, failoverFields(r)) }),
+        ("notifications", { c, v, r in c.notifications = notifications(v, r) }),
+        ("auth", { c, v, r in r.fields(v, "auth", into: &c.auth, authFields(r)) }),
+        ("tls", { c, v, r in r.fields(v, "tls", into: &c, tlsFields(r)) }),
+        ("limits", { c, v, r in r.fields(v, "limits", into: &c.limits, limitsFields(r)) }),
+        ("logLevel", { c, v, r in c.logLevel = r.choice(v, "logLevel") ?? c.logLevel }),
+    ]
+
+    static func gitFields(_ r: ConfigValues) -> [Loader<HubConfiguration>] {
+        [
+            ("pollInterval", { c, v, f in c.gitPollInterval = r.duration(v, f) ?? c.gitPollInterval }),
+            ("webhookSecret", { c, v, f in c.webhookSecret = r.string(v, f) }),
+            ("webhookSecretFile", { c, v, f in if let text = r.fileText(v, f) { c.webhookSecret = text.trimmingCharacters(in: .whitespacesAndNewlines) } }),
+        ]
+    }
+
+    static func reconcileFields(_ r: ConfigValues) -> [Loader<HubConfiguration>] {
+        [
+            ("concurrency", { c, v, f in c.concurrency = r.int(v, f) ?? c.concurrency }),
+            ("perCluster", { c, v, f in c.perCluster = r.int(v, f) ?? c.perCluster }),
+            ("resync", { c, v, f in c.resync = r.duration(v, f) ?? c.resync }),
+        ]
+    }
+
+    static func failoverFields(_ r: ConfigValues) -> [Loader<Failover>] {
+        [
+            ("enabled", { c, v, f in c.enabled = r.bool(v, f) ?? c.enabled }),
+            ("probeInterval", { c, v, f in c.probeInterval = r.duration(v, f) ?? c.probeInterval }),
+            ("probeTimeout", { c, v, f in c.probeTimeout = r.duration(v, f) ?? c.probeTimeout }),
+            ("failureThreshold", { c, v, f in c.failureThreshold = r.int(v, f) ?? c.failureThreshold }),
+            ("recoveryThreshold", { c, v, f in c.recoveryThreshold = r.int(v, f) ?? c.recoveryThreshold }),
+            ("holdDown", { c, v, f in c.holdDown = r.duration(v, f) ?? c.holdDown }),
+            ("maxFailoverPercent", { c, v, f in c.maxFailoverPercent = r.int(v, f).map(Double.init) ?? c.maxFailoverPercent }),
+            ("failback", { c, v, f in c.failback = r.choice(v, f) ?? c.failback }),
+        ]
+    }
+
+    static func limitsFields(_ r: ConfigValues) -> [Loader<Limits>] {
+        [
+            ("templateSteps", { c, v, f in c.templateSteps = r.int(v, f) ?? c.templateSteps }),
+            ("templateOutputBytes", { c, v, f in c.templateOutputBytes = r.int(v, f) ?? c.templateOutputBytes }),
+            ("applicationsPerApplicationSet", { c, v, f in c.applicationsPerApplicationSet = r.int(v, f) ?? c.applicationsPerApplicationSet }),
+            ("renderTimeout", { c, v, f in c.renderTimeout = r.duration(v, f) ?? c.renderTimeout }),
+            ("subprocessTimeout", { c, v, f in c.subprocessTimeout = r.duration(v, f) ?? c.subprocessTimeout }),
+            ("concurrentRenders", { c, v, f in c.concurrentRenders = r.int(v, f) ?? c.concurrentRenders }),
+            ("renderQueue", { c, v, f in c.renderQueue = r.int(v, f) ?? c.renderQueue }),
+            ("manifestBytes", { c, v, f in c.manifestBytes = r.int(v, f) ?? c.manifestBytes }),
+            ("kustomizeRemoteHosts", { c, v, f in c.kustomizeRemoteHosts = r.strings(v, f) }),
+        ]
+    }
+
+    static func tlsFields(_ r: ConfigValues) -> [Loader<HubConfiguration>] {
+        [
+            ("certFile", { c, v, f in c.tlsCert = r.string(v, f).map(r.path) }),
+            ("keyFile", { c, v, f in c.tlsKey = r.string(v, f).map(r.path) }),
+        ]
+    }
+
+    static func authFields(_ r: ConfigValues) -> [Loader<Auth>] {
+        [
+            ("adminTokenFile", { c, v, f in c.adminTokenFile = r.string(v, f).map(r.path) }),
+            ("policy", { c, v, f in c.policy += (r.string(v, f) ?? "") + "\n" }),
+            ("policyFile", { c, v, f in if let text = r.fileText(v, f) { c.policy += text + "\n" } }),
+            ("defaultRole", { c, v, f in c.defaultRole = r.string(v, f) ?? "" }),
+        ]
+    }
+
+    static func notifications(_ node: Node, _ r: ConfigValues) -> [Notification] {
+        r.list(node, "notifications", make: { Notification(url: "") }, required: [("url", { !$0.url.isEmpty })], [
+            ("url", { n, v, f in n.url = r.string(v, f) ?? "" }),
+            ("format", { n, v, f in n.format = r.choice(v, f) ?? n.format }),
+            ("events", { n, v, f in n.events = r.strings(v, f) }),
+        ])
+    }
+
+    static func repositories(_ node: Node, _ r: ConfigValues) -> [Repository] {
+        r.list(node, "repositories", make: { Repository(url: "") }, required: [("url", { !$0.url.isEmpty })], [
+            ("url", { repo, v, f in repo.url = r.string(v, f) ?? "" }),
+            ("username", { repo, v, f in repo.username = r.string(v, f) }),
+            ("passwordFile", { repo, v, f in if let text = r.fileText(v, f) { repo.password = text.trimmingCharacters(in: .whitespacesAndNewlines) } }),
+            ("tokenFile", { repo, v, f in
+                if let text = r.fileText(v, f) { repo.password = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+                if repo.username == nil { repo.username = "x-access-token" }
+            }),
+            ("fetchFrom", { repo, v, f in if let from = r.string(v, f) { repo.fetchFrom = from.contains("://") ? from : r.path(from) } }),
+        ])
+    }
 }
