@@ -79,7 +79,7 @@ let package = Package(
         // The hub API's request and answer types, shared by the server and the CLI, and their JSON coding. Pure.
         .target(name: "FleetAPI", dependencies: ["FleetModel"], swiftSettings: strict),
         // What tests and benchmarks share: a manual clock, free loopback ports, the fleet fixtures.
-        .target(name: "FleetTesting", swiftSettings: strict),
+        .target(name: "FleetTesting", dependencies: ["FleetModel"], swiftSettings: strict),
         // Server plumbing shared by the simulator and the hub: TLS files, query strings, a Dispatch task executor.
         .target(name: "FleetServing", swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "FleetAuthTests", dependencies: ["FleetAuth", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
-        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel", "FleetReconcile"], swiftSettings: strict),
+        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel", "FleetReconcile", "FleetTesting"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),

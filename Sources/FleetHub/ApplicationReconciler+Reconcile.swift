@@ -80,7 +80,7 @@ extension ApplicationReconciler {
         for warning in result.warnings { conditions.append(.init(warning.type, warning.message)) }
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.conditions = conditions
-        var history: SQLiteApplicationStore.SyncEntry?
+        var history: SyncEntry?
         if let operation = result.operation?.rawValue, result.syncStatus != .unknown || result.operation == .failed {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
             let resources = JSONCoding.value(result.resources.filter { $0.action != .none }.map { r in

@@ -47,7 +47,7 @@ public final class Hub: @unchecked Sendable {
 
     public var config: HubConfiguration { context.config }
     public var clusterStore: SQLiteClusterStore { context.clusterStore }
-    public var store: SQLiteApplicationStore { context.store }
+    public var store: any ApplicationStore { context.store }
     public var authStore: SQLiteAuthStore { context.authStore }
     public var metrics: HubMetrics { context.metrics }
     var summaries: SummaryCache { context.summaries }

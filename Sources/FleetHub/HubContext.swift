@@ -12,7 +12,7 @@ public final class HubContext: Sendable {
     public let config: HubConfiguration
     public let logger: Logger
     public let clusterStore: SQLiteClusterStore
-    public let store: SQLiteApplicationStore
+    public let store: any ApplicationStore
     public let authStore: SQLiteAuthStore
     public let metrics = HubMetrics()
     /// Decoded summaries of Applications for the list route.

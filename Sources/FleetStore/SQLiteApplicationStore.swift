@@ -5,7 +5,7 @@ import GRDB
 
 /// Applications and their sync history in the hub's SQLite database (same file and migrations as the
 /// cluster registry). Every change is one transaction.
-public final class SQLiteApplicationStore: Sendable {
+public final class SQLiteApplicationStore: ApplicationStore {
     /// Told of every event after its transaction committed, with its id and time.
     private let eventObserver = Observer<HubEvent>()
 
@@ -202,26 +202,7 @@ public final class SQLiteApplicationStore: Sendable {
         }
     }
 
-    /// A sync to record in the history.
-    public struct SyncEntry: Sendable {
-        public var application: String
-        public var revision: String
-        public var startedAt: String
-        public var finishedAt: String
-        public var result: String
-        public var resources: JSONValue
-        public var limit: Int
-
-        public init(application: String, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue, limit: Int = 10) {
-            self.application = application
-            self.revision = revision
-            self.startedAt = startedAt
-            self.finishedAt = finishedAt
-            self.result = result
-            self.resources = resources
-            self.limit = limit
-        }
-    }
+    public typealias SyncEntry = FleetModel.SyncEntry
 
     private static func insertHistory(_ db: Database, _ e: SyncEntry) throws -> Int {
         let id = (try Int.fetchOne(db, sql: "SELECT MAX(id) FROM sync_history WHERE application = ?", arguments: [e.application]) ?? 0) + 1
@@ -288,14 +269,7 @@ public final class SQLiteApplicationStore: Sendable {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM application WHERE placement IS NOT NULL ORDER BY name").map(Self.decode) }
     }
 
-    /// What a placement write did.
-    public enum PlacementWrite: Sendable, Equatable {
-        case written
-        /// The Application is gone.
-        case gone
-        /// Its placement is no longer the one expected (another writer changed it first): nothing was written.
-        case conflict
-    }
+    public typealias PlacementWrite = FleetModel.PlacementWrite
 
     /// Changes an Application's placement, in one transaction with the prune it makes due and an event.
     /// A pending prune of the cluster it now runs on is dropped (its objects are its own there again).
