@@ -25,6 +25,7 @@ enum Discovery {
                 ("kind", .string(t.kind)), ("verbs", .array(ResourceType.verbs)),
             ]
             if !t.shortNames.isEmpty { entry.append(("shortNames", .array(t.shortNames.map(JSONValue.string)))) }
+            if !t.categories.isEmpty { entry.append(("categories", .array(t.categories.map(JSONValue.string)))) }
             resources.append(.object(entry))
             if Workloads.computes(t.kind) {
                 resources.append(.object([("name", .string(t.plural + "/status")), ("singularName", ""), ("namespaced", .bool(t.namespaced)),

@@ -213,6 +213,16 @@ public final class SimCluster: @unchecked Sendable {
         }
     }
 
+    /// A create or update body without `apiVersion` or `kind` takes them from the URL, as kube-apiserver's decoder
+    /// does (the official clients send typed objects whose kind may be unset). Server-side apply still needs them.
+    static func defaultingKind(_ object: JSONValue, _ type: ResourceType) -> JSONValue {
+        guard case .object = object else { return object }
+        var obj = object
+        if (obj["kind"]?.stringValue ?? "").isEmpty { obj.set("kind", .string(type.kind)) }
+        if (obj["apiVersion"]?.stringValue ?? "").isEmpty { obj.set("apiVersion", .string(type.groupVersion)) }
+        return obj
+    }
+
     /// Checks kind, apiVersion, name and namespace of an incoming object.
     private func validate(_ object: JSONValue, _ type: ResourceType, namespace: String?, name: String?) -> SimResponse? {
         guard let kind = object["kind"]?.stringValue, !kind.isEmpty else {
@@ -286,7 +296,7 @@ public final class SimCluster: @unchecked Sendable {
         case .success(let o): object = o
         case .failure(let r): return r
         }
-        var obj = object
+        var obj = Self.defaultingKind(object, type)
         if obj.value(at: ["metadata", "name"])?.stringValue == nil, let prefix = obj.value(at: ["metadata", "generateName"])?.stringValue {
             obj.set(path: ["metadata", "name"], .string(prefix + String(UUID().uuidString.lowercased().prefix(5))))
         }
@@ -320,7 +330,7 @@ public final class SimCluster: @unchecked Sendable {
         guard let existing = objects[k] else { return notFound(type, name) }
         let object: JSONValue
         switch decode(body) {
-        case .success(let o): object = o
+        case .success(let o): object = Self.defaultingKind(o, type)
         case .failure(let r): return r
         }
         if let problem = validate(object, type, namespace: namespace, name: name) { return problem }

@@ -88,6 +88,9 @@ func kubectlAgainstSimulator() throws {
 
     let list = try runKubectl(sim.server, ["get", "deploy", "-A"], cache: cache)
     #expect(list.status == 0 && list.stdout.contains("web") && list.stdout.contains("READY   UP-TO-DATE   AVAILABLE"), "\(list.stdout)\(list.stderr)")
+    // `all` is a category the discovery documents list, as kube-apiserver's do; `deploy` and `cm` are short names.
+    let all = try runKubectl(sim.server, ["get", "all", "-n", "team-a", "-o", "name"], cache: cache)
+    #expect(all.status == 0 && all.stdout.contains("deployment.apps/web") && !all.stdout.contains("configmap/"), "\(all.stdout)\(all.stderr)")
     let yaml = try runKubectl(sim.server, ["get", "cm", "settings", "-n", "team-a", "-o", "yaml"], cache: cache)
     #expect(yaml.stdout.contains("color: blue") && yaml.stdout.contains("resourceVersion:"), "\(yaml.stderr)")
 

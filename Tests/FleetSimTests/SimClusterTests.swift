@@ -46,7 +46,13 @@ private let cm = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c",
 /// Bad objects get Kubernetes Status errors: missing kind, invalid name, missing namespace, unknown kind.
 @Test func validationErrors() {
     let sim = SimCluster(options: .init())
-    #expect(request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"metadata":{"name":"x"}}"#).1["message"]?.stringValue?.contains("Object 'Kind' is missing") == true)
+    // Without apiVersion and kind, a create takes them from the URL (as kube-apiserver does); a wrong kind is refused.
+    let (created, untyped) = request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"metadata":{"name":"x"}}"#)
+    #expect(created == 201 && untyped["kind"] == "ConfigMap" && untyped["apiVersion"] == "v1")
+    #expect(request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"kind":"Secret","metadata":{"name":"y"}}"#).1["message"]?.stringValue?.contains("does not match the expected kind") == true)
+    // Server-side apply still needs them.
+    #expect(request(sim, "PATCH", "/api/v1/namespaces/default/configmaps/z", query: ["fieldManager": "t"], body: #"{"metadata":{"name":"z"}}"#,
+                    contentType: "application/apply-patch+yaml").1["message"]?.stringValue?.contains("Kind") == true)
     let (invalid, status) = request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Bad_Name"}}"#)
     #expect(invalid == 422 && status.value(at: ["details", "causes"])?.arrayValue?.first?["field"] == "metadata.name")
     #expect(request(sim, "POST", "/api/v1/namespaces/ghost/configmaps", body: cm).1["message"] == "namespaces \"ghost\" not found")
