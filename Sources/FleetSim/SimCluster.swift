@@ -191,13 +191,31 @@ public final class SimCluster: @unchecked Sendable {
             guard labels.matches(objectLabels), fields.matches(stored.object) else { continue }
             items.append(Workloads.withStatus(stored, now: now, options: options))
         }
-        items.sort { lhs, rhs in
-            let a = (lhs.value(at: ["metadata", "namespace"])?.stringValue ?? "", lhs.value(at: ["metadata", "name"])?.stringValue ?? "")
-            let b = (rhs.value(at: ["metadata", "namespace"])?.stringValue ?? "", rhs.value(at: ["metadata", "name"])?.stringValue ?? "")
-            return a < b
+        func position(_ item: JSONValue) -> ListContinue.Position {
+            ListContinue.Position(namespace: item.value(at: ["metadata", "namespace"])?.stringValue ?? "", name: item.value(at: ["metadata", "name"])?.stringValue ?? "")
+        }
+        items.sort { position($0) < position($1) }
+        var metadata: [(String, JSONValue)] = [("resourceVersion", .string(String(revision)))]
+        // Chunks (`limit`, `continue`): a token holds the list's resourceVersion and the last item returned. The
+        // simulator keeps no history, so a token from before any later write is too old: 410 Expired, as
+        // kube-apiserver answers once etcd compacted the revision (clients then list again from the start).
+        if let token = query["continue"], !token.isEmpty {
+            guard let (listed, after) = ListContinue.decode(token) else {
+                return status(400, "BadRequest", "continue key is not valid: \(token.prefix(40))")
+            }
+            guard listed == revision else {
+                return status(410, "Expired", "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            }
+            items.removeAll { position($0) <= after }
+        }
+        if let limit = query["limit"].flatMap(Int.init), limit > 0, items.count > limit {
+            let remaining = items.count - limit
+            items = Array(items.prefix(limit))
+            metadata.append(("continue", .string(ListContinue.encode(revision: revision, after: position(items[limit - 1])))))
+            metadata.append(("remainingItemCount", .int(remaining)))
         }
         return .json(.object([("apiVersion", .string(type.groupVersion)), ("kind", .string(type.kind + "List")),
-                              ("metadata", .object([("resourceVersion", .string(String(revision)))])), ("items", .array(items))]))
+                              ("metadata", .object(metadata)), ("items", .array(items))]))
     }
 
     // MARK: - Writes
@@ -480,5 +498,26 @@ struct FieldSelector {
             let actual = object.value(at: r.path)?.stringValue ?? ""
             return (actual == r.value) == r.equal
         }
+    }
+}
+
+/// A list's continue token: the resourceVersion of the first chunk and the last item returned (`namespace/name`).
+enum ListContinue {
+    /// Where an item sorts in a list: by namespace, then name.
+    struct Position: Comparable {
+        let namespace: String
+        let name: String
+        static func < (a: Position, b: Position) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
+    }
+
+    static func encode(revision: Int, after: Position) -> String {
+        Data("\(revision)\u{0}\(after.namespace)\u{0}\(after.name)".utf8).base64EncodedString()
+    }
+
+    static func decode(_ token: String) -> (revision: Int, after: Position)? {
+        guard let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: "\u{0}", omittingEmptySubsequences: false)
+        guard parts.count == 3, let revision = Int(parts[0]) else { return nil }
+        return (revision, Position(namespace: String(parts[1]), name: String(parts[2])))
     }
 }

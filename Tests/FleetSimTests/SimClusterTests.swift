@@ -115,3 +115,32 @@ private let cm = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c",
     #expect(after.value(at: ["metadata", "labels"]) == .object([("x", "1")]), "label y, applied only by a, is gone")
     #expect(after["data"] == .object([("k1", "v"), ("k2", "v"), ("k3", "v")]), "k2 stays: manager b applies it too")
 }
+
+/// Lists in chunks: `limit` returns a `continue` token and `remainingItemCount`; a token from before a later write
+/// is 410 Expired (the simulator keeps no history); a token that is not one is 400.
+@Test func listsInChunks() {
+    let sim = SimCluster(options: .init())
+    for i in 0..<5 {
+        #expect(request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"metadata":{"name":"cm-\#(i)"}}"#).0 == 201)
+    }
+    var names: [String] = []
+    var token: String?
+    var pages = 0
+    repeat {
+        var query = ["limit": "2"]
+        if let token { query["continue"] = token }
+        let (code, page) = request(sim, "GET", "/api/v1/namespaces/default/configmaps", query: query)
+        #expect(code == 200)
+        names += page["items"]?.arrayValue?.compactMap { $0.value(at: ["metadata", "name"])?.stringValue } ?? []
+        token = page.value(at: ["metadata", "continue"])?.stringValue
+        if token != nil { #expect(page.value(at: ["metadata", "remainingItemCount"]) == .int(5 - names.count)) }
+        pages += 1
+    } while token != nil && pages < 10
+    #expect(names == (0..<5).map { "cm-\($0)" } && pages == 3)
+    let (_, first) = request(sim, "GET", "/api/v1/namespaces/default/configmaps", query: ["limit": "2"])
+    let stale = first.value(at: ["metadata", "continue"])?.stringValue ?? ""
+    #expect(request(sim, "POST", "/api/v1/namespaces/default/configmaps", body: #"{"metadata":{"name":"late"}}"#).0 == 201)
+    let (expired, status) = request(sim, "GET", "/api/v1/namespaces/default/configmaps", query: ["limit": "2", "continue": stale])
+    #expect(expired == 410 && status["reason"] == "Expired")
+    #expect(request(sim, "GET", "/api/v1/namespaces/default/configmaps", query: ["continue": "not-a-token"]).0 == 400)
+}
