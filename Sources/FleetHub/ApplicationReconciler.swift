@@ -61,6 +61,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     public func run() async throws {
         try? await gracefulShutdown()
+        context.logger.info("stopping: waiting up to \(Int(drainTimeout)) s for running syncs")
         let drained = (try? await ConcurrentRunner.blocking { [self] in stop(timeout: drainTimeout) }) ?? false
         if !drained { context.logger.warning("some syncs were still running; they resume on the next start") }
     }
