@@ -281,3 +281,38 @@ func kubectlOverTLSWithToken() throws {
     let invalid = try cli.run(["render", "helm", chartDir, "--set", "replicas=0"])
     #expect(invalid.status != 0 && invalid.stderr.contains("- at '/replicas': minimum: got 0, want 1"), "\(invalid.stderr)")
 }
+
+/// A Python interpreter with the official `kubernetes` client (`FLOTILLA_PYTHON`, else `python3`), when the machine has one.
+private let pythonClient: String? = {
+    let candidate = ProcessInfo.processInfo.environment["FLOTILLA_PYTHON"] ?? "/usr/bin/python3"
+    guard FileManager.default.isExecutableFile(atPath: candidate),
+          let probe = try? CLI.runProcess(URL(fileURLWithPath: candidate), ["-c", "import kubernetes"], environment: [:]), probe.status == 0 else { return nil }
+    return candidate
+}()
+
+/// The official Python client against the simulator: typed objects without apiVersion/kind are created (the server
+/// takes them from the URL), lists come in chunks.
+@Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
+func pythonClientCreatesAndPages() throws {
+    let sim = try SimProcess()
+    defer { _ = sim.stop() }
+    let script = """
+    from kubernetes import client
+    cfg = client.Configuration()
+    cfg.host = "\(sim.server)"
+    api = client.CoreV1Api(client.ApiClient(cfg))
+    ns = api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="demo")))
+    for i in range(3):
+        api.create_namespaced_config_map("demo", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c%d" % i), data={"i": str(i)}))
+    names, token = [], None
+    while True:
+        page = api.list_namespaced_config_map("demo", limit=2, _continue=token)
+        names += [c.metadata.name for c in page.items]
+        token = page.metadata._continue
+        if not token:
+            break
+    print(ns.kind, ",".join(names))
+    """
+    let run = try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+    #expect(run.status == 0 && run.stdout.contains("Namespace c0,c1,c2"), "\(run.stdout)\(run.stderr)")
+}
