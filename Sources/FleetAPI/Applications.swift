@@ -189,33 +189,14 @@ public struct ApplicationSummary: Codable, Sendable {
     }
 }
 
-/// One sync of an Application.
-public struct HistoryEntry: Codable, Sendable {
-    public var id: Int
-    public var revision: String
-    public var startedAt: String
-    public var finishedAt: String
-    public var result: String
-    public var resources: JSONValue
-
-    public init(_ r: SyncRecord) {
-        id = r.id
-        revision = r.revision
-        startedAt = r.startedAt
-        finishedAt = r.finishedAt
-        result = r.result
-        resources = r.resources
-    }
-}
-
 /// `GET /api/v1/applications/NAME`: the summary, then the object, its status and its history.
 public struct ApplicationDetail: Codable, Sendable {
     public var summary: ApplicationSummary
     public var object: JSONValue
     public var status: JSONValue
-    public var history: [HistoryEntry]
+    public var history: [SyncRecord]
 
-    public init(summary: ApplicationSummary, object: JSONValue, status: JSONValue, history: [HistoryEntry]) {
+    public init(summary: ApplicationSummary, object: JSONValue, status: JSONValue, history: [SyncRecord]) {
         self.summary = summary
         self.object = object
         self.status = status
@@ -237,7 +218,7 @@ public struct ApplicationDetail: Codable, Sendable {
         let c = try decoder.container(keyedBy: Keys.self)
         object = try c.decode(JSONValue.self, forKey: .object)
         status = try c.decode(JSONValue.self, forKey: .status)
-        history = try c.decode([HistoryEntry].self, forKey: .history)
+        history = try c.decode([SyncRecord].self, forKey: .history)
     }
 }
 

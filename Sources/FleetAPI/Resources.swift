@@ -175,25 +175,7 @@ public struct FailbackStarted: Codable, Sendable {
     }
 }
 
-// MARK: - Events, projects
-
-public struct EventInfo: Codable, Sendable {
-    public var id: Int
-    public var at: String
-    public var type: String
-    public var cluster: String?
-    public var application: String?
-    public var message: String
-
-    public init(_ e: HubEvent, at: String? = nil) {
-        id = e.id
-        self.at = at ?? e.at
-        type = e.type
-        cluster = e.cluster
-        application = e.application
-        message = e.message
-    }
-}
+// MARK: - Projects (events are `HubEvent`s as they are)
 
 public struct ProjectInfo: Codable, Sendable {
     public struct Destination: Codable, Sendable {

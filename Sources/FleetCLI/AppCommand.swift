@@ -142,7 +142,7 @@ struct AppCommand: ParsableCommand {
         @Argument var name: String
         @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
         func run() throws {
-            let items = try hub.client.get(Items<HistoryEntry>.self, AppCommand.path(name, "/history")).items
+            let items = try hub.client.get(Items<SyncRecord>.self, AppCommand.path(name, "/history")).items
             AppCommand.show(items, output) {
                 TextTable.render(header: ["ID", "REVISION", "STARTED", "FINISHED", "RESULT", "RESOURCES"], rows: items.map { h in
                     ["\(h.id)", String(h.revision.prefix(12)), h.startedAt, h.finishedAt, h.result, "\(h.resources.arrayValue?.count ?? 0)"]

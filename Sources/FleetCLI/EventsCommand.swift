@@ -34,7 +34,7 @@ struct EventsCommand: ParsableCommand {
             var query = ["limit=\(limit)", "after=\(after)"]
             if let cluster { query.append("cluster=" + HubClient.escape(cluster)) }
             if let app { query.append("application=" + HubClient.escape(app)) }
-            let items = try hub.client.get(Items<EventInfo>.self, "/api/v1/events?" + query.joined(separator: "&")).items
+            let items = try hub.client.get(Items<HubEvent>.self, "/api/v1/events?" + query.joined(separator: "&")).items
             after = items.last?.id ?? after
             switch output {
             case .json: if !items.isEmpty || first { print(APIJSON.value(items).serialized()) }

@@ -106,12 +106,14 @@ extension ApplicationReconciler {
         // A resync that found nothing new writes nothing: only the time of the reconcile changes, and that
         // is kept in memory (the API shows the newer of the two). History, event and status go in one transaction:
         // a crash keeps all of them or none.
-        var unchangedStatus = status
-        unchangedStatus.reconciledAt = app.status["reconciledAt"]?.stringValue
+        // The status is coded once: compared with the stored one (with the stored time) and written as it is.
+        let json = status.json
+        var unchanged = json
+        unchanged.set("reconciledAt", app.status["reconciledAt"] ?? .null)
         context.reconciledAt.withLockedValue { $0[name] = status.reconciledAt }
-        let statusChanged = unchangedStatus.json != app.status || result.operation != nil || interrupted
+        let statusChanged = unchanged != app.status || result.operation != nil || interrupted
         if statusChanged || history != nil || event != nil {
-            _ = try? store.finishReconcile(name, status: statusChanged ? status.json : nil, history: history, event: event)
+            _ = try? store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event)
         }
         context.metrics.record(app: name, status: status)
 

@@ -63,7 +63,11 @@ public final class EventLog: Service, Sendable {
     }
 
     /// An event as the API and the notifications show it.
-    public static func json(_ e: HubEvent, at: String? = nil) -> JSONValue { APIJSON.value(EventInfo(e, at: at)) }
+    public static func json(_ e: HubEvent, at: String? = nil) -> JSONValue {
+        var event = e
+        if let at { event.at = at }
+        return APIJSON.value(event)
+    }
 
     /// Waits up to `timeout` seconds for the notifications queued so far. Returns whether they were all sent.
     @discardableResult

@@ -162,12 +162,12 @@ extension HubAPI {
         let app = try stored(name)
         var summary = ApplicationSummary(app)
         if let at = hub.lastReconciled(name) { summary.reconciledAt = .string(at) }
-        return .json(ApplicationDetail(summary: summary, object: app.object, status: app.status, history: try hub.store.history(name).map(HistoryEntry.init)))
+        return .json(ApplicationDetail(summary: summary, object: app.object, status: app.status, history: try hub.store.history(name)))
     }
 
     func history(_ name: String) throws -> APIResponse {
         _ = try stored(name)
-        return .json(Items(try hub.store.history(name).map(HistoryEntry.init)))
+        return .json(Items(try hub.store.history(name)))
     }
 
     func diff(_ name: String) throws -> APIResponse {

@@ -92,7 +92,7 @@ extension HubAPI {
         }
         let items = try hub.store.events(cluster: r.query["cluster"], application: r.query["application"] ?? r.query["app"],
                                          after: try int("after", 0), limit: min(10_000, try int("limit", 1000)))
-        return .json(Items(items.map { EventInfo($0) }))
+        return .json(Items(items))
     }
 
     func clusterInfo(_ c: Cluster) -> HubCluster {

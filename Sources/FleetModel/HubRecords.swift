@@ -104,7 +104,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
 }
 
 /// One entry of the hub's append-only event log.
-public struct HubEvent: Sendable, Equatable {
+public struct HubEvent: Sendable, Equatable, Codable {
     public var id: Int
     public var at: String
     /// `ClusterStateChanged`, `FailedOver`, `FailbackStarted`, `FailedBack`, `Unplaced`, `Pruned`, `Cordoned`,
@@ -154,7 +154,7 @@ public struct ClusterOperationalState: Sendable, Equatable {
 }
 
 /// One sync of an Application.
-public struct SyncRecord: Sendable, Equatable {
+public struct SyncRecord: Sendable, Equatable, Codable {
     public var id: Int
     public var revision: String
     public var startedAt: String

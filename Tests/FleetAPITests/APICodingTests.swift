@@ -54,7 +54,7 @@ import Testing
 @Test func nestedErrorsCarryTheirPath() throws {
     let json = try JSONParser.parse(#"{"items": [{"id": 1, "at": "t", "type": "Sync", "cluster": null, "application": null, "message": "ok"}, {"id": "x"}]}"#)
     do {
-        _ = try APIJSON.decode(Items<EventInfo>.self, from: json)
+        _ = try APIJSON.decode(Items<HubEvent>.self, from: json)
         Issue.record("expected an error")
     } catch {
         #expect("\(error)".hasPrefix("items[1].id"), "\(error)")
