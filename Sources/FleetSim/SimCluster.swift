@@ -9,6 +9,8 @@ public struct SimResponse: Error, Sendable {
     public var status: Int
     public var contentType: String
     public var body: String
+    /// A watch: newline-delimited events, streamed until the watch ends (then `body` is unused).
+    public var events: AsyncStream<String>?
 
     static func json(_ value: JSONValue, status: Int = 200) -> SimResponse {
         SimResponse(status: status, contentType: "application/json", body: value.serialized(pretty: false))
@@ -32,12 +34,19 @@ public final class SimCluster: @unchecked Sendable {
         public var readyAfter: Double
         /// Pods whose image contains this text never become ready.
         public var failImage: String?
+        /// Changes kept per resource type for watches that resume from a resourceVersion; an older one is 410 Expired.
+        public var watchHistory: Int
+        /// Seconds between BOOKMARK events on a watch that allows them.
+        public var bookmarkInterval: Double
 
-        public init(name: String = "sim", token: String? = nil, readyAfter: Double = 1, failImage: String? = nil) {
+        public init(name: String = "sim", token: String? = nil, readyAfter: Double = 1, failImage: String? = nil,
+                    watchHistory: Int = 1000, bookmarkInterval: Double = 10) {
             self.name = name
             self.token = token
             self.readyAfter = readyAfter
             self.failImage = failImage
+            self.watchHistory = max(1, watchHistory)
+            self.bookmarkInterval = bookmarkInterval
         }
     }
 
@@ -53,6 +62,19 @@ public final class SimCluster: @unchecked Sendable {
     private var objects: [String: Stored] = [:]
     private var types: [ResourceType] = ResourceType.builtIn
     private var revision = 1
+    /// Recent changes per resource type (`plural.group`), oldest first, at most `options.watchHistory` each.
+    private var history: [String: [Change]] = [:]
+    /// Per resource type: the newest revision no longer in `history`; a watch from before it is 410 Expired.
+    private var compacted: [String: Int] = [:]
+    /// Revision before which no history exists at all (the objects the cluster starts with).
+    private var historyStart = 0
+    private var watchers: [Int: Watcher] = [:]
+    private var nextWatcher = 0
+    /// Workloads whose simulated status turns ready (or failed) at `due`, in order of `due`, from `pendingHead`.
+    private var pending: [(due: Date, key: String, changedAt: Date)] = []
+    private var pendingHead = 0
+    /// Runs readiness transitions, watch timeouts and bookmarks.
+    private let timers = DispatchQueue(label: "flotilla.sim.timers")
     /// Host and port the server listens on, for discovery answers.
     public var address: String = "127.0.0.1"
 
@@ -69,6 +91,7 @@ public final class SimCluster: @unchecked Sendable {
         let node: JSONValue = .object([("apiVersion", "v1"), ("kind", "Node"), ("metadata", .object([("name", .string("\(options.name)-node-1")), ("labels", .object([("kubernetes.io/hostname", .string("\(options.name)-node-1"))]))])),
                                        ("status", .object([("conditions", .array([.object([("type", "Ready"), ("status", "True")])]))]))])
         objects[key(nodeType, nil, "\(options.name)-node-1")] = Stored(object: stamp(node, namespace: nil, previous: nil), type: nodeType, changedAt: now)
+        historyStart = revision
     }
 
     /// Number of stored objects (tests and benchmarks).
@@ -88,7 +111,10 @@ public final class SimCluster: @unchecked Sendable {
                 return status(401, "Unauthorized", "Unauthorized")
             }
         }
-        return lock.withLock { route(request, path: path) }
+        return lock.withLock {
+            settle(Date())
+            return route(request, path: path)
+        }
     }
 
     private func route(_ request: SimRequest, path: String) -> SimResponse {
@@ -141,6 +167,12 @@ public final class SimCluster: @unchecked Sendable {
         }
         if let subresource, subresource != "status" {
             return status(404, "NotFound", "the server could not find the requested resource (subresource \(subresource))")
+        }
+        if request.method == "GET", ["true", "1"].contains(request.query["watch"] ?? "") {
+            // The legacy form `GET …/NAME?watch=true` watches one object.
+            var query = request.query
+            if let name { query["fieldSelector"] = [query["fieldSelector"], "metadata.name=\(name)"].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ",") }
+            return watch(type, namespace: namespace, query: query, table: Tables.wanted(request.headers["accept"]))
         }
         switch (request.method, name) {
         case ("GET", nil):
@@ -337,8 +369,11 @@ public final class SimCluster: @unchecked Sendable {
         if let original = object["status"], !Workloads.computes(type.kind) { obj.set("status", original) }
         let stamped = stamp(obj, namespace: type.namespaced ? namespace : nil, previous: previous?.object)
         let specChanged = previous == nil || previous!.object["spec"] != stamped["spec"]
-        let stored = Stored(object: stamped, type: type, changedAt: specChanged ? Date() : previous!.changedAt)
+        let now = Date()
+        let stored = Stored(object: stamped, type: type, changedAt: specChanged ? now : previous!.changedAt)
         objects[k] = stored
+        record(previous == nil ? .added : .modified, stored, previous: previous?.object, at: now)
+        if specChanged, Workloads.computes(type.kind), options.readyAfter > 0 { scheduleReadiness(k, changedAt: now) }
         if type.kind == "CustomResourceDefinition" { refreshTypes() }
         return .json(Workloads.withStatus(stored, now: Date(), options: options), status: code)
     }
@@ -408,23 +443,32 @@ public final class SimCluster: @unchecked Sendable {
         return store(result, type: type, namespace: namespace, previous: existing, key: k, code: 200)
     }
 
+    /// Removes a stored object, as one change (a DELETED event carrying the deletion's resourceVersion).
+    @discardableResult
+    private func remove(_ k: String) -> Stored? {
+        guard var stored = objects.removeValue(forKey: k) else { return nil }
+        revision += 1
+        stored.object.set(path: ["metadata", "resourceVersion"], .string(String(revision)))
+        record(.deleted, stored, previous: stored.object, at: Date())
+        return stored
+    }
+
     private func delete(_ type: ResourceType, namespace: String?, name: String) -> SimResponse {
         let k = key(type, namespace, name)
-        guard let existing = objects.removeValue(forKey: k) else { return notFound(type, name) }
+        guard let existing = remove(k) else { return notFound(type, name) }
         if type.kind == "Namespace" {
             // Everything in the namespace goes with it.
             for (other, stored) in objects where stored.type.namespaced && stored.object.value(at: ["metadata", "namespace"])?.stringValue == name {
-                objects.removeValue(forKey: other)
+                remove(other)
             }
         }
         if type.kind == "CustomResourceDefinition" {
             let defined = ResourceType.fromCRD(existing.object)
             for (other, stored) in objects where defined.contains(where: { $0.plural == stored.type.plural && $0.group == stored.type.group }) {
-                objects.removeValue(forKey: other)
+                remove(other)
             }
             refreshTypes()
         }
-        revision += 1
         return .json(.object([("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object([])), ("status", "Success"),
                               ("details", .object([("name", .string(name)), ("kind", .string(type.plural)), ("uid", existing.object.value(at: ["metadata", "uid"]) ?? .null)]))]))
     }
@@ -447,6 +491,144 @@ public final class SimCluster: @unchecked Sendable {
         }
         types = all
     }
+
+    // MARK: - Watch
+
+    private func typeKey(_ type: ResourceType) -> String { "\(type.plural).\(type.group)" }
+
+    /// Keeps a change in the type's history and sends it to the watches that see it.
+    private func record(_ event: WatchEventType, _ stored: Stored, previous: JSONValue?, at: Date) {
+        let tk = typeKey(stored.type)
+        let change = Change(revision: revision, type: event, resource: stored.type,
+                            namespace: stored.type.namespaced ? stored.object.value(at: ["metadata", "namespace"])?.stringValue : nil,
+                            object: stored.object, changedAt: stored.changedAt, at: at, previous: previous)
+        history[tk, default: []].append(change)
+        if let count = history[tk]?.count, count > options.watchHistory {
+            let drop = count - options.watchHistory
+            compacted[tk] = history[tk]![drop - 1].revision
+            history[tk]!.removeFirst(drop)
+        }
+        for watcher in watchers.values where watcher.typeKey == tk { send(change, to: watcher) }
+    }
+
+    private func send(_ change: Change, to watcher: Watcher) {
+        guard let (event, _) = watcher.filter.event(for: change) else { return }
+        let object = Workloads.withStatus(Stored(object: change.object, type: change.resource, changedAt: change.changedAt), now: change.at, options: options)
+        watcher.continuation.yield(WatchEvents.line(event, watcher.table
+            ? Tables.table(kind: change.resource.kind, items: [object], resourceVersion: String(change.revision), now: change.at) : object))
+    }
+
+    /// A simulated workload's status turns ready (or failed) `readyAfter` seconds after its spec changed: that
+    /// is a change of its own (new resourceVersion, MODIFIED event), as a controller's status update would be.
+    private func scheduleReadiness(_ k: String, changedAt: Date) {
+        pending.append((changedAt.addingTimeInterval(options.readyAfter), k, changedAt))
+        timers.asyncAfter(deadline: .now() + options.readyAfter + 0.002) { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.settle(Date()) }
+        }
+    }
+
+    /// Makes the readiness transitions due by `now`. Called under `lock` before every request and by timers.
+    private func settle(_ now: Date) {
+        while pendingHead < pending.count, pending[pendingHead].due <= now {
+            let due = pending[pendingHead]
+            pendingHead += 1
+            guard var stored = objects[due.key], stored.changedAt == due.changedAt else { continue }
+            let before = stored.object
+            revision += 1
+            stored.object.set(path: ["metadata", "resourceVersion"], .string(String(revision)))
+            objects[due.key] = stored
+            record(.modified, stored, previous: before, at: due.due)
+        }
+        if pendingHead > 1024, pendingHead * 2 > pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+    }
+
+    /// `GET …?watch=true`: newline-delimited JSON watch events, starting as `resourceVersion` says.
+    private func watch(_ type: ResourceType, namespace: String?, query: [String: String], table: Bool) -> SimResponse {
+        let labels: LabelSelector
+        do { labels = try LabelSelector(parsing: query["labelSelector"] ?? "") } catch {
+            return status(400, "BadRequest", "unable to parse requirement: \(error)")
+        }
+        let start: WatchStart
+        do { start = try WatchStart.parse(query) } catch {
+            return status(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: \(error.message)")
+        }
+        let filter = WatchFilter(namespace: namespace, labels: labels, fields: FieldSelector(query["fieldSelector"] ?? ""))
+        let tk = typeKey(type)
+        let bookmarks = ["true", "1"].contains(query["allowWatchBookmarks"] ?? "")
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let answer = SimResponse(status: 200, contentType: "application/json", body: "", events: stream)
+        let now = Date()
+        func initial(_ item: JSONValue) -> String {
+            WatchEvents.line(.added, table ? Tables.table(kind: type.kind, items: [item], resourceVersion: String(revision), now: now) : item)
+        }
+        switch start {
+        case .after(let rv):
+            let oldest = max(historyStart, compacted[tk] ?? 0)
+            if rv < oldest {
+                continuation.yield(WatchEvents.expired(requested: rv, oldest: oldest))
+                continuation.finish()
+                return answer
+            }
+            for change in history[tk] ?? [] where change.revision > rv {
+                guard let (event, _) = filter.event(for: change) else { continue }
+                let object = Workloads.withStatus(Stored(object: change.object, type: change.resource, changedAt: change.changedAt), now: change.at, options: options)
+                continuation.yield(WatchEvents.line(event, table ? Tables.table(kind: type.kind, items: [object], resourceVersion: String(change.revision), now: change.at) : object))
+            }
+        case .currentState(let endBookmark):
+            let prefix = "\(tk)/\(namespace.map { $0 + "/" } ?? "")"
+            let items = objects.filter { $0.key.hasPrefix(prefix) && filter.matches($0.value.object, namespace: namespace ?? $0.value.object.value(at: ["metadata", "namespace"])?.stringValue) }
+                .sorted { $0.key < $1.key }
+            for (_, stored) in items { continuation.yield(initial(Workloads.withStatus(stored, now: now, options: options))) }
+            if endBookmark { continuation.yield(WatchEvents.bookmark(type, revision: revision, initialEventsEnd: true)) }
+        case .now:
+            break
+        }
+        nextWatcher += 1
+        let id = nextWatcher
+        watchers[id] = Watcher(typeKey: tk, type: type, filter: filter, table: table, bookmarks: bookmarks, continuation: continuation)
+        continuation.onTermination = { [weak self] _ in
+            // Not under `lock`: termination may run inside a call that holds it.
+            self?.timers.async { [weak self] in
+                guard let self else { return }
+                _ = self.lock.withLock { self.watchers.removeValue(forKey: id) }
+            }
+        }
+        if let seconds = query["timeoutSeconds"].flatMap(Double.init), seconds > 0 {
+            timers.asyncAfter(deadline: .now() + seconds) { [weak self] in
+                guard let self else { return }
+                self.lock.withLock {
+                    self.settle(Date())
+                    guard let watcher = self.watchers.removeValue(forKey: id) else { return }
+                    if watcher.bookmarks { watcher.continuation.yield(WatchEvents.bookmark(type, revision: self.revision)) }
+                    watcher.continuation.finish()
+                }
+            }
+        }
+        if bookmarks { scheduleBookmark(id) }
+        return answer
+    }
+
+    /// Sends a BOOKMARK (the current resourceVersion) every `bookmarkInterval` while the watch lasts.
+    private func scheduleBookmark(_ id: Int) {
+        guard options.bookmarkInterval > 0 else { return }
+        timers.asyncAfter(deadline: .now() + options.bookmarkInterval) { [weak self] in
+            guard let self else { return }
+            let open = self.lock.withLock { () -> Bool in
+                self.settle(Date())
+                guard let watcher = self.watchers[id] else { return false }
+                watcher.continuation.yield(WatchEvents.bookmark(watcher.type, revision: self.revision))
+                return true
+            }
+            if open { self.scheduleBookmark(id) }
+        }
+    }
+
+    /// Number of open watches (tests).
+    public var watchCount: Int { lock.withLock { watchers.count } }
 
     // MARK: - Status errors
 

@@ -59,6 +59,14 @@ public struct SimServer: Sendable {
                                      body: Array(body.readableBytesView))
                 let answer = cluster.handle(sim)
                 if latency > .zero { try await Task.sleep(for: latency) }
+                if let events = answer.events {
+                    // A watch: each event written (and flushed) as it comes, until the watch ends or the client leaves.
+                    return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+                                     body: ResponseBody { writer in
+                                         for await line in events { try await writer.write(ByteBuffer(string: line)) }
+                                         try await writer.finish(nil)
+                                     })
+                }
                 return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType],
                                 body: .init(byteBuffer: ByteBuffer(string: answer.body)))
             }
