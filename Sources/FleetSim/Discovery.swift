@@ -31,6 +31,10 @@ enum Discovery {
                 resources.append(.object([("name", .string(t.plural + "/status")), ("singularName", ""), ("namespaced", .bool(t.namespaced)),
                                           ("kind", .string(t.kind)), ("verbs", .array(["get", "patch", "update"]))]))
             }
+            if Workloads.scalable(t.kind) {
+                resources.append(.object([("name", .string(t.plural + "/scale")), ("singularName", ""), ("namespaced", .bool(t.namespaced)),
+                                          ("group", "autoscaling"), ("version", "v1"), ("kind", "Scale"), ("verbs", .array(["get", "patch", "update"]))]))
+            }
         }
         return .object([("kind", "APIResourceList"), ("apiVersion", "v1"), ("groupVersion", .string(group.isEmpty ? version : "\(group)/\(version)")),
                         ("resources", .array(resources))])

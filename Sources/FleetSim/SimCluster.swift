@@ -165,6 +165,9 @@ public final class SimCluster: @unchecked Sendable {
         if !type.namespaced && namespace != nil {
             return status(404, "NotFound", "the server could not find the requested resource")
         }
+        if subresource == "scale", Workloads.scalable(type.kind), let name {
+            return scale(type, namespace: namespace, name: name, request: request)
+        }
         if let subresource, subresource != "status" {
             return status(404, "NotFound", "the server could not find the requested resource (subresource \(subresource))")
         }
@@ -451,6 +454,44 @@ public final class SimCluster: @unchecked Sendable {
         stored.object.set(path: ["metadata", "resourceVersion"], .string(String(revision)))
         record(.deleted, stored, previous: stored.object, at: Date())
         return stored
+    }
+
+    /// The `/scale` subresource: read, replaced or patched as an `autoscaling/v1` Scale; only `spec.replicas` changes.
+    private func scale(_ type: ResourceType, namespace: String?, name: String, request: SimRequest) -> SimResponse {
+        let k = key(type, namespace, name)
+        guard let existing = objects[k] else { return notFound(type, name) }
+        let current = Workloads.scale(of: Workloads.withStatus(existing, now: Date(), options: options))
+        let wanted: JSONValue
+        switch request.method {
+        case "GET": return .json(current)
+        case "PUT":
+            switch decode(request.body) {
+            case .success(let o): wanted = o
+            case .failure(let r): return r
+            }
+            if let rv = wanted.value(at: ["metadata", "resourceVersion"])?.stringValue, !rv.isEmpty,
+               rv != existing.object.value(at: ["metadata", "resourceVersion"])?.stringValue {
+                return conflict(type, name)
+            }
+        case "PATCH":
+            let contentType = (request.headers["content-type"] ?? "").split(separator: ";").first.map(String.init) ?? ""
+            do {
+                let patch = try JSONParser.parse(String(decoding: request.body, as: UTF8.self))
+                wanted = contentType == "application/json-patch+json" ? try JSONPatch.apply(patch, to: current) : current.merging(patch: Apply.stripDirectives(patch))
+            } catch {
+                return status(400, "BadRequest", "the patch could not be applied: \(error)")
+            }
+        default:
+            return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        }
+        guard let replicas = Workloads.intValue(wanted.value(at: ["spec", "replicas"])), replicas >= 0 else {
+            return invalid(type, name, [("spec.replicas", "FieldValueInvalid", "Invalid value: must be greater than or equal to 0")])
+        }
+        var object = existing.object
+        object.set(path: ["spec", "replicas"], .int(replicas))
+        let answer = store(object, type: type, namespace: namespace, previous: existing, key: k, code: 200)
+        guard answer.status == 200, let stored = objects[k] else { return answer }
+        return .json(Workloads.scale(of: Workloads.withStatus(stored, now: Date(), options: options)))
     }
 
     private func delete(_ type: ResourceType, namespace: String?, name: String) -> SimResponse {

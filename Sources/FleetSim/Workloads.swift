@@ -9,6 +9,21 @@ enum Workloads {
 
     static func computes(_ kind: String) -> Bool { kinds.contains(kind) }
 
+    /// Kinds with a `/scale` subresource (`kubectl scale`, autoscalers).
+    static func scalable(_ kind: String) -> Bool { ["Deployment", "StatefulSet", "ReplicaSet"].contains(kind) }
+
+    /// The `autoscaling/v1` Scale of a workload: its replicas and its selector as a string.
+    static func scale(of object: JSONValue) -> JSONValue {
+        let meta = object["metadata"] ?? .object([])
+        let selector = (object.value(at: ["spec", "selector", "matchLabels"])?.objectValue ?? [])
+            .map { "\($0.0)=\($0.1.stringValue ?? "")" }.joined(separator: ",")
+        let replicas = intValue(object.value(at: ["spec", "replicas"])) ?? 1
+        return .object([("kind", "Scale"), ("apiVersion", "autoscaling/v1"),
+                        ("metadata", .object(["name", "namespace", "uid", "resourceVersion", "creationTimestamp"].compactMap { k in meta[k].map { (k, $0) } })),
+                        ("spec", .object([("replicas", .int(replicas))])),
+                        ("status", .object([("replicas", .int(intValue(object.value(at: ["status", "replicas"])) ?? replicas)), ("selector", .string(selector))]))])
+    }
+
     static func withStatus(_ stored: SimCluster.Stored, now: Date, options: SimCluster.Options) -> JSONValue {
         let kind = stored.type.kind
         guard computes(kind) else { return stored.object }

@@ -282,12 +282,16 @@ func kubectlOverTLSWithToken() throws {
     #expect(invalid.status != 0 && invalid.stderr.contains("- at '/replicas': minimum: got 0, want 1"), "\(invalid.stderr)")
 }
 
-/// A Python interpreter with the official `kubernetes` client (`FLOTILLA_PYTHON`, else `python3`), when the machine has one.
+/// A Python interpreter with the official `kubernetes` client, when the machine has one: `FLOTILLA_PYTHON`, else
+/// the one `.ci/setup` installs in `.build/python`, else `python3`.
 private let pythonClient: String? = {
-    let candidate = ProcessInfo.processInfo.environment["FLOTILLA_PYTHON"] ?? "/usr/bin/python3"
-    guard FileManager.default.isExecutableFile(atPath: candidate),
-          let probe = try? CLI.runProcess(URL(fileURLWithPath: candidate), ["-c", "import kubernetes"], environment: [:]), probe.status == 0 else { return nil }
-    return candidate
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let candidates: [String?] = [ProcessInfo.processInfo.environment["FLOTILLA_PYTHON"], root.appendingPathComponent(".build/python/bin/python3").path, "/usr/bin/python3"]
+    return candidates.compactMap { $0 }.first { (candidate: String) -> Bool in
+        guard FileManager.default.isExecutableFile(atPath: candidate),
+              let probe = try? CLI.runProcess(URL(fileURLWithPath: candidate), ["-c", "import kubernetes"], environment: [:]) else { return false }
+        return probe.status == 0
+    }
 }()
 
 /// The official Python client against the simulator: typed objects without apiVersion/kind are created (the server
@@ -315,4 +319,79 @@ func pythonClientCreatesAndPages() throws {
     """
     let run = try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
     #expect(run.status == 0 && run.stdout.contains("Namespace c0,c1,c2"), "\(run.stdout)\(run.stderr)")
+}
+
+/// The Python client's `watch.Watch().stream(...)`: ADDED, MODIFIED and DELETED as another client writes.
+@Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
+func pythonClientWatches() throws {
+    let sim = try SimProcess()
+    defer { _ = sim.stop() }
+    let script = """
+    import threading, time
+    from kubernetes import client, watch
+    cfg = client.Configuration()
+    cfg.host = "\(sim.server)"
+    api = client.CoreV1Api(client.ApiClient(cfg))
+    def writer():
+        time.sleep(0.5)
+        api.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="w1"), data={"a": "1"}))
+        api.patch_namespaced_config_map("w1", "default", {"data": {"a": "2"}})
+        api.delete_namespaced_config_map("w1", "default")
+    threading.Thread(target=writer).start()
+    seen = []
+    w = watch.Watch()
+    for ev in w.stream(api.list_namespaced_config_map, "default", timeout_seconds=5):
+        seen.append("%s %s %s" % (ev["type"], ev["object"].metadata.name, (ev["object"].data or {}).get("a")))
+        if len(seen) == 3:
+            w.stop()
+    print(";".join(seen))
+    """
+    let run = try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+    #expect(run.status == 0 && run.stdout.contains("ADDED w1 1;MODIFIED w1 2;DELETED w1 2"), "\(run.stdout)\(run.stderr)")
+}
+
+/// kubectl's watching commands: `get -w` prints each change, `wait --for=condition=Available` and `rollout status`
+/// return when the simulated Deployment becomes available (seen on their watch, not at the start).
+@Test(.enabled(if: kubectl != nil, "needs kubectl"))
+func kubectlWatchesWaitsAndFollowsRollouts() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let sim = try SimProcess(arguments: ["--ready-after", "1.5s"])
+    defer { _ = sim.stop() }
+    let cache = cli.workDir.appendingPathComponent("kube")
+    _ = try runKubectl(sim.server, ["api-resources"], cache: cache)  // discovery cached before the watch starts
+    var env = ProcessInfo.processInfo.environment
+    env["HOME"] = cache.path
+    env["KUBECONFIG"] = "/dev/null"
+    let watcher = Process()
+    watcher.executableURL = URL(fileURLWithPath: kubectl!)
+    watcher.arguments = ["--server", sim.server, "--cache-dir", cache.path, "get", "deploy", "-w", "--request-timeout=6s"]
+    watcher.environment = env
+    let out = Pipe()
+    watcher.standardOutput = out
+    watcher.standardError = FileHandle.nullDevice
+    try watcher.run()
+    Thread.sleep(forTimeInterval: 0.7)
+    let deployment = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web, namespace: default}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: 'nginx:1.27'}]}
+    """
+    #expect(try runKubectl(sim.server, ["apply", "--server-side", "-f", "-"], stdin: deployment, cache: cache).status == 0)
+    let wait = try runKubectl(sim.server, ["wait", "--for=condition=Available", "deploy/web", "--timeout=10s"], cache: cache)
+    #expect(wait.status == 0 && wait.stdout.contains("condition met"), "\(wait.stdout)\(wait.stderr)")
+    #expect(try runKubectl(sim.server, ["scale", "deploy/web", "--replicas=3"], cache: cache).status == 0)
+    let rollout = try runKubectl(sim.server, ["rollout", "status", "deploy/web", "--timeout=10s"], cache: cache)
+    #expect(rollout.status == 0 && rollout.stdout.contains("Waiting for deployment \"web\" rollout to finish")
+            && rollout.stdout.contains("successfully rolled out"), "\(rollout.stdout)\(rollout.stderr)")
+    kill(watcher.processIdentifier, SIGTERM)
+    watcher.waitUntilExit()
+    let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
+    #expect(lines.starts(with: ["NAME READY", "web 0/2", "web 2/2", "web 0/3"]) && lines.last == "web 3/3", "\(lines)")
 }
