@@ -21,4 +21,13 @@ typedef int (*fl_curl_xferinfo_callback)(void *clientp, curl_off_t dltotal, curl
 static inline CURLcode fl_curl_setopt_xferinfo(CURL *h, fl_curl_xferinfo_callback cb) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, cb); }
 static inline CURLcode fl_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline long fl_curl_global_default(void) { return CURL_GLOBAL_DEFAULT; }
+// A finished transfer of a multi handle: its easy handle and result (CURLMsg's union is not visible to Swift).
+static inline CURL *fl_curl_multi_done(CURLM *m, CURLcode *result) {
+    int left = 0;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE) { *result = msg->data.result; return msg->easy_handle; }
+    }
+    return NULL;
+}
 #endif

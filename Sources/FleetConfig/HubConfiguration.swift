@@ -36,6 +36,10 @@ public struct HubConfiguration: Sendable, Equatable {
     public var perCluster: Int = 8
     /// Seconds between full resyncs of an Application (with up to 10 % jitter). Default 180.
     public var resync: Double = 180
+    /// Keep each cluster's managed objects in memory, fed by watches: reconciles read live state from it and a
+    /// change on a cluster queues its Application at once. False reads the API server on every reconcile and
+    /// sees drift only at the next resync. Default true.
+    public var watch: Bool = true
     /// trace, debug, info, notice, warning, error or critical. Default info.
     public var logLevel: LogLevel = .info
     /// Cluster health probes, failover and failback.
@@ -397,6 +401,7 @@ extension HubConfiguration {
             ("concurrency", { c, v, f in c.concurrency = r.int(v, f) ?? c.concurrency }),
             ("perCluster", { c, v, f in c.perCluster = r.int(v, f) ?? c.perCluster }),
             ("resync", { c, v, f in c.resync = r.duration(v, f) ?? c.resync }),
+            ("watch", { c, v, f in c.watch = r.bool(v, f) ?? c.watch }),
         ]
     }
 

@@ -57,6 +57,11 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
             case .prune(let app, let cluster): return self.prune(app: app, cluster: cluster)
             }
         }
+        // A change on a cluster (drift, a workload turning healthy, an object deleted) queues its Application now;
+        // the resync period is only a safety net.
+        connections.onObjectChange { [unowned self] cluster, application in
+            self.pool.add(.app(application), cluster: cluster)
+        }
     }
 
     public func run() async throws {

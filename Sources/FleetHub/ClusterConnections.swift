@@ -22,6 +22,13 @@ final class ClusterConnections: @unchecked Sendable {
     private var probeClients: [String: (Cluster, KubeClient)] = [:]
     private var states: [String: ClusterOperationalState] = [:]
     private var held: [String: Held] = [:]
+    private var objectChanged: (@Sendable (_ cluster: String, _ application: String) -> Void)?
+
+    /// Called with the cluster and Application of every change a cluster's cache sees (not the hub's own
+    /// writes); runs on the watch thread.
+    func onObjectChange(_ handler: @escaping @Sendable (_ cluster: String, _ application: String) -> Void) {
+        lock.withLock { objectChanged = handler }
+    }
 
     init(context: HubContext) {
         self.context = context
@@ -32,8 +39,17 @@ final class ClusterConnections: @unchecked Sendable {
         if let hit = lock.withLock({ clients[name] }) { return hit.1 }
         guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
         let client = KubeClient(cluster: cluster, timeout: 30)
-        lock.withLock { clients[name] = (cluster, client) }
-        return client
+        if context.config.watch {
+            let handler = lock.withLock { objectChanged }
+            client.cache = ClusterCache(client: client) { application in handler?(name, application) }
+        }
+        let winner = lock.withLock { () -> KubeClient in
+            if let other = clients[name] { return other.1 }
+            clients[name] = (cluster, client)
+            return client
+        }
+        if winner !== client { client.cache?.stop() }
+        return winner
     }
 
     /// The client probes use: the probe timeout, its own connections.
@@ -48,10 +64,13 @@ final class ClusterConnections: @unchecked Sendable {
 
     /// Drops clients of clusters removed or changed in the registry (`current`), and what is held for removed ones.
     func registryChanged(_ current: [String: Cluster]) {
-        lock.withLock {
+        let dropped = lock.withLock { () -> [KubeClient] in
+            let gone = clients.filter { current[$0.key] != $0.value.0 }.map(\.value.1)
             clients = clients.filter { current[$0.key] == $0.value.0 }
             held = held.filter { current[$0.key] != nil }
+            return gone
         }
+        for client in dropped { client.cache?.stop() }
     }
 
     /// Requests already waiting on a dead cluster end now instead of at their timeout.

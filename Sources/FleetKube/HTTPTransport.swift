@@ -36,7 +36,7 @@ public final class HTTPTransport: @unchecked Sendable {
     // `lock` guards `idle`.
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
-    private let aborted = AbortFlag()
+    let aborted = AbortFlag()
 
     /// Ends every request in flight (within about a second: libcurl's progress callback) and every later
     /// one, with an `unreachable` error. For a cluster found dead, so requests already waiting on it do not
@@ -70,7 +70,7 @@ public final class HTTPTransport: @unchecked Sendable {
     }
 
     /// Options that stay for the handle's life: TLS material, auth, timeouts.
-    private func configure(_ h: UnsafeMutableRawPointer) {
+    func configure(_ h: UnsafeMutableRawPointer) {
         fl_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         fl_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
         fl_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(connectTimeout * 1000))
@@ -107,7 +107,7 @@ public final class HTTPTransport: @unchecked Sendable {
         return curl_slist_append(nil, "\(name):\(port):\(host):\(port)")
     }
 
-    private var requestBase: String {
+    var requestBase: String {
         guard let name = credentials.tlsServerName, var url = URLComponents(string: server) else { return server }
         url.host = name
         return url.string ?? server

@@ -63,8 +63,18 @@ public final class KubeClient: @unchecked Sendable {
         }
     }
 
-    /// Ends the requests in flight to this cluster and refuses later ones (a cluster found dead).
-    public func abortAll() { transport.abortAll() }
+    /// Ends the requests in flight to this cluster and refuses later ones (a cluster found dead); its cache stops.
+    public func abortAll() {
+        transport.abortAll()
+        cache?.stop()
+    }
+
+    private var attachedCache: ClusterCache?
+    /// Flotilla's objects on this cluster kept by watches; inventories read it when it is synced.
+    public var cache: ClusterCache? {
+        get { lock.withLock { attachedCache } }
+        set { lock.withLock { attachedCache = newValue } }
+    }
 
     /// `GET /version`.
     public func version() throws -> JSONValue { try json("GET", "/version", object: "") }
@@ -180,9 +190,32 @@ public final class KubeClient: @unchecked Sendable {
 
     /// Lists a resource in one namespace, or across all when `namespace` is nil.
     public func list(_ resource: APIResource, namespace: String? = nil, labelSelector: String? = nil) throws -> [JSONValue] {
-        var path = resource.path(namespace: namespace)
-        if let labelSelector { path += "?labelSelector=" + (labelSelector.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? "") }
-        return try json("GET", path, object: resource.name)["items"]?.arrayValue ?? []
+        try listAll(resource, namespace: namespace, labelSelector: labelSelector).items
+    }
+
+    static func queryValue(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+
+    /// Every object of a resource (in chunks of `pageSize` when given, following `continue`), with the list's
+    /// resourceVersion (where a watch starts).
+    public func listAll(_ resource: APIResource, namespace: String? = nil, labelSelector: String? = nil,
+                        pageSize: Int? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
+        var items: [JSONValue] = []
+        var token: String?
+        var resourceVersion = ""
+        repeat {
+            var query: [String] = []
+            if let labelSelector { query.append("labelSelector=" + Self.queryValue(labelSelector)) }
+            if let pageSize { query.append("limit=\(pageSize)") }
+            if let token { query.append("continue=" + Self.queryValue(token)) }
+            let path = resource.path(namespace: namespace) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+            let page = try json("GET", path, object: resource.name)
+            items += page["items"]?.arrayValue ?? []
+            if resourceVersion.isEmpty { resourceVersion = page.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "" }
+            token = page.value(at: ["metadata", "continue"])?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return (items, resourceVersion)
     }
 
     /// Server-side apply: `PATCH …?fieldManager=MANAGER&force=true` with `application/apply-patch+yaml`.

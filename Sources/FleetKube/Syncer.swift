@@ -78,6 +78,13 @@ public struct Syncer: Sendable {
             return managed.contains(key) || including.contains(key)
         }
         let selector = self.selector, client = self.client, application = self.application
+        // From the cluster's cache when it follows these kinds and is synced; else from the API server.
+        if let cache = client.cache {
+            cache.follow(kinds)
+            if let live = cache.inventory(application: application, kinds: kinds.map { KubeClient.kindKey(group: $0.group, kind: $0.kind) }) {
+                return live
+            }
+        }
         let results = ConcurrentRunner.map(kinds, width: concurrency) { resource in
             try client.list(resource, labelSelector: selector).filter {
                 $0.value(at: ["metadata", "annotations", Self.appAnnotation])?.stringValue == application
@@ -124,9 +131,17 @@ public struct Syncer: Sendable {
     /// Deletes `stale` objects, many at once, recording each outcome.
     private func delete(_ stale: [ObjectRef], propagation: KubeClient.Propagation, into result: inout SyncResult) {
         let client = self.client
+        let cache = client.cache
         let outcomes = ConcurrentRunner.map(stale, width: concurrency) { ref -> Void in
             guard let resource = try client.discover().first(where: { $0.group == ref.group && $0.kind == ref.kind }) else { return }
-            try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
+            cache?.willWrite(ref)
+            do {
+                try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: propagation)
+                cache?.observeWrite(ref, .deleted)
+            } catch {
+                cache?.observeWrite(ref, .failed)
+                throw error
+            }
         }
         for (ref, outcome) in zip(stale, outcomes) {
             switch outcome {
@@ -136,6 +151,24 @@ public struct Syncer: Sendable {
                                                                              message: "\(error)", causes: [], status: 0)))
             }
         }
+    }
+
+    /// The same object but for what controllers write (status, and the resourceVersion and managedFields that
+    /// change with it): an apply that answers with it changed nothing. A workload's status may move between the
+    /// inventory and the apply.
+    static func sameApartFromStatus(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        if a.value(at: ["metadata", "resourceVersion"]) == b.value(at: ["metadata", "resourceVersion"]) { return true }
+        func stripped(_ o: JSONValue) -> JSONValue {
+            var copy = o
+            copy.remove("status")
+            if var meta = copy["metadata"] {
+                meta.remove("resourceVersion")
+                meta.remove("managedFields")
+                copy.set("metadata", meta)
+            }
+            return copy
+        }
+        return stripped(a) == stripped(b)
     }
 
     /// Applies `objects`; with `prune`, deletes owned objects that are not among them. `live` is the
@@ -169,7 +202,18 @@ public struct Syncer: Sendable {
                 let own = Set(seen.filter { $0.kind == "Namespace" && $0.group.isEmpty }.map(\.name))
                 for ns in Set(batch.compactMap(\.0.namespace)) where !own.contains(ns) { try client.ensureNamespace(ns) }
             }
-            let outcomes = ConcurrentRunner.map(batch, width: concurrency) { item in try client.apply(item.1) }
+            let cache = client.cache
+            let outcomes = ConcurrentRunner.map(batch, width: concurrency) { item in
+                cache?.willWrite(item.0)
+                do {
+                    let answer = try client.apply(item.1)
+                    cache?.observeWrite(item.0, .applied(answer.object))
+                    return answer
+                } catch {
+                    cache?.observeWrite(item.0, .failed)
+                    throw error
+                }
+            }
             for ((ref, _), outcome) in zip(batch, outcomes) {
                 switch outcome {
                 case .success(let (object, created)):
@@ -177,7 +221,7 @@ public struct Syncer: Sendable {
                     result.applied[ref] = object
                     if created {
                         result.created.append(ref)
-                    } else if let before = live[ref], before.value(at: ["metadata", "resourceVersion"]) == object.value(at: ["metadata", "resourceVersion"]) {
+                    } else if let before = live[ref], Self.sameApartFromStatus(before, object) {
                         result.unchanged.append(ref)
                     } else {
                         result.configured.append(ref)

@@ -99,7 +99,12 @@ public final class SimCluster: @unchecked Sendable {
 
     // MARK: - Entry point
 
+    private let handled = Counter()
+    /// Requests answered so far (tests and benchmarks count what a client asked).
+    public var requestCount: Int { handled.value }
+
     public func handle(_ request: SimRequest) -> SimResponse {
+        handled.increment()
         let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         switch path {
         case "/healthz", "/livez", "/readyz": return .text("ok")
@@ -743,4 +748,12 @@ enum ListContinue {
         guard parts.count == 3, let revision = Int(parts[0]) else { return nil }
         return (revision, Position(namespace: String(parts[1]), name: String(parts[2])))
     }
+}
+
+/// A thread-safe count.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }
