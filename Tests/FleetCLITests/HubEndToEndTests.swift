@@ -211,3 +211,32 @@ import Testing
     #expect(try flotilla(["cluster", "get", "edge"]).stderr.contains("404"))
     #expect(!FileManager.default.fileExists(atPath: hub.cli.workDir.appendingPathComponent("unused").path), "nothing went to a local store")
 }
+
+/// With the resync period at 180 s, drift is seen through the clusters' watches: healed within 2 s under
+/// automated sync with selfHeal, and shown OutOfSync within a second under a manual policy.
+@Test func driftSeenThroughWatchesWithLongResync() throws {
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"], "staging": ["env": "staging"]],
+                             files: ["apps/web/config.yaml": configMap("web-config", "git")],
+                             appSets: [directoryAppSet(name: "healing", env: "prod"),
+                                       directoryAppSet(name: "manual", env: "staging", automated: nil)], resync: "180s")
+    defer { hub.stop() }
+    try hub.waitFor("prod synced") { try hub.applications()["web-prod"]?["health"] == "Healthy" }
+    let sync = try CLI.runProcess(CLI.binary, ["app", "sync", "web-staging", "--server", hub.url, "--wait", "20"], environment: hub.env)
+    #expect(sync.status == 0, "\(sync.stdout)\(sync.stderr)")
+    try hub.waitFor("staging synced") { try hub.applications()["web-staging"]?["sync"] == "Synced" }
+
+    let cache = hub.cli.workDir.appendingPathComponent("kube")
+    let patch = try runKubectl(hub.sims["prod"]!.server, ["-n", "web", "patch", "configmap", "web-config", "-p", #"{"data":{"value":"drifted"}}"#], cache: cache)
+    #expect(patch.status == 0, "\(patch.stderr)")
+    let drifted = Date()
+    try hub.waitFor("drift healed", timeout: 10) {
+        try hub.get("prod", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "git"
+    }
+    #expect(Date().timeIntervalSince(drifted) < 2, "healed in \(Date().timeIntervalSince(drifted)) s")
+
+    _ = try runKubectl(hub.sims["staging"]!.server, ["-n", "web", "patch", "configmap", "web-config", "-p", #"{"data":{"value":"drifted"}}"#], cache: cache)
+    let reported = Date()
+    try hub.waitFor("drift reported", timeout: 10) { try hub.applications()["web-staging"]?["sync"] == "OutOfSync" }
+    #expect(Date().timeIntervalSince(reported) < 1, "reported in \(Date().timeIntervalSince(reported)) s")
+    #expect(try hub.get("staging", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "drifted")
+}
