@@ -27,7 +27,7 @@ final class HubBenchWorld {
     ///   - standby: the last cluster is a standby (env=dr, selected by no generator) and the secondary of c0.
     ///   - simPerCluster: one simulator process per cluster, so that one can be killed (`killSim`).
     init(clusters: Int, dirs: Int, latency: String, concurrency: Int, perCluster: Int, reachable: Bool = true,
-         standby: Bool = false, simPerCluster: Bool = false, failover: HubConfiguration.Failover = .init()) throws {
+         standby: Bool = false, simPerCluster: Bool = false, failover: HubConfiguration.Failover = .init(), watch: Bool = true, resync: Double = 3600) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-bench-\(UUID().uuidString)")
         self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -70,9 +70,10 @@ final class HubBenchWorld {
         config.webhookSecret = "bench-webhook-secret"
         config.concurrency = concurrency
         config.perCluster = perCluster
-        config.resync = 3600
+        config.resync = resync
         config.gitPollInterval = 3600
         config.failover = failover
+        config.watch = watch
         // The benchmark's one ApplicationSet makes every Application: the per-ApplicationSet cap must not cut it short.
         config.limits.applicationsPerApplicationSet = max(config.limits.applicationsPerApplicationSet, clusters * dirs)
         var logger = Logger(label: "bench") { StreamLogHandler.standardError(label: $0) }
@@ -146,25 +147,30 @@ extension BenchCommand {
               flotilla bench hub --scenario throughput --clusters 20 --dirs 500 --latency 10ms
               flotilla bench hub --scenario resync --clusters 20 --dirs 500
               flotilla bench hub --scenario memory --clusters 100 --dirs 1000    (100,000 Applications)
+              flotilla bench hub --scenario drift --clusters 20 --dirs 50 --runs 10   (another client changes an object; time until healed)
+            Add --no-watch to run the same with the clusters' caches off (every reconcile reads the API servers,
+            drift is seen at the next resync).
             """
         )
 
-        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory }
+        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory, drift }
 
-        @Option(help: "e2e, throughput, resync or memory.") var scenario: Scenario = .e2e
+        @Option(help: "e2e, throughput, resync, memory or drift.") var scenario: Scenario = .e2e
         @Option(help: "Simulated clusters.") var clusters: Int = 20
         @Option(help: "App directories in the repository (Applications = dirs × clusters).") var dirs: Int = 10
         @Option(help: "Latency the simulated API servers add to every answer.") var latency: String = "0ms"
         @Option(help: "Reconciles at once.") var concurrency: Int = 32
         @Option(help: "Reconciles at once per cluster.") var perCluster: Int = 8
-        @Option(help: "Repetitions (e2e).") var runs: Int = 5
+        @Option(help: "Repetitions (e2e, drift).") var runs: Int = 5
+        @Flag(help: "Turn the clusters' watch-fed caches off (reconcile.watch: false).") var noWatch = false
 
         func run() throws {
             let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: latency, concurrency: concurrency, perCluster: perCluster,
-                                          reachable: scenario != .memory)
+                                          reachable: scenario != .memory, watch: !noWatch,
+                                          resync: scenario == .drift ? 180 : 3600)
             defer { world.stop() }
             let apps = clusters * dirs
-            print("bench hub \(scenario.rawValue): \(clusters) clusters × \(dirs) dirs = \(apps) Applications (3 objects each), latency \(latency), concurrency \(concurrency)/\(perCluster) per cluster")
+            print("bench hub \(scenario.rawValue): \(clusters) clusters × \(dirs) dirs = \(apps) Applications (3 objects each), latency \(latency), concurrency \(concurrency)/\(perCluster) per cluster, watch \(noWatch ? "off" : "on")")
             let startCPU = processCPUSeconds()
             let (_, load) = try measure { try world.hub.start() }
             print("  start (fetch, generate, store):   \(String(format: "%8.3f s", load))   \(Int(Double(apps) / load)) apps/s generated and stored")
@@ -200,6 +206,38 @@ extension BenchCommand {
                 print("  full resync of \(apps) synced apps:  \(String(format: "%8.3f s", wall)) wall, \(String(format: "%.2f", cpu)) s hub CPU = \(String(format: "%.0f", cpu / Double(apps) * 1e6)) µs per app")
                 print("    of which HTTP exchanges (libcurl):   \(String(format: "%.2f", http)) s; hub CPU excluding the network: \(String(format: "%.0f", (cpu - http) / Double(apps) * 1e6)) µs per app")
                 print("  peak RSS: \(peakRSSMiB()) MiB")
+            case .drift:
+                guard world.wait(timeout: 1800, { world.counts().healthy == apps }) != nil else { throw CLIError("initial sync did not finish: \(world.counts())") }
+                _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
+                Thread.sleep(forTimeInterval: 1)
+                // Another field manager (as `kubectl apply --server-side --force-conflicts` would) changes one
+                // Application's ConfigMap on every cluster at once; each is timed until git's value is back.
+                let clients = (0..<clusters).map { KubeClient(cluster: Cluster(name: "c\($0)", server: "http://127.0.0.1:\(world.ports["c\($0)"]!)"), timeout: 10) }
+                var times: [Double] = []
+                for r in 0..<runs {
+                    let app = "app\(r % dirs)"
+                    let drifted: JSONValue = .object([("apiVersion", "v1"), ("kind", "ConfigMap"),
+                                                      ("metadata", .object([("name", .string(app)), ("namespace", .string(app))])),
+                                                      ("data", .object([("level", .string("debug-\(r)"))]))])
+                    let starts = ConcurrentRunner.map(clients, width: 16) { client -> Date in
+                        _ = try client.apply(drifted, fieldManager: "bench-drift", force: true)
+                        return Date()
+                    }
+                    let cm = try clients[0].resource(apiVersion: "v1", kind: "ConfigMap")
+                    let healed = ConcurrentRunner.map(Array(zip(clients, starts)), width: 16) { client, start -> Double in
+                        let began = try start.get()
+                        while Date().timeIntervalSince(began) < 300 {
+                            if try client.get(cm, namespace: app, name: app)?.value(at: ["data", "level"]) == "info" { return Date().timeIntervalSince(began) }
+                            Thread.sleep(forTimeInterval: 0.005)
+                        }
+                        throw CLIError("\(app) on \(client.cluster.name) was not healed within 300 s")
+                    }
+                    for h in healed { times.append(try h.get()) }
+                }
+                let sorted = times.sorted()
+                func at(_ q: Double) -> String { String(format: "%.3f", sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]) }
+                print("  drift healed (\(times.count) changes on \(clusters) clusters, resync \(Int(world.hub.config.resync)) s): " +
+                      "median \(at(0.5)) s, p99 \(at(0.99)) s, max \(String(format: "%.3f", sorted.last ?? 0)) s")
             case .e2e:
                 guard world.wait(timeout: 600, { world.counts().healthy == apps }) != nil else { throw CLIError("initial sync did not finish") }
                 var times: [Double] = []
