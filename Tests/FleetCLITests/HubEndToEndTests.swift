@@ -240,3 +240,27 @@ import Testing
     #expect(Date().timeIntervalSince(reported) < 1, "reported in \(Date().timeIntervalSince(reported)) s")
     #expect(try hub.get("staging", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "drifted")
 }
+
+/// A frozen cluster (SIGSTOP: its connections, watches included, stay open and silent) does not slow the others:
+/// a commit reaches the live cluster at once; the frozen one catches up once it answers again.
+@Test func frozenClusterDoesNotSlowTheOthers() throws {
+    let hub = try HubFixture(clusters: ["live": ["env": "prod"], "frozen": ["env": "prod"]],
+                             files: ["apps/web/config.yaml": configMap("web-config", "v1")],
+                             appSets: [directoryAppSet(name: "web", env: "prod")], resync: "180s")
+    defer { hub.stop() }
+    try hub.waitFor("both synced") {
+        let apps = try hub.applications()
+        return apps["web-live"]?["health"] == "Healthy" && apps["web-frozen"]?["health"] == "Healthy"
+    }
+    hub.freeze("frozen")
+    let committed = Date()
+    try hub.commit(["apps/web/config.yaml": configMap("web-config", "v2")])
+    try hub.waitFor("live cluster updated", timeout: 10) {
+        try hub.get("live", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "v2"
+    }
+    #expect(Date().timeIntervalSince(committed) < 3, "the live cluster got the commit in \(Date().timeIntervalSince(committed)) s")
+    hub.thaw("frozen")
+    try hub.waitFor("frozen cluster caught up", timeout: 60) {
+        try hub.get("frozen", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "v2"
+    }
+}
