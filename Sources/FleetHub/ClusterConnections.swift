@@ -23,6 +23,12 @@ final class ClusterConnections: @unchecked Sendable {
     private var states: [String: ClusterOperationalState] = [:]
     private var held: [String: Held] = [:]
     private var objectChanged: (@Sendable (_ cluster: String, _ application: String) -> Void)?
+    private var watchLost: (@Sendable (_ cluster: String) -> Void)?
+
+    /// Called with a cluster whose watch connection failed (a second signal besides probes).
+    func onWatchLost(_ handler: @escaping @Sendable (_ cluster: String) -> Void) {
+        lock.withLock { watchLost = handler }
+    }
 
     /// Called with the cluster and Application of every change a cluster's cache sees (not the hub's own
     /// writes); runs on the watch thread.
@@ -40,8 +46,9 @@ final class ClusterConnections: @unchecked Sendable {
         guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
         let client = KubeClient(cluster: cluster, timeout: 30)
         if context.config.watch {
-            let handler = lock.withLock { objectChanged }
-            client.cache = ClusterCache(client: client) { application in handler?(name, application) }
+            let (changed, lost) = lock.withLock { (objectChanged, watchLost) }
+            client.cache = ClusterCache(client: client, onChange: { application in changed?(name, application) },
+                                        onConnectionLost: { lost?(name) })
         }
         let winner = lock.withLock { () -> KubeClient in
             if let other = clients[name] { return other.1 }

@@ -30,6 +30,8 @@ final class FailoverController: Service, @unchecked Sendable {
     let queue = DispatchQueue(label: "flotilla.hub.monitor")
     private let timers = Timers()
     private let stopped = NIOLockedValueBox(false)
+    /// When each cluster was last probed early because its watch failed (`watchLost`).
+    private let earlyProbes = NIOLockedValueBox([String: Double]())
     /// Whether too many clusters are down for failover to start (owned by `queue`).
     private var stormAlarm = false
 
@@ -41,6 +43,7 @@ final class FailoverController: Service, @unchecked Sendable {
         self.appSets = appSets
         self.projects = projects
         self.events = events
+        connections.onWatchLost { [weak self] cluster in self?.watchLost(cluster) }
     }
 
     /// Reads every cluster's last known state (at start).
@@ -69,6 +72,28 @@ final class FailoverController: Service, @unchecked Sendable {
     var failoverPolicy: FailoverPolicy {
         FailoverPolicy(enabled: context.config.failover.enabled, maxFailoverPercent: context.config.failover.maxFailoverPercent,
                        holdDown: context.config.failover.holdDown, autoFailback: context.config.failover.failback == .auto)
+    }
+
+    /// A cluster's watch connection failed: probe it now rather than at the next round, at most once per probe
+    /// interval and only while it is Healthy, so that detection starts sooner while the thresholds keep their
+    /// meaning (Suspect and Unreachable still take the configured number of failed probes).
+    func watchLost(_ cluster: String) {
+        queue.async { [weak self] in
+            guard let self, !self.isStopped else { return }
+            let now = self.context.seconds
+            let due = self.earlyProbes.withLockedValue { last -> Bool in
+                if let at = last[cluster], now - at < self.context.config.failover.probeInterval { return false }
+                last[cluster] = now
+                return true
+            }
+            guard due, self.connections.state(cluster).health.state == .healthy,
+                  let found = try? self.context.clusterStore.cluster(named: cluster) else { return }
+            let client = self.connections.probeClient(found)
+            let problem: String?
+            do { problem = try client.ready() ? nil : "/readyz answered: not ready" } catch { problem = "\(error)" }
+            self.record(probeOf: cluster, error: problem, at: self.context.seconds)
+            if problem != nil { self.evaluatePlacements() }
+        }
     }
 
     /// One probe round: every cluster's `/readyz` at once, then placements.

@@ -31,6 +31,7 @@ public final class ClusterCache: @unchecked Sendable {
     let client: KubeClient
     let options: Options
     let onChange: @Sendable (String) -> Void
+    let onConnectionLost: @Sendable () -> Void
 
     private struct Feed {
         let resource: APIResource
@@ -45,12 +46,15 @@ public final class ClusterCache: @unchecked Sendable {
     private var stopped = false
     private let relists = DispatchQueue(label: "flotilla.cache.relist", qos: .utility)
 
-    /// `onChange` gets the Application of every object that changed (not Flotilla's own writes); it runs on the
-    /// watch thread and must not block.
-    public init(client: KubeClient, options: Options = Options(), onChange: @escaping @Sendable (String) -> Void) {
+    /// `onChange` gets the Application of every object that changed (not Flotilla's own writes);
+    /// `onConnectionLost` is called when a watch's connection fails (refused, reset, timed out): a sign the
+    /// cluster may be down, sooner than a probe. Both run on the watch thread and must not block.
+    public init(client: KubeClient, options: Options = Options(), onChange: @escaping @Sendable (String) -> Void,
+                onConnectionLost: @escaping @Sendable () -> Void = {}) {
         self.client = client
         self.options = options
         self.onChange = onChange
+        self.onConnectionLost = onConnectionLost
     }
 
     /// Objects held, and kinds followed and synced (metrics, tests).
@@ -167,6 +171,9 @@ public final class ClusterCache: @unchecked Sendable {
                 if let rv { self.relists.async { self.watch(resource, from: rv) } }
             case .closed where outcome.expired:
                 self.relists.async { self.relist(resource) }
+            case .failed:
+                if !self.isStopped { self.onConnectionLost() }
+                self.retryLater(resource)
             default:
                 self.retryLater(resource)
             }

@@ -673,6 +673,15 @@ public final class SimCluster: @unchecked Sendable {
         }
     }
 
+    /// Ends every open watch (the server is stopping: a connection kept open would hold the shutdown).
+    public func endWatches() {
+        let open = lock.withLock { () -> [Watcher] in
+            defer { watchers.removeAll() }
+            return Array(watchers.values)
+        }
+        for watcher in open { watcher.continuation.finish() }
+    }
+
     /// Number of open watches (tests).
     public var watchCount: Int { lock.withLock { watchers.count } }
 

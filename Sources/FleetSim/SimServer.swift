@@ -89,6 +89,8 @@ public struct SimServer: Sendable {
             )
             services.append(app)
         }
+        // Shut down first (services stop in reverse order): open watches end, so the servers can close.
+        services.append(WatchCloser(clusters: listeners.map(\.cluster)))
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -96,6 +98,16 @@ public struct SimServer: Sendable {
 
     /// Query strings as Go clients encode them: `+` is a space, then percent-decoding.
     public static func parseQuery(_ query: String?) -> [String: String] { QueryString.parse(query) }
+}
+
+/// Ends every watch when the server begins to stop.
+struct WatchCloser: Service {
+    let clusters: [SimCluster]
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        for cluster in clusters { cluster.endWatches() }
+    }
 }
 
 extension SimServer {

@@ -233,3 +233,19 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     let plain = HTTPTransport(server: "http://127.0.0.1:\(port)", credentials: ClusterCredentials(), timeout: 5)
     #expect((try? plain.request("GET", "/healthz"))?.status != 200)
 }
+
+/// A cluster whose watch connections fail (its API server killed) is probed at once, not at the next round:
+/// with a 30 s probe interval it is Suspect within seconds; the thresholds still decide Unreachable.
+@Test func lostWatchProbesAtOnce() throws {
+    let hub = try HubFixture(clusters: ["eu": ["env": "prod"]], files: ["apps/web/config.yaml": configMap("web-config", "1")],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "180s",
+                             extraConfig: "failover: {probeInterval: 30s, probeTimeout: 1s, failureThreshold: 3}")
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu"])
+    Thread.sleep(forTimeInterval: 0.5)   // the watches are open
+    let killed = Date()
+    kill(hub.sims["eu"]!.process.processIdentifier, SIGKILL)
+    try hub.waitFor("eu Suspect", timeout: 20) { (try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Suspect" }
+    #expect(Date().timeIntervalSince(killed) < 5, "Suspect after \(Date().timeIntervalSince(killed)) s")
+    #expect((try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Suspect", "one failed probe does not make it Unreachable")
+}
