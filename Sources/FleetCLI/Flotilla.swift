@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Flotilla: AsyncParsableCommand {
@@ -8,4 +9,27 @@ struct Flotilla: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [ClusterCommand.self, ServeCommand.self, UpCommand.self, AppCommand.self, AppSetCommand.self, EventsCommand.self, AccountCommand.self, TokenCommand.self, CanICommand.self, SecretsCommand.self, GenerateCommand.self, ApplyCommand.self, DiffCommand.self, GetCommand.self, SimCommand.self, RepoCommand.self, RenderCommand.self, BenchCommand.self, JsonnetEvalCommand.self]
     )
+
+    static func main() async {
+        raiseOpenFileLimit()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    /// A hub holds a connection per watched kind and per busy worker for each cluster (a simulator, as many on
+    /// its side): the soft limit on open files is raised to the hard limit, as Go programs such as kubectl do.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
 }

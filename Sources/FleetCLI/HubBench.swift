@@ -14,6 +14,8 @@ import Logging
 final class HubBenchWorld {
     let dir: URL
     let sim: Process
+    /// With `simProcesses` > 1: the other simulator processes (clusters split between them).
+    var moreSims: [Process] = []
     /// With `simPerCluster`: one simulator process per cluster, by name.
     var sims: [String: Process] = [:]
     var ports: [String: Int] = [:]
@@ -27,7 +29,8 @@ final class HubBenchWorld {
     ///   - standby: the last cluster is a standby (env=dr, selected by no generator) and the secondary of c0.
     ///   - simPerCluster: one simulator process per cluster, so that one can be killed (`killSim`).
     init(clusters: Int, dirs: Int, latency: String, concurrency: Int, perCluster: Int, reachable: Bool = true,
-         standby: Bool = false, simPerCluster: Bool = false, failover: HubConfiguration.Failover = .init(), watch: Bool = true, resync: Double = 3600) throws {
+         standby: Bool = false, simPerCluster: Bool = false, failover: HubConfiguration.Failover = .init(), watch: Bool = true, resync: Double = 3600,
+         simProcesses: Int = 1) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-bench-\(UUID().uuidString)")
         self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -48,12 +51,26 @@ final class HubBenchWorld {
         if reachable && simPerCluster {
             for name in ports.keys.sorted() { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
         } else if reachable {
-            try sim.run()
-            var seen = 0, line = Data()
-            while seen < clusters, let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
-                if byte == Data("\n".utf8) { seen += 1; line = Data() } else { line.append(byte) }
+            // The clusters split between `simProcesses` processes, each serving its share (`sim --fleet`).
+            let parts = max(1, min(simProcesses, clusters))
+            for p in 0..<parts {
+                let share = entries.enumerated().filter { $0.offset % parts == p }.map(\.element)
+                let file = dir.appendingPathComponent("clusters-\(p).yaml")
+                try FleetFixtures.clustersYAML(share).write(to: file, atomically: true, encoding: .utf8)
+                let process = p == 0 ? sim : Process()
+                process.executableURL = sim.executableURL
+                process.arguments = ["sim", "--fleet", file.path, "--latency", latency, "--ready-after", "0s"]
+                let out = Pipe()
+                process.standardOutput = out
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                if p > 0 { moreSims.append(process) }
+                var seen = 0, line = Data()
+                while seen < share.count, let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+                    if byte == Data("\n".utf8) { seen += 1; line = Data() } else { line.append(byte) }
+                }
+                DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
             }
-            DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
         }
 
         files = [:]
@@ -112,9 +129,9 @@ final class HubBenchWorld {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        if sim.isRunning {
-            kill(sim.processIdentifier, SIGKILL)
-            sim.waitUntilExit()
+        for p in [sim] + moreSims where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: dir)
     }
@@ -148,14 +165,16 @@ extension BenchCommand {
               flotilla bench hub --scenario resync --clusters 20 --dirs 500
               flotilla bench hub --scenario memory --clusters 100 --dirs 1000    (100,000 Applications)
               flotilla bench hub --scenario drift --clusters 20 --dirs 50 --runs 10   (another client changes an object; time until healed)
+              flotilla bench hub --scenario scale --clusters 500 --dirs 100 --sim-processes 4   (50,000 Applications: first sync, RSS, cache)
             Add --no-watch to run the same with the clusters' caches off (every reconcile reads the API servers,
             drift is seen at the next resync).
             """
         )
 
-        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory, drift }
+        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory, drift, scale }
 
-        @Option(help: "e2e, throughput, resync, memory or drift.") var scenario: Scenario = .e2e
+        @Option(help: "e2e, throughput, resync, memory, drift or scale.") var scenario: Scenario = .e2e
+        @Option(help: "Simulator processes the clusters are split between.") var simProcesses: Int = 1
         @Option(help: "Simulated clusters.") var clusters: Int = 20
         @Option(help: "App directories in the repository (Applications = dirs × clusters).") var dirs: Int = 10
         @Option(help: "Latency the simulated API servers add to every answer.") var latency: String = "0ms"
@@ -167,7 +186,7 @@ extension BenchCommand {
         func run() throws {
             let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: latency, concurrency: concurrency, perCluster: perCluster,
                                           reachable: scenario != .memory, watch: !noWatch,
-                                          resync: scenario == .drift ? 180 : 3600)
+                                          resync: scenario == .drift ? 180 : 3600, simProcesses: simProcesses)
             defer { world.stop() }
             let apps = clusters * dirs
             print("bench hub \(scenario.rawValue): \(clusters) clusters × \(dirs) dirs = \(apps) Applications (3 objects each), latency \(latency), concurrency \(concurrency)/\(perCluster) per cluster, watch \(noWatch ? "off" : "on")")
@@ -206,6 +225,22 @@ extension BenchCommand {
                 print("  full resync of \(apps) synced apps:  \(String(format: "%8.3f s", wall)) wall, \(String(format: "%.2f", cpu)) s hub CPU = \(String(format: "%.0f", cpu / Double(apps) * 1e6)) µs per app")
                 print("    of which HTTP exchanges (libcurl):   \(String(format: "%.2f", http)) s; hub CPU excluding the network: \(String(format: "%.0f", (cpu - http) / Double(apps) * 1e6)) µs per app")
                 print("  peak RSS: \(peakRSSMiB()) MiB")
+            case .scale:
+                let rssBefore = currentRSSMiB()
+                guard let first = world.wait(timeout: 3600, { world.counts().synced == apps }) else {
+                    throw CLIError("not all Applications synced within an hour: \(world.counts())")
+                }
+                let total = first + load
+                let cpu = processCPUSeconds() - startCPU
+                print("  first sync of all:                \(String(format: "%8.1f s", total))   \(Int(Double(apps) / total)) apps/s, hub CPU \(String(format: "%.0f", cpu / Double(apps) * 1e6)) µs per app")
+                _ = world.wait(timeout: 600) { world.counts().healthy == apps }
+                _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
+                let cached = world.hub.cachedObjects()
+                let objects = cached.values.reduce(0, +)
+                let rss = currentRSSMiB()
+                print("  healthy: \(world.counts().healthy) of \(apps); RSS \(rss) MiB (peak \(peakRSSMiB()) MiB; \(rssBefore) MiB with the Applications stored, before any sync)")
+                print("  cached objects: \(objects) on \(cached.count) clusters; RSS growth during the sync per cached object: " +
+                      "\(objects > 0 ? String(format: "%.1f KiB", Double(rss - rssBefore) * 1024 / Double(objects)) : "-") (an upper bound: it includes statuses and history)")
             case .drift:
                 guard world.wait(timeout: 1800, { world.counts().healthy == apps }) != nil else { throw CLIError("initial sync did not finish: \(world.counts())") }
                 _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }

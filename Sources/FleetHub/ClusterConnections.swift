@@ -69,6 +69,12 @@ final class ClusterConnections: @unchecked Sendable {
         }
     }
 
+    /// Objects each cluster's cache holds (clusters with a client and a cache).
+    func cachedObjects() -> [String: Int] {
+        let caches = lock.withLock { clients.compactMapValues { $0.1.cache } }
+        return caches.mapValues(\.objectCount)
+    }
+
     /// Drops clients of clusters removed or changed in the registry (`current`), and what is held for removed ones.
     func registryChanged(_ current: [String: Cluster]) {
         let dropped = lock.withLock { () -> [KubeClient] in

@@ -139,6 +139,8 @@ public final class Hub: @unchecked Sendable {
     }
 
     public func clusterState(_ name: String) -> ClusterOperationalState { connections.state(name) }
+    /// Objects held by each cluster's watch-fed cache.
+    public func cachedObjects() -> [String: Int] { connections.cachedObjects() }
     public func cordon(_ name: String) throws { try failover.cordon(name) }
     public func uncordon(_ name: String) throws { try failover.uncordon(name) }
     public func drain(_ name: String) throws { try failover.drain(name) }

@@ -75,7 +75,8 @@ public final class HubMetrics: @unchecked Sendable {
 
     /// The exposition; `queue` and `clusters` are sampled by the caller.
     func render(queued: Int, running: Int, completed: Int, clusters: [(name: String, reachable: Bool)],
-                states: [(name: String, state: String, cordoned: Bool)] = [], placements: [String: Int] = [:]) -> String {
+                states: [(name: String, state: String, cordoned: Bool)] = [], placements: [String: Int] = [:],
+                cached: [String: Int] = [:]) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         func label(_ v: String) -> String { v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
@@ -113,6 +114,8 @@ public final class HubMetrics: @unchecked Sendable {
         for c in states { out += "flotilla_cluster_cordoned{cluster=\"\(label(c.name))\"} \(c.cordoned ? 1 : 0)\n" }
         family("flotilla_applications_placed", "gauge", "Applications not on their primary cluster, by phase (FailedOver, FailingBack, Unplaced).")
         for phase in ["FailedOver", "FailingBack", "Unplaced"] { out += "flotilla_applications_placed{phase=\"\(phase)\"} \(placements[phase] ?? 0)\n" }
+        family("flotilla_cache_objects", "gauge", "Managed objects held in memory by the cluster's watch-fed cache.")
+        for name in cached.keys.sorted() { out += "flotilla_cache_objects{cluster=\"\(label(name))\"} \(cached[name]!)\n" }
         return out
     }
 }
@@ -130,6 +133,7 @@ extension Hub {
         }
         var placements: [String: Int] = [:]
         for app in (try? store.placedApplications()) ?? [] { placements[app.placement!.phase.rawValue, default: 0] += 1 }
-        return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements)
+        return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements,
+                              cached: cachedObjects())
     }
 }
