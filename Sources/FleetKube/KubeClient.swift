@@ -23,7 +23,16 @@ public struct APIResource: Sendable, Hashable {
         return p
     }
 
-    static func escape(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s }
+    static let pathSegmentAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))
+
+    /// A path segment, percent-encoded. Kubernetes names (lower-case letters, digits, `-` and `.`) need none and
+    /// are returned as they are without building a new string.
+    static func escape(_ s: String) -> String {
+        if s.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x5F }) {
+            return s
+        }
+        return s.addingPercentEncoding(withAllowedCharacters: pathSegmentAllowed) ?? s
+    }
 }
 
 /// A client for one cluster's Kubernetes API: discovery (cached, refreshed when a kind is unknown),

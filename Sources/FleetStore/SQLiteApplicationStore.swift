@@ -77,7 +77,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
     }
 
     public func application(named name: String) throws -> StoredApplication? {
-        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM application WHERE name = ?", arguments: [name]).map(Self.decode) }
+        // Cached statements: the hot paths of a reconcile are compiled once per connection.
+        try pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM application WHERE name = ?"), arguments: [name]).map(Self.decode) }
     }
 
     /// Replaces an ApplicationSet's Applications as a generation plan says, in one transaction. An Application
@@ -180,7 +181,7 @@ public final class SQLiteApplicationStore: ApplicationStore {
 
     public func setStatus(_ name: String, _ status: JSONValue) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?", arguments: [status.serialized(pretty: false), Self.now(), name])
+            try db.cachedStatement(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?").execute(arguments: [status.serialized(pretty: false), Self.now(), name])
         }
         changeObserver.publish([name])
     }
@@ -205,11 +206,11 @@ public final class SQLiteApplicationStore: ApplicationStore {
     public typealias SyncEntry = FleetModel.SyncEntry
 
     private static func insertHistory(_ db: Database, _ e: SyncEntry) throws -> Int {
-        let id = (try Int.fetchOne(db, sql: "SELECT MAX(id) FROM sync_history WHERE application = ?", arguments: [e.application]) ?? 0) + 1
-        try db.execute(sql: """
+        let id = (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM sync_history WHERE application = ?"), arguments: [e.application]) ?? 0) + 1
+        try db.cachedStatement(sql: """
             INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.application, id, e.revision, e.startedAt, e.finishedAt, e.result, e.resources.serialized(pretty: false)])
-        try db.execute(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?", arguments: [e.application, id - max(1, e.limit)])
+            """).execute(arguments: [e.application, id, e.revision, e.startedAt, e.finishedAt, e.result, e.resources.serialized(pretty: false)])
+        try db.cachedStatement(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?").execute(arguments: [e.application, id - max(1, e.limit)])
         return id
     }
 
@@ -220,11 +221,11 @@ public final class SQLiteApplicationStore: ApplicationStore {
         let retention = eventRetention
         var written: HubEvent?
         let exists = try pool.write { db -> Bool in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM application WHERE name = ?", arguments: [name]) != nil else { return false }
+            guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM application WHERE name = ?"), arguments: [name]) != nil else { return false }
             if let history { _ = try Self.insertHistory(db, history) }
             if let event { written = try Self.insert(event, db: db, at: Self.now(), retention: retention) }
             if let status {
-                try db.execute(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?", arguments: [status.serialized(pretty: false), Self.now(), name])
+                try db.cachedStatement(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?").execute(arguments: [status.serialized(pretty: false), Self.now(), name])
             }
             return true
         }
