@@ -299,7 +299,13 @@ extension ManifestLoader {
     func isChart(repoURL: String, commit: String, path: String, helm: JSONValue?) -> Bool {
         let dir = path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
         let chartFile = dir.isEmpty ? "Chart.yaml" : dir + "/Chart.yaml"
-        return helm != nil || ((try? git.tree(repoURL: repoURL, commit: commit))?.containsFile(chartFile) ?? true)
+        if helm != nil { return true }
+        let key = repoURL + "\u{0}" + commit + "\u{0}" + dir
+        if let known = cache?.isChart(key) { return known }
+        guard let tree = try? git.tree(repoURL: repoURL, commit: commit) else { return true }
+        let found = tree.containsFile(chartFile)
+        cache?.setChart(key, found)
+        return found
     }
 
     /// A chart at `dir` of a git commit, rendered with `source.helm` as Argo CD renders it.

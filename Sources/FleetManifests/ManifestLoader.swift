@@ -329,8 +329,20 @@ public final class ManifestCache: @unchecked Sendable {
     public init(capacity: Int = 4096) { self.capacity = max(1, capacity) }
 
     private var inFlight: [String: DispatchGroup] = [:]
+    /// Whether a path of a commit holds a chart (`repo\0commit\0path`): a commit never changes, so neither does
+    /// the answer. Emptied when it grows past 16 × `capacity`.
+    private var charts: [String: Bool] = [:]
 
     func get(_ key: String) -> [JSONValue]? { lock.withLock { entries[key] } }
+
+    func isChart(_ key: String) -> Bool? { lock.withLock { charts[key] } }
+
+    func setChart(_ key: String, _ value: Bool) {
+        lock.withLock {
+            if charts.count >= 16 * capacity { charts.removeAll(keepingCapacity: true) }
+            charts[key] = value
+        }
+    }
 
     /// The cached objects of `key`, rendering them when missing; a render already running for `key` is waited for.
     func getOrRender(_ key: String, _ render: () throws -> [JSONValue]) throws -> [JSONValue] {
