@@ -35,8 +35,9 @@ final class HubBenchWorld {
         self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var entries: [FleetFixtures.ClusterEntry] = []
+        let free = reachable ? freeLoopbackPorts(clusters) : Array(repeating: 1, count: clusters)
         for i in 0..<clusters {
-            let port = reachable ? freeLoopbackPort() : 1
+            let port = free[i]
             ports["c\(i)"] = port
             let isStandby = standby && i == clusters - 1
             entries.append(.init(name: "c\(i)", port: port, labels: ["env": isStandby ? "dr" : "prod"], secondary: standby && i == 0 ? "c\(clusters - 1)" : nil))
@@ -68,6 +69,9 @@ final class HubBenchWorld {
                 var seen = 0, line = Data()
                 while seen < share.count, let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
                     if byte == Data("\n".utf8) { seen += 1; line = Data() } else { line.append(byte) }
+                }
+                guard seen == share.count else {
+                    throw CLIError("simulator process \(p + 1) of \(parts) stopped after \(seen) of its \(share.count) clusters started")
                 }
                 DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
             }
@@ -108,6 +112,9 @@ final class HubBenchWorld {
 
     /// Waits until `condition` holds, polling every 5 ms; returns the seconds waited, or nil after `timeout`.
     func wait(timeout: Double, _ condition: () -> Bool) -> Double? { FleetFixtures.wait(timeout: timeout, condition) }
+
+    /// Whether every simulator process started for the fleet still runs.
+    var simulatorsRunning: Bool { sims.isEmpty ? ([sim] + moreSims).allSatisfy(\.isRunning) : sims.values.allSatisfy(\.isRunning) }
 
     /// Starts cluster `name`'s simulator on its port (again, after `killSim`: empty, like a rebuilt cluster).
     func startSim(_ name: String) throws { sims[name] = try Self.launchSim(name, port: ports[name]!, latency: latency) }
@@ -231,8 +238,8 @@ extension BenchCommand {
                 print("  peak RSS: \(peakRSSMiB()) MiB")
             case .scale:
                 let rssBefore = currentRSSMiB()
-                guard let first = world.wait(timeout: 3600, { world.counts().synced == apps }) else {
-                    throw CLIError("not all Applications synced within an hour: \(world.counts())")
+                guard let first = world.wait(timeout: 3600, { world.counts().synced == apps || !world.simulatorsRunning }), world.simulatorsRunning else {
+                    throw CLIError(world.simulatorsRunning ? "not all Applications synced within an hour: \(world.counts())" : "a simulator process stopped during the first sync")
                 }
                 let total = first + load
                 let cpu = processCPUSeconds() - startCPU
