@@ -70,12 +70,26 @@ extension ApplicationSetController {
     }
 
     /// Reads the ApplicationSet files and directories of the configuration; applies what changed.
-    /// A file that does not parse keeps its previous ApplicationSets and reports the error.
+    /// A file that does not parse, or that exists but cannot be read (a directory that cannot be listed), keeps its
+    /// previous ApplicationSets and reports the error: only a file that is gone removes its ApplicationSets (and
+    /// their Applications).
     func reloadApplicationSetFiles(initial: Bool) {
         var found: [String: FileAppSet] = [:]
         var failedFiles: Set<String> = []
-        for file in HubContext.yamlFiles(context.config.applicationSets) {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
+        let listing = HubContext.yamlFileList(context.config.applicationSets)
+        for directory in listing.unlisted {
+            context.logger.error("ApplicationSet directory \(directory) cannot be listed: its ApplicationSets are kept as they were")
+        }
+        for file in listing.files {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                if FileManager.default.fileExists(atPath: file) {
+                    failedFiles.insert(file)
+                    // Remembered as seen (with a text no file has), so that its removal later is noticed.
+                    lock.withLock { fileTexts[file] = "\u{0}unreadable" }
+                    context.logger.error("ApplicationSet file \(file) cannot be read: its ApplicationSets are kept as they were")
+                }
+                continue
+            }
             let text = String(decoding: data, as: UTF8.self)
             lock.withLock { fileTexts[file] = text }
             do {
@@ -92,8 +106,11 @@ extension ApplicationSetController {
             }
         }
         let previous = lock.withLock { fileAppSets }
-        // Keep the ApplicationSets of files that failed to parse, as they were.
-        for (name, old) in previous where failedFiles.contains(old.file) && found[name] == nil { found[name] = old }
+        // Keep the ApplicationSets of files that failed to parse or to be read, as they were.
+        func unlisted(_ file: String) -> Bool {
+            listing.unlisted.contains { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+        }
+        for (name, old) in previous where (failedFiles.contains(old.file) || unlisted(old.file)) && found[name] == nil { found[name] = old }
         lock.withLock { fileAppSets = found }
         if initial { return }
         for (name, old) in previous where found[name] == nil {
@@ -112,7 +129,9 @@ extension ApplicationSetController {
         if !config.projects.isEmpty { projects.load(files: HubContext.yamlFiles(config.projects)) }
         registerInCluster()
         let known = lock.withLock { fileTexts }
-        let current = Set(HubContext.yamlFiles(config.applicationSets))
+        let listing = HubContext.yamlFileList(config.applicationSets)
+        // A directory that cannot be listed now changes nothing: its files are kept as they were.
+        let current = Set(listing.files).union(known.keys.filter { file in listing.unlisted.contains { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } })
         var appSetsChanged = Set(known.keys).intersection(current).count != current.count
         for file in current {
             let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }

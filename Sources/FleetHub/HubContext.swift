@@ -77,19 +77,27 @@ public final class HubContext: Sendable {
     }
 
     /// `.yaml`/`.yml` files of the given files and directories (not hidden ones), directories' entries sorted.
-    static func yamlFiles(_ paths: [String]) -> [String] {
+    static func yamlFiles(_ paths: [String]) -> [String] { yamlFileList(paths).files }
+
+    /// The YAML files of `paths` (files, or directories listed one level deep), and the directories that exist but
+    /// could not be listed (out of file descriptors, an I/O error): what they hold is unknown, not gone.
+    static func yamlFileList(_ paths: [String]) -> (files: [String], unlisted: [String]) {
         var files: [String] = []
+        var unlisted: [String] = []
         let fm = FileManager.default
         for path in paths {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir) else { continue }
             if !isDir.boolValue { files.append(path); continue }
-            let names = ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted()
-            for name in names where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
+            guard let names = try? fm.contentsOfDirectory(atPath: path) else {
+                unlisted.append(path)
+                continue
+            }
+            for name in names.sorted() where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {
                 files.append(path.hasSuffix("/") ? path + name : path + "/" + name)
             }
         }
-        return files
+        return (files, unlisted)
     }
 }
 

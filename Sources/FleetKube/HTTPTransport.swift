@@ -65,8 +65,17 @@ public final class HTTPTransport: @unchecked Sendable {
         return h
     }
 
+    /// Handles (each with its kept-alive connection) kept for reuse; more are closed when returned, so that a hub
+    /// with thousands of clusters does not hold a burst's worth of connections to each one.
+    static let maxIdleHandles = 8
+
     private func checkin(_ h: UnsafeMutableRawPointer) {
-        lock.withLock { idle.append(h) }
+        let kept = lock.withLock { () -> Bool in
+            guard idle.count < Self.maxIdleHandles else { return false }
+            idle.append(h)
+            return true
+        }
+        if !kept { curl_easy_cleanup(h) }
     }
 
     /// Options that stay for the handle's life: TLS material, auth, timeouts.

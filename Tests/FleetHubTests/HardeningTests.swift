@@ -293,3 +293,25 @@ private func listAppSet(_ name: String, elements: String, server: String, labels
     let after = try #require(try fixture.hub.store.application(named: "web-a-a"))
     #expect(after.status.value(at: ["operationState", "phase"]) != "Running")
 }
+
+/// An ApplicationSet file that exists but cannot be read (here a directory where the file was; in production, a
+/// hub out of file descriptors or an I/O error) keeps its ApplicationSet and Applications: only a file that is
+/// gone removes them.
+@Test func unreadableApplicationSetFileRemovesNothing() async throws {
+    let files = ["apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
+    let hub = fixture.hub
+    let count = { @Sendable () throws -> Int in try hub.store.applications(appSet: "apps").count }
+    #expect(try count() == 1)
+    let file = fixture.dir.appendingPathComponent("appsets/set.yaml")
+    try FileManager.default.removeItem(at: file)
+    try FileManager.default.createDirectory(at: file, withIntermediateDirectories: false)
+    try await Task.sleep(for: .seconds(5))   // two polls of the watched files
+    #expect(try count() == 1, "an unreadable file is not a deleted one")
+    #expect(hub.applicationSet(named: "apps") != nil)
+    try FileManager.default.removeItem(at: file)
+    let deadline = Date().addingTimeInterval(15)
+    while try count() > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+    #expect(try count() == 0, "a file that is gone removes its Applications")
+    await fixture.stop()
+}
