@@ -12,7 +12,7 @@ extension ApplicationSetController {
     func load() throws {
         for file in context.config.clusters { try applyClustersFile(file) }
         registerInCluster()
-        projects.load(files: HubContext.yamlFiles(context.config.projects))
+        loadProjects()
         reloadApplicationSetFiles(initial: true)
     }
 
@@ -122,11 +122,21 @@ extension ApplicationSetController {
         }
     }
 
+    /// Loads the project files; a project directory that cannot be listed now changes nothing.
+    func loadProjects() {
+        let listing = HubContext.yamlFileList(context.config.projects)
+        guard listing.unlisted.isEmpty else {
+            context.logger.error("project directory \(listing.unlisted.joined(separator: ", ")) cannot be listed: the projects are kept as they were")
+            return
+        }
+        projects.load(files: listing.files)
+    }
+
     /// Polls watched files (ApplicationSets, clusters files, projects, the service account) for changes.
     private func watchFiles() {
         dispatchPrecondition(condition: .onQueue(queue))
         let config = context.config
-        if !config.projects.isEmpty { projects.load(files: HubContext.yamlFiles(config.projects)) }
+        if !config.projects.isEmpty { loadProjects() }
         registerInCluster()
         let known = lock.withLock { fileTexts }
         let listing = HubContext.yamlFileList(config.applicationSets)

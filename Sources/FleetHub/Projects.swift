@@ -22,8 +22,19 @@ final class ProjectBook: @unchecked Sendable {
     /// (with its line) is logged.
     func load(files: [String]) {
         var found: [String: Project] = [:]
+        func keepPrevious() {
+            let kept = lock.withLock { projects }
+            for (name, p) in kept where found[name] == nil { found[name] = p }
+        }
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                // There but unreadable (an I/O error, no file descriptor left): not a removal.
+                if FileManager.default.fileExists(atPath: file) {
+                    logger.error("projects: \(file) cannot be read; the projects are kept as they were")
+                    keepPrevious()
+                }
+                continue
+            }
             do {
                 for doc in try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: file) where doc["kind"]?.stringValue == "AppProject" {
                     let project = try Project(object: doc, file: file)
@@ -31,8 +42,7 @@ final class ProjectBook: @unchecked Sendable {
                 }
             } catch {
                 logger.error("projects: \(error)")
-                let kept = lock.withLock { projects }
-                for (name, p) in kept where found[name] == nil { found[name] = p }
+                keepPrevious()
             }
         }
         let changed = lock.withLock { () -> Bool in

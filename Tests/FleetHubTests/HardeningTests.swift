@@ -315,3 +315,22 @@ private func listAppSet(_ name: String, elements: String, server: String, labels
     #expect(try count() == 0, "a file that is gone removes its Applications")
     await fixture.stop()
 }
+
+/// A project file that exists but cannot be read keeps the projects as they were (their Applications are not
+/// suddenly in an unknown project).
+@Test func unreadableProjectFileKeepsProjects() async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("projects-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("team.yaml")
+    try "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata: {name: team}\nspec: {sourceRepos: ['*'], destinations: [{server: '*', namespace: '*'}]}\n"
+        .write(to: file, atomically: true, encoding: .utf8)
+    let fixture = try await InProcessHub(clusters: ["live": true], files: ["apps/a/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
+                                         appSet: perCluster) { config in config.projects = [directory.path] }
+    #expect(fixture.hub.projectList().map(\.name).contains("team"))
+    try FileManager.default.removeItem(at: file)
+    try FileManager.default.createDirectory(at: file, withIntermediateDirectories: false)
+    try await Task.sleep(for: .seconds(5))   // two polls of the watched files
+    #expect(fixture.hub.projectList().map(\.name).contains("team"), "an unreadable file is not a deleted one")
+    await fixture.stop()
+}
