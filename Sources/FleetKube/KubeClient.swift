@@ -41,7 +41,7 @@ public final class KubeClient: @unchecked Sendable {
     public let cluster: Cluster
     let transport: HTTPTransport
 
-    // `lock` guards `resources` and `managed`.
+    // `lock` guards `resources`, `managed` and `attachedCache`.
     private let lock = NSLock()
     private var resources: [APIResource]?
     private var managed: (kinds: Set<String>, at: Double)?
