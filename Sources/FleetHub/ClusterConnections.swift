@@ -45,10 +45,8 @@ final class ClusterConnections: @unchecked Sendable {
         if let hit = lock.withLock({ clients[name] }) { return hit.1 }
         guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
         let client = KubeClient(cluster: cluster, timeout: 30)
-        if context.config.watch {
-            let (changed, lost) = lock.withLock { (objectChanged, watchLost) }
-            client.cache = ClusterCache(client: client, onChange: { application in changed?(name, application) },
-                                        onConnectionLost: { lost?(name) })
+        if context.config.watch, state(name).health.state == .healthy {
+            client.cache = makeCache(client, cluster: name)
         }
         let winner = lock.withLock { () -> KubeClient in
             if let other = clients[name] { return other.1 }
@@ -67,6 +65,25 @@ final class ClusterConnections: @unchecked Sendable {
             probeClients[cluster.name] = (cluster, client)
             return client
         }
+    }
+
+    /// Stops the cluster's cache and takes it off its client: inventories read the API server.
+    func suspendCache(of cluster: String) {
+        let client = lock.withLock { clients[cluster]?.1 }
+        guard let cache = client?.cache else { return }
+        client?.cache = nil
+        cache.stop()
+    }
+
+    /// Gives the cluster's client a new cache (listed again as inventories ask for kinds) after `suspendCache`.
+    func resumeCache(of cluster: String) {
+        guard context.config.watch, let client = lock.withLock({ clients[cluster]?.1 }), client.cache == nil else { return }
+        client.cache = makeCache(client, cluster: cluster)
+    }
+
+    private func makeCache(_ client: KubeClient, cluster name: String) -> ClusterCache {
+        let (changed, lost) = lock.withLock { (objectChanged, watchLost) }
+        return ClusterCache(client: client, onChange: { application in changed?(name, application) }, onConnectionLost: { lost?(name) })
     }
 
     /// Objects each cluster's cache holds (clusters with a client and a cache).

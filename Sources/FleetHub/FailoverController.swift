@@ -130,6 +130,10 @@ final class FailoverController: Service, @unchecked Sendable {
             // Applications they hold can move.
             connections.abortRequests(to: cluster)
         }
+        // A cluster that stops answering probes may have stopped sending watch events too (a frozen API server
+        // keeps its connections open and silent): its cache is not served as truth until it answers again.
+        if changed == .suspect || changed == .unreachable { connections.suspendCache(of: cluster) }
+        if changed == .healthy { connections.resumeCache(of: cluster) }
         guard let changed else { return }
         let message = switch changed {
         case .healthy: "cluster \(cluster) is Healthy"

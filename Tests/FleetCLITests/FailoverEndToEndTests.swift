@@ -249,3 +249,22 @@ private func served(_ hub: HubFixture, _ app: String, on cluster: String) throws
     #expect(Date().timeIntervalSince(killed) < 5, "Suspect after \(Date().timeIntervalSince(killed)) s")
     #expect((try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Suspect", "one failed probe does not make it Unreachable")
 }
+
+/// A Suspect cluster's cache is not served as truth (a frozen API server keeps its watches open and silent):
+/// it is dropped when the probes fail and comes back when they answer again.
+@Test func suspectClusterCacheIsNotServed() throws {
+    let hub = try HubFixture(clusters: ["eu": ["env": "prod"]], files: ["apps/web/config.yaml": configMap("web-config", "1")],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "180s",
+                             extraConfig: "failover: {probeInterval: 200ms, probeTimeout: 300ms, failureThreshold: 50, recoveryThreshold: 1}")
+    defer { hub.stop() }
+    try hub.waitHealthy(["web-eu"])
+    let cached = { () throws -> Bool in try hub.raw("GET", "/metrics").text.contains("flotilla_cache_objects{cluster=\"eu\"}") }
+    try hub.waitFor("eu's cache in the metrics") { try cached() }
+    hub.freeze("eu")
+    try hub.waitFor("eu Suspect", timeout: 10) { (try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Suspect" }
+    try hub.waitFor("eu's cache dropped", timeout: 5) { try !cached() }
+    hub.thaw("eu")
+    try hub.waitFor("eu Healthy with a cache again", timeout: 10) {
+        try (try hub.api("GET", "/api/v1/clusters/eu"))["state"] == "Healthy" && cached()
+    }
+}
