@@ -189,8 +189,9 @@ public final class SimCluster: @unchecked Sendable {
         case ("GET", let name?):
             let answer = get(type, namespace: namespace, name: name)
             return Tables.wanted(request.headers["accept"]) ? asTable(answer, kind: type.kind, single: true) : answer
-        case ("POST", nil): return create(type, namespace: namespace, body: request.body, query: request.query)
-        case ("PUT", let name?): return update(type, namespace: namespace, name: name, body: request.body, status: subresource == "status")
+        case ("POST", nil): return create(type, namespace: namespace, body: request.body, query: request.query, contentType: request.headers["content-type"])
+        case ("PUT", let name?): return update(type, namespace: namespace, name: name, body: request.body, status: subresource == "status",
+                                               contentType: request.headers["content-type"])
         case ("PATCH", let name?): return patch(type, namespace: namespace, name: name, request: request)
         case ("DELETE", let name?): return delete(type, namespace: namespace, name: name)
         case ("DELETE", nil): return deleteCollection(type, namespace: namespace, query: request.query)
@@ -260,7 +261,20 @@ public final class SimCluster: @unchecked Sendable {
 
     // MARK: - Writes
 
-    private func decode(_ body: [UInt8], yaml: Bool = false) -> Result<JSONValue, SimResponse> {
+    private func decode(_ body: [UInt8], yaml: Bool = false, contentType: String? = nil) -> Result<JSONValue, SimResponse> {
+        if let contentType, contentType.hasPrefix(KubeProtobuf.contentType) {
+            do throws(KubeProtobuf.Failure) {
+                return .success(try KubeProtobuf.decode(body))
+            } catch {
+                switch error {
+                case .unsupportedKind(let kind):
+                    let known = KubeProtobuf.kinds.keys.map { String($0.split(separator: "/").last ?? "") }.sorted().joined(separator: ", ")
+                    return .failure(status(415, "UnsupportedMediaType", "the simulator reads protobuf bodies for \(known); send \(kind) as JSON (kubectl apply does)"))
+                case .malformed(let message):
+                    return .failure(status(400, "BadRequest", "the protobuf body could not be decoded: \(message)"))
+                }
+            }
+        }
         let text = String(decoding: body, as: UTF8.self)
         do {
             let value = yaml ? try YAMLValue.parse(text, file: nil) : try JSONParser.parse(text)
@@ -348,9 +362,9 @@ public final class SimCluster: @unchecked Sendable {
 
     static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
-    private func create(_ type: ResourceType, namespace: String?, body: [UInt8], query: [String: String]) -> SimResponse {
+    private func create(_ type: ResourceType, namespace: String?, body: [UInt8], query: [String: String], contentType: String? = nil) -> SimResponse {
         let object: JSONValue
-        switch decode(body) {
+        switch decode(body, contentType: contentType) {
         case .success(let o): object = o
         case .failure(let r): return r
         }
@@ -386,11 +400,11 @@ public final class SimCluster: @unchecked Sendable {
         return .json(Workloads.withStatus(stored, now: Date(), options: options), status: code)
     }
 
-    private func update(_ type: ResourceType, namespace: String?, name: String, body: [UInt8], status isStatus: Bool) -> SimResponse {
+    private func update(_ type: ResourceType, namespace: String?, name: String, body: [UInt8], status isStatus: Bool, contentType: String? = nil) -> SimResponse {
         let k = key(type, namespace, name)
         guard let existing = objects[k] else { return notFound(type, name) }
         let object: JSONValue
-        switch decode(body) {
+        switch decode(body, contentType: contentType) {
         case .success(let o): object = Self.defaultingKind(o, type)
         case .failure(let r): return r
         }
