@@ -294,17 +294,27 @@ private let pythonClient: String? = {
     }
 }()
 
+/// Runs `body` with the Python client against a new simulator: `client`, `watch`, `threading`, `time` imported and
+/// `api` a `CoreV1Api` for it.
+private func runPython(_ body: String) throws -> CLI.Result {
+    let sim = try SimProcess()
+    defer { _ = sim.stop() }
+    let script = """
+    import threading, time
+    from kubernetes import client, watch
+    cfg = client.Configuration()
+    cfg.host = "\(sim.server)"
+    api = client.CoreV1Api(client.ApiClient(cfg))
+
+    """ + body
+    return try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+}
+
 /// The official Python client against the simulator: typed objects without apiVersion/kind are created (the server
 /// takes them from the URL), lists come in chunks.
 @Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
 func pythonClientCreatesAndPages() throws {
-    let sim = try SimProcess()
-    defer { _ = sim.stop() }
-    let script = """
-    from kubernetes import client
-    cfg = client.Configuration()
-    cfg.host = "\(sim.server)"
-    api = client.CoreV1Api(client.ApiClient(cfg))
+    let run = try runPython("""
     ns = api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="demo")))
     for i in range(3):
         api.create_namespaced_config_map("demo", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c%d" % i), data={"i": str(i)}))
@@ -316,22 +326,14 @@ func pythonClientCreatesAndPages() throws {
         if not token:
             break
     print(ns.kind, ",".join(names))
-    """
-    let run = try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+    """)
     #expect(run.status == 0 && run.stdout.contains("Namespace c0,c1,c2"), "\(run.stdout)\(run.stderr)")
 }
 
 /// The Python client's `watch.Watch().stream(...)`: ADDED, MODIFIED and DELETED as another client writes.
 @Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
 func pythonClientWatches() throws {
-    let sim = try SimProcess()
-    defer { _ = sim.stop() }
-    let script = """
-    import threading, time
-    from kubernetes import client, watch
-    cfg = client.Configuration()
-    cfg.host = "\(sim.server)"
-    api = client.CoreV1Api(client.ApiClient(cfg))
+    let run = try runPython("""
     def writer():
         time.sleep(0.5)
         api.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="w1"), data={"a": "1"}))
@@ -345,8 +347,7 @@ func pythonClientWatches() throws {
         if len(seen) == 3:
             w.stop()
     print(";".join(seen))
-    """
-    let run = try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+    """)
     #expect(run.status == 0 && run.stdout.contains("ADDED w1 1;MODIFIED w1 2;DELETED w1 2"), "\(run.stdout)\(run.stderr)")
 }
 
