@@ -13,6 +13,13 @@ extension ApplicationReconciler {
     func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
         let resync = context.config.resync
         let store = context.store
+        if unchangedSinceLastComparison(name) {
+            context.reconciledAt.withLockedValue { $0[name] = HubContext.timestamp(context.now()) }
+            context.metrics.observeSkippedReconcile()
+            return .init(requeueAfter: jittered(resync))
+        }
+        // What the comparison depends on, read before it: a change meanwhile keeps it from being remembered.
+        let readAt = memo.tick, revisionsSeen = revisions.generation, projectsSeen = projects.generation
         guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
         let request = lock.withLock { manual.removeValue(forKey: name) }
@@ -116,6 +123,11 @@ extension ApplicationReconciler {
             _ = try? store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event)
         }
         context.metrics.record(app: name, status: status)
+        if let live = result.liveStamp, request == nil, windowProblem == nil, project?.syncWindows.isEmpty ?? true, !interrupted,
+           result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
+            memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen),
+                     comparedAt: started.timeIntervalSinceReferenceDate, readAt: readAt)
+        }
 
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
         if result.operation == .failed && !covered && (automated || request != nil) {
@@ -136,6 +148,29 @@ extension ApplicationReconciler {
         }
         lock.withLock { _ = progressChecks.removeValue(forKey: name) }
         return .init(requeueAfter: jittered(resync))
+    }
+
+    /// Whether the Application's last comparison found nothing to do and nothing it depended on changed since
+    /// (see `ReconcileMemo`); never for a manual sync.
+    func unchangedSinceLastComparison(_ name: String) -> Bool {
+        guard let entry = memo.entry(name), lock.withLock({ manual[name] == nil }) else { return false }
+        let seen = entry.fingerprint
+        guard let client = try? connections.client(for: seen.cluster),
+              let stamp = client.cache?.stamp(application: name, kinds: seen.live.kinds) else { return false }
+        let now = ReconcileMemo.Fingerprint(cluster: seen.cluster, live: LiveStamp(kinds: seen.live.kinds, stamp: stamp),
+                                            revisions: revisions.generation, projects: projects.generation)
+        return entry.holds(now, now: context.now().timeIntervalSinceReferenceDate, maxAge: memo.maxAge)
+    }
+
+    /// Whether rendering the Application's sources again gives the same manifests while their git revisions
+    /// resolve to the same commits: sources from git only (a chart repository's index and remote value files can
+    /// change without a commit).
+    static func comparisonIsRepeatable(_ app: JSONValue) -> Bool {
+        HubContext.sources(of: app).allSatisfy { source in
+            guard source["chart"] == nil else { return false }
+            let files = source.value(at: ["helm", "valueFiles"])?.arrayValue?.compactMap(\.stringValue) ?? []
+            return !files.contains { $0.contains("://") }
+        }
     }
 
     func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {

@@ -34,7 +34,11 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     let projects: ProjectBook
     let manifests: ManifestLoader
     let events: EventLog
+    let revisions: RevisionBook
     let drainTimeout: Double
+    /// Comparisons that found nothing to do, and what they depended on: a resync that would repeat one is
+    /// skipped. The full comparison still runs at least every tenth resync period.
+    let memo: ReconcileMemo
     private(set) var pool: WorkerPool<WorkKey>!
 
     // `lock` guards everything below.
@@ -44,8 +48,10 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     var progressChecks: [String: Int] = [:]
 
     init(context: HubContext, connections: ClusterConnections, projects: ProjectBook, manifests: ManifestLoader, events: EventLog,
-         drainTimeout: Double = 30) {
+         revisions: RevisionBook, drainTimeout: Double = 30) {
         self.context = context
+        self.revisions = revisions
+        memo = ReconcileMemo(maxAge: 10 * context.config.resync)
         self.connections = connections
         self.projects = projects
         self.manifests = manifests
@@ -61,6 +67,11 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
         // the resync period is only a safety net.
         connections.onObjectChange { [unowned self] cluster, application in
             self.pool.add(.app(application), cluster: cluster)
+        }
+        // A write to an Application's row (object, status, pin, placement) ends what its last comparison proved.
+        context.store.onApplicationsChanged { [summaries = context.summaries, memo] names in
+            summaries.drop(names)
+            memo.drop(names)
         }
     }
 

@@ -208,15 +208,23 @@ final class GitWatcher: Service, @unchecked Sendable {
 
 /// The commit each (repository URL, revision) resolved to at the last fetch.
 final class RevisionBook: @unchecked Sendable {
-    // `lock` guards `commits`.
+    // `lock` guards `commits` and `changes`.
     private let lock = NSLock()
     private var commits: [String: String] = [:]
+    private var changes: UInt64 = 0
 
     func commit(url: String, revision: String) -> String? { lock.withLock { commits[url + "\u{0}" + revision] } }
 
+    /// Bumped whenever a recorded revision moves to another commit (or is first recorded).
+    var generation: UInt64 { lock.withLock { changes } }
+
     /// Records a resolution; returns the previous commit.
     func record(url: String, revision: String, commit: String) -> String? {
-        lock.withLock { commits.updateValue(commit, forKey: url + "\u{0}" + revision) }
+        lock.withLock {
+            let before = commits.updateValue(commit, forKey: url + "\u{0}" + revision)
+            if before != commit { changes &+= 1 }
+            return before
+        }
     }
 }
 

@@ -77,13 +77,12 @@ public final class Hub: @unchecked Sendable {
         connections = ClusterConnections(context: context)
         projects = ProjectBook(logger: logger, enforced: !config.projects.isEmpty)
         reconciler = ApplicationReconciler(context: context, connections: connections, projects: projects, manifests: repositories.manifests,
-                                           events: events, drainTimeout: drainTimeout)
+                                           events: events, revisions: repositories.revisions, drainTimeout: drainTimeout)
         appSets = ApplicationSetController(context: context, repositories: repositories, reconciler: reconciler, events: events,
                                            connections: connections, projects: projects)
         gitWatcher = GitWatcher(context: context, repositories: repositories, appSets: appSets, reconciler: reconciler)
         failover = FailoverController(context: context, connections: connections, reconciler: reconciler, appSets: appSets,
                                       projects: projects, events: events)
-        context.store.onApplicationsChanged { [summaries = context.summaries] names in summaries.drop(names) }
         try bootstrapAdmin()
     }
 
@@ -184,6 +183,7 @@ public final class Hub: @unchecked Sendable {
     public func refresh(_ name: String) throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         gitWatcher.refresh(only: Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize)))
+        reconciler.memo.drop([name])
         reconciler.enqueue(app, priority: .high)
     }
 

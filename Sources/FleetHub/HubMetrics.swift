@@ -11,6 +11,7 @@ public final class HubMetrics: @unchecked Sendable {
     private var syncCounts: [String: Int] = [:]
     private var healthCounts: [String: Int] = [:]
     private var reconciles: [String: Int] = [:]
+    private var skipped = 0
     private var bucketCounts = [Int](repeating: 0, count: buckets.count)
     private var durationSum = 0.0
     private var durationCount = 0
@@ -50,6 +51,9 @@ public final class HubMetrics: @unchecked Sendable {
         if healthCounts[old.health] == 0 { healthCounts.removeValue(forKey: old.health) }
     }
 
+    /// A reconcile skipped: nothing its last comparison depended on had changed.
+    func observeSkippedReconcile() { lock.withLock { skipped += 1 } }
+
     func observeReconcile(seconds: Double, operation: String?) {
         lock.withLock {
             reconciles[operation ?? "None", default: 0] += 1
@@ -87,6 +91,8 @@ public final class HubMetrics: @unchecked Sendable {
             for key in pairs.keys.sorted() { out += "flotilla_applications{\(key)} \(pairs[key]!)\n" }
             family("flotilla_reconciles_total", "counter", "Reconciles by sync operation result (None: nothing to apply).")
             for key in reconciles.keys.sorted() { out += "flotilla_reconciles_total{operation=\"\(key)\"} \(reconciles[key]!)\n" }
+            family("flotilla_reconciles_skipped_total", "counter", "Reconciles skipped: nothing their last comparison depended on had changed.")
+            out += "flotilla_reconciles_skipped_total \(skipped)\n"
             family("flotilla_reconcile_duration_seconds", "histogram", "Duration of one reconcile (render, diff, apply, health).")
             for (i, bound) in Self.buckets.enumerated() { out += "flotilla_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(bucketCounts[i])\n" }
             out += "flotilla_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)\n"

@@ -12,6 +12,10 @@ final class ProjectBook: @unchecked Sendable {
     // `lock` guards `projects`.
     private let lock = NSLock()
     private var projects: [String: Project] = [:]
+    private var changes: UInt64 = 0
+
+    /// Bumped whenever the projects change.
+    var generation: UInt64 { lock.withLock { changes } }
 
     init(logger: Logger, enforced: Bool) {
         self.logger = logger
@@ -47,7 +51,9 @@ final class ProjectBook: @unchecked Sendable {
         }
         let changed = lock.withLock { () -> Bool in
             defer { projects = found }
-            return Set(projects.keys) != Set(found.keys) || projects.contains { found[$0.key] != $0.value }
+            let changed = Set(projects.keys) != Set(found.keys) || projects.contains { found[$0.key] != $0.value }
+            if changed { changes &+= 1 }
+            return changed
         }
         if changed { logger.info("projects: \(found.keys.sorted().joined(separator: ", "))") }
     }

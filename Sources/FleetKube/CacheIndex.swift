@@ -24,8 +24,25 @@ public struct CacheIndex: Sendable {
     /// Objects Flotilla is writing right now: their events are stored but not news (the write's answer may
     /// arrive after its own watch event).
     private var writing: [ObjectRef: Int] = [:]
+    /// Bumped by every change of one of an Application's objects (its own writes included).
+    private var versions: [String: UInt64] = [:]
+    /// Bumped by every list, lost sync and dropped kind: what a stamp taken before says no longer holds.
+    private var epoch: UInt64 = 0
 
     public init() {}
+
+    /// What an Application's live objects were when a stamp was taken: equal stamps mean no object of the
+    /// Application changed in between, and no kind was listed again or lost its sync.
+    public struct Stamp: Sendable, Equatable {
+        let epoch: UInt64
+        let version: UInt64
+    }
+
+    /// The Application's stamp, or nil when any of `kinds` is not synced (the cache does not answer for it).
+    public func stamp(application: String, kinds wanted: [String]) -> Stamp? {
+        guard wanted.allSatisfy(isSynced) else { return nil }
+        return Stamp(epoch: epoch, version: versions[application] ?? 0)
+    }
 
     public var objectCount: Int { kinds.values.reduce(0) { $0 + $1.objects.count } }
     public func isSynced(_ kind: String) -> Bool { kinds[kind]?.synced ?? false }
@@ -61,9 +78,15 @@ public struct CacheIndex: Sendable {
 
     private mutating func put(_ kind: String, _ ref: ObjectRef, _ object: JSONValue?) {
         let old = kinds[kind]?.objects[ref]
-        if let app = old.flatMap(Self.application) { byApplication[app]?.remove(ref) }
+        if let app = old.flatMap(Self.application) {
+            byApplication[app]?.remove(ref)
+            versions[app, default: 0] &+= 1
+        }
         kinds[kind, default: Kind()].objects[ref] = object.map(Self.trimmed)
-        if let app = object.flatMap(Self.application) { byApplication[app, default: []].insert(ref) }
+        if let app = object.flatMap(Self.application) {
+            byApplication[app, default: []].insert(ref)
+            versions[app, default: 0] &+= 1
+        }
     }
 
     /// A fresh list of a kind: replaces what was cached. Returns the Applications whose objects differ from what
@@ -87,6 +110,7 @@ public struct CacheIndex: Sendable {
         }
         kinds[kind, default: Kind()].resourceVersion = resourceVersion
         kinds[kind]!.synced = true
+        epoch &+= 1
         return first ? [] : touched
     }
 
@@ -140,13 +164,20 @@ public struct CacheIndex: Sendable {
     }
 
     /// The kind's watch failed or the cluster stopped answering: its objects are no longer served as truth.
-    public mutating func markUnsynced(_ kind: String) { kinds[kind]?.synced = false }
-    public mutating func markAllUnsynced() { for key in kinds.keys { kinds[key]!.synced = false } }
+    public mutating func markUnsynced(_ kind: String) {
+        kinds[kind]?.synced = false
+        epoch &+= 1
+    }
+    public mutating func markAllUnsynced() {
+        for key in kinds.keys { kinds[key]!.synced = false }
+        epoch &+= 1
+    }
 
     /// Drops a kind (no longer watched).
     public mutating func remove(kind: String) {
         for ref in kinds[kind]?.objects.keys.map({ $0 }) ?? [] { put(kind, ref, nil) }
         kinds.removeValue(forKey: kind)
+        epoch &+= 1
     }
 
     /// One Application's live objects among `kinds`, or nil when any of those kinds is not synced.

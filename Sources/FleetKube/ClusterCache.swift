@@ -45,6 +45,19 @@ public final class ClusterCache: @unchecked Sendable {
     private var feeds: [String: Feed] = [:]
     private var stopped = false
     private let relists = DispatchQueue(label: "flotilla.cache.relist", qos: .utility)
+    /// Tells this cache's stamps from another's (a cluster's cache is replaced when it comes back).
+    private let serial: UInt64 = ClusterCache.nextSerial()
+
+    private static let serials = NSLock()
+    nonisolated(unsafe) private static var lastSerial: UInt64 = 0
+    private static func nextSerial() -> UInt64 { serials.withLock { lastSerial += 1; return lastSerial } }
+
+    /// What one Application's live objects were at some moment, in this cache: an equal stamp later means
+    /// nothing of the Application changed, no kind was listed again, and the cache is the same one and served.
+    public struct Stamp: Sendable, Equatable {
+        let cache: UInt64
+        let index: CacheIndex.Stamp
+    }
 
     /// `onChange` gets the Application of every object that changed (not Flotilla's own writes);
     /// `onConnectionLost` is called when a watch's connection fails (refused, reset, timed out): a sign the
@@ -78,6 +91,11 @@ public final class ClusterCache: @unchecked Sendable {
     /// (a kind not followed or not synced, or the cache stopped): the caller reads the API server instead.
     public func inventory(application: String, kinds: [String]) -> [ObjectRef: JSONValue]? {
         lock.withLock { stopped ? nil : index.inventory(application: application, kinds: kinds) }
+    }
+
+    /// The Application's stamp over `kinds`, or nil when the cache does not answer for them (see `inventory`).
+    public func stamp(application: String, kinds: [String]) -> Stamp? {
+        lock.withLock { stopped ? nil : index.stamp(application: application, kinds: kinds).map { Stamp(cache: serial, index: $0) } }
     }
 
     /// Flotilla is about to apply or delete this object: its watch events are not news until `observeWrite`.

@@ -39,6 +39,8 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
     private var longest = 0.0
     private var freeWorkers: [Int]
     private var timer: DispatchWorkItem?
+    /// When the armed timer fires (monotonic seconds), if one is armed.
+    private var timerDue: Double?
 
     private let workers: [DispatchQueue]
     private let timerQueue = DispatchQueue(label: "flotilla.reconcile.timer")
@@ -95,30 +97,49 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Called with `lock` held.
+    /// Called with `lock` held. A timer already armed for the next due item, or earlier, is kept: when it fires,
+    /// it hands out what is due and arms the next one (re-arming on every hand-out costs more than the work of a
+    /// quick reconcile).
     private func armTimer(now: Double) {
+        let due = accepting ? state.nextDue().flatMap { $0 > now ? $0 : nil } : nil
+        if let armed = timerDue, let due, armed <= due, armed > now { return }
         timer?.cancel()
         timer = nil
-        guard accepting, let due = state.nextDue(), due > now else { return }
-        let work = DispatchWorkItem { [weak self] in self?.pump() }
+        timerDue = nil
+        guard let due else { return }
+        let work = DispatchWorkItem { [weak self] in
+            guard let self else { return }
+            self.lock.withLock { self.timerDue = nil }
+            self.pump()
+        }
         timer = work
+        timerDue = due
         timerQueue.asyncAfter(deadline: .now() + (due - now), execute: work)
     }
 
+    /// Runs `item`, then whatever may run next, on this worker's thread: one hand-off per busy period, not per item.
     private func run(_ item: Item, worker: Int) {
-        let start = clock()
-        let outcome = handler(item)
-        let end = clock()
-        lock.withLock {
-            completed += 1
-            busy += end - start
-            longest = max(longest, end - start)
-            state.done(item.key, requeueAt: accepting ? outcome.requeueAfter.map { end + $0 } : nil)
-            freeWorkers.append(worker)
+        var current = item
+        while true {
+            let start = clock()
+            let outcome = handler(current)
+            let end = clock()
+            let next: Item? = lock.withLock {
+                completed += 1
+                busy += end - start
+                longest = max(longest, end - start)
+                state.done(current.key, requeueAt: accepting ? outcome.requeueAfter.map { end + $0 } : nil)
+                armTimer(now: end)
+                if accepting, let next = state.next(now: end) { return next }
+                freeWorkers.append(worker)
+                return nil
+            }
+            drained.lock()
+            drained.broadcast()
+            drained.unlock()
+            guard let next else { break }
+            current = next
         }
-        drained.lock()
-        drained.broadcast()
-        drained.unlock()
         pump()
     }
 

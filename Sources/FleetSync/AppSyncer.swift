@@ -36,6 +36,9 @@ public struct ReconcileResult: Sendable {
     public var warnings: [(type: String, message: String)] = []
     /// The hooks the sync ran, in order.
     public var hooks: [HookOutcome] = []
+    /// Set when the comparison read every desired object from the cluster's cache, as this Application's, and
+    /// nothing was applied: the same stamp later means the same comparison.
+    public var liveStamp: LiveStamp?
 
     public init() {}
 
@@ -193,8 +196,11 @@ public struct AppSyncer: Sendable {
         }
 
         // 2. Compare with what runs.
+        let desiredKinds = Set(desired.map { KubeClient.kindKey(group: $0.0.group, kind: $0.0.kind) }).sorted()
+        // Taken before the live state is read: any change after it makes a later stamp differ.
+        let stampBefore = client.cache?.stamp(application: name, kinds: desiredKinds)
         let live: [ObjectRef: JSONValue]
-        do { live = try syncer.inventory(including: Set(desired.map { KubeClient.kindKey(group: $0.0.group, kind: $0.0.kind) })) } catch {
+        do { live = try syncer.inventory(including: Set(desiredKinds)) } catch {
             result.operation = .failed
             result.failure = .clusterUnreadable
             result.message = "cannot read the cluster: \(error)"
@@ -353,6 +359,10 @@ public struct AppSyncer: Sendable {
         }
         result.syncStatus = stillOut ? .outOfSync : .synced
         result.health = HealthRules.aggregate(result.resources.filter { $0.action != .pruned }.map(\.health))
+        if let stampBefore, result.operation == nil, result.failure == nil, result.hooks.isEmpty, foreign.isEmpty,
+           desired.allSatisfy({ live[$0.0] != nil }) {
+            result.liveStamp = LiveStamp(kinds: desiredKinds, stamp: stampBefore)
+        }
         return result
     }
 

@@ -1,3 +1,5 @@
+import FleetKube
+
 /// Whether what runs matches git (Argo CD's sync status).
 public enum SyncStatus: String, Sendable, Codable {
     case synced = "Synced"
@@ -29,4 +31,17 @@ public enum ReconcileFailure: String, Sendable {
     case clusterUnreadable = "ClusterUnreadable"
     /// Applying, a hook or a wave failed.
     case syncError = "SyncError"
+}
+
+/// The live state a comparison was made against, as the cluster's cache stamps it: while the cache gives an equal
+/// stamp for the same kinds, none of the Application's objects changed and the comparison would come out the same.
+public struct LiveStamp: Sendable, Equatable {
+    /// The kinds the Application's objects are of (`group/kind` keys).
+    public let kinds: [String]
+    public let stamp: ClusterCache.Stamp
+
+    public init(kinds: [String], stamp: ClusterCache.Stamp) {
+        self.kinds = kinds
+        self.stamp = stamp
+    }
 }
