@@ -19,7 +19,7 @@ extension ApplicationReconciler {
             return .init(requeueAfter: jittered(resync))
         }
         // What the comparison depends on, read before it: a change meanwhile keeps it from being remembered.
-        let readAt = memo.tick, revisionsSeen = revisions.generation, projectsSeen = projects.generation
+        let writesSeen = memo.writesSeen(name), revisionsSeen = revisions.generation, projectsSeen = projects.generation
         guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
         let request = lock.withLock { manual.removeValue(forKey: name) }
@@ -126,7 +126,7 @@ extension ApplicationReconciler {
         if let live = result.liveStamp, request == nil, windowProblem == nil, project?.syncWindows.isEmpty ?? true, !interrupted,
            result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
             memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen),
-                     comparedAt: started.timeIntervalSinceReferenceDate, readAt: readAt)
+                     comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
         }
 
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil

@@ -124,6 +124,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     func deleted(_ name: String) {
         pool.remove(.app(name))
+        memo.forget(name)
         context.forget(application: name)
     }
 

@@ -12,7 +12,8 @@ import Foundation
 /// change of projects. Entries are only made for what cannot change otherwise (see `ApplicationReconciler`), and
 /// an entry older than `maxAge` seconds is not used: the full comparison runs again at least that often.
 ///
-/// An entry read before a drop is never put after it (the `SummaryCache` rule). `lock` guards everything.
+/// A comparison is remembered only if nobody but the reconcile that made it wrote the Application meanwhile.
+/// `lock` guards everything.
 final class ReconcileMemo: @unchecked Sendable {
     struct Fingerprint: Sendable, Equatable {
         let cluster: String
@@ -35,40 +36,41 @@ final class ReconcileMemo: @unchecked Sendable {
     let maxAge: Double
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
-    private var dropped: [String: Int] = [:]
-    private var clock = 0
-    /// Marks before this tick were forgotten: a put read before it is refused.
-    private var floor = 0
+    /// Writes reported per Application: a comparison is remembered only when the writes since it read the
+    /// Application are its own.
+    private var writes: [String: UInt64] = [:]
 
     init(maxAge: Double) { self.maxAge = maxAge }
 
     /// Read before the Application is: passed to `put`.
-    var tick: Int { lock.withLock { clock } }
+    func writesSeen(_ name: String) -> UInt64 { lock.withLock { writes[name] ?? 0 } }
 
     func entry(_ name: String) -> Entry? { lock.withLock { entries[name] } }
 
-    /// Records a comparison that found nothing to do, unless the Application was written since `readAt`.
-    func put(_ name: String, _ fingerprint: Fingerprint, comparedAt: Double, readAt: Int) {
+    /// Records a comparison that found nothing to do, made from the Application as it was when `seen` was read,
+    /// unless someone else than the reconcile itself (which wrote `ownWrites` times) wrote it since.
+    func put(_ name: String, _ fingerprint: Fingerprint, comparedAt: Double, seen: UInt64, ownWrites: UInt64) {
         lock.withLock {
-            // A drop after the read made `clock` pass `readAt`.
-            if readAt < floor { return }
-            if let when = dropped[name], when > readAt { return }
+            guard (writes[name] ?? 0) == seen &+ ownWrites else { return }
             entries[name] = Entry(fingerprint: fingerprint, comparedAt: comparedAt)
         }
     }
 
+    /// The store wrote these Applications (or deleted them).
     func drop(_ names: [String]) {
         lock.withLock {
-            clock += 1
             for name in names {
                 entries.removeValue(forKey: name)
-                dropped[name] = clock
+                writes[name, default: 0] &+= 1
             }
-            // The marks only matter for reconciles in flight; when forgotten, those are refused.
-            if dropped.count > 100_000 {
-                dropped.removeAll(keepingCapacity: true)
-                floor = clock
-            }
+        }
+    }
+
+    /// The Application is gone.
+    func forget(_ name: String) {
+        lock.withLock {
+            entries.removeValue(forKey: name)
+            writes.removeValue(forKey: name)
         }
     }
 

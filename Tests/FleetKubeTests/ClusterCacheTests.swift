@@ -52,6 +52,41 @@ private let cm = KubeClient.kindKey(group: "", kind: "ConfigMap")
     #expect(index.objectCount == 0)
 }
 
+/// Stamps: equal while nothing of the Application changed; any change of one of its objects (its own writes
+/// included, an object joining or leaving it), a relist or a lost sync makes them differ; none for an unsynced kind.
+@Test func cacheIndexStampsChangeWithTheApplicationsObjects() {
+    var index = CacheIndex()
+    #expect(index.stamp(application: "a", kinds: [cm]) == nil, "a kind never listed gives no stamp")
+    _ = index.replace(kind: cm, items: [(ref("x"), object("x", app: "a", rv: "5")), (ref("y"), object("y", app: "b", rv: "6"))], resourceVersion: "9")
+    let a0 = index.stamp(application: "a", kinds: [cm]), b0 = index.stamp(application: "b", kinds: [cm])
+    #expect(a0 != nil && a0 == index.stamp(application: "a", kinds: [cm]), "no change, same stamp")
+
+    // Each step: what happens, then which of a's and b's stamps must have moved.
+    var a = a0, b = b0
+    let steps: [(String, (inout CacheIndex) -> Void, Bool, Bool)] = [
+        ("an event already cached (same resourceVersion)", { _ = $0.apply(.modified, kind: cm, ref: ref("x"), object: object("x", app: "a", rv: "5")) }, false, false),
+        ("a bookmark", { $0.bookmark(kind: cm, resourceVersion: "10") }, false, false),
+        ("drift on a's object", { _ = $0.apply(.modified, kind: cm, ref: ref("x"), object: object("x", app: "a", rv: "11", data: "drift")) }, true, false),
+        ("a's own write", { $0.observeWrite(kind: cm, ref: ref("x"), .applied(object("x", app: "a", rv: "12"))) }, true, false),
+        ("a write that failed", { $0.observeWrite(kind: cm, ref: ref("x"), .failed) }, false, false),
+        ("b's object joins a", { _ = $0.apply(.modified, kind: cm, ref: ref("y"), object: object("y", app: "a", rv: "13")) }, true, true),
+        ("an unmanaged object's event", { _ = $0.apply(.added, kind: cm, ref: ref("z"), object: object("z", app: nil, rv: "14")) }, false, false),
+        ("a's object deleted", { _ = $0.apply(.deleted, kind: cm, ref: ref("y"), object: object("y", app: "a", rv: "15")) }, true, false),
+        ("a relist, even an identical one", { _ = $0.replace(kind: cm, items: [(ref("x"), object("x", app: "a", rv: "12"))], resourceVersion: "16") }, true, true),
+    ]
+    for (what, change, aMoves, bMoves) in steps {
+        change(&index)
+        let a1 = index.stamp(application: "a", kinds: [cm]), b1 = index.stamp(application: "b", kinds: [cm])
+        #expect((a1 != a) == aMoves, "a after \(what)")
+        #expect((b1 != b) == bMoves, "b after \(what)")
+        a = a1; b = b1
+    }
+    index.markUnsynced(cm)
+    #expect(index.stamp(application: "a", kinds: [cm]) == nil, "a watch lost: no stamp until listed again")
+    _ = index.replace(kind: cm, items: [(ref("x"), object("x", app: "a", rv: "12"))], resourceVersion: "17")
+    #expect(index.stamp(application: "a", kinds: [cm]) != a, "listed again: not the stamp from before")
+}
+
 /// Against a simulated cluster: inventories come from memory (they answer with the server gone), a change made
 /// by someone else reports its Application within a second while the hub's own applies do not, and a stopped
 /// cache serves nothing.
