@@ -69,6 +69,12 @@ struct ProtoMessage: Sendable {
         case stringMap, bytesMap
         /// meta/v1 Time: seconds and nanos, RFC 3339 in JSON.
         case time
+        /// util/intstr IntOrString: `{type, intVal, strVal}`, a number or a string in JSON.
+        case intOrString
+        /// `map<string, resource.Quantity>`: a Quantity is a message holding its string.
+        case quantityMap
+        /// Read past and dropped: what kube-apiserver ignores on a create (a status).
+        case ignored
     }
 
     struct Field: Sendable {
@@ -112,6 +118,10 @@ struct ProtoMessage: Sendable {
                 set(field.name, decoded, append: true)
             } else if case .bytesMap = field.type {
                 set(field.name, decoded, append: true)
+            } else if case .quantityMap = field.type {
+                set(field.name, decoded, append: true)
+            } else if case .ignored = field.type {
+                continue
             } else {
                 set(field.name, decoded, append: false)
             }
@@ -163,6 +173,32 @@ extension ProtoMessage.Field {
                 }
             }
             return .object([(key, entry)])
+        case .quantityMap:
+            var key = "", quantity = ""
+            for (n, v) in try ProtoWire.fields(try bytes()) {
+                guard case .bytes(let b) = v else { throw ProtoWire.Malformed(message: "\(message).\(name): a map entry holds a varint") }
+                if n == 1 { key = String(decoding: b, as: UTF8.self) }
+                if n == 2 {
+                    for (m, q) in try ProtoWire.fields(b) where m == 1 {
+                        if case .bytes(let text) = q { quantity = String(decoding: text, as: UTF8.self) }
+                    }
+                }
+            }
+            return .object([(key, .string(quantity))])
+        case .intOrString:
+            var kind: UInt64 = 0, int: Int64 = 0, string = ""
+            for (n, v) in try ProtoWire.fields(try bytes()) {
+                switch (n, v) {
+                case (1, .varint(let t)): kind = t
+                case (2, .varint(let i)): int = Int64(Int32(truncatingIfNeeded: i))
+                case (3, .bytes(let b)): string = String(decoding: b, as: UTF8.self)
+                default: throw ProtoWire.Malformed(message: "\(message).\(name): IntOrString has no field \(n) of that type")
+                }
+            }
+            return kind == 1 ? .string(string) : .int(Int(int))
+        case .ignored:
+            _ = try bytes()
+            return .null
         case .time:
             var seconds: Int64 = 0
             for (n, v) in try ProtoWire.fields(try bytes()) where n == 1 {
@@ -206,6 +242,44 @@ enum KubeProtobuf {
         7: F(name: "fieldPath", type: .string),
     ])
 
+    static let labelSelector = ProtoMessage(name: "LabelSelector", fields: [
+        1: F(name: "matchLabels", type: .stringMap),
+        2: F(name: "matchExpressions", type: .message(ProtoMessage(name: "LabelSelectorRequirement", fields: [
+            1: F(name: "key", type: .string), 2: F(name: "operator", type: .string), 3: F(name: "values", type: .string, repeated: true),
+        ])), repeated: true),
+    ])
+    static let container = ProtoMessage(name: "Container", fields: [
+        1: F(name: "name", type: .string), 2: F(name: "image", type: .string), 3: F(name: "command", type: .string, repeated: true),
+        4: F(name: "args", type: .string, repeated: true), 5: F(name: "workingDir", type: .string),
+        6: F(name: "ports", type: .message(ProtoMessage(name: "ContainerPort", fields: [
+            1: F(name: "name", type: .string), 2: F(name: "hostPort", type: .int), 3: F(name: "containerPort", type: .int),
+            4: F(name: "protocol", type: .string), 5: F(name: "hostIP", type: .string),
+        ])), repeated: true),
+        7: F(name: "env", type: .message(ProtoMessage(name: "EnvVar", fields: [1: F(name: "name", type: .string), 2: F(name: "value", type: .string)])),
+             repeated: true),
+        8: F(name: "resources", type: .message(ProtoMessage(name: "ResourceRequirements", fields: [
+            1: F(name: "limits", type: .quantityMap), 2: F(name: "requests", type: .quantityMap),
+        ]))),
+        13: F(name: "terminationMessagePath", type: .string), 14: F(name: "imagePullPolicy", type: .string),
+        16: F(name: "stdin", type: .bool), 17: F(name: "stdinOnce", type: .bool), 18: F(name: "tty", type: .bool),
+        20: F(name: "terminationMessagePolicy", type: .string),
+    ])
+    static let podSpec = ProtoMessage(name: "PodSpec", fields: [
+        2: F(name: "containers", type: .message(container), repeated: true), 3: F(name: "restartPolicy", type: .string),
+        4: F(name: "terminationGracePeriodSeconds", type: .int, keepZero: true), 5: F(name: "activeDeadlineSeconds", type: .int, keepZero: true),
+        6: F(name: "dnsPolicy", type: .string), 7: F(name: "nodeSelector", type: .stringMap), 8: F(name: "serviceAccountName", type: .string),
+        9: F(name: "serviceAccount", type: .string), 10: F(name: "nodeName", type: .string), 11: F(name: "hostNetwork", type: .bool),
+        12: F(name: "hostPID", type: .bool), 13: F(name: "hostIPC", type: .bool),
+        15: F(name: "imagePullSecrets", type: .message(localObjectReference), repeated: true), 16: F(name: "hostname", type: .string),
+        17: F(name: "subdomain", type: .string), 19: F(name: "schedulerName", type: .string),
+        20: F(name: "initContainers", type: .message(container), repeated: true),
+        21: F(name: "automountServiceAccountToken", type: .bool, keepZero: true), 24: F(name: "priorityClassName", type: .string),
+        25: F(name: "priority", type: .int, keepZero: true), 30: F(name: "enableServiceLinks", type: .bool, keepZero: true),
+    ])
+    static let podTemplateSpec = ProtoMessage(name: "PodTemplateSpec", fields: [
+        1: F(name: "metadata", type: .message(objectMeta)), 2: F(name: "spec", type: .message(podSpec)),
+    ])
+
     /// The kinds read from protobuf, by `apiVersion/kind`.
     static let kinds: [String: ProtoMessage] = [
         "v1/Namespace": ProtoMessage(name: "Namespace", fields: [
@@ -220,6 +294,37 @@ enum KubeProtobuf {
         "v1/Secret": ProtoMessage(name: "Secret", fields: [
             1: F(name: "metadata", type: .message(objectMeta)), 2: F(name: "data", type: .bytesMap), 3: F(name: "type", type: .string),
             4: F(name: "stringData", type: .stringMap), 5: F(name: "immutable", type: .bool, keepZero: true),
+        ]),
+        "apps/v1/Deployment": ProtoMessage(name: "Deployment", fields: [
+            1: F(name: "metadata", type: .message(objectMeta)),
+            2: F(name: "spec", type: .message(ProtoMessage(name: "DeploymentSpec", fields: [
+                1: F(name: "replicas", type: .int, keepZero: true), 2: F(name: "selector", type: .message(labelSelector)),
+                3: F(name: "template", type: .message(podTemplateSpec)),
+                4: F(name: "strategy", type: .message(ProtoMessage(name: "DeploymentStrategy", fields: [
+                    1: F(name: "type", type: .string),
+                    2: F(name: "rollingUpdate", type: .message(ProtoMessage(name: "RollingUpdateDeployment", fields: [
+                        1: F(name: "maxUnavailable", type: .intOrString, keepZero: true), 2: F(name: "maxSurge", type: .intOrString, keepZero: true),
+                    ]))),
+                ]))),
+                5: F(name: "minReadySeconds", type: .int), 6: F(name: "revisionHistoryLimit", type: .int, keepZero: true),
+                7: F(name: "paused", type: .bool), 9: F(name: "progressDeadlineSeconds", type: .int, keepZero: true),
+            ]))),
+            3: F(name: "status", type: .ignored),
+        ]),
+        "v1/Service": ProtoMessage(name: "Service", fields: [
+            1: F(name: "metadata", type: .message(objectMeta)),
+            2: F(name: "spec", type: .message(ProtoMessage(name: "ServiceSpec", fields: [
+                1: F(name: "ports", type: .message(ProtoMessage(name: "ServicePort", fields: [
+                    1: F(name: "name", type: .string), 2: F(name: "protocol", type: .string), 3: F(name: "port", type: .int),
+                    4: F(name: "targetPort", type: .intOrString), 5: F(name: "nodePort", type: .int), 6: F(name: "appProtocol", type: .string),
+                ])), repeated: true),
+                2: F(name: "selector", type: .stringMap), 3: F(name: "clusterIP", type: .string), 4: F(name: "type", type: .string),
+                5: F(name: "externalIPs", type: .string, repeated: true), 7: F(name: "sessionAffinity", type: .string),
+                8: F(name: "loadBalancerIP", type: .string), 9: F(name: "loadBalancerSourceRanges", type: .string, repeated: true),
+                10: F(name: "externalName", type: .string), 11: F(name: "externalTrafficPolicy", type: .string),
+                12: F(name: "healthCheckNodePort", type: .int), 13: F(name: "publishNotReadyAddresses", type: .bool),
+            ]))),
+            3: F(name: "status", type: .ignored),
         ]),
         "v1/ServiceAccount": ProtoMessage(name: "ServiceAccount", fields: [
             1: F(name: "metadata", type: .message(objectMeta)), 2: F(name: "secrets", type: .message(objectReference), repeated: true),

@@ -397,8 +397,8 @@ func kubectlWatchesWaitsAndFollowsRollouts() throws {
     #expect(lines.starts(with: ["NAME READY", "web 0/2", "web 2/2", "web 0/3"]) && lines.last == "web 3/3", "\(lines)")
 }
 
-/// `kubectl create` sends built-in kinds in protobuf: namespaces, ConfigMaps, Secrets and ServiceAccounts are
-/// read from it; a kind the simulator has no message for is refused with a 415 that says to send JSON.
+/// `kubectl create` sends built-in kinds in protobuf: namespaces, ConfigMaps, Secrets, ServiceAccounts, Deployments
+/// and Services are read from it; a kind the simulator has no message for is refused with a 415 that says to send JSON.
 @Test(.enabled(if: kubectl != nil, "needs kubectl"))
 func kubectlCreateSpeaksProtobuf() throws {
     let cli = CLI()
@@ -415,6 +415,24 @@ func kubectlCreateSpeaksProtobuf() throws {
     #expect(try runKubectl(sim.server, ["get", "cm", "settings", "-n", "demo", "-o", "jsonpath={.data.color}"], cache: cache).stdout == "blue")
     #expect(try runKubectl(sim.server, ["get", "secret", "creds", "-n", "demo", "-o", "jsonpath={.data.password}"], cache: cache).stdout
             == Data("s3cret".utf8).base64EncodedString())
-    let deployment = try runKubectl(sim.server, ["create", "deployment", "web", "-n", "demo", "--image=nginx"], cache: cache)
-    #expect(deployment.status != 0 && deployment.stderr.contains("send apps/v1/Deployment as JSON"), "\(deployment.stderr)")
+    // Workloads and Services: the pod template, ports (int or named), node ports, replicas.
+    for arguments in [["create", "deployment", "web", "-n", "demo", "--image=nginx:1.27", "--port=8080", "--replicas=3", "--", "/bin/sh", "-c", "sleep 1"],
+                      ["create", "service", "clusterip", "web", "-n", "demo", "--tcp=80:8080", "--tcp=443:https"],
+                      ["create", "service", "nodeport", "np", "-n", "demo", "--tcp=80:8080", "--node-port=30080"],
+                      ["create", "service", "clusterip", "headless", "-n", "demo", "--clusterip=None"]] {
+        let run = try runKubectl(sim.server, arguments, cache: cache)
+        #expect(run.status == 0 && run.stdout.contains("created"), "\(arguments): \(run.stderr)")
+    }
+    let get = { (arguments: [String]) throws -> String in try runKubectl(sim.server, arguments, cache: cache).stdout }
+    #expect(try get(["get", "deploy", "web", "-n", "demo", "-o", "jsonpath={.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.spec.containers[0].image} "
+                     + "{.spec.template.spec.containers[0].ports[0].containerPort} {.spec.template.spec.containers[0].command}"])
+            == #"3 web nginx:1.27 8080 ["/bin/sh","-c","sleep 1"]"#)
+    #expect(try runKubectl(sim.server, ["rollout", "status", "deploy/web", "-n", "demo", "--timeout=20s"], cache: cache).status == 0)
+    #expect(try get(["get", "svc", "web", "-n", "demo", "-o", "jsonpath={.spec.type} {.spec.ports[0].port}:{.spec.ports[0].targetPort} {.spec.ports[1].targetPort} {.spec.selector.app}"])
+            == "ClusterIP 80:8080 https web")
+    #expect(try get(["get", "svc", "np", "-n", "demo", "-o", "jsonpath={.spec.type} {.spec.ports[0].nodePort}"]) == "NodePort 30080")
+    #expect(try get(["get", "svc", "headless", "-n", "demo", "-o", "jsonpath={.spec.clusterIP}"]) == "None")
+    // A kind without a message definition here is refused, naming what works.
+    let job = try runKubectl(sim.server, ["create", "job", "once", "-n", "demo", "--image=busybox"], cache: cache)
+    #expect(job.status != 0 && job.stderr.contains("send batch/v1/Job as JSON"), "\(job.stderr)")
 }

@@ -37,10 +37,36 @@ private let meta = field(1, "settings") + field(2, "") + field(3, "demo") + fiel
     #expect(object["automountServiceAccountToken"] == .bool(false), "false was set, not left out")
 }
 
+/// A Deployment as a Go client sends it: resource quantities (messages holding their string), IntOrString as a
+/// number or a name, a pointer replica count of 0 kept, the status read past.
+@Test func deploymentFromProtobuf() throws {
+    let quantity = { (q: String) in field(1, q) }
+    let container = field(1, "app") + field(2, "nginx:1.27") + field(3, "/bin/sh") + field(3, "-c")
+        + field(6, field(1, "http") + number(3, 8080) + field(4, "TCP"))
+        + field(7, field(1, "MODE") + field(2, "prod"))
+        + field(8, field(1, field(1, "cpu") + field(2, quantity("500m"))) + field(2, field(1, "memory") + field(2, quantity("64Mi"))))
+    let template = field(1, field(11, field(1, "app") + field(2, "web"))) + field(2, field(2, container) + field(3, "Always"))
+    let strategy = field(1, "RollingUpdate") + field(2, field(1, number(1, 1) + field(3, "25%")) + field(2, number(1, 0) + number(2, 2)))
+    let spec = number(1, 0) + field(2, entry(1, "app", "web")) + field(3, template) + field(4, strategy)
+    let raw = field(1, field(1, "web")) + field(2, spec) + field(3, number(1, 7) + number(2, 3))
+    let object = try KubeProtobuf.decode(envelope("apps/v1", "Deployment", raw))
+    #expect(object["status"] == nil, "the status of a create is not read")
+    #expect(object.value(at: ["spec", "replicas"]) == .int(0), "a pointer's zero is kept")
+    #expect(object.value(at: ["spec", "selector"]) == .object([("matchLabels", .object([("app", "web")]))]))
+    #expect(object.value(at: ["spec", "strategy"]) == .object([("type", "RollingUpdate"),
+                                                              ("rollingUpdate", .object([("maxUnavailable", "25%"), ("maxSurge", .int(2))]))]))
+    let c = try #require(object.value(at: ["spec", "template", "spec", "containers"])?.arrayValue?.first)
+    #expect(c["command"] == .array(["/bin/sh", "-c"]))
+    #expect(c["ports"] == .array([.object([("name", "http"), ("containerPort", .int(8080)), ("protocol", "TCP")])]))
+    #expect(c["env"] == .array([.object([("name", "MODE"), ("value", "prod")])]))
+    #expect(c["resources"] == .object([("limits", .object([("cpu", "500m")])), ("requests", .object([("memory", "64Mi")]))]))
+    #expect(object.value(at: ["spec", "template", "spec", "restartPolicy"]) == "Always")
+}
+
 @Test(arguments: [
     (Array("{\"a\":1}".utf8), KubeProtobuf.Failure.malformed("the body does not start with the k8s protobuf prefix")),
     (KubeProtobuf.magic + [0x0a, 0x05, 0x01], .malformed("field 1 is longer than the message")),
-    (envelope("apps/v1", "Deployment", []), .unsupportedKind("apps/v1/Deployment")),
+    (envelope("batch/v1", "Job", []), .unsupportedKind("batch/v1/Job")),
     (envelope("v1", "ConfigMap", field(9, "x")), .malformed("ConfigMap has no field 9 the simulator knows")),
     (KubeProtobuf.magic + field(1, field(1, "v1") + field(2, "ConfigMap")) + field(3, "gzip"), .malformed("content encoding 'gzip' is not supported")),
 ] as [([UInt8], KubeProtobuf.Failure)])
@@ -58,7 +84,7 @@ func protobufRefusals(body: [UInt8], expected: KubeProtobuf.Failure) {
                                         body: envelope("v1", "ConfigMap", field(1, meta) + entry(2, "color", "blue"))))
     #expect(created.status == 201 && created.contentType == "application/json")
     #expect(try JSONParser.parse(created.body).value(at: ["data", "color"]) == "blue")
-    let refused = sim.handle(SimRequest(method: "POST", path: "/apis/apps/v1/namespaces/demo/deployments", query: [:], headers: headers,
-                                        body: envelope("apps/v1", "Deployment", field(1, field(1, "web")))))
-    #expect(refused.status == 415 && refused.body.contains("send apps/v1/Deployment as JSON"))
+    let refused = sim.handle(SimRequest(method: "POST", path: "/apis/batch/v1/namespaces/demo/jobs", query: [:], headers: headers,
+                                        body: envelope("batch/v1", "Job", field(1, field(1, "web")))))
+    #expect(refused.status == 415 && refused.body.contains("send batch/v1/Job as JSON"))
 }
