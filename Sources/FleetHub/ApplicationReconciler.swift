@@ -151,7 +151,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     /// Queues every Application for a reconcile now (a full resync).
     func resyncAll() {
-        for app in (try? context.store.applications()) ?? [] { enqueue(app) }
+        for target in (try? context.store.applicationTargets()) ?? [] where target.placement?.phase != .unplaced {
+            pool.add(.app(target.name), cluster: target.activeCluster ?? "")
+        }
     }
 
     /// Queues a manual sync: first in line, applied even without `automated`, pruning when asked.

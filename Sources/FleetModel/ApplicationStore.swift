@@ -18,6 +18,8 @@ public protocol ApplicationStore: Sendable {
     /// The Applications of `names` that exist, by name.
     func applications(named names: [String]) throws -> [StoredApplication]
     func application(named name: String) throws -> StoredApplication?
+    /// Every Application's name, primary and placement, by name (without decoding objects: a full resync's list).
+    func applicationTargets() throws -> [ApplicationTarget]
     func count() throws -> Int
 
     /// Replaces an ApplicationSet's Applications as a generation plan says. A name owned by another ApplicationSet is

@@ -73,6 +73,22 @@ public struct StoredApplication: Sendable, Equatable {
     }
 }
 
+/// Where an Application runs, without its object and status: what queueing it needs.
+public struct ApplicationTarget: Sendable, Equatable {
+    public var name: String
+    public var cluster: String?
+    public var placement: Placement?
+
+    public init(name: String, cluster: String?, placement: Placement?) {
+        self.name = name
+        self.cluster = cluster
+        self.placement = placement
+    }
+
+    /// As `StoredApplication.activeCluster`.
+    public var activeCluster: String? { placement.map(\.active) ?? cluster }
+}
+
 /// The kinds of entries in the hub's event log (the `type` of a `HubEvent`, the `events:` of a notification).
 public enum HubEventType: String, Sendable, CaseIterable, Codable {
     case clusterStateChanged = "ClusterStateChanged"

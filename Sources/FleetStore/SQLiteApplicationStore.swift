@@ -81,6 +81,14 @@ public final class SQLiteApplicationStore: ApplicationStore {
         try pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM application WHERE name = ?"), arguments: [name]).map(Self.decode) }
     }
 
+    public func applicationTargets() throws -> [ApplicationTarget] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, cluster, placement FROM application ORDER BY name").map {
+                ApplicationTarget(name: $0["name"], cluster: $0["cluster"], placement: Self.placement($0["placement"]))
+            }
+        }
+    }
+
     /// Replaces an ApplicationSet's Applications as a generation plan says, in one transaction. An Application
     /// name owned by another ApplicationSet is refused (the whole plan is), naming both. With `prune`, each
     /// deleted Application that had a cluster leaves a pending prune in the same transaction, so a crash

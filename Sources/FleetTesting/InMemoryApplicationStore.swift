@@ -60,6 +60,10 @@ public final class InMemoryApplicationStore: ApplicationStore, @unchecked Sendab
 
     public func application(named name: String) throws -> StoredApplication? { lock.withLock { rows[name]?.app } }
 
+    public func applicationTargets() throws -> [ApplicationTarget] {
+        lock.withLock { rows.values.map { ApplicationTarget(name: $0.app.name, cluster: $0.app.cluster, placement: $0.app.placement) }.sorted { $0.name < $1.name } }
+    }
+
     public func count() throws -> Int { lock.withLock { rows.count } }
 
     public func apply(creating create: [StoredApplication], updating update: [StoredApplication], deleting delete: [String], appSet: String,

@@ -39,6 +39,12 @@ private func placement(_ primary: String, on active: String?, phase: Placement.P
         #expect(try store.setPlacement("a", expected: nil, to: placement("c1", on: "c2")) == .written, "\(kind)")
         try store.apply(creating: [], updating: [app("a", on: "c5")], deleting: [], appSet: "web", prune: false)
         #expect(try store.application(named: "a")?.placement == nil && store.application(named: "a")?.cluster == "c5", "\(kind)")
+        // Targets: every Application's primary and placement, by name.
+        #expect(try store.setPlacement("b", expected: nil, to: placement("c2", on: "c4")) == .written, "\(kind)")
+        try store.apply(creating: [app("0-none", on: nil)], updating: [], deleting: [], appSet: "web", prune: false)
+        let targets = try store.applicationTargets()
+        #expect(targets.map(\.name) == ["0-none", "a", "b"] && targets.map(\.activeCluster) == [nil, "c5", "c4"], "\(kind)")
+        #expect(targets == (try store.applications()).map { ApplicationTarget(name: $0.name, cluster: $0.cluster, placement: $0.placement) }, "\(kind)")
     }
 }
 
