@@ -17,10 +17,7 @@ import ServiceLifecycle
 ///
 /// As a `Service`, on shutdown it stops taking work and gives running reconciles `drainTimeout` seconds.
 public final class ApplicationReconciler: Service, @unchecked Sendable {
-    public enum WorkKey: Hashable, Sendable {
-        case app(String)
-        case prune(app: String, cluster: String)
-    }
+    public typealias WorkKey = ReconcileWork
 
     /// What a manual sync asked for.
     struct ManualSync {

@@ -107,7 +107,7 @@ public struct HubAPI: Sendable {
         // Every call that could change something is audited: who, what, when (the event's time), the outcome.
         if request.method != "GET" && !Self.isPublic(request) {
             let who = caller?.account ?? "anonymous"
-            try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(who) \(request.method) \(request.path) → \(response.status)"))
+            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(who) \(request.method) \(request.path) → \(response.status)"))
         }
         return response
     }

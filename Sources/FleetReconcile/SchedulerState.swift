@@ -59,6 +59,9 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
     private var normal: [String: Lane] = [:]
     /// Items not yet due, as a min-heap on (due, sequence).
     private var delayed: [(due: Double, seq: Int, key: Key)] = []
+    /// The clusters with a lane, sorted (kept as lanes come and go, not sorted on every hand-out).
+    private var highOrder: [String] = []
+    private var normalOrder: [String] = []
     /// Round-robin position: the cluster served last.
     private var lastCluster: String?
     private var sequence = 0
@@ -74,6 +77,7 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
     public func isRunning(_ key: Key) -> Bool { inFlight[key] != nil }
 
     /// Queues `key` to run at `due` (now, or later for a retry or resync).
+    @_specialize(exported: true, where Key == ReconcileWork)
     public mutating func add(_ key: Key, cluster: String, priority: Priority = .normal, due: Double) {
         let entry = Pending(cluster: cluster, priority: priority, due: due, sequence: 0)
         if inFlight[key] != nil {
@@ -116,11 +120,18 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
         while let top = delayed.first, top.due <= now {
             heapPop()
             guard let p = pending[top.key], p.sequence == top.seq else { continue }
-            if p.priority == .high { high[p.cluster, default: Lane()].push(top.key, top.seq) } else { normal[p.cluster, default: Lane()].push(top.key, top.seq) }
+            if p.priority == .high {
+                if high[p.cluster] == nil { Self.insert(p.cluster, into: &highOrder) }
+                high[p.cluster, default: Lane()].push(top.key, top.seq)
+            } else {
+                if normal[p.cluster] == nil { Self.insert(p.cluster, into: &normalOrder) }
+                normal[p.cluster, default: Lane()].push(top.key, top.seq)
+            }
         }
     }
 
     /// Drops a queued key (an Application that was deleted).
+    @_specialize(exported: true, where Key == ReconcileWork)
     public mutating func remove(_ key: Key) {
         pending.removeValue(forKey: key)
         held.removeValue(forKey: key)
@@ -136,25 +147,57 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
             if let p = pending[entry.0], p.sequence == entry.1 { return entry }
             _ = lanes[cluster]!.pop()
         }
-        if lanes[cluster]?.isEmpty == true { lanes.removeValue(forKey: cluster) }
         return nil
     }
 
+    /// Index of the first element of sorted `order` greater than `value`.
+    private static func upperBound(_ value: String, in order: [String]) -> Int {
+        var low = 0, high = order.count
+        while low < high {
+            let mid = (low + high) / 2
+            if order[mid] <= value { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    private static func insert(_ cluster: String, into order: inout [String]) {
+        let i = upperBound(cluster, in: order)
+        if i > 0 && order[i - 1] == cluster { return }
+        order.insert(cluster, at: i)
+    }
+
+    private static func remove(_ cluster: String, from order: inout [String]) {
+        let i = upperBound(cluster, in: order)
+        if i > 0 && order[i - 1] == cluster { order.remove(at: i - 1) }
+    }
+
     /// The next item a worker may run now, or nil. Marks it in flight.
+    @_specialize(exported: true, where Key == ReconcileWork)
     public mutating func next(now: Double) -> Item? {
         guard inFlight.count < concurrency else { return nil }
         promote(now: now)
         for useHigh in [true, false] {
-            let clusters = (useHigh ? Array(high.keys) : Array(normal.keys)).sorted()
+            let clusters = useHigh ? highOrder : normalOrder
             guard !clusters.isEmpty else { continue }
             // Round robin: start after the cluster served last.
-            let start = clusters.firstIndex { lastCluster == nil || $0 > lastCluster! } ?? 0
+            let start = lastCluster.map { Self.upperBound($0, in: clusters) % clusters.count } ?? 0
+            var emptied: [String] = []
+            defer {
+                for cluster in emptied {
+                    if useHigh { high.removeValue(forKey: cluster); Self.remove(cluster, from: &highOrder) }
+                    else { normal.removeValue(forKey: cluster); Self.remove(cluster, from: &normalOrder) }
+                }
+            }
             for offset in 0..<clusters.count {
                 let cluster = clusters[(start + offset) % clusters.count]
                 guard !blocked.contains(cluster), (inFlightPerCluster[cluster] ?? 0) < perCluster else { continue }
                 let found = useHigh ? Self.head(&high, cluster, pending) : Self.head(&normal, cluster, pending)
-                guard let (key, _) = found else { continue }
+                guard let (key, _) = found else {
+                    emptied.append(cluster)
+                    continue
+                }
                 if useHigh { _ = high[cluster]?.pop() } else { _ = normal[cluster]?.pop() }
+                if (useHigh ? high[cluster]?.isEmpty : normal[cluster]?.isEmpty) == true { emptied.append(cluster) }
                 let p = pending.removeValue(forKey: key)!
                 inFlight[key] = cluster
                 inFlightPerCluster[cluster, default: 0] += 1
@@ -167,6 +210,7 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
 
     /// Marks `key` finished; `requeueAt` schedules it again (retry or resync). A re-add held during the run
     /// is queued too (the earlier of the two times wins).
+    @_specialize(exported: true, where Key == ReconcileWork)
     public mutating func done(_ key: Key, requeueAt: Double? = nil) {
         guard let cluster = inFlight.removeValue(forKey: key) else { return }
         inFlightPerCluster[cluster, default: 1] -= 1
@@ -212,6 +256,7 @@ public struct SchedulerState<Key: Hashable & Sendable>: Sendable {
 
     /// The earliest time a queued item becomes due (for the pool's timer). Stale heap entries on top are
     /// dropped on the way, so this is O(log n) amortised, not a scan.
+    @_specialize(exported: true, where Key == ReconcileWork)
     public mutating func nextDue() -> Double? {
         while let top = delayed.first {
             if let p = pending[top.key], p.sequence == top.seq { return top.due }

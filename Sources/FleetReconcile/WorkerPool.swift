@@ -49,6 +49,7 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
     private let drained = NSCondition()
 
     /// - Parameter clock: seconds on a monotonic clock; tests may pass their own.
+    @_specialize(exported: true, where Key == ReconcileWork)
     public init(concurrency: Int, perCluster: Int, clock: @escaping @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 },
                 handler: @escaping @Sendable (Item) -> Outcome) {
         state = SchedulerState(concurrency: concurrency, perCluster: perCluster)
@@ -59,6 +60,7 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
     }
 
     /// Queues `key`; `after` delays it (seconds). Ignored once shutdown has begun.
+    @_specialize(exported: true, where Key == ReconcileWork)
     public func add(_ key: Key, cluster: String, priority: SchedulerState<Key>.Priority = .normal, after: Double = 0) {
         lock.withLock {
             guard accepting else { return }
@@ -67,11 +69,14 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
         pump()
     }
 
+    @_specialize(exported: true, where Key == ReconcileWork)
     public func remove(_ key: Key) { lock.withLock { state.remove(key) } }
 
     /// An unreachable cluster: its queued work waits without holding a worker.
+    @_specialize(exported: true, where Key == ReconcileWork)
     public func block(cluster: String) { lock.withLock { state.block(cluster: cluster) } }
 
+    @_specialize(exported: true, where Key == ReconcileWork)
     public func unblock(cluster: String) {
         lock.withLock { state.unblock(cluster: cluster) }
         pump()
@@ -146,6 +151,7 @@ public final class WorkerPool<Key: Hashable & Sendable>: @unchecked Sendable {
     /// Stops handing out work and waits up to `timeout` seconds for running reconciles to finish.
     /// Returns true when everything finished. Queued work is dropped (it is re-derived on the next start).
     @discardableResult
+    @_specialize(exported: true, where Key == ReconcileWork)
     public func shutdown(timeout: Double) -> Bool {
         lock.withLock {
             accepting = false
