@@ -137,9 +137,11 @@ extension ApplicationReconciler {
         } else {
             lock.withLock { _ = attempts.removeValue(forKey: name) }
         }
-        // Just synced, or workloads still progressing: look again soon (0.1 s, doubling) rather than after a
-        // full resync period, so health is reported as soon as it settles.
-        if result.operation == .succeeded || result.health.status == .progressing {
+        // Just synced and not yet Synced and Healthy, or workloads still progressing: look again soon (0.1 s,
+        // doubling) rather than after a full resync period, so health is reported as soon as it settles. A sync
+        // that left everything Synced and Healthy has nothing left to settle.
+        let settled = result.syncStatus == .synced && result.health.status == .healthy
+        if (result.operation == .succeeded && !settled) || result.health.status == .progressing {
             let n = lock.withLock { () -> Int in
                 defer { progressChecks[name, default: 0] += 1 }
                 return progressChecks[name, default: 0]
