@@ -114,6 +114,12 @@ final class HubBenchWorld {
     func wait(timeout: Double, _ condition: () -> Bool) -> Double? { FleetFixtures.wait(timeout: timeout, condition) }
 
     /// Whether every simulator process started for the fleet still runs.
+    /// CPU time (user + system) of the simulator processes so far, in seconds: what the hub shares the machine with.
+    var simulatorCPUSeconds: Double {
+        let processes = sims.isEmpty ? [sim] + moreSims : Array(sims.values)
+        return processes.filter(\.isRunning).reduce(0) { $0 + processCPUSeconds(pid: $1.processIdentifier) }
+    }
+
     var simulatorsRunning: Bool { sims.isEmpty ? ([sim] + moreSims).allSatisfy(\.isRunning) : sims.values.allSatisfy(\.isRunning) }
 
     /// Starts cluster `name`'s simulator on its port (again, after `killSim`: empty, like a rebuilt cluster).
@@ -149,6 +155,16 @@ func processCPUSeconds() -> Double {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU time (user + system) of another process, in seconds (0 when it cannot be read).
+func processCPUSeconds(pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return 0 }
+    // After the command in parentheses: state is field 3, utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
 /// Current resident set size (VmRSS), in MiB.
@@ -197,7 +213,7 @@ extension BenchCommand {
             defer { world.stop() }
             let apps = clusters * dirs
             print("bench hub \(scenario.rawValue): \(clusters) clusters × \(dirs) dirs = \(apps) Applications (3 objects each), latency \(latency), concurrency \(concurrency)/\(perCluster) per cluster, watch \(noWatch ? "off" : "on")")
-            let startCPU = processCPUSeconds()
+            let startCPU = processCPUSeconds(), startSimCPU = world.simulatorCPUSeconds
             let (_, load) = try measure { try world.hub.start() }
             print("  start (fetch, generate, store):   \(String(format: "%8.3f s", load))   \(Int(Double(apps) / load)) apps/s generated and stored")
             switch scenario {
@@ -219,8 +235,11 @@ extension BenchCommand {
                       (l > 0 ? "   (bound \(Int(bound)) apps/s = \(concurrency) workers / (3 round trips × \(latency)); \(String(format: "%.0f", 100 * Double(apps) / total / bound)) %)" : ""))
                 _ = world.wait(timeout: 120) { world.counts().healthy == apps }
                 let firstCPU = processCPUSeconds() - startCPU, firstHTTP = HTTPTransport.exchangeCPU.seconds
+                let simCPU = world.simulatorCPUSeconds - startSimCPU
                 print("  hub CPU for the first sync:       \(String(format: "%8.2f s", firstCPU))   \(String(format: "%.0f", firstCPU / Double(apps) * 1e6)) µs per app" +
                       " (HTTP exchanges \(String(format: "%.0f", firstHTTP / Double(apps) * 1e6)) µs, the rest \(String(format: "%.0f", (firstCPU - firstHTTP) / Double(apps) * 1e6)) µs)")
+                // Both on this machine's cores: when their sum nears cores × wall time, the run is CPU-bound.
+                print("  simulators' CPU meanwhile:        \(String(format: "%8.2f s", simCPU));  hub + simulators = \(String(format: "%.1f", (firstCPU + simCPU) / total)) of \(ProcessInfo.processInfo.activeProcessorCount) cores busy on average")
                 guard scenario == .resync else { return }
                 _ = world.wait(timeout: 60) { world.hub.queueMetrics.running == 0 }
                 Thread.sleep(forTimeInterval: 3)   // progress re-checks settle
