@@ -180,6 +180,14 @@ public struct CacheIndex: Sendable {
         epoch &+= 1
     }
 
+    /// Any cached object (whichever Application it belongs to): `.some(nil)` when its kind is synced and no
+    /// managed object of that name exists, nil when the kind is not synced (the cache cannot say).
+    public func object(_ ref: ObjectRef) -> JSONValue?? {
+        let kind = KubeClient.kindKey(group: ref.group, kind: ref.kind)
+        guard isSynced(kind) else { return nil }
+        return .some(kinds[kind]?.objects[ref])
+    }
+
     /// One Application's live objects among `kinds`, or nil when any of those kinds is not synced.
     public func inventory(application: String, kinds wanted: [String]) -> [ObjectRef: JSONValue]? {
         guard wanted.allSatisfy(isSynced) else { return nil }

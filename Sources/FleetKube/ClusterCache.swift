@@ -93,6 +93,13 @@ public final class ClusterCache: @unchecked Sendable {
         lock.withLock { stopped ? nil : index.inventory(application: application, kinds: kinds) }
     }
 
+    /// A managed object, whichever Application it belongs to: `.some(nil)` when none of that name exists among
+    /// Flotilla's objects, nil when the cache cannot say (see `CacheIndex.object`). An object without the
+    /// managed-by label is not held: a nil here does not mean the cluster has no such object.
+    public func object(_ ref: ObjectRef) -> JSONValue?? {
+        lock.withLock { stopped ? nil : index.object(ref) }
+    }
+
     /// The Application's stamp over `kinds`, or nil when the cache does not answer for them (see `inventory`).
     public func stamp(application: String, kinds: [String]) -> Stamp? {
         lock.withLock { stopped ? nil : index.stamp(application: application, kinds: kinds).map { Stamp(cache: serial, index: $0) } }

@@ -208,8 +208,15 @@ public struct AppSyncer: Sendable {
             return result
         }
         let client = self.client
+        // A desired object this Application does not hold: another Application's is in the cluster's cache (every
+        // Flotilla object carries the managed-by label), so when a sync only needs to know whether the object
+        // belongs to someone else, the cache answers. An object without the label (made by hand or another tool)
+        // is not cached: it is read from the API server when the diff is shown or nothing is going to be applied
+        // (its health is reported), else applied over as a new one.
+        let cache = includeDiff || dryRun || (automated == nil && !force) ? nil : client.cache
         let current = ConcurrentRunner.map(desired, width: concurrency) { ref, object -> JSONValue? in
             if let owned = live[ref] { return owned }
+            if let cache, let known = cache.object(ref) { return known }
             guard let (resource, ns, n) = try? client.locate(object) else { return nil }
             return try client.get(resource, namespace: ns, name: n)
         }

@@ -34,6 +34,13 @@ final class World: @unchecked Sendable {
                   manifests: ManifestLoader(git: WorkingTreeGitSource(root: repo)), waveTimeout: 20, pollInterval: 0.05)
     }
 
+    /// A syncer whose client reads live state from a watch-fed cache, as the hub's do (one cache, kept).
+    lazy var cachedSyncer: AppSyncer = {
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(port)"), timeout: 5)
+        client.cache = ClusterCache(client: client, onChange: { _ in })
+        return AppSyncer(client: client, manifests: ManifestLoader(git: WorkingTreeGitSource(root: repo)), waveTimeout: 20, pollInterval: 0.05)
+    }()
+
     func stop() async {
         await running.stop()
         try? FileManager.default.removeItem(at: repo)
@@ -151,15 +158,18 @@ spec:
 }
 
 /// An object another Application manages is not taken over: the second Application fails with a message
-/// naming the owner, and the object keeps its owner and content.
-@Test func sharedResourceIsNotTakenOver() async throws {
+/// naming the owner, and the object keeps its owner and content — whether the owner is found by reading the API
+/// server or in the cluster's cache.
+@Test(arguments: [false, true])
+func sharedResourceIsNotTakenOver(cached: Bool) async throws {
     let world = try await World()
     try world.write("one/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: one}\n")
     try world.write("two/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: two}\n")
+    let syncer = cached ? world.cachedSyncer : world.syncer
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let first = world.syncer.reconcile(application("one", path: "one", automated: "prune"))
+        let first = syncer.reconcile(application("one", path: "one", automated: "prune"))
         #expect(first.operation == .succeeded)
-        let second = world.syncer.reconcile(application("two", path: "two", automated: "prune"))
+        let second = syncer.reconcile(application("two", path: "two", automated: "prune"))
         #expect(second.operation == .failed && second.syncStatus == .outOfSync)
         #expect(second.message.contains("managed by Application one"), "\(second.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
@@ -167,6 +177,7 @@ spec:
         #expect(cm.value(at: ["data", "from"]) == "one")
         #expect(cm.value(at: ["metadata", "annotations", "flotilla.io/application"]) == "one")
     }
+    if cached { syncer.client.cache?.stop() }
     await world.stop()
 }
 
