@@ -20,6 +20,7 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Cluster name.") var name: String = "sim"
     @Option(help: "Delay added to every answer, e.g. 20ms.") var latency: String = "0ms"
     @Option(help: "Bearer token clients must send.") var token: String?
+    @Option(help: "A bearer token that may only read (any write is 403 Forbidden), to try a view-only account.") var readOnlyToken: String?
     @Option(help: "Serve every loopback cluster of this clusters file.") var fleet: String?
     @Option(help: ArgumentHelp("With --fleet: serve only these clusters (comma-separated).", valueName: "names")) var only: String?
     @Option(help: "How long workloads take to become ready, e.g. 1s.") var readyAfter: String = "1s"
@@ -66,7 +67,8 @@ struct SimCommand: AsyncParsableCommand {
             guard parts.count == 2, let port = Int(parts[1]), (0...65535).contains(port) else {
                 throw CLIError("--listen '\(listen)': expected HOST:PORT, e.g. 127.0.0.1:7101")
             }
-            let options = SimCluster.Options(name: name, token: token, readyAfter: ready.seconds, failImage: failImage)
+            var options = SimCluster.Options(name: name, token: token, readyAfter: ready.seconds, failImage: failImage)
+            options.readOnlyToken = readOnlyToken
             let secure = tls || tlsCert != nil
             listeners.append(.init(host: String(parts[0]), port: port, cluster: SimCluster(options: options), tls: secure ? try certificate() : nil))
         }

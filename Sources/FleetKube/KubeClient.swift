@@ -249,10 +249,19 @@ public final class KubeClient: @unchecked Sendable {
     }
 
     /// Creates the namespace if it does not exist.
+    /// One request when it can: a create that finds it already there (409 AlreadyExists) is as good as a read that
+    /// finds it. A create refused otherwise (an account that may not create namespaces) falls back to a read, so an
+    /// existing namespace is never an error.
     public func ensureNamespace(_ name: String) throws {
         let ns = try resource(apiVersion: "v1", kind: "Namespace")
+        let body = Array(JSONValue.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", .string(name))]))]).serialized(pretty: false).utf8)
+        let response = try send("POST", ns.path(namespace: nil) + "?fieldManager=flotilla", body: body, contentType: "application/json",
+                                object: describe(ns, nil, name))
+        if (200..<300).contains(response.status) { return }
+        let refusal = KubeError.from(response, cluster: cluster.name, object: describe(ns, nil, name))
+        if refusal.code == .alreadyExists { return }
         if try get(ns, namespace: nil, name: name) != nil { return }
-        _ = try apply(.object([("apiVersion", "v1"), ("kind", "Namespace"), ("metadata", .object([("name", .string(name))]))]))
+        throw refusal
     }
 
     /// Resource, namespace and name of a manifest.

@@ -38,6 +38,9 @@ public final class SimCluster: @unchecked Sendable {
         public var watchHistory: Int
         /// Seconds between BOOKMARK events on a watch that allows them.
         public var bookmarkInterval: Double
+        /// A bearer token that may read but not write (as a view-only role binding allows): any other verb is 403
+        /// Forbidden, in kube-apiserver's words.
+        public var readOnlyToken: String?
 
         public init(name: String = "sim", token: String? = nil, readyAfter: Double = 1, failImage: String? = nil,
                     watchHistory: Int = 1000, bookmarkInterval: Double = 10) {
@@ -110,11 +113,23 @@ public final class SimCluster: @unchecked Sendable {
         case "/healthz", "/livez", "/readyz": return .text("ok")
         default: break
         }
-        if let token = options.token {
-            let given = request.headers["authorization"] ?? ""
+        let given = request.headers["authorization"] ?? ""
+        let readOnly = options.readOnlyToken.map { given == "Bearer \($0)" } ?? false
+        if let token = options.token, !readOnly {
             guard given == "Bearer \(token)" else {
                 return status(401, "Unauthorized", "Unauthorized")
             }
+        }
+        if readOnly && !["GET", "HEAD"].contains(request.method) {
+            let parts = path.split(separator: "/").map(String.init)
+            // /api/v1/[namespaces/NS/]PLURAL[/NAME] or /apis/GROUP/VERSION/[namespaces/NS/]PLURAL[/NAME]
+            let rest = Array(parts.dropFirst(parts.first == "api" ? 2 : 3))
+            let namespace = rest.count >= 3 && rest[0] == "namespaces" ? rest[1] : nil
+            let plural = namespace != nil ? rest[2] : rest.first ?? ""
+            let group = parts.first == "apis" && parts.count > 1 ? parts[1] : ""
+            let verb = ["POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"][request.method] ?? request.method.lowercased()
+            let scope = namespace.map { "in the namespace \"\($0)\"" } ?? "at the cluster scope"
+            return status(403, "Forbidden", "\(plural) is forbidden: User \"system:serviceaccount:flotilla:viewer\" cannot \(verb) resource \"\(plural)\" in API group \"\(group)\" \(scope)")
         }
         return lock.withLock {
             settle(Date())

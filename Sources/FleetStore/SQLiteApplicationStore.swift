@@ -333,8 +333,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
 
     private static func insert(_ e: HubEvent, db: Database, at: String, retention: Int) throws -> HubEvent {
         let time = e.at.isEmpty ? at : e.at
-        try db.execute(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [time, e.type, e.cluster, e.application, e.message])
+        try db.cachedStatement(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [time, e.type, e.cluster, e.application, e.message])
         // Trim in batches (every 1,000 events), not on every insert.
         let id = db.lastInsertedRowID
         if id % 1000 == 0 {

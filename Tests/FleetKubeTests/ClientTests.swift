@@ -39,6 +39,26 @@ import Testing
 }
 
 /// A CustomResourceDefinition applied first makes its kind usable in the same sync (discovery refresh).
+/// `CreateNamespace`: one request creates a missing namespace or finds it there; an account that may read but not
+/// create namespaces gets an existing one without error and a missing one refused in the server's words.
+@Test func ensureNamespaceCreatesOrFinds() async throws {
+    let sim = try await SimHarness(token: "admin", readOnlyToken: "viewer")
+    let admin = sim.client(token: "admin"), viewer = sim.client(token: "viewer")
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        try admin.ensureNamespace("shop")
+        try admin.ensureNamespace("shop")
+        let ns = try admin.resource(apiVersion: "v1", kind: "Namespace")
+        #expect(try admin.get(ns, namespace: nil, name: "shop") != nil)
+        try viewer.ensureNamespace("shop")
+        #expect(throws: KubeError.self) { try viewer.ensureNamespace("other") }
+        do { try viewer.ensureNamespace("other") } catch let error as KubeError {
+            #expect(error.code == .forbidden && "\(error)".contains("cannot create resource \"namespaces\""), "\(error)")
+        }
+        #expect(try admin.get(ns, namespace: nil, name: "other") == nil)
+    }
+    await sim.stop()
+}
+
 @Test func crdThenCustomResource() async throws {
     let sim = try await SimHarness()
     defer { Task { await sim.stop() } }

@@ -10,9 +10,11 @@ final class SimHarness: @unchecked Sendable {
     let scheme: String
     private let running: SimServer.Running
 
-    init(token: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero,
+    init(token: String? = nil, readOnlyToken: String? = nil, readyAfter: Double = 0.2, failImage: String? = nil, latency: Duration = .zero,
          tls: SimServer.TLSFiles? = nil) async throws {
-        let cluster = SimCluster(options: .init(name: "test", token: token, readyAfter: readyAfter, failImage: failImage))
+        var options = SimCluster.Options(name: "test", token: token, readyAfter: readyAfter, failImage: failImage)
+        options.readOnlyToken = readOnlyToken
+        let cluster = SimCluster(options: options)
         self.cluster = cluster
         let server = SimServer(listeners: [.init(host: "127.0.0.1", port: 0, cluster: cluster, tls: tls)], latency: latency, logLevel: .critical)
         self.scheme = tls == nil ? "http" : "https"
