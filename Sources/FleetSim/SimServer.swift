@@ -43,6 +43,11 @@ public struct SimServer: Sendable {
 
     /// Runs every listener; `onListening` is called with each cluster's name and bound port.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        try await run(onListening: onListening, onGroup: { _ in })
+    }
+
+    /// As `run(onListening:)`; `onGroup` gets the service group before it runs (to stop it gracefully).
+    func run(onListening: @escaping @Sendable (String, Int) -> Void, onGroup: @Sendable (ServiceGroup) -> Void) async throws {
         var logger = Logger(label: "flotilla.sim")
         logger.logLevel = logLevel
         let latency = self.latency
@@ -93,11 +98,22 @@ public struct SimServer: Sendable {
         services.append(WatchCloser(clusters: listeners.map(\.cluster)))
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        onGroup(group)
         try await group.run()
     }
 
     /// Query strings as Go clients encode them: `+` is a space, then percent-decoding.
     public static func parseQuery(_ query: String?) -> [String: String] { QueryString.parse(query) }
+}
+
+/// The running service group of a server started in the background, once it exists.
+final class GroupHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var group: ServiceGroup?
+    var value: ServiceGroup? {
+        get { lock.withLock { group } }
+        set { lock.withLock { group = newValue } }
+    }
 }
 
 /// Ends every watch when the server begins to stop.
@@ -116,16 +132,31 @@ extension SimServer {
         /// Bound port of each cluster, by name.
         public let ports: [String: Int]
         private let task: Task<Void, any Error>
+        private let group: GroupHolder
 
-        init(ports: [String: Int], task: Task<Void, any Error>) {
+        init(ports: [String: Int], task: Task<Void, any Error>, group: GroupHolder) {
             self.ports = ports
             self.task = task
+            self.group = group
         }
 
-        /// Stops every listener and waits for them to close.
+        /// Stops every listener and waits for them to close: a graceful shutdown (watches end, requests in
+        /// flight are answered), cancelled after 5 s. Cancelling at once can trap in NIO when a connection is
+        /// accepted at that moment (a channel that is never served deinitialises its writer unfinished).
         public func stop() async {
-            task.cancel()
-            _ = await task.result
+            if let group = group.value {
+                await group.triggerGracefulShutdown()
+                let task = self.task
+                let deadline = Task {
+                    try await Task.sleep(for: .seconds(5))
+                    task.cancel()
+                }
+                _ = await task.result
+                deadline.cancel()
+            } else {
+                task.cancel()
+                _ = await task.result
+            }
         }
     }
 
@@ -133,9 +164,10 @@ extension SimServer {
     /// `QueueTaskExecutor`, so callers that block cooperative threads cannot starve the server.
     public func start() async throws -> Running {
         let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
+        let group = GroupHolder()
         let task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.sim")) {
             defer { continuation.finish() }
-            try await run { continuation.yield(($0, $1)) }
+            try await run(onListening: { continuation.yield(($0, $1)) }, onGroup: { group.value = $0 })
         }
         var ports: [String: Int] = [:]
         for await (name, port) in stream {
@@ -146,6 +178,6 @@ extension SimServer {
             _ = await task.result
             throw CancellationError()
         }
-        return Running(ports: ports, task: task)
+        return Running(ports: ports, task: task, group: group)
     }
 }

@@ -42,18 +42,22 @@ public final class SQLiteApplicationStore: ApplicationStore {
     }
 
     private let pool: DatabasePool
+    /// Status writes and the ends of reconciles, committed together when they arrive together.
+    private let group: GroupCommit
 
     /// Events kept: the log is append-only, and its oldest entries go once it holds more than this.
     public let eventRetention: Int
 
     public init(directory: URL, eventRetention: Int = 200_000) throws {
         pool = try SQLiteClusterStore.sharedPool(directory: directory)
+        group = GroupCommit(pool: pool)
         self.eventRetention = max(1000, eventRetention)
     }
 
     /// On the database the cluster store opened (one connection pool for every store of a hub).
     public init(sharing clusters: SQLiteClusterStore, eventRetention: Int = 200_000) {
         pool = clusters.pool
+        group = GroupCommit(pool: pool)
         self.eventRetention = max(1000, eventRetention)
     }
 
@@ -188,7 +192,7 @@ public final class SQLiteApplicationStore: ApplicationStore {
     }
 
     public func setStatus(_ name: String, _ status: JSONValue) throws {
-        try pool.write { db in
+        try group.write { db in
             try db.cachedStatement(sql: "UPDATE application SET status = ?, updated_at = ? WHERE name = ?").execute(arguments: [status.serialized(pretty: false), Self.now(), name])
         }
         changeObserver.publish([name])
@@ -228,7 +232,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
     public func finishReconcile(_ name: String, status: JSONValue?, history: SyncEntry?, event: HubEvent?) throws -> Bool {
         let retention = eventRetention
         var written: HubEvent?
-        let exists = try pool.write { db -> Bool in
+        let exists = try group.write { db -> Bool in
+            written = nil
             guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM application WHERE name = ?"), arguments: [name]) != nil else { return false }
             if let history { _ = try Self.insertHistory(db, history) }
             if let event { written = try Self.insert(event, db: db, at: Self.now(), retention: retention) }
