@@ -81,12 +81,13 @@ public final class SQLiteApplicationStore: ApplicationStore {
     }
 
     public func application(named name: String) throws -> StoredApplication? {
-        // Cached statements: the hot paths of a reconcile are compiled once per connection.
-        try pool.read { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM application WHERE name = ?"), arguments: [name]).map(Self.decode) }
+        // Cached statements: the hot paths of a reconcile are compiled once per connection. One SELECT is atomic on
+        // its own: no transaction around it (a read transaction costs a BEGIN and a COMMIT per call).
+        try pool.unsafeRead { db in try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM application WHERE name = ?"), arguments: [name]).map(Self.decode) }
     }
 
     public func applicationTargets() throws -> [ApplicationTarget] {
-        try pool.read { db in
+        try pool.unsafeRead { db in   // one SELECT: atomic without a transaction
             try Row.fetchAll(db, sql: "SELECT name, cluster, placement FROM application ORDER BY name").map {
                 ApplicationTarget(name: $0["name"], cluster: $0["cluster"], placement: Self.placement($0["placement"]))
             }
