@@ -95,20 +95,28 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
     try await eventually("both synced and healthy") {
         try hub.store.applications().allSatisfy { $0.status.value(at: ["health", "status"]) == "Healthy" }
     }
-    // A sync is not remembered (it changed the cluster); the comparison after it, which finds nothing to do, is.
-    hub.resyncAll()
-    try await eventually("both remembered") { reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil }
+    // A sync is not remembered (it changed the cluster); a comparison after it that finds nothing to do is (one
+    // that ran while the sync's own events were still arriving may not be: resync until both are remembered).
+    try await eventually("both remembered", timeout: 60) {
+        if reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil { return true }
+        if reconciler.queueMetrics.running == 0 { hub.resyncAll() }
+        Thread.sleep(forTimeInterval: 0.5)
+        return false
+    }
     func counter(_ prefix: String) async throws -> Int {
         let metrics = try await fixture.call("GET", "/metrics").body
         return metrics.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
     }
     func skipped() async throws -> Int { try await counter("flotilla_reconciles_skipped_total ") }
-    let before = try await skipped()
+    let before = try await skipped(), comparedBefore = try await counter("flotilla_reconciles_total{")
     hub.resyncAll()
-    try await eventually("the resync skipped both") { reconciler.queueMetrics.running == 0 }
-    try await Task.sleep(for: .milliseconds(300))
-    let after = try await skipped()
-    #expect(after == before + 2)
+    var after = before
+    for _ in 0..<300 where after < before + 2 {
+        try await Task.sleep(for: .milliseconds(100))
+        after = try await skipped()
+    }
+    let comparedMeanwhile = try await counter("flotilla_reconciles_total{") - comparedBefore
+    #expect(after == before + 2 && comparedMeanwhile == 0, "the resync skipped both and compared none")
 
     // Drift: someone else changes web's ConfigMap; the watch brings it back to git's value.
     let client = KubeClient(cluster: try hub.clusterStore.cluster(named: "live")!, timeout: 5)
@@ -117,17 +125,22 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
         try client.apply(try JSONParser.parse(#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "web"}, "data": {"v": "drift"}}"#),
                          fieldManager: "kubectl-edit")
     }
-    try await eventually("drift healed") { try client.get(cm, namespace: "web", name: "web")?.value(at: ["data", "v"]) == "1" }
+    try await eventually("drift healed", timeout: 30) { try client.get(cm, namespace: "web", name: "web")?.value(at: ["data", "v"]) == "1" }
 
     // A new commit changes api's ConfigMap: it is applied (the commit breaks every fingerprint).
     var changed = files
     changed["apps/api/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {v: '2'}\n"
     try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git")).commit(files: changed.mapValues { Data($0.utf8) }, message: "v2")
     hub.refreshRepositories()
-    try await eventually("the commit applied") { try client.get(cm, namespace: "api", name: "api")?.value(at: ["data", "v"]) == "2" }
+    try await eventually("the commit applied", timeout: 30) { try client.get(cm, namespace: "api", name: "api")?.value(at: ["data", "v"]) == "2" }
 
     // Once compared again, a resync skips again; a refresh compares.
-    hub.resyncAll()
+    try await eventually("remembered again", timeout: 60) {
+        if reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil { return true }
+        if reconciler.queueMetrics.running == 0 { hub.resyncAll() }
+        Thread.sleep(forTimeInterval: 0.5)
+        return false
+    }
     try await eventually("remembered again") { reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil }
     let settled = try await skipped(), compared = try await counter("flotilla_reconciles_total{")
     try hub.refresh("web-live")
