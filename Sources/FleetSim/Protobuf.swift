@@ -195,6 +195,7 @@ extension ProtoMessage.Field {
                 default: throw ProtoWire.Malformed(message: "\(message).\(name): IntOrString has no field \(n) of that type")
                 }
             }
+            guard kind <= 1 else { throw ProtoWire.Malformed(message: "\(message).\(name): IntOrString type \(kind) is neither 0 (int) nor 1 (string)") }
             return kind == 1 ? .string(string) : .int(Int(int))
         case .ignored:
             _ = try bytes()

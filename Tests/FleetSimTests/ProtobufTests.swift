@@ -68,6 +68,10 @@ private let meta = field(1, "settings") + field(2, "") + field(3, "demo") + fiel
     (KubeProtobuf.magic + [0x0a, 0x05, 0x01], .malformed("field 1 is longer than the message")),
     (envelope("batch/v1", "Job", []), .unsupportedKind("batch/v1/Job")),
     (envelope("v1", "ConfigMap", field(9, "x")), .malformed("ConfigMap has no field 9 the simulator knows")),
+    // Deep inside a Deployment (a container's securityContext): named by its message, never dropped.
+    (envelope("apps/v1", "Deployment", field(2, field(3, field(2, field(2, field(1, "app") + field(15, [])))))),
+     .malformed("Container has no field 15 the simulator knows")),
+    (envelope("v1", "Service", field(2, field(1, field(4, number(1, 7))))), .malformed("ServicePort.targetPort: IntOrString type 7 is neither 0 (int) nor 1 (string)")),
     (KubeProtobuf.magic + field(1, field(1, "v1") + field(2, "ConfigMap")) + field(3, "gzip"), .malformed("content encoding 'gzip' is not supported")),
 ] as [([UInt8], KubeProtobuf.Failure)])
 func protobufRefusals(body: [UInt8], expected: KubeProtobuf.Failure) {
