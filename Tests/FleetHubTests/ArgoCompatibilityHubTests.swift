@@ -5,15 +5,6 @@ import FleetModel
 import Foundation
 import Testing
 
-private func eventually(_ what: String, timeout: Double = 15, _ check: @escaping @Sendable () throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await ConcurrentRunner.blocking(check) { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out waiting for \(what)")
-}
-
 private let listSet = """
 apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet

@@ -62,6 +62,16 @@ final class InProcessHub: @unchecked Sendable {
     }
 }
 
+/// Waits until `check` holds (polled every 0.1 s, off the cooperative pool), or records that it timed out.
+func eventually(_ what: String, timeout: Double = 15, _ check: @escaping @Sendable () throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await ConcurrentRunner.blocking(check) { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out waiting for \(what)")
+}
+
 let perCluster = """
 apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet

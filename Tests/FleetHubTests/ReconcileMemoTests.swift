@@ -7,15 +7,6 @@ import FleetSync
 import Foundation
 import Testing
 
-private func eventually(_ what: String, timeout: Double = 15, _ check: @escaping @Sendable () throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if try await ConcurrentRunner.blocking(check) { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out waiting for \(what)")
-}
-
 /// Two stamps of one live state and one of another: made by a real index, as the cache makes them.
 private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
     let cache = ClusterCache(client: KubeClient(cluster: Cluster(name: "x", server: "https://127.0.0.1:1"), timeout: 1), onChange: { _ in })
@@ -97,12 +88,13 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
     }
     // A sync is not remembered (it changed the cluster); a comparison after it that finds nothing to do is (one
     // that ran while the sync's own events were still arriving may not be: resync until both are remembered).
-    try await eventually("both remembered", timeout: 60) {
+    @Sendable func resyncUntilRemembered() throws -> Bool {
         if reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil { return true }
         if reconciler.queueMetrics.running == 0 { hub.resyncAll() }
         Thread.sleep(forTimeInterval: 0.5)
         return false
     }
+    try await eventually("both remembered", timeout: 60, resyncUntilRemembered)
     func counter(_ prefix: String) async throws -> Int {
         let metrics = try await fixture.call("GET", "/metrics").body
         return metrics.split(separator: "\n").filter { $0.hasPrefix(prefix) }.compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
@@ -135,13 +127,7 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
     try await eventually("the commit applied", timeout: 30) { try client.get(cm, namespace: "api", name: "api")?.value(at: ["data", "v"]) == "2" }
 
     // Once compared again, a resync skips again; a refresh compares.
-    try await eventually("remembered again", timeout: 60) {
-        if reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil { return true }
-        if reconciler.queueMetrics.running == 0 { hub.resyncAll() }
-        Thread.sleep(forTimeInterval: 0.5)
-        return false
-    }
-    try await eventually("remembered again") { reconciler.memo.entry("web-live") != nil && reconciler.memo.entry("api-live") != nil }
+    try await eventually("remembered again", timeout: 60, resyncUntilRemembered)
     let settled = try await skipped(), compared = try await counter("flotilla_reconciles_total{")
     try hub.refresh("web-live")
     try await Task.sleep(for: .milliseconds(500))
