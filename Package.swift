@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Thin module over the system libgit2 (apt: libgit2-dev).
@@ -111,12 +112,22 @@ let package = Package(
             dependencies: ["FleetModel", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        // The hub's state in PostgreSQL, for several replicas: the store ports over a small blocking connection pool,
+        // and the replicas' leases.
+        .target(
+            name: "FleetPostgres",
+            dependencies: [
+                "FleetModel", "FleetStore", "FleetReconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.
         .target(
             name: "FleetHub",
             dependencies: [
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
-                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -156,7 +167,7 @@ let package = Package(
         .testTarget(name: "FleetAuthTests", dependencies: ["FleetAuth", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
-        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetModel", "FleetReconcile", "FleetTesting"], swiftSettings: strict),
+        .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting"], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),

@@ -4,6 +4,12 @@ import GRDB
 
 /// An account of the hub's API.
 public struct Account: Sendable, Equatable {
+    public init(name: String, role: String, createdAt: String) {
+        self.name = name
+        self.role = role
+        self.createdAt = createdAt
+    }
+
     public var name: String
     /// The role it has besides what `policy.csv` gives it, e.g. `role:admin`, `role:readonly`.
     public var role: String
@@ -35,8 +41,33 @@ public struct StoredToken: Sendable, Equatable {
     }
 }
 
+/// The port through which the hub reads and changes accounts and API tokens. Every change is one transaction.
+///
+/// Implementations: SQLite (`SQLiteAuthStore`), PostgreSQL (`FleetPostgres.PostgresAuthStore`).
+public protocol AuthStore: Sendable {
+    func accounts() throws -> [Account]
+    func account(named name: String) throws -> Account?
+    /// Creates an account; false when the name exists.
+    @discardableResult func createAccount(_ name: String, role: String) throws -> Bool
+    /// Deletes an account and its tokens; false when there was none.
+    @discardableResult func deleteAccount(_ name: String) throws -> Bool
+    /// The first account and its token, in one transaction, only when there is no account yet.
+    func bootstrap(account: String, role: String, token: StoredToken) throws -> Bool
+    func addToken(_ token: StoredToken) throws
+    func token(id: String) throws -> StoredToken?
+    /// Tokens of one account (or all), by account, creation time and id.
+    func tokens(account: String?) throws -> [StoredToken]
+    /// Revokes a token and every token it created (and they created), in one transaction; false when there is no
+    /// such token or it was revoked already.
+    @discardableResult func revoke(id: String) throws -> Bool
+}
+
+extension AuthStore {
+    public func tokens() throws -> [StoredToken] { try tokens(account: nil) }
+}
+
 /// Accounts and tokens in the hub's SQLite database. Every change is one transaction.
-public final class SQLiteAuthStore: Sendable {
+public final class SQLiteAuthStore: AuthStore {
     private let pool: DatabasePool
     /// Tokens and accounts as last read, for authentication on every request: emptied by every write of this
     /// store, and trusted for at most a second (another process may change the database).
@@ -157,7 +188,8 @@ public final class SQLiteAuthStore: Sendable {
 }
 
 /// Cached lookups of `SQLiteAuthStore`, each trusted for `ttl` seconds. `lock` guards the dictionaries.
-final class AuthCache: @unchecked Sendable {
+public final class AuthCache: @unchecked Sendable {
+    public init() {}
     private let lock = NSLock()
     private var tokens: [String: (StoredToken?, UInt64)] = [:]
     private var accounts: [String: (Account?, UInt64)] = [:]
@@ -165,19 +197,19 @@ final class AuthCache: @unchecked Sendable {
     /// Bumped by every write: a read that began before a write does not put what it read.
     private var writes = 0
 
-    var generation: Int { lock.withLock { writes } }
+    public var generation: Int { lock.withLock { writes } }
 
     private var now: UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    func token(_ id: String) -> StoredToken?? {
+    public func token(_ id: String) -> StoredToken?? {
         lock.withLock { tokens[id].flatMap { now - $0.1 < ttl ? .some($0.0) : nil } }
     }
 
-    func account(_ name: String) -> Account?? {
+    public func account(_ name: String) -> Account?? {
         lock.withLock { accounts[name].flatMap { now - $0.1 < ttl ? .some($0.0) : nil } }
     }
 
-    func put(token id: String, _ value: StoredToken?, generation: Int) {
+    public func put(token id: String, _ value: StoredToken?, generation: Int) {
         lock.withLock {
             guard generation == writes else { return }
             if tokens.count > 10_000 { tokens.removeAll() }   // unknown ids from guessing must not grow it without end
@@ -185,7 +217,7 @@ final class AuthCache: @unchecked Sendable {
         }
     }
 
-    func put(account name: String, _ value: Account?, generation: Int) {
+    public func put(account name: String, _ value: Account?, generation: Int) {
         lock.withLock {
             guard generation == writes else { return }
             if accounts.count > 10_000 { accounts.removeAll() }
@@ -193,7 +225,7 @@ final class AuthCache: @unchecked Sendable {
         }
     }
 
-    func clear() {
+    public func clear() {
         lock.withLock {
             writes += 1
             tokens.removeAll()

@@ -389,6 +389,10 @@ final class NSLockedSet: @unchecked Sendable {
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// The SQLSTATE of a PostgreSQL error (e.g. `40001` serialization failure, `23505` unique violation).
+    public var sqlState: String?
+    /// The connection to the database broke (the statement may or may not have run).
+    public var connectionLost = false
     public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -1,4 +1,5 @@
 import FleetModel
+import FleetPostgres
 import FleetStore
 import FleetTesting
 import Foundation
@@ -7,7 +8,17 @@ import Testing
 /// The `ApplicationStore` contract, checked on every implementation: what the hub's controllers rely on.
 private func stores() throws -> [(String, any ApplicationStore)] {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-contract-\(UUID().uuidString)")
-    return [("sqlite", try SQLiteApplicationStore(directory: dir)), ("memory", InMemoryApplicationStore())]
+    var result: [(String, any ApplicationStore)] = [("sqlite", try SQLiteApplicationStore(directory: dir)), ("memory", InMemoryApplicationStore())]
+    if let postgres = try testPostgresStore() { result.append(("postgres", postgres.applications)) }
+    return result
+}
+
+/// A hub store on a new database of the test PostgreSQL server, or nil when PostgreSQL is not installed.
+func testPostgresStore(replica: String = "r1") throws -> PostgresHubStore? {
+    guard let server = TestPostgres.shared else { return nil }
+    let url = try PostgresURL(parsing: try server.createDatabase())
+    let key = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-key-\(UUID().uuidString)").path
+    return try PostgresHubStore(url: url, keyFile: key, replica: replica, maxConnections: 4)
 }
 
 private func app(_ name: String, on cluster: String?, appSet: String = "web") -> StoredApplication {
