@@ -283,3 +283,29 @@ public struct Revoked: Codable, Sendable {
     public var revoked: String
     public init(_ id: String) { revoked = id }
 }
+
+// MARK: - Replicas
+
+/// One hub replica on a shared PostgreSQL store, as `GET /api/v1/replicas` lists it.
+public struct ReplicaInfo: Codable, Sendable, Equatable {
+    public var name: String
+    /// Where its API answers.
+    public var address: String
+    /// Seconds since its last heartbeat, on the database's clock.
+    public var heartbeatAge: Double
+    /// Its heartbeat is younger than the lease duration.
+    public var live: Bool
+    /// The leases it holds (`generation`, `cluster/NAME`), unexpired.
+    public var leases: [String]
+    /// The replica that answered.
+    public var isSelf: Bool
+
+    public init(name: String, address: String, heartbeatAge: Double, live: Bool, leases: [String], isSelf: Bool) {
+        self.name = name
+        self.address = address
+        self.heartbeatAge = heartbeatAge
+        self.live = live
+        self.leases = leases
+        self.isSelf = isSelf
+    }
+}

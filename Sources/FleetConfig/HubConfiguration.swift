@@ -53,6 +53,36 @@ public struct HubConfiguration: Sendable, Equatable {
     public var tlsKey: String?
     /// Bounds on the work any one input may cause (docs/security.md, "Limits").
     public var limits = Limits()
+    /// Where the hub keeps its state: SQLite in `dataDir` (the default, one replica) or PostgreSQL (several).
+    public var store = Store()
+    /// This replica's name among several on one PostgreSQL (default: the host name and the listen port).
+    public var replicaName: String?
+    /// The URL other replicas and tools reach this replica's API at (shown by `flotilla replicas`).
+    public var replicaAddress: String?
+    /// Lease timing for replicas: renewed every `renew`, lapsing after `duration` without renewal.
+    public var lease = LeaseTiming()
+
+    public struct Store: Sendable, Equatable {
+        public var postgres: Postgres?
+        public init() {}
+    }
+
+    /// A PostgreSQL store. The URL holds a password: it is read from a file (`urlFile`) or the environment, and
+    /// never printed (`description` redacts it).
+    public struct Postgres: Sendable, Equatable, CustomStringConvertible {
+        public var url = ""
+        /// The key that seals cluster credentials, the same file on every replica (default `DATADIR/secret.key`).
+        public var keyFile: String?
+        public var maxConnections = 16
+        public init(url: String = "") { self.url = url }
+        public var description: String { "Postgres(url: redacted, keyFile: \(keyFile ?? "default"), maxConnections: \(maxConnections))" }
+    }
+
+    public struct LeaseTiming: Sendable, Equatable {
+        public var renew: Double = 2
+        public var duration: Double = 10
+        public init() {}
+    }
 
     public struct Limits: Sendable, Equatable {
         /// Evaluation steps of one template render. Default 10,000,000.
@@ -145,7 +175,7 @@ public struct HubConfiguration: Sendable, Equatable {
         ("FLOTILLA_LISTEN", "listen"), ("FLOTILLA_DATA_DIR", "dataDir"), ("FLOTILLA_LOG_LEVEL", "logLevel"),
         ("FLOTILLA_GIT_POLL_INTERVAL", "git.pollInterval"), ("FLOTILLA_WEBHOOK_SECRET", "git.webhookSecret"),
         ("FLOTILLA_RECONCILE_CONCURRENCY", "reconcile.concurrency"), ("FLOTILLA_RECONCILE_PER_CLUSTER", "reconcile.perCluster"),
-        ("FLOTILLA_RESYNC", "reconcile.resync"),
+        ("FLOTILLA_RESYNC", "reconcile.resync"), ("FLOTILLA_POSTGRES_URL", "store.postgres.url"), ("FLOTILLA_REPLICA", "replica.name"),
     ]
 
     /// Parses a configuration file, applies `environment`, and validates the result.
@@ -170,7 +200,10 @@ public struct HubConfiguration: Sendable, Equatable {
         // Environment overrides.
         for (variable, field) in environmentVariables {
             guard let value = environment[variable], !value.isEmpty else { continue }
-            func bad(_ what: String) { reader.problems.append(FieldProblem(field: field, message: "\(variable)='\(field == "git.webhookSecret" ? "…" : value)' \(what)")) }
+            func bad(_ what: String) {
+                let shown = field == "git.webhookSecret" || field == "store.postgres.url" ? "…" : value
+                reader.problems.append(FieldProblem(field: field, message: "\(variable)='\(shown)' \(what)"))
+            }
             switch field {
             case "listen": config.listen = value
             case "dataDir": config.dataDir = value
@@ -180,6 +213,11 @@ public struct HubConfiguration: Sendable, Equatable {
             case "reconcile.resync": if let d = Self.parseDuration(value) { config.resync = d } else { bad("is not a duration") }
             case "reconcile.concurrency": if let i = Int(value) { config.concurrency = i } else { bad("is not an integer") }
             case "reconcile.perCluster": if let i = Int(value) { config.perCluster = i } else { bad("is not an integer") }
+            case "store.postgres.url":
+                var postgres = config.store.postgres ?? Postgres()
+                postgres.url = value
+                config.store.postgres = postgres
+            case "replica.name": config.replicaName = value
             default: break
             }
         }
@@ -235,6 +273,21 @@ public struct HubConfiguration: Sendable, Equatable {
         for (field, value) in [("limits.renderTimeout", limits.renderTimeout), ("limits.subprocessTimeout", limits.subprocessTimeout)]
             where !(0.1...86400).contains(value) {
             problems.append(.init(field: field, message: "must be between 100ms and 24h (got \(value)s)"))
+        }
+        if let postgres = store.postgres {
+            if !(postgres.url.hasPrefix("postgres://") || postgres.url.hasPrefix("postgresql://")) {
+                problems.append(.init(field: "store.postgres.url", message: "must be a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL (give url or urlFile)"))
+            }
+            if !(1...1000).contains(postgres.maxConnections) {
+                problems.append(.init(field: "store.postgres.maxConnections", message: "must be between 1 and 1000 (got \(postgres.maxConnections))"))
+            }
+        }
+        if let name = replicaName, name.isEmpty || name.count > 63 || name.contains(where: { $0.isWhitespace || $0 == "\n" }) {
+            problems.append(.init(field: "replica.name", message: "must be 1 to 63 characters without spaces"))
+        }
+        if !(0.1...60).contains(lease.renew) { problems.append(.init(field: "lease.renew", message: "must be between 100ms and 60s (got \(lease.renew)s)")) }
+        if lease.duration < 2 * lease.renew || lease.duration > 600 {
+            problems.append(.init(field: "lease.duration", message: "must be at least twice lease.renew and at most 10m (got \(lease.duration)s)"))
         }
         if let secret = webhookSecret, secret.count < 8 {
             problems.append(.init(field: "git.webhookSecret", message: "is too short: use at least 8 characters"))
@@ -386,7 +439,39 @@ extension HubConfiguration {
         ("tls", { c, v, r in r.fields(v, "tls", into: &c, tlsFields(r)) }),
         ("limits", { c, v, r in r.fields(v, "limits", into: &c.limits, limitsFields(r)) }),
         ("logLevel", { c, v, r in c.logLevel = r.choice(v, "logLevel") ?? c.logLevel }),
+        ("store", { c, v, r in r.fields(v, "store", into: &c.store, storeFields(r)) }),
+        ("replica", { c, v, r in r.fields(v, "replica", into: &c, replicaFields(r)) }),
+        ("lease", { c, v, r in r.fields(v, "lease", into: &c.lease, leaseFields(r)) }),
     ]
+
+    static func storeFields(_ r: ConfigValues) -> [Loader<Store>] {
+        [
+            ("postgres", { c, v, f in
+                var postgres = c.postgres ?? Postgres()
+                r.fields(v, f, into: &postgres, [
+                    ("url", { p, v, f in p.url = r.string(v, f) ?? "" }),
+                    ("urlFile", { p, v, f in if let text = r.fileText(v, f) { p.url = text.trimmingCharacters(in: .whitespacesAndNewlines) } }),
+                    ("keyFile", { p, v, f in p.keyFile = r.string(v, f).map(r.path) }),
+                    ("maxConnections", { p, v, f in p.maxConnections = r.int(v, f) ?? p.maxConnections }),
+                ])
+                c.postgres = postgres
+            }),
+        ]
+    }
+
+    static func replicaFields(_ r: ConfigValues) -> [Loader<HubConfiguration>] {
+        [
+            ("name", { c, v, f in c.replicaName = r.string(v, f) }),
+            ("address", { c, v, f in c.replicaAddress = r.string(v, f) }),
+        ]
+    }
+
+    static func leaseFields(_ r: ConfigValues) -> [Loader<LeaseTiming>] {
+        [
+            ("renew", { c, v, f in c.renew = r.duration(v, f) ?? c.renew }),
+            ("duration", { c, v, f in c.duration = r.duration(v, f) ?? c.duration }),
+        ]
+    }
 
     static func gitFields(_ r: ConfigValues) -> [Loader<HubConfiguration>] {
         [

@@ -22,6 +22,8 @@ extension ApplicationReconciler {
         let writesSeen = memo.writesSeen(name), revisionsSeen = revisions.generation, projectsSeen = projects.generation
         guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
+        // Another replica holds its cluster: it is queued again here if this replica takes the cluster over.
+        if !context.shard.holds(cluster: app.activeCluster) { return .init() }
         let request = lock.withLock { manual.removeValue(forKey: name) }
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
             var status = ApplicationStatus(app.status)
@@ -176,6 +178,7 @@ extension ApplicationReconciler {
     }
 
     func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
+        if !context.shard.holds(cluster: cluster) { return .init() }   // the cluster's holder prunes it
         // The Application came back on this cluster: its resources are its own again.
         if let current = (try? context.store.application(named: app)) ?? nil, current.activeCluster == cluster {
             try? context.store.prunePerformed(application: app, cluster: cluster)

@@ -135,6 +135,7 @@ extension ApplicationSetController {
     /// Polls watched files (ApplicationSets, clusters files, projects, the service account) for changes.
     private func watchFiles() {
         dispatchPrecondition(condition: .onQueue(queue))
+        guard context.shard.holdsGeneration else { return }   // the replica holding the generation lease watches
         let config = context.config
         if !config.projects.isEmpty { loadProjects() }
         registerInCluster()

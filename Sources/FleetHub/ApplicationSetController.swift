@@ -119,7 +119,10 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
 
     /// Generates every ApplicationSet again.
     func regenerateAll(wait: Bool) {
-        let work: @Sendable () -> Void = { [self] in for set in all() { regenerate(set) } }
+        let work: @Sendable () -> Void = { [self] in
+            guard context.shard.holdsGeneration else { return }   // the replica holding the generation lease generates
+            for set in all() { regenerate(set) }
+        }
         if wait { queue.sync(execute: work) } else { queue.async(execute: work) }
     }
 

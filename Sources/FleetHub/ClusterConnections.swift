@@ -139,6 +139,9 @@ final class ClusterConnections: @unchecked Sendable {
     /// Replaces every state (loaded from the store at start).
     func load(_ loaded: [String: ClusterOperationalState]) { lock.withLock { states = loaded } }
 
+    /// Replaces one cluster's state (written by another replica).
+    func load(_ name: String, _ state: ClusterOperationalState) { lock.withLock { states[name] = state } }
+
     /// Changes one cluster's state under the lock (a new one starts Healthy now); returns what `change` returns and
     /// the new state.
     func update<T>(_ name: String, _ change: (inout ClusterOperationalState) -> T) -> (T, ClusterOperationalState) {

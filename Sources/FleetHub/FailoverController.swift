@@ -86,7 +86,7 @@ final class FailoverController: Service, @unchecked Sendable {
                 last[cluster] = now
                 return true
             }
-            guard due, self.connections.state(cluster).health.state == .healthy,
+            guard due, self.context.shard.holds(cluster: cluster), self.connections.state(cluster).health.state == .healthy,
                   let found = try? self.context.clusterStore.cluster(named: cluster) else { return }
             let client = self.connections.probeClient(found)
             let problem: String?
@@ -98,7 +98,9 @@ final class FailoverController: Service, @unchecked Sendable {
 
     /// One probe round: every cluster's `/readyz` at once, then placements.
     func probeClusters() {
-        guard let clusters = try? context.clusterStore.clusters(), !isStopped else { return }
+        guard var clusters = try? context.clusterStore.clusters(), !isStopped else { return }
+        // Replicas: each probes the clusters it holds; the others' states arrive through the database.
+        clusters = clusters.filter { context.shard.holds(cluster: $0.name) }
         let clients = clusters.map(connections.probeClient)
         let answers = ConcurrentRunner.map(clients, width: 32) { client -> String? in
             do { return try client.ready() ? nil : "/readyz answered: not ready" } catch { return "\(error)" }
@@ -198,7 +200,8 @@ final class FailoverController: Service, @unchecked Sendable {
         }
         let registered = (try? context.clusterStore.clusters()) ?? []
         for app in candidates {
-            guard let primary = app.cluster else { continue }
+            // The holder of an Application's primary cluster decides where it runs.
+            guard let primary = app.cluster, context.shard.holds(cluster: primary) else { continue }
             // Failover may only move an Application where its project lets it deploy.
             let allowed = Set(registered.filter { projects.placementProblem(app.object, on: $0) == nil }.map(\.name))
             let subject = PlacementSubject(primary: primary, placement: app.placement, failoverAllowed: failoverAllowed(app),

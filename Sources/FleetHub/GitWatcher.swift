@@ -6,6 +6,7 @@ import FleetModel
 import FleetReconcile
 import FleetStore
 import Foundation
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Where the hub reads git and renders manifests: mirrors in the data directory, credentials and `fetchFrom`
@@ -76,6 +77,7 @@ final class GitWatcher: Service, @unchecked Sendable {
     private let appSets: ApplicationSetController
     private let reconciler: ApplicationReconciler
     private let timers = Timers()
+    private let newCommits = NIOLockedValueBox<(@Sendable (Set<String>) -> Void)?>(nil)
 
     init(context: HubContext, repositories: HubRepositories, appSets: ApplicationSetController, reconciler: ApplicationReconciler) {
         self.context = context
@@ -88,7 +90,11 @@ final class GitWatcher: Service, @unchecked Sendable {
     func load() { appSets.queue.sync { poll(initial: true) } }
 
     func startTimers() {
-        timers.every(context.config.gitPollInterval, on: appSets.queue) { [weak self] in self?.poll(initial: false) }
+        // Replicas: the holder of the generation lease polls (a webhook or a refresh fetches on the replica it reaches).
+        timers.every(context.config.gitPollInterval, on: appSets.queue) { [weak self] in
+            guard let self, self.context.shard.holdsGeneration else { return }
+            self.poll(initial: false)
+        }
     }
 
     func stop() { timers.cancelAll() }
@@ -121,13 +127,17 @@ final class GitWatcher: Service, @unchecked Sendable {
         return concerned
     }
 
-    /// Fetches now every watched repository (or only `only`), waiting for the result.
-    func refresh(only: Set<String>? = nil) {
-        appSets.queue.sync { poll(initial: false, only: only) }
+    /// Fetches now every watched repository (or only `only`), waiting for the result. `announce`: tell the other
+    /// replicas of new commits found (not when they told this one).
+    func refresh(only: Set<String>? = nil, announce: Bool = true) {
+        appSets.queue.sync { poll(initial: false, only: only, announce: announce) }
     }
 
+    /// Called with the repositories in which a poll found new commits (replicas: sent to the others).
+    func onNewCommits(_ body: @escaping @Sendable (Set<String>) -> Void) { newCommits.withLockedValue { $0 = body } }
+
     /// Fetches every watched repository (or only `only`), and reacts to new commits.
-    private func poll(initial: Bool, only: Set<String>? = nil) {
+    private func poll(initial: Bool, only: Set<String>? = nil, announce: Bool = true) {
         dispatchPrecondition(condition: .onQueue(appSets.queue))
         var urls = watchedRepositories()
         if let only { urls = urls.filter { url in only.contains(GitWebhook.normalize(url)) } }
@@ -155,7 +165,9 @@ final class GitWatcher: Service, @unchecked Sendable {
         guard !initial, !changed.isEmpty else { return }
         let urlsChanged = Set(changed.map(\.url))
         context.logger.info("new commits in \(urlsChanged.map(GitURL.redacted).sorted().joined(separator: ", "))")
-        for set in appSets.all() where !set.repositoryURLs.filter(urlsChanged.contains).isEmpty {
+        if announce { newCommits.withLockedValue { $0 }?(urlsChanged) }
+        // Replicas: the holder of the generation lease regenerates (told by the others when they found the commits).
+        for set in appSets.all() where context.shard.holdsGeneration && !set.repositoryURLs.filter(urlsChanged.contains).isEmpty {
             appSets.regenerate(set)
         }
         // Applications whose source directory changed go first; the others keep their turn (their next

@@ -5,6 +5,7 @@ import FleetGit
 import FleetKube
 import FleetManifests
 import FleetModel
+import FleetPostgres
 import FleetReconcile
 import FleetStore
 import FleetSync
@@ -44,11 +45,14 @@ public final class Hub: @unchecked Sendable {
     let failover: FailoverController
 
     private let ready = NIOLockedValueBox(false)
+    /// Replicas on PostgreSQL: the lease loop and the change feed (nil on SQLite). Set once, in `init`.
+    var replicas: ReplicaController?
+    var feed: PostgresChangeFeed?
 
     public var config: HubConfiguration { context.config }
-    public var clusterStore: SQLiteClusterStore { context.clusterStore }
+    public var clusterStore: any ClusterStore { context.clusterStore }
     public var store: any ApplicationStore { context.store }
-    public var authStore: SQLiteAuthStore { context.authStore }
+    public var authStore: any AuthStore { context.authStore }
     public var metrics: HubMetrics { context.metrics }
     var summaries: SummaryCache { context.summaries }
     var logger: Logger { context.logger }
@@ -84,6 +88,7 @@ public final class Hub: @unchecked Sendable {
         failover = FailoverController(context: context, connections: connections, reconciler: reconciler, appSets: appSets,
                                       projects: projects, events: events)
         try bootstrapAdmin()
+        try setUpReplication()
     }
 
     // MARK: - Start and stop
@@ -91,6 +96,7 @@ public final class Hub: @unchecked Sendable {
     /// Loads clusters files and ApplicationSets, fetches repositories, generates everything, queues every
     /// Application and pending prune, and starts the controllers' timers (file watch, git poll, probes).
     public func start() throws {
+        try startReplication()
         try appSets.load()
         try failover.load()
         try reconciler.load()
@@ -108,12 +114,14 @@ public final class Hub: @unchecked Sendable {
         appSets.timers.cancelAll()
         gitWatcher.stop()
         failover.stop()
-        return reconciler.stop(timeout: timeout)
+        let drained = reconciler.stop(timeout: timeout)
+        stopReplication()
+        return drained
     }
 
     /// The controllers as services, in start order: a `ServiceGroup` stops them in reverse (file watching and
     /// git polling first, then probes, then the reconciles drain, the event log last).
-    public var services: [any Service] { [events, reconciler, failover, gitWatcher, appSets] }
+    public var services: [any Service] { [events] + (replicas.map { [$0] } ?? []) + [reconciler, failover, gitWatcher, appSets] }
 
     /// A graceful shutdown started: previews, diffs and generations stop at their next checkpoint.
     public func beginStopping() { context.beginStopping() }
@@ -177,7 +185,7 @@ public final class Hub: @unchecked Sendable {
     // MARK: - Applications
 
     public func resyncAll() { reconciler.resyncAll() }
-    public func sync(_ name: String, prune: Bool = true, by: String = "api") throws { try reconciler.sync(name, prune: prune, by: by) }
+    public func sync(_ name: String, prune: Bool = true, by: String = "api") throws { try syncAnywhere(name, prune: prune, by: by) }
 
     /// Compares again now (after fetching its repositories), without forcing a sync.
     public func refresh(_ name: String) throws {

@@ -1,8 +1,10 @@
 import FleetConfig
 import FleetModel
+import FleetPostgres
 import FleetStore
 import FleetTemplate
 import Foundation
+import FleetReconcile
 import Logging
 import NIOConcurrencyHelpers
 
@@ -11,9 +13,13 @@ import NIOConcurrencyHelpers
 public final class HubContext: Sendable {
     public let config: HubConfiguration
     public let logger: Logger
-    public let clusterStore: SQLiteClusterStore
+    public let clusterStore: any ClusterStore
     public let store: any ApplicationStore
-    public let authStore: SQLiteAuthStore
+    public let authStore: any AuthStore
+    /// The PostgreSQL store when the hub runs as one of several replicas (`store.postgres`); nil on SQLite.
+    public let postgres: PostgresHubStore?
+    /// What this replica holds: every cluster and the generation on SQLite, its leases on PostgreSQL.
+    public let shard: Shard
     public let metrics = HubMetrics()
     /// Decoded summaries of Applications for the list route.
     let summaries = SummaryCache()
@@ -30,9 +36,34 @@ public final class HubContext: Sendable {
         self.config = config
         self.logger = logger
         self.now = now
-        clusterStore = try SQLiteClusterStore(directory: dataDir)
-        store = SQLiteApplicationStore(sharing: clusterStore)
-        authStore = SQLiteAuthStore(sharing: clusterStore)
+        if let settings = config.store.postgres {
+            let url: PostgresURL
+            do { url = try PostgresURL(parsing: settings.url) } catch { throw HubError(.invalid, "store.postgres.url: \(error)") }
+            try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let replica = Self.replicaName(config)
+            let postgres = try PostgresHubStore(url: url, keyFile: settings.keyFile ?? dataDir.appendingPathComponent("secret.key").path, replica: replica,
+                                                maxConnections: settings.maxConnections, logger: logger)
+            self.postgres = postgres
+            clusterStore = postgres.clusters
+            store = postgres.applications
+            authStore = postgres.auth
+            shard = Shard(replica: replica, settings: LeaseSettings(renew: config.lease.renew, duration: config.lease.duration))
+            logger.info("store: PostgreSQL at \(url.redacted), replica \(replica)")
+        } else {
+            let sqlite = try SQLiteClusterStore(directory: dataDir)
+            clusterStore = sqlite
+            store = SQLiteApplicationStore(sharing: sqlite)
+            authStore = SQLiteAuthStore(sharing: sqlite)
+            postgres = nil
+            shard = Shard()
+        }
+    }
+
+    /// `replica.name`, else the host name and the listen port (unique per machine, stable across restarts).
+    static func replicaName(_ config: HubConfiguration) -> String {
+        if let name = config.replicaName { return name }
+        let port = config.listen.split(separator: ":").last.map(String.init) ?? "0"
+        return ProcessInfo.processInfo.hostName + ":" + port
     }
 
     /// Seconds since 1970 on the context's clock (cluster health and placement ages).

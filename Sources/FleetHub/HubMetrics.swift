@@ -12,6 +12,9 @@ public final class HubMetrics: @unchecked Sendable {
     private var healthCounts: [String: Int] = [:]
     private var reconciles: [String: Int] = [:]
     private var skipped = 0
+    private var leasesHeld = 0
+    private var leasesAcquired = 0
+    private var fenced = 0
     private var bucketCounts = [Int](repeating: 0, count: buckets.count)
     private var durationSum = 0.0
     private var durationCount = 0
@@ -54,6 +57,13 @@ public final class HubMetrics: @unchecked Sendable {
     /// A reconcile skipped: nothing its last comparison depended on had changed.
     func observeSkippedReconcile() { lock.withLock { skipped += 1 } }
 
+    /// Leases this replica holds now (clusters and the generation).
+    func setLeasesHeld(_ count: Int) { lock.withLock { leasesHeld = count } }
+    /// A lease taken over (from nobody, a lapsed holder, or a hand-over).
+    func observeLeaseAcquired() { lock.withLock { leasesAcquired += 1 } }
+    /// A write refused because this replica's lease had moved on.
+    func observeFencedWrite() { lock.withLock { fenced += 1 } }
+
     func observeReconcile(seconds: Double, operation: String?) {
         lock.withLock {
             reconciles[operation ?? "None", default: 0] += 1
@@ -93,6 +103,12 @@ public final class HubMetrics: @unchecked Sendable {
             for key in reconciles.keys.sorted() { out += "flotilla_reconciles_total{operation=\"\(key)\"} \(reconciles[key]!)\n" }
             family("flotilla_reconciles_skipped_total", "counter", "Reconciles skipped: nothing their last comparison depended on had changed.")
             out += "flotilla_reconciles_skipped_total \(skipped)\n"
+            family("flotilla_leases_held", "gauge", "Leases this replica holds (clusters and the generation work).")
+            out += "flotilla_leases_held \(leasesHeld)\n"
+            family("flotilla_lease_acquisitions_total", "counter", "Leases this replica took (free, lapsed or handed over).")
+            out += "flotilla_lease_acquisitions_total \(leasesAcquired)\n"
+            family("flotilla_fenced_writes_total", "counter", "Writes refused because this replica no longer held the cluster's lease.")
+            out += "flotilla_fenced_writes_total \(fenced)\n"
             family("flotilla_reconcile_duration_seconds", "histogram", "Duration of one reconcile (render, diff, apply, health).")
             for (i, bound) in Self.buckets.enumerated() { out += "flotilla_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(bucketCounts[i])\n" }
             out += "flotilla_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)\n"

@@ -60,6 +60,7 @@ enum HubRoutes {
             APIResponse(status: 200, contentType: "text/plain; version=0.0.4", body: api.hub.prometheus())
         },
         Route(method: "POST", pattern: "api/v1/webhook/git", access: .open) { api, c in api.webhook(c.request) },
+        Route(method: "GET", pattern: "api/v1/replicas", access: .rbac("get", "clusters", .all)) { api, _ in .json(Items(try api.hub.replicaList())) },
 
         // Clusters. Upserts check per cluster in the handler: create for a new one, update for one that exists,
         // delete for each one a prune removes.

@@ -27,6 +27,54 @@ public final class PostgresApplicationStore: ApplicationStore {
         self.eventRetention = max(1000, eventRetention)
     }
 
+    /// What a reconcile's write of an Application on `cluster` must prove: nothing, or the lease `key` at `token`
+    /// (held by this replica and unexpired on the database's clock), or nothing can prove it (not held).
+    public enum FenceDecision: Sendable, Equatable {
+        case unchecked
+        case lease(key: String, token: Int64)
+        case refuse
+    }
+
+    private let fence = Observer<String>.Slot<FenceDecision>()
+    private let fencedObserver = Observer<String>()
+
+    /// Status writes and reconcile endings check the lease of the Application's active cluster with `decide`
+    /// (replicas); without it nothing is checked (one replica).
+    public func setFence(_ decide: @escaping @Sendable (String) -> FenceDecision) { fence.set(decide) }
+
+    /// `body` is called with the Application of every write the fencing check refused.
+    public func onFenced(_ body: @escaping @Sendable (String) -> Void) { fencedObserver.set(body) }
+
+    /// Within a write's transaction, with the Application's row locked: refuses the write when the writer's lease
+    /// of its active cluster has moved on. Returns false when the Application is gone.
+    private func checkFence(_ name: String, _ db: PostgresPool.Connection) throws -> Bool {
+        guard let row = try db.query("SELECT cluster, placement FROM application WHERE name = \(name) FOR UPDATE").first else { return false }
+        guard let decide = fence.get() else { return true }
+        let r = row.makeRandomAccess()
+        let primary = try r.optionalText("cluster")
+        guard let cluster = Self.placement(try r.optionalText("placement"))?.active ?? primary else { return true }
+        let admitted: Bool
+        switch decide(cluster) {
+        case .unchecked: admitted = true
+        case .refuse: admitted = false
+        case .lease(let key, let token): admitted = try PostgresLeaseStore.admits(db, key: key, token: token, replica: origin)
+        }
+        if !admitted {
+            var error = StoreError(message: "write of Application \(name) refused: this replica (\(origin)) no longer holds the lease of cluster \(cluster)")
+            error.fenced = true
+            throw error
+        }
+        return true
+    }
+
+    /// Counts a refused write (in its own transaction: the refused one rolled back) and tells the observer.
+    private func fenced(_ name: String) {
+        _ = try? pool.withConnection { db in
+            try db.execute("INSERT INTO fenced_write (replica, count) VALUES (\(origin), 1) ON CONFLICT (replica) DO UPDATE SET count = fenced_write.count + 1")
+        }
+        fencedObserver.publish(name)
+    }
+
     public func onEvent(_ body: @escaping @Sendable (HubEvent) -> Void) { eventObserver.set(body) }
     public func onApplicationsChanged(_ body: @escaping @Sendable ([String]) -> Void) { changeObserver.set(body) }
 
@@ -183,7 +231,8 @@ public final class PostgresApplicationStore: ApplicationStore {
     // MARK: Status, pins, history
 
     public func setStatus(_ name: String, _ status: JSONValue) throws {
-        try pool.transaction { db in
+        try fencing(name) { db in
+            guard try checkFence(name, db) else { return }
             try db.execute("UPDATE application SET status = \(status.serialized(pretty: false)), updated_at = \(Timestamp.rfc3339()) WHERE name = \(name)")
             try notify([name], db)
         }
@@ -201,9 +250,9 @@ public final class PostgresApplicationStore: ApplicationStore {
     @discardableResult
     public func finishReconcile(_ name: String, status: JSONValue?, history: SyncEntry?, event: HubEvent?) throws -> Bool {
         var written: HubEvent?
-        let exists = try pool.transaction { db -> Bool in
+        let exists = try fencing(name) { db -> Bool in
             written = nil
-            guard try !db.query("SELECT 1 FROM application WHERE name = \(name) FOR UPDATE").isEmpty else { return false }
+            guard try checkFence(name, db) else { return false }
             if let history { try Self.insertHistory(db, history) }
             if let event { written = try insert(event, db) }
             if let status {
@@ -215,6 +264,14 @@ public final class PostgresApplicationStore: ApplicationStore {
         if exists && status != nil { changeObserver.publish([name]) }
         if let written { eventObserver.publish(written) }
         return exists
+    }
+
+    /// A transaction whose fencing refusal is counted.
+    private func fencing<T>(_ name: String, _ body: (PostgresPool.Connection) throws -> T) throws -> T {
+        do { return try pool.transaction(body) } catch let error as StoreError where error.fenced {
+            fenced(name)
+            throw error
+        }
     }
 
     /// The caller holds the Application's row lock, so the next id is its own.
@@ -387,4 +444,12 @@ final class Observer<Value: Sendable>: @unchecked Sendable {
     private var body: (@Sendable (Value) -> Void)?
     func set(_ body: @escaping @Sendable (Value) -> Void) { lock.withLock { self.body = body } }
     func publish(_ value: Value) { lock.withLock { body }?(value) }
+
+    /// A function from `Value` to `Result`, set once and read on every call. `lock` guards `body`.
+    final class Slot<Result>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var body: (@Sendable (Value) -> Result)?
+        func set(_ body: @escaping @Sendable (Value) -> Result) { lock.withLock { self.body = body } }
+        func get() -> (@Sendable (Value) -> Result)? { lock.withLock { body } }
+    }
 }

@@ -17,6 +17,8 @@ public final class PostgresChangeFeed: @unchecked Sendable {
     public static let registryChannel = "flotilla_registry"
     /// Cluster operational state changes (cordon, drain, health).
     public static let clusterChannel = "flotilla_cluster_state"
+    /// Repositories with new commits (found by one replica's poll or webhook): the others fetch them now.
+    public static let gitChannel = "flotilla_git"
     /// Replica-to-replica requests (a refresh or sync forwarded to the owner): payload origin, then the request.
     public static let requestChannel = "flotilla_requests"
 

@@ -393,6 +393,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var sqlState: String?
     /// The connection to the database broke (the statement may or may not have run).
     public var connectionLost = false
+    /// Refused by the fencing check: the writer no longer holds the lease of the Application's cluster.
+    public var fenced = false
     public init(message: String) { self.message = message }
     public var description: String { message }
 }

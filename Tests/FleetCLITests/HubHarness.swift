@@ -60,14 +60,24 @@ final class HubFixture: @unchecked Sendable {
 
     /// Starts `flotilla serve` and waits until `/readyz` answers 200.
     func startHub() throws {
+        let (process, port) = try launchServe(environment: [:], log: hubLog)
+        hub = process
+        self.port = port
+        try waitFor("hub ready", timeout: 30) { (try? self.raw("GET", "/readyz").status) == 200 }
+    }
+
+    /// Starts `flotilla serve` with this fixture's configuration (and `environment` over it), its stderr appended
+    /// to `log`; returns the process and the port it listens on.
+    func launchServe(environment: [String: String], log logFile: URL) throws -> (Process, Int) {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments = ["serve", "--config", configPath, "--drain-timeout", "5"]
         process.currentDirectoryURL = cli.workDir
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let out = Pipe()
         process.standardOutput = out
-        if !FileManager.default.fileExists(atPath: hubLog.path) { FileManager.default.createFile(atPath: hubLog.path, contents: nil) }
-        let log = try FileHandle(forWritingTo: hubLog)
+        if !FileManager.default.fileExists(atPath: logFile.path) { FileManager.default.createFile(atPath: logFile.path, contents: nil) }
+        let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
         process.standardError = log
         try process.run()
@@ -78,11 +88,9 @@ final class HubFixture: @unchecked Sendable {
             process.terminate()
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "hub did not start: \(text) \(log)"])
         }
-        self.port = port
-        hub = process
         // Keep draining stdout so the hub never blocks on a full pipe.
         DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-        try waitFor("hub ready", timeout: 30) { (try? self.raw("GET", "/readyz").status) == 200 }
+        return (process, port)
     }
 
     var url: String { "http://127.0.0.1:\(port)" }

@@ -1,0 +1,171 @@
+import FleetAPI
+import FleetModel
+import FleetPostgres
+import FleetReconcile
+import Foundation
+
+/// Several replicas on one PostgreSQL: leases decide who acts for which cluster and who generates; LISTEN/NOTIFY
+/// brings the others' changes; an action for a cluster another replica holds is forwarded to it.
+extension Hub {
+    /// Wires the lease loop, the fencing check and the change feed (PostgreSQL only).
+    func setUpReplication() throws {
+        guard let postgres = context.postgres else { return }
+        let shard = context.shard
+        postgres.applications.setFence { cluster in
+            let key = Shard.key(cluster: cluster)
+            guard shard.isKnown(key) else { return .unchecked }   // not a registered cluster: nobody holds it
+            return shard.token(for: key).map { .lease(key: key, token: $0) } ?? .refuse
+        }
+        postgres.applications.onFenced { [metrics = context.metrics, logger = context.logger] name in
+            metrics.observeFencedWrite()
+            logger.warning("a write of Application \(name) was refused: this replica no longer holds its cluster")
+        }
+        gitWatcher.onNewCommits { [weak self] urls in self?.announceCommits(urls) }
+        replicas = ReplicaController(context: context, postgres: postgres) { [weak self] gained, lost in self?.leasesChanged(gained: gained, lost: lost) }
+        let queue = DispatchQueue(label: "flotilla.remote-changes")
+        // Handlers run on the listener's event loop: the work goes to a queue of its own.
+        let on: @Sendable (Hub?, @escaping @Sendable (Hub) -> Void) -> Void = { hub, body in
+            guard let hub else { return }
+            queue.async { body(hub) }
+        }
+        feed = PostgresChangeFeed(pool: postgres.pool, origin: shard.replica, handlers: [
+            PostgresApplicationStore.channel: { [weak self] names in on(self) { $0.remoteApplicationsChanged(names) } },
+            PostgresChangeFeed.registryChannel: { [weak self] _ in on(self) { $0.remoteRegistryChanged() } },
+            PostgresChangeFeed.clusterChannel: { [weak self] names in on(self) { $0.remoteClusterStatesChanged(names) } },
+            PostgresChangeFeed.requestChannel: { [weak self] lines in on(self) { $0.remoteRequests(lines) } },
+            PostgresChangeFeed.gitChannel: { [weak self] urls in on(self) { $0.gitWatcher.refresh(only: Set(urls.map(GitWebhook.normalize)), announce: false) } },
+        ], logger: context.logger, onResume: { [weak self] in
+            // Notifications sent while the feed was down are lost: read everything again.
+            on(self) { hub in
+                hub.remoteRegistryChanged()
+                hub.reconciler.resyncAll()
+            }
+        })
+    }
+
+    /// Tells the other replicas of new commits (each fetches the repositories and requeues what they changed).
+    func announceCommits(_ urls: Set<String>) {
+        guard let postgres = context.postgres else { return }
+        do {
+            try postgres.pool.withConnection { db in
+                for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: urls.sorted()) {
+                    try db.execute("SELECT pg_notify(\(PostgresChangeFeed.gitChannel), \(payload))")
+                }
+            }
+        } catch {
+            logger.warning("cannot tell the other replicas of new commits: \(error)")
+        }
+    }
+
+    /// Starts the change feed and takes the first leases (before anything acts), then renews on a timer.
+    func startReplication() throws {
+        guard let replicas, let feed else { return }
+        try feed.start()
+        replicas.roundNow()
+        replicas.startTimers()
+    }
+
+    func stopReplication() {
+        replicas?.stop()
+        feed?.stop()
+    }
+
+    /// Leases gained: the clusters' Applications and pending prunes are queued here (another replica changed them
+    /// meanwhile: nothing remembered of them holds); the generation lease regenerates everything. Leases lost need
+    /// nothing: every reconcile, prune, probe and placement checks the lease when it starts, and every status write
+    /// carries its fencing token.
+    func leasesChanged(gained: Set<String>, lost: Set<String>) {
+        let clusters = Set(gained.filter { $0.hasPrefix("cluster/") }.map { String($0.dropFirst("cluster/".count)) })
+        if !clusters.isEmpty {
+            let targets = ((try? store.applicationTargets()) ?? []).filter { $0.activeCluster.map(clusters.contains) ?? false }
+            reconciler.memo.drop(targets.map(\.name))
+            for target in targets where target.placement?.phase != .unplaced {
+                reconciler.pool.add(.app(target.name), cluster: target.activeCluster ?? "")
+            }
+            for (application, cluster) in (try? store.pendingPrunes()) ?? [] where clusters.contains(cluster) {
+                reconciler.schedulePrune(application, on: cluster)
+            }
+            if let states = try? store.clusterStates() {
+                for cluster in clusters { if let state = states[cluster] { connections.load(cluster, state) } }
+            }
+        }
+        if gained.contains(Shard.generationKey) {
+            appSets.regenerateAll(wait: false)
+        }
+    }
+
+    /// Applications another replica wrote: what is cached of them goes, and they are queued (they run only if this
+    /// replica holds their cluster); deleted ones leave the queue.
+    func remoteApplicationsChanged(_ names: [String]) {
+        summaries.drop(names)
+        reconciler.memo.drop(names)
+        let found = (try? store.applications(named: names)) ?? []
+        let present = Set(found.map(\.name))
+        for app in found {
+            context.metrics.record(app: app.name, status: app.status)
+            if context.shard.holds(cluster: app.activeCluster) { reconciler.enqueue(app) }
+        }
+        for name in names where !present.contains(name) { reconciler.deleted(name) }
+    }
+
+    /// The cluster registry changed through another replica.
+    func remoteRegistryChanged() {
+        let current = Dictionary(((try? clusterStore.clusters()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        connections.registryChanged(current)
+        if context.shard.holdsGeneration { appSets.regenerateAll(wait: false) }
+    }
+
+    /// Cluster states written by another replica (its probes, a cordon or drain through its API): read them, and
+    /// decide placements for the clusters this replica holds.
+    func remoteClusterStatesChanged(_ names: [String]) {
+        guard let states = try? store.clusterStates() else { return }
+        for name in names { if let state = states[name] { connections.load(name, state) } }
+        failover.queue.async { [failover] in failover.evaluatePlacements() }
+    }
+
+    /// Requests forwarded by other replicas: `sync NAME PRUNE BY`, acted on by the holder of the Application's cluster.
+    func remoteRequests(_ lines: [String]) {
+        for line in lines {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 4, parts[0] == "sync" else { continue }
+            guard let app = (try? store.application(named: parts[1])) ?? nil, context.shard.holds(cluster: app.activeCluster) else { continue }
+            logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
+            try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
+        }
+    }
+
+    /// A manual sync: run here when this replica holds the Application's cluster, else forwarded to the replica
+    /// that does (through the database).
+    func syncAnywhere(_ name: String, prune: Bool, by: String) throws {
+        guard let postgres = context.postgres else { return try reconciler.sync(name, prune: prune, by: by) }
+        guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
+        if context.shard.holds(cluster: app.activeCluster) { return try reconciler.sync(name, prune: prune, by: by) }
+        logger.info("sync of \(name) forwarded to the replica holding cluster \(app.activeCluster ?? "?")")
+        let line = ["sync", name, prune ? "true" : "false", by.replacingOccurrences(of: "\t", with: " ")].joined(separator: "\t")
+        try postgres.pool.withConnection { db in
+            for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: [line]) {
+                try db.execute("SELECT pg_notify(\(PostgresChangeFeed.requestChannel), \(payload))")
+            }
+        }
+    }
+}
+
+extension Hub {
+    /// Every replica with a heartbeat, its lag and the leases it holds (one replica on SQLite: this one, holding all).
+    public func replicaList() throws -> [ReplicaInfo] {
+        guard let postgres = context.postgres else {
+            return [ReplicaInfo(name: ProcessInfo.processInfo.hostName, address: config.listen, heartbeatAge: 0, live: true,
+                                leases: ["*"], isSelf: true)]
+        }
+        let snapshot = try postgres.leases.snapshot()
+        let duration = config.lease.duration
+        var leases: [String: [String]] = [:]
+        for (key, lease) in snapshot.leases where lease.isHeld(at: snapshot.now) { leases[lease.holder, default: []].append(key) }
+        let names = Set(snapshot.heartbeats.keys).union(leases.keys)
+        return names.sorted().map { name in
+            let age = snapshot.heartbeats[name].map { max(0, snapshot.now - $0) } ?? .infinity
+            return ReplicaInfo(name: name, address: snapshot.addresses[name] ?? "", heartbeatAge: age.isFinite ? (age * 1000).rounded() / 1000 : -1,
+                               live: age < duration, leases: (leases[name] ?? []).sorted(), isSelf: name == context.shard.replica)
+        }
+    }
+}
