@@ -18,12 +18,13 @@ private let allowed: [String: Set<String>] = [
     "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetKube", "CJsonnet", "Crypto"],
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
+    "FleetPostgres": ["FleetModel", "FleetStore", "FleetReconcile", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging"],
     "FleetServing": [],
     "FleetTesting": ["FleetModel"],
     "FleetAPI": ["FleetModel"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
 ]
 
