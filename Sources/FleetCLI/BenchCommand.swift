@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Flotilla on synthetic input and print figures.",
-        subcommands: [Registry.self, Generate.self, GitTree.self, RenderBench.self, ApplyBench.self, HubBench.self, FailoverBench.self, APIBench.self]
+        subcommands: [Registry.self, Generate.self, GitTree.self, RenderBench.self, ApplyBench.self, HubBench.self, FailoverBench.self, APIBench.self, HABench.self]
     )
 
     struct Registry: ParsableCommand {
