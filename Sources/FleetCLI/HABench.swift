@@ -67,7 +67,7 @@ final class HABenchWorld {
         auth: {adminTokenFile: '\(dir.appendingPathComponent("admin.token").path)'}
         store: {postgres: {url: '\(databaseURL)', keyFile: '\(dir.appendingPathComponent("secret.key").path)', maxConnections: 24}}
         lease: {renew: \(lease.renew), duration: \(lease.duration)}
-        logLevel: warning
+        logLevel: \(ProcessInfo.processInfo.environment["FLOTILLA_BENCH_LOGS"] != nil ? "info" : "warning")
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
@@ -164,6 +164,14 @@ final class HABenchWorld {
                                            headers: ["X-Hub-Signature-256": signature, "X-GitHub-Event": "push"])
         guard answer.status == 202 else { throw CLIError("webhook refused by \(replica): \(answer.status) \(answer.text)") }
         return commit.hex
+    }
+
+    /// `replica`'s Prometheus metrics.
+    func metrics(_ replica: String) -> String {
+        let token = ((try? String(contentsOfFile: dir.appendingPathComponent("admin.token").path, encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let transport = HTTPTransport(server: "http://127.0.0.1:\(ports[replica]!)", credentials: ClusterCredentials(bearerToken: token), timeout: 5)
+        return (try? transport.request("GET", "/metrics").text) ?? ""
     }
 
     /// Whether `replica`'s API answers a list of Applications.
@@ -276,10 +284,29 @@ extension BenchCommand {
             try startThree(w)
             let held = try w.clusterLeases()
             let paused = held.filter { $0.key != "r1" }.max { $0.value.count < $1.value.count }!.key
+            // Paused mid-sync: the commit reaches it first, then it stops with work in hand.
+            let commit = try w.commitChange("while-paused", via: paused)
+            let mine = held[paused] ?? []
+            _ = wait(30) {
+                try w.pool.withConnection { db in
+                    try db.query("""
+                        SELECT COUNT(*) AS n FROM application WHERE cluster = ANY(\(mine)) AND status::jsonb #>> '{operationState,phase}' = 'Running'
+                        """).first!.makeRandomAccess()["n"].decode(Int64.self)
+                } > 0
+            }
             kill(w.replicas[paused]!.processIdentifier, SIGSTOP)
             let stopped = Date()
-            let commit = try w.commitChange("while-paused", via: "r1")
-            guard let synced = wait(max(120, pause), { try w.counts(revision: commit).atRevision == w.apps }) else {
+            guard let synced = wait(max(60, pause), { try w.counts(revision: commit).atRevision == w.apps }) else {
+                if ProcessInfo.processInfo.environment["FLOTILLA_BENCH_LOGS"] != nil {
+                    for name in ["r1", "r3"] { print("--- \(name)\n" + ((try? String(contentsOf: w.dir.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? "")) }
+                    print(try w.clusterLeases())
+                    let rows = try w.pool.withConnection { db in
+                        try db.query("SELECT name, cluster, status FROM application WHERE NOT (status::jsonb #>> '{sync,revisions,0}' LIKE \(commit) || '%') LIMIT 3").map {
+                            try $0.decode((String, String, String).self)
+                        }
+                    }
+                    for row in rows { print(row.0, row.1, row.2.prefix(1500)) }
+                }
                 throw CLIError("the fleet did not reach the commit while \(paused) was paused: \(try w.counts(revision: commit))")
             }
             let remaining = pause - Date().timeIntervalSince(stopped)
@@ -290,7 +317,12 @@ extension BenchCommand {
             let after = try w.clusterLeases()
             print(String(format: "  pause %@ (held %d clusters) for %.0f s: the others synced the fleet to the new commit in %.1f s", paused,
                          held[paused]?.count ?? 0, pause, synced))
-            print("  after SIGCONT: fenced writes \(try w.fencedWrites()), synced twice: \(try w.doubleSyncs()), clusters it holds 15 s later: \(after[paused]?.count ?? 0)")
+            let metrics = w.metrics(paused)
+            if ProcessInfo.processInfo.environment["FLOTILLA_BENCH_LOGS"] != nil {
+                print((try? String(contentsOf: w.dir.appendingPathComponent("\(paused).log"), encoding: .utf8)) ?? "")
+            }
+            let refusedRequests = metrics.split(separator: "\n").first { $0.hasPrefix("flotilla_fenced_writes_total ") }.map { String($0.split(separator: " ")[1]) } ?? "?"
+            print("  after SIGCONT: writes refused by the fencing check: \(refusedRequests) in the paused replica (cluster requests and store writes), \(try w.fencedWrites()) of them store writes; synced twice: \(try w.doubleSyncs()); clusters it holds 15 s later: \(after[paused]?.count ?? 0)")
         }
 
         func throughputScenario() throws {

@@ -45,6 +45,13 @@ final class ClusterConnections: @unchecked Sendable {
         if let hit = lock.withLock({ clients[name] }) { return hit.1 }
         guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
         let client = KubeClient(cluster: cluster, timeout: 30)
+        if context.shard.replicated {
+            client.mayWrite = { [shard = context.shard, metrics = context.metrics] in
+                if shard.holds(cluster: name) { return true }
+                metrics.observeFencedWrite()
+                return false
+            }
+        }
         if context.config.watch, state(name).health.state == .healthy {
             client.cache = makeCache(client, cluster: name)
         }

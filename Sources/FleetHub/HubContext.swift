@@ -42,7 +42,8 @@ public final class HubContext: Sendable {
             try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let replica = Self.replicaName(config)
             let postgres = try PostgresHubStore(url: url, keyFile: settings.keyFile ?? dataDir.appendingPathComponent("secret.key").path, replica: replica,
-                                                maxConnections: settings.maxConnections, logger: logger)
+                                                maxConnections: settings.maxConnections,
+                                                idleInTransaction: max(1, config.lease.duration / 2), logger: logger)
             self.postgres = postgres
             clusterStore = postgres.clusters
             store = postgres.applications

@@ -49,6 +49,11 @@ public final class KubeClient: @unchecked Sendable {
     /// How long the set of kinds that hold managed objects is trusted before it is listed again (seconds).
     public var managedKindsMaxAge: Double = 300
 
+    /// Asked before every request that changes the cluster (anything but GET): false refuses it with `.fenced`
+    /// (hub replicas: the cluster's lease moved on, possibly while this process was paused mid-sync). Set once,
+    /// before the client is shared.
+    public var mayWrite: (@Sendable () -> Bool)?
+
     public init(cluster: Cluster, timeout: Double = 30) {
         self.cluster = cluster
         self.transport = HTTPTransport(server: cluster.server, credentials: cluster.credentials, timeout: timeout)
@@ -57,6 +62,10 @@ public final class KubeClient: @unchecked Sendable {
     // MARK: - Raw requests
 
     func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, object: String) throws -> HTTPResponse {
+        if method != "GET", let mayWrite, !mayWrite() {
+            throw KubeError(code: .fenced, cluster: cluster.name, object: object,
+                            message: "not sent: this hub replica no longer holds the lease of cluster \(cluster.name)", causes: [], status: 0)
+        }
         do {
             return try transport.request(method, path, body: body, contentType: contentType)
         } catch let e as TransportError {

@@ -15,6 +15,8 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
         case tls = "TLS"
         case unreachable = "Unreachable"
         case unknownKind = "UnknownKind"
+        /// Refused before it was sent: this hub replica no longer holds the cluster's lease.
+        case fenced = "Fenced"
         case other = "Error"
     }
 

@@ -19,9 +19,11 @@ public final class PostgresHubStore: Sendable {
     /// - Parameters:
     ///   - keyFile: the key that seals cluster credentials; every replica must read the same one (it is created when
     ///     the database has no credentials yet and the file is missing).
-    public init(url: PostgresURL, keyFile: String, replica: String, maxConnections: Int = 16, eventRetention: Int = 200_000,
+    /// - idleInTransaction: seconds after which the server ends a session of this replica stopped inside a
+    ///   transaction (its locks go with it); below the lease duration, so a paused replica never blocks a take-over.
+    public init(url: PostgresURL, keyFile: String, replica: String, maxConnections: Int = 16, idleInTransaction: Double = 5, eventRetention: Int = 200_000,
                 logger: Logger = Logger(label: "flotilla.postgres")) throws {
-        pool = try PostgresPool(url: url, maxConnections: maxConnections, logger: logger)
+        pool = try PostgresPool(url: url, maxConnections: maxConnections, idleInTransaction: idleInTransaction, logger: logger)
         do {
             try PostgresSchema.migrate(pool)
             let keyring = try CredentialKeyring(path: keyFile)

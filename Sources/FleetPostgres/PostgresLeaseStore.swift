@@ -100,11 +100,12 @@ public final class PostgresLeaseStore: Sendable {
     }
 
     /// The fencing check of a write for `key`: within the caller's transaction, the lease must still be `replica`'s
-    /// at `token` and unexpired on the database's clock. A refused write is counted per replica.
+    /// at `token` and unexpired on the database's clock. A plain read, no lock: a writer paused here must not keep
+    /// the lease row from being taken over (a lease moves only after the holder's margin has passed, and a session
+    /// paused inside its transaction is ended by the server, rolling the write back).
     public static func admits(_ db: PostgresPool.Connection, key: String, token: Int64, replica: String) throws -> Bool {
         let held = try !db.query("""
             SELECT 1 FROM lease WHERE key = \(key) AND holder = \(replica) AND token = \(token) AND expires_at > extract(epoch FROM clock_timestamp())
-            FOR SHARE
             """).isEmpty
         return held
     }

@@ -55,7 +55,8 @@ public final class PostgresPool: @unchecked Sendable {
     private var closed = false
 
     /// Opens one connection at once, so that a wrong URL, password or database fails here with a clear message.
-    public init(url: PostgresURL, maxConnections: Int = 16, logger: Logger = Logger(label: "flotilla.postgres")) throws {
+    public init(url: PostgresURL, maxConnections: Int = 16, idleInTransaction: Double = 5, lockTimeout: Double = 10,
+                logger: Logger = Logger(label: "flotilla.postgres")) throws {
         self.url = url
         self.maxConnections = max(1, maxConnections)
         self.logger = logger
@@ -73,6 +74,15 @@ public final class PostgresPool: @unchecked Sendable {
         var configuration = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: url.password,
                                                             database: url.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        // A process stopped inside a transaction (SIGSTOP, a long GC pause, a frozen VM) must not hold its row locks
+        // until it wakes: the server ends its session after `idleInTransaction` seconds, which rolls the
+        // transaction back and frees the locks (the process finds its connection closed when it wakes). A lock
+        // wait ends in an error after `lockTimeout` instead of hanging a caller.
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(Int(idleInTransaction * 1000))"),
+            ("lock_timeout", "\(Int(lockTimeout * 1000))"),
+            ("application_name", "flotilla"),
+        ]
         self.configuration = configuration
         do {
             let first = try connect()
