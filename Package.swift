@@ -120,6 +120,7 @@ let package = Package(
                 "FleetModel", "FleetStore", "FleetReconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -172,6 +173,6 @@ let package = Package(
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),
-        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting"], exclude: ["Snapshots"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres"], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

@@ -398,3 +398,59 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public init(message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// One value of a stored row, for copying a store to another database.
+public enum StoredValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob(Data)
+
+    /// A canonical text of the value (checksums compare two databases with it): booleans are integers 0 and 1.
+    public var canonical: String {
+        switch self {
+        case .null: "∅"
+        case .integer(let i): "i\(i)"
+        case .real(let d): "r\(d)"
+        case .text(let s): "t\(s.utf8.count):\(s)"
+        case .blob(let b): "b" + b.base64EncodedString()
+        }
+    }
+}
+
+/// A table's rows as stored.
+public struct StoredTable: Sendable {
+    public var name: String
+    public var columns: [String]
+    public var rows: [[StoredValue]]
+}
+
+extension SQLiteClusterStore {
+    /// The tables a hub's state lives in, in an order that respects their references.
+    public static let stateTables = ["cluster", "account", "token", "application", "sync_history", "application_set", "pending_prune",
+                                     "cluster_state", "event"]
+
+    /// Every row of the hub's tables, ordered by primary key, in one read transaction (a consistent copy).
+    public func exportTables() throws -> [StoredTable] {
+        try pool.read { db in
+            try Self.stateTables.map { table in
+                let columns = try db.columns(in: table).map(\.name)
+                let keys = try db.primaryKey(table).columns.joined(separator: ", ")
+                let rows = try Row.fetchAll(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table) ORDER BY \(keys)").map { row in
+                    columns.map { column -> StoredValue in
+                        let value: DatabaseValue = row[column]
+                        switch value.storage {
+                        case .null: return .null
+                        case .int64(let i): return .integer(i)
+                        case .double(let d): return .real(d)
+                        case .string(let s): return .text(s)
+                        case .blob(let b): return .blob(b)
+                        }
+                    }
+                }
+                return StoredTable(name: table, columns: columns, rows: rows)
+            }
+        }
+    }
+}

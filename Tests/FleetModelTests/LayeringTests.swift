@@ -18,7 +18,7 @@ private let allowed: [String: Set<String>] = [
     "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetKube", "CJsonnet", "Crypto"],
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
-    "FleetPostgres": ["FleetModel", "FleetStore", "FleetReconcile", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging"],
+    "FleetPostgres": ["FleetModel", "FleetStore", "FleetReconcile", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging", "Crypto"],
     "FleetServing": [],
     "FleetTesting": ["FleetModel"],
     "FleetAPI": ["FleetModel"],
