@@ -123,30 +123,48 @@ extension Hub {
         failover.queue.async { [failover] in failover.evaluatePlacements() }
     }
 
-    /// Requests forwarded by other replicas: `sync NAME PRUNE BY`, acted on by the holder of the Application's cluster.
+    /// Requests forwarded by other replicas (`sync NAME PRUNE BY`, `refresh NAME`), acted on by the holder of the
+    /// Application's cluster.
     func remoteRequests(_ lines: [String]) {
         for line in lines {
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 4, parts[0] == "sync" else { continue }
-            guard let app = (try? store.application(named: parts[1])) ?? nil, context.shard.holds(cluster: app.activeCluster) else { continue }
-            logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
-            try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
+            guard parts.count >= 2, let app = (try? store.application(named: parts[1])) ?? nil,
+                  context.shard.holds(cluster: app.activeCluster) else { continue }
+            switch (parts[0], parts.count) {
+            case ("sync", 4):
+                logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
+                try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
+            case ("refresh", 2):
+                reconciler.memo.drop([app.name])
+                reconciler.enqueue(app, priority: .high)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Whether `app` runs on a cluster another replica holds (its commands go there).
+    func heldElsewhere(_ app: StoredApplication) -> Bool { context.shard.replicated && !context.shard.holds(cluster: app.activeCluster) }
+
+    /// Sends a request to the replica holding the Application's cluster.
+    func forward(_ fields: [String]) throws {
+        guard let postgres = context.postgres else { return }
+        let line = fields.map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\t")
+        try postgres.pool.withConnection { db in
+            for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: [line]) {
+                try db.execute("SELECT pg_notify(\(PostgresChangeFeed.requestChannel), \(payload))")
+            }
         }
     }
 
     /// A manual sync: run here when this replica holds the Application's cluster, else forwarded to the replica
     /// that does (through the database).
     func syncAnywhere(_ name: String, prune: Bool, by: String) throws {
-        guard let postgres = context.postgres else { return try reconciler.sync(name, prune: prune, by: by) }
+        guard context.shard.replicated else { return try reconciler.sync(name, prune: prune, by: by) }
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
-        if context.shard.holds(cluster: app.activeCluster) { return try reconciler.sync(name, prune: prune, by: by) }
+        if !heldElsewhere(app) { return try reconciler.sync(name, prune: prune, by: by) }
         logger.info("sync of \(name) forwarded to the replica holding cluster \(app.activeCluster ?? "?")")
-        let line = ["sync", name, prune ? "true" : "false", by.replacingOccurrences(of: "\t", with: " ")].joined(separator: "\t")
-        try postgres.pool.withConnection { db in
-            for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: [line]) {
-                try db.execute("SELECT pg_notify(\(PostgresChangeFeed.requestChannel), \(payload))")
-            }
-        }
+        try forward(["sync", name, prune ? "true" : "false", by])
     }
 }
 

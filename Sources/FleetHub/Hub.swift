@@ -191,6 +191,7 @@ public final class Hub: @unchecked Sendable {
     public func refresh(_ name: String) throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         gitWatcher.refresh(only: Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize)))
+        if heldElsewhere(app) { return try forward(["refresh", name]) }
         reconciler.memo.drop([name])
         reconciler.enqueue(app, priority: .high)
     }

@@ -88,3 +88,43 @@ import Testing
     let config = try HubConfiguration.load(try String(contentsOfFile: path, encoding: .utf8), file: path)
     #expect(config.clusters.first?.hasSuffix("fleet/clusters.yaml") == true)
 }
+
+/// The PostgreSQL store, the replica and the leases: read from the file (the URL from a file or the environment,
+/// never shown), checked together with line and field.
+@Test func replicasConfiguration() throws {
+    let files = MemoryFiles(files: ["/cfg/pg-url": "postgres://flotilla:pg-secret@db:5432/hub\n"])
+    let config = try HubConfiguration.load("""
+    store: {postgres: {urlFile: pg-url, keyFile: keys/secret.key, maxConnections: 8}}
+    replica: {name: hub-a, address: 'https://hub-a.example:8080'}
+    lease: {renew: 500ms, duration: 3s}
+    """, file: "/cfg/hub.yaml", files: files)
+    #expect(config.store.postgres?.url == "postgres://flotilla:pg-secret@db:5432/hub")
+    #expect(config.store.postgres?.keyFile == "/cfg/keys/secret.key" && config.store.postgres?.maxConnections == 8)
+    #expect(config.replicaName == "hub-a" && config.replicaAddress == "https://hub-a.example:8080")
+    #expect(config.lease.renew == 0.5 && config.lease.duration == 3)
+    #expect(!"\(config.store)".contains("pg-secret"))
+    let fromEnvironment = try HubConfiguration.load("", file: nil, environment: ["FLOTILLA_POSTGRES_URL": "postgres://u:p@h/db", "FLOTILLA_REPLICA": "r2"])
+    #expect(fromEnvironment.store.postgres?.url == "postgres://u:p@h/db" && fromEnvironment.replicaName == "r2")
+    #expect(HubConfiguration().store.postgres == nil && HubConfiguration().lease.renew == 2 && HubConfiguration().lease.duration == 10)
+
+    do {
+        _ = try HubConfiguration.load("""
+        store: {postgres: {url: 'mysql://u:leaked@h/db', maxConnections: 0, pool: 3}}
+        replica: {name: 'two words'}
+        lease: {renew: 5s, duration: 6s}
+        """, file: "/cfg/hub.yaml", environment: ["FLOTILLA_POSTGRES_URL": "nonsense-with-secret"])
+        Issue.record("expected errors")
+    } catch {
+        let text = "\(error)"
+        for expected in [
+            "store.postgres.pool: unknown field 'pool'",
+            "store.postgres.url: must be a postgres://",
+            "store.postgres.maxConnections: must be between 1 and 1000",
+            "replica.name: must be 1 to 63 characters without spaces",
+            "lease.duration: must be at least twice lease.renew",
+        ] {
+            #expect(text.contains(expected), "missing '\(expected)' in:\n\(text)")
+        }
+        #expect(!text.contains("leaked") && !text.contains("nonsense-with-secret"), "\(text)")
+    }
+}
