@@ -144,10 +144,15 @@ final class HABenchWorld {
         }
     }
 
-    func fencedWrites() throws -> Int {
+    /// Store writes refused by the fencing check, by replica.
+    func fencedWrites() throws -> [String: Int] {
         try pool.withConnection { db in
-            let row = try db.query("SELECT COALESCE(SUM(count), 0)::bigint AS n FROM fenced_write").first!
-            return Int(try row.makeRandomAccess()["n"].decode(Int64.self))
+            var result: [String: Int] = [:]
+            for row in try db.query("SELECT replica, count FROM fenced_write") {
+                let (replica, count) = try row.decode((String, Int64).self)
+                result[replica] = Int(count)
+            }
+            return result
         }
     }
 
@@ -354,7 +359,9 @@ extension BenchCommand {
                 print((try? String(contentsOf: w.dir.appendingPathComponent("\(paused).log"), encoding: .utf8)) ?? "")
             }
             let refusedRequests = metrics.split(separator: "\n").first { $0.hasPrefix("flotilla_fenced_writes_total ") }.map { String($0.split(separator: " ")[1]) } ?? "?"
-            print("  after SIGCONT: writes refused by the fencing check: \(refusedRequests) in the paused replica (cluster requests and store writes), \(try w.fencedWrites()) of them store writes; synced twice: \(try w.doubleSyncs()); clusters it holds 15 s later: \(after[paused]?.count ?? 0)")
+            let fenced = try w.fencedWrites()
+            let others = fenced.filter { $0.key != paused }.values.reduce(0, +)
+            print("  after SIGCONT: the paused replica's writes refused by the fencing check: \(refusedRequests) (cluster requests and store writes; \(fenced[paused] ?? 0) store writes); the others' (in-flight writes at the hand-backs): \(others) store writes; synced twice: \(try w.doubleSyncs()); clusters it holds 15 s later: \(after[paused]?.count ?? 0)")
         }
 
         func throughputScenario() throws {
