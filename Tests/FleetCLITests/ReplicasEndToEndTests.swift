@@ -19,8 +19,9 @@ import Testing
     let hub = try HubFixture(
         clusters: Dictionary(uniqueKeysWithValues: clusters.map { ($0, ["env": "prod"]) }),
         files: ["apps/web/config.yaml": configMap("web-config", "1"), "apps/api/config.yaml": configMap("api-config", "1")],
-        appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "5s",
+        appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "5s", secondaries: ["c1": "c2", "c3": "c4"],
         extraConfig: """
+        failover: {probeInterval: 200ms, probeTimeout: 300ms, failureThreshold: 2, recoveryThreshold: 2, holdDown: 1s, maxFailoverPercent: 70}
         store: {postgres: {url: '\(database)', keyFile: '\(work.appendingPathComponent("secret.key").path)'}}
         replica: {name: r1}
         lease: {renew: 500ms, duration: 3s}
@@ -101,6 +102,23 @@ import Testing
     #expect(after.filter { $0.key != victim }.values.allSatisfy { $0["live"] == true })
     let metrics = try hub.raw("GET", "/metrics").text
     #expect(metrics.contains("flotilla_leases_held"), "\(metrics.prefix(200))")
+    // Failover still works on the survivors: c1 stops answering; whichever replica holds it marks it Unreachable and
+    // moves its Applications to c2, where c2's holder syncs them; c1 comes back and they fail back.
+    hub.freeze("c1")
+    try hub.waitFor("web-c1 served on c2", timeout: 30) {
+        let a = try hub.api("GET", "/api/v1/applications/web-c1")
+        return a["activeCluster"] == "c2" && a.value(at: ["status", "cluster"]) == "c2" && a["health"] == "Healthy"
+    }
+    // c2 runs its own web-c2 with the same objects: web-c1 is covered there, the sibling's objects untouched.
+    #expect(try hub.api("GET", "/api/v1/applications/web-c1")["placement"]?["coveredBy"] == "web-c2")
+    #expect(try hub.owned("c2", "v1", "ConfigMap", namespace: "web", by: "web-c2") == ["web-config"])
+    hub.thaw("c1")
+    try hub.waitFor("web-c1 back on c1", timeout: 30) {
+        let a = try hub.api("GET", "/api/v1/applications/web-c1")
+        return a["placement"]?.isNull == true && a.value(at: ["status", "cluster"]) == "c1" && a["health"] == "Healthy"
+    }
+    #expect(try hub.owned("c1", "v1", "ConfigMap", namespace: "web", by: "web-c1") == ["web-config"])
+    #expect(try hub.owned("c2", "v1", "ConfigMap", namespace: "web", by: "web-c2") == ["web-config"])
     // `flotilla replicas` shows it too.
     let cli = try CLI.runProcess(CLI.binary, ["replicas", "--server", hub.url], environment: hub.env)
     #expect(cli.stdout.contains("REPLICA") && cli.stdout.contains("r1 *"), "\(cli.stdout) \(cli.stderr)")
