@@ -1,3 +1,4 @@
+import FleetKube
 import FleetModel
 import FleetPostgres
 import FleetReconcile
@@ -129,7 +130,8 @@ final class ReplicaController: Service, @unchecked Sendable {
 
     func run() async throws {
         try? await gracefulShutdown()
-        stop()
+        // Releasing the leases is a database write: off the cooperative pool.
+        _ = try? await ConcurrentRunner.blocking { [self] in stop() }
     }
 
     /// Stops renewing; releases every lease and the heartbeat so that other replicas take over at once.

@@ -15,6 +15,8 @@ public final class TestPostgres: @unchecked Sendable {
     public let port: Int
     public let directory: URL
     let bin: String
+    /// Kept on `stop()` (the demo's database, `flotilla up --replicas`), else removed.
+    let persistent: Bool
     /// Guards `databases` and `stopped`.
     private let lock = NSLock()
     private var databases = 0
@@ -48,18 +50,28 @@ public final class TestPostgres: @unchecked Sendable {
         return nil
     }
 
-    /// Starts a server; nil when PostgreSQL is not installed.
-    public init?() throws {
+    /// Starts a server in a new temporary directory; nil when PostgreSQL is not installed.
+    public convenience init?() throws {
+        try self.init(directory: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-pg-\(UUID().uuidString.prefix(8))"),
+                      persistent: false)
+    }
+
+    /// Starts a server whose files are in `directory` (created with `initdb` the first time, reused after); nil when
+    /// PostgreSQL is not installed. `persistent`: `stop()` keeps the files.
+    public init?(directory: URL, persistent: Bool) throws {
         guard let bin = Self.binDirectory() else { return nil }
         self.bin = bin
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("flotilla-pg-\(UUID().uuidString.prefix(8))")
+        self.directory = directory
+        self.persistent = persistent
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if getuid() == 0 {
             // PostgreSQL refuses root: the directory belongs to `postgres`, and its programs run as that user.
             try Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path])
         }
         let data = directory.appendingPathComponent("data").path
-        try Self.run(bin + "/initdb", ["-D", data, "-U", "flotilla", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: true)
+        if !FileManager.default.fileExists(atPath: data + "/PG_VERSION") {
+            try Self.run(bin + "/initdb", ["-D", data, "-U", "flotilla", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: true)
+        }
         var started: Int?
         for _ in 0..<3 where started == nil {
             let candidate = freeLoopbackPort()
@@ -82,6 +94,13 @@ public final class TestPostgres: @unchecked Sendable {
     /// The URL of the superuser's connection to `database`.
     public func url(database: String) -> String { "postgres://flotilla@127.0.0.1:\(port)/\(database)" }
 
+    /// The database `name`, created when missing; returns its URL.
+    public func database(named name: String) throws -> String {
+        do { try Self.run(bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "flotilla", name]) } catch let error as TestPostgresError
+            where error.message.contains("already exists") {}
+        return url(database: name)
+    }
+
     /// A new, empty database; returns its URL.
     public func createDatabase() throws -> String {
         let name = lock.withLock { () -> String in
@@ -100,7 +119,7 @@ public final class TestPostgres: @unchecked Sendable {
         }
         guard first else { return }
         try? Self.run(bin + "/pg_ctl", ["-D", directory.appendingPathComponent("data").path, "-m", "fast", "-w", "stop"], asPostgres: true)
-        try? FileManager.default.removeItem(at: directory)
+        if !persistent { try? FileManager.default.removeItem(at: directory) }
     }
 
     /// Runs a program and waits; as `postgres` (through `runuser`) when asked and running as root. Spawned and reaped
