@@ -47,7 +47,7 @@ final class ClusterConnections: @unchecked Sendable {
         let client = KubeClient(cluster: cluster, timeout: 30)
         if context.shard.replicated {
             client.mayWrite = { [shard = context.shard, metrics = context.metrics] in
-                if shard.holds(cluster: name) { return true }
+                if shard.mayWrite(cluster: name) { return true }
                 metrics.observeFencedWrite()
                 return false
             }

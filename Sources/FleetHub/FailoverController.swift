@@ -187,7 +187,8 @@ final class FailoverController: Service, @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(queue))
         let alarm: Bool? = storm == stormAlarm ? nil : storm
         stormAlarm = storm
-        if let alarm {
+        // Replicas: the storm is the fleet's, announced once, by the holder of the generation lease.
+        if let alarm, context.shard.holdsGeneration {
             let down = clusters.filter { $0.value.state == .unreachable }.map(\.key).sorted()
             events.record(alarm ? .failoverHeld : .failoverResumed,
                           alarm ? "\(down.count) of \(clusters.count) clusters are Unreachable (\(down.joined(separator: ", "))), above maxFailoverPercent \(Int(policy.maxFailoverPercent)) %: no failover starts until fewer are down (a fault on the hub's side looks like this)"

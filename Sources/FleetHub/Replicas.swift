@@ -29,6 +29,9 @@ public final class Shard: @unchecked Sendable {
     private var held: [String: (token: Int64, until: UInt64)] = [:]
     /// Every key of the lease table as last read.
     private var known: Set<String> = []
+    /// Held keys another replica asked for: no new work starts for them; work in flight finishes (its writes still
+    /// carry the token) until the lease is released at the next round.
+    private var draining: Set<String> = []
 
     /// One replica on its own: holds everything.
     init() {
@@ -49,8 +52,12 @@ public final class Shard: @unchecked Sendable {
     /// a cluster (an unknown destination) is anyone's: its status says so.
     public func holds(cluster: String?) -> Bool {
         guard replicated, let cluster else { return true }
-        return token(for: Self.key(cluster: cluster)) != nil
+        let key = Self.key(cluster: cluster)
+        return token(for: key) != nil && !lock.withLock { draining.contains(key) }
     }
+
+    /// Whether work already running for `cluster` may still change it (its lease is held, possibly being handed over).
+    public func mayWrite(cluster: String) -> Bool { !replicated || token(for: Self.key(cluster: cluster)) != nil }
 
     /// Whether this replica runs the generation work (ApplicationSets, git, files).
     public var holdsGeneration: Bool { !replicated || token(for: Self.generationKey) != nil }
@@ -83,6 +90,7 @@ public final class Shard: @unchecked Sendable {
             let before = Set(held.filter { $0.value.until > current }.keys)
             held = next
             known = Set(leases.keys)
+            draining = Set(next.keys.filter { key in leases[key]?.wantedBy.map { $0 != replica } ?? false })
             let after = Set(next.keys)
             return (after.subtracting(before), before.subtracting(after))
         }
@@ -91,10 +99,16 @@ public final class Shard: @unchecked Sendable {
     /// Drops every lease (a replica leaving, or one whose lease table cannot be read: it must stop acting).
     func dropAll() -> Set<String> {
         lock.withLock {
-            defer { held = [:] }
+            defer {
+                held = [:]
+                draining = []
+            }
             return Set(held.keys)
         }
     }
+
+    /// Keys being handed over since the last read.
+    var drainingKeys: Set<String> { lock.withLock { draining } }
 }
 
 /// The lease loop of one replica on PostgreSQL: every `lease.renew` it heartbeats, reads the lease table, asks
@@ -155,7 +169,14 @@ final class ReplicaController: Service, @unchecked Sendable {
             try postgres.leases.heartbeat(me, address: address, version: "0.1.0")
             let keys = [Shard.generationKey] + (try context.clusterStore.clusters()).map { Shard.key(cluster: $0.name) }
             let before = try postgres.leases.snapshot()
+            // A hand-over waits one round: the key stops taking new work when the request is first seen, and is
+            // released at the next round, so that reconciles in flight can finish and write their results.
+            let draining = shard.drainingKeys
             let actions = LeasePlanner.plan(me: me, keys: keys, leases: before.leases, heartbeats: before.heartbeats, now: before.now, settings: settings)
+                .map { action -> LeaseAction in
+                    if case .release(let key, let token) = action, !draining.contains(key) { return .renew(key: key, token: token) }
+                    return action
+                }
             for action in actions {
                 if try postgres.leases.perform(action, by: me, settings: settings), case .acquire = action { context.metrics.observeLeaseAcquired() }
             }
