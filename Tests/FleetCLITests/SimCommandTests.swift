@@ -352,12 +352,13 @@ func pythonClientWatches() throws {
 }
 
 /// kubectl's watching commands: `get -w` prints each change, `wait --for=condition=Available` and `rollout status`
-/// return when the simulated Deployment becomes available (seen on their watch, not at the start).
+/// return when the simulated Deployment becomes available (seen on their watch, not at the start). Workloads take 3 s
+/// to become ready, so that `rollout status` starts (kubectl's start-up, on a loaded machine) before the rollout ends.
 @Test(.enabled(if: kubectl != nil, "needs kubectl"))
 func kubectlWatchesWaitsAndFollowsRollouts() throws {
     let cli = CLI()
     defer { cli.cleanup() }
-    let sim = try SimProcess(arguments: ["--ready-after", "1.5s"])
+    let sim = try SimProcess(arguments: ["--ready-after", "3s"])
     defer { _ = sim.stop() }
     let cache = cli.workDir.appendingPathComponent("kube")
     _ = try runKubectl(sim.server, ["api-resources"], cache: cache)  // discovery cached before the watch starts
@@ -366,7 +367,7 @@ func kubectlWatchesWaitsAndFollowsRollouts() throws {
     env["KUBECONFIG"] = "/dev/null"
     let watcher = Process()
     watcher.executableURL = URL(fileURLWithPath: kubectl!)
-    watcher.arguments = ["--server", sim.server, "--cache-dir", cache.path, "get", "deploy", "-w", "--request-timeout=6s"]
+    watcher.arguments = ["--server", sim.server, "--cache-dir", cache.path, "get", "deploy", "-w", "--request-timeout=30s"]
     watcher.environment = env
     let out = Pipe()
     watcher.standardOutput = out
