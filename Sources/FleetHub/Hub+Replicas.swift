@@ -47,11 +47,7 @@ extension Hub {
     func announceCommits(_ urls: Set<String>) {
         guard let postgres = context.postgres else { return }
         do {
-            try postgres.pool.withConnection { db in
-                for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: urls.sorted()) {
-                    try db.execute("SELECT pg_notify(\(PostgresChangeFeed.gitChannel), \(payload))")
-                }
-            }
+            try PostgresChangeFeed.send(PostgresChangeFeed.gitChannel, origin: context.shard.replica, names: urls.sorted(), pool: postgres.pool)
         } catch {
             logger.warning("cannot tell the other replicas of new commits: \(error)")
         }
@@ -150,11 +146,7 @@ extension Hub {
     func forward(_ fields: [String]) throws {
         guard let postgres = context.postgres else { return }
         let line = fields.map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\t")
-        try postgres.pool.withConnection { db in
-            for payload in PostgresChangeFeed.payloads(origin: context.shard.replica, names: [line]) {
-                try db.execute("SELECT pg_notify(\(PostgresChangeFeed.requestChannel), \(payload))")
-            }
-        }
+        try PostgresChangeFeed.send(PostgresChangeFeed.requestChannel, origin: context.shard.replica, names: [line], pool: postgres.pool)
     }
 
     /// A manual sync: run here when this replica holds the Application's cluster, else forwarded to the replica

@@ -205,3 +205,16 @@ public struct SyncRecord: Sendable, Equatable, Codable {
         self.resources = resources
     }
 }
+
+extension Placement {
+    /// A placement as the stores keep it in a text column (JSON), or nil when `text` is nil or unreadable.
+    public init?(storedText text: String?) {
+        guard let text, let value = try? JSONDecoder().decode(Placement.self, from: Data(text.utf8)) else { return nil }
+        self = value
+    }
+
+    /// The text the stores keep (nil for no placement).
+    public static func storedText(_ placement: Placement?) -> String? {
+        placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+}

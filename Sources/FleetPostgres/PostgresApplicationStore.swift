@@ -52,7 +52,7 @@ public final class PostgresApplicationStore: ApplicationStore {
         guard let decide = fence.get() else { return true }
         let r = row.makeRandomAccess()
         let primary = try r.optionalText("cluster")
-        guard let cluster = Self.placement(try r.optionalText("placement"))?.active ?? primary else { return true }
+        guard let cluster = Placement(storedText: try r.optionalText("placement"))?.active ?? primary else { return true }
         let admitted: Bool
         switch decide(cluster) {
         case .unchecked: admitted = true
@@ -123,7 +123,7 @@ public final class PostgresApplicationStore: ApplicationStore {
         try pool.withConnection { db in
             try db.query("SELECT name, cluster, placement FROM application ORDER BY name").map { row in
                 let r = row.makeRandomAccess()
-                return ApplicationTarget(name: try r.text("name"), cluster: try r.optionalText("cluster"), placement: Self.placement(try r.optionalText("placement")))
+                return ApplicationTarget(name: try r.text("name"), cluster: try r.optionalText("cluster"), placement: Placement(storedText: try r.optionalText("placement")))
             }
         }
     }
@@ -170,7 +170,7 @@ public final class PostgresApplicationStore: ApplicationStore {
                 if prune, let row = try db.query("SELECT cluster, placement FROM application WHERE name = \(name) AND app_set = \(appSet) FOR UPDATE").first {
                     let r = row.makeRandomAccess()
                     var clusters: [String] = [try r.optionalText("cluster")].compactMap { $0 }
-                    if let placement = Self.placement(try r.optionalText("placement")) { clusters += [placement.active, placement.pruneAfterHealthy].compactMap { $0 } }
+                    if let placement = Placement(storedText: try r.optionalText("placement")) { clusters += [placement.active, placement.pruneAfterHealthy].compactMap { $0 } }
                     for cluster in Set(clusters) {
                         try db.execute("INSERT INTO pending_prune (application, cluster, created_at) VALUES (\(name), \(cluster), \(now)) ON CONFLICT DO NOTHING")
                     }
@@ -312,9 +312,9 @@ public final class PostgresApplicationStore: ApplicationStore {
             guard let row = try db.query("SELECT cluster, placement FROM application WHERE name = \(name) FOR UPDATE").first else { return .gone }
             let r = row.makeRandomAccess()
             let primary = try r.optionalText("cluster")
-            if Self.placement(try r.optionalText("placement")) != expected { return .conflict }
+            if Placement(storedText: try r.optionalText("placement")) != expected { return .conflict }
             let now = Timestamp.rfc3339()
-            try db.execute("UPDATE application SET placement = \(Self.encode(placement)), updated_at = \(now) WHERE name = \(name)")
+            try db.execute("UPDATE application SET placement = \(Placement.storedText(placement)), updated_at = \(now) WHERE name = \(name)")
             if let active = placement.map(\.active) ?? primary {
                 try db.execute("DELETE FROM pending_prune WHERE application = \(name) AND cluster = \(active)")
             }
@@ -401,7 +401,7 @@ public final class PostgresApplicationStore: ApplicationStore {
                 failback_requested = excluded.failback_requested
                 """)
             if let event { written = try insert(event, db) }
-            try db.execute("SELECT pg_notify(\(PostgresChangeFeed.clusterChannel), \(origin + "\n" + name))")
+            try PostgresChangeFeed.send(PostgresChangeFeed.clusterChannel, origin: origin, names: [name], on: db)
         }
         if let written { eventObserver.publish(written) }
     }
@@ -410,9 +410,7 @@ public final class PostgresApplicationStore: ApplicationStore {
 
     /// Sends the changed names to the other replicas, at commit (payloads stay under PostgreSQL's 8,000 bytes).
     private func notify(_ names: [String], _ db: PostgresPool.Connection) throws {
-        for payload in PostgresChangeFeed.payloads(origin: origin, names: names) {
-            try db.execute("SELECT pg_notify(\(Self.channel), \(payload))")
-        }
+        try PostgresChangeFeed.send(Self.channel, origin: origin, names: names, on: db)
     }
 
     private static func decode(_ row: PostgresRow) throws -> StoredApplication {
@@ -425,31 +423,7 @@ public final class PostgresApplicationStore: ApplicationStore {
         }
         return StoredApplication(name: name, appSet: try r.text("app_set"), cluster: try r.optionalText("cluster"), object: try json("object"),
                                  status: try json("status"), pinnedRevision: try r.optionalText("pinned_revision"),
-                                 placement: placement(try r.optionalText("placement")))
+                                 placement: Placement(storedText: try r.optionalText("placement")))
     }
 
-    static func placement(_ text: String?) -> Placement? {
-        guard let text else { return nil }
-        return try? JSONDecoder().decode(Placement.self, from: Data(text.utf8))
-    }
-
-    static func encode(_ placement: Placement?) -> String? {
-        placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
-    }
-}
-
-/// One observer of what the store wrote, called after the transaction committed. `lock` guards `body`.
-final class Observer<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var body: (@Sendable (Value) -> Void)?
-    func set(_ body: @escaping @Sendable (Value) -> Void) { lock.withLock { self.body = body } }
-    func publish(_ value: Value) { lock.withLock { body }?(value) }
-
-    /// A function from `Value` to `Result`, set once and read on every call. `lock` guards `body`.
-    final class Slot<Result>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var body: (@Sendable (Value) -> Result)?
-        func set(_ body: @escaping @Sendable (Value) -> Result) { lock.withLock { self.body = body } }
-        func get() -> (@Sendable (Value) -> Result)? { lock.withLock { body } }
-    }
 }

@@ -43,6 +43,17 @@ public final class PostgresChangeFeed: @unchecked Sendable {
         return result
     }
 
+    /// Sends `names` from `origin` on `channel` within `db`'s transaction (delivered when it commits; nothing when
+    /// `names` is empty).
+    public static func send(_ channel: String, origin: String, names: [String], on db: PostgresPool.Connection) throws {
+        for payload in payloads(origin: origin, names: names) { try db.execute("SELECT pg_notify(\(channel), \(payload))") }
+    }
+
+    /// Sends on its own connection, outside any transaction.
+    public static func send(_ channel: String, origin: String, names: [String], pool: PostgresPool) throws {
+        try pool.withConnection { db in try send(channel, origin: origin, names: names, on: db) }
+    }
+
     /// The origin and names of a payload.
     public static func parse(_ payload: String) -> (origin: String, names: [String]) {
         var lines = payload.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

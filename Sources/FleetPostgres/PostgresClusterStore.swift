@@ -56,11 +56,7 @@ public final class PostgresClusterStore: ClusterStore {
                     """)
             }
             let changed = changes.created + changes.updated + changes.deleted
-            if !changed.isEmpty {
-                for payload in PostgresChangeFeed.payloads(origin: origin, names: changed) {
-                    try db.execute("SELECT pg_notify(\(PostgresChangeFeed.registryChannel), \(payload))")
-                }
-            }
+            try PostgresChangeFeed.send(PostgresChangeFeed.registryChannel, origin: origin, names: changed, on: db)
             return (result, changes)
         }
     }

@@ -89,7 +89,7 @@ public final class SQLiteApplicationStore: ApplicationStore {
     public func applicationTargets() throws -> [ApplicationTarget] {
         try pool.unsafeRead { db in   // one SELECT: atomic without a transaction
             try Row.fetchAll(db, sql: "SELECT name, cluster, placement FROM application ORDER BY name").map {
-                ApplicationTarget(name: $0["name"], cluster: $0["cluster"], placement: Self.placement($0["placement"]))
+                ApplicationTarget(name: $0["name"], cluster: $0["cluster"], placement: Placement(storedText: $0["placement"]))
             }
         }
     }
@@ -124,7 +124,7 @@ public final class SQLiteApplicationStore: ApplicationStore {
                 if prune, let row = try Row.fetchOne(db, sql: "SELECT cluster, placement FROM application WHERE name = ? AND app_set = ?", arguments: [name, appSet]) {
                     // Its primary, and wherever a failover put it.
                     var clusters: [String] = [row["cluster"] as String?].compactMap { $0 }
-                    if let placement = Self.placement(row["placement"]) { clusters += [placement.active, placement.pruneAfterHealthy].compactMap { $0 } }
+                    if let placement = Placement(storedText: row["placement"]) { clusters += [placement.active, placement.pruneAfterHealthy].compactMap { $0 } }
                     for cluster in Set(clusters) {
                         try db.execute(sql: "INSERT OR IGNORE INTO pending_prune (application, cluster, created_at) VALUES (?, ?, ?)", arguments: [name, cluster, now])
                     }
@@ -265,17 +265,9 @@ public final class SQLiteApplicationStore: ApplicationStore {
             }
         }
         return StoredApplication(name: name, appSet: row["app_set"], cluster: row["cluster"], object: try json("object"),
-                                 status: try json("status"), pinnedRevision: row["pinned_revision"], placement: placement(row["placement"]))
+                                 status: try json("status"), pinnedRevision: row["pinned_revision"], placement: Placement(storedText: row["placement"]))
     }
 
-    static func placement(_ text: String?) -> Placement? {
-        guard let text, let data = text.data(using: .utf8) else { return nil }
-        return try? JSONDecoder().decode(Placement.self, from: data)
-    }
-
-    static func encode(_ placement: Placement?) -> String? {
-        placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
-    }
 
     // MARK: Placement
 
@@ -308,9 +300,9 @@ public final class SQLiteApplicationStore: ApplicationStore {
         let outcome = try pool.write { db -> PlacementWrite in
             guard let row = try Row.fetchOne(db, sql: "SELECT cluster, placement FROM application WHERE name = ?", arguments: [name]) else { return .gone }
             let primary: String? = row["cluster"]
-            if case .some(let wanted) = expected, Self.placement(row["placement"]) != wanted { return .conflict }
+            if case .some(let wanted) = expected, Placement(storedText: row["placement"]) != wanted { return .conflict }
             let now = Self.now()
-            try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Self.encode(placement), now, name])
+            try db.execute(sql: "UPDATE application SET placement = ?, updated_at = ? WHERE name = ?", arguments: [Placement.storedText(placement), now, name])
             if let active = placement.map(\.active) ?? primary {
                 try db.execute(sql: "DELETE FROM pending_prune WHERE application = ? AND cluster = ?", arguments: [name, active])
             }
@@ -402,9 +394,20 @@ public final class SQLiteApplicationStore: ApplicationStore {
 
 /// One observer of what the store wrote (events, changed Applications), called after the transaction committed.
 /// `lock` guards `body`.
-final class Observer<Value: Sendable>: @unchecked Sendable {
+/// (Also used by the PostgreSQL store.)
+public final class Observer<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var body: (@Sendable (Value) -> Void)?
-    func set(_ body: @escaping @Sendable (Value) -> Void) { lock.withLock { self.body = body } }
-    func publish(_ value: Value) { lock.withLock { body }?(value) }
+    public init() {}
+    public func set(_ body: @escaping @Sendable (Value) -> Void) { lock.withLock { self.body = body } }
+    public func publish(_ value: Value) { lock.withLock { body }?(value) }
+
+    /// A function from `Value` to `Result`, set once and read on every call. `lock` guards `body`.
+    public final class Slot<Result>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var body: (@Sendable (Value) -> Result)?
+        public init() {}
+        public func set(_ body: @escaping @Sendable (Value) -> Result) { lock.withLock { self.body = body } }
+        public func get() -> (@Sendable (Value) -> Result)? { lock.withLock { body } }
+    }
 }

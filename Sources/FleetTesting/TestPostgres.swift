@@ -64,6 +64,8 @@ public final class TestPostgres: @unchecked Sendable {
         self.directory = directory
         self.persistent = persistent
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var started = false
+        defer { if !started && !persistent { try? FileManager.default.removeItem(at: directory) } }
         if getuid() == 0 {
             // PostgreSQL refuses root: the directory belongs to `postgres`, and its programs run as that user.
             try Self.run("/bin/chown", ["-R", "postgres:postgres", directory.path])
@@ -72,23 +74,24 @@ public final class TestPostgres: @unchecked Sendable {
         if !FileManager.default.fileExists(atPath: data + "/PG_VERSION") {
             try Self.run(bin + "/initdb", ["-D", data, "-U", "flotilla", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"], asPostgres: true)
         }
-        var started: Int?
-        for _ in 0..<3 where started == nil {
+        var running: Int?
+        for _ in 0..<3 where running == nil {
             let candidate = freeLoopbackPort()
             do {
                 try Self.run(bin + "/pg_ctl", ["-D", data, "-l", directory.appendingPathComponent("log").path, "-w", "-t", "30", "-o",
                                                "-p \(candidate) -c listen_addresses=127.0.0.1 -k \(directory.path) -c fsync=off -c max_connections=200",
                                                "start"], asPostgres: true)
-                started = candidate
+                running = candidate
             } catch {
                 continue
             }
         }
-        guard let started else {
+        guard let running else {
             let log = (try? String(contentsOf: directory.appendingPathComponent("log"), encoding: .utf8)) ?? ""
             throw TestPostgresError(message: "pg_ctl start failed: \(log.suffix(600))")
         }
-        port = started
+        port = running
+        started = true
     }
 
     /// The URL of the superuser's connection to `database`.
