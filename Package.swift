@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Thin module over the system libgit2 (apt: libgit2-dev).
@@ -124,12 +125,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The web dashboard as pure logic: the Applications board (filter, page, grid), sessions and CSRF tokens,
+        // the failover timeline, and the pages rendered from Mustache templates (escaped by default). No I/O.
+        .target(
+            name: "FleetDashboard",
+            dependencies: ["FleetModel", "FleetAPI", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: strict
+        ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.
         .target(
             name: "FleetHub",
             dependencies: [
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
-                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -171,6 +179,7 @@ let package = Package(
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres"], exclude: ["Snapshots"], swiftSettings: strict),

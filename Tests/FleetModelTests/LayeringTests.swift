@@ -22,9 +22,10 @@ private let allowed: [String: Set<String>] = [
     "FleetServing": [],
     "FleetTesting": ["FleetModel"],
     "FleetAPI": ["FleetModel"],
+    "FleetDashboard": ["FleetModel", "FleetAPI", "Mustache"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "Hummingbird", "HummingbirdCore", "HummingbirdTLS",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
 ]
 

@@ -1,0 +1,237 @@
+import FleetModel
+
+/// What the dashboard shows of one Application: enough to filter, page and colour it without reading the store.
+public struct BoardEntry: Sendable, Equatable {
+    public var name: String
+    public var appSet: String
+    /// The cluster it was generated for (its destination).
+    public var cluster: String?
+    /// Where it runs now, when a failover moved it.
+    public var activeCluster: String?
+    public var project: String
+    public var labels: [String: String]
+    public var sync: String
+    public var health: String
+    public var revision: String?
+    public var operation: String?
+
+    public init(name: String, appSet: String, cluster: String?, activeCluster: String? = nil, project: String = "default",
+                labels: [String: String] = [:], sync: String = "Unknown", health: String = "Unknown", revision: String? = nil,
+                operation: String? = nil) {
+        self.name = name
+        self.appSet = appSet
+        self.cluster = cluster
+        self.activeCluster = activeCluster
+        self.project = project
+        self.labels = labels
+        self.sync = sync
+        self.health = health
+        self.revision = revision
+        self.operation = operation
+    }
+
+    /// The cluster it runs on now.
+    public var runningOn: String? { activeCluster ?? cluster }
+    /// Moved by a failover: it runs elsewhere than its destination.
+    public var isMoved: Bool { activeCluster != nil && activeCluster != cluster }
+    public var tone: Tone { Tone.of(sync: sync, health: health) }
+}
+
+/// Which Applications a list shows. Empty fields match everything.
+public struct BoardFilter: Sendable, Equatable {
+    /// Part of the name, any case.
+    public var search: String
+    public var appSet: String?
+    /// The cluster it runs on or was generated for.
+    public var cluster: String?
+    public var sync: String?
+    public var health: String?
+    public var selector: LabelSelector
+
+    public init(search: String = "", appSet: String? = nil, cluster: String? = nil, sync: String? = nil, health: String? = nil,
+                selector: LabelSelector = .everything) {
+        self.search = search
+        self.appSet = appSet
+        self.cluster = cluster
+        self.sync = sync
+        self.health = health
+        self.selector = selector
+    }
+
+    public func matches(_ e: BoardEntry) -> Bool {
+        if let appSet, e.appSet != appSet { return false }
+        if let cluster, e.cluster != cluster && e.activeCluster != cluster { return false }
+        if let sync, e.sync != sync { return false }
+        if let health, e.health != health { return false }
+        if !search.isEmpty && e.name.range(of: search, options: .caseInsensitive) == nil { return false }
+        if !selector.isEmpty && !selector.matches(e.labels) { return false }
+        return true
+    }
+}
+
+/// Counts of Applications by status, and the worst tone among them.
+public struct StatusCounts: Sendable, Equatable {
+    public var total = 0
+    public var synced = 0
+    public var outOfSync = 0
+    public var healthy = 0
+    public var progressing = 0
+    public var degraded = 0
+    public var worst: Tone = .good
+
+    public init() {}
+
+    public mutating func add(_ e: BoardEntry) {
+        total += 1
+        if e.sync == "Synced" { synced += 1 } else if e.sync == "OutOfSync" { outOfSync += 1 }
+        switch e.health {
+        case "Healthy": healthy += 1
+        case "Progressing": progressing += 1
+        case "Degraded", "Missing": degraded += 1
+        default: break
+        }
+        worst = max(worst, e.tone)
+    }
+
+    /// `total == 0` has no tone of its own.
+    public var tone: Tone { total == 0 ? .unknown : worst }
+}
+
+/// Every Application the dashboard knows, by name, with its names kept sorted for paging. Pure; the hub keeps one
+/// behind a lock and feeds it the store's changes.
+public struct Board: Sendable {
+    public private(set) var entries: [String: BoardEntry] = [:]
+    /// `entries`' keys in byte order (as the API pages them).
+    public private(set) var names: [String] = []
+
+    public init(_ list: [BoardEntry] = []) {
+        for e in list { entries[e.name] = e }
+        names = entries.keys.sorted(by: Self.before)
+    }
+
+    public var count: Int { entries.count }
+
+    static func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    /// The index of the first name after `name` (or where it would be).
+    func position(after name: String) -> Int {
+        var low = 0, high = names.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Self.before(name, names[mid]) { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+
+    public mutating func put(_ e: BoardEntry) {
+        if entries.updateValue(e, forKey: e.name) == nil {
+            names.insert(e.name, at: position(after: e.name))
+        }
+    }
+
+    public mutating func remove(_ name: String) {
+        guard entries.removeValue(forKey: name) != nil else { return }
+        let at = position(after: name) - 1
+        if at >= 0, at < names.count, names[at] == name { names.remove(at: at) }
+    }
+
+    /// One page: up to `limit` matching entries after `after` in name order, the name to continue after when more
+    /// follow, how many match in all and how many of them come before the page. `visible` says which the caller
+    /// may see (RBAC).
+    public func page(_ filter: BoardFilter, after: String?, limit: Int, visible: (BoardEntry) -> Bool = { _ in true })
+        -> (items: [BoardEntry], next: String?, total: Int, before: Int) {
+        var items: [BoardEntry] = []
+        var total = 0, before = 0
+        var next: String?
+        let start = after.map(position(after:)) ?? 0
+        // Those before the page are counted too, so the total does not change from page to page.
+        for (i, name) in names.enumerated() {
+            guard let e = entries[name], filter.matches(e), visible(e) else { continue }
+            total += 1
+            if i < start {
+                before += 1
+            } else if items.count < limit {
+                items.append(e)
+            } else if next == nil {
+                next = items.last?.name
+            }
+        }
+        return (items, next, total, before)
+    }
+
+    /// Counts per cluster an Application runs on, of those `visible`.
+    public func countsByCluster(visible: (BoardEntry) -> Bool = { _ in true }) -> [String: StatusCounts] {
+        var out: [String: StatusCounts] = [:]
+        for e in entries.values where visible(e) {
+            guard let c = e.runningOn else { continue }
+            out[c, default: StatusCounts()].add(e)
+        }
+        return out
+    }
+
+    /// Applications moved off each cluster by a failover: destination → (where they run now → how many).
+    public func moved(visible: (BoardEntry) -> Bool = { _ in true }) -> [String: [String: Int]] {
+        var out: [String: [String: Int]] = [:]
+        for e in entries.values where e.isMoved && visible(e) {
+            guard let from = e.cluster, let to = e.activeCluster else { continue }
+            out[from, default: [:]][to, default: 0] += 1
+        }
+        return out
+    }
+
+    /// The grid: rows (ApplicationSets, or the values of a label) × the clusters Applications run on; each cell the
+    /// counts of its Applications. Rows and columns sorted by name; at most `maxRows` × `maxColumns`, the rest counted.
+    public func grid(rows: GridRows, maxRows: Int = 60, maxColumns: Int = 60, visible: (BoardEntry) -> Bool = { _ in true }) -> Grid {
+        var cells: [String: [String: StatusCounts]] = [:]
+        var columns: Set<String> = []
+        for e in entries.values where visible(e) {
+            let row: String
+            switch rows {
+            case .appSet: row = e.appSet
+            case .label(let key): row = e.labels[key] ?? "(no \(key))"
+            }
+            let column = e.runningOn ?? "(unplaced)"
+            columns.insert(column)
+            cells[row, default: [:]][column, default: StatusCounts()].add(e)
+        }
+        let allRows = cells.keys.sorted(by: Self.before), allColumns = columns.sorted(by: Self.before)
+        let shownColumns = Array(allColumns.prefix(maxColumns))
+        let shownRows = allRows.prefix(maxRows).map { row in
+            Grid.Row(name: row, cells: shownColumns.map { cells[row]?[$0] ?? StatusCounts() })
+        }
+        return Grid(columns: shownColumns, rows: shownRows, hiddenRows: allRows.count - shownRows.count,
+                    hiddenColumns: allColumns.count - shownColumns.count)
+    }
+}
+
+/// What a grid's rows are.
+public enum GridRows: Sendable, Equatable {
+    case appSet
+    case label(String)
+
+    /// `appset` or `label:KEY`, as the page's query names it; nil for anything else.
+    public init?(query: String) {
+        if query == "appset" { self = .appSet; return }
+        guard query.hasPrefix("label:"), query.count > 6 else { return nil }
+        self = .label(String(query.dropFirst(6)))
+    }
+
+    public var query: String {
+        switch self {
+        case .appSet: "appset"
+        case .label(let key): "label:\(key)"
+        }
+    }
+}
+
+public struct Grid: Sendable, Equatable {
+    public struct Row: Sendable, Equatable {
+        public var name: String
+        public var cells: [StatusCounts]
+    }
+
+    public var columns: [String]
+    public var rows: [Row]
+    public var hiddenRows: Int
+    public var hiddenColumns: Int
+}
