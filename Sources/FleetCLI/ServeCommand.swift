@@ -45,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         let adminTokenFile = hubConfig.auth.adminTokenFile
         try await Hub.serve(config: hubConfig, dataDir: URL(fileURLWithPath: dataDir), logger: logger, drainTimeout: drainTimeout,
                             onListening: { port in
-                                FileHandle.standardOutput.write(Data("flotilla hub listening on \(scheme)://\(host):\(port)\n".utf8))
+                                FileHandle.standardOutput.write(Data("flotilla hub listening on \(scheme)://\(host):\(port)\ndashboard: \(scheme)://\(host):\(port)/ui/\n".utf8))
                             },
                             onReady: { hub in
                                 if let token = hub.bootstrapToken {

@@ -112,7 +112,8 @@ struct UpCommand: AsyncParsableCommand {
                             FileHandle.standardError.write(Data("replica \(index) did not start: \(error)\n".utf8))
                         }
                     }
-                    var lines = ["", "Flotilla is up.", "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))",
+                    var lines = ["", "Flotilla is up.", "  dashboard:  \(url)/ui/   (log in with the API token below)",
+                                 "  hub API:    \(url)   (export FLOTILLA_SERVER=\(url))",
                                  "  API token:  in \(tokenFile) (mode 0600; the CLI reads it, or export FLOTILLA_TOKEN_FILE=\(tokenFile))"]
                     for c in sims.started { lines.append("  cluster:    \(c.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(c.url)   (simulator pid \(c.pid))") }
                     if replicas > 1 {

@@ -66,9 +66,10 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
             self.pool.add(.app(application), cluster: cluster)
         }
         // A write to an Application's row (object, status, pin, placement) ends what its last comparison proved.
-        context.store.onApplicationsChanged { [summaries = context.summaries, memo] names in
+        context.store.onApplicationsChanged { [summaries = context.summaries, memo, board = context.board] names in
             summaries.drop(names)
             memo.drop(names)
+            board.touch(names)
         }
     }
 
@@ -87,7 +88,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
             pool.block(cluster: name)
         }
         for (application, cluster) in try store.pendingPrunes() { schedulePrune(application, on: cluster) }
-        for app in try store.applications() {
+        let apps = try store.applications()
+        context.board.fill(apps)
+        for app in apps {
             context.metrics.record(app: app.name, status: app.status)
             enqueue(app)
         }

@@ -95,6 +95,7 @@ extension Hub {
     func remoteApplicationsChanged(_ names: [String]) {
         summaries.drop(names)
         reconciler.memo.drop(names)
+        context.board.touch(names)
         let found = (try? store.applications(named: names)) ?? []
         let present = Set(found.map(\.name))
         for app in found {

@@ -18,6 +18,11 @@ public struct APIResponse: Sendable {
     public var body: String
     /// Seconds after which a refused request may be retried (503, 429).
     public var retryAfter: Int?
+    /// More header fields (the dashboard's cookies, security headers, redirects).
+    public var headers: [(String, String)] = []
+    /// A streamed body (server-sent events): each string written as it comes, until the stream ends or the
+    /// client leaves. `body` is not sent.
+    public var stream: AsyncStream<String>?
 
     public init(status: Int, contentType: String, body: String, retryAfter: Int? = nil) {
         self.status = status
@@ -98,6 +103,7 @@ public struct HubAPI: Sendable {
 
     public func handle(_ request: APIRequest) -> APIResponse {
         if request.body.count > Self.maxBody { return .error(413, "request body exceeds \(Self.maxBody >> 20) MiB") }
+        if Self.isDashboard(request) { return dashboard(request) }
         var caller: Caller?
         var response = respond(request, caller: &caller)
         // Compact JSON, as Kubernetes answers; `?pretty=true` indents it for people.
@@ -114,7 +120,7 @@ public struct HubAPI: Sendable {
 
     /// Routes whose work is bounded only by their input (templates, git, clusters): they run behind the
     /// admission gate, with a deadline, and stop when the client leaves.
-    public static func isExpensive(_ r: APIRequest) -> Bool { HubRoutes.find(r)?.0.expensive ?? false }
+    public static func isExpensive(_ r: APIRequest) -> Bool { HubRoutes.find(r)?.0.expensive ?? isExpensiveDashboard(r) }
 
     /// Routes that answer without a token: liveness, readiness, and the git webhook (its own signature).
     static func isPublic(_ r: APIRequest) -> Bool {

@@ -23,6 +23,8 @@ public final class HubContext: Sendable {
     public let metrics = HubMetrics()
     /// Decoded summaries of Applications for the list route.
     let summaries = SummaryCache()
+    /// Every Application's status in memory, for the dashboard.
+    let board = LiveBoard()
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
     /// its own: every list of Applications reads it, while reconciles write it.
     let reconciledAt = NIOLockedValueBox<[String: String]>([:])

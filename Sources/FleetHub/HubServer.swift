@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HTTPTypes
 import NIOSSL
 import Logging
 import NIOConcurrencyHelpers
@@ -79,6 +80,16 @@ public struct HubServer: Sendable {
             }
             var responseHeaders: HTTPFields = [.contentType: answer.contentType]
             if let retry = answer.retryAfter { responseHeaders[.retryAfter] = String(retry) }
+            for (name, value) in answer.headers {
+                if let field = HTTPField.Name(name) { responseHeaders.append(HTTPField(name: field, value: value)) }
+            }
+            if let stream = answer.stream {
+                // Server-sent events: each one written (and flushed) as it comes, until the stream ends or the client leaves.
+                return Response(status: .init(code: answer.status), headers: responseHeaders, body: ResponseBody { writer in
+                    for await chunk in stream { try await writer.write(ByteBuffer(string: chunk)) }
+                    try await writer.finish(nil)
+                })
+            }
             return Response(status: .init(code: answer.status), headers: responseHeaders,
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }

@@ -1,0 +1,344 @@
+import FleetAPI
+import FleetDashboard
+import FleetModel
+import FleetServing
+import Foundation
+
+/// The web dashboard (docs/dashboard.md): server-rendered pages under `/ui/`, served by the hub beside its API.
+///
+/// A page accepts the API's `Authorization: Bearer` header, or the session cookie a person gets by logging in
+/// with an API token. RBAC is the API's: a page shows what the viewer may get, a button appears only when the
+/// viewer may do what it does, and every post is checked again. Posts from a cookie session carry the session's
+/// CSRF token; posts with a `Bearer` header need none (no browser adds that header by itself).
+extension HubAPI {
+    static let renderer = Renderer()
+
+    /// Whether the dashboard answers this path.
+    static func isDashboard(_ r: APIRequest) -> Bool { r.path == "/" || r.path == "/ui" || r.path.hasPrefix("/ui/") }
+
+    /// Pages whose work is bounded by templates, git and clusters (the live diff, a preview): they run behind the
+    /// admission gate, as the API's previews and diffs do.
+    static func isExpensiveDashboard(_ r: APIRequest) -> Bool {
+        guard isDashboard(r) else { return false }
+        if r.method == "POST" && r.path == "/ui/preview" { return true }
+        return r.method == "GET" && r.segments.count == 3 && r.segments[0] == "ui" && r.segments[1] == "applications"
+    }
+
+    /// The viewer of a page: from the `Authorization` header (a bad one is an error), else from the session
+    /// cookie (a bad one is no viewer). `session` is the token the CSRF token derives from; `cookie` whether it
+    /// came from the cookie (then posts must carry it).
+    struct PageViewer {
+        let caller: Caller
+        let token: String
+        let cookie: Bool
+
+        var viewer: Viewer { Viewer(account: caller.account, role: caller.role, csrf: Session.csrfToken(session: token)) }
+    }
+
+    func pageViewer(_ r: APIRequest) throws -> PageViewer? {
+        if let header = r.headers["authorization"] {
+            let caller = try hub.authenticate(header, from: r.remoteAddress)
+            return PageViewer(caller: caller, token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), cookie: false)
+        }
+        guard let token = Session.cookies(r.headers["cookie"])[Session.cookie], !token.isEmpty,
+              let caller = try? hub.authenticate("Bearer " + token, from: r.remoteAddress) else { return nil }
+        return PageViewer(caller: caller, token: token, cookie: true)
+    }
+
+    var secureCookies: Bool { hub.config.tlsCert != nil }
+
+    static func page(_ html: String, status: Int = 200, headers: [(String, String)] = []) -> APIResponse {
+        var response = APIResponse(status: status, contentType: "text/html; charset=utf-8", body: html)
+        response.headers = Session.securityHeaders + headers
+        return response
+    }
+
+    static func redirect(_ location: String, headers: [(String, String)] = []) -> APIResponse {
+        var response = APIResponse(status: 303, contentType: "text/plain; charset=utf-8", body: "See \(location)\n")
+        response.headers = Session.securityHeaders + [("Location", location)] + headers
+        return response
+    }
+
+    func errorPage(_ status: Int, _ message: String, viewer: PageViewer?) -> APIResponse {
+        Self.page(Self.renderer.error(status: status, message: message, viewer: viewer?.viewer), status: status)
+    }
+
+    func dashboard(_ r: APIRequest) -> APIResponse {
+        let parts = r.segments.map(String.init)
+        if parts.isEmpty || parts == ["ui"] { return Self.redirect("/ui/fleet") }
+        if parts.count == 3, parts[1] == "static", r.method == "GET" {
+            guard let asset = Assets.files[parts[2]] else { return errorPage(404, "no such file", viewer: nil) }
+            var response = APIResponse(status: 200, contentType: asset.contentType, body: asset.body)
+            response.headers = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "max-age=300")]
+            return response
+        }
+        if parts == ["ui", "login"] { return r.method == "POST" ? login(r) : loginForm(r, problem: nil, status: 200) }
+        let viewer: PageViewer?
+        do { viewer = try pageViewer(r) } catch let error as HubError { return errorPage(error.status, error.message, viewer: nil) } catch {
+            return errorPage(500, "internal error", viewer: nil)
+        }
+        guard let viewer else {
+            if r.method == "GET" && parts != ["ui", "live"] {
+                let next = r.path + (r.query.isEmpty ? "" : "?" + r.query.sorted { $0.key < $1.key }.map { "\($0.key)=\(urlEncode($0.value))" }.joined(separator: "&"))
+                return Self.redirect("/ui/login?next=\(urlEncode(next))")
+            }
+            return errorPage(401, "log in first: your session has ended or was never started", viewer: nil)
+        }
+        var form: [String: String] = [:]
+        if r.method == "POST" {
+            form = QueryString.parse(String(decoding: r.body, as: UTF8.self))
+            if let refusal = refusePost(r, form: form, viewer: viewer) { return refusal }
+        }
+        let response: APIResponse
+        do {
+            response = try route(r, parts: parts, form: form, viewer: viewer)
+        } catch let error as HubError {
+            response = errorPage(error.status, error.message, viewer: viewer)
+        } catch {
+            hub.logger.error("\(r.method) \(r.path): \(error)")
+            response = errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
+        }
+        if r.method == "POST" {
+            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)"))
+        }
+        return response
+    }
+
+    /// A post from another origin, or from a cookie session without its CSRF token, is refused.
+    func refusePost(_ r: APIRequest, form: [String: String], viewer: PageViewer) -> APIResponse? {
+        if let origin = r.headers["origin"], let host = r.headers["host"], origin != "null" {
+            let originHost = URLComponents(string: origin).map { ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }
+            if originHost != host { return errorPage(403, "this form was posted from another site (\(origin)): refused", viewer: viewer) }
+        }
+        if viewer.cookie && !Session.verify(csrf: form[Session.csrfField], session: viewer.token) {
+            return errorPage(403, "the form's CSRF token is missing or wrong: reload the page and try again", viewer: viewer)
+        }
+        return nil
+    }
+
+    func route(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) throws -> APIResponse {
+        switch (r.method, parts.count > 1 ? parts[1] : "") {
+        case ("POST", "logout") where parts.count == 2:
+            return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies))])
+        case ("GET", "fleet") where parts.count == 2:
+            return try fleetPage(r, viewer: viewer)
+        case ("GET", "applications") where parts.count == 2:
+            return try applicationsPage(r, viewer: viewer)
+        case ("GET", "applications") where parts.count == 3:
+            return try applicationPage(parts[2], r, viewer: viewer)
+        case ("POST", "applications") where parts.count == 4:
+            return try applicationAction(parts[2], parts[3], form: form, viewer: viewer)
+        case ("GET", "preview") where parts.count == 2:
+            try hub.authorize(viewer.caller, "get", "applicationsets", "*")
+            return Self.page(Self.renderer.preview(input: "", sets: [], problem: nil, viewer: viewer.viewer))
+        case ("POST", "preview") where parts.count == 2:
+            return try previewPage(r, form: form, viewer: viewer)
+        case ("GET", "events") where parts.count == 2:
+            return try eventsPage(r, viewer: viewer)
+        case ("GET", "live") where parts.count == 2:
+            return liveStream(r, viewer: viewer)
+        default:
+            return errorPage(404, "no page at \(r.path)", viewer: viewer)
+        }
+    }
+
+    // MARK: Login
+
+    func loginForm(_ r: APIRequest, problem: String?, status: Int) -> APIResponse {
+        let nonce = Session.nonce()
+        let next = Self.safeNext(r.query["next"] ?? QueryString.parse(String(decoding: r.body, as: UTF8.self))["next"])
+        return Self.page(Self.renderer.login(nonce: nonce, next: next, problem: problem), status: status,
+                         headers: [("Set-Cookie", Session.loginNonceCookie(nonce, secure: secureCookies))])
+    }
+
+    /// Where to go after logging in: a dashboard path only (never another site).
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/ui/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/ui/login") else { return "/ui/fleet" }
+        return next
+    }
+
+    func login(_ r: APIRequest) -> APIResponse {
+        let form = QueryString.parse(String(decoding: r.body, as: UTF8.self))
+        guard Session.verify(loginNonce: form["nonce"], cookie: Session.cookies(r.headers["cookie"])[Session.loginCookie]) else {
+            return loginForm(r, problem: "the login form expired or came from elsewhere: try again", status: 403)
+        }
+        let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            let caller = try hub.authenticate("Bearer " + token, from: r.remoteAddress)
+            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID)"))
+            return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(token, secure: secureCookies))])
+        } catch let error as HubError where error.status == 429 {
+            return loginForm(r, problem: error.message, status: 429)
+        } catch {
+            return loginForm(r, problem: "that token is not valid (unknown, revoked or expired)", status: 401)
+        }
+    }
+
+    // MARK: Pages
+
+    /// Which Applications the viewer may see: every one with `get` on `*/*`, else per project and name.
+    func visibility(_ caller: Caller) -> @Sendable (BoardEntry) -> Bool {
+        if hub.can(caller, "get", "applications", "*/*") { return { _ in true } }
+        let roles = hub.policy.roles(of: caller.account, extra: [caller.role])
+        let policy = hub.policy
+        return { policy.allows(roles: roles, "get", "applications", "\($0.project)/\($0.name)") }
+    }
+
+    /// The typed selector; nil and the problem when it does not parse (the page then lists nothing, rather than
+    /// everything under an error).
+    static func selector(_ text: String?) -> (LabelSelector?, String?) {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return (.everything, nil) }
+        do { return (try LabelSelector(parsing: text), nil) } catch { return (nil, "label selector '\(text)': \(error)") }
+    }
+
+    func fleetPage(_ r: APIRequest, viewer: PageViewer) throws -> APIResponse {
+        try hub.authorize(viewer.caller, "get", "clusters", "*")
+        let (selector, problem) = Self.selector(r.query["selector"])
+        let group = (r.query["group"] ?? "").trimmingCharacters(in: .whitespaces)
+        let cards = try selector.map { s in try clusterCards().filter { s.matches($0.labels) } } ?? []
+        let visible = visibility(viewer.caller)
+        let html = try hub.context.board.read(hub.store) { board in
+            Self.renderer.fleet(cards: cards, board: board, groupBy: group.isEmpty ? "env" : group, selector: r.query["selector"] ?? "",
+                                problem: problem, viewer: viewer.viewer, visible: visible)
+        }
+        return Self.page(html, status: problem == nil ? 200 : 400)
+    }
+
+    func clusterCards() throws -> [ClusterCard] {
+        try hub.clusterStore.clusters().map { c in
+            let state = hub.clusterState(c.name)
+            let down = hub.unreachableClusters()[c.name] != nil
+            return ClusterCard(name: c.name, labels: c.labels, secondary: c.secondary,
+                               state: down ? ClusterState.unreachable.rawValue : state.health.state.rawValue, cordoned: state.cordoned)
+        }
+    }
+
+    func applicationsPage(_ r: APIRequest, viewer: PageViewer) throws -> APIResponse {
+        var q = ApplicationsQuery()
+        var problems: [String] = []
+        if let rows = r.query["rows"], !rows.isEmpty {
+            if let parsed = GridRows(query: rows) { q.rows = parsed } else { problems.append("rows: '\(rows)' is neither appset nor label:KEY") }
+        }
+        func value(_ key: String) -> String? {
+            guard let v = r.query[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let (selector, selectorProblem) = Self.selector(r.query["selector"])
+        if let selectorProblem { problems.append(selectorProblem) }
+        q.filter = BoardFilter(search: value("q") ?? "", appSet: value("appSet"), cluster: value("cluster"), sync: value("sync"),
+                               health: value("health"), selector: selector ?? .everything)
+        q.selectorText = r.query["selector"] ?? ""
+        q.after = value("after")
+        if let limit = value("limit") {
+            if let n = Int(limit), (1...500).contains(n) { q.limit = n } else { problems.append("limit must be between 1 and 500, not '\(limit)'") }
+        }
+        let visible = visibility(viewer.caller)
+        let problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        let html = try hub.context.board.read(hub.store) { board in
+            Self.renderer.applications(board: problem == nil ? board : Board(), request: q, problem: problem, viewer: viewer.viewer, visible: visible)
+        }
+        return Self.page(html, status: problem == nil ? 200 : 400)
+    }
+
+    func applicationPage(_ name: String, _ r: APIRequest, viewer: PageViewer) throws -> APIResponse {
+        let object = hub.rbacObject(application: name)
+        try hub.authorize(viewer.caller, "get", "applications", object)
+        let app = try stored(name)
+        var summary = ApplicationSummary(app)
+        if let at = hub.lastReconciled(name) { summary.reconciledAt = .string(at) }
+        let detail = ApplicationDetail(summary: summary, object: app.object, status: app.status, history: try hub.store.history(name))
+        var diff: DiffInfo?
+        var diffProblem: String?
+        // A cluster that does not answer would hold the page for the client's whole timeout.
+        let target = app.cluster ?? ""
+        let targetState = hub.unreachableClusters()[target] != nil ? ClusterState.unreachable : hub.clusterState(target).health.state
+        if !target.isEmpty && targetState != .healthy {
+            diffProblem = "no live diff: cluster \(target) is \(targetState.rawValue)"
+        } else { do {
+            let result = try hub.diff(name)
+            diff = DiffInfo(name: name, sync: result.syncStatus.rawValue, message: result.message, resources: result.resources.map(Self.resourceDiff))
+        } catch let error as HubError {
+            diffProblem = "no live diff: \(error.message)"
+        } catch {
+            diffProblem = "no live diff: \(error)"
+        } }
+        let input = ApplicationPageInput(detail: detail, diff: diff, diffProblem: diffProblem,
+                                         canSync: hub.can(viewer.caller, "sync", "applications", object),
+                                         canRollback: hub.can(viewer.caller, "rollback", "applications", object))
+        let flash = r.query["done"].flatMap(Self.flash)
+        return Self.page(Self.renderer.application(input, viewer: viewer.viewer, flash: flash))
+    }
+
+    static func flash(_ done: String) -> Flash? {
+        switch done {
+        case "sync": Flash("Sync queued: the status below follows it.")
+        case "refresh": Flash("Refresh queued: git and the cluster are read again.")
+        case "rollback": Flash("Rolled back: the Application is pinned to that revision until unpinned.")
+        case "unpin": Flash("Unpinned: the Application follows its source's revision again.")
+        default: nil
+        }
+    }
+
+    func applicationAction(_ name: String, _ action: String, form: [String: String], viewer: PageViewer) throws -> APIResponse {
+        let object = hub.rbacObject(application: name)
+        let caller = viewer.caller
+        switch action {
+        case "sync":
+            try hub.authorize(caller, "sync", "applications", object)
+            try hub.sync(name, prune: true, by: caller.account)
+        case "refresh":
+            try hub.authorize(caller, "sync", "applications", object)
+            try hub.refresh(name)
+        case "rollback":
+            try hub.authorize(caller, "rollback", "applications", object)
+            guard let text = form["id"], let id = Int(text) else { throw HubError(.badRequest, "rollback needs the id of a history entry") }
+            _ = try hub.rollback(name, to: id)
+        case "unpin":
+            try hub.authorize(caller, "rollback", "applications", object)
+            try hub.unpin(name)
+        default:
+            throw HubError(.notFound, "no action '\(action)' on Applications")
+        }
+        return Self.redirect(applicationPath(name) + "?done=\(action)")
+    }
+
+    func previewPage(_ r: APIRequest, form: [String: String], viewer: PageViewer) throws -> APIResponse {
+        try hub.authorize(viewer.caller, "get", "applicationsets", "*")
+        let input = form["appset"] ?? ""
+        var request = r
+        request.body = Array(input.utf8)
+        request.headers["content-type"] = "application/yaml"
+        var problem: String?
+        var sets: [PreviewedApplicationSet] = []
+        if input.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            problem = "paste an ApplicationSet first"
+        } else {
+            let answer = previewAnswer(request)
+            if answer.status == 200, let json = try? JSONParser.parse(answer.body) {
+                sets = (try? APIJSON.decode(Items<PreviewedApplicationSet>.self, from: json).items) ?? []
+            } else {
+                problem = (try? JSONParser.parse(answer.body))?["error"]?.stringValue ?? "the preview failed (\(answer.status))"
+            }
+        }
+        return Self.page(Self.renderer.preview(input: input, sets: sets, problem: problem, viewer: viewer.viewer), status: problem == nil ? 200 : 422)
+    }
+
+    /// The API's preview of a body, with its errors as answers.
+    func previewAnswer(_ request: APIRequest) -> APIResponse {
+        do { return try preview(request) } catch let error as HubError { return .error(error.status, error.message) } catch {
+            return .error(422, "\(error)")
+        }
+    }
+
+    func eventsPage(_ r: APIRequest, viewer: PageViewer) throws -> APIResponse {
+        try hub.authorize(viewer.caller, "get", "events", "*")
+        func value(_ key: String) -> String? {
+            guard let v = r.query[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let type = value("type")
+        let events = try hub.store.events(cluster: value("cluster"), application: value("application"), after: 0, limit: type == nil ? 300 : 2000)
+        let shown = Array(events.filter { type == nil || $0.type == type || $0.kind == .clusterStateChanged || $0.kind == .failedOver || $0.kind == .failedBack }.suffix(1000))
+        return Self.page(Self.renderer.events(shown, type: type, cluster: value("cluster") ?? "", application: value("application") ?? "", viewer: viewer.viewer))
+    }
+}

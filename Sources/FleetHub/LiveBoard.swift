@@ -1,0 +1,76 @@
+import FleetAPI
+import FleetDashboard
+import FleetModel
+import Foundation
+
+/// The dashboard's `Board`, kept current: filled once from the store (at start, or on the first page), then told
+/// of every changed Application (this hub's writes and other replicas'). Changed names are only marked; they are
+/// read in one batch when a page or the live stream next looks, so writes pay nothing. `lock` guards everything.
+final class LiveBoard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var board = Board()
+    private var loaded = false
+    private var dirty: Set<String> = []
+    /// Bumped on every change: the live stream compares it to know whether to look again.
+    private var changes = 0
+
+    var version: Int { lock.withLock { changes } }
+
+    static func entry(_ app: StoredApplication) -> BoardEntry {
+        let s = app.status
+        var labels: [String: String] = [:]
+        for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
+        return BoardEntry(name: app.name, appSet: app.appSet, cluster: app.cluster, activeCluster: app.placement == nil ? nil : app.activeCluster,
+                          project: Hub.projectName(app), labels: labels, sync: s.value(at: ["sync", "status"])?.stringValue ?? "Unknown",
+                          health: s.value(at: ["health", "status"])?.stringValue ?? "Unknown",
+                          revision: s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue ?? s.value(at: ["sync", "revision"])?.stringValue,
+                          operation: s.value(at: ["operationState", "phase"])?.stringValue)
+    }
+
+    /// Every Application, read at start.
+    func fill(_ apps: [StoredApplication]) {
+        let entries = apps.map(Self.entry)
+        lock.withLock {
+            // Changes marked while the store was read are read again on the next look.
+            board = Board(entries)
+            loaded = true
+            changes += 1
+        }
+    }
+
+    /// Applications whose rows changed (or were deleted).
+    func touch(_ names: [String]) {
+        guard !names.isEmpty else { return }
+        lock.withLock {
+            dirty.formUnion(names)
+            changes += 1
+        }
+    }
+
+    /// Runs `body` on the current board, after reading what changed since the last look.
+    func read<T>(_ store: any ApplicationStore, _ body: (Board) throws -> T) throws -> T {
+        let (needsLoad, names) = lock.withLock { () -> (Bool, [String]) in
+            let names = Array(dirty)
+            dirty.removeAll(keepingCapacity: true)
+            return (!loaded, names)
+        }
+        if needsLoad {
+            fill(try store.applications())
+        } else if !names.isEmpty {
+            do {
+                let found = try store.applications(named: names).map(Self.entry)
+                lock.withLock {
+                    let present = Set(found.map(\.name))
+                    for e in found { board.put(e) }
+                    for name in names where !present.contains(name) { board.remove(name) }
+                }
+            } catch {
+                touch(names)
+                throw error
+            }
+        }
+        // A copy (shared until the next change): pages scan it without holding the lock writers take.
+        let snapshot = lock.withLock { board }
+        return try body(snapshot)
+    }
+}
