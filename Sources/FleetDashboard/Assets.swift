@@ -25,6 +25,7 @@ public enum Assets {
     main { padding: 16px 24px 48px; max-width: 1400px; }
     h1 { font-size: 24px; margin: 8px 0 12px; } h2 { font-size: 18px; margin: 20px 0 8px; }
     .muted { color: var(--muted); font-weight: normal; }
+    td.mono { white-space: nowrap; }
     .mono, code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 13px; }
     button { font: inherit; padding: 5px 12px; border-radius: 6px; border: 1px solid #1f6feb; background: #1f6feb; color: #fff; cursor: pointer; }
     input, select, textarea { font: inherit; padding: 4px 6px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--fg); }
@@ -44,7 +45,7 @@ public enum Assets {
     tr.tone-bad td:nth-child(2) { color: var(--bad); font-weight: 600; }
     .tiles { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: 10px; }
     .tile { padding: 10px 12px; border-radius: 8px; border-width: 1px; border-style: solid; display: flex; flex-direction: column; gap: 2px; }
-    .tile a { color: inherit; } .tile .state { font-weight: 600; } .tile .counts, .tile .moved { font-size: 13px; color: var(--fg); }
+    .tile a { color: inherit; } .tile .state { font-weight: 600; } .tile .counts { font-size: 13px; align-self: flex-start; } .tile .moved { font-size: 13px; color: var(--fg); }
     table { border-collapse: collapse; background: var(--card); }
     table.list { width: 100%; } table.list th, table.list td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
     .grid-wrap { overflow-x: auto; max-width: 100%; }
@@ -97,12 +98,27 @@ public enum Assets {
           each("[data-cluster]", "data-cluster", c.name, function (tile) {
             tile.setAttribute("data-state", c.state);
             setTone(tile, c.tone);
-            fill(tile, c, {});
+            fill(tile, c, { counts: "countsTone" });
           });
         });
+        var refreshing = null;
         source.addEventListener("app", function (m) {
           var a = JSON.parse(m.data);
           each("[data-app]", "data-app", a.name, function (row) { fill(row, a, { sync: "syncTone", health: "healthTone" }); });
+          // The page's other live sections (resources, conditions, history) are read again from the hub, once.
+          if (document.querySelector("section[data-refresh]") && !refreshing) {
+            refreshing = setTimeout(function () {
+              refreshing = null;
+              fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+                if (!html) { return; }
+                var fresh = new DOMParser().parseFromString(html, "text/html");
+                document.querySelectorAll("section[data-refresh]").forEach(function (old) {
+                  var next = fresh.getElementById(old.id);
+                  if (next) { old.replaceWith(document.importNode(next, true)); }
+                });
+              });
+            }, 300);
+          }
         });
         source.addEventListener("event", function (m) {
           var e = JSON.parse(m.data);

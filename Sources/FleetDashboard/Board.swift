@@ -77,6 +77,7 @@ public struct StatusCounts: Sendable, Equatable {
     public var healthy = 0
     public var progressing = 0
     public var degraded = 0
+    public var missing = 0
     public var worst: Tone = .good
 
     public init() {}
@@ -87,7 +88,8 @@ public struct StatusCounts: Sendable, Equatable {
         switch e.health {
         case "Healthy": healthy += 1
         case "Progressing": progressing += 1
-        case "Degraded", "Missing": degraded += 1
+        case "Degraded": degraded += 1
+        case "Missing": missing += 1
         default: break
         }
         worst = max(worst, e.tone)

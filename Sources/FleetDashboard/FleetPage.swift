@@ -47,6 +47,7 @@ public struct Tile: Sendable, Equatable {
         if counts.outOfSync > 0 { parts.append("\(counts.outOfSync) OutOfSync") }
         if counts.progressing > 0 { parts.append("\(counts.progressing) Progressing") }
         if counts.degraded > 0 { parts.append("\(counts.degraded) Degraded") }
+        if counts.missing > 0 { parts.append("\(counts.missing) Missing") }
         return parts.joined(separator: " · ")
     }
 
@@ -55,13 +56,14 @@ public struct Tile: Sendable, Equatable {
         movedTo.isEmpty ? "" : "moved to " + movedTo.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")
     }
 
-    /// The tile's tone: its state's, or its Applications' worst when the cluster is fine.
-    public var tone: Tone { state == .healthy ? max(.good, counts.tone == .unknown ? .good : counts.tone) : state.tone }
+    /// The tile's tone: its cluster's state. Its Applications' worst status colours the counts line.
+    public var tone: Tone { state.tone }
+    public var countsTone: Tone { counts.total == 0 ? .unknown : counts.worst }
 
     /// What the live stream sends of it.
     public var live: JSONValue {
         .object([("name", .string(name)), ("state", .string(state.rawValue)), ("tone", .string(tone.cssClass)),
-                 ("counts", .string(countsText)), ("moved", .string(movedText))])
+                 ("counts", .string(countsText)), ("countsTone", .string(countsTone.cssClass)), ("moved", .string(movedText))])
     }
 }
 
@@ -87,7 +89,7 @@ public enum FleetLayout {
 extension Renderer {
     public func fleet(cards: [ClusterCard], board: Board, groupBy: String, selector: String, problem: String?, viewer: Viewer,
                       visible: (BoardEntry) -> Bool) -> String {
-        struct TileView { let name, state, tone, counts, moved, href: String, secondary: String? }
+        struct TileView { let name, state, tone, counts, countsTone, moved, href: String, secondary: String? }
         struct GroupView { let index: Int, label: String, count: Int, tiles: [TileView] }
         struct StateCount { let label: String, count: Int, tone: String }
         struct View {
@@ -97,7 +99,7 @@ extension Renderer {
         let tiles = Self.tiles(cards: cards, board: board, visible: visible)
         let groups = FleetLayout.groups(tiles, cards: cards, by: groupBy).enumerated().map { index, group in
             GroupView(index: index, label: "\(groupBy)=\(group.name)", count: group.tiles.count, tiles: group.tiles.map { t in
-                TileView(name: t.name, state: t.state.rawValue, tone: t.tone.cssClass, counts: t.countsText, moved: t.movedText,
+                TileView(name: t.name, state: t.state.rawValue, tone: t.tone.cssClass, counts: t.countsText, countsTone: t.countsTone.cssClass, moved: t.movedText,
                          href: "/ui/applications" + query([("cluster", t.name)]), secondary: t.secondary)
             })
         }

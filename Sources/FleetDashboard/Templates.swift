@@ -59,7 +59,7 @@ enum Templates {
     <li class="tile {{tone}}" data-cluster="{{name}}" data-state="{{state}}">
     <a href="{{href}}"><strong class="tile-name">{{name}}</strong></a>
     <span class="state" data-field="state">{{state}}</span>
-    <span class="counts" data-field="counts">{{counts}}</span>
+    <span class="counts pill {{countsTone}}" data-field="counts">{{counts}}</span>
     <span class="moved" data-field="moved">{{moved}}</span>
     {{#secondary}}<span class="muted">secondary: {{.}}</span>{{/secondary}}
     </li>
@@ -152,12 +152,11 @@ enum Templates {
     <dt>Reconciled</dt><dd>{{reconciledAt}}</dd>
     </dl>
     </section>
-    {{#hasConditions}}
-    <section aria-labelledby="conditions-title"><h2 id="conditions-title">Conditions</h2>
-    <ul class="conditions">{{#conditions}}<li class="tone-warning"><strong>{{type}}</strong> {{message}}</li>{{/conditions}}</ul>
+    <section id="conditions" data-refresh aria-labelledby="conditions-title">
+    {{#hasConditions}}<h2 id="conditions-title">Conditions</h2>
+    <ul class="conditions">{{#conditions}}<li class="tone-warning"><strong>{{type}}</strong> {{message}}</li>{{/conditions}}</ul>{{/hasConditions}}
     </section>
-    {{/hasConditions}}
-    <section aria-labelledby="resources-title"><h2 id="resources-title">Resources</h2>
+    <section id="resources" data-refresh aria-labelledby="resources-title"><h2 id="resources-title">Resources</h2>
     <table class="list">
     <thead><tr><th scope="col">Kind</th><th scope="col">Namespace</th><th scope="col">Name</th><th scope="col">Sync</th><th scope="col">Health</th><th scope="col">Message</th></tr></thead>
     <tbody>
@@ -175,7 +174,7 @@ enum Templates {
     </details>
     {{/diffs}}
     </section>
-    <section aria-labelledby="history-title"><h2 id="history-title">History</h2>
+    <section id="history" data-refresh aria-labelledby="history-title"><h2 id="history-title">History</h2>
     <table class="list">
     <thead><tr><th scope="col">Id</th><th scope="col">Revision</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Result</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
     <tbody>

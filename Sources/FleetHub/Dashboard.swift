@@ -84,20 +84,19 @@ extension HubAPI {
             }
             return errorPage(401, "log in first: your session has ended or was never started", viewer: nil)
         }
-        var form: [String: String] = [:]
-        if r.method == "POST" {
-            form = QueryString.parse(String(decoding: r.body, as: UTF8.self))
-            if let refusal = refusePost(r, form: form, viewer: viewer) { return refusal }
-        }
+        let form = r.method == "POST" ? QueryString.parse(String(decoding: r.body, as: UTF8.self)) : [:]
         let response: APIResponse
-        do {
+        if r.method == "POST", let refusal = refusePost(r, form: form, viewer: viewer) {
+            response = refusal
+        } else { do {
             response = try route(r, parts: parts, form: form, viewer: viewer)
         } catch let error as HubError {
             response = errorPage(error.status, error.message, viewer: viewer)
         } catch {
             hub.logger.error("\(r.method) \(r.path): \(error)")
             response = errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
-        }
+        } }
+        // Every post is audited, refused ones too: who, what, the outcome.
         if r.method == "POST" {
             _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)"))
         }

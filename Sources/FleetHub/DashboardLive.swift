@@ -94,7 +94,7 @@ final class LiveFeed: @unchecked Sendable {
                         let data = ApplicationRow(e).live
                         let text = data.serialized(pretty: false)
                         if apps[name] != text {
-                            if apps[name] != nil || boardVersion >= 0 { messages.append(Self.message("app", data)) }
+                            messages.append(Self.message("app", data))
                             apps[name] = text
                         }
                     }

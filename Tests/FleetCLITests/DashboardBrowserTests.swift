@@ -81,6 +81,9 @@ func dashboardInABrowser() throws {
     try browser.wait(for: "document.querySelector('.flash') && document.querySelector('.flash').textContent.indexOf('Sync queued') >= 0", "the sync to be queued")
     try browser.evaluate("window.__marker = 'same page'")
     try browser.wait(for: "document.querySelector('[data-app] [data-field=sync]').textContent === 'Synced'", timeout: 20, "tool-eu to turn Synced live")
+    try browser.wait(for: "document.querySelector('#resources tbody td:nth-child(4)').textContent.trim() === 'Synced'", timeout: 10,
+                     "the resource tree to follow")
+    try browser.wait(for: "document.querySelectorAll('#history tbody tr td form').length === 1", timeout: 10, "the history to show the sync")
     #expect(try browser.evaluate("window.__marker").stringValue == "same page", "updated without a reload")
     try shoot("application")
 

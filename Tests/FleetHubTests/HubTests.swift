@@ -46,10 +46,11 @@ final class InProcessHub: @unchecked Sendable {
         try await ConcurrentRunner.blocking { [hub] in try hub.start() }
     }
 
-    func call(_ method: String, _ path: String, body: String = "", headers: [String: String] = [:]) async throws -> APIResponse {
+    /// A request as the admin (unless `headers` has its own `authorization`, or `authorize` is false: none).
+    func call(_ method: String, _ path: String, body: String = "", headers: [String: String] = [:], authorize: Bool = true) async throws -> APIResponse {
         let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
         var headers = headers
-        if headers["authorization"] == nil, let token = hub.bootstrapToken { headers["authorization"] = "Bearer \(token)" }
+        if authorize, headers["authorization"] == nil, let token = hub.bootstrapToken { headers["authorization"] = "Bearer \(token)" }
         let request = APIRequest(method: method, path: parts[0], query: SimServer.parseQuery(parts.count > 1 ? parts[1] : nil), headers: headers,
                                  body: Array(body.utf8))
         return try await ConcurrentRunner.blocking { [api] in api.handle(request) }
