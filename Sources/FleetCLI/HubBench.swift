@@ -35,7 +35,9 @@ final class HubBenchWorld {
         self.latency = latency
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var entries: [FleetFixtures.ClusterEntry] = []
-        let free = reachable ? freeLoopbackPorts(clusters) : Array(repeating: 1, count: clusters)
+        // Unreachable clusters too get ports of their own (nothing listens there): one server address per cluster,
+        // so each Application resolves to its cluster.
+        let free = freeLoopbackPorts(clusters)
         for i in 0..<clusters {
             let port = free[i]
             ports["c\(i)"] = port
@@ -187,6 +189,7 @@ extension BenchCommand {
               flotilla bench hub --scenario throughput --clusters 20 --dirs 500 --latency 10ms
               flotilla bench hub --scenario resync --clusters 20 --dirs 500
               flotilla bench hub --scenario memory --clusters 100 --dirs 1000    (100,000 Applications)
+              flotilla bench hub --scenario dashboard --clusters 100 --dirs 1000 --runs 20   (the dashboard's pages with 100,000 Applications)
               flotilla bench hub --scenario drift --clusters 20 --dirs 50 --runs 10   (another client changes an object; time until healed)
               flotilla bench hub --scenario scale --clusters 500 --dirs 100 --sim-processes 4   (50,000 Applications: first sync, RSS, cache)
             Add --no-watch to run the same with the clusters' caches off (every reconcile reads the API servers,
@@ -194,21 +197,21 @@ extension BenchCommand {
             """
         )
 
-        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory, drift, scale }
+        enum Scenario: String, ExpressibleByArgument { case e2e, throughput, resync, memory, drift, scale, dashboard }
 
-        @Option(help: "e2e, throughput, resync, memory, drift or scale.") var scenario: Scenario = .e2e
+        @Option(help: "e2e, throughput, resync, memory, drift, scale or dashboard.") var scenario: Scenario = .e2e
         @Option(help: "Simulator processes the clusters are split between.") var simProcesses: Int = 1
         @Option(help: "Simulated clusters.") var clusters: Int = 20
         @Option(help: "App directories in the repository (Applications = dirs × clusters).") var dirs: Int = 10
         @Option(help: "Latency the simulated API servers add to every answer.") var latency: String = "0ms"
         @Option(help: "Reconciles at once.") var concurrency: Int = 32
         @Option(help: "Reconciles at once per cluster.") var perCluster: Int = 8
-        @Option(help: "Repetitions (e2e, drift, resync).") var runs: Int = 5
+        @Option(help: "Repetitions (e2e, drift, resync, dashboard).") var runs: Int = 5
         @Flag(help: "Turn the clusters' watch-fed caches off (reconcile.watch: false).") var noWatch = false
 
         func run() throws {
             let world = try HubBenchWorld(clusters: clusters, dirs: dirs, latency: latency, concurrency: concurrency, perCluster: perCluster,
-                                          reachable: scenario != .memory, watch: !noWatch,
+                                          reachable: scenario != .memory && scenario != .dashboard, watch: !noWatch,
                                           resync: scenario == .drift ? 180 : 3600, simProcesses: simProcesses)
             defer { world.stop() }
             let apps = clusters * dirs
@@ -217,6 +220,9 @@ extension BenchCommand {
             let (_, load) = try measure { try world.hub.start() }
             print("  start (fetch, generate, store):   \(String(format: "%8.3f s", load))   \(Int(Double(apps) / load)) apps/s generated and stored")
             switch scenario {
+            case .dashboard:
+                try DashboardBench.run(world: world, apps: apps, runs: runs, last: "app\(dirs - 1)-c\(clusters - 1)")
+                return
             case .memory:
                 let stored = try world.hub.store.count()
                 guard stored == apps else { throw CLIError("\(stored) of \(apps) Applications were stored: the figure would not measure what it says") }
