@@ -267,7 +267,7 @@ enum Templates {
     <button type="submit" id="login">Log in</button>
     </form>
     {{#problem}}<p class="flash tone-bad" role="alert">{{.}}</p>{{/problem}}
-    <p class="muted">An account's token: <code>flotilla account token NAME</code>; the first start writes the admin's.</p>
+    <p class="muted">A token: <code>flotilla token create --account NAME</code>; the first start writes the admin's to <code>auth.adminTokenFile</code>.</p>
     {{/body}}{{/layout}}
     """
 
