@@ -49,7 +49,8 @@ extension Renderer {
     public static let syncValues = ["Synced", "OutOfSync", "Unknown"]
     public static let healthValues = ["Healthy", "Progressing", "Degraded", "Missing", "Suspended", "Unknown"]
 
-    public func applications(board: Board, request q: ApplicationsQuery, problem: String?, viewer: Viewer, visible: (BoardEntry) -> Bool) -> String {
+    /// The page; `grid` is `board.grid(rows: q.rows, visible: visible)` (the hub keeps it between changes).
+    public func applications(board: Board, grid: Grid, request q: ApplicationsQuery, problem: String?, viewer: Viewer, visible: Visibility) -> String {
         struct Column { let name, href: String }
         struct Cell { let tone, label, title, href: String, hasApps: Bool }
         struct Row { let name: String, cells: [Cell] }
@@ -60,7 +61,6 @@ extension Renderer {
             let chrome: Chrome, rows: String, gridTitle: String, grid: GridView?, filter: FilterView, syncOptions: [Option], healthOptions: [Option]
             let problem: String?, range: String, items: [Item], first: String?, next: String?
         }
-        let grid = board.grid(rows: q.rows, visible: visible)
         let rowKey: (String) -> (String, String?) = { name in
             switch q.rows {
             case .appSet: ("appSet", name)

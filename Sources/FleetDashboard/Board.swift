@@ -14,6 +14,8 @@ public struct BoardEntry: Sendable, Equatable {
     public var health: String
     public var revision: String?
     public var operation: String?
+    /// The name in lower case, for searches.
+    public let searchKey: String
 
     public init(name: String, appSet: String, cluster: String?, activeCluster: String? = nil, project: String = "default",
                 labels: [String: String] = [:], sync: String = "Unknown", health: String = "Unknown", revision: String? = nil,
@@ -28,6 +30,7 @@ public struct BoardEntry: Sendable, Equatable {
         self.health = health
         self.revision = revision
         self.operation = operation
+        searchKey = name.lowercased()
     }
 
     /// The cluster it runs on now.
@@ -58,14 +61,21 @@ public struct BoardFilter: Sendable, Equatable {
         self.selector = selector
     }
 
-    public func matches(_ e: BoardEntry) -> Bool {
-        if let appSet, e.appSet != appSet { return false }
-        if let cluster, e.cluster != cluster && e.activeCluster != cluster { return false }
-        if let sync, e.sync != sync { return false }
-        if let health, e.health != health { return false }
-        if !search.isEmpty && e.name.range(of: search, options: .caseInsensitive) == nil { return false }
-        if !selector.isEmpty && !selector.matches(e.labels) { return false }
-        return true
+    public func matches(_ e: BoardEntry) -> Bool { compiled()(e) }
+
+    /// The filter as one function, its search lowered once.
+    func compiled() -> (BoardEntry) -> Bool {
+        let search = self.search.lowercased(), appSet = self.appSet, cluster = self.cluster, sync = self.sync, health = self.health
+        let selector = self.selector
+        return { e in
+            if let appSet, e.appSet != appSet { return false }
+            if let cluster, e.cluster != cluster && e.activeCluster != cluster { return false }
+            if let sync, e.sync != sync { return false }
+            if let health, e.health != health { return false }
+            if !search.isEmpty && !e.searchKey.contains(search) { return false }
+            if !selector.isEmpty && !selector.matches(e.labels) { return false }
+            return true
+        }
     }
 }
 
@@ -99,56 +109,65 @@ public struct StatusCounts: Sendable, Equatable {
     public var tone: Tone { total == 0 ? .unknown : worst }
 }
 
-/// Every Application the dashboard knows, by name, with its names kept sorted for paging. Pure; the hub keeps one
-/// behind a lock and feeds it the store's changes.
+/// Which Applications a viewer may see (RBAC): nil for all of them.
+public typealias Visibility = (@Sendable (BoardEntry) -> Bool)?
+
+/// Every Application the dashboard knows, kept sorted by name in one array (pages scan it in order without
+/// hashing; lookups are binary searches). Pure; the hub keeps one behind a lock and feeds it the store's changes.
 public struct Board: Sendable {
-    public private(set) var entries: [String: BoardEntry] = [:]
-    /// `entries`' keys in byte order (as the API pages them).
-    public private(set) var names: [String] = []
+    /// Sorted by name, in byte order (as the API pages).
+    public private(set) var rows: [BoardEntry] = []
 
     public init(_ list: [BoardEntry] = []) {
-        for e in list { entries[e.name] = e }
-        names = entries.keys.sorted(by: Self.before)
+        var byName: [String: BoardEntry] = [:]
+        for e in list { byName[e.name] = e }
+        rows = byName.values.sorted { Self.before($0.name, $1.name) }
     }
 
-    public var count: Int { entries.count }
+    public var count: Int { rows.count }
+    public var names: [String] { rows.map(\.name) }
 
     static func before(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
-    /// The index of the first name after `name` (or where it would be).
+    /// The index of the first entry whose name comes after `name`.
     func position(after name: String) -> Int {
-        var low = 0, high = names.count
+        var low = 0, high = rows.count
         while low < high {
             let mid = (low + high) / 2
-            if Self.before(name, names[mid]) { high = mid } else { low = mid + 1 }
+            if Self.before(name, rows[mid].name) { high = mid } else { low = mid + 1 }
         }
         return low
     }
 
+    /// The index of `name`, if present.
+    func index(of name: String) -> Int? {
+        let at = position(after: name) - 1
+        return at >= 0 && rows[at].name == name ? at : nil
+    }
+
+    public subscript(name: String) -> BoardEntry? { index(of: name).map { rows[$0] } }
+
     public mutating func put(_ e: BoardEntry) {
-        if entries.updateValue(e, forKey: e.name) == nil {
-            names.insert(e.name, at: position(after: e.name))
-        }
+        if let at = index(of: e.name) { rows[at] = e } else { rows.insert(e, at: position(after: e.name)) }
     }
 
     public mutating func remove(_ name: String) {
-        guard entries.removeValue(forKey: name) != nil else { return }
-        let at = position(after: name) - 1
-        if at >= 0, at < names.count, names[at] == name { names.remove(at: at) }
+        if let at = index(of: name) { rows.remove(at: at) }
     }
 
     /// One page: up to `limit` matching entries after `after` in name order, the name to continue after when more
-    /// follow, how many match in all and how many of them come before the page. `visible` says which the caller
-    /// may see (RBAC).
-    public func page(_ filter: BoardFilter, after: String?, limit: Int, visible: (BoardEntry) -> Bool = { _ in true })
+    /// follow, how many match in all and how many of them come before the page.
+    public func page(_ filter: BoardFilter, after: String?, limit: Int, visible: Visibility = nil)
         -> (items: [BoardEntry], next: String?, total: Int, before: Int) {
         var items: [BoardEntry] = []
         var total = 0, before = 0
         var next: String?
         let start = after.map(position(after:)) ?? 0
+        let matcher = filter.compiled()
         // Those before the page are counted too, so the total does not change from page to page.
-        for (i, name) in names.enumerated() {
-            guard let e = entries[name], filter.matches(e), visible(e) else { continue }
+        for i in rows.indices {
+            let e = rows[i]
+            guard matcher(e), visible?(e) ?? true else { continue }
             total += 1
             if i < start {
                 before += 1
@@ -161,10 +180,10 @@ public struct Board: Sendable {
         return (items, next, total, before)
     }
 
-    /// Counts per cluster an Application runs on, of those `visible`.
-    public func countsByCluster(visible: (BoardEntry) -> Bool = { _ in true }) -> [String: StatusCounts] {
+    /// Counts per cluster an Application runs on, of those visible.
+    public func countsByCluster(visible: Visibility = nil) -> [String: StatusCounts] {
         var out: [String: StatusCounts] = [:]
-        for e in entries.values where visible(e) {
+        for e in rows where visible?(e) ?? true {
             guard let c = e.runningOn else { continue }
             out[c, default: StatusCounts()].add(e)
         }
@@ -172,9 +191,9 @@ public struct Board: Sendable {
     }
 
     /// Applications moved off each cluster by a failover: destination → (where they run now → how many).
-    public func moved(visible: (BoardEntry) -> Bool = { _ in true }) -> [String: [String: Int]] {
+    public func moved(visible: Visibility = nil) -> [String: [String: Int]] {
         var out: [String: [String: Int]] = [:]
-        for e in entries.values where e.isMoved && visible(e) {
+        for e in rows where e.isMoved && visible?(e) ?? true {
             guard let from = e.cluster, let to = e.activeCluster else { continue }
             out[from, default: [:]][to, default: 0] += 1
         }
@@ -183,19 +202,29 @@ public struct Board: Sendable {
 
     /// The grid: rows (ApplicationSets, or the values of a label) × the clusters Applications run on; each cell the
     /// counts of its Applications. Rows and columns sorted by name; at most `maxRows` × `maxColumns`, the rest counted.
-    public func grid(rows: GridRows, maxRows: Int = 60, maxColumns: Int = 60, visible: (BoardEntry) -> Bool = { _ in true }) -> Grid {
+    public func grid(rows by: GridRows, maxRows: Int = 60, maxColumns: Int = 60, visible: Visibility = nil) -> Grid {
         var cells: [String: [String: StatusCounts]] = [:]
         var columns: Set<String> = []
-        for e in entries.values where visible(e) {
+        // Consecutive entries mostly share their row (names sort by ApplicationSet prefix): the last row's cells
+        // are kept at hand, saving a hash per entry.
+        var currentRow: String?
+        var current: [String: StatusCounts] = [:]
+        for e in rows where visible?(e) ?? true {
             let row: String
-            switch rows {
+            switch by {
             case .appSet: row = e.appSet
             case .label(let key): row = e.labels[key] ?? "(no \(key))"
             }
+            if row != currentRow {
+                if let currentRow { cells[currentRow] = current }
+                current = cells[row] ?? [:]
+                currentRow = row
+            }
             let column = e.runningOn ?? "(unplaced)"
-            columns.insert(column)
-            cells[row, default: [:]][column, default: StatusCounts()].add(e)
+            if current[column] == nil { columns.insert(column) }
+            current[column, default: StatusCounts()].add(e)
         }
+        if let currentRow { cells[currentRow] = current }
         let allRows = cells.keys.sorted(by: Self.before), allColumns = columns.sorted(by: Self.before)
         let shownColumns = Array(allColumns.prefix(maxColumns))
         let shownRows = allRows.prefix(maxRows).map { row in

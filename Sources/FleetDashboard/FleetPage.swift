@@ -87,8 +87,9 @@ public enum FleetLayout {
 }
 
 extension Renderer {
-    public func fleet(cards: [ClusterCard], board: Board, groupBy: String, selector: String, problem: String?, viewer: Viewer,
-                      visible: (BoardEntry) -> Bool) -> String {
+    /// The page; `counts` and `moved` are the board's `countsByCluster` and `moved` for the viewer.
+    public func fleet(cards: [ClusterCard], counts: [String: StatusCounts], moved: [String: [String: Int]], groupBy: String, selector: String,
+                      problem: String?, viewer: Viewer) -> String {
         struct TileView { let name, state, tone, counts, countsTone, moved, href: String, secondary: String? }
         struct GroupView { let index: Int, label: String, count: Int, tiles: [TileView] }
         struct StateCount { let label: String, count: Int, tone: String }
@@ -96,7 +97,7 @@ extension Renderer {
             let chrome: Chrome, groupBy: String, selector: String, problem: String?, labelKeys: [String], clusterCount: Int, appCount: Int
             let states: [StateCount], groups: [GroupView]
         }
-        let tiles = Self.tiles(cards: cards, board: board, visible: visible)
+        let tiles = Self.tiles(cards: cards, counts: counts, moved: moved)
         let groups = FleetLayout.groups(tiles, cards: cards, by: groupBy).enumerated().map { index, group in
             GroupView(index: index, label: "\(groupBy)=\(group.name)", count: group.tiles.count, tiles: group.tiles.map { t in
                 TileView(name: t.name, state: t.state.rawValue, tone: t.tone.cssClass, counts: t.countsText, countsTone: t.countsTone.cssClass, moved: t.movedText,
@@ -113,10 +114,8 @@ extension Renderer {
         return render("fleet", view)
     }
 
-    /// The tiles of `cards`, with the counts of the Applications `visible` to the viewer.
-    public static func tiles(cards: [ClusterCard], board: Board, visible: (BoardEntry) -> Bool) -> [Tile] {
-        let counts = board.countsByCluster(visible: visible)
-        let moved = board.moved(visible: visible)
-        return cards.map { Tile($0, counts: counts[$0.name] ?? StatusCounts(), movedTo: moved[$0.name] ?? [:]) }
+    /// The tiles of `cards`, with the counts of their Applications and where failovers moved them.
+    public static func tiles(cards: [ClusterCard], counts: [String: StatusCounts], moved: [String: [String: Int]]) -> [Tile] {
+        cards.map { Tile($0, counts: counts[$0.name] ?? StatusCounts(), movedTo: moved[$0.name] ?? [:]) }
     }
 }

@@ -45,7 +45,8 @@ extension HubAPI {
         return PageViewer(caller: caller, token: token, cookie: true)
     }
 
-    var secureCookies: Bool { hub.config.tlsCert != nil }
+    /// Cookies are `Secure` when the hub serves HTTPS, or a proxy in front of it says the browser used HTTPS.
+    func secureCookies(_ r: APIRequest) -> Bool { hub.config.tlsCert != nil || r.headers["x-forwarded-proto"]?.lowercased() == "https" }
 
     static func page(_ html: String, status: Int = 200, headers: [(String, String)] = []) -> APIResponse {
         var response = APIResponse(status: status, contentType: "text/html; charset=utf-8", body: html)
@@ -118,7 +119,7 @@ extension HubAPI {
     func route(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) throws -> APIResponse {
         switch (r.method, parts.count > 1 ? parts[1] : "") {
         case ("POST", "logout") where parts.count == 2:
-            return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies))])
+            return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies(r)))])
         case ("GET", "fleet") where parts.count == 2:
             return try fleetPage(r, viewer: viewer)
         case ("GET", "applications") where parts.count == 2:
@@ -147,7 +148,7 @@ extension HubAPI {
         let nonce = Session.nonce()
         let next = Self.safeNext(r.query["next"] ?? QueryString.parse(String(decoding: r.body, as: UTF8.self))["next"])
         return Self.page(Self.renderer.login(nonce: nonce, next: next, problem: problem), status: status,
-                         headers: [("Set-Cookie", Session.loginNonceCookie(nonce, secure: secureCookies))])
+                         headers: [("Set-Cookie", Session.loginNonceCookie(nonce, secure: secureCookies(r)))])
     }
 
     /// Where to go after logging in: a dashboard path only (never another site).
@@ -165,7 +166,7 @@ extension HubAPI {
         do {
             let caller = try hub.authenticate("Bearer " + token, from: r.remoteAddress)
             _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID)"))
-            return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(token, secure: secureCookies))])
+            return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(token, secure: secureCookies(r)))])
         } catch let error as HubError where error.status == 429 {
             return loginForm(r, problem: error.message, status: 429)
         } catch {
@@ -175,9 +176,9 @@ extension HubAPI {
 
     // MARK: Pages
 
-    /// Which Applications the viewer may see: every one with `get` on `*/*`, else per project and name.
-    func visibility(_ caller: Caller) -> @Sendable (BoardEntry) -> Bool {
-        if hub.can(caller, "get", "applications", "*/*") { return { _ in true } }
+    /// Which Applications the viewer may see: nil (all) with `get` on `*/*`, else per project and name.
+    func visibility(_ caller: Caller) -> Visibility {
+        if hub.can(caller, "get", "applications", "*/*") { return nil }
         let roles = hub.policy.roles(of: caller.account, extra: [caller.role])
         let policy = hub.policy
         return { policy.allows(roles: roles, "get", "applications", "\($0.project)/\($0.name)") }
@@ -196,9 +197,13 @@ extension HubAPI {
         let group = (r.query["group"] ?? "").trimmingCharacters(in: .whitespaces)
         let cards = try selector.map { s in try clusterCards().filter { s.matches($0.labels) } } ?? []
         let visible = visibility(viewer.caller)
-        let html = try hub.context.board.read(hub.store) { board in
-            Self.renderer.fleet(cards: cards, board: board, groupBy: group.isEmpty ? "env" : group, selector: r.query["selector"] ?? "",
-                                problem: problem, viewer: viewer.viewer, visible: visible)
+        let live = hub.context.board
+        let html = try live.read(hub.store) { board, version in
+            let (counts, moved) = live.aggregate("clusters", board: board, version: version, shared: visible == nil) {
+                ($0.countsByCluster(visible: visible), $0.moved(visible: visible))
+            }
+            return Self.renderer.fleet(cards: cards, counts: counts, moved: moved, groupBy: group.isEmpty ? "env" : group,
+                                       selector: r.query["selector"] ?? "", problem: problem, viewer: viewer.viewer)
         }
         return Self.page(html, status: problem == nil ? 200 : 400)
     }
@@ -233,8 +238,13 @@ extension HubAPI {
         }
         let visible = visibility(viewer.caller)
         let problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
-        let html = try hub.context.board.read(hub.store) { board in
-            Self.renderer.applications(board: problem == nil ? board : Board(), request: q, problem: problem, viewer: viewer.viewer, visible: visible)
+        let live = hub.context.board
+        let html = try live.read(hub.store) { full, version in
+            let board = problem == nil ? full : Board()
+            let grid = live.aggregate("grid \(q.rows.query)", board: board, version: version, shared: visible == nil && problem == nil) {
+                $0.grid(rows: q.rows, visible: visible)
+            }
+            return Self.renderer.applications(board: board, grid: grid, request: q, problem: problem, viewer: viewer.viewer, visible: visible)
         }
         return Self.page(html, status: problem == nil ? 200 : 400)
     }

@@ -37,7 +37,7 @@ final class LiveFeed: @unchecked Sendable {
 
     private let api: HubAPI
     private let watch: Watch
-    private let visible: @Sendable (BoardEntry) -> Bool
+    private let visible: Visibility
     private let queue = DispatchQueue(label: "flotilla.dashboard.live")
     // Touched only on `queue`.
     private var timer: (any DispatchSourceTimer)?
@@ -49,7 +49,7 @@ final class LiveFeed: @unchecked Sendable {
     private var lastEvent = 0
     private var quiet = 0.0
 
-    init(api: HubAPI, watch: Watch, visible: @escaping @Sendable (BoardEntry) -> Bool) {
+    init(api: HubAPI, watch: Watch, visible: Visibility) {
         self.api = api
         self.watch = watch
         self.visible = visible
@@ -84,13 +84,15 @@ final class LiveFeed: @unchecked Sendable {
         do {
             let version = hub.context.board.version
             if version != boardVersion {
-                try hub.context.board.read(hub.store) { board in
+                let live = hub.context.board
+                try live.read(hub.store) { board, version in
                     if watch.clusters {
-                        counts = board.countsByCluster(visible: visible)
-                        moved = board.moved(visible: visible)
+                        (counts, moved) = live.aggregate("clusters", board: board, version: version, shared: visible == nil) {
+                            ($0.countsByCluster(visible: visible), $0.moved(visible: visible))
+                        }
                     }
                     for name in watch.apps {
-                        guard let e = board.entries[name], visible(e) else { continue }
+                        guard let e = board[name], visible?(e) ?? true else { continue }
                         let data = ApplicationRow(e).live
                         let text = data.serialized(pretty: false)
                         if apps[name] != text {

@@ -102,6 +102,8 @@ public final class Hub: @unchecked Sendable {
         try reconciler.load()
         gitWatcher.load()
         appSets.regenerateAll(wait: true)
+        // The dashboard's board reads what generation changed now, in the background, not on the first page.
+        DispatchQueue.global(qos: .utility).async { [context] in _ = try? context.board.read(context.store) { _, _ in } }
         gitWatcher.startTimers()
         appSets.startTimers()
         failover.startTimers()

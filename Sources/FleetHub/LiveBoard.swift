@@ -13,6 +13,9 @@ final class LiveBoard: @unchecked Sendable {
     private var dirty: Set<String> = []
     /// Bumped on every change: the live stream compares it to know whether to look again.
     private var changes = 0
+    /// Aggregates over the whole board (the grid, counts per cluster) for viewers who see every Application, by
+    /// what they are and the version they were computed at: pages between two changes share them.
+    private var aggregates: [String: (version: Int, value: any Sendable)] = [:]
 
     var version: Int { lock.withLock { changes } }
 
@@ -47,12 +50,23 @@ final class LiveBoard: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the current board, after reading what changed since the last look.
-    func read<T>(_ store: any ApplicationStore, _ body: (Board) throws -> T) throws -> T {
+    /// An aggregate of the board: computed by `make` once per version when `shared` (the viewer sees every
+    /// Application, so every such viewer gets the same), else each time.
+    func aggregate<T: Sendable>(_ key: String, board: Board, version: Int, shared: Bool, _ make: (Board) -> T) -> T {
+        if shared, let kept = lock.withLock({ aggregates[key] }), kept.version == version, let value = kept.value as? T { return value }
+        let value = make(board)
+        if shared { lock.withLock { aggregates[key] = (version, value) } }
+        return value
+    }
+
+    /// Runs `body` on the current board and its version, after reading what changed since the last look.
+    func read<T>(_ store: any ApplicationStore, _ body: (Board, Int) throws -> T) throws -> T {
         let (needsLoad, names) = lock.withLock { () -> (Bool, [String]) in
             let names = Array(dirty)
             dirty.removeAll(keepingCapacity: true)
-            return (!loaded, names)
+            // Most of the board changed (a first generation, a new commit everywhere): one scan reads it faster
+            // than lookups by name.
+            return (!loaded || names.count > max(1000, board.count / 4), names)
         }
         if needsLoad {
             fill(try store.applications())
@@ -70,7 +84,7 @@ final class LiveBoard: @unchecked Sendable {
             }
         }
         // A copy (shared until the next change): pages scan it without holding the lock writers take.
-        let snapshot = lock.withLock { board }
-        return try body(snapshot)
+        let (snapshot, version) = lock.withLock { (board, changes) }
+        return try body(snapshot, version)
     }
 }

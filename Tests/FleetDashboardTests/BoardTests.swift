@@ -35,7 +35,7 @@ func boardPages(filter: BoardFilter, after: String?, limit: Int, names: [String]
 }
 
 @Test func boardVisibilityHidesEntriesFromPagesAndCounts() {
-    let visible: (BoardEntry) -> Bool = { $0.appSet != "api" }
+    let visible: @Sendable (BoardEntry) -> Bool = { $0.appSet != "api" }
     let page = sample.page(BoardFilter(), after: nil, limit: 10, visible: visible)
     #expect(page.items.map(\.name) == ["db-eu", "web-eu", "web-us"])
     #expect(page.total == 3)
@@ -50,7 +50,8 @@ func boardPages(filter: BoardFilter, after: String?, limit: Int, names: [String]
     board.remove("d")
     board.remove("zz")                     // absent: nothing happens
     #expect(board.names == ["a", "b", "c"])
-    #expect(board.entries["c"]?.sync == "OutOfSync")
+    #expect(board["c"]?.sync == "OutOfSync")
+    #expect(board["zz"] == nil)
     #expect(board.count == 3)
     // Byte order, as the API pages: upper case before lower case.
     board.put(e("B"))

@@ -68,8 +68,8 @@ func userTextIsEscaped(evil: String) {
     let board = Board([BoardEntry(name: "web", appSet: evil, cluster: evil, labels: ["team": evil], sync: evil, health: "Healthy")])
     let cards = [ClusterCard(name: evil, labels: ["env": evil], secondary: evil, state: "Healthy", cordoned: false)]
     var pages = [
-        renderer.fleet(cards: cards, board: board, groupBy: "env", selector: evil, problem: evil, viewer: viewer, visible: { _ in true }),
-        renderer.applications(board: board, request: ApplicationsQuery(), problem: evil, viewer: viewer, visible: { _ in true }),
+        renderer.fleet(cards: cards, counts: board.countsByCluster(), moved: board.moved(), groupBy: "env", selector: evil, problem: evil, viewer: viewer),
+        renderer.applications(board: board, grid: board.grid(rows: .appSet), request: ApplicationsQuery(), problem: evil, viewer: viewer, visible: nil),
         renderer.preview(input: evil, sets: [], problem: evil, viewer: viewer),
         renderer.events([HubEvent(id: 1, at: "t", type: "Audit", cluster: evil, application: evil, message: evil)], type: nil, cluster: evil,
                         application: evil, viewer: viewer),
@@ -78,7 +78,7 @@ func userTextIsEscaped(evil: String) {
     ]
     var q = ApplicationsQuery()
     q.filter.search = evil
-    pages.append(renderer.applications(board: board, request: q, problem: nil, viewer: viewer, visible: { _ in true }))
+    pages.append(renderer.applications(board: board, grid: board.grid(rows: .label("team")), request: q, problem: nil, viewer: viewer, visible: nil))
     for page in pages {
         #expect(!page.contains(evil) || evil == "a&b" && !page.contains("a&b"), "the raw text appears in the page")
         #expect(!page.contains("<script>alert") && !page.contains("<img"))
@@ -91,7 +91,7 @@ func userTextIsEscaped(evil: String) {
                  ClusterCard(name: "dr", labels: ["env": "dr"], secondary: nil, state: "Healthy", cordoned: true),
                  ClusterCard(name: "x", labels: [:], secondary: nil, state: "Suspect", cordoned: false)]
     let board = Board([BoardEntry(name: "w", appSet: "s", cluster: "a", activeCluster: "dr")])
-    let tiles = Renderer.tiles(cards: cards, board: board, visible: { _ in true })
+    let tiles = Renderer.tiles(cards: cards, counts: board.countsByCluster(), moved: board.moved())
     let groups = FleetLayout.groups(tiles, cards: cards, by: "env")
     #expect(groups.map(\.name) == ["dr", "prod", "(no env)"])
     #expect(groups[1].tiles.map(\.name) == ["a", "b"])
@@ -101,7 +101,7 @@ func userTextIsEscaped(evil: String) {
     #expect(tiles.first { $0.name == "dr" }?.state == .cordoned)
     #expect(a.live["state"]?.stringValue == "FailedOver")
     #expect(FleetLayout.labelKeys(cards) == ["env"])
-    let html = Renderer().fleet(cards: cards, board: board, groupBy: "env", selector: "", problem: nil, viewer: viewer, visible: { _ in true })
+    let html = Renderer().fleet(cards: cards, counts: board.countsByCluster(), moved: board.moved(), groupBy: "env", selector: "", problem: nil, viewer: viewer)
     #expect(html.contains(#"data-cluster="a" data-state="FailedOver""#))
     #expect(html.contains(#"data-live="/ui/live?clusters=1""#))
     #expect(html.contains(#"name="csrf" value="c5rf""#), "the logout form carries the CSRF token")
