@@ -8,11 +8,16 @@ import Foundation
 /// read in one batch when a page or the live stream next looks, so writes pay nothing. `lock` guards everything.
 final class LiveBoard: @unchecked Sendable {
     private let lock = NSLock()
+    /// Held while changes are read from the store and applied: a reader that comes meanwhile waits for them
+    /// rather than seeing the board from before them. Taken before `lock`, never inside it.
+    private let refreshing = NSLock()
     private var board = Board()
     private var loaded = false
     private var dirty: Set<String> = []
     /// Bumped on every change: the live stream compares it to know whether to look again.
     private var changes = 0
+    /// Bumped whenever the board's content changes: the version aggregates are kept for.
+    private var applied = 0
     /// Aggregates over the whole board (the grid, counts per cluster) for viewers who see every Application, by
     /// what they are and the version they were computed at: pages between two changes share them.
     private var aggregates: [String: (version: Int, value: any Sendable)] = [:]
@@ -38,6 +43,7 @@ final class LiveBoard: @unchecked Sendable {
             board = Board(entries)
             loaded = true
             changes += 1
+            applied += 1
         }
     }
 
@@ -61,6 +67,13 @@ final class LiveBoard: @unchecked Sendable {
 
     /// Runs `body` on the current board and its version, after reading what changed since the last look.
     func read<T>(_ store: any ApplicationStore, _ body: (Board, Int) throws -> T) throws -> T {
+        try refreshing.withLock { try refresh(store) }
+        // A copy (shared until the next change): pages scan it without holding the lock writers take.
+        let (snapshot, version) = lock.withLock { (board, applied) }
+        return try body(snapshot, version)
+    }
+
+    private func refresh(_ store: any ApplicationStore) throws {
         let (needsLoad, names) = lock.withLock { () -> (Bool, [String]) in
             let names = Array(dirty)
             dirty.removeAll(keepingCapacity: true)
@@ -68,23 +81,22 @@ final class LiveBoard: @unchecked Sendable {
             // than lookups by name.
             return (!loaded || names.count > max(1000, board.count / 4), names)
         }
-        if needsLoad {
-            fill(try store.applications())
-        } else if !names.isEmpty {
-            do {
+        do {
+            if needsLoad {
+                fill(try store.applications())
+            } else if !names.isEmpty {
                 let found = try store.applications(named: names).map(Self.entry)
                 lock.withLock {
                     let present = Set(found.map(\.name))
                     for e in found { board.put(e) }
                     for name in names where !present.contains(name) { board.remove(name) }
+                    applied += 1
                 }
-            } catch {
-                touch(names)
-                throw error
             }
+        } catch {
+            // Read again on the next look.
+            touch(names)
+            throw error
         }
-        // A copy (shared until the next change): pages scan it without holding the lock writers take.
-        let (snapshot, version) = lock.withLock { (board, changes) }
-        return try body(snapshot, version)
     }
 }
