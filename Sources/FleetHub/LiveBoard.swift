@@ -36,8 +36,9 @@ final class LiveBoard: @unchecked Sendable {
     }
 
     /// Every Application, read at start.
-    func fill(_ apps: [StoredApplication]) {
-        let entries = apps.map(Self.entry)
+    func fill(_ apps: [StoredApplication]) { fill(apps.map(Self.entry)) }
+
+    private func fill(_ entries: [BoardEntry]) {
         lock.withLock {
             // Changes marked while the store was read are read again on the next look.
             board = Board(entries)
@@ -83,7 +84,16 @@ final class LiveBoard: @unchecked Sendable {
         }
         do {
             if needsLoad {
-                fill(try store.applications())
+                // In pages: only one page of decoded Applications is held at a time, not every one.
+                var entries: [BoardEntry] = []
+                var after: String?
+                while true {
+                    let page = try store.applications(appSet: nil, cluster: nil, after: after, limit: 2000)
+                    entries += page.map(Self.entry)
+                    guard page.count == 2000, let last = page.last?.name else { break }
+                    after = last
+                }
+                fill(entries)
             } else if !names.isEmpty {
                 let found = try store.applications(named: names).map(Self.entry)
                 lock.withLock {
