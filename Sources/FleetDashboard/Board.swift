@@ -63,16 +63,37 @@ public struct BoardFilter: Sendable, Equatable {
 
     public func matches(_ e: BoardEntry) -> Bool { compiled()(e) }
 
+    /// Whether `text`'s UTF-8 holds `bytes` (a byte search: no Unicode machinery per row).
+    static func contains(_ text: String, _ bytes: [UInt8]) -> Bool {
+        var text = text
+        return text.withUTF8 { hay in
+            let n = bytes.count
+            guard n > 0 else { return true }
+            guard hay.count >= n else { return false }
+            let first = bytes[0]
+            var i = 0
+            while i <= hay.count - n {
+                if hay[i] == first {
+                    var j = 1
+                    while j < n && hay[i + j] == bytes[j] { j += 1 }
+                    if j == n { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
     /// The filter as one function, its search lowered once.
     func compiled() -> (BoardEntry) -> Bool {
-        let search = self.search.lowercased(), appSet = self.appSet, cluster = self.cluster, sync = self.sync, health = self.health
+        let search = Array(self.search.lowercased().utf8), appSet = self.appSet, cluster = self.cluster, sync = self.sync, health = self.health
         let selector = self.selector
         return { e in
             if let appSet, e.appSet != appSet { return false }
             if let cluster, e.cluster != cluster && e.activeCluster != cluster { return false }
             if let sync, e.sync != sync { return false }
             if let health, e.health != health { return false }
-            if !search.isEmpty && !e.searchKey.contains(search) { return false }
+            if !search.isEmpty && !Self.contains(e.searchKey, search) { return false }
             if !selector.isEmpty && !selector.matches(e.labels) { return false }
             return true
         }

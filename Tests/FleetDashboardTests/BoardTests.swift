@@ -99,3 +99,9 @@ func applicationTones(sync: String, health: String, tone: Tone) {
 func tileStates(state: String, cordoned: Bool, moved: Int, expected: TileState) {
     #expect(TileState.of(state: state, cordoned: cordoned, movedAway: moved) == expected)
 }
+
+@Test(arguments: [("CAFÉ", ["café-eu"]), ("é-e", ["café-eu"]), ("-EU", ["café-eu", "web-eu"]), ("", ["café-eu", "web-eu", "x"]), ("zz", [])])
+func searchesIgnoreCaseBeyondASCII(search: String, names: [String]) {
+    let board = Board([e("café-eu"), e("web-eu"), e("x")])
+    #expect(board.page(BoardFilter(search: search), after: nil, limit: 10).items.map(\.name) == names)
+}
