@@ -86,27 +86,29 @@ extension HubAPI {
             return errorPage(401, "log in first: your session has ended or was never started", viewer: nil)
         }
         let form = r.method == "POST" ? QueryString.parse(String(decoding: r.body, as: UTF8.self)) : [:]
-        let response: APIResponse
-        if r.method == "POST", let refusal = refusePost(r, form: form, viewer: viewer) {
-            response = refusal
-        } else { do {
-            response = try route(r, parts: parts, form: form, viewer: viewer)
-        } catch let error as HubError {
-            response = errorPage(error.status, error.message, viewer: viewer)
-        } catch {
-            hub.logger.error("\(r.method) \(r.path): \(error)")
-            response = errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
-        } }
+        let response = (r.method == "POST" ? refusePost(r, form: form, viewer: viewer) : nil) ?? routed(r, parts: parts, form: form, viewer: viewer)
         // Every post is audited, refused ones too: who, what, the outcome.
         if r.method == "POST" {
-            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)"))
+            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)"))
         }
         return response
     }
 
+    /// The page or action `parts` names, its errors as error pages.
+    func routed(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) -> APIResponse {
+        do {
+            return try route(r, parts: parts, form: form, viewer: viewer)
+        } catch let error as HubError {
+            return errorPage(error.status, error.message, viewer: viewer)
+        } catch {
+            hub.logger.error("\(r.method) \(r.path): \(error)")
+            return errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
+        }
+    }
+
     /// A post from another origin, or from a cookie session without its CSRF token, is refused.
     func refusePost(_ r: APIRequest, form: [String: String], viewer: PageViewer) -> APIResponse? {
-        if let origin = r.headers["origin"], let host = r.headers["host"], origin != "null" {
+        if let origin = r.headers["origin"], let host = r.headers["host"] {
             let originHost = URLComponents(string: origin).map { ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }
             if originHost != host { return errorPage(403, "this form was posted from another site (\(origin)): refused", viewer: viewer) }
         }
@@ -165,7 +167,7 @@ extension HubAPI {
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         do {
             let caller = try hub.authenticate("Bearer " + token, from: r.remoteAddress)
-            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID)"))
+            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID)"))
             return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(token, secure: secureCookies(r)))])
         } catch let error as HubError where error.status == 429 {
             return loginForm(r, problem: error.message, status: 429)
@@ -256,26 +258,28 @@ extension HubAPI {
         var summary = ApplicationSummary(app)
         if let at = hub.lastReconciled(name) { summary.reconciledAt = .string(at) }
         let detail = ApplicationDetail(summary: summary, object: app.object, status: app.status, history: try hub.store.history(name))
-        var diff: DiffInfo?
-        var diffProblem: String?
-        // A cluster that does not answer would hold the page for the client's whole timeout.
-        let target = app.cluster ?? ""
-        let targetState = hub.unreachableClusters()[target] != nil ? ClusterState.unreachable : hub.clusterState(target).health.state
-        if !target.isEmpty && targetState != .healthy {
-            diffProblem = "no live diff: cluster \(target) is \(targetState.rawValue)"
-        } else { do {
-            let result = try hub.diff(name)
-            diff = DiffInfo(name: name, sync: result.syncStatus.rawValue, message: result.message, resources: result.resources.map(Self.resourceDiff))
-        } catch let error as HubError {
-            diffProblem = "no live diff: \(error.message)"
-        } catch {
-            diffProblem = "no live diff: \(error)"
-        } }
+        let (diff, diffProblem) = liveDiff(app)
         let input = ApplicationPageInput(detail: detail, diff: diff, diffProblem: diffProblem,
                                          canSync: hub.can(viewer.caller, "sync", "applications", object),
                                          canRollback: hub.can(viewer.caller, "rollback", "applications", object))
         let flash = r.query["done"].flatMap(Self.flash)
         return Self.page(Self.renderer.application(input, viewer: viewer.viewer, flash: flash))
+    }
+
+    /// The live diff of an Application, or why there is none. Not asked of a cluster that is not Healthy: it
+    /// would hold the page for the client's whole timeout.
+    func liveDiff(_ app: StoredApplication) -> (DiffInfo?, String?) {
+        let target = app.cluster ?? ""
+        let state = hub.unreachableClusters()[target] != nil ? ClusterState.unreachable : hub.clusterState(target).health.state
+        if !target.isEmpty && state != .healthy { return (nil, "no live diff: cluster \(target) is \(state.rawValue)") }
+        do {
+            let result = try hub.diff(app.name)
+            return (DiffInfo(name: app.name, sync: result.syncStatus.rawValue, message: result.message, resources: result.resources.map(Self.resourceDiff)), nil)
+        } catch let error as HubError {
+            return (nil, "no live diff: \(error.message)")
+        } catch {
+            return (nil, "no live diff: \(error)")
+        }
     }
 
     static func flash(_ done: String) -> Flash? {
