@@ -126,6 +126,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Policies as typed rules over rendered manifests (required labels, resources, registries, security, kinds,
+        // replicas), parsed from YAML with field-naming errors. Pure.
+        .target(name: "FleetPolicy", dependencies: ["FleetModel", "FleetConfig"], swiftSettings: strict),
         // The web dashboard as pure logic: the Applications board (filter, page, grid), sessions and CSRF tokens,
         // the failover timeline, and the pages rendered from Mustache templates (escaped by default). No I/O.
         .target(
@@ -138,7 +141,7 @@ let package = Package(
             name: "FleetHub",
             dependencies: [
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
-                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard",
+                "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -160,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetTesting", "FleetAPI", "FleetPostgres",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetTesting", "FleetAPI", "FleetPostgres", "FleetPolicy",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -181,6 +184,7 @@ let package = Package(
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "FleetPolicyTests", dependencies: ["FleetPolicy", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),

@@ -23,9 +23,10 @@ private let allowed: [String: Set<String>] = [
     "FleetTesting": ["FleetModel"],
     "FleetAPI": ["FleetModel"],
     "FleetDashboard": ["FleetModel", "FleetAPI", "Mustache"],
+    "FleetPolicy": ["FleetModel", "FleetConfig"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
 ]
 
