@@ -22,6 +22,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var clusters: [String] = []
     /// ApplicationSet files or directories, loaded and watched.
     public var applicationSets: [String] = []
+    /// Policy files and directories (`kind: Policy`, docs/policy.md), checked on rendered manifests before a sync.
+    public var policies: [String] = []
     /// Argo CD AppProject files or directories (loaded at start and watched).
     public var projects: [String] = []
     /// Credentials per repository URL prefix.
@@ -429,6 +431,7 @@ extension HubConfiguration {
         ("dataDir", { c, v, r in c.dataDir = r.string(v, "dataDir").map(r.path) }),
         ("clusters", { c, v, r in c.clusters = r.paths(v, "clusters") }),
         ("applicationSets", { c, v, r in c.applicationSets = r.paths(v, "applicationSets") }),
+        ("policies", { c, v, r in c.policies = r.paths(v, "policies") }),
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
         ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
         ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),

@@ -1,5 +1,6 @@
 import FleetKube
 import FleetModel
+import FleetPolicy
 import FleetReconcile
 import FleetStore
 import FleetSync
@@ -53,6 +54,13 @@ extension ApplicationReconciler {
                 if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }
                 return cluster.scopeProblem(group: group, kind: kind, namespace: namespace)
             },
+            policyCheck: context.policies.isEmpty ? nil : { [policies = context.policies, labels = client.cluster.labels] objects in
+                let target = PolicyTarget(project: Hub.projectName(app), clusterLabels: labels,
+                                          namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default")
+                let outcome = PolicyEngine.evaluate(policies, objects: objects, target: target)
+                return PolicyVerdict(denied: outcome.denied.isEmpty ? nil : PolicyOutcome.summary(outcome.denied),
+                                     warnings: outcome.warnings.isEmpty ? "" : PolicyOutcome.summary(outcome.warnings))
+            },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
                 var running = ApplicationStatus(app.status)
@@ -79,6 +87,7 @@ extension ApplicationReconciler {
         switch result.failure {
         case .comparisonError?: conditions.append(.init("ComparisonError", result.message))
         case .projectViolation?: conditions.append(.init("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
+        case .policyViolation?: conditions.append(.init("PolicyViolation", String(result.message.dropFirst("PolicyViolation: ".count))))
         case .clusterUnreadable?, .syncError?, nil:
             if result.operation == .failed { conditions.append(.init("SyncError", result.message)) }
         }

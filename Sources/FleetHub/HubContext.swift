@@ -1,5 +1,6 @@
 import FleetConfig
 import FleetModel
+import FleetPolicy
 import FleetPostgres
 import FleetStore
 import FleetTemplate
@@ -25,6 +26,8 @@ public final class HubContext: Sendable {
     let summaries = SummaryCache()
     /// Every Application's status in memory, for the dashboard.
     let board = LiveBoard()
+    /// The policies of `config.policies`, read at start (docs/policy.md).
+    public let policies: [Policy]
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
     /// its own: every list of Applications reads it, while reconciles write it.
     let reconciledAt = NIOLockedValueBox<[String: String]>([:])
@@ -38,6 +41,8 @@ public final class HubContext: Sendable {
         self.config = config
         self.logger = logger
         self.now = now
+        policies = try Self.loadPolicies(config.policies)
+        if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
         if let settings = config.store.postgres {
             let url: PostgresURL
             do { url = try PostgresURL(parsing: settings.url) } catch { throw HubError(.invalid, "store.postgres.url: \(error)") }
@@ -115,6 +120,25 @@ public final class HubContext: Sendable {
 
     /// The YAML files of `paths` (files, or directories listed one level deep), and the directories that exist but
     /// could not be listed (out of file descriptors, an I/O error): what they hold is unknown, not gone.
+    /// The policies in `paths` (files, or directories of *.yaml). A file that does not parse stops the start, named
+    /// with the field; two policies of one name are refused.
+    public static func loadPolicies(_ paths: [String]) throws -> [Policy] {
+        let (files, unlisted) = yamlFileList(paths)
+        if let dir = unlisted.first { throw HubError(.invalid, "policies: cannot list \(dir)") }
+        for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "policies: \(path) does not exist") }
+        var policies: [Policy] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "policies: cannot read \(file)") }
+            policies += try Policy.parse(text, file: file)
+        }
+        var seen: [String: String] = [:]
+        for p in policies {
+            if let other = seen[p.name] { throw HubError(.invalid, "policies: \(p.name) is defined in \(other) and in \(p.file ?? "?")") }
+            seen[p.name] = p.file ?? "?"
+        }
+        return policies
+    }
+
     static func yamlFileList(_ paths: [String]) -> (files: [String], unlisted: [String]) {
         var files: [String] = []
         var unlisted: [String] = []

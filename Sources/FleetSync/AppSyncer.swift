@@ -100,11 +100,15 @@ public struct AppSyncer: Sendable {
     ///   - objectProblem: why an object of this group and kind, in this namespace (nil: cluster-scoped), may not
     ///     be applied (a project's resource rules, a namespace-scoped cluster); any refused object refuses the
     ///     whole sync, with its message.
+    ///   - policyCheck: the policies' verdict on the rendered objects (hooks included): what `deny` refuses
+    ///     refuses the whole sync before anything is applied (a dry run reports it as a warning and compares);
+    ///     `warn` findings become warnings.
     ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
     ///     caller can record that a sync is running before the cluster changes).
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
                           dryRun: Bool = false, includeDiff: Bool = false,
                           objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
+                          policyCheck: ((_ objects: [JSONValue]) -> PolicyVerdict)? = nil,
                           willApply: ((_ revisions: [String]) -> Void)? = nil) -> ReconcileResult {
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
@@ -192,6 +196,22 @@ public struct AppSyncer: Sendable {
                 result.failure = .projectViolation
                 result.message = "ProjectViolation: " + refused.joined(separator: "; ")
                 return result
+            }
+        }
+
+        if let policyCheck {
+            let verdict = policyCheck(desired.map(\.1) + hookObjects.map(\.1))
+            if !verdict.warnings.isEmpty { result.warnings.append((type: "PolicyWarning", message: verdict.warnings)) }
+            if let denied = verdict.denied {
+                if dryRun {
+                    result.warnings.append((type: "PolicyViolation", message: denied + ": a sync would be refused"))
+                } else {
+                    result.syncStatus = .outOfSync
+                    result.operation = .failed
+                    result.failure = .policyViolation
+                    result.message = "PolicyViolation: " + denied
+                    return result
+                }
             }
         }
 

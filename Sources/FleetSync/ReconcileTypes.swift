@@ -27,6 +27,8 @@ public enum ReconcileFailure: String, Sendable {
     case comparisonError = "ComparisonError"
     /// An object is outside what the project or the cluster's scope allows.
     case projectViolation = "ProjectViolation"
+    /// A policy with `enforcement: deny` refuses an object (docs/policy.md).
+    case policyViolation = "PolicyViolation"
     /// The cluster could not be read.
     case clusterUnreadable = "ClusterUnreadable"
     /// Applying, a hook or a wave failed.
@@ -43,5 +45,18 @@ public struct LiveStamp: Sendable, Equatable {
     public init(kinds: [String], stamp: ClusterCache.Stamp) {
         self.kinds = kinds
         self.stamp = stamp
+    }
+}
+
+/// What policies say of an Application's rendered objects, as the sync engine needs it.
+public struct PolicyVerdict: Sendable, Equatable {
+    /// Why the sync is refused (the `deny` violations, named), nil when it may run.
+    public var denied: String?
+    /// The `warn` violations, named; empty when none.
+    public var warnings: String
+
+    public init(denied: String? = nil, warnings: String = "") {
+        self.denied = denied
+        self.warnings = warnings
     }
 }
