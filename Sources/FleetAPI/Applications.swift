@@ -322,3 +322,53 @@ public struct APIErrorBody: Codable, Sendable {
         if let problems { try c.encode(problems, forKey: .problems) }
     }
 }
+
+/// `GET /api/v1/applicationsets/NAME/rollout`: where an ApplicationSet's progressive rollout stands.
+public struct RolloutInfo: Codable, Sendable {
+    public struct Member: Codable, Sendable {
+        public var name: String
+        /// `Waiting`, `Pending`, `Progressing`, `Healthy` (Argo CD's names).
+        public var status: String
+
+        public init(name: String, status: String) {
+            self.name = name
+            self.status = status
+        }
+    }
+
+    public struct Step: Codable, Sendable {
+        public var step: Int
+        public var selector: String
+        public var maxUpdate: String
+        public var applications: [Member]
+
+        public init(step: Int, selector: String, maxUpdate: String, applications: [Member]) {
+            self.step = step
+            self.selector = selector
+            self.maxUpdate = maxUpdate
+            self.applications = applications
+        }
+    }
+
+    public var name: String
+    /// `RollingSync` or `AllAtOnce`.
+    public var strategy: String
+    /// The first step not yet Synced and Healthy (1-based; nil when done).
+    public var activeStep: Int?
+    /// `Progressing`, `Halted` or `Complete`.
+    public var phase: String
+    public var haltedBy: [String]
+    public var steps: [Step]
+    /// Applications no step selects: the rollout never syncs them.
+    public var excluded: [String]
+
+    public init(name: String, strategy: String, activeStep: Int?, phase: String, haltedBy: [String], steps: [Step], excluded: [String]) {
+        self.name = name
+        self.strategy = strategy
+        self.activeStep = activeStep
+        self.phase = phase
+        self.haltedBy = haltedBy
+        self.steps = steps
+        self.excluded = excluded
+    }
+}

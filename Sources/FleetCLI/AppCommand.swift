@@ -178,8 +178,31 @@ struct AppSetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appset",
         abstract: "Manage the hub's ApplicationSets (through its API).",
-        subcommands: [Apply.self, Preview.self, List.self, Get.self, Delete.self]
+        subcommands: [Apply.self, Preview.self, List.self, Get.self, Rollout.self, Delete.self]
     )
+
+    struct Rollout: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show where an ApplicationSet's progressive rollout (RollingSync) stands: each step and Application.")
+        @OptionGroup var hub: ServerOptions
+        @Argument var name: String
+        @Option(name: .shortAndLong, help: "table, json or yaml.") var output: OutputFormat = .table
+        func run() throws {
+            let r = try hub.client.get(RolloutInfo.self, "/api/v1/applicationsets/\(HubClient.escape(name))/rollout")
+            AppCommand.show(r, output) {
+                guard r.strategy == "RollingSync" else { return "ApplicationSet \(r.name): strategy AllAtOnce (every Application syncs as soon as it changes)" }
+                var lines = ["ApplicationSet \(r.name): RollingSync, \(r.phase)" + (r.activeStep.map { ", step \($0) of \(r.steps.count)" } ?? "")
+                             + (r.haltedBy.isEmpty ? "" : " — halted by \(r.haltedBy.joined(separator: ", "))")]
+                var rows: [[String]] = []
+                for step in r.steps {
+                    for app in step.applications { rows.append(["\(step.step)", step.selector, step.maxUpdate, app.name, app.status]) }
+                    if step.applications.isEmpty { rows.append(["\(step.step)", step.selector, step.maxUpdate, "(none)", ""]) }
+                }
+                for name in r.excluded { rows.append(["-", "(no step)", "", name, "not synced by the rollout"]) }
+                lines.append(TextTable.render(header: ["STEP", "SELECTOR", "MAX", "APPLICATION", "STATUS"], rows: rows))
+                return lines.joined(separator: "\n")
+            }
+        }
+    }
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add or replace ApplicationSets; their Applications are generated at once.")

@@ -61,6 +61,9 @@ extension ApplicationReconciler {
                 return PolicyVerdict(denied: outcome.denied.isEmpty ? nil : PolicyOutcome.summary(outcome.denied),
                                      warnings: outcome.warnings.isEmpty ? "" : PolicyOutcome.summary(outcome.warnings))
             },
+            // Its ApplicationSet's rollout (RollingSync): a later step only compares until the earlier ones run
+            // the same revision, Synced and Healthy.
+            holdBack: { [manual = request != nil] revisions in self.rolloutWait(app, manual: manual, revisions: revisions) },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
                 var running = ApplicationStatus(app.status)
@@ -134,7 +137,11 @@ extension ApplicationReconciler {
             _ = try? store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event)
         }
         context.metrics.record(app: name, status: status)
-        if let live = result.liveStamp, request == nil, windowProblem == nil, project?.syncWindows.isEmpty ?? true, !interrupted,
+        if status.sync?.status == "Synced" && status.health?.status == "Healthy"
+            && !(app.status.value(at: ["sync", "status"]) == "Synced" && app.status.value(at: ["health", "status"]) == "Healthy") {
+            advanceRollout(after: app)
+        }
+        if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == "RolloutWaiting" }), project?.syncWindows.isEmpty ?? true, !interrupted,
            result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
             memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen),
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)

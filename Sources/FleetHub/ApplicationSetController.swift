@@ -2,6 +2,7 @@ import FleetConfig
 import FleetGenerators
 import FleetGit
 import FleetModel
+import FleetReconcile
 import FleetStore
 import Foundation
 import ServiceLifecycle
@@ -103,6 +104,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         try queue.sync {
             try self.removeApplications(of: appSet)
             try context.store.deleteApplicationSet(name: name)
+            context.rollouts.forget(name)
             _ = lock.withLock { statuses.removeValue(forKey: name) }
         }
     }
@@ -150,6 +152,8 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     func plan(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil,
               fromAPI: Bool = false) throws -> (ApplicationsSyncPlan, [Application], [ApplicationProblem]) {
         let store = context.store
+        // A strategy the hub cannot carry out is refused, never ignored.
+        _ = try RollingSync.parse(appSet.strategy)
         let apiGit = APIGitSource(inner: repositories.git, configured: Set(context.config.repositories.map { GitMirrorCache.normalize($0.url) }))
         let generatorContext = GeneratorContext(clusters: try context.clusterStore.clusters(), git: fromAPI ? apiGit : repositories.git,
                                                 templateLimits: context.renderLimits(isCancelled: isCancelled),
@@ -183,6 +187,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     }
 
     private func commit(_ plan: ApplicationsSyncPlan, of appSet: ApplicationSet, generated: Int, problems: [ApplicationProblem]) throws {
+        context.rollouts.forget(appSet.name)
         let store = context.store
         let clusters = try context.clusterStore.clusters()
         func stored(_ app: Application) -> StoredApplication {

@@ -26,6 +26,8 @@ public final class HubContext: Sendable {
     let summaries = SummaryCache()
     /// Every Application's status in memory, for the dashboard.
     let board = LiveBoard()
+    /// The ApplicationSets' rollout strategies.
+    let rollouts = RolloutBook()
     /// The policies of `config.policies`, read at start (docs/policy.md).
     public let policies: [Policy]
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of

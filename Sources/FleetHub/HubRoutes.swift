@@ -122,6 +122,9 @@ enum HubRoutes {
         Route(method: "GET", pattern: "api/v1/applicationsets/*", access: .rbac("get", "applicationsets", .segment(0))) { api, c in
             try api.getApplicationSet(c.name)
         },
+        Route(method: "GET", pattern: "api/v1/applicationsets/*/rollout", access: .rbac("get", "applicationsets", .segment(0))) { api, c in
+            try api.rollout(c.name)
+        },
         Route(method: "DELETE", pattern: "api/v1/applicationsets/*", access: .rbac("delete", "applicationsets", .segment(0))) { api, c in
             try api.hub.deleteApplicationSet(c.name)
             return .json(Deleted(c.name))

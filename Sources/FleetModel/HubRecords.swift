@@ -96,6 +96,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
     case failedOver = "FailedOver", failbackStarted = "FailbackStarted", failedBack = "FailedBack", moveCompleted = "MoveCompleted"
     case unplaced = "Unplaced", placed = "Placed", covered = "Covered"
     case failoverHeld = "FailoverHeld", failoverResumed = "FailoverResumed"
+    case rolloutHalted = "RolloutHalted"
     case pruned = "Pruned"
     case sync = "Sync"
     case applicationSetProblems = "ApplicationSetProblems"
@@ -112,7 +113,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
 
     public var severity: Severity {
         switch self {
-        case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems: .warning
+        case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems, .rolloutHalted: .warning
         case .sync, .audit: .detail
         default: .info
         }

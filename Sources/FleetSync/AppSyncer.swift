@@ -103,13 +103,17 @@ public struct AppSyncer: Sendable {
     ///   - policyCheck: the policies' verdict on the rendered objects (hooks included): what `deny` refuses
     ///     refuses the whole sync before anything is applied (a dry run reports it as a warning and compares);
     ///     `warn` findings become warnings.
+    ///   - holdBack: once the revisions are known, why this sync may not apply them now (a progressive rollout's
+    ///     earlier steps are not done): then it only compares, and the reason is a `RolloutWaiting` warning.
     ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
     ///     caller can record that a sync is running before the cluster changes).
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
                           dryRun: Bool = false, includeDiff: Bool = false,
                           objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
                           policyCheck: ((_ objects: [JSONValue]) -> PolicyVerdict)? = nil,
+                          holdBack: ((_ revisions: [String]) -> String?)? = nil,
                           willApply: ((_ revisions: [String]) -> Void)? = nil) -> ReconcileResult {
+        var dryRun = dryRun
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = application["spec"] ?? .object([])
@@ -199,6 +203,10 @@ public struct AppSyncer: Sendable {
             }
         }
 
+        if !dryRun, let holdBack, let reason = holdBack(result.revisions) {
+            dryRun = true
+            result.warnings.append((type: "RolloutWaiting", message: reason + ": compared only, nothing applied"))
+        }
         if let policyCheck {
             let verdict = policyCheck(desired.map(\.1) + hookObjects.map(\.1))
             if !verdict.warnings.isEmpty { result.warnings.append((type: "PolicyWarning", message: verdict.warnings)) }

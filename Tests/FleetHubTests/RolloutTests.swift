@@ -1,0 +1,106 @@
+import FleetConfig
+import FleetGit
+import FleetHub
+import FleetKube
+import FleetModel
+import Foundation
+import Testing
+
+private let rollingAppSet = """
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: web}
+spec:
+  generators:
+    - matrix:
+        generators:
+          - git: {repoURL: 'https://git.example.com/acme/apps.git', revision: HEAD, directories: [{path: 'apps/*'}]}
+          - clusters: {}
+  strategy:
+    type: RollingSync
+    rollingSync:
+      steps:
+        - matchExpressions: [{key: env, operator: In, values: [dev]}]
+        - matchExpressions: [{key: env, operator: In, values: [staging]}]
+        - matchExpressions: [{key: env, operator: In, values: [prod]}]
+  template:
+    metadata: {name: '{{path.basename}}-{{name}}', labels: {env: '{{name}}'}}
+    spec:
+      project: default
+      source: {repoURL: 'https://git.example.com/acme/apps.git', targetRevision: HEAD, path: '{{path}}'}
+      destination: {server: '{{server}}', namespace: '{{path.basename}}'}
+      syncPolicy: {automated: {prune: true, selfHeal: true}, syncOptions: [CreateNamespace=true]}
+"""
+
+private func web(_ image: String) -> [String: String] {
+    ["apps/web/deploy.yaml": """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec: {containers: [{name: web, image: '\(image)'}]}
+    """]
+}
+
+/// RollingSync over dev → staging → prod: the first revision reaches each step only after the one before is Synced
+/// and Healthy; a revision that makes dev Degraded halts the rollout (an event, the API says Halted) and never
+/// reaches staging; the fix rolls out to every step.
+@Test func rollingSyncStepsThroughEnvironments() async throws {
+    let fixture = try await InProcessHub(clusters: ["dev": true, "staging": true, "prod": true], files: web("registry.example.com/web:1"),
+                                         appSet: rollingAppSet, failImage: "broken")
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
+    @Sendable func at(_ name: String) throws -> (sync: String, health: String, revision: String) {
+        let s = try status(name)
+        return (s.value(at: ["sync", "status"])?.stringValue ?? "", s.value(at: ["health", "status"])?.stringValue ?? "",
+                s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue ?? "")
+    }
+    let apps = ["web-dev", "web-staging", "web-prod"]
+    try await eventually("every step Synced and Healthy", timeout: 30) { try apps.allSatisfy { try at($0).sync == "Synced" && at($0).health == "Healthy" } }
+    // Each step's first sync started after the step before it finished.
+    let firsts = try apps.map { try #require(hub.store.history($0).first) }
+    #expect(firsts[0].finishedAt <= firsts[1].startedAt && firsts[1].finishedAt <= firsts[2].startedAt, "\(firsts.map { ($0.startedAt, $0.finishedAt) })")
+    let good = try at("web-staging").revision
+
+    // A revision that breaks the workload: dev turns Degraded, the rollout halts, staging and prod stay on the good one.
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    let broken = try repo.commit(files: web("registry.example.com/web:2-broken").mapValues { Data($0.utf8) }, message: "broken").hex
+    hub.refreshRepositories()
+    try await eventually("web-dev Degraded at the broken revision", timeout: 30) { try at("web-dev").health == "Degraded" && at("web-dev").revision == broken }
+    try await Task.sleep(for: .seconds(2))
+    // Compared at the new revision (OutOfSync), never applied: still one sync each.
+    #expect(try hub.store.history("web-staging").map(\.revision) == [good] && hub.store.history("web-prod").map(\.revision) == [good])
+    try await eventually("web-staging waiting on the halted rollout") {
+        try status("web-staging")["conditions"]?.arrayValue?.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("halted at step 1: web-dev is Degraded") == true } == true
+    }
+    let rollout = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
+    #expect(rollout["phase"] == "Halted" && rollout["haltedBy"] == .array(["web-dev"]) && rollout["activeStep"] == .int(1), "\(rollout.serialized())")
+    #expect(rollout["steps"]?.arrayValue?.map { $0["applications"]?.arrayValue?.first?["status"]?.stringValue ?? "" } == ["Pending", "Waiting", "Waiting"],
+            "\(rollout.serialized())")
+    let halted = try hub.store.events(cluster: nil, application: nil, after: 0, limit: 500).filter { $0.type == "RolloutHalted" }
+    #expect(halted.count == 1 && halted.first?.message.contains("web-dev") == true)
+
+    // The fix rolls out through every step.
+    let fixed = try repo.commit(files: web("registry.example.com/web:3").mapValues { Data($0.utf8) }, message: "fixed").hex
+    hub.refreshRepositories()
+    try await eventually("the fix everywhere", timeout: 30) {
+        try apps.allSatisfy { try at($0).revision == fixed && at($0).health == "Healthy" && at($0).sync == "Synced" }
+    }
+    let complete = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
+    #expect(complete["phase"] == "Complete")
+}
+
+/// A strategy Flotilla cannot carry out is refused, never ignored.
+@Test func unknownStrategiesAreRefused() async throws {
+    let fixture = try await InProcessHub(clusters: ["dev": true], files: web("registry.example.com/web:1"), appSet: rollingAppSet)
+    defer { Task { await fixture.stop() } }
+    let canary = rollingAppSet.replacingOccurrences(of: "name: web}", with: "name: canary}").replacingOccurrences(of: "type: RollingSync", with: "type: Canary")
+    let answer = try await fixture.call("POST", "/api/v1/applicationsets", body: canary)
+    #expect(answer.status == 422 && answer.body.contains("spec.strategy.type"), "\(answer.body)")
+    #expect(try await fixture.call("GET", "/api/v1/applicationsets/canary").status == 404)
+}

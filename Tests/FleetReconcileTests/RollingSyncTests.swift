@@ -1,0 +1,85 @@
+import FleetModel
+import FleetReconcile
+import Testing
+
+private func strategy(_ steps: String) -> JSONValue {
+    try! JSONParser.parse(#"{"type": "RollingSync", "rollingSync": {"steps": \#(steps)}}"#)
+}
+
+private let envSteps = strategy(#"""
+[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]},
+ {"matchExpressions": [{"key": "env", "operator": "In", "values": ["staging"]}], "maxUpdate": 1},
+ {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}], "maxUpdate": "50%"}]
+"""#)
+
+private func app(_ name: String, _ env: String?, _ sync: String = "OutOfSync", _ health: String = "Healthy", syncing: Bool = false) -> RollingSync.App {
+    RollingSync.App(name: name, labels: env.map { ["env": $0] } ?? [:], sync: sync, health: health, syncing: syncing)
+}
+
+@Test func rollingSyncParses() throws {
+    #expect(try RollingSync.parse(nil) == nil)
+    #expect(try RollingSync.parse(try JSONParser.parse(#"{"type": "AllAtOnce"}"#)) == nil)
+    let r = try #require(try RollingSync.parse(envSteps))
+    #expect(r.steps.count == 3)
+    #expect(r.steps[1].maxUpdate == .count(1) && r.steps[2].maxUpdate == .percent(50) && r.steps[0].maxUpdate == .percent(100))
+    #expect(r.steps[0].text == "env In (dev)")
+    #expect(RollingSync.MaxUpdate.percent(50).limit(of: 3) == 1 && RollingSync.MaxUpdate.percent(50).limit(of: 4) == 2)
+    #expect(RollingSync.MaxUpdate.percent(0).limit(of: 4) == 0 && RollingSync.MaxUpdate.percent(10).limit(of: 3) == 1)
+}
+
+@Test(arguments: [
+    (#"{"type": "Canary"}"#, "spec.strategy.type"),
+    (#"{"type": "RollingSync", "rollingSync": {"steps": []}}"#, "spec.strategy.rollingSync.steps"),
+    (#"{"type": "RollingSync", "rollingSync": {"steps": [{"maxUpdate": "lots"}]}}"#, "spec.strategy.rollingSync.steps[0].maxUpdate"),
+    (#"{"type": "RollingSync", "rollingSync": {"steps": [{"maxUpdate": "120%"}]}}"#, "spec.strategy.rollingSync.steps[0].maxUpdate"),
+    (#"{"type": "RollingSync", "rollingSync": {"steps": [{"matchExpressions": [{"key": "env", "operator": "Near", "values": ["x"]}]}]}}"#, "spec.strategy.rollingSync.steps[0].matchExpressions"),
+])
+func badStrategiesNameTheField(text: String, field: String) {
+    do {
+        _ = try RollingSync.parse(try JSONParser.parse(text))
+        Issue.record("accepted \(text)")
+    } catch let error as InputError {
+        #expect(error.problems.contains { $0.field.hasPrefix(field) }, "\(error)")
+    } catch {
+        Issue.record("\(error)")
+    }
+}
+
+@Test func stepsAdvanceOnlyWhenTheEarlierAreSyncedAndHealthy() throws {
+    let r = try #require(try RollingSync.parse(envSteps))
+    // A new revision: everything OutOfSync. Only dev may sync.
+    var plan = r.plan([app("a-dev", "dev"), app("a-stg1", "staging"), app("a-stg2", "staging"), app("a-prod1", "prod"), app("a-prod2", "prod"), app("a-x", nil)])
+    #expect(plan.activeStep == 0)
+    #expect(plan.status["a-dev"] == .pending && plan.status["a-stg1"] == .waiting && plan.status["a-prod1"] == .waiting)
+    #expect(plan.excluded == ["a-x"])
+    #expect(plan.decision(for: "a-dev", rollout: r).mayApply)
+    let wait = plan.decision(for: "a-stg1", rollout: r)
+    #expect(!wait.mayApply && wait.reason?.contains("step 2 (env In (staging)) waits for step 1 (env In (dev))") == true, "\(wait)")
+    #expect(plan.decision(for: "a-x", rollout: r).reason?.contains("matches no step") == true)
+    // dev synced but still Progressing: staging still waits.
+    plan = r.plan([app("a-dev", "dev", "Synced", "Progressing"), app("a-stg1", "staging"), app("a-stg2", "staging")])
+    #expect(plan.status["a-dev"] == .progressing && plan.status["a-stg1"] == .waiting)
+    // dev healthy: staging, one at a time (maxUpdate 1).
+    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging"), app("a-stg2", "staging"), app("a-prod1", "prod")])
+    #expect(plan.activeStep == 1 && plan.status["a-stg1"] == .pending && plan.status["a-stg2"] == .waiting && plan.status["a-prod1"] == .waiting)
+    #expect(plan.decision(for: "a-stg2", rollout: r).reason?.contains("at most 1 at a time") == true)
+    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging", syncing: true), app("a-stg2", "staging")])
+    #expect(plan.status["a-stg1"] == .progressing && plan.status["a-stg2"] == .waiting)
+    // Everything done: complete; a drifted app anywhere may heal.
+    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging", "Synced"), app("a-prod1", "prod", "OutOfSync")])
+    #expect(plan.activeStep == 2 && plan.status["a-prod1"] == .pending)
+    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-prod1", "prod", "Synced")])
+    #expect(plan.activeStep == nil && plan.status.values.allSatisfy { $0 == .healthy })
+}
+
+@Test func aDegradedApplicationHaltsTheRollout() throws {
+    let r = try #require(try RollingSync.parse(envSteps))
+    let plan = r.plan([app("a-dev", "dev", "Synced", "Degraded"), app("b-dev", "dev"), app("a-stg1", "staging")])
+    #expect(plan.isHalted && plan.haltedBy == ["a-dev"])
+    // Its own step goes on (a fix rolls out that way); the later ones wait.
+    #expect(plan.status["b-dev"] == .pending && plan.status["a-stg1"] == .waiting)
+    #expect(plan.decision(for: "a-stg1", rollout: r).reason?.contains("halted at step 1: a-dev is Degraded") == true)
+    // A Degraded Application of a later step does not halt the steps before it.
+    let later = r.plan([app("a-dev", "dev"), app("a-stg1", "staging", "Synced", "Degraded")])
+    #expect(!later.isHalted && later.status["a-dev"] == .pending)
+}
