@@ -10,7 +10,7 @@ import Foundation
 /// generates or deletes one. `lock` guards everything.
 final class RolloutBook: @unchecked Sendable {
     private let lock = NSLock()
-    private var cache: [String: (at: Date, rollout: RollingSync?)] = [:]
+    private var cache: [String: (at: Date, rollout: RollingSync?, rollbackOnFailure: Bool)] = [:]
     private var lookup: (@Sendable (String) -> ApplicationSet?)?
     /// ApplicationSets whose rollout was announced halted (the event is recorded once per halt).
     private var halted: Set<String> = []
@@ -20,13 +20,22 @@ final class RolloutBook: @unchecked Sendable {
 
     func forget(_ appSet: String) { _ = lock.withLock { cache.removeValue(forKey: appSet) } }
 
-    func rollout(of appSet: String, now: Date) -> RollingSync? {
-        if let kept = lock.withLock({ cache[appSet] }), now.timeIntervalSince(kept.at) < Self.keep { return kept.rollout }
+    static let rollbackAnnotation = "flotilla.io/rollback-on-failure"
+
+    func rollout(of appSet: String, now: Date) -> RollingSync? { entry(of: appSet, now: now).rollout }
+
+    /// Whether the ApplicationSet asks to roll a halted step back (`flotilla.io/rollback-on-failure: "true"`).
+    func rollsBack(_ appSet: String, now: Date) -> Bool { entry(of: appSet, now: now).rollbackOnFailure }
+
+    private func entry(of appSet: String, now: Date) -> (at: Date, rollout: RollingSync?, rollbackOnFailure: Bool) {
+        if let kept = lock.withLock({ cache[appSet] }), now.timeIntervalSince(kept.at) < Self.keep { return kept }
         let set = lock.withLock { lookup }?(appSet)
         // A strategy that does not parse was refused when the ApplicationSet was generated.
         let rollout = (try? RollingSync.parse(set?.strategy)) ?? nil
-        lock.withLock { cache[appSet] = (now, rollout) }
-        return rollout
+        let rollback = set?.object.value(at: ["metadata", "annotations", Self.rollbackAnnotation])?.stringValue == "true"
+        let entry = (now, rollout, rollback)
+        lock.withLock { cache[appSet] = entry }
+        return entry
     }
 
     /// Records whether `appSet`'s rollout is halted; true when it just became so (announce it).
@@ -69,9 +78,31 @@ extension ApplicationReconciler {
                               + "\(plan.haltedBy.count == 1 ? "is" : "are") Degraded; later steps wait until it is fixed in git (or synced by hand)")
             // The waiting Applications say why they wait now, not at their next resync.
             requeueRollout(app.appSet, except: app.name)
+            if context.rollouts.rollsBack(app.appSet, now: context.now()) {
+                for name in plan.haltedBy { rollBackToLastGood(name, appSet: app.appSet) }
+            }
         }
         let (mayApply, reason) = plan.decision(for: app.name, rollout: rollout)
         return mayApply ? nil : reason
+    }
+
+    /// Pins a Degraded Application of a halted rollout to the last revision it synced successfully before the
+    /// failing one (`flotilla.io/rollback-on-failure`). It stays pinned until unpinned, after the fix.
+    func rollBackToLastGood(_ name: String, appSet: String) {
+        guard let app = (try? context.store.application(named: name)) ?? nil, app.pinnedRevision == nil,
+              let history = try? context.store.history(name) else { return }
+        let failing = app.status.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue
+        guard let good = history.sorted(by: { $0.id > $1.id }).first(where: { $0.result == "Succeeded" && $0.revision.split(separator: ",").first.map(String.init) != failing }) else {
+            events.record(.rolloutHalted, application: name, "\(name) has no earlier successful revision to roll back to: it stays as it is")
+            return
+        }
+        do {
+            let revision = try rollback(name, to: good.id)
+            events.record(.rolloutHalted, application: name,
+                          "\(name) rolled back to \(revision.prefix(12)) (history \(good.id)) by ApplicationSet \(appSet)'s rollback-on-failure; pinned until `flotilla app unpin \(name)`")
+        } catch {
+            context.logger.error("rollback of \(name) after a halted rollout: \(error)")
+        }
     }
 
     /// After `app` became Synced and Healthy: the next Applications of its rollout are looked at now, not at their

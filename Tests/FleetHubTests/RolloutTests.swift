@@ -104,3 +104,26 @@ private func web(_ image: String) -> [String: String] {
     #expect(answer.status == 422 && answer.body.contains("spec.strategy.type"), "\(answer.body)")
     #expect(try await fixture.call("GET", "/api/v1/applicationsets/canary").status == 404)
 }
+
+/// With `flotilla.io/rollback-on-failure: "true"`, the Degraded Application of a halted step is pinned back to its
+/// last good revision and is Healthy again; the later steps never see the bad revision.
+@Test func rollbackOnFailurePinsTheLastGoodRevision() async throws {
+    let appSet = rollingAppSet.replacingOccurrences(of: "metadata: {name: web}", with: "metadata: {name: web, annotations: {flotilla.io/rollback-on-failure: 'true'}}")
+    let fixture = try await InProcessHub(clusters: ["dev": true, "staging": true], files: web("registry.example.com/web:1"), appSet: appSet, failImage: "broken")
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func app(_ name: String) throws -> StoredApplication? { try hub.store.application(named: name) }
+    try await eventually("both steps Healthy", timeout: 30) {
+        try ["web-dev", "web-staging"].allSatisfy { try app($0)?.status.value(at: ["health", "status"]) == "Healthy" && app($0)?.status.value(at: ["sync", "status"]) == "Synced" }
+    }
+    let good = try #require(try hub.store.history("web-dev").last?.revision)
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    _ = try repo.commit(files: web("registry.example.com/web:2-broken").mapValues { Data($0.utf8) }, message: "broken")
+    hub.refreshRepositories()
+    try await eventually("web-dev pinned back to the good revision and Healthy", timeout: 30) {
+        try app("web-dev")?.pinnedRevision == good && app("web-dev")?.status.value(at: ["health", "status"]) == "Healthy"
+    }
+    let events = try hub.store.events(cluster: nil, application: "web-dev", after: 0, limit: 200).map(\.message)
+    #expect(events.contains { $0.contains("rolled back to \(good.prefix(12))") && $0.contains("rollback-on-failure") }, "\(events)")
+    #expect(try hub.store.history("web-staging").map(\.revision) == [good])
+}
