@@ -372,3 +372,44 @@ public struct RolloutInfo: Codable, Sendable {
         self.excluded = excluded
     }
 }
+
+/// `GET /api/v1/promotions/NAME`: each stage of a promotion, the revision it runs and what blocks promoting to it.
+public struct PromotionInfo: Codable, Sendable {
+    public struct Stage: Codable, Sendable {
+        public var name: String
+        public var applications: [String]
+        /// The revision its Applications run (when they run one).
+        public var revision: String?
+        /// All Synced and Healthy at that revision.
+        public var healthy: Bool
+        /// When the last of them got there.
+        public var since: String?
+        /// The revisions its Applications are pinned to (a promotion, a rollback).
+        public var pinned: [String]
+        /// The gate into it: `follows git`, `healthy for 600 s, approval by alice`.
+        public var gate: String
+        /// Why promoting to it is refused now; nil when it may be promoted (or it is the first stage).
+        public var blockedBy: String?
+
+        public init(name: String, applications: [String], revision: String?, healthy: Bool, since: String?, pinned: [String], gate: String, blockedBy: String?) {
+            self.name = name
+            self.applications = applications
+            self.revision = revision
+            self.healthy = healthy
+            self.since = since
+            self.pinned = pinned
+            self.gate = gate
+            self.blockedBy = blockedBy
+        }
+    }
+
+    public var name: String
+    public var applicationSet: String
+    public var stages: [Stage]
+
+    public init(name: String, applicationSet: String, stages: [Stage]) {
+        self.name = name
+        self.applicationSet = applicationSet
+        self.stages = stages
+    }
+}

@@ -24,6 +24,8 @@ public struct HubConfiguration: Sendable, Equatable {
     public var applicationSets: [String] = []
     /// Policy files and directories (`kind: Policy`, docs/policy.md), checked on rendered manifests before a sync.
     public var policies: [String] = []
+    /// Promotion files and directories (`kind: Promotion`, docs/progressive.md).
+    public var promotions: [String] = []
     /// Argo CD AppProject files or directories (loaded at start and watched).
     public var projects: [String] = []
     /// Credentials per repository URL prefix.
@@ -432,6 +434,7 @@ extension HubConfiguration {
         ("clusters", { c, v, r in c.clusters = r.paths(v, "clusters") }),
         ("applicationSets", { c, v, r in c.applicationSets = r.paths(v, "applicationSets") }),
         ("policies", { c, v, r in c.policies = r.paths(v, "policies") }),
+        ("promotions", { c, v, r in c.promotions = r.paths(v, "promotions") }),
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
         ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
         ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),

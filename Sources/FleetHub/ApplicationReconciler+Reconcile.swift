@@ -63,7 +63,10 @@ extension ApplicationReconciler {
             },
             // Its ApplicationSet's rollout (RollingSync): a later step only compares until the earlier ones run
             // the same revision, Synced and Healthy.
-            holdBack: { [manual = request != nil] revisions in self.rolloutWait(app, manual: manual, revisions: revisions) },
+            holdBack: { [manual = request != nil] revisions in
+                // A promotion's later stage applies only what was promoted to it (its pin), even by hand.
+                self.promotionWait(app) ?? self.rolloutWait(app, manual: manual, revisions: revisions)
+            },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
                 var running = ApplicationStatus(app.status)

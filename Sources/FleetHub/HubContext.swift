@@ -30,6 +30,8 @@ public final class HubContext: Sendable {
     let rollouts = RolloutBook()
     /// The policies of `config.policies`, read at start (docs/policy.md).
     public let policies: [Policy]
+    /// The promotions of `config.promotions`, read at start (docs/progressive.md).
+    public let promotions: [Promotion]
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
     /// its own: every list of Applications reads it, while reconciles write it.
     let reconciledAt = NIOLockedValueBox<[String: String]>([:])
@@ -44,6 +46,7 @@ public final class HubContext: Sendable {
         self.logger = logger
         self.now = now
         policies = try Self.loadPolicies(config.policies)
+        promotions = try Self.loadPromotions(config.promotions)
         if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
         if let settings = config.store.postgres {
             let url: PostgresURL
@@ -139,6 +142,29 @@ public final class HubContext: Sendable {
             seen[p.name] = p.file ?? "?"
         }
         return policies
+    }
+
+    /// The promotions in `paths`, as `loadPolicies` reads policies.
+    public static func loadPromotions(_ paths: [String]) throws -> [Promotion] {
+        let (files, unlisted) = yamlFileList(paths)
+        if let dir = unlisted.first { throw HubError(.invalid, "promotions: cannot list \(dir)") }
+        for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "promotions: \(path) does not exist") }
+        var promotions: [Promotion] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "promotions: cannot read \(file)") }
+            for doc in try YAMLValue.documents(text, file: file) where doc != .null {
+                do { promotions.append(try Promotion.parse(doc, file: file)) } catch let error as InputError {
+                    throw HubError(.invalid, "\(file): \(error)")
+                }
+            }
+        }
+        for (i, p) in promotions.enumerated() {
+            if promotions[..<i].contains(where: { $0.name == p.name }) { throw HubError(.invalid, "promotions: \(p.name) is defined twice") }
+            if promotions[..<i].contains(where: { $0.applicationSet == p.applicationSet }) {
+                throw HubError(.invalid, "promotions: ApplicationSet \(p.applicationSet) is in two promotions")
+            }
+        }
+        return promotions
     }
 
     static func yamlFileList(_ paths: [String]) -> (files: [String], unlisted: [String]) {

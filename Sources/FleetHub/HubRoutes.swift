@@ -130,6 +130,14 @@ enum HubRoutes {
             return .json(Deleted(c.name))
         },
 
+        // Promotions: RBAC in the handler (get on the promotion's ApplicationSet; sync to promote; approvers to approve).
+        Route(method: "GET", pattern: "api/v1/promotions", access: .authenticated) { api, c in
+            .json(Items(try api.hub.context.promotions.map { try api.hub.promotionStatus($0.name) }))
+        },
+        Route(method: "GET", pattern: "api/v1/promotions/*", access: .authenticated) { api, c in try api.promotionCall(c, action: nil) },
+        Route(method: "POST", pattern: "api/v1/promotions/*/promote", access: .authenticated) { api, c in try api.promotionCall(c, action: "promote") },
+        Route(method: "POST", pattern: "api/v1/promotions/*/approve", access: .authenticated) { api, c in try api.promotionCall(c, action: "approve") },
+
         // Applications. The list is filtered per item.
         Route(method: "GET", pattern: "api/v1/applications", access: .authenticated) { api, c in try api.listApplications(c.request, caller: c.caller) },
         Route(method: "GET", pattern: "api/v1/applications/*", access: .rbac("get", "applications", .application(0))) { api, c in

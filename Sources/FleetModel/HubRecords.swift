@@ -97,6 +97,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
     case unplaced = "Unplaced", placed = "Placed", covered = "Covered"
     case failoverHeld = "FailoverHeld", failoverResumed = "FailoverResumed"
     case rolloutHalted = "RolloutHalted"
+    case promoted = "Promoted", promotionApproved = "PromotionApproved"
     case pruned = "Pruned"
     case sync = "Sync"
     case applicationSetProblems = "ApplicationSetProblems"

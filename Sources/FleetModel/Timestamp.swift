@@ -17,4 +17,24 @@ public enum Timestamp {
         if milliseconds { text += "." + pad(Int32(((seconds - seconds.rounded(.down)) * 1000).rounded(.down)), 3) }
         return text + "Z"
     }
+
+    /// Seconds since 1970 of an RFC 3339 UTC timestamp as `rfc3339` writes it (`Z`, optional fraction); nil otherwise.
+    public static func seconds(_ text: String) -> Double? {
+        let b = Array(text.utf8)
+        guard b.count >= 20, b.last == UInt8(ascii: "Z"), b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") else { return nil }
+        func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: b[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        var fraction = 0.0
+        if b.count > 20, b[19] == UInt8(ascii: "."), let f = Double("0" + String(decoding: b[19..<(b.count - 1)], as: UTF8.self)) { fraction = f }
+        return Double(timegm(&parts)) + fraction
+    }
 }

@@ -127,3 +127,81 @@ private func web(_ image: String) -> [String: String] {
     #expect(events.contains { $0.contains("rolled back to \(good.prefix(12))") && $0.contains("rollback-on-failure") }, "\(events)")
     #expect(try hub.store.history("web-staging").map(\.revision) == [good])
 }
+
+private let promotionFile = """
+apiVersion: flotilla.io/v1
+kind: Promotion
+metadata: {name: web}
+spec:
+  applicationSet: web
+  stages:
+    - {name: dev, selector: {matchLabels: {env: dev}}}
+    - {name: staging, selector: {matchLabels: {env: staging}}}
+    - {name: prod, selector: {matchLabels: {env: prod}}, approval: required, approvers: [alice]}
+"""
+
+/// A commit reaches dev only; staging runs what is promoted to it; prod needs an approval by an approver, which is
+/// recorded; a later commit stays in dev until promoted.
+@Test func promotionWithApproval() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-promotions-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try promotionFile.write(to: dir.appendingPathComponent("web.yaml"), atomically: true, encoding: .utf8)
+    let allAtOnce = rollingAppSet.replacingOccurrences(of: "type: RollingSync", with: "type: AllAtOnce")
+    let fixture = try await InProcessHub(clusters: ["dev": true, "staging": true, "prod": true], files: web("registry.example.com/web:1"),
+                                         appSet: allAtOnce) { config in config.promotions = [dir.path] }
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func revision(_ name: String) throws -> String? { try hub.store.history(name).max { $0.id < $1.id }?.revision }
+    @Sendable func healthy(_ name: String) throws -> Bool {
+        let s = try hub.store.application(named: name)?.status ?? .null
+        return s.value(at: ["sync", "status"]) == "Synced" && s.value(at: ["health", "status"]) == "Healthy"
+    }
+    try await eventually("dev synced", timeout: 20) { try healthy("web-dev") }
+    let v1 = try #require(try revision("web-dev"))
+    try await Task.sleep(for: .seconds(1))
+    #expect(try revision("web-staging") == nil && revision("web-prod") == nil, "later stages wait for a promotion")
+    let waiting = try hub.store.application(named: "web-staging")?.status["conditions"]?.arrayValue ?? []
+    #expect(waiting.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("flotilla promote web --to staging") == true }, "\(waiting)")
+
+    // Promote to staging (no gate beyond health).
+    let promoted = try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "staging"}"#)
+    #expect(promoted.status == 202, "\(promoted.body)")
+    try await eventually("staging runs v1", timeout: 20) { try healthy("web-staging") && revision("web-staging") == v1 }
+
+    // prod needs alice's approval: refused without it, refused from another account, recorded from alice.
+    let early = try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#)
+    #expect(early.status == 409 && early.body.contains("needs an approval by alice"), "\(early.body)")
+    try hub.createAccount("alice", role: "role:readonly")
+    try hub.createAccount("bob", role: "role:readonly")
+    let alice = try hub.createToken(account: "alice", seconds: nil, description: "").token
+    let bob = try hub.createToken(account: "bob", seconds: nil, description: "").token
+    let refused = try await fixture.call("POST", "/api/v1/promotions/web/approve", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(bob)"])
+    #expect(refused.status == 403, "\(refused.body)")
+    let approved = try await fixture.call("POST", "/api/v1/promotions/web/approve", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(alice)"])
+    #expect(approved.status == 200 && approved.body.contains(v1), "\(approved.body)")
+    let record = try hub.store.events(cluster: nil, application: "promotion/web/prod", after: 0, limit: 10)
+    #expect(record.contains { $0.type == "PromotionApproved" && $0.message.contains("by alice") })
+    // alice may approve but not promote (read-only); the admin promotes.
+    #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(alice)"]).status == 403)
+    #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#).status == 202)
+    try await eventually("prod runs v1", timeout: 20) { try healthy("web-prod") && revision("web-prod") == v1 }
+
+    // A new commit reaches dev; staging and prod keep v1 until promoted.
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    let v2 = try repo.commit(files: web("registry.example.com/web:2").mapValues { Data($0.utf8) }, message: "v2").hex
+    hub.refreshRepositories()
+    try await eventually("dev runs v2", timeout: 20) { try revision("web-dev") == v2 && healthy("web-dev") }
+    try await Task.sleep(for: .seconds(1))
+    #expect(try revision("web-staging") == v1 && revision("web-prod") == v1)
+    let status = try JSONParser.parse(try await fixture.call("GET", "/api/v1/promotions/web").body)
+    let stages = status["stages"]?.arrayValue ?? []
+    #expect(stages.map { $0["revision"]?.stringValue ?? "" } == [v2, v1, v1], "\(status.serialized())")
+    #expect(stages[1]["blockedBy"] == .null, "staging may be promoted to v2 now")
+    #expect(stages[2]["blockedBy"] == .null, "prod runs what staging runs, approved")
+    // Promoting v2 to staging makes prod's gate ask for a new approval.
+    #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "staging"}"#).status == 202)
+    try await eventually("staging runs v2", timeout: 20) { try revision("web-staging") == v2 && healthy("web-staging") }
+    let next = try JSONParser.parse(try await fixture.call("GET", "/api/v1/promotions/web").body)
+    #expect(next["stages"]?.arrayValue?.last?["blockedBy"]?.stringValue?.contains("needs an approval by alice") == true, "\(next.serialized())")
+}
