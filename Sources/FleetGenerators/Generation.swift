@@ -11,6 +11,9 @@ public struct ApplicationProblem: Sendable, Equatable, CustomStringConvertible {
         case invalidDestination
         /// The name belongs to an Application of another ApplicationSet.
         case ownedElsewhere
+        /// A setting of the ApplicationSet the hub does not carry out (named, never silently ignored); the
+        /// Applications are generated.
+        case unsupportedSetting
     }
 
     public let reason: Reason

@@ -160,6 +160,10 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
                                                 maxApplications: context.config.limits.applicationsPerApplicationSet)
         let (generated, outcome) = try Generation.outcome(for: appSet, context: generatorContext)
         var problems = outcome.problems
+        if let order = appSet.strategy?["deletionOrder"]?.stringValue, order != "AllAtOnce" {
+            problems.append(ApplicationProblem(reason: .unsupportedSetting, application: "",
+                                               message: "spec.strategy.deletionOrder: \(order) is not carried out: deleting this ApplicationSet deletes its Applications together"))
+        }
         var apps: [Application] = []
         apps.reserveCapacity(generated.count)
         for app in generated {

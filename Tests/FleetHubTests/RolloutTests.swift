@@ -103,6 +103,11 @@ private func web(_ image: String) -> [String: String] {
     let answer = try await fixture.call("POST", "/api/v1/applicationsets", body: canary)
     #expect(answer.status == 422 && answer.body.contains("spec.strategy.type"), "\(answer.body)")
     #expect(try await fixture.call("GET", "/api/v1/applicationsets/canary").status == 404)
+    // A setting not carried out is named on the ApplicationSet; its Applications are generated.
+    let reverse = rollingAppSet.replacingOccurrences(of: "name: web}", with: "name: rev}").replacingOccurrences(of: "name: '{{path.basename}}-{{name}}'", with: "name: 'rev-{{name}}'")
+        .replacingOccurrences(of: "    type: RollingSync", with: "    type: RollingSync\n    deletionOrder: Reverse")
+    let applied = try await fixture.call("POST", "/api/v1/applicationsets", body: reverse)
+    #expect(applied.status == 200 && applied.body.contains("deletionOrder: Reverse is not carried out") && applied.body.contains("rev-dev"), "\(applied.body)")
 }
 
 /// With `flotilla.io/rollback-on-failure: "true"`, the Degraded Application of a halted step is pinned back to its
