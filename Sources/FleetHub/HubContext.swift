@@ -125,37 +125,36 @@ public final class HubContext: Sendable {
 
     /// The YAML files of `paths` (files, or directories listed one level deep), and the directories that exist but
     /// could not be listed (out of file descriptors, an I/O error): what they hold is unknown, not gone.
-    /// The policies in `paths` (files, or directories of *.yaml). A file that does not parse stops the start, named
-    /// with the field; two policies of one name are refused.
-    public static func loadPolicies(_ paths: [String]) throws -> [Policy] {
+    /// The texts of the YAML files in `paths` (files, or directories of *.yaml), for `what` (its configuration
+    /// field): a path that does not exist or cannot be read stops the start, named.
+    static func yamlTexts(_ paths: [String], what: String) throws -> [(file: String, text: String)] {
         let (files, unlisted) = yamlFileList(paths)
-        if let dir = unlisted.first { throw HubError(.invalid, "policies: cannot list \(dir)") }
-        for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "policies: \(path) does not exist") }
-        var policies: [Policy] = []
-        for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "policies: cannot read \(file)") }
-            policies += try Policy.parse(text, file: file)
+        if let dir = unlisted.first { throw HubError(.invalid, "\(what): cannot list \(dir)") }
+        for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "\(what): \(path) does not exist") }
+        return try files.map { file in
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "\(what): cannot read \(file)") }
+            return (file, text)
         }
-        var seen: [String: String] = [:]
-        for p in policies {
-            if let other = seen[p.name] { throw HubError(.invalid, "policies: \(p.name) is defined in \(other) and in \(p.file ?? "?")") }
-            seen[p.name] = p.file ?? "?"
+    }
+
+    /// The policies in `paths`. A file that does not parse stops the start, named with the field; two policies of
+    /// one name are refused.
+    public static func loadPolicies(_ paths: [String]) throws -> [Policy] {
+        let policies = try yamlTexts(paths, what: "policies").flatMap { try Policy.parse($0.text, file: $0.file) }
+        for (i, p) in policies.enumerated() {
+            if let other = policies[..<i].first(where: { $0.name == p.name }) {
+                throw HubError(.invalid, "policies: \(p.name) is defined in \(other.file ?? "?") and in \(p.file ?? "?")")
+            }
         }
         return policies
     }
 
-    /// The promotions in `paths`, as `loadPolicies` reads policies.
+    /// The promotions in `paths`, read as policies are; an ApplicationSet is in one promotion at most.
     public static func loadPromotions(_ paths: [String]) throws -> [Promotion] {
-        let (files, unlisted) = yamlFileList(paths)
-        if let dir = unlisted.first { throw HubError(.invalid, "promotions: cannot list \(dir)") }
-        for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "promotions: \(path) does not exist") }
         var promotions: [Promotion] = []
-        for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "promotions: cannot read \(file)") }
+        for (file, text) in try yamlTexts(paths, what: "promotions") {
             for doc in try YAMLValue.documents(text, file: file) where doc != .null {
-                do { promotions.append(try Promotion.parse(doc, file: file)) } catch let error as InputError {
-                    throw HubError(.invalid, "\(file): \(error)")
-                }
+                do { promotions.append(try Promotion.parse(doc, file: file)) } catch let error as InputError { throw HubError(.invalid, "\(file): \(error)") }
             }
         }
         for (i, p) in promotions.enumerated() {

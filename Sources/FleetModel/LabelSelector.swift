@@ -279,3 +279,28 @@ private struct SelectorParser {
         return InputError(field: "selector", message: "\(message) at column \(column) of '\(source)'")
     }
 }
+
+extension LabelSelector {
+    /// A selector written as Kubernetes writes one (`matchLabels`, `matchExpressions`), validated as
+    /// `init(matchLabels:matchExpressions:field:)` does; an expression without key or operator is a problem too.
+    public init(json: JSONValue, field: String) throws {
+        var labels: [String: String] = [:]
+        var problems: [FieldProblem] = []
+        for (k, v) in json["matchLabels"]?.objectValue ?? [] {
+            if let text = v.stringValue { labels[k] = text } else { problems.append(FieldProblem(field: "\(field).matchLabels.\(k)", message: "must be a string")) }
+        }
+        var expressions: [Expression] = []
+        for (i, e) in (json["matchExpressions"]?.arrayValue ?? []).enumerated() {
+            guard let key = e["key"]?.stringValue, let op = e["operator"]?.stringValue else {
+                problems.append(FieldProblem(field: "\(field).matchExpressions[\(i)]", message: "needs key and operator"))
+                continue
+            }
+            expressions.append(Expression(key: key, operator: op, values: e["values"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+        }
+        do { try self.init(matchLabels: labels, matchExpressions: expressions, field: field) } catch let error as InputError {
+            throw InputError(problems + error.problems)
+        }
+        if !problems.isEmpty { throw InputError(problems) }
+    }
+}
+

@@ -128,7 +128,9 @@ extension Policy {
                 case "projects": match.projects = strings(value, "spec.match.projects", &problems)
                 case "namespaces": match.namespaces = strings(value, "spec.match.namespaces", &problems)
                 case "clusterSelector":
-                    do { match.clusterSelector = try selector(value, field: "spec.match.clusterSelector") } catch { problem("spec.match.clusterSelector", "\(error)") }
+                    do { match.clusterSelector = try LabelSelector(json: value, field: "spec.match.clusterSelector") } catch let error as InputError {
+                        problems += error.problems
+                    } catch {}
                 default: problem("spec.match.\(key)", "unknown field (known: projects, namespaces, clusterSelector)")
                 }
             }
@@ -181,16 +183,6 @@ extension Policy {
         }
         if !problems.isEmpty { throw InputError(problems.map { FieldProblem(field: "Policy \(name.isEmpty ? "?" : name): \($0.field)", message: $0.message) }) }
         return Policy(name: name, enforcement: enforcement, match: match, rules: rules, file: file)
-    }
-
-    static func selector(_ value: JSONValue, field: String) throws -> LabelSelector {
-        var labels: [String: String] = [:]
-        for (k, v) in value["matchLabels"]?.objectValue ?? [] { labels[k] = v.stringValue ?? "" }
-        let expressions = (value["matchExpressions"]?.arrayValue ?? []).map {
-            LabelSelector.Expression(key: $0["key"]?.stringValue ?? "", operator: $0["operator"]?.stringValue ?? "",
-                                     values: $0["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        }
-        return try LabelSelector(matchLabels: labels, matchExpressions: expressions, field: field)
     }
 
     static func strings(_ value: JSONValue, _ field: String, _ problems: inout [FieldProblem]) -> [String] {

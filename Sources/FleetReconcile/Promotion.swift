@@ -36,14 +36,8 @@ public struct Promotion: Sendable, Equatable {
             let stageName = s["name"]?.stringValue ?? ""
             if let p = KubernetesNames.dns1123LabelProblem(stageName) { problem("\(field).name", p) }
             if stages.contains(where: { $0.name == stageName }) { problem("\(field).name", "stage \(stageName) is named twice") }
-            var labels: [String: String] = [:]
-            for (k, v) in s.value(at: ["selector", "matchLabels"])?.objectValue ?? [] { labels[k] = v.stringValue ?? "" }
-            let expressions = (s.value(at: ["selector", "matchExpressions"])?.arrayValue ?? []).map {
-                LabelSelector.Expression(key: $0["key"]?.stringValue ?? "", operator: $0["operator"]?.stringValue ?? "",
-                                         values: $0["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-            }
             var selector = LabelSelector.everything
-            do { selector = try LabelSelector(matchLabels: labels, matchExpressions: expressions, field: "\(field).selector") } catch let e as InputError {
+            do { selector = try LabelSelector(json: s["selector"] ?? .object([]), field: "\(field).selector") } catch let e as InputError {
                 problems += e.problems
             } catch {}
             if selector.isEmpty { problem("\(field).selector", "selects every Application: give matchLabels or matchExpressions") }

@@ -43,10 +43,6 @@ public struct RollingSync: Sendable, Equatable {
         if written.isEmpty { problems.append(FieldProblem(field: "spec.strategy.rollingSync.steps", message: "RollingSync needs at least one step")) }
         for (i, step) in written.enumerated() {
             let field = "spec.strategy.rollingSync.steps[\(i)]"
-            let expressions = (step["matchExpressions"]?.arrayValue ?? []).map {
-                LabelSelector.Expression(key: $0["key"]?.stringValue ?? "", operator: $0["operator"]?.stringValue ?? "",
-                                         values: $0["values"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-            }
             var maxUpdate = MaxUpdate.percent(100)
             if let m = step["maxUpdate"] {
                 if let n = m.intValue, n >= 0 {
@@ -60,9 +56,9 @@ public struct RollingSync: Sendable, Equatable {
                 }
             }
             do {
-                let selector = try LabelSelector(matchLabels: [:], matchExpressions: expressions, field: "\(field).matchExpressions")
-                let text = expressions.map { "\($0.key) \($0.operator) (\($0.values.joined(separator: ",")))" }.joined(separator: ", ")
-                steps.append(Step(selector: selector, text: text.isEmpty ? "everything" : text, maxUpdate: maxUpdate))
+                // Steps select by matchExpressions only, as in Argo CD.
+                let selector = try LabelSelector(json: .object([("matchExpressions", step["matchExpressions"] ?? .array([]))]), field: field)
+                steps.append(Step(selector: selector, text: selector.isEmpty ? "everything" : selector.description, maxUpdate: maxUpdate))
             } catch let error as InputError {
                 problems += error.problems
             }

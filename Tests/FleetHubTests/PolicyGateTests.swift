@@ -98,3 +98,21 @@ spec:
     #expect(throws: (any Error).self) { try HubContext.loadPolicies([dir.path]) }
     #expect(throws: (any Error).self) { try HubContext.loadPolicies([dir.appendingPathComponent("missing.yaml").path]) }
 }
+
+@Test func badPromotionFilesStopTheStart() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-promotions-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("p.yaml")
+    try "kind: Promotion\nmetadata: {name: p}\nspec: {applicationSet: a, stages: [{name: dev, selector: {matchLabels: {env: dev}}}, {name: prod, selector: {matchLabels: {env: prod}}, healthyFor: soon}]}\n"
+        .write(to: file, atomically: true, encoding: .utf8)
+    #expect {
+        try HubContext.loadPromotions([dir.path])
+    } throws: { "\($0)".contains("spec.stages[1].healthyFor") && "\($0)".contains("p.yaml") }
+    try "kind: Promotion\nmetadata: {name: p}\nspec: {applicationSet: a, stages: [{name: dev, selector: {matchLabels: {env: dev}}}, {name: prod, selector: {matchLabels: {env: prod}}}]}\n"
+        .write(to: file, atomically: true, encoding: .utf8)
+    #expect(try HubContext.loadPromotions([dir.path]).map(\.name) == ["p"])
+    try "kind: Promotion\nmetadata: {name: q}\nspec: {applicationSet: a, stages: [{name: dev, selector: {matchLabels: {env: dev}}}, {name: prod, selector: {matchLabels: {env: prod}}}]}\n"
+        .write(to: dir.appendingPathComponent("q.yaml"), atomically: true, encoding: .utf8)
+    #expect(throws: (any Error).self) { try HubContext.loadPromotions([dir.path]) }
+}

@@ -22,7 +22,7 @@ private func app(_ name: String, _ env: String?, _ sync: String = "OutOfSync", _
     let r = try #require(try RollingSync.parse(envSteps))
     #expect(r.steps.count == 3)
     #expect(r.steps[1].maxUpdate == .count(1) && r.steps[2].maxUpdate == .percent(50) && r.steps[0].maxUpdate == .percent(100))
-    #expect(r.steps[0].text == "env In (dev)")
+    #expect(r.steps[0].text == "env in (dev)")
     #expect(RollingSync.MaxUpdate.percent(50).limit(of: 3) == 1 && RollingSync.MaxUpdate.percent(50).limit(of: 4) == 2)
     #expect(RollingSync.MaxUpdate.percent(0).limit(of: 4) == 0 && RollingSync.MaxUpdate.percent(10).limit(of: 3) == 1)
 }
@@ -54,7 +54,7 @@ func badStrategiesNameTheField(text: String, field: String) {
     #expect(plan.excluded == ["a-x"])
     #expect(plan.decision(for: "a-dev", rollout: r).mayApply)
     let wait = plan.decision(for: "a-stg1", rollout: r)
-    #expect(!wait.mayApply && wait.reason?.contains("step 2 (env In (staging)) waits for step 1 (env In (dev))") == true, "\(wait)")
+    #expect(!wait.mayApply && wait.reason?.contains("step 2 (env in (staging)) waits for step 1 (env in (dev))") == true, "\(wait)")
     #expect(plan.decision(for: "a-x", rollout: r).reason?.contains("matches no step") == true)
     // dev synced but still Progressing: staging still waits.
     plan = r.plan([app("a-dev", "dev", "Synced", "Progressing"), app("a-stg1", "staging"), app("a-stg2", "staging")])
