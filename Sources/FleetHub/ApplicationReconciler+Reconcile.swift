@@ -48,6 +48,8 @@ extension ApplicationReconciler {
         // A sync the last run of the hub began but did not finish (it was killed): its outcome is recorded now.
         let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running"
         let startedAt = HubContext.timestamp(started)
+        // What the policies said, kept in the status for the compliance report.
+        let policyResult = Box<ApplicationStatus.PolicyResult?>(nil)
         let result = AppSyncer(client: client, manifests: manifests).reconcile(
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
             objectProblem: { [cluster = client.cluster] group, kind, namespace in
@@ -58,6 +60,9 @@ extension ApplicationReconciler {
                 let target = PolicyTarget(project: Hub.projectName(app), clusterLabels: labels,
                                           namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default")
                 let outcome = PolicyEngine.evaluate(policies, objects: objects, target: target)
+                policyResult.set(ApplicationStatus.PolicyResult(checked: outcome.checked, failing: Set(outcome.violations.map(\.object)).count,
+                                                                violating: outcome.violatingObjects.map { .init(policy: $0.policy, objects: $0.objects) },
+                                                                findings: outcome.violations.prefix(20).map { "\($0.policy)/\($0.rule.rawValue): \($0.object) \($0.field)" }))
                 return PolicyVerdict(denied: outcome.denied.isEmpty ? nil : PolicyOutcome.summary(outcome.denied),
                                      warnings: outcome.warnings.isEmpty ? "" : PolicyOutcome.summary(outcome.warnings))
             },
@@ -88,6 +93,7 @@ extension ApplicationReconciler {
         }
         status.reconciledAt = HubContext.timestamp(finished)
         status.cluster = cluster
+        status.policy = policyResult.get()
         var conditions: [ApplicationStatus.Condition] = []
         if let windowProblem { conditions.append(.init("SyncWindow", windowProblem + ": compared only, nothing applied")) }
         switch result.failure {

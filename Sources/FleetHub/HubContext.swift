@@ -249,3 +249,12 @@ final class Timers: @unchecked Sendable {
         running.forEach { $0.cancel() }
     }
 }
+
+/// A value a closure sets and its caller reads afterwards. `lock` guards `value`.
+final class Box<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func set(_ new: Value) { lock.withLock { value = new } }
+    func get() -> Value { lock.withLock { value } }
+}

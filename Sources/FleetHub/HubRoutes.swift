@@ -130,6 +130,8 @@ enum HubRoutes {
             return .json(Deleted(c.name))
         },
 
+        Route(method: "GET", pattern: "api/v1/reports/compliance", access: .rbac("get", "applications", .all)) { api, c in try api.compliance(c.request) },
+
         // Promotions: RBAC in the handler (get on the promotion's ApplicationSet; sync to promote; approvers to approve).
         Route(method: "GET", pattern: "api/v1/promotions", access: .authenticated) { api, c in
             .json(Items(try api.hub.context.promotions.map { try api.hub.promotionStatus($0.name) }))

@@ -117,6 +117,36 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
     /// Set while a rollback pins it.
     public var pinnedRevision: String?
     public var conditions: [Condition]?
+    /// What the policies said of its rendered objects at the last reconcile (nil without policies).
+    public var policy: PolicyResult?
+
+    /// The policies' verdict on an Application's objects, kept for the compliance report.
+    public struct PolicyResult: Codable, Sendable, Equatable {
+        /// Objects checked.
+        public var checked: Int
+        /// Objects that break at least one policy.
+        public var failing: Int
+        /// Per policy that applied (sorted by name), how many objects break it (0: all pass).
+        public var violating: [Count]
+        /// The first findings (`policy/rule: object field`), at most 20.
+        public var findings: [String]
+
+        public struct Count: Codable, Sendable, Equatable {
+            public var policy: String
+            public var objects: Int
+            public init(policy: String, objects: Int) {
+                self.policy = policy
+                self.objects = objects
+            }
+        }
+
+        public init(checked: Int, failing: Int, violating: [Count], findings: [String]) {
+            self.checked = checked
+            self.failing = failing
+            self.violating = violating
+            self.findings = findings
+        }
+    }
 
     public init(sync: Sync? = nil, health: Health? = nil, operationState: Operation? = nil, resources: [Resource]? = nil, hooks: [Hook]? = nil) {
         self.sync = sync
@@ -135,7 +165,7 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
     public var json: JSONValue { JSONCoding.value(self) }
 
     private enum CodingKeys: String, CodingKey {
-        case sync, health, operationState, resources, hooks, reconciledAt, cluster, placement, pinnedRevision, conditions
+        case sync, health, operationState, resources, hooks, reconciledAt, cluster, placement, pinnedRevision, conditions, policy
     }
 
     /// Each field on its own: a field an older hub wrote differently is left empty, the others are kept.
@@ -151,6 +181,7 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         placement = try? c.decodeIfPresent(Placement.self, forKey: .placement)
         pinnedRevision = try? c.decodeIfPresent(String.self, forKey: .pinnedRevision)
         conditions = try? c.decodeIfPresent([Condition].self, forKey: .conditions)
+        policy = try? c.decodeIfPresent(PolicyResult.self, forKey: .policy)
     }
 
     /// Only what is set is written (a status grows as the hub learns; it is not padded with nulls).
@@ -166,5 +197,6 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         if let placement { try c.encode(placement, forKey: .placement) }
         if let pinnedRevision { try c.encode(pinnedRevision, forKey: .pinnedRevision) }
         if let conditions { try c.encode(conditions, forKey: .conditions) }
+        if let policy { try c.encode(policy, forKey: .policy) }
     }
 }

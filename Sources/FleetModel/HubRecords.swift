@@ -98,6 +98,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
     case failoverHeld = "FailoverHeld", failoverResumed = "FailoverResumed"
     case rolloutHalted = "RolloutHalted"
     case promoted = "Promoted", promotionApproved = "PromotionApproved"
+    case complianceSnapshot = "ComplianceSnapshot"
     case pruned = "Pruned"
     case sync = "Sync"
     case applicationSetProblems = "ApplicationSetProblems"
@@ -115,7 +116,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
     public var severity: Severity {
         switch self {
         case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems, .rolloutHalted: .warning
-        case .sync, .audit: .detail
+        case .sync, .audit, .complianceSnapshot: .detail
         default: .info
         }
     }

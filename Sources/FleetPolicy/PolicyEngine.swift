@@ -35,6 +35,14 @@ public struct PolicyOutcome: Sendable, Equatable {
     public var violations: [Violation] = []
     /// Policies not applied because the cluster's labels are unknown (a local check without a clusters file).
     public var skipped: [String] = []
+    /// Policies that applied to the Application, and how many objects were checked.
+    public var applied: [String] = []
+    public var checked = 0
+
+    /// Per applied policy, how many distinct objects break it.
+    public var violatingObjects: [(policy: String, objects: Int)] {
+        applied.sorted().map { name in (name, Set(violations.filter { $0.policy == name }.map(\.object)).count) }
+    }
 
     public var denied: [Violation] { violations.filter { $0.enforcement == .deny } }
     public var warnings: [Violation] { violations.filter { $0.enforcement == .warn } }
@@ -49,6 +57,7 @@ public struct PolicyOutcome: Sendable, Equatable {
 public enum PolicyEngine {
     public static func evaluate(_ policies: [Policy], objects: [JSONValue], target: PolicyTarget) -> PolicyOutcome {
         var outcome = PolicyOutcome()
+        outcome.checked = objects.count
         for policy in policies {
             if !policy.match.projects.isEmpty && !policy.match.projects.contains(where: { Glob.pathMatch($0, target.project) }) { continue }
             if !policy.match.clusterSelector.isEmpty {
@@ -58,6 +67,7 @@ public enum PolicyEngine {
                 }
                 if !policy.match.clusterSelector.matches(labels) { continue }
             }
+            outcome.applied.append(policy.name)
             for object in objects {
                 let namespace = object.value(at: ["metadata", "namespace"])?.stringValue ?? target.namespace
                 if !policy.match.namespaces.isEmpty && !policy.match.namespaces.contains(where: { Glob.pathMatch($0, namespace) }) { continue }

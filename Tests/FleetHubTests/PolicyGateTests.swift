@@ -80,6 +80,18 @@ spec:
     // The hub's diff (a dry run) still compares, and names the refusal.
     let diff = try await fixture.call("GET", "/api/v1/applications/bad-a/diff")
     #expect(diff.status == 200)
+
+    // The compliance report: per cluster and team, the objects that pass, the violations; a daily snapshot.
+    try await ConcurrentRunner.blocking { hub.recordComplianceSnapshot() }
+    try await ConcurrentRunner.blocking { hub.recordComplianceSnapshot() }   // once a day
+    let report = try JSONParser.parse(try await fixture.call("GET", "/api/v1/reports/compliance?by=team").body)
+    #expect(report.value(at: ["total", "checked"])?.intValue == 3 && report.value(at: ["total", "passing"])?.intValue == 1, "\(report.serialized())")
+    #expect(report["clusters"]?.arrayValue?.map { $0["name"]?.stringValue ?? "" } == ["a"])
+    let findings = report["violations"]?.arrayValue?.compactMap { $0["finding"]?.stringValue } ?? []
+    #expect(findings.contains("registries/allowedRegistries: Deployment bad/bad spec.template.spec.containers[0].image"), "\(findings)")
+    #expect(findings.contains("labels/requiredLabels: Deployment nolabel/nolabel metadata.labels.team"))
+    #expect(report["history"]?.arrayValue?.count == 1)
+    #expect(try await fixture.call("GET", "/api/v1/reports/compliance?staleDays=-1").status == 400)
 }
 
 @Test func badPolicyFilesStopTheStart() async throws {

@@ -1,4 +1,5 @@
 import FleetModel
+import Foundation
 import FleetPolicy
 import Testing
 
@@ -146,4 +147,31 @@ extension JSONValue {
         child.setPath(Array(keys.dropFirst()), value)
         set(first, child)
     }
+}
+
+@Test func complianceReportGroupsAndFlagsStaleRevisions() {
+    let day = 86400.0, now = 100 * day
+    func result(_ checked: Int, _ failing: Int, _ counts: [(String, Int)]) -> ApplicationStatus.PolicyResult {
+        ApplicationStatus.PolicyResult(checked: checked, failing: failing, violating: counts.map { .init(policy: $0.0, objects: $0.1) },
+                                       findings: counts.filter { $0.1 > 0 }.map { "\($0.0)/rule: object" })
+    }
+    let rows = [
+        ComplianceReport.Row(application: "a-eu", cluster: "eu", group: "shop", sync: "Synced", health: "Healthy",
+                             policy: result(4, 1, [("registries", 1), ("labels", 0)]), lastSuccess: "1970-04-10T00:00:00Z", revisionSince: Timestamp.rfc3339(Date(timeIntervalSince1970: now - 40 * day))),
+        ComplianceReport.Row(application: "a-us", cluster: "us", group: "shop", sync: "OutOfSync", health: "Healthy",
+                             policy: result(4, 0, [("registries", 0), ("labels", 0)]), lastSuccess: "1970-04-09T00:00:00Z", revisionSince: Timestamp.rfc3339(Date(timeIntervalSince1970: now - 2 * day))),
+        ComplianceReport.Row(application: "b-eu", cluster: "eu", group: "(none)", sync: "Synced", health: "Healthy", policy: nil, lastSuccess: nil, revisionSince: nil),
+    ]
+    let r = ComplianceReport.build(rows, groupedBy: "team", staleDays: 30, now: now, history: [.init(date: "1970-04-10", compliance: 87.5, checked: 8)], generatedAt: "t")
+    #expect(r.total.checked == 8 && r.total.passing == 7 && r.total.compliance == 87.5)
+    #expect(r.clusters.map(\.name) == ["eu", "us"] && r.clusters[0].passing == 3 && r.clusters[1].compliance == 100 && r.clusters[1].outOfSync == 1)
+    #expect(r.groups.map(\.name) == ["(none)", "shop"] && r.groups[0].compliance == 100 && r.groups[0].checked == 0)
+    #expect(r.groups[1].policies.map { "\($0.policy) \($0.checked) \($0.violating)" } == ["labels 8 0", "registries 8 1"])
+    #expect(r.staleApplications.map(\.application) == ["a-eu"] && r.staleApplications.first?.days == 40)
+    #expect(r.violations.map { "\($0.application): \($0.finding)" } == ["a-eu: registries/rule: object"])
+    #expect(r.clusters[0].lastSuccessfulSync == "1970-04-10T00:00:00Z")
+    let point = ComplianceReport.Point(date: "2026-12-02", compliance: 97.54, checked: 120)
+    #expect(point.message == "2026-12-02 97.5% of 120 objects pass")
+    #expect(ComplianceReport.Point(message: point.message) == ComplianceReport.Point(date: "2026-12-02", compliance: 97.5, checked: 120))
+    #expect(ComplianceReport.Point(message: "garbage") == nil)
 }
