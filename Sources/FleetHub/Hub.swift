@@ -107,6 +107,10 @@ public final class Hub: @unchecked Sendable {
         DispatchQueue.global(qos: .utility).async { [context] in _ = try? context.board.read(context.store) { _, _ in } }
         gitWatcher.startTimers()
         appSets.startTimers()
+        // Promotion stages marked `auto` are promoted as soon as their gate opens.
+        if context.promotions.contains(where: { $0.stages.contains(where: \.auto) }) {
+            appSets.timers.every(2, on: DispatchQueue.global(qos: .utility)) { [weak self] in self?.autoPromote() }
+        }
         // With policies, a compliance snapshot a day (checked hourly; the first once the fleet had time to sync).
         if !config.policies.isEmpty {
             appSets.timers.every(3600, on: DispatchQueue.global(qos: .utility)) { [weak self] in self?.recordComplianceSnapshot() }

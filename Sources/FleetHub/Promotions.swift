@@ -79,6 +79,24 @@ extension Hub {
         return revision
     }
 
+    /// Promotes every `auto` stage whose gate is open and that does not run the revision the stage before proves
+    /// (run every few seconds by the replica that generates).
+    public func autoPromote() {
+        guard context.shard.holdsGeneration else { return }
+        for p in context.promotions where p.stages.contains(where: \.auto) {
+            guard let members = try? promotionMembers(p) else { continue }
+            for (i, stage) in p.stages.enumerated() where i > 0 && stage.auto {
+                guard let (revision, _) = Promotion.proven(members[i - 1].map(\.0)), members[i].contains(where: { $0.pinned != revision }) else { continue }
+                do {
+                    guard try promotionBlocker(p, stage: i, members: members) == nil else { continue }
+                    _ = try promote(p.name, to: stage.name, by: nil)
+                } catch {
+                    logger.warning("automatic promotion of \(p.name) to \(stage.name): \(error)")
+                }
+            }
+        }
+    }
+
     public func promotionStatus(_ name: String) throws -> PromotionInfo {
         let p = try promotion(named: name)
         let members = try promotionMembers(p)
@@ -89,7 +107,8 @@ extension Hub {
                                        revision: proven?.revision ?? (revisions.count == 1 ? revisions.first : nil), healthy: proven != nil,
                                        since: proven?.since, pinned: Set(members[i].compactMap(\.pinned)).sorted(),
                                        gate: i == 0 ? "follows git" : [stage.healthyFor > 0 ? "healthy for \(Int(stage.healthyFor)) s" : nil,
-                                                                        stage.approvalRequired ? "approval by \(stage.approvers.joined(separator: ", "))" : nil]
+                                                                        stage.approvalRequired ? "approval by \(stage.approvers.joined(separator: ", "))" : nil,
+                                                                        stage.auto ? "automatic" : "flotilla promote"]
                                            .compactMap { $0 }.joined(separator: ", "),
                                        blockedBy: i == 0 ? nil : try promotionBlocker(p, stage: i, members: members))
         }

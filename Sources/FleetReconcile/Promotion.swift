@@ -12,6 +12,8 @@ public struct Promotion: Sendable, Equatable {
         public var approvalRequired: Bool
         /// Accounts (`alice`) or roles (`role:release-managers`) that may approve.
         public var approvers: [String]
+        /// Promoted by the hub as soon as its gate opens (no `flotilla promote` needed).
+        public var auto: Bool
     }
 
     public var name: String
@@ -33,6 +35,9 @@ public struct Promotion: Sendable, Equatable {
         if written.count < 2 { problem("spec.stages", "a promotion needs at least two stages") }
         for (i, s) in written.enumerated() {
             let field = "spec.stages[\(i)]"
+            for (key, _) in s.objectValue ?? [] where !["name", "selector", "healthyFor", "approval", "approvers", "auto"].contains(key) {
+                problem("\(field).\(key)", "unknown field (known: name, selector, healthyFor, approval, approvers, auto)")
+            }
             let stageName = s["name"]?.stringValue ?? ""
             if let p = KubernetesNames.dns1123LabelProblem(stageName) { problem("\(field).name", p) }
             if stages.contains(where: { $0.name == stageName }) { problem("\(field).name", "stage \(stageName) is named twice") }
@@ -55,8 +60,10 @@ public struct Promotion: Sendable, Equatable {
             }
             let approvers = s["approvers"]?.arrayValue?.compactMap(\.stringValue) ?? []
             if approval && approvers.isEmpty { problem("\(field).approvers", "a stage that requires an approval names who may give it") }
-            if i == 0 && (approval || healthyFor > 0) { problem(field, "the first stage follows git: it has no gate") }
-            stages.append(Stage(name: stageName, selector: selector, healthyFor: healthyFor, approvalRequired: approval, approvers: approvers))
+            var auto = false
+            if let a = s["auto"] { if let flag = a.boolValue { auto = flag } else { problem("\(field).auto", "must be true or false") } }
+            if i == 0 && (approval || healthyFor > 0 || auto) { problem(field, "the first stage follows git: it has no gate") }
+            stages.append(Stage(name: stageName, selector: selector, healthyFor: healthyFor, approvalRequired: approval, approvers: approvers, auto: auto))
         }
         if !problems.isEmpty { throw InputError(problems.map { FieldProblem(field: "Promotion \(name.isEmpty ? "?" : name): \($0.field)", message: $0.message) }) }
         return Promotion(name: name, applicationSet: appSet, stages: stages, file: file)

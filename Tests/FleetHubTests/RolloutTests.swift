@@ -210,3 +210,35 @@ spec:
     let next = try JSONParser.parse(try await fixture.call("GET", "/api/v1/promotions/web").body)
     #expect(next["stages"]?.arrayValue?.last?["blockedBy"]?.stringValue?.contains("needs an approval by alice") == true, "\(next.serialized())")
 }
+
+/// A stage marked `auto` is promoted by the hub as soon as its gate opens: each commit proven in dev moves on.
+@Test func automaticPromotion() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-promotions-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try """
+    kind: Promotion
+    metadata: {name: web}
+    spec:
+      applicationSet: web
+      stages:
+        - {name: dev, selector: {matchLabels: {env: dev}}}
+        - {name: staging, selector: {matchLabels: {env: staging}}, auto: true}
+    """.write(to: dir.appendingPathComponent("web.yaml"), atomically: true, encoding: .utf8)
+    let allAtOnce = rollingAppSet.replacingOccurrences(of: "type: RollingSync", with: "type: AllAtOnce")
+    let fixture = try await InProcessHub(clusters: ["dev": true, "staging": true], files: web("registry.example.com/web:1"), appSet: allAtOnce) {
+        $0.promotions = [dir.path]
+    }
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func revision(_ name: String) throws -> String? { try hub.store.history(name).max { $0.id < $1.id }?.revision }
+    try await eventually("dev synced", timeout: 20) { try revision("web-dev") != nil }
+    let v1 = try revision("web-dev")
+    try await eventually("staging promoted automatically", timeout: 20) { try revision("web-staging") == v1 }
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    let v2 = try repo.commit(files: web("registry.example.com/web:2").mapValues { Data($0.utf8) }, message: "v2").hex
+    hub.refreshRepositories()
+    try await eventually("v2 in dev, then staging", timeout: 20) { try revision("web-dev") == v2 && revision("web-staging") == v2 }
+    let promoted = try hub.store.events(cluster: nil, application: "promotion/web/staging", after: 0, limit: 10).filter { $0.type == "Promoted" }
+    #expect(promoted.count == 2 && promoted.allSatisfy { $0.message.hasPrefix("the hub promoted") })
+}

@@ -18,6 +18,8 @@ private let three = doc(#"""
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "healthyFor": "soon"}]}}"#, "spec.stages[1].healthyFor"),
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "approval": "required"}]}}"#, "spec.stages[1].approvers"),
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "a", "selector": {"matchLabels": {"e": "2"}}}]}}"#, "spec.stages[1].name"),
+    (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "window": "Mon 9-17"}]}}"#, "spec.stages[1].window"),
+    (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}, "auto": true}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}}]}}"#, "spec.stages[0]"),
 ])
 func badPromotionsNameTheField(text: String, field: String) {
     do {
