@@ -1,3 +1,4 @@
+import FleetAuth
 import FleetConfig
 import FleetModel
 import FleetPolicy
@@ -154,7 +155,15 @@ public final class HubContext: Sendable {
         var promotions: [Promotion] = []
         for (file, text) in try yamlTexts(paths, what: "promotions") {
             for doc in try YAMLValue.documents(text, file: file) where doc != .null {
-                do { promotions.append(try Promotion.parse(doc, file: file)) } catch let error as InputError { throw HubError(.invalid, "\(file): \(error)") }
+                let promotion: Promotion
+                do { promotion = try Promotion.parse(doc, file: file) } catch let error as InputError { throw HubError(.invalid, "\(file): \(error)") }
+                for (i, stage) in promotion.stages.enumerated() {
+                    guard let window = stage.window else { continue }
+                    do { _ = try CronSchedule(window.schedule) } catch {
+                        throw HubError(.invalid, "\(file): Promotion \(promotion.name): spec.stages[\(i)].window.schedule: \(error)")
+                    }
+                }
+                promotions.append(promotion)
             }
         }
         for (i, p) in promotions.enumerated() {

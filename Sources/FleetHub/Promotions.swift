@@ -1,3 +1,4 @@
+import FleetAuth
 import FleetAPI
 import FleetModel
 import FleetReconcile
@@ -37,7 +38,9 @@ extension Hub {
         let now = context.now().timeIntervalSince1970
         return p.blocker(promoting: index, previous: members[index - 1].map(\.0), approved: { [self] revision in
             (try? isApproved(p, stage: p.stages[index], revision: revision)) ?? false
-        }, now: now, since: { Timestamp.seconds($0) })
+        }, now: now, since: { Timestamp.seconds($0) }, windowOpen: { [context] window in
+            ((try? CronSchedule(window.schedule))?.activeWindow(containing: context.now(), duration: window.duration)) ?? false
+        })
     }
 
     /// Pins every Application of `stage` to the revision the stage before runs, after checking its gate.
@@ -108,6 +111,7 @@ extension Hub {
                                        since: proven?.since, pinned: Set(members[i].compactMap(\.pinned)).sorted(),
                                        gate: i == 0 ? "follows git" : [stage.healthyFor > 0 ? "healthy for \(Int(stage.healthyFor)) s" : nil,
                                                                         stage.approvalRequired ? "approval by \(stage.approvers.joined(separator: ", "))" : nil,
+                                                                        stage.window.map { "window '\($0.schedule)' for \(Int($0.duration)) s" },
                                                                         stage.auto ? "automatic" : "flotilla promote"]
                                            .compactMap { $0 }.joined(separator: ", "),
                                        blockedBy: i == 0 ? nil : try promotionBlocker(p, stage: i, members: members))

@@ -14,6 +14,18 @@ public struct Promotion: Sendable, Equatable {
         public var approvers: [String]
         /// Promoted by the hub as soon as its gate opens (no `flotilla promote` needed).
         public var auto: Bool
+        /// When promoting to it is allowed: a cron schedule (as a project's sync windows) and how long each opening lasts.
+        public var window: Window?
+    }
+
+    public struct Window: Sendable, Equatable {
+        public var schedule: String
+        public var duration: Double
+
+        public init(schedule: String, duration: Double) {
+            self.schedule = schedule
+            self.duration = duration
+        }
     }
 
     public var name: String
@@ -35,8 +47,16 @@ public struct Promotion: Sendable, Equatable {
         if written.count < 2 { problem("spec.stages", "a promotion needs at least two stages") }
         for (i, s) in written.enumerated() {
             let field = "spec.stages[\(i)]"
-            for (key, _) in s.objectValue ?? [] where !["name", "selector", "healthyFor", "approval", "approvers", "auto"].contains(key) {
-                problem("\(field).\(key)", "unknown field (known: name, selector, healthyFor, approval, approvers, auto)")
+            for (key, _) in s.objectValue ?? [] where !["name", "selector", "healthyFor", "approval", "approvers", "auto", "window"].contains(key) {
+                problem("\(field).\(key)", "unknown field (known: name, selector, healthyFor, approval, approvers, auto, window)")
+            }
+            var window: Window?
+            if let w = s["window"] {
+                let schedule = w["schedule"]?.stringValue ?? ""
+                if schedule.isEmpty { problem("\(field).window.schedule", "a cron schedule (0 9 * * 1-5)") }
+                let duration = w["duration"]?.stringValue.flatMap(Self.duration)
+                if duration == nil || duration == 0 { problem("\(field).window.duration", "a duration (8h)") }
+                window = Window(schedule: schedule, duration: duration ?? 0)
             }
             let stageName = s["name"]?.stringValue ?? ""
             if let p = KubernetesNames.dns1123LabelProblem(stageName) { problem("\(field).name", p) }
@@ -63,7 +83,8 @@ public struct Promotion: Sendable, Equatable {
             var auto = false
             if let a = s["auto"] { if let flag = a.boolValue { auto = flag } else { problem("\(field).auto", "must be true or false") } }
             if i == 0 && (approval || healthyFor > 0 || auto) { problem(field, "the first stage follows git: it has no gate") }
-            stages.append(Stage(name: stageName, selector: selector, healthyFor: healthyFor, approvalRequired: approval, approvers: approvers, auto: auto))
+            if i == 0 && window != nil { problem("\(field).window", "the first stage follows git: it has no gate") }
+            stages.append(Stage(name: stageName, selector: selector, healthyFor: healthyFor, approvalRequired: approval, approvers: approvers, auto: auto, window: window))
         }
         if !problems.isEmpty { throw InputError(problems.map { FieldProblem(field: "Promotion \(name.isEmpty ? "?" : name): \($0.field)", message: $0.message) }) }
         return Promotion(name: name, applicationSet: appSet, stages: stages, file: file)
@@ -106,7 +127,8 @@ public struct Promotion: Sendable, Equatable {
 
     /// Why promoting stage `index` to the revision the stage before runs is refused now (nil: it may); `approved`
     /// tells whether an approval of that revision for that stage is recorded. `now` and `since` are RFC 3339.
-    public func blocker(promoting index: Int, previous: [Member], approved: (String) -> Bool, now: Double, since: (String) -> Double?) -> String? {
+    public func blocker(promoting index: Int, previous: [Member], approved: (String) -> Bool, now: Double, since: (String) -> Double?,
+                        windowOpen: (Window) -> Bool = { _ in true }) -> String? {
         guard index > 0, index < stages.count else { return "stage \(index + 1) cannot be promoted to: the first stage follows git" }
         let before = stages[index - 1], stage = stages[index]
         if previous.isEmpty { return "stage \(before.name) has no Application" }
@@ -116,6 +138,9 @@ public struct Promotion: Sendable, Equatable {
         }
         if stage.healthyFor > 0, let t = since(at), now - t < stage.healthyFor {
             return "stage \(before.name) has run \(revision.prefix(12)) healthy for \(Int(now - t)) s of the \(Int(stage.healthyFor)) s required"
+        }
+        if let window = stage.window, !windowOpen(window) {
+            return "the promotion window of \(stage.name) ('\(window.schedule)' for \(Int(window.duration)) s) is closed"
         }
         if stage.approvalRequired && !approved(revision) {
             return "promoting \(revision.prefix(12)) to \(stage.name) needs an approval by \(stage.approvers.joined(separator: ", ")) (flotilla approve \(name) --stage \(stage.name))"

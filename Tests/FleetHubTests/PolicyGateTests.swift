@@ -127,4 +127,10 @@ spec:
     try "kind: Promotion\nmetadata: {name: q}\nspec: {applicationSet: a, stages: [{name: dev, selector: {matchLabels: {env: dev}}}, {name: prod, selector: {matchLabels: {env: prod}}}]}\n"
         .write(to: dir.appendingPathComponent("q.yaml"), atomically: true, encoding: .utf8)
     #expect(throws: (any Error).self) { try HubContext.loadPromotions([dir.path]) }
+    try FileManager.default.removeItem(at: dir.appendingPathComponent("q.yaml"))
+    try "kind: Promotion\nmetadata: {name: p}\nspec: {applicationSet: a, stages: [{name: dev, selector: {matchLabels: {env: dev}}}, {name: prod, selector: {matchLabels: {env: prod}}, window: {schedule: 'every monday', duration: 8h}}]}\n"
+        .write(to: file, atomically: true, encoding: .utf8)
+    #expect {
+        try HubContext.loadPromotions([dir.path])
+    } throws: { "\($0)".contains("spec.stages[1].window.schedule") }
 }

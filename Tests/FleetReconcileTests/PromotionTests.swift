@@ -18,7 +18,7 @@ private let three = doc(#"""
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "healthyFor": "soon"}]}}"#, "spec.stages[1].healthyFor"),
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "approval": "required"}]}}"#, "spec.stages[1].approvers"),
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "a", "selector": {"matchLabels": {"e": "2"}}}]}}"#, "spec.stages[1].name"),
-    (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "window": "Mon 9-17"}]}}"#, "spec.stages[1].window"),
+    (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}, "window": "Mon 9-17"}]}}"#, "spec.stages[1].window.schedule"),
     (#"{"kind": "Promotion", "metadata": {"name": "p"}, "spec": {"applicationSet": "a", "stages": [{"name": "a", "selector": {"matchLabels": {"e": "1"}}, "auto": true}, {"name": "b", "selector": {"matchLabels": {"e": "2"}}}]}}"#, "spec.stages[0]"),
 ])
 func badPromotionsNameTheField(text: String, field: String) {
@@ -51,4 +51,10 @@ func badPromotionsNameTheField(text: String, field: String) {
     #expect(b?.contains("needs an approval by alice, role:release") == true)
     #expect(p.blocker(promoting: 2, previous: healthy, approved: { $0 == "r1" }, now: now, since: { _ in 0 }) == nil)
     #expect(p.blocker(promoting: 0, previous: healthy, approved: { _ in true }, now: now, since: { _ in 0 }) != nil)
+    // A stage with a window: closed outside it.
+    var windowed = p
+    windowed.stages[2].window = .init(schedule: "0 9 * * 1-5", duration: 8 * 3600)
+    #expect(windowed.blocker(promoting: 2, previous: healthy, approved: { _ in true }, now: now, since: { _ in 0 }, windowOpen: { _ in false })?
+        .contains("promotion window of prod ('0 9 * * 1-5' for 28800 s) is closed") == true)
+    #expect(windowed.blocker(promoting: 2, previous: healthy, approved: { _ in true }, now: now, since: { _ in 0 }, windowOpen: { _ in true }) == nil)
 }
