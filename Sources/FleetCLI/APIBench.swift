@@ -39,21 +39,9 @@ extension BenchCommand {
             if world.sim.isRunning { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(world.sim.processIdentifier), simNice) }
             try world.hub.start()
             guard let token = world.hub.bootstrapToken else { throw CLIError("the bench hub minted no admin token") }
-            let server = HubServer(api: HubAPI(hub: world.hub), listen: "127.0.0.1:0", logger: world.hub.benchLogger)
-            let started = DispatchSemaphore(value: 0)
-            let box = PortBox()
-            let task = Task {
-                let (port, task) = try await server.start()
-                box.set(port, task)
-                started.signal()
-                _ = await task.result
-            }
-            started.wait()
-            defer {
-                box.task?.cancel()
-                task.cancel()
-            }
-            let base = "http://127.0.0.1:\(box.port)"
+            let server = BenchHTTPServer(hub: world.hub)
+            defer { server.stop() }
+            let base = "http://127.0.0.1:\(server.port)"
             if inProcess {
                 // Quiet: after the first sync, so the figures are the handlers' own.
                 _ = world.wait(timeout: 600) { world.counts().synced == apps }
@@ -132,6 +120,32 @@ extension BenchCommand {
 private func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 /// The bound port and the server's task, handed from the server's task to the bench.
+/// The bench hub's API served on a free loopback port, until `stop()`.
+final class BenchHTTPServer: @unchecked Sendable {
+    let port: Int
+    private let box = PortBox()
+    private let task: Task<Void, any Error>
+
+    init(hub: Hub) {
+        let server = HubServer(api: HubAPI(hub: hub), listen: "127.0.0.1:0", logger: hub.benchLogger)
+        let started = DispatchSemaphore(value: 0)
+        let box = self.box
+        task = Task {
+            let (port, task) = try await server.start()
+            box.set(port, task)
+            started.signal()
+            _ = await task.result
+        }
+        started.wait()
+        port = box.port
+    }
+
+    func stop() {
+        box.task?.cancel()
+        task.cancel()
+    }
+}
+
 final class PortBox: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0

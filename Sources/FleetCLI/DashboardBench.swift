@@ -8,21 +8,9 @@ import Foundation
 enum DashboardBench {
     static func run(world: HubBenchWorld, apps: Int, runs: Int, last: String) throws {
         guard let token = world.hub.bootstrapToken else { throw CLIError("the bench hub minted no admin token") }
-        let server = HubServer(api: HubAPI(hub: world.hub), listen: "127.0.0.1:0", logger: world.hub.benchLogger)
-        let started = DispatchSemaphore(value: 0)
-        let box = PortBox()
-        let task = Task {
-            let (port, task) = try await server.start()
-            box.set(port, task)
-            started.signal()
-            _ = await task.result
-        }
-        started.wait()
-        defer {
-            box.task?.cancel()
-            task.cancel()
-        }
-        let transport = HTTPTransport(server: "http://127.0.0.1:\(box.port)", credentials: ClusterCredentials(bearerToken: token), timeout: 60)
+        let server = BenchHTTPServer(hub: world.hub)
+        defer { server.stop() }
+        let transport = HTTPTransport(server: "http://127.0.0.1:\(server.port)", credentials: ClusterCredentials(bearerToken: token), timeout: 60)
         func get(_ path: String) throws -> (seconds: Double, bytes: Int) {
             let start = DispatchTime.now().uptimeNanoseconds
             let r = try transport.request("GET", path, accept: "text/html")
