@@ -12,6 +12,8 @@ struct JsonnetEvalCommand: ParsableCommand {
     )
 
     @Option var file: String
+    /// Imports must resolve inside this directory (the repository's work copy).
+    @Option var root: String
     @Option(name: .customLong("jpath")) var jpaths: [String] = []
     @Option(name: .customLong("ext-str")) var extStr: [String] = []
     @Option(name: .customLong("ext-code")) var extCode: [String] = []
@@ -28,7 +30,7 @@ struct JsonnetEvalCommand: ParsableCommand {
         let options = JsonnetOptions(extVars: try variables(extStr, code: false) + variables(extCode, code: true),
                                      tlas: try variables(tlaStr, code: false) + variables(tlaCode, code: true))
         do {
-            print(try Jsonnet.evaluate(file: file, options: options, jpaths: jpaths), terminator: "")
+            print(try Jsonnet.evaluate(file: file, options: options, jpaths: jpaths, root: root), terminator: "")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)

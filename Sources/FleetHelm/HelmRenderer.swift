@@ -81,7 +81,13 @@ public enum HelmRenderer {
     /// Charts render far more than an ApplicationSet: larger output and more steps than template defaults.
     public static let defaultLimits = TemplateLimits(maxSteps: 50_000_000, maxOutputBytes: 64 << 20, maxValueBytes: 32 << 20, maxDepth: 1000)
 
-    public static func render(_ chartIn: Chart, options: HelmRenderOptions) throws -> HelmRelease {
+    /// Renders on a thread with a large stack (`LargeStack`): a chart may nest `include` and `tpl` as deep as
+    /// `limits.maxDepth` (1,000, as Helm), which the caller's stack may not hold.
+    public static func render(_ chart: Chart, options: HelmRenderOptions) throws -> HelmRelease {
+        try LargeStack.run { try renderOnThisThread(chart, options: options) }
+    }
+
+    static func renderOnThisThread(_ chartIn: Chart, options: HelmRenderOptions) throws -> HelmRelease {
         var chart = chartIn
         if chart.metadata.isLibrary {
             throw HelmError(.libraryChart, "validation: chart.metadata.type \"library\" is not installable (library charts are not installable)")

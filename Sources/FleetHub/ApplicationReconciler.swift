@@ -193,14 +193,16 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     }
 
     /// Diff of an Application that is not stored (a preview), against its cluster's live state.
-    func preview(_ object: JSONValue) -> ReconcileResult {
+    func preview(_ object: JSONValue, isCancelled: (@Sendable () -> Bool)? = nil) -> ReconcileResult {
         let clusters = (try? context.clusterStore.clusters()) ?? []
         guard let cluster = HubContext.cluster(of: object, in: clusters), let client = try? connections.client(for: cluster) else {
             var r = ReconcileResult()
             r.message = "destination is not a registered cluster"
             return r
         }
-        return AppSyncer(client: client, manifests: manifests).reconcile(object, dryRun: true, includeDiff: true)
+        var syncer = AppSyncer(client: client, manifests: manifests)
+        syncer.isCancelled = isCancelled
+        return syncer.reconcile(object, dryRun: true, includeDiff: true)
     }
 
     // MARK: - Placement changes

@@ -2,9 +2,11 @@ import FleetConfig
 import FleetGit
 import FleetKube
 import FleetManifests
+import FleetHelm
 import FleetModel
 import FleetReconcile
 import FleetStore
+import FleetTemplate
 import Foundation
 import NIOConcurrencyHelpers
 import ServiceLifecycle
@@ -22,7 +24,8 @@ struct HubRepositories: Sendable {
     let fetchLocations: [String: String]
     let credentials: [String: GitCredentials]
 
-    init(config: HubConfiguration, dataDir: URL, kubectl: String, jsonnet: any JsonnetEvaluator) throws {
+    init(config: HubConfiguration, dataDir: URL, kubectl: String, jsonnet: any JsonnetEvaluator,
+         isStopping: @escaping @Sendable () -> Bool = { false }) throws {
         gitCache = GitMirrorCache(root: dataDir.appendingPathComponent("git"))
         var locations: [String: String] = [:], creds: [String: GitCredentials] = [:]
         for repo in config.repositories {
@@ -48,6 +51,12 @@ struct HubRepositories: Sendable {
         limits.subprocessTimeout = config.limits.subprocessTimeout
         limits.maxObjectBytes = config.limits.manifestBytes
         limits.remoteHosts = config.limits.kustomizeRemoteHosts
+        // Charts render under the same limits as ApplicationSet templates, with Helm's 1,000 nested includes,
+        // a deadline of limits.renderTimeout and a stop when the hub stops.
+        limits.template = TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
+                                         maxValueBytes: config.limits.templateOutputBytes, maxDepth: HelmRenderer.defaultLimits.maxDepth,
+                                         isCancelled: isStopping)
+        limits.renderTimeout = config.limits.renderTimeout
         // Work copies live in the data directory (0700), and what a killed hub left there is removed now.
         let work = dataDir.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

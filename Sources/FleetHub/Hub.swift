@@ -75,7 +75,8 @@ public final class Hub: @unchecked Sendable {
         policy = try RBACPolicy.parse(config.auth.policy, defaultRole: config.auth.defaultRole, source: "auth.policy")
         // Jsonnet runs in a child process (this binary's `jsonnet-eval`), stopped after limits.subprocessTimeout.
         let jsonnet: any JsonnetEvaluator = Self.jsonnetExecutable.map { SubprocessJsonnet(executable: $0) } ?? InProcessJsonnet()
-        repositories = try HubRepositories(config: config, dataDir: dataDir, kubectl: kubectl, jsonnet: jsonnet)
+        repositories = try HubRepositories(config: config, dataDir: dataDir, kubectl: kubectl, jsonnet: jsonnet,
+                                           isStopping: { [context] in context.isStopping })
         // Every committed event (failover, sync, audit, cluster state) is logged and sent to the notifications.
         events = EventLog(context: context)
         connections = ClusterConnections(context: context)
@@ -210,7 +211,9 @@ public final class Hub: @unchecked Sendable {
     public func rollback(_ name: String, to id: Int) throws -> String { try reconciler.rollback(name, to: id) }
     public func unpin(_ name: String) throws { try reconciler.unpin(name) }
     public func diff(_ name: String) throws -> ReconcileResult { try reconciler.diff(name) }
-    public func preview(_ app: Application) -> ReconcileResult { reconciler.preview(app.object) }
+    public func preview(_ app: Application, isCancelled: (@Sendable () -> Bool)? = nil) -> ReconcileResult {
+        reconciler.preview(app.object, isCancelled: isCancelled)
+    }
 
     /// The time of the Application's last reconcile, newer than its stored status when nothing changed since.
     public func lastReconciled(_ name: String) -> String? { context.reconciledAt.withLockedValue { $0[name] } }

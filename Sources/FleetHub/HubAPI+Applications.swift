@@ -68,7 +68,7 @@ extension HubAPI {
             func detail(_ app: Application, change: String) throws -> PreviewApplication {
                 // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
                 do { try limits.checkpoint() } catch { throw HubError(.unavailable, "preview stopped: \(error) (limits.renderTimeout)") }
-                let result = hub.preview(app)
+                let result = hub.preview(app, isCancelled: r.isCancelled)
                 var preview = PreviewApplication(name: app.name, change: change, cluster: HubContext.cluster(of: app.object, in: clusters),
                                                  application: app.object, sync: result.syncStatus.rawValue, resources: result.resources.map(Self.resourceDiff),
                                                  message: result.message.isEmpty ? nil : result.message)

@@ -20,6 +20,8 @@ public struct RenderContext: Sendable {
     /// Asks the destination for its version and API versions; called only when a chart is rendered (a plain
     /// source never pays for it).
     public var capabilities: (@Sendable () -> (kubeVersion: String?, apiVersions: [String]))?
+    /// Polled while a chart renders: true stops it (the preview's client left).
+    public var isCancelled: (@Sendable () -> Bool)?
 
     /// The context with `capabilities` asked, once.
     public func resolved() -> RenderContext {
@@ -397,6 +399,12 @@ extension ManifestLoader {
         render.includeCRDs = !options.skipCrds
         render.skipTests = options.skipTests
         render.validateSchema = !options.skipSchemaValidation
+        render.limits = limits.template
+        render.limits.deadline = .now + .milliseconds(Int(limits.renderTimeout * 1000))
+        let stopAll = limits.template.isCancelled, stopThis = context.isCancelled
+        if stopAll != nil || stopThis != nil {
+            render.limits.isCancelled = { stopAll?() == true || stopThis?() == true }
+        }
         for file in options.valueFiles {
             guard let text = try read(file) else {
                 if options.ignoreMissingValueFiles { continue }

@@ -50,21 +50,31 @@ public struct JsonnetOptions: Sendable, Equatable {
 
 /// Evaluates jsonnet with the reference implementation (libjsonnet), in this process.
 public enum Jsonnet {
-    /// The JSON text `file` evaluates to. `jpaths` are import directories (absolute).
-    public static func evaluate(file: String, options: JsonnetOptions, jpaths: [String]) throws -> String {
+    /// The JSON text `file` evaluates to. `jpaths` are import directories (absolute). Every import (`import`,
+    /// `importstr`, `importbin`), relative or absolute, must resolve inside `root` (the repository's work copy,
+    /// which holds the library paths too): anything else is refused by name, so a source cannot read the hub's
+    /// own files.
+    public static func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String) throws -> String {
         guard let vm = jsonnet_make() else { throw ManifestError("cannot start the jsonnet interpreter") }
         defer { jsonnet_destroy(vm) }
         jsonnet_max_stack(vm, 500)
         jsonnet_max_trace(vm, 20)
         for p in jpaths { jsonnet_jpath_add(vm, p) }
+        let importer = ConfinedImporter(vm: vm, root: root, jpaths: jpaths)
+        let context = Unmanaged.passRetained(importer)
+        defer { context.release() }
+        jsonnet_import_callback(vm, confinedImport, context.toOpaque())
         for v in options.extVars {
             if v.code { jsonnet_ext_code(vm, v.name, v.value) } else { jsonnet_ext_var(vm, v.name, v.value) }
         }
         for v in options.tlas {
             if v.code { jsonnet_tla_code(vm, v.name, v.value) } else { jsonnet_tla_var(vm, v.name, v.value) }
         }
+        guard let entry = importer.confine(file) else {
+            throw ManifestError("\(file) is outside the repository (\(root))")
+        }
         var error: Int32 = 0
-        guard let output = jsonnet_evaluate_file(vm, file, &error) else { throw ManifestError("jsonnet returned nothing for \(file)") }
+        guard let output = jsonnet_evaluate_file(vm, entry, &error) else { throw ManifestError("jsonnet returned nothing for \(file)") }
         let text = String(cString: output)
         _ = jsonnet_realloc(vm, output, 0)
         if error != 0 { throw ManifestError(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
@@ -90,16 +100,103 @@ public enum Jsonnet {
     }
 }
 
+/// Resolves jsonnet imports as the reference implementation does (relative to the importing file, then the
+/// library paths, last added first), but only inside the repository: the path is made absolute, `.` and `..`
+/// removed and links resolved before it is compared with the root at a path boundary.
+final class ConfinedImporter {
+    let vm: OpaquePointer
+    let root: String
+    let jpaths: [String]
+    /// Bytes one imported file may hold.
+    static let maxFileBytes = 64 << 20
+
+    init(vm: OpaquePointer, root: String, jpaths: [String]) {
+        self.vm = vm
+        self.root = Self.resolved(root)
+        self.jpaths = jpaths
+    }
+
+    /// The absolute, link-free form of `path`; the part that does not exist yet is kept as written (normalised).
+    static func resolved(_ path: String) -> String {
+        let standard = (path as NSString).standardizingPath
+        if let real = realpath(standard, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        return standard
+    }
+
+    /// `path` when it lies inside the root, else nil.
+    func confine(_ path: String) -> String? {
+        let resolved = Self.resolved(path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path)
+        return resolved == root || resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") ? resolved : nil
+    }
+
+    enum Answer {
+        case found(path: String, content: String)
+        case refused(String)
+    }
+
+    func resolve(base: String, rel: String) -> Answer {
+        let candidates = rel.hasPrefix("/") ? [rel] : [base + (base.hasSuffix("/") || base.isEmpty ? "" : "/") + rel] + jpaths.reversed().map { $0 + "/" + rel }
+        for candidate in candidates {
+            guard let path = confine(candidate) else {
+                return .refused("import \"\(rel)\" is outside the repository: jsonnet sources may import only files of their repository and its library paths")
+            }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            if size > Self.maxFileBytes {
+                return .refused("import \"\(rel)\" is \(size) bytes, over the limit of \(Self.maxFileBytes) bytes for one imported file")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            return .found(path: path, content: String(decoding: data, as: UTF8.self))
+        }
+        return .refused("couldn't open import \"\(rel)\": no match locally or in the Jsonnet library paths")
+    }
+
+    /// A copy of `text` in memory the interpreter owns (it frees it).
+    func owned(_ text: String) -> UnsafeMutablePointer<CChar>? {
+        let bytes = Array(text.utf8)
+        guard let raw = jsonnet_realloc(vm, nil, bytes.count + 1) else { return nil }
+        bytes.withUnsafeBufferPointer { buffer in
+            raw.withMemoryRebound(to: UInt8.self, capacity: bytes.count + 1) { out in
+                if let base = buffer.baseAddress { out.update(from: base, count: bytes.count) }
+                out[bytes.count] = 0
+            }
+        }
+        return raw
+    }
+}
+
+/// libjsonnet's import callback: confined to the repository (`ConfinedImporter`).
+private let confinedImport: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
+                                            UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, UnsafeMutablePointer<Int32>?) -> UnsafeMutablePointer<CChar>? = {
+    context, base, rel, foundHere, success in
+    guard let context, let rel else { success?.pointee = 0; return nil }
+    let importer = Unmanaged<ConfinedImporter>.fromOpaque(context).takeUnretainedValue()
+    switch importer.resolve(base: base.map { String(cString: $0) } ?? "", rel: String(cString: rel)) {
+    case .found(let path, let content):
+        foundHere?.pointee = importer.owned(path)
+        success?.pointee = 1
+        return importer.owned(content)
+    case .refused(let message):
+        success?.pointee = 0
+        return importer.owned(message)
+    }
+}
+
 /// Where jsonnet runs. Jsonnet has no time or memory bound of its own, so a hub evaluates it in a child
 /// process it can stop (`SubprocessJsonnet`); tools evaluate in-process.
 public protocol JsonnetEvaluator: Sendable {
-    func evaluate(file: String, options: JsonnetOptions, jpaths: [String], timeout: Double) throws -> String
+    /// Evaluates `file`; every import must resolve inside `root` (see `Jsonnet.evaluate`).
+    func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String
 }
 
 public struct InProcessJsonnet: JsonnetEvaluator {
     public init() {}
-    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], timeout: Double) throws -> String {
-        try Jsonnet.evaluate(file: file, options: options, jpaths: jpaths)
+    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String {
+        try Jsonnet.evaluate(file: file, options: options, jpaths: jpaths, root: root)
     }
 }
 
@@ -108,18 +205,18 @@ public struct SubprocessJsonnet: JsonnetEvaluator {
     public let executable: String
     public init(executable: String) { self.executable = executable }
 
-    public static func arguments(file: String, options: JsonnetOptions, jpaths: [String]) -> [String] {
-        var args = ["jsonnet-eval", "--file", file]
+    public static func arguments(file: String, options: JsonnetOptions, jpaths: [String], root: String) -> [String] {
+        var args = ["jsonnet-eval", "--file", file, "--root", root]
         for p in jpaths { args += ["--jpath", p] }
         for v in options.extVars { args += [v.code ? "--ext-code" : "--ext-str", "\(v.name)=\(v.value)"] }
         for v in options.tlas { args += [v.code ? "--tla-code" : "--tla-str", "\(v.name)=\(v.value)"] }
         return args
     }
 
-    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], timeout: Double) throws -> String {
+    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String {
         let result: Subprocess.Result
         do {
-            result = try Subprocess.run(executable, Self.arguments(file: file, options: options, jpaths: jpaths), timeout: timeout)
+            result = try Subprocess.run(executable, Self.arguments(file: file, options: options, jpaths: jpaths, root: root), timeout: timeout)
         } catch let error as Subprocess.Failure {
             switch error {
             case .timedOut(let seconds): throw ManifestError("jsonnet did not finish within \(Int(seconds)) s and was stopped (limits.subprocessTimeout)")

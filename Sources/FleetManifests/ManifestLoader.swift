@@ -1,5 +1,7 @@
 import FleetConfig
+import FleetHelm
 import FleetModel
+import FleetTemplate
 import Foundation
 
 /// Reads the Kubernetes manifests of an Application source at a commit: every `*.yaml`, `*.yml` and `*.json`
@@ -31,6 +33,11 @@ public struct ManifestLoader: Sendable {
         public var remoteHosts: [String] = []
         /// Where kustomize work copies go (created 0700). Default: the system's temporary directory.
         public var workDirectory: URL?
+        /// Bounds on each chart render (steps, depth, bytes; `isCancelled` stops every render, as when the hub
+        /// stops). Default: `HelmRenderer.defaultLimits`.
+        public var template: TemplateLimits = HelmRenderer.defaultLimits
+        /// Seconds one chart render may take before it stops. Default 60.
+        public var renderTimeout: Double = 60
         public init() {}
     }
 
@@ -173,7 +180,7 @@ public struct ManifestLoader: Sendable {
                 do {
                     defer { subprocesses.signal() }
                     output = try jsonnet.evaluate(file: root.appendingPathComponent(file).path, options: jsonnetOptions, jpaths: jpaths,
-                                                  timeout: limits.subprocessTimeout)
+                                                  root: root.path, timeout: limits.subprocessTimeout)
                 } catch let error as ManifestError {
                     throw ManifestError("jsonnet \(file) in \(repoURL) at \(commit.prefix(12)): \(error.description.replacingOccurrences(of: root.path + "/", with: ""))")
                 }

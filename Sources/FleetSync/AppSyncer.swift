@@ -70,6 +70,8 @@ public struct AppSyncer: Sendable {
     public let client: KubeClient
     public let manifests: ManifestLoader
     public let concurrency: Int
+    /// Polled while sources render (a preview whose client left, a hub that stops): the render stops.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     /// Seconds one wave (its resources healthy, its hooks finished) may take before the sync fails.
     public var waveTimeout: Double
@@ -134,6 +136,7 @@ public struct AppSyncer: Sendable {
             if sources.isEmpty { throw ManifestError("the Application has no source") }
             // What Argo CD passes to helm: the release name, namespace, cluster version and APIs, `$ref` sources.
             var context = RenderContext(applicationName: name, namespace: namespace, references: RenderContext.references(in: sources))
+            context.isCancelled = isCancelled
             let client = self.client
             context.capabilities = {
                 let resources = (try? client.discover()) ?? []

@@ -34,6 +34,7 @@ struct Executor {
             case .action(let pipe, let line):
                 let value = try evalPipe(pipe, dot: dot, line: line)
                 if pipe.decl.isEmpty {
+                    if value.nestingDepth > 0 { try budget.checkShape(value) }
                     out += value.isValid ? GoFormat.value(value) : "<no value>"
                     try budget.checkOutput(out.utf8.count)
                 }

@@ -19,19 +19,24 @@ public struct TemplateLimits: Sendable {
     /// Bytes of one string, and items of one list, that a function may build (`repeat`, `until`, `seq`,
     /// `indent`, `printf` padding, …); checked before allocating.
     public var maxValueBytes: Int
-    /// Nesting of blocks (`if`, `range`, `with`) and parentheses in a template.
+    /// Nesting of blocks (`if`, `range`, `with`) and parentheses in a template, and of template calls at run
+    /// time: `template`, Helm's `include` and `tpl` share one count (Helm stops at 1,000).
     public var maxDepth: Int
+    /// Levels of lists and maps a value may hold, whether built by functions (`dict`, `list`, `set`, `merge`,
+    /// `append`, …) or walked by one (`toJson`, `toYaml`, `deepCopy`, printing). Default 1,000.
+    public var maxDataDepth: Int
     /// Renders stop with `.cancelled` once the clock passes this instant.
     public var deadline: ContinuousClock.Instant?
     /// Polled while rendering; true stops the render with `.cancelled` (the client went away, the hub stops).
     public var isCancelled: (@Sendable () -> Bool)?
 
     public init(maxSteps: Int = 10_000_000, maxOutputBytes: Int = 16 << 20, maxValueBytes: Int = 16 << 20, maxDepth: Int = 100,
-                deadline: ContinuousClock.Instant? = nil, isCancelled: (@Sendable () -> Bool)? = nil) {
+                maxDataDepth: Int = 1_000, deadline: ContinuousClock.Instant? = nil, isCancelled: (@Sendable () -> Bool)? = nil) {
         self.maxSteps = maxSteps
         self.maxOutputBytes = maxOutputBytes
         self.maxValueBytes = maxValueBytes
         self.maxDepth = maxDepth
+        self.maxDataDepth = maxDataDepth
         self.deadline = deadline
         self.isCancelled = isCancelled
     }
@@ -69,10 +74,19 @@ final class RenderBudget {
         }
     }
 
-    /// Charges for a value a function returned, by its size.
+    /// Charges for a value a function returned, by its size; refuses one nested deeper than `maxDataDepth`
+    /// or a string longer than `maxValueBytes`.
     func charge(value: TemplateValue) throws {
+        if value.nestingDepth > limits.maxDataDepth {
+            throw TemplateError(.limit, "a value nested deeper than \(limits.maxDataDepth) levels of lists and maps (maxDataDepth)")
+        }
         switch value {
-        case .string(let s): try charge(1 + s.utf8.count / 64)
+        case .string(let s):
+            let bytes = s.utf8.count
+            if bytes > limits.maxValueBytes {
+                throw TemplateError(.limit, "a string of \(bytes) bytes, over the limit of \(limits.maxValueBytes) (maxValueBytes)")
+            }
+            try charge(1 + bytes / 64)
         case .list(let l): try charge(1 + l.items.count)
         case .map(let m): try charge(1 + m.entries.count)
         default: try charge(1)
@@ -86,6 +100,31 @@ final class RenderBudget {
         }
     }
 
+    /// Walks `value` without recursion before a function walks it recursively (a serializer, a deep copy,
+    /// printing): one step per list item or map entry visited, so a list that holds itself many times over
+    /// costs what printing it would and hits `maxSteps` (and the deadline) instead of running for hours; a
+    /// value deeper than `maxDataDepth` (or holding itself) is refused.
+    func checkShape(_ value: TemplateValue) throws {
+        guard value.nestingDepth > 0 else { return }
+        var stack: [(TemplateValue, Int)] = [(value, 1)]
+        while let (current, level) = stack.popLast() {
+            if level > limits.maxDataDepth {
+                throw TemplateError(.limit, "a value nested deeper than \(limits.maxDataDepth) levels of lists and maps, or holding itself (maxDataDepth)")
+            }
+            switch current {
+            case .list(let l):
+                try charge(1 + l.items.count)
+                for item in l.items where item.nestingDepth > 0 { stack.append((item, level + 1)) }
+            case .map(let m):
+                let entries = m.entries
+                try charge(1 + entries.count)
+                for item in entries.values where item.nestingDepth > 0 { stack.append((item, level + 1)) }
+            default:
+                continue
+            }
+        }
+    }
+
     func checkOutput(_ bytes: Int) throws {
         if bytes > limits.maxOutputBytes {
             throw TemplateError(.limit, "template output exceeded the limit of \(limits.maxOutputBytes) bytes (maxOutputBytes)")
@@ -94,6 +133,15 @@ final class RenderBudget {
 }
 
 extension RenderBudget {
+    /// Functions that walk their arguments' lists and maps recursively (serializing, copying, comparing,
+    /// printing): their arguments' shape is checked first (`checkShape`). Names without the `must` prefix.
+    static let walkers: Set<String> = [
+        "toJson", "toPrettyJson", "toRawJson", "toYaml", "toYamlPretty", "toToml", "deepCopy", "merge", "mergeOverwrite",
+        "deepEqual", "eq", "ne", "print", "printf", "println", "cat", "toString", "toStrings", "quote", "squote", "fail",
+        "has", "without", "uniq", "b64enc", "b32enc", "sha1sum", "sha256sum", "sha512sum", "adler32sum", "join", "sortAlpha",
+        "html", "js", "urlquery",
+    ]
+
     /// Matching is linear in text × pattern: charged before it runs, so one call cannot run for long.
     func chargeRegex(_ pattern: String, _ text: String) throws {
         let (work, overflow) = text.utf8.count.multipliedReportingOverflow(by: max(1, pattern.utf8.count))
@@ -116,7 +164,17 @@ extension RenderBudget {
         func str(_ v: TemplateValue) -> String { Sprig.str(v) }
         // The `must` forms of functions cost what the plain forms cost.
         let name = functionName.hasPrefix("must") ? functionName.dropFirst(4).prefix(1).lowercased() + functionName.dropFirst(5) : functionName
+        if Self.walkers.contains(name) {
+            for arg in args where arg.nestingDepth > 0 { try checkShape(arg) }
+        }
         switch name {
+        case "printf", "print", "println", "cat", "nospace":
+            // The result is at most the arguments' text plus the format's; strings are counted before joining.
+            var total = 0
+            for arg in args {
+                if case .string(let s) = arg { total = plus(total, s.utf8.count) }
+            }
+            try allow(total, building: name)
         case "repeat" where args.count == 2:
             try allow(times(max(0, int(args[0])), bytes(args[1])), building: "repeat")
         case "randAlphaNum", "randAlpha", "randNumeric", "randAscii", "randBytes":

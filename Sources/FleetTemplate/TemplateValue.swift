@@ -143,12 +143,35 @@ public enum TemplateValue {
 
 /// A Go slice: its items and its element type (`[]interface {}`, `[]string`, `[]int`).
 public struct TemplateList {
-    public var items: [TemplateValue]
+    public var items: [TemplateValue] { didSet { depth = Self.depth(of: items) } }
     public var element: String
+    /// Levels of lists and maps this list holds, itself included, as they were when it was built (a map
+    /// inside may have grown since: see `TemplateMap.depth`).
+    public private(set) var depth: Int
 
     public init(_ items: [TemplateValue], element: String = "interface {}") {
         self.items = items
         self.element = element
+        self.depth = Self.depth(of: items)
+    }
+
+    static func depth<S: Sequence>(of items: S) -> Int where S.Element == TemplateValue {
+        var deepest = 0
+        for item in items { deepest = max(deepest, item.nestingDepth) }
+        return deepest + 1
+    }
+}
+
+extension TemplateValue {
+    /// Levels of lists and maps, as recorded when each was built or last changed: a cheap lower bound,
+    /// exact for values built without changing a map that is already inside another. Serializers and other
+    /// walkers bound the real depth as they go (`RenderBudget.checkShape`).
+    var nestingDepth: Int {
+        switch self {
+        case .list(let l): return l.depth
+        case .map(let m): return m.depth
+        default: return 0
+        }
     }
 }
 
@@ -160,16 +183,54 @@ public final class TemplateMap {
     private var converted: [(String, TemplateValue)] = []
     private var storage: [String: TemplateValue]
     public let element: String
+    /// Levels of lists and maps this map holds, itself included, kept as entries are set; maps made from
+    /// parsed data count 1 (their depth is bounded by the parser).
+    public private(set) var depth: Int
 
     public init(_ entries: [String: TemplateValue] = [:], element: String = "interface {}") {
         self.storage = entries
         self.element = element
+        self.depth = TemplateList.depth(of: entries.values)
     }
 
     init(json pairs: [(String, JSONValue)]) {
         pending = pairs
         storage = [:]
         element = "interface {}"
+        depth = 1
+    }
+
+    /// Releases nested maps one after another rather than inside one another: a chain of maps built
+    /// 10⁶ levels deep (with `set` on maps already nested, which `depth` cannot see) must not take the
+    /// thread's stack when it is freed.
+    deinit {
+        guard !storage.isEmpty || !converted.isEmpty else { return }
+        var work: [TemplateMap] = []
+        Self.collectMaps(storage.values, into: &work, level: 0)
+        Self.collectMaps(converted.map(\.1), into: &work, level: 0)
+        storage = [:]
+        converted = []
+        while !work.isEmpty {
+            var map = work.removeLast()
+            guard isKnownUniquelyReferenced(&map) else { continue }
+            let values = map.storage.values
+            let more = map.converted.map(\.1)
+            map.storage = [:]
+            map.converted = []
+            Self.collectMaps(values, into: &work, level: 0)
+            Self.collectMaps(more, into: &work, level: 0)
+        }
+    }
+
+    /// The maps in `values` and in the lists among them (lists nest only as deep as they were built).
+    private static func collectMaps<C: Collection>(_ values: C, into work: inout [TemplateMap], level: Int) where C.Element == TemplateValue {
+        for value in values {
+            switch value {
+            case .map(let m): work.append(m)
+            case .list(let l) where level < 10_000: collectMaps(l.items, into: &work, level: level + 1)
+            default: continue
+            }
+        }
     }
 
     /// Converts every entry not converted yet (before enumeration or a change).
@@ -185,7 +246,7 @@ public final class TemplateMap {
 
     public var entries: [String: TemplateValue] {
         get { materialize(); return storage }
-        set { pending = nil; converted = []; storage = newValue }
+        set { pending = nil; converted = []; storage = newValue; depth = TemplateList.depth(of: newValue.values) }
     }
 
     /// A read converts only the entry read (small maps are searched in order, without hashing); a dict or list
@@ -208,7 +269,11 @@ public final class TemplateMap {
                 return TemplateValue(hit.1)
             }
         }
-        set { materialize(); storage[key] = newValue }
+        set {
+            materialize()
+            storage[key] = newValue
+            if let newValue { depth = max(depth, newValue.nestingDepth + 1) }
+        }
     }
 
     var isEmpty: Bool { pending.map(\.isEmpty) ?? storage.isEmpty }

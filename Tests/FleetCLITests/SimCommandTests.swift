@@ -239,11 +239,11 @@ func kubectlOverTLSWithToken() throws {
     defer { cli.cleanup() }
     let ok = cli.write("ok.jsonnet", "function(n) { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-' + n } }")
     let evaluator = SubprocessJsonnet(executable: CLI.binary.path)
-    let json = try evaluator.evaluate(file: ok, options: JsonnetOptions(tlas: [.init(name: "n", value: "7", code: true)]), jpaths: [], timeout: 30)
+    let json = try evaluator.evaluate(file: ok, options: JsonnetOptions(tlas: [.init(name: "n", value: "7", code: true)]), jpaths: [], root: cli.workDir.path, timeout: 30)
     #expect(json.contains("\"cm-7\""))
     let slow = cli.write("slow.jsonnet", "std.foldl(function(a, b) a + b, std.range(0, 200000000), 0)")
     let started = Date()
-    #expect { try evaluator.evaluate(file: slow, options: JsonnetOptions(), jpaths: [], timeout: 1) } throws: {
+    #expect { try evaluator.evaluate(file: slow, options: JsonnetOptions(), jpaths: [], root: cli.workDir.path, timeout: 1) } throws: {
         "\($0)".contains("did not finish within 1 s")
     }
     #expect(Date().timeIntervalSince(started) < 10)

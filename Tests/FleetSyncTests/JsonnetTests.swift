@@ -42,3 +42,46 @@ import Testing
     let broken = try JSONParser.parse(#"{"repoURL": "\#(root.path)", "path": "bad"}"#)
     #expect { try loader.load(source: broken) } throws: { "\($0)".contains("jsonnet bad/broken.jsonnet") && "\($0)".contains("boom") }
 }
+
+/// Imports are confined to the repository: an absolute path or a `../` escape to a file of the hub (its token,
+/// its sealing key) is refused by name, and the file's content appears nowhere; imports inside the repository,
+/// by relative path, library path or absolute path into the checkout, still work.
+@Test(arguments: [
+    ("absolute importstr", "importstr '%SECRET%'"),
+    ("absolute import", "import '%SECRET%'"),
+    ("relative escape", "importstr '../../../../../../../../../..%SECRET%'"),
+    ("relative escape to a system file", "importstr '../../../../../../../../../../etc/hostname'"),
+])
+func jsonnetImportsStayInTheRepository(_ name: String, _ expression: String) throws {
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-jsonnet-confine-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: base) }
+    let root = base.appendingPathComponent("repo")
+    let secret = base.appendingPathComponent("outside/secret.txt")
+    try FileManager.default.createDirectory(at: secret.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try "admin-token-0123456789".write(to: secret, atomically: true, encoding: .utf8)
+    let files = [
+        "app/leak.jsonnet": "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'leak' }, data: { token: std.toString(\(expression.replacingOccurrences(of: "%SECRET%", with: secret.path))) } }",
+        "lib/inner.txt": "inside",
+        "ok/fine.jsonnet": "{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fine' }, data: { a: importstr '../lib/inner.txt', b: importstr 'inner.txt' } }",
+    ]
+    for (path, text) in files {
+        let url = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+    let loader = ManifestLoader(git: WorkingTreeGitSource(root: root))
+    let leak = try JSONParser.parse(#"{"repoURL": "\#(root.path)", "path": "app", "directory": {"jsonnet": {"libs": ["lib"]}}}"#)
+    #expect(throws: (any Error).self, "\(name)") {
+        let objects = try loader.load(source: leak)?.objects ?? []
+        Issue.record("\(name): rendered \(objects)")
+    }
+    do { _ = try loader.load(source: leak) } catch {
+        let text = "\(error)"
+        #expect(text.contains("outside the repository"), "\(name): \(text)")
+        #expect(!text.contains("admin-token"), "\(name): \(text)")
+    }
+    let fine = try JSONParser.parse(#"{"repoURL": "\#(root.path)", "path": "ok", "directory": {"jsonnet": {"libs": ["lib"]}}}"#)
+    let objects = try #require(try loader.load(source: fine)?.objects)
+    #expect(objects.first?.value(at: ["data", "a"])?.stringValue == "inside")
+    #expect(objects.first?.value(at: ["data", "b"])?.stringValue == "inside")
+}
