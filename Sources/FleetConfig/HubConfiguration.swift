@@ -107,6 +107,13 @@ public struct HubConfiguration: Sendable, Equatable {
         public var manifestBytes = 1 << 20
         /// Hosts kustomize may load remote bases from (`resources: [https://github.com/…]`). Default none.
         public var kustomizeRemoteHosts: [String] = []
+        /// Hosts besides `repositories:` that chart repositories, chart archives, chart dependencies and remote
+        /// value files may be fetched from, over HTTPS only. Default none.
+        public var chartRepositoryHosts: [String] = []
+        /// Seconds one fetch of a source (chart index, archive, value file) may take. Default 30.
+        public var fetchTimeout: Double = 30
+        /// Maximum nesting of lists and maps in a template's values (`dict`, `list`, `toJson`, …). Default 1,000.
+        public var templateDataDepth = 1_000
         public init() {}
     }
 
@@ -520,6 +527,9 @@ extension HubConfiguration {
             ("renderQueue", { c, v, f in c.renderQueue = r.int(v, f) ?? c.renderQueue }),
             ("manifestBytes", { c, v, f in c.manifestBytes = r.int(v, f) ?? c.manifestBytes }),
             ("kustomizeRemoteHosts", { c, v, f in c.kustomizeRemoteHosts = r.strings(v, f) }),
+            ("chartRepositoryHosts", { c, v, f in c.chartRepositoryHosts = r.strings(v, f) }),
+            ("fetchTimeout", { c, v, f in c.fetchTimeout = r.duration(v, f) ?? c.fetchTimeout }),
+            ("templateDataDepth", { c, v, f in c.templateDataDepth = r.int(v, f) ?? c.templateDataDepth }),
         ]
     }
 

@@ -36,11 +36,15 @@ struct HubRepositories: Sendable {
         fetchLocations = locations
         credentials = creds
         let exact = creds
-        let byPrefix = config.repositories.filter { $0.password != nil }
+        // A repository's credentials go to URLs within it, compared parsed (scheme, host, port, whole path
+        // segments), never to a URL with user information of its own.
+        let byPrefix = config.repositories.filter { $0.password != nil }.compactMap { repo in RepositoryURL(repo.url).map { (base: $0, repo: repo) } }
+            .sorted { $0.base.path.count > $1.base.path.count }
         let mirror = MirrorGitSource(cache: gitCache, fetchOnResolve: false) { url in
             let n = GitMirrorCache.normalize(url)
             if let hit = exact[n] { return hit }
-            return byPrefix.first { n.hasPrefix(GitMirrorCache.normalize($0.url)) }.map { GitCredentials(username: $0.username ?? "git", password: $0.password!) }
+            guard let parsed = RepositoryURL(url), !parsed.hasUserInfo else { return nil }
+            return byPrefix.first { parsed.isWithin($0.base) }.map { GitCredentials(username: $0.repo.username ?? "git", password: $0.repo.password!) }
         }
         var overrides: [String: any GitSource] = [:]
         for repo in config.repositories {
@@ -55,7 +59,7 @@ struct HubRepositories: Sendable {
         // a deadline of limits.renderTimeout and a stop when the hub stops.
         limits.template = TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
                                          maxValueBytes: config.limits.templateOutputBytes, maxDepth: HelmRenderer.defaultLimits.maxDepth,
-                                         isCancelled: isStopping)
+                                         maxDataDepth: config.limits.templateDataDepth, isCancelled: isStopping)
         limits.renderTimeout = config.limits.renderTimeout
         // Work copies live in the data directory (0700), and what a killed hub left there is removed now.
         let work = dataDir.appendingPathComponent("work")
@@ -65,8 +69,9 @@ struct HubRepositories: Sendable {
         limits.workDirectory = work
         // Chart repositories take their credentials from `repositories:` (by URL prefix); archives are kept by digest.
         let charts = ChartRepositories(credentials: config.repositories.map { .init(urlPrefix: $0.url, username: $0.username, password: $0.password) },
-                                       cacheDirectory: dataDir.appendingPathComponent("charts"))
+                                       cacheDirectory: dataDir.appendingPathComponent("charts"), timeout: config.limits.fetchTimeout)
         charts.remoteValueFiles = .configuredRepositories
+        charts.allowedHosts = config.limits.chartRepositoryHosts
         manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: limits,
                                    jsonnet: jsonnet, charts: charts)
     }

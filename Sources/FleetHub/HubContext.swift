@@ -93,7 +93,7 @@ public final class HubContext: Sendable {
     func renderLimits(isCancelled: (@Sendable () -> Bool)? = nil) -> TemplateLimits {
         let stopping = self.stopping
         return TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
-                              maxValueBytes: config.limits.templateOutputBytes,
+                              maxValueBytes: config.limits.templateOutputBytes, maxDataDepth: config.limits.templateDataDepth,
                               deadline: .now + .milliseconds(Int(config.limits.renderTimeout * 1000)),
                               isCancelled: { stopping.withLockedValue { $0 } || (isCancelled?() ?? false) })
     }

@@ -151,24 +151,36 @@ public final class ChartRepositories: @unchecked Sendable {
         }
     }
 
-    let credentials: [Credentials]
+    let credentials: [(base: RepositoryURL, credentials: Credentials)]
     let cacheDirectory: URL?
-    /// Which `https://` value files may be read.
+    /// Which URLs sources may make this process fetch (chart repositories, their archives, chart
+    /// dependencies, remote value files).
     public enum RemoteValueFiles: Sendable {
         /// Any URL (a command run by its user).
         case any
-        /// Only URLs under a repository of `repositories:` (a hub: an ApplicationSet must not make it fetch
-        /// an arbitrary address and render what comes back into manifests).
+        /// Only URLs within a repository of `repositories:` (compared parsed: scheme, host, port, whole path
+        /// segments), or `https://` URLs on one of `allowedHosts` (a hub: an ApplicationSet or a preview must
+        /// not make it fetch an arbitrary address and render what comes back into manifests).
         case configuredRepositories
     }
     public var remoteValueFiles: RemoteValueFiles = .any
+    /// Hosts besides the configured repositories that `configuredRepositories` lets sources fetch from over
+    /// HTTPS (the hub's `limits.chartRepositoryHosts`).
+    public var allowedHosts: [String] = []
     let fetch: @Sendable (_ url: String, _ credentials: Credentials?) throws -> [UInt8]
+    /// Fetches at once, whoever asks: a repository that never answers holds a few of them, not every worker.
+    private let fetchSlots: DispatchSemaphore
+    /// Bytes of chart archives kept in memory (least recently used dropped first), and on disk.
+    public let memoryCacheBytes: Int
+    public let diskCacheBytes: Int
     /// Seconds an index stays fresh (a new chart version is seen within this time).
     public let indexTTL: Double
     // `lock` guards the caches.
     private let lock = NSLock()
     private var indexes: [String: (fetched: Date, entries: [String: [IndexEntry]])] = [:]
-    private var archives: [String: [UInt8]] = [:]
+    private var archives: [String: (bytes: [UInt8], used: UInt64)] = [:]
+    private var archiveBytes = 0
+    private var useCounter: UInt64 = 0
 
     struct IndexEntry {
         let version: SemanticVersion
@@ -177,15 +189,46 @@ public final class ChartRepositories: @unchecked Sendable {
         let digest: String?
     }
 
-    public init(credentials: [Credentials] = [], cacheDirectory: URL? = nil, indexTTL: Double = 60,
+    public init(credentials: [Credentials] = [], cacheDirectory: URL? = nil, indexTTL: Double = 60, concurrentFetches: Int = 4,
+                memoryCacheBytes: Int = 256 << 20, diskCacheBytes: Int = 1 << 30,
                 fetch: @escaping @Sendable (_ url: String, _ credentials: Credentials?) throws -> [UInt8]) {
-        self.credentials = credentials.sorted { $0.urlPrefix.count > $1.urlPrefix.count }
+        self.credentials = credentials.compactMap { c in RepositoryURL(c.urlPrefix).map { ($0, c) } }.sorted { $0.base.path.count > $1.base.path.count }
         self.cacheDirectory = cacheDirectory
         self.indexTTL = indexTTL
+        self.fetchSlots = DispatchSemaphore(value: max(1, concurrentFetches))
+        self.memoryCacheBytes = memoryCacheBytes
+        self.diskCacheBytes = diskCacheBytes
         self.fetch = fetch
     }
 
-    func credentials(for url: String) -> Credentials? { credentials.first { url.hasPrefix($0.urlPrefix) } }
+    /// The configured repository `url` lies within (the most specific one), compared parsed; nil for a URL
+    /// with user information, which never gets a configured repository's credentials.
+    func credentials(for url: String) -> Credentials? {
+        guard let parsed = RepositoryURL(url), !parsed.hasUserInfo else { return nil }
+        return credentials.first { parsed.isWithin($0.base) }?.credentials
+    }
+
+    /// Why this process may not fetch `url` for a source, or nil when it may.
+    func refusal(_ url: String) -> String? {
+        guard let parsed = RepositoryURL(url) else { return "'\(url)' is not a valid URL (or its path holds . or .. segments)" }
+        if parsed.hasUserInfo { return "'\(url)' holds user information; credentials belong in the hub's repositories:, never in a URL" }
+        guard parsed.scheme == "https" || parsed.scheme == "http" else { return "'\(url)' is not an http(s) URL" }
+        guard remoteValueFiles == .configuredRepositories else { return nil }
+        if credentials.contains(where: { parsed.isWithin($0.base) }) { return nil }
+        if parsed.scheme == "https" && allowedHosts.contains(where: { $0.lowercased() == parsed.bareHost }) { return nil }
+        if parsed.scheme == "http" && allowedHosts.contains(where: { $0.lowercased() == parsed.bareHost }) {
+            return "'\(url)' is plain http: only a repository configured with an http:// URL in repositories: is fetched without TLS"
+        }
+        return "'\(url)' is neither within a repository of the hub's repositories: nor on limits.chartRepositoryHosts (\(allowedHosts.isEmpty ? "none configured" : allowedHosts.joined(separator: ", ")))"
+    }
+
+    /// Fetches `url` for a source once the rules allow it, a few at a time.
+    func get(_ url: String) throws -> [UInt8] {
+        if let why = refusal(url) { throw ManifestError(why) }
+        fetchSlots.wait()
+        defer { fetchSlots.signal() }
+        return try fetch(url, credentials(for: url))
+    }
 
     /// The newest chart version in `repoURL` matching `constraint` (an exact version, a range, `*`), and its archive.
     public func chart(repoURL: String, name: String, constraint: String) throws -> (version: String, tgz: [UInt8]) {
@@ -218,7 +261,7 @@ public final class ChartRepositories: @unchecked Sendable {
     func index(_ base: String) throws -> [String: [IndexEntry]] {
         if let hit = lock.withLock({ indexes[base] }), Date().timeIntervalSince(hit.fetched) < indexTTL { return hit.entries }
         let bytes: [UInt8]
-        do { bytes = try fetch(base + "/index.yaml", credentials(for: base)) } catch {
+        do { bytes = try get(base + "/index.yaml") } catch {
             throw ManifestError("chart repository \(base): cannot read index.yaml: \(error)")
         }
         let doc: JSONValue
@@ -239,28 +282,76 @@ public final class ChartRepositories: @unchecked Sendable {
 
     func archive(_ entry: IndexEntry, base: String, name: String) throws -> [UInt8] {
         let key = entry.digest ?? "\(base)/\(name)-\(entry.versionText)"
-        if let hit = lock.withLock({ archives[key] }) { return hit }
-        let file = entry.digest.flatMap { d in cacheDirectory?.appendingPathComponent("\(d).tgz") }
-        if let file, let data = FileManager.default.contents(atPath: file.path), Self.sha256(data) == entry.digest {
+        if let hit = cached(key) { return hit }
+        // Digests name files: anything else in one is not used as a name.
+        let safeDigest = entry.digest.flatMap { d in d.count == 64 && d.allSatisfy(\.isHexDigit) ? d.lowercased() : nil }
+        let file = safeDigest.flatMap { d in cacheDirectory?.appendingPathComponent("\(d).tgz") }
+        if let file, let data = FileManager.default.contents(atPath: file.path), Self.sha256(data) == safeDigest {
             let bytes = [UInt8](data)
-            lock.withLock { archives[key] = bytes }
+            remember(key, bytes)
             return bytes
         }
         guard let first = entry.urls.first else { throw ManifestError("chart '\(name)' \(entry.versionText) in \(base) has no download URL") }
         let url = first.contains("://") ? first : base + "/" + first
         let bytes: [UInt8]
-        do { bytes = try fetch(url, credentials(for: url)) } catch {
+        do { bytes = try get(url) } catch {
             throw ManifestError("chart '\(name)' \(entry.versionText): cannot download \(url): \(error)")
         }
         if let digest = entry.digest, Self.sha256(Data(bytes)) != digest {
             throw ManifestError("chart '\(name)' \(entry.versionText) from \(url): the archive's sha256 does not match the digest in index.yaml")
         }
-        if let file {
-            try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try? Data(bytes).write(to: file, options: .atomic)
-        }
-        lock.withLock { archives[key] = bytes }
+        // Only an archive that opens as a chart is kept.
+        _ = try ChartLoader.load(tgz: bytes, origin: "\(name)-\(entry.versionText).tgz")
+        if let file { store(file, bytes) }
+        remember(key, bytes)
         return bytes
+    }
+
+    private func cached(_ key: String) -> [UInt8]? {
+        lock.withLock {
+            guard let hit = archives[key] else { return nil }
+            useCounter += 1
+            archives[key]?.used = useCounter
+            return hit.bytes
+        }
+    }
+
+    /// Keeps an archive in memory, dropping the least recently used ones past `memoryCacheBytes`.
+    private func remember(_ key: String, _ bytes: [UInt8]) {
+        guard bytes.count <= memoryCacheBytes / 4 else { return }
+        lock.withLock {
+            useCounter += 1
+            if let old = archives.updateValue((bytes, useCounter), forKey: key) { archiveBytes -= old.bytes.count }
+            archiveBytes += bytes.count
+            while archiveBytes > memoryCacheBytes, let oldest = archives.min(by: { $0.value.used < $1.value.used }) {
+                archiveBytes -= oldest.value.bytes.count
+                archives.removeValue(forKey: oldest.key)
+            }
+        }
+    }
+
+    /// Bytes of archives held in memory.
+    public var memoryCacheSize: Int { lock.withLock { archiveBytes } }
+
+    /// Writes an archive to the disk cache (0600), then removes the oldest files past `diskCacheBytes`.
+    private func store(_ file: URL, _ bytes: [UInt8]) {
+        let fm = FileManager.default
+        let dir = file.deletingLastPathComponent()
+        try? fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard (try? Data(bytes).write(to: file, options: .atomic)) != nil else { return }
+        try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        let names = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+        var files: [(path: String, size: Int, modified: Date)] = names.filter { $0.hasSuffix(".tgz") }.compactMap { name in
+            let path = dir.appendingPathComponent(name).path
+            guard let attributes = try? fm.attributesOfItem(atPath: path) else { return nil }
+            return (path, (attributes[.size] as? Int) ?? 0, (attributes[.modificationDate] as? Date) ?? .distantPast)
+        }
+        var total = files.reduce(0) { $0 + $1.size }
+        files.sort { $0.modified < $1.modified }
+        for f in files where total > diskCacheBytes && f.path != file.path {
+            try? fm.removeItem(atPath: f.path)
+            total -= f.size
+        }
     }
 
     static func sha256(_ data: Data) -> String { SHA256Digest.hex(data) }
@@ -268,7 +359,7 @@ public final class ChartRepositories: @unchecked Sendable {
 
 extension ChartRepositories {
     /// Chart repositories over libcurl (HTTPS verified with the system's CAs; basic auth from `repositories:`).
-    public convenience init(credentials: [Credentials] = [], cacheDirectory: URL? = nil, indexTTL: Double = 60) {
+    public convenience init(credentials: [Credentials] = [], cacheDirectory: URL? = nil, indexTTL: Double = 60, timeout: Double = 60) {
         self.init(credentials: credentials, cacheDirectory: cacheDirectory, indexTTL: indexTTL) { url, creds in
             guard let parts = URLComponents(string: url), let scheme = parts.scheme, let host = parts.host, scheme == "http" || scheme == "https" else {
                 throw ManifestError("'\(url)' is not an http(s) URL")
@@ -276,7 +367,7 @@ extension ChartRepositories {
             let origin = "\(scheme)://\(host)" + (parts.port.map { ":\($0)" } ?? "")
             let path = (parts.percentEncodedPath.isEmpty ? "/" : parts.percentEncodedPath) + (parts.percentEncodedQuery.map { "?" + $0 } ?? "")
             let transport = HTTPTransport(server: origin, credentials: ClusterCredentials(username: creds?.username, password: creds?.password),
-                                          timeout: 60, connectTimeout: 10, maxBodyBytes: ChartArchive.maxExpandedBytes)
+                                          timeout: timeout, connectTimeout: min(10, timeout), maxBodyBytes: ChartArchive.maxExpandedBytes)
             let response: HTTPResponse
             do { response = try transport.request("GET", path, accept: "*/*") } catch { throw ManifestError("GET \(url): \(error)") }
             guard response.status == 200 else { throw ManifestError("GET \(url): HTTP \(response.status)") }
@@ -453,11 +544,12 @@ extension ManifestLoader {
 
     func readValueFile(_ path: String, chartDir: String?, repoURL: String, commit: String?, context: RenderContext) throws -> String? {
         if path.hasPrefix("http://") || path.hasPrefix("https://") {
-            let credentials = charts.credentials(for: path)
-            if charts.remoteValueFiles == .configuredRepositories && credentials == nil {
+            if charts.remoteValueFiles == .configuredRepositories && charts.credentials(for: path) == nil {
                 throw ManifestError("value file '\(path)': remote value files are read only from repositories listed in the hub's repositories:")
             }
-            return String(decoding: try charts.fetch(path, credentials), as: UTF8.self)
+            do { return String(decoding: try charts.get(path), as: UTF8.self) } catch let error as ManifestError {
+                throw ManifestError("value file '\(path)': \(error)")
+            }
         }
         if path.hasPrefix("$") {
             let name = String(path.dropFirst().prefix { $0 != "/" })

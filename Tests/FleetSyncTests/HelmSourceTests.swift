@@ -1,7 +1,8 @@
 import FleetGit
-import FleetManifests
+@testable import FleetManifests
 import FleetModel
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// Helm sources as Argo CD renders them: charts in git with `source.helm`, charts from a chart repository,
@@ -152,6 +153,53 @@ import Testing
         #expect { try load("http://169.254.169.254/latest/meta-data") } throws: {
             "\($0)".contains("remote value files are read only from repositories listed in the hub's repositories:")
         }
+    }
+
+    /// URLs are compared parsed: a configured repository's password never goes to another host named
+    /// through user information or a longer host name, and such URLs are not "within" the repository either.
+    @Test func configuredRepositoriesAreComparedParsed() throws {
+        defer { cleanup() }
+        let sent = NIOLockedValueBox<[(String, String?)]>([])
+        let charts = ChartRepositories(credentials: [.init(urlPrefix: "https://charts.example.com", username: "ci", password: "s3cret")]) { url, creds in
+            sent.withLockedValue { $0.append((url, creds?.password)) }
+            return Array("replicas: 7\n".utf8)
+        }
+        charts.remoteValueFiles = .configuredRepositories
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("charts/simple/templates"), withIntermediateDirectories: true)
+        try "apiVersion: v2\nname: simple\nversion: 1.0.0\n".write(to: root.appendingPathComponent("charts/simple/Chart.yaml"), atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {r: \"{{ .Values.replicas }}\"}\n"
+            .write(to: root.appendingPathComponent("charts/simple/templates/c.yaml"), atomically: true, encoding: .utf8)
+        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: charts)
+        func load(_ file: String) throws -> [JSONValue] {
+            let json = #"{"repoURL": "REPO", "path": "charts/simple", "helm": {"valueFiles": ["FILE"]}}"#
+                .replacingOccurrences(of: "REPO", with: root.path).replacingOccurrences(of: "FILE", with: file)
+            return try loader.load(source: try JSONParser.parse(json), context: RenderContext(applicationName: "shop"))?.objects ?? []
+        }
+        for hostile in ["https://charts.example.com@attacker.test:8443/v.yaml", "https://charts.example.com.evil.net/v.yaml",
+                        "http://charts.example.com/v.yaml", "https://charts.example.com/../../other/v.yaml"] {
+            #expect(throws: ManifestError.self, "\(hostile)") { try load(hostile) }
+        }
+        #expect(sent.withLockedValue { $0.isEmpty }, "\(sent.withLockedValue { $0 })")
+        #expect(try load("https://CHARTS.example.com:443/values/v.yaml").first?.value(at: ["data", "r"])?.stringValue == "7")
+        #expect(sent.withLockedValue { $0.map(\.1) } == ["s3cret"])
+        #expect(charts.credentials(for: "https://charts.example.com@attacker.test/x") == nil)
+        #expect(charts.credentials(for: "https://charts.example.com/x")?.password == "s3cret")
+    }
+
+    /// A hub fetches chart repositories only within `repositories:` or over HTTPS from `allowedHosts`.
+    @Test func chartRepositoriesOnlyFromAllowedPlaces() throws {
+        let charts = ChartRepositories(credentials: [.init(urlPrefix: "http://127.0.0.1:9/charts", username: nil, password: nil)]) { url, _ in
+            throw ManifestError("GET \(url): unreachable")
+        }
+        charts.remoteValueFiles = .configuredRepositories
+        charts.allowedHosts = ["charts.bitnami.com"]
+        #expect(charts.refusal("http://127.0.0.1:9/charts/index.yaml") == nil)
+        #expect(charts.refusal("https://charts.bitnami.com/bitnami/index.yaml") == nil)
+        #expect(charts.refusal("http://charts.bitnami.com/bitnami/index.yaml")?.contains("plain http") == true)
+        #expect(charts.refusal("https://example.org/index.yaml")?.contains("limits.chartRepositoryHosts") == true)
+        #expect(charts.refusal("http://127.0.0.1:9/other/index.yaml") != nil)
+        #expect(charts.refusal("https://user:pw@charts.bitnami.com/x")?.contains("user information") == true)
+        #expect { try charts.chart(repoURL: "https://example.org", name: "x", constraint: "*") } throws: { "\($0)".contains("limits.chartRepositoryHosts") }
     }
 
     @Test func missingValueFilesMayBeIgnored() throws {

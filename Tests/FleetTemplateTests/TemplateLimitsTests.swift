@@ -30,6 +30,21 @@ struct LimitCase: Sendable, CustomTestStringConvertible {
     // Doubling a string: each step is cheap in count, but the values grow until a limit stops them.
     LimitCase(template: #"{{ $x := "ab" }}{{ range until 64 }}{{ $x = printf "%s%s" $x $x }}{{ end }}"#, limit: "max"),
     LimitCase(template: #"{{ range until 1000 }}{{ repeat 100000 "x" }}{{ end }}"#, limit: "maxOutputBytes"),
+    // Values built deeper than maxDataDepth: by dict, list, append and set, and walked by serializers.
+    LimitCase(template: #"{{ $x := dict }}{{ range until 200000 }}{{ $x = dict "a" $x }}{{ end }}{{ toJson $x }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $x := list }}{{ range until 200000 }}{{ $x = list $x }}{{ end }}{{ toYaml $x }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $x := list }}{{ range until 200000 }}{{ $x = append (list) $x }}{{ end }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $x := dict }}{{ range until 200000 }}{{ $x = set (dict) "k" $x }}{{ end }}"#, limit: "maxDataDepth"),
+    // A chain grown by setting keys of maps already nested: the walk of toJson/printing finds the depth.
+    LimitCase(template: #"{{ $r := dict }}{{ $c := $r }}{{ range until 300000 }}{{ $n := dict }}{{ $_ := set $c "a" $n }}{{ $c = $n }}{{ end }}{{ toJson $r }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $r := dict }}{{ $c := $r }}{{ range until 300000 }}{{ $n := dict }}{{ $_ := set $c "a" $n }}{{ $c = $n }}{{ end }}{{ $r }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toPrettyJson $d }}"#, limit: "maxDataDepth"),
+    LimitCase(template: #"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ deepCopy $d }}"#, limit: "maxDataDepth"),
+    // A list that shares itself: 2^60 leaves in 60 steps; serializing it is charged per item visited.
+    LimitCase(template: #"{{ $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}{{ toJson $x }}"#, limit: "maxSteps"),
+    LimitCase(template: #"{{ $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}{{ printf "%v" $x }}"#, limit: "maxSteps"),
+    // Doubling with cat or printf is refused before the string is built.
+    LimitCase(template: #"{{ $x := "abcdefgh" }}{{ range until 64 }}{{ $x = cat $x $x }}{{ end }}"#, limit: "maxValueBytes"),
 ])
 func runawayTemplatesStop(_ c: LimitCase) throws {
     let template = try GoTemplate(c.template)
@@ -92,4 +107,21 @@ func runawayTemplatesStop(_ c: LimitCase) throws {
     let t = try GoTemplate(#"{{ range $i := until 200 }}{{ $i }}-{{ repeat 10 "x" | upper }}{{ indent 2 "a\nb" }}{{ end }}"#)
     let out = try t.render(.object([]))
     #expect(out.hasPrefix("0-XXXXXXXXXX  a\n  b1-"))
+}
+
+/// A chain of maps a million levels deep (grown with `set`, which the recorded depth cannot follow) is
+/// built within the step budget and freed without taking the thread's stack.
+@Test func deepChainsAreFreedWithoutRecursion() throws {
+    let template = try GoTemplate(#"{{ $r := dict }}{{ $c := $r }}{{ range until 1000000 }}{{ $n := dict }}{{ $_ := set $c "a" $n }}{{ $c = $n }}{{ end }}done"#)
+    #expect(try template.render(.object([]), limits: TemplateLimits(maxSteps: 50_000_000)) == "done")
+}
+
+/// A deadline stops a render inside a serializer, not only between template nodes.
+@Test func theDeadlineStopsASerializer() throws {
+    let template = try GoTemplate(#"{{ $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}{{ toJson $x }}"#)
+    var limits = TemplateLimits(maxSteps: Int.max / 2)
+    limits.deadline = .now + .milliseconds(300)
+    let started = ContinuousClock.now
+    #expect { try template.render(.object([]), limits: limits) } throws: { ($0 as? TemplateError)?.code == .cancelled }
+    #expect(ContinuousClock.now - started < .seconds(10))
 }
