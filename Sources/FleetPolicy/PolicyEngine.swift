@@ -91,29 +91,87 @@ public enum PolicyEngine {
     static let clusterScoped: Set<String> = ["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
                                              "StorageClass", "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"]
 
-    /// The pod template of a workload, and its path.
-    static func podSpec(_ object: JSONValue) -> (JSONValue, String)? {
-        switch object["kind"]?.stringValue {
-        case "Pod": object["spec"].map { ($0, "spec") }
-        case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController":
-            object.value(at: ["spec", "template", "spec"]).map { ($0, "spec.template.spec") }
-        case "CronJob": object.value(at: ["spec", "jobTemplate", "spec", "template", "spec"]).map { ($0, "spec.jobTemplate.spec.template.spec") }
-        default: nil
+    /// Every pod spec an object carries, with its path: a Pod's `spec`, a PodTemplate's `template.spec`, and
+    /// `spec.template.spec` and `spec.jobTemplate.spec.template.spec` of any kind (workloads, and custom
+    /// resources shaped like them: Argo Rollouts, Knative Services, …).
+    static func podSpecs(_ object: JSONValue) -> [(JSONValue, String)] {
+        var out: [(JSONValue, String)] = []
+        func add(_ path: [String]) {
+            if let spec = object.value(at: path), spec.objectValue != nil { out.append((spec, path.joined(separator: "."))) }
         }
+        switch object["kind"]?.stringValue {
+        case "Pod": add(["spec"])
+        case "PodTemplate": add(["template", "spec"])
+        default: break
+        }
+        add(["spec", "template", "spec"])
+        add(["spec", "jobTemplate", "spec", "template", "spec"])
+        return out
     }
 
-    /// Every container (init containers too) with its path.
+    /// The first pod spec (for rules on the pod itself: security context, volumes).
+    static func podSpec(_ object: JSONValue) -> (JSONValue, String)? { podSpecs(object).first }
+
+    /// Every container (init and ephemeral containers too) of every pod spec, with its path.
     static func containers(_ object: JSONValue) -> [(JSONValue, String)] {
-        guard let (spec, path) = podSpec(object) else { return [] }
         var out: [(JSONValue, String)] = []
-        for list in ["initContainers", "containers"] {
-            for (i, c) in (spec[list]?.arrayValue ?? []).enumerated() { out.append((c, "\(path).\(list)[\(i)]")) }
+        for (spec, path) in podSpecs(object) {
+            for list in ["initContainers", "containers", "ephemeralContainers"] {
+                for (i, c) in (spec[list]?.arrayValue ?? []).enumerated() { out.append((c, "\(path).\(list)[\(i)]")) }
+            }
         }
         return out
     }
 
+    /// Paths of `containers` lists the object holds outside every pod spec found: containers the rules on
+    /// pods cannot see (a custom resource of another shape), reported rather than passed.
+    static func unseenContainers(_ object: JSONValue) -> [String] {
+        let seen = Set(podSpecs(object).map(\.1))
+        var out: [String] = []
+        var stack: [(JSONValue, [String])] = [(object, [])]
+        while let (value, path) = stack.popLast() {
+            if seen.contains(path.joined(separator: ".")) { continue }
+            if let entries = value.objectValue {
+                for (key, child) in entries {
+                    if (key == "containers" || key == "initContainers" || key == "ephemeralContainers"), child.arrayValue != nil {
+                        out.append((path + [key]).joined(separator: "."))
+                    } else if child.objectValue != nil || child.arrayValue != nil {
+                        stack.append((child, path + [key]))
+                    }
+                }
+            } else if let items = value.arrayValue {
+                for (i, child) in items.enumerated() where child.objectValue != nil || child.arrayValue != nil {
+                    var p = path
+                    if p.isEmpty { p = ["[\(i)]"] } else { p[p.count - 1] += "[\(i)]" }
+                    stack.append((child, p))
+                }
+            }
+        }
+        return out.sorted()
+    }
+
+    /// Rules that read pod specs.
+    static func readsPods(_ rule: Rule) -> Bool {
+        switch rule {
+        case .resources, .allowedRegistries, .forbidLatestTag, .runAsNonRoot, .noPrivileged, .noHostPath: return true
+        case .requiredLabels, .requiredAnnotations, .allowedKinds, .minReplicas: return false
+        }
+    }
+
     /// The problems of one object with one rule: (field, message) each.
     static func check(_ rule: Rule, _ object: JSONValue, namespace: String) -> [(String, String)] {
+        if readsPods(rule) {
+            let unseen = unseenContainers(object)
+            if !unseen.isEmpty {
+                let kind = object["kind"]?.stringValue ?? "?"
+                return unseen.map { ($0, "kind \(kind) not checked: it holds containers at \($0), outside any pod spec this rule can read") }
+                    + checkSeen(rule, object, namespace: namespace)
+            }
+        }
+        return checkSeen(rule, object, namespace: namespace)
+    }
+
+    static func checkSeen(_ rule: Rule, _ object: JSONValue, namespace: String) -> [(String, String)] {
         switch rule {
         case .requiredLabels(let keys):
             return required(keys, in: object.value(at: ["metadata", "labels"]), field: "metadata.labels", what: "label")
@@ -174,9 +232,10 @@ public enum PolicyEngine {
                     ? ("\(path).securityContext.privileged", "container \(c["name"]?.stringValue ?? "?") is privileged") : nil
             }
         case .noHostPath:
-            guard let (spec, path) = podSpec(object) else { return [] }
-            return (spec["volumes"]?.arrayValue ?? []).enumerated().compactMap { i, v in
-                v["hostPath"] != nil ? ("\(path).volumes[\(i)].hostPath", "volume \(v["name"]?.stringValue ?? "?") mounts the host's \(v.value(at: ["hostPath", "path"])?.stringValue ?? "path")") : nil
+            return podSpecs(object).flatMap { spec, path in
+                (spec["volumes"]?.arrayValue ?? []).enumerated().compactMap { i, v in
+                    v["hostPath"] != nil ? ("\(path).volumes[\(i)].hostPath", "volume \(v["name"]?.stringValue ?? "?") mounts the host's \(v.value(at: ["hostPath", "path"])?.stringValue ?? "path")") : nil
+                }
             }
         case .allowedKinds(let table):
             let kind = object["kind"]?.stringValue ?? ""

@@ -175,3 +175,24 @@ extension JSONValue {
     #expect(ComplianceReport.Point(message: point.message) == ComplianceReport.Point(date: "2026-12-02", compliance: 97.5, checked: 120))
     #expect(ComplianceReport.Point(message: "garbage") == nil)
 }
+
+/// Pod specs are checked wherever they sit: an Argo Rollout's and a PodTemplate's, ephemeral containers;
+/// containers at a path no rule can read are reported as not checked, never passed.
+@Test(arguments: [
+    (#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "docker.io/evil/miner:1", "securityContext": {"privileged": true}}], "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}}}}"#,
+     ["spec.template.spec.containers[0].image", "spec.template.spec.containers[0].securityContext.privileged", "spec.template.spec.volumes[0].hostPath"]),
+    (#"{"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"}, "template": {"spec": {"containers": [{"name": "c", "image": "docker.io/evil/miner:1"}]}}}"#,
+     ["template.spec.containers[0].image"]),
+    (#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [], "ephemeralContainers": [{"name": "debug", "image": "docker.io/evil/miner:1", "securityContext": {"privileged": true}}]}}"#,
+     ["spec.ephemeralContainers[0].image", "spec.ephemeralContainers[0].securityContext.privileged"]),
+    (#"{"apiVersion": "tekton.dev/v1", "kind": "Task", "metadata": {"name": "t"}, "spec": {"steps": [{"name": "s", "image": "x"}], "sidecars": {"containers": [{"name": "c", "image": "docker.io/evil/miner:1"}]}}}"#,
+     ["spec.sidecars.containers"]),
+])
+func podSpecsAreCheckedWhereverTheySit(_ json: String, _ fields: [String]) {
+    let policy = Policy(name: "pods", rules: [.allowedRegistries(["registry.example.com/*"]), .noPrivileged, .noHostPath])
+    let violations = PolicyEngine.evaluate([policy], objects: [yaml(json)], target: target).violations
+    #expect(Set(violations.map(\.field)) == Set(fields), "\(violations)")
+    if fields == ["spec.sidecars.containers"] {
+        #expect(violations.allSatisfy { $0.message.contains("kind Task not checked") }, "\(violations)")
+    }
+}
