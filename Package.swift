@@ -78,7 +78,7 @@ let package = Package(
         // ApplicationSet generators and the generation pipeline. Pure: git and clusters come through ports.
         .target(name: "FleetGenerators", dependencies: ["FleetModel", "FleetTemplate", "FleetConfig"], swiftSettings: strict),
         // Reading an Application's manifests from git (plain YAML/JSON, kustomize through kubectl).
-        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm", "FleetKube", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "FleetManifests", dependencies: ["CJsonnet", "FleetModel", "FleetConfig", "FleetHelm", "FleetTemplate", "FleetKube", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The hub API's request and answer types, shared by the server and the CLI, and their JSON coding. Pure.
         .target(name: "FleetAPI", dependencies: ["FleetModel"], swiftSettings: strict),
         // What tests and benchmarks share: a manual clock, free loopback ports, the fleet fixtures.

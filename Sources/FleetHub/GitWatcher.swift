@@ -2,7 +2,6 @@ import FleetConfig
 import FleetGit
 import FleetKube
 import FleetManifests
-import FleetHelm
 import FleetModel
 import FleetReconcile
 import FleetStore
@@ -58,7 +57,7 @@ struct HubRepositories: Sendable {
         // Charts render under the same limits as ApplicationSet templates, with Helm's 1,000 nested includes,
         // a deadline of limits.renderTimeout and a stop when the hub stops.
         limits.template = TemplateLimits(maxSteps: config.limits.templateSteps, maxOutputBytes: config.limits.templateOutputBytes,
-                                         maxValueBytes: config.limits.templateOutputBytes, maxDepth: HelmRenderer.defaultLimits.maxDepth,
+                                         maxValueBytes: config.limits.templateOutputBytes, maxDepth: ManifestLoader.Limits().template.maxDepth,
                                          maxDataDepth: config.limits.templateDataDepth, isCancelled: isStopping)
         limits.renderTimeout = config.limits.renderTimeout
         // Work copies live in the data directory (0700), and what a killed hub left there is removed now.

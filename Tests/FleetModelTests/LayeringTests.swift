@@ -15,7 +15,7 @@ private let allowed: [String: Set<String>] = [
     "FleetReconcile": ["FleetModel"],
     "FleetGit": ["FleetModel", "CGit2"],
     "FleetKube": ["FleetModel", "FleetConfig", "CCurl"],
-    "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetKube", "CJsonnet", "Crypto"],
+    "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetTemplate", "FleetKube", "CJsonnet", "Crypto"],
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
     "FleetPostgres": ["FleetModel", "FleetStore", "FleetReconcile", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging", "Crypto"],
