@@ -72,6 +72,19 @@ enum Workloads {
             }
         case "Pod":
             let containers = object.value(at: ["spec", "containers"])?.arrayValue ?? []
+            // A Pod that does not restart its containers runs to completion, as a kubelet runs it: Succeeded
+            // once "ready" (Failed when its image fails); with `restartPolicy: Always` (the default) it runs on.
+            let restart = object.value(at: ["spec", "restartPolicy"])?.stringValue ?? "Always"
+            if restart != "Always" && ready {
+                let statuses: [JSONValue] = containers.map { c in
+                    .object([("name", c["name"] ?? ""), ("image", c["image"] ?? ""), ("ready", false), ("restartCount", 0),
+                             ("state", .object([("terminated", .object([("exitCode", .int(failing ? 1 : 0)), ("reason", .string(failing ? "Error" : "Completed")),
+                                                                         ("startedAt", since), ("finishedAt", since)]))]))])
+                }
+                status = [("phase", .string(failing ? "Failed" : "Succeeded")), ("containerStatuses", .array(statuses)),
+                          ("conditions", .array([condition("Ready", false, "PodCompleted", "")]))]
+                break
+            }
             let statuses: [JSONValue] = containers.map { c in
                 let cname = c["name"] ?? ""
                 let image = c["image"] ?? ""

@@ -415,7 +415,7 @@ public struct AppSyncer: Sendable {
             for (ref, known, isHook) in pending {
                 guard let resource = known ?? (try? client.discover().first { $0.group == ref.group && $0.kind == ref.kind }) ?? nil else { continue }
                 let health: Health?
-                do { health = try runner.health(resource, ref) } catch { still.append((ref, known, isHook)); continue }
+                do { health = try isHook ? runner.hookHealth(resource, ref) : runner.health(resource, ref) } catch { still.append((ref, known, isHook)); continue }
                 if isHook, let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) {
                     switch health?.status {
                     case .healthy?: result.hooks[i].status = .succeeded; result.hooks[i].message = health?.message ?? ""

@@ -67,6 +67,22 @@ struct HookRunner {
         return HealthRules.assess(live)
     }
 
+    /// Whether a hook finished, as Argo CD decides it: a hook Pod has finished only when it terminated (phase
+    /// Succeeded or Failed) — a Pod that runs on, ready or not, is still running, whatever its readiness;
+    /// other kinds finish when Healthy (a Job completes) or Degraded.
+    func hookHealth(_ resource: APIResource, _ ref: ObjectRef) throws -> Health? {
+        guard let live = try client.get(resource, namespace: ref.namespace, name: ref.name) else { return nil }
+        guard ref.group.isEmpty && ref.kind == "Pod" else { return HealthRules.assess(live) }
+        switch live.value(at: ["status", "phase"])?.stringValue {
+        case "Succeeded": return Health(.healthy, "Pod completed")
+        case "Failed": return Health(.degraded, live.value(at: ["status", "message"])?.stringValue ?? "Pod failed")
+        case let phase:
+            let health = HealthRules.assess(live)
+            if health.status == .degraded { return health }
+            return Health(.progressing, "hook Pod is \(phase ?? "Unknown"): a hook Pod finishes when it terminates (phase Succeeded)")
+        }
+    }
+
     func delete(_ resource: APIResource, _ ref: ObjectRef) throws {
         try client.delete(resource, namespace: ref.namespace, name: ref.name, propagation: .background)
     }

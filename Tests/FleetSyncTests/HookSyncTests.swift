@@ -1,5 +1,7 @@
 import FleetDiff
+import FleetGit
 import FleetKube
+import FleetManifests
 import FleetModel
 import FleetSync
 import Foundation
@@ -119,5 +121,44 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     let fixed = world.syncer.reconcile(application("waves", path: "app", automated: "prune"))
     #expect(fixed.operation == .succeeded, "\(fixed.message)")
     #expect(try exists(world, "ConfigMap", "second"))
+    await world.stop()
+}
+
+/// A hook Pod finishes when it terminates: one that runs to completion (`restartPolicy: Never`) succeeds; one
+/// that runs on (`restartPolicy: Always`, Running and ready) is never taken for a success — the wave waits
+/// and the sync fails at its timeout, naming the hook.
+@Test func hookPodsSucceedOnlyWhenTheyTerminate() async throws {
+    let world = try await World()
+    try world.write("app/web.yaml", deployment("web"))
+    try world.write("app/check.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: check
+          annotations: {argocd.argoproj.io/hook: PreSync}
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox}]
+        """)
+    let done = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    #expect(done.operation == .succeeded, "\(done.message)")
+    #expect(done.hooks.map(\.status) == [.succeeded])
+
+    try world.write("app/check.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: forever
+          annotations: {argocd.argoproj.io/hook: PreSync}
+        spec:
+          containers: [{name: c, image: busybox}]
+        """)
+    try world.write("app/web.yaml", deployment("web", image: "nginx:2"))
+    let syncer = AppSyncer(client: KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"), timeout: 5),
+                           manifests: ManifestLoader(git: WorkingTreeGitSource(root: world.repo)), waveTimeout: 2, pollInterval: 0.05)
+    let stuck = syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    #expect(stuck.operation == .failed, "\(stuck.message)")
+    #expect(stuck.hooks.map(\.status) == [.running] || stuck.hooks.map(\.status) == [.failed], "\(stuck.hooks)")
+    #expect(stuck.message.contains("forever"), "\(stuck.message)")
     await world.stop()
 }
