@@ -79,6 +79,8 @@ extension ApplicationReconciler {
                 running.operationState = .init(phase: "Running", message: "syncing to " + target, startedAt: startedAt)
                 try? store.setStatus(name, running.json)
             })
+        // A sync its rollout let start is counted as running until its status is written.
+        defer { context.rollouts.release(app.appSet, name) }
         let finished = context.now()
         context.metrics.observeReconcile(seconds: finished.timeIntervalSince(started), operation: result.operation?.rawValue)
         if result.clusterUnreachable {
@@ -146,8 +148,10 @@ extension ApplicationReconciler {
             _ = try? store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event)
         }
         context.metrics.record(app: name, status: status)
-        if status.sync?.status == "Synced" && status.health?.status == "Healthy"
-            && !(app.status.value(at: ["sync", "status"]) == "Synced" && app.status.value(at: ["health", "status"]) == "Healthy") {
+        // The status is written: a claim this reconcile's rollout decision made ends before others look again.
+        context.rollouts.release(app.appSet, name)
+        // Done (Healthy by an assessment after the sync) just now: the rollout's next Applications look again.
+        if Self.isDone(json) && !Self.isDone(app.status) {
             advanceRollout(after: app)
         }
         if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == "RolloutWaiting" }), project?.syncWindows.isEmpty ?? true, !interrupted,
@@ -167,7 +171,9 @@ extension ApplicationReconciler {
         // Just synced and not yet Synced and Healthy, or workloads still progressing: look again soon (0.1 s,
         // doubling) rather than after a full resync period, so health is reported as soon as it settles. A sync
         // that left everything Synced and Healthy has nothing left to settle.
-        let settled = result.syncStatus == .synced && result.health.status == .healthy
+        // A health that gates something (a rollout step, a promotion, a move) is assessed again right after a
+        // sync: the sync's own answers may still carry the status of the revision before.
+        let settled = result.syncStatus == .synced && result.health.status == .healthy && !healthGatesSomething(app)
         if (result.operation == .succeeded && !settled) || result.health.status == .progressing {
             let n = lock.withLock { () -> Int in
                 defer { progressChecks[name, default: 0] += 1 }
@@ -253,7 +259,9 @@ extension ApplicationReconciler {
         if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
             conditions.append(.init("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
         }
-        let healthy = result.health.status == .healthy && (result.syncStatus == .synced || covered)
+        // Healthy as assessed after the sync, never by the sync's own answers (which may carry the status
+        // of the revision before): a move completes on a reconcile that applied nothing.
+        let healthy = result.health.status == .healthy && result.operation == nil && (result.syncStatus == .synced || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
         guard let fresh = (try? context.store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }

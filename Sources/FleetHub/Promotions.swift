@@ -24,7 +24,10 @@ extension Hub {
             guard let i = p.stage(of: e.labels) else { continue }
             let app = try store.application(named: e.name)
             let last = try store.history(e.name).max { $0.id < $1.id }
-            stages[i].append((Promotion.Member(name: e.name, sync: e.sync, health: e.health, revision: e.revision, since: last?.finishedAt), app?.pinnedRevision))
+            // Healthy counts only when assessed after the sync that brought the revision (never a health left
+            // over from the revision before).
+            let health = e.health == "Healthy" && !(app.map { ApplicationReconciler.isDone($0.status) } ?? false) ? "Progressing" : e.health
+            stages[i].append((Promotion.Member(name: e.name, sync: e.sync, health: health, revision: e.revision, since: last?.finishedAt), app?.pinnedRevision))
         }
         return stages
     }

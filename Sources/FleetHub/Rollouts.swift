@@ -14,6 +14,12 @@ final class RolloutBook: @unchecked Sendable {
     private var lookup: (@Sendable (String) -> ApplicationSet?)?
     /// ApplicationSets whose rollout was announced halted (the event is recorded once per halt).
     private var halted: Set<String> = []
+    /// Per ApplicationSet, the Applications a decision let sync and whose reconcile has not finished: counted as
+    /// syncing by the next decisions (`maxUpdate`, and an earlier step never "done" while it is being changed).
+    private var claims: [String: [String: String]] = [:]
+    /// One lock per ApplicationSet: its rollout's decisions are taken one at a time, each on what the store
+    /// holds then and the claims of the decisions before it — never two from the same snapshot.
+    private var deciders: [String: NSLock] = [:]
     static let keep: TimeInterval = 10
 
     func setLookup(_ body: @escaping @Sendable (String) -> ApplicationSet?) { lock.withLock { lookup = body } }
@@ -38,6 +44,27 @@ final class RolloutBook: @unchecked Sendable {
         return entry
     }
 
+    /// Runs one decision of `appSet`'s rollout with the claims standing; `body` returns its answer and the
+    /// Application it lets sync (claimed until `release`).
+    func decide<T>(_ appSet: String, _ body: (_ claimed: [String: String]) throws -> (T, claim: (app: String, revision: String)?)) rethrows -> T {
+        let decider = lock.withLock { () -> NSLock in
+            if let d = deciders[appSet] { return d }
+            let d = NSLock()
+            deciders[appSet] = d
+            return d
+        }
+        return try decider.withLock {
+            let (answer, claim) = try body(lock.withLock { claims[appSet] ?? [:] })
+            if let claim { lock.withLock { claims[appSet, default: [:]][claim.app] = claim.revision } }
+            return answer
+        }
+    }
+
+    /// The reconcile a decision let sync has finished (its status is written): its claim ends.
+    func release(_ appSet: String, _ app: String) {
+        lock.withLock { _ = claims[appSet]?.removeValue(forKey: app) }
+    }
+
     /// Records whether `appSet`'s rollout is halted; true when it just became so (announce it).
     func noteHalted(_ appSet: String, _ isHalted: Bool) -> Bool {
         lock.withLock {
@@ -57,21 +84,45 @@ extension Hub {
 }
 
 extension ApplicationReconciler {
-    /// The rollout's plan over `appSet`'s Applications, from the dashboard's board (no store read).
-    static func plan(_ rollout: RollingSync, appSet: String, target: String? = nil, context: HubContext) throws -> RollingSync.Plan {
-        let apps = try context.board.read(context.store) { board, _ in
-            board.rows.filter { $0.appSet == appSet }.map {
-                RollingSync.App(name: $0.name, labels: $0.labels, sync: $0.sync, health: $0.health, syncing: $0.operation == "Running", revision: $0.revision)
-            }
+    /// The rollout's plan over `appSet`'s Applications, from the store: each one's sync, its revision, and its
+    /// health only as assessed after its last sync (`ApplicationStatus.Health.revision`). `claimed` Applications
+    /// count as syncing.
+    static func plan(_ rollout: RollingSync, appSet: String, target: String? = nil, context: HubContext,
+                     claimed: [String: String] = [:]) throws -> RollingSync.Plan {
+        let apps = try context.store.applications(appSet: appSet).map { stored -> RollingSync.App in
+            let s = stored.status
+            var labels: [String: String] = [:]
+            for (k, v) in stored.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
+            let healthRevision = s.value(at: ["health", "revision"])?.stringValue?.split(separator: ",").first.map(String.init)
+            return RollingSync.App(name: stored.name, labels: labels, sync: s.value(at: ["sync", "status"])?.stringValue ?? "Unknown",
+                                   health: s.value(at: ["health", "status"])?.stringValue ?? "Unknown",
+                                   syncing: s.value(at: ["operationState", "phase"])?.stringValue == "Running" || claimed[stored.name] != nil,
+                                   revision: s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue, healthRevision: .some(healthRevision))
         }
         return rollout.plan(apps, target: target)
     }
 
     /// Why `app` may not apply `revisions` now under its ApplicationSet's rollout (nil: it may, or there is no
-    /// rollout). A manual sync is not held (as in Argo CD).
+    /// rollout). A manual sync is not held (as in Argo CD). Decided under the ApplicationSet's rollout lock, on
+    /// the store as it is now and the syncs other decisions let start; a sync it lets start is claimed until
+    /// its reconcile ends (`RolloutBook.release`).
     func rolloutWait(_ app: StoredApplication, manual: Bool, revisions: [String]) -> String? {
         guard !manual, let rollout = context.rollouts.rollout(of: app.appSet, now: context.now()) else { return nil }
-        guard let plan = try? Self.plan(rollout, appSet: app.appSet, target: revisions.first, context: context) else { return "the rollout's state could not be read" }
+        let target = revisions.first
+        // Already running the target, Synced and assessed Healthy since: nothing for the rollout to hold (a
+        // drift it finds is healed, as in every step before the active one).
+        if Self.isDone(app.status), app.status.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue == target { return nil }
+        let decided: (plan: RollingSync.Plan, reason: String?)? = context.rollouts.decide(app.appSet) { claimed in
+            var others = claimed
+            others.removeValue(forKey: app.name)
+            guard let plan = try? Self.plan(rollout, appSet: app.appSet, target: target, context: context, claimed: others) else {
+                return (nil, nil)
+            }
+            let (mayApply, reason) = plan.decision(for: app.name, rollout: rollout)
+            let claim = mayApply && plan.status[app.name] != .healthy ? (app.name, target ?? "") : nil
+            return ((plan, mayApply ? nil : reason), claim)
+        }
+        guard let (plan, reason) = decided else { return "the rollout's state could not be read" }
         if context.rollouts.noteHalted(app.appSet, plan.isHalted) {
             events.record(.rolloutHalted, application: app.name,
                           "ApplicationSet \(app.appSet)'s rollout is halted at step \((plan.activeStep ?? 0) + 1): \(plan.haltedBy.joined(separator: ", ")) "
@@ -82,8 +133,7 @@ extension ApplicationReconciler {
                 for name in plan.haltedBy { rollBackToLastGood(name, appSet: app.appSet) }
             }
         }
-        let (mayApply, reason) = plan.decision(for: app.name, rollout: rollout)
-        return mayApply ? nil : reason
+        return reason
     }
 
     /// Pins a Degraded Application of a halted rollout to the last revision it synced successfully before the
@@ -105,6 +155,20 @@ extension ApplicationReconciler {
         }
     }
 
+    /// Synced, and Healthy by an assessment taken after its last sync, at the revision it runs.
+    static func isDone(_ status: JSONValue) -> Bool {
+        guard status.value(at: ["sync", "status"])?.stringValue == "Synced", status.value(at: ["health", "status"])?.stringValue == "Healthy",
+              let assessed = status.value(at: ["health", "revision"])?.stringValue else { return false }
+        return assessed == (status.value(at: ["sync", "revisions"])?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+    }
+
+    /// Whether `app`'s health after a sync gates something (its rollout, its promotion, its move): then a sync
+    /// is followed at once by a reconcile that assesses it.
+    func healthGatesSomething(_ app: StoredApplication) -> Bool {
+        app.placement?.pruneAfterHealthy != nil || context.rollouts.rollout(of: app.appSet, now: context.now()) != nil
+            || context.promotions.contains { $0.applicationSet == app.appSet }
+    }
+
     /// After `app` became Synced and Healthy: the next Applications of its rollout are looked at now, not at their
     /// next resync.
     func advanceRollout(after app: StoredApplication) {
@@ -112,7 +176,8 @@ extension ApplicationReconciler {
         requeueRollout(app.appSet, except: app.name)
     }
 
-    /// Queues the Applications of `appSet` that are not Synced and Healthy.
+    /// Queues the Applications of `appSet` that are not Synced and Healthy (as the board shows them; a queued
+    /// one that may not sync yet only compares).
     func requeueRollout(_ appSet: String, except name: String) {
         let waiting = (try? context.board.read(context.store) { board, _ in
             board.rows.filter { $0.appSet == appSet && !($0.sync == "Synced" && $0.health == "Healthy") }.map { ($0.name, $0.runningOn ?? "") }

@@ -19,9 +19,24 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         /// Healthy, Progressing, Degraded, Suspended, Missing or Unknown.
         public var status: String
         public var message: String
-        public init(status: String, message: String = "") {
+        /// The revision this health was assessed at by a reconcile that began after the last sync finished
+        /// (live objects read after the sync, not the answers of the apply itself, which may still carry the
+        /// status of the revision before). Nil in the status a sync writes: its health is not a fact yet. The
+        /// gates that trust health (RollingSync steps, promotions, a move's completion) read only this.
+        public var revision: String?
+        public init(status: String, message: String = "", revision: String? = nil) {
             self.status = status
             self.message = message
+            self.revision = revision
+        }
+
+        private enum CodingKeys: String, CodingKey { case status, message, revision }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(status, forKey: .status)
+            try c.encode(message, forKey: .message)
+            if let revision { try c.encode(revision, forKey: .revision) }
         }
     }
 

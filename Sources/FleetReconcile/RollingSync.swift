@@ -77,20 +77,31 @@ public struct RollingSync: Sendable, Equatable {
         public var syncing: Bool
         /// The revision it last synced.
         public var revision: String?
+        /// The revision its health was assessed at after its last sync finished (`ApplicationStatus.Health.revision`);
+        /// nil right after a sync, when the health it shows is not a fact about that revision yet.
+        public var healthRevision: String?
 
-        public init(name: String, labels: [String: String], sync: String, health: String, syncing: Bool = false, revision: String? = nil) {
+        /// `healthRevision` defaults to `revision`: a health known to be assessed after the sync.
+        public init(name: String, labels: [String: String], sync: String, health: String, syncing: Bool = false, revision: String? = nil,
+                    healthRevision: String?? = .none) {
             self.name = name
             self.labels = labels
             self.sync = sync
             self.health = health
             self.syncing = syncing
             self.revision = revision
+            self.healthRevision = healthRevision ?? revision
         }
 
-        /// Synced and Healthy (at `target`, when the rollout's revision is known).
-        func done(at target: String?) -> Bool { sync == "Synced" && health == "Healthy" && (target == nil || revision == target) }
-        /// Updating: its sync runs, or it synced and is not healthy yet.
-        var updating: Bool { syncing || (sync == "Synced" && health == "Progressing") }
+        /// Its health was assessed at the revision it runs, after the sync that brought it there.
+        var assessed: Bool { healthRevision == revision }
+        /// Synced, and Healthy by an assessment taken after its sync (at `target`, when the rollout's revision is
+        /// known): never a Healthy left over from the revision before.
+        func done(at target: String?) -> Bool {
+            !syncing && sync == "Synced" && health == "Healthy" && assessed && (target == nil || revision == target)
+        }
+        /// Updating: its sync runs, or it synced and its health is not known Healthy yet.
+        var updating: Bool { syncing || (sync == "Synced" && (health == "Progressing" || (health == "Healthy" && !assessed))) }
     }
 
     /// Where one Application stands in the rollout (Argo CD's names).
@@ -156,7 +167,9 @@ public struct RollingSync: Sendable, Equatable {
             let limit = steps[i].maxUpdate.limit(of: group.count)
             for app in group {
                 if app.done(at: target) { status[app.name] = .healthy; continue }
-                if app.updating { status[app.name] = .progressing; continue }
+                // Updating at the target: it goes on. Updating at another revision (still settling from the one
+                // before) gives it no right to apply the target: it takes its turn like any other.
+                if app.updating && (target == nil || app.revision == target) { status[app.name] = .progressing; continue }
                 // The active step's Applications may sync even when one of them is Degraded: that is how a fix
                 // rolls out. The steps after it wait (the rollout is halted).
                 guard let active, i == active, started < limit else {

@@ -46,7 +46,10 @@ public struct ReconcileResult: Sendable {
     public var status: ApplicationStatus {
         ApplicationStatus(
             sync: .init(status: syncStatus.rawValue, revisions: revisions),
-            health: .init(status: health.status.rawValue, message: health.message),
+            // Health assessed without applying anything is a fact about the revision compared; right after a
+            // sync it is not one yet.
+            health: .init(status: health.status.rawValue, message: health.message,
+                          revision: operation == nil && syncStatus == .synced ? revisions.joined(separator: ",") : nil),
             operationState: .init(phase: operation?.rawValue ?? "", message: message),
             resources: resources.map { r in
                 .init(kind: r.ref.kind, group: r.ref.group, namespace: r.ref.namespace, name: r.ref.name, status: r.inSync ? "Synced" : "OutOfSync",

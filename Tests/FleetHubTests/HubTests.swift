@@ -17,12 +17,12 @@ final class InProcessHub: @unchecked Sendable {
     let running: SimServer.Running
     static let repoURL = "https://git.example.com/acme/apps.git"
 
-    init(clusters: [String: Bool], files: [String: String], appSet: String, failImage: String? = nil,
+    init(clusters: [String: Bool], files: [String: String], appSet: String, failImage: String? = nil, readyAfter: Double = 0,
          configure: (inout HubConfiguration) -> Void = { _ in }) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let live = clusters.filter(\.value).keys.sorted()
-        running = try await SimServer(listeners: live.map { .init(host: "127.0.0.1", port: 0, cluster: SimCluster(options: .init(name: $0, readyAfter: 0, failImage: failImage))) },
+        running = try await SimServer(listeners: live.map { .init(host: "127.0.0.1", port: 0, cluster: SimCluster(options: .init(name: $0, readyAfter: readyAfter, failImage: failImage))) },
                                       logLevel: .critical).start()
         // A dead cluster: a port nothing listens on.
         let ports = running.ports

@@ -74,7 +74,8 @@ private func web(_ image: String) -> [String: String] {
     try await eventually("web-dev Degraded at the broken revision", timeout: 30) { try at("web-dev").health == "Degraded" && at("web-dev").revision == broken }
     try await Task.sleep(for: .seconds(2))
     // Compared at the new revision (OutOfSync), never applied: still one sync each.
-    #expect(try hub.store.history("web-staging").map(\.revision) == [good] && hub.store.history("web-prod").map(\.revision) == [good])
+    let stagingSyncs = try hub.store.history("web-staging").map(\.revision), prodSyncs = try hub.store.history("web-prod").map(\.revision)
+    #expect(stagingSyncs == [good] && prodSyncs == [good], "staging \(stagingSyncs), prod \(prodSyncs), good \(good), broken \(broken)")
     try await eventually("web-staging waiting on the halted rollout") {
         try status("web-staging")["conditions"]?.arrayValue?.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("halted at step 1: web-dev is Degraded") == true } == true
     }
@@ -91,8 +92,12 @@ private func web(_ image: String) -> [String: String] {
     try await eventually("the fix everywhere", timeout: 30) {
         try apps.allSatisfy { try at($0).revision == fixed && at($0).health == "Healthy" && at($0).sync == "Synced" }
     }
-    let complete = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
-    #expect(complete["phase"] == "Complete")
+    // Complete once each step's health was assessed after its sync.
+    try await eventually("the rollout Complete") {
+        let complete = try JSONParser.parse(try fixture.api.handle(APIRequest(method: "GET", path: "/api/v1/applicationsets/web/rollout", query: [:],
+                                                                             headers: ["authorization": "Bearer \(hub.bootstrapToken ?? "")"], body: [])).body)
+        return complete["phase"] == "Complete"
+    }
 }
 
 /// A strategy Flotilla cannot carry out is refused, never ignored.
@@ -158,9 +163,11 @@ spec:
     defer { Task { await fixture.stop() } }
     let hub = fixture.hub
     @Sendable func revision(_ name: String) throws -> String? { try hub.store.history(name).max { $0.id < $1.id }?.revision }
+    /// Synced, and Healthy as assessed after the sync (what the promotion's gate trusts).
     @Sendable func healthy(_ name: String) throws -> Bool {
         let s = try hub.store.application(named: name)?.status ?? .null
         return s.value(at: ["sync", "status"]) == "Synced" && s.value(at: ["health", "status"]) == "Healthy"
+            && s.value(at: ["health", "revision"]) != nil && s.value(at: ["health", "revision"]) == s.value(at: ["sync", "revisions"])?.arrayValue?.first
     }
     try await eventually("dev synced", timeout: 20) { try healthy("web-dev") }
     let v1 = try #require(try revision("web-dev"))
@@ -241,4 +248,46 @@ spec:
     try await eventually("v2 in dev, then staging", timeout: 20) { try revision("web-dev") == v2 && revision("web-staging") == v2 }
     let promoted = try hub.store.events(cluster: nil, application: "promotion/web/staging", after: 0, limit: 10).filter { $0.type == "Promoted" }
     #expect(promoted.count == 2 && promoted.allSatisfy { $0.message.hasPrefix("the hub promoted") })
+}
+
+/// The rollout's gate decides on facts that cannot be stale: with workloads that take a second to become
+/// ready (as `flotilla sim` by default) and a revision whose Deployment never does, prod never applies the
+/// revision dev has not run Synced and Healthy — not while prod itself still settles on the revision before,
+/// not for a millisecond. Runs twice (B pushed while prod settles, and once all is Healthy);
+/// `FLOTILLA_STRESS=N` runs it N times in a row.
+@Test func laterStepsNeverApplyARevisionTheEarlierStepHasNotRunHealthy() async throws {
+    let appSet = rollingAppSet.replacingOccurrences(of: "        - matchExpressions: [{key: env, operator: In, values: [staging]}]\n", with: "")
+    let runs = Int(ProcessInfo.processInfo.environment["FLOTILLA_STRESS"] ?? "") ?? 2
+    for run in 1...max(1, runs) {
+        let fixture = try await InProcessHub(clusters: ["dev": true, "prod": true], files: web("registry.example.com/web:1"),
+                                             appSet: appSet, failImage: "broken", readyAfter: 1)
+        let hub = fixture.hub
+        @Sendable func at(_ name: String) throws -> (sync: String, health: String, revision: String) {
+            let s = try hub.store.application(named: name)?.status ?? .null
+            return (s.value(at: ["sync", "status"])?.stringValue ?? "", s.value(at: ["health", "status"])?.stringValue ?? "",
+                    s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue ?? "")
+        }
+        // Odd runs push B the moment prod has synced A (its Deployment still becoming ready, as when a commit
+        // lands during a rollout); even runs once both are Synced and Healthy.
+        if run % 2 == 1 {
+            try await eventually("prod synced (run \(run))", timeout: 30) { try !hub.store.history("web-prod").isEmpty }
+        } else {
+            try await eventually("both Synced and Healthy (run \(run))", timeout: 30) {
+                try ["web-dev", "web-prod"].allSatisfy { try at($0).sync == "Synced" && at($0).health == "Healthy" }
+            }
+        }
+        let good = try #require(try hub.store.history("web-prod").first?.revision)
+        let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+        let broken = try repo.commit(files: web("registry.example.com/web:2-broken").mapValues { Data($0.utf8) }, message: "broken").hex
+        hub.refreshRepositories()
+        try await eventually("web-dev Degraded at the broken revision (run \(run))", timeout: 30) {
+            try at("web-dev").health == "Degraded" && at("web-dev").revision == broken
+        }
+        try await Task.sleep(for: .seconds(1))
+        let prodSyncs = try hub.store.history("web-prod").map(\.revision)
+        #expect(prodSyncs == [good], "run \(run): prod synced \(prodSyncs), dev's broken revision is \(broken)")
+        let rollout = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
+        #expect(rollout["phase"] == "Halted", "run \(run): \(rollout.serialized())")
+        await fixture.stop()
+    }
 }

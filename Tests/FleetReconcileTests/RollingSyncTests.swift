@@ -83,3 +83,55 @@ func badStrategiesNameTheField(text: String, field: String) {
     let later = r.plan([app("a-dev", "dev"), app("a-stg1", "staging", "Synced", "Degraded")])
     #expect(!later.isHalted && later.status["a-dev"] == .pending)
 }
+
+/// The race of a RollingSync over dev then prod, decided on facts: dev's status right after its sync of B says
+/// Synced and Healthy at B, but that health came from the sync's own answers (not assessed since: the
+/// Deployment's status may still be revision A's). Prod must wait until a health assessed after the sync says
+/// Healthy at B; a health assessed at A never counts for B.
+@Test(arguments: [
+    // dev's health: (revision it runs, revision its health was assessed at) → may prod apply B?
+    ("B", "B", true),        // assessed after the sync of B: prod may go
+    ("B", nil, false),       // just synced B; the Healthy is the sync's own answer: prod waits
+    ("B", "A", false),       // a health from revision A: never counts for B
+    ("A", "A", false),       // dev still runs A
+])
+func laterStepsWaitForAHealthAssessedAfterTheSync(devRevision: String, devHealthRevision: String?, prodMayApply: Bool) throws {
+    let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
+    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: devRevision,
+                              healthRevision: .some(devHealthRevision))
+    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: "OutOfSync", health: "Healthy", revision: "A")
+    let plan = rollout.plan([dev, prod], target: "B")
+    #expect(plan.decision(for: "web-p1", rollout: rollout).mayApply == prodMayApply, "\(plan)")
+    // Dev, not yet known Healthy at B, is updating (not Waiting, not Healthy) in what the API shows.
+    if devRevision == "B" && devHealthRevision != "B" { #expect(plan.status["web-d1"] == .progressing) }
+}
+
+/// An Application another decision let sync (claimed, its status not written yet) counts as syncing: it takes
+/// its place of the step's `maxUpdate`, and its step is not done.
+@Test func aClaimedSyncTakesAPlaceOfTheStep() throws {
+    let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}], "maxUpdate": 1}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
+    let d1 = RollingSync.App(name: "d1", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: "A")
+    let d2 = RollingSync.App(name: "d2", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: "B")
+    let p1 = RollingSync.App(name: "p1", labels: ["env": "prod"], sync: "OutOfSync", health: "Healthy", revision: "A")
+    #expect(rollout.plan([d1, d2, p1], target: "B").status["d1"] == .pending)
+    var claimed = d2
+    claimed.syncing = true
+    let plan = rollout.plan([d1, claimed, p1], target: "B")
+    #expect(plan.status["d2"] == .progressing && plan.status["d1"] == .waiting, "\(plan)")
+    #expect(!plan.decision(for: "p1", rollout: rollout).mayApply)
+}
+
+/// An Application still settling from the revision before (synced A, Progressing, or Healthy not yet assessed)
+/// when B arrives has no right to apply B: its step waits for the earlier ones like any other.
+@Test(arguments: [("Progressing", "A" as String?), ("Healthy", nil as String?)])
+func settlingAtTheRevisionBeforeGivesNoRightToTheNext(prodHealth: String, prodHealthRevision: String?) throws {
+    let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
+    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: "OutOfSync", health: "Healthy", revision: "A")
+    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: "Synced", health: prodHealth, revision: "A",
+                               healthRevision: .some(prodHealthRevision))
+    let plan = rollout.plan([dev, prod], target: "B")
+    #expect(!plan.decision(for: "web-p1", rollout: rollout).mayApply, "\(plan)")
+    #expect(plan.status["web-p1"] == .waiting)
+    // At A itself (no new revision), it goes on settling.
+    #expect(rollout.plan([dev, prod], target: "A").decision(for: "web-p1", rollout: rollout).mayApply)
+}
