@@ -1,8 +1,10 @@
 import FleetModel
 import Foundation
 
-/// The dashboard's browser session: the API token a person logs in with, kept in an HttpOnly, SameSite=Strict
-/// cookie (Secure when served over HTTPS), and the CSRF token every form carries.
+/// The dashboard's browser session: a session token the hub mints when a person logs in with an API token
+/// (derived from it, expiring with the session or sooner with its parent, revoked by logout — never the token
+/// typed), kept in an HttpOnly, SameSite=Strict cookie (Secure when served over HTTPS), and the CSRF token every
+/// form carries.
 ///
 /// The CSRF token is an HMAC of a fixed label keyed by the session's token: a page from another origin can neither
 /// read the cookie nor compute the token, and every replica of the hub computes the same one without shared state.

@@ -139,6 +139,12 @@ public enum Generation {
                                                  message: "generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(application.origin))"))
                     continue
                 }
+                if let namespace = application.object.value(at: ["spec", "destination", "namespace"])?.stringValue, !namespace.isEmpty,
+                   let p = KubernetesNames.dns1123LabelProblem(namespace) {
+                    result.problems.append(.init(reason: .invalidDestination, application: name,
+                                                 message: "application destination spec for \(name) is invalid: namespace '\(namespace)' is not a valid namespace name: \(p) (params from \(application.origin))"))
+                    continue
+                }
                 if let first = seen[name] {
                     result.problems.append(.init(reason: .duplicateName, application: name,
                                                  message: "contains applications with duplicate name: \(name) (from \(first) and from \(application.origin))"))

@@ -107,20 +107,29 @@ extension HubAPI {
     }
 
     /// A post from another origin, or from a cookie session without its CSRF token, is refused.
-    func refusePost(_ r: APIRequest, form: [String: String], viewer: PageViewer) -> APIResponse? {
-        if let origin = r.headers["origin"], let host = r.headers["host"] {
-            let originHost = URLComponents(string: origin).map { ($0.host ?? "") + ($0.port.map { ":\($0)" } ?? "") }
-            if originHost != host { return errorPage(403, "this form was posted from another site (\(origin)): refused", viewer: viewer) }
-        }
+    func refusePost(_ r: APIRequest, form: [String: String], viewer: PageViewer?) -> APIResponse? {
+        if let problem = Self.foreignOrigin(r) { return errorPage(403, problem, viewer: viewer) }
+        guard let viewer else { return nil }
         if viewer.cookie && !Session.verify(csrf: form[Session.csrfField], session: viewer.token) {
             return errorPage(403, "the form's CSRF token is missing or wrong: reload the page and try again", viewer: viewer)
         }
         return nil
     }
 
+    /// Why a post's `Origin` is not the hub's own (nil when it is, or when the browser sent none): another
+    /// site, `null` (a sandboxed frame, a file), or an Origin with no Host to compare it with.
+    static func foreignOrigin(_ r: APIRequest) -> String? {
+        guard let origin = r.headers["origin"] else { return nil }
+        guard let host = r.headers["host"]?.lowercased() else { return "this form was posted with an Origin (\(origin)) but no Host to check it against: refused" }
+        let originHost = URLComponents(string: origin).flatMap { c in c.host.map { $0.lowercased() + (c.port.map { ":\($0)" } ?? "") } }
+        return originHost == host ? nil : "this form was posted from another site (\(origin)): refused"
+    }
+
     func route(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) throws -> APIResponse {
         switch (r.method, parts.count > 1 ? parts[1] : "") {
         case ("POST", "logout") where parts.count == 2:
+            // The session's own token ends here, on every replica: a copied cookie is worth nothing after logout.
+            if viewer.cookie { _ = try? hub.authStore.revoke(id: viewer.caller.tokenID) }
             return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies(r)))])
         case ("GET", "fleet") where parts.count == 2:
             return try fleetPage(r, viewer: viewer)
@@ -160,6 +169,7 @@ extension HubAPI {
     }
 
     func login(_ r: APIRequest) -> APIResponse {
+        if let refused = refusePost(r, form: [:], viewer: nil) { return refused }
         let form = QueryString.parse(String(decoding: r.body, as: UTF8.self))
         guard Session.verify(loginNonce: form["nonce"], cookie: Session.cookies(r.headers["cookie"])[Session.loginCookie]) else {
             return loginForm(r, problem: "the login form expired or came from elsewhere: try again", status: 403)
@@ -167,8 +177,16 @@ extension HubAPI {
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         do {
             let caller = try hub.authenticate("Bearer " + token, from: r.remoteAddress)
-            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID)"))
-            return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(token, secure: secureCookies(r)))])
+            // The cookie holds a session token of its own (derived from the one typed, never the one typed):
+            // it expires with the session or sooner with its parent, and logout revokes it.
+            var seconds = Double(Session.maxAge)
+            if let parentExpiry = try hub.authStore.token(id: caller.tokenID)?.expiresAt, let at = Timestamp.seconds(parentExpiry) {
+                seconds = min(seconds, at - Date().timeIntervalSince1970)
+            }
+            guard seconds >= 1 else { return loginForm(r, problem: "that token expires now: log in with another one", status: 401) }
+            let session = try hub.createToken(account: caller.account, seconds: seconds.rounded(.down), description: "dashboard session", by: caller)
+            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID) (session token \(session.id))"))
+            return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(session.token, secure: secureCookies(r)))])
         } catch let error as HubError where error.status == 429 {
             return loginForm(r, problem: error.message, status: 429)
         } catch {

@@ -8,14 +8,32 @@ extension HubAPI {
     /// changed (state, counts, moved Applications); `apps=A,B`: an `app` event when one of them changes (sync,
     /// health, where it runs); `events=1`: an `event` for each new entry of the event log. Only what the viewer
     /// may get is sent. The stream ends when the client leaves or the hub stops.
+    /// Live streams one account may hold open at once (pages in tabs); more are refused with 429, so one
+    /// account cannot make the hub diff for thousands of streams.
+    public static let maxLiveStreamsPerAccount = 8
+
     func liveStream(_ r: APIRequest, viewer: PageViewer) -> APIResponse {
         let caller = viewer.caller
+        let streams = hub.context.liveStreams
+        let admitted = streams.withLockedValue { open -> Bool in
+            guard open[caller.account, default: 0] < Self.maxLiveStreamsPerAccount else { return false }
+            open[caller.account, default: 0] += 1
+            return true
+        }
+        guard admitted else {
+            return APIResponse.error(429, "account \(caller.account) has \(Self.maxLiveStreamsPerAccount) live pages open already: close one (the limit is per account)")
+        }
         let watch = LiveFeed.Watch(
             clusters: r.query["clusters"] == "1" && hub.can(caller, "get", "clusters", "*"),
             apps: Array((r.query["apps"] ?? "").split(separator: ",").map(String.init).prefix(500)),
             events: r.query["events"] == "1" && hub.can(caller, "get", "events", "*"))
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        LiveFeed(api: self, watch: watch, visible: visibility(caller)).start(continuation)
+        LiveFeed(api: self, watch: watch, visible: visibility(caller)).start(continuation) { [account = caller.account] in
+            streams.withLockedValue { open in
+                open[account, default: 1] -= 1
+                if open[account] ?? 0 <= 0 { open.removeValue(forKey: account) }
+            }
+        }
         var response = APIResponse(status: 200, contentType: "text/event-stream; charset=utf-8", body: "")
         response.headers = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
         response.stream = stream
@@ -55,7 +73,8 @@ final class LiveFeed: @unchecked Sendable {
         self.visible = visible
     }
 
-    func start(_ out: AsyncStream<String>.Continuation) {
+    /// Starts the feed; `ended` runs once when the stream ends (the client left, the hub stops).
+    func start(_ out: AsyncStream<String>.Continuation, ended: @escaping @Sendable () -> Void = {}) {
         queue.async { [self] in
             if watch.events { lastEvent = (try? api.hub.store.events(cluster: nil, application: nil, after: 0, limit: 1))?.last?.id ?? 0 }
             out.yield("retry: 2000\n\n")
@@ -65,10 +84,13 @@ final class LiveFeed: @unchecked Sendable {
             self.timer = timer
             timer.resume()
         }
-        out.onTermination = { [self] _ in queue.async { [self] in
-            timer?.cancel()
-            timer = nil
-        } }
+        out.onTermination = { [self] _ in
+            ended()
+            queue.async { [self] in
+                timer?.cancel()
+                timer = nil
+            }
+        }
     }
 
     static func message(_ event: String, _ data: JSONValue) -> String { "event: \(event)\ndata: \(data.serialized(pretty: false))\n\n" }

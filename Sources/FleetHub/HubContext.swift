@@ -29,6 +29,8 @@ public final class HubContext: Sendable {
     let board = LiveBoard()
     /// The ApplicationSets' rollout strategies.
     let rollouts = RolloutBook()
+    /// The dashboard's live streams open per account.
+    let liveStreams = NIOLockedValueBox<[String: Int]>([:])
     /// The policies of `config.policies`, read at start (docs/policy.md).
     public let policies: [Policy]
     /// The promotions of `config.promotions`, read at start (docs/progressive.md).

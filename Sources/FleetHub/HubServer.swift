@@ -64,6 +64,9 @@ public struct HubServer: Sendable {
             }
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            // HTTP/1's Host header arrives as the request's authority, not as a field: the dashboard compares it
+            // with a post's Origin.
+            if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
             var incoming = APIRequest(method: request.method.rawValue, path: request.uri.path, query: QueryString.parse(request.uri.query),
                                       headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
             let channel = context.channel

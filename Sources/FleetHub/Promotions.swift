@@ -50,9 +50,13 @@ extension Hub {
     public func promote(_ name: String, to stageName: String, by caller: Caller?) throws -> (revision: String, applications: [String]) {
         let p = try promotion(named: name)
         guard let index = p.stages.firstIndex(where: { $0.name == stageName }) else { throw HubError(.notFound, "promotion \(name) has no stage \(stageName)") }
-        if let caller { try authorize(caller, "sync", "applications", "*/*") }
         guard index > 0 else { throw HubError(.badRequest, "stage \(stageName) is the first: it follows git, nothing is promoted to it") }
         let members = try promotionMembers(p)
+        // Promoting syncs the stage's Applications: the caller must be allowed to sync each of them (by their
+        // project), not the whole fleet.
+        if let caller {
+            for member in members[index] { try authorize(caller, "sync", "applications", rbacObject(application: member.0.name)) }
+        }
         if let blocker = try promotionBlocker(p, stage: index, members: members) { throw HubError(.conflict, "cannot promote to \(stageName): \(blocker)") }
         guard let (revision, _) = Promotion.proven(members[index - 1].map(\.0)) else { throw HubError(.conflict, "stage \(p.stages[index - 1].name) runs no single revision") }
         let targets = members[index].map(\.0.name)

@@ -113,3 +113,15 @@ func partialSuccess(_ c: PartialCase) throws {
     let go = spec("- clusters: {}", template: "name: '{{ .nameNormalized }}-{{ len .metadata.labels }}'", goTemplate: true)
     #expect(names(try generate(go, clusters: [Cluster(name: "bare", server: "https://b")])) == ["bare-1"])
 }
+
+/// A destination namespace that is not a DNS label (rendered from hostile parameters) is refused with its
+/// reason; the other Applications are generated.
+@Test func destinationNamespacesAreDNSLabels() throws {
+    let context = GeneratorContext(clusters: testClusters, git: MemoryGit(repos: [:]))
+    let set = listSet(#"[{app: a, url: 'https://staging.example.com', ns: shop}, {app: b, url: 'https://staging.example.com', ns: '"><svg onload=alert(1)>'}]"#,
+                      destination: "{server: '{{url}}', namespace: '{{ns}}'}")
+    let (apps, result) = try Generation.outcome(for: try appSet(set), context: context)
+    #expect(names(apps) == ["a"])
+    #expect(result.problems.map(\.reason) == [.invalidDestination])
+    #expect(result.problems.first?.message.contains("is not a valid namespace name") == true, "\(result.problems)")
+}

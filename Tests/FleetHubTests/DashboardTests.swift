@@ -92,7 +92,8 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
                                  cookie: "flotilla_login=\(nonce)")
     #expect(outside.status == 303 && header(outside, "Location") == "/ui/fleet")
     let session = String((header(outside, "Set-Cookie") ?? "").dropFirst("flotilla_session=".count).prefix { $0 != ";" })
-    #expect(session == admin)
+    // The cookie holds a session token of its own, never the token typed.
+    #expect(!session.isEmpty && session != admin)
     let cookie = "flotilla_session=\(session)"
 
     // A cookie session's posts need its CSRF token and the hub's own origin.
@@ -107,6 +108,16 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     let crossSite = try await fixture.call("POST", "/ui/applications/web-a/sync", body: form([("csrf", csrf)]),
                                            headers: ["cookie": cookie, "origin": "https://evil.example", "host": "127.0.0.1:8080"], authorize: false)
     #expect(crossSite.status == 403)
+    // An Origin with nothing to compare it with, or `null`, is refused too.
+    let noHost = try await fixture.call("POST", "/ui/applications/web-a/sync", body: form([("csrf", csrf)]),
+                                        headers: ["cookie": cookie, "origin": "https://evil.example"], authorize: false)
+    #expect(noHost.status == 403)
+    let nullOrigin = try await fixture.call("POST", "/ui/applications/web-a/sync", body: form([("csrf", csrf)]),
+                                            headers: ["cookie": cookie, "origin": "null", "host": "127.0.0.1:8080"], authorize: false)
+    #expect(nullOrigin.status == 403)
+    let sameSite = try await fixture.call("GET", "/ui/applications/web-a", headers: ["cookie": cookie, "origin": "http://127.0.0.1:8080", "host": "127.0.0.1:8080"],
+                                          authorize: false)
+    #expect(sameSite.status == 200)
     try await Task.sleep(for: .milliseconds(300))
     #expect(try manualSyncs() == 0, "nothing was synced by refused posts")
     let synced = try await bare("POST", "/ui/applications/web-a/sync", body: form([("csrf", csrf)]), cookie: cookie)
@@ -126,9 +137,13 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     #expect(try await bare("POST", "/ui/applications/web-a/sync", body: form([("csrf", viewerCSRF)]), cookie: "flotilla_session=\(viewerSession)").status == 403)
     #expect(try await fixture.call("POST", "/ui/applications/web-a/rollback", body: "id=1", headers: ["authorization": "Bearer \(viewer)"]).status == 403)
 
-    // Logging out ends the cookie.
+    // Logging out ends the cookie and the session itself: the same cookie, replayed, opens nothing; the token
+    // typed at login still works.
     let out = try await bare("POST", "/ui/logout", body: form([("csrf", csrf)]), cookie: cookie)
     #expect(out.status == 303 && header(out, "Set-Cookie")?.contains("Max-Age=0") == true)
+    let replayed = try await bare("GET", "/ui/applications/web-a", cookie: cookie)
+    #expect(replayed.status == 303 && header(replayed, "Location")?.hasPrefix("/ui/login") == true)
+    #expect(try await fixture.call("GET", "/ui/applications/web-a", headers: ["authorization": "Bearer \(admin)"]).status == 200)
 }
 
 @Test func dashboardLiveStreamSendsChanges() async throws {
@@ -169,4 +184,29 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     #expect(received.contains(#"event: app\#ndata: {"name":"web-a","sync":"Synced","syncTone":"tone-good","health":"Healthy""#), "\(received.prefix(900))")
     #expect(received.contains(#""health":"Degraded","healthTone":"tone-bad""#), "\(received.prefix(900))")
     #expect(received.contains("event: event\ndata: ") && received.contains("hello, live"))
+}
+
+/// One account holds at most a few live streams at once: more are refused with 429, and a closed one frees
+/// its place.
+@Test func liveStreamsAreCappedPerAccount() async throws {
+    let fixture = try await InProcessHub(clusters: ["a": true], files: ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"],
+                                         appSet: perCluster)
+    defer { Task { await fixture.stop() } }
+    var open: [APIResponse] = []
+    for _ in 0..<HubAPI.maxLiveStreamsPerAccount {
+        let r = try await fixture.call("GET", "/ui/live?clusters=1")
+        #expect(r.status == 200)
+        open.append(r)
+    }
+    let over = try await fixture.call("GET", "/ui/live?clusters=1")
+    #expect(over.status == 429 && over.body.contains("live pages open"), "\(over.body)")
+    // Another account is not affected.
+    try fixture.hub.createAccount("viewer", role: "role:readonly")
+    let viewer = try fixture.hub.createToken(account: "viewer", seconds: nil, description: "").token
+    #expect(try await fixture.call("GET", "/ui/live?clusters=1", headers: ["authorization": "Bearer \(viewer)"]).status == 200)
+    // A page closed (its stream ended) frees a place.
+    for task in open.compactMap(\.stream).prefix(1).map({ stream in Task { for await _ in stream { break } } }) { _ = await task.value }
+    open.removeAll()
+    try await eventually("a place freed") { try fixture.api.handle(APIRequest(method: "GET", path: "/ui/live", query: ["clusters": "1"],
+        headers: ["authorization": "Bearer \(fixture.hub.bootstrapToken ?? "")"], body: [])).status == 200 }
 }
