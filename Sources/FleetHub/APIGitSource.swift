@@ -9,6 +9,8 @@ struct APIGitSource: GitSource {
     let inner: any GitSource
     /// Normalized URLs of the configured repositories.
     let configured: Set<String>
+    /// Called before a revision is resolved (the hub fetches repositories it does not watch).
+    var beforeResolve: (@Sendable (String) -> Void)? = nil
 
     /// True for `/path`, `./path`, `~/path`, `file://…` and bare names; false for `https://…`, `ssh://…` and
     /// scp-like `git@host:org/repo.git`.
@@ -32,6 +34,7 @@ struct APIGitSource: GitSource {
 
     func resolve(repoURL: String, revision: String) throws -> String {
         try check(repoURL)
+        beforeResolve?(repoURL)
         return try inner.resolve(repoURL: repoURL, revision: revision)
     }
 

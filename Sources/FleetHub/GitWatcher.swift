@@ -19,6 +19,7 @@ struct HubRepositories: Sendable {
     /// The commit each (repository, revision) resolved to at the last fetch: reconciles use it instead of
     /// opening the repository, so every reconcile between two fetches sees the same commit.
     let revisions = RevisionBook()
+    let freshness = RemoteFreshness()
     /// Where each repository URL is fetched from (itself unless `fetchFrom` says otherwise), normalized.
     let fetchLocations: [String: String]
     let credentials: [String: GitCredentials]
@@ -76,6 +77,14 @@ struct HubRepositories: Sendable {
     }
 
     func location(_ url: String) -> String { fetchLocations[GitMirrorCache.normalize(url)] ?? url }
+
+    /// Before an ApplicationSet sent through the API (a preview) reads `url`: a repository the watcher does not
+    /// follow is fetched, at most every `RemoteFreshness.interval` seconds, so a preview sees its latest commit
+    /// rather than the one first seen. A failed fetch leaves the mirror as it was (the read then says why).
+    func freshen(_ url: String) {
+        guard !revisions.follows(url: url), freshness.due(GitMirrorCache.normalize(url)) else { return }
+        _ = try? gitCache.fetch(location(url), credentials: credentials(url))
+    }
     func credentials(_ url: String) -> GitCredentials? { credentials[GitMirrorCache.normalize(url)] }
 }
 
@@ -231,6 +240,24 @@ final class GitWatcher: Service, @unchecked Sendable {
     }
 }
 
+/// When each repository not followed by the watcher was last fetched for a preview.
+final class RemoteFreshness: @unchecked Sendable {
+    static let interval: TimeInterval = 10
+    // `lock` guards `fetched`.
+    private let lock = NSLock()
+    private var fetched: [String: Date] = [:]
+
+    /// Whether `url` is due for a fetch now (and records that it is being fetched).
+    func due(_ url: String, now: Date = Date()) -> Bool {
+        lock.withLock {
+            if let last = fetched[url], now.timeIntervalSince(last) < Self.interval { return false }
+            if fetched.count > 10_000 { fetched = fetched.filter { now.timeIntervalSince($0.value) < Self.interval } }
+            fetched[url] = now
+            return true
+        }
+    }
+}
+
 /// The commit each (repository URL, revision) resolved to at the last fetch.
 final class RevisionBook: @unchecked Sendable {
     // `lock` guards `commits` and `changes`.
@@ -239,6 +266,12 @@ final class RevisionBook: @unchecked Sendable {
     private var changes: UInt64 = 0
 
     func commit(url: String, revision: String) -> String? { lock.withLock { commits[url + "\u{0}" + revision] } }
+
+    /// Whether the watcher follows `url` (some revision of it was recorded).
+    func follows(url: String) -> Bool {
+        let prefix = url + "\u{0}"
+        return lock.withLock { commits.keys.contains { $0.hasPrefix(prefix) } }
+    }
 
     /// Bumped whenever a recorded revision moves to another commit (or is first recorded).
     var generation: UInt64 { lock.withLock { changes } }

@@ -159,7 +159,16 @@ spec:
     try promotionFile.write(to: dir.appendingPathComponent("web.yaml"), atomically: true, encoding: .utf8)
     let allAtOnce = rollingAppSet.replacingOccurrences(of: "type: RollingSync", with: "type: AllAtOnce")
     let fixture = try await InProcessHub(clusters: ["dev": true, "staging": true, "prod": true], files: web("registry.example.com/web:1"),
-                                         appSet: allAtOnce) { config in config.promotions = [dir.path] }
+                                         appSet: allAtOnce) { config in
+        config.promotions = [dir.path]
+        // Deployers may sync prod's Application only; stagers staging's only.
+        config.auth.policy = """
+            p, role:deployer, applications, sync, default/web-prod, allow
+            p, role:deployer, applicationsets, get, *, allow
+            p, role:stager, applications, sync, default/web-staging, allow
+            p, role:stager, applicationsets, get, *, allow
+            """
+    }
     defer { Task { await fixture.stop() } }
     let hub = fixture.hub
     @Sendable func revision(_ name: String) throws -> String? { try hub.store.history(name).max { $0.id < $1.id }?.revision }
@@ -196,7 +205,15 @@ spec:
     #expect(record.contains { $0.type == "PromotionApproved" && $0.message.contains("by alice") })
     // alice may approve but not promote (read-only); the admin promotes.
     #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(alice)"]).status == 403)
-    #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#).status == 202)
+    // Promoting needs sync on the stage's own Applications, not on the whole fleet: a stager may not promote
+    // to prod; a deployer, who may sync prod's Application only, may.
+    try hub.createAccount("stager", role: "role:stager")
+    try hub.createAccount("deployer", role: "role:deployer")
+    let stager = try hub.createToken(account: "stager", seconds: nil, description: "").token
+    let deployer = try hub.createToken(account: "deployer", seconds: nil, description: "").token
+    #expect(try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(stager)"]).status == 403)
+    let byDeployer = try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "prod"}"#, headers: ["authorization": "Bearer \(deployer)"])
+    #expect(byDeployer.status == 202, "\(byDeployer.body)")
     try await eventually("prod runs v1", timeout: 20) { try healthy("web-prod") && revision("web-prod") == v1 }
 
     // A new commit reaches dev; staging and prod keep v1 until promoted.
