@@ -318,7 +318,7 @@ public final class ChartRepositories: @unchecked Sendable {
 
     /// Keeps an archive in memory, dropping the least recently used ones past `memoryCacheBytes`.
     private func remember(_ key: String, _ bytes: [UInt8]) {
-        guard bytes.count <= memoryCacheBytes / 4 else { return }
+        guard bytes.count <= memoryCacheBytes / 2 else { return }
         lock.withLock {
             useCounter += 1
             if let old = archives.updateValue((bytes, useCounter), forKey: key) { archiveBytes -= old.bytes.count }

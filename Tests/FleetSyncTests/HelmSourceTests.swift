@@ -202,6 +202,65 @@ import Testing
         #expect { try charts.chart(repoURL: "https://example.org", name: "x", constraint: "*") } throws: { "\($0)".contains("limits.chartRepositoryHosts") }
     }
 
+    /// Chart archives are kept in memory by least-recent use within a byte budget, only once they open as a
+    /// chart, and on disk as 0600 files pruned to their own budget.
+    @Test func chartCachesAreBounded() throws {
+        defer { cleanup() }
+        var archives: [String: [UInt8]] = [:]
+        var entries: [String] = []
+        for v in 1...4 {
+            let src = root.appendingPathComponent("src-\(v)/big")
+            try FileManager.default.createDirectory(at: src.appendingPathComponent("templates"), withIntermediateDirectories: true)
+            try "apiVersion: v2\nname: big\nversion: \(v).0.0\n".write(to: src.appendingPathComponent("Chart.yaml"), atomically: true, encoding: .utf8)
+            try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n".write(to: src.appendingPathComponent("templates/cm.yaml"), atomically: true, encoding: .utf8)
+            // Incompressible padding: each archive is about 20 KB.
+            var rng = SystemRandomNumberGenerator()
+            try Data((0..<20_000).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: src.appendingPathComponent("padding.bin"))
+            let tgz = root.appendingPathComponent("big-\(v).0.0.tgz")
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            tar.arguments = ["tar", "-czf", tgz.path, "-C", root.appendingPathComponent("src-\(v)").path, "big"]
+            try tar.run()
+            tar.waitUntilExit()
+            let bytes = [UInt8](try Data(contentsOf: tgz))
+            archives["https://charts.example.com/big-\(v).0.0.tgz"] = bytes
+            entries.append("  - {name: big, version: \(v).0.0, urls: [big-\(v).0.0.tgz], digest: \(SHA256Digest.hex(Data(bytes)))}")
+        }
+        let garbage = Array("not a chart at all".utf8)
+        archives["https://charts.example.com/broken-1.0.0.tgz"] = garbage
+        let index = "apiVersion: v1\nentries:\n  big:\n" + entries.joined(separator: "\n")
+            + "\n  broken:\n  - {name: broken, version: 1.0.0, urls: [broken-1.0.0.tgz], digest: \(SHA256Digest.hex(Data(garbage)))}\n"
+        let fetches = NIOLockedValueBox<[String]>([])
+        let cacheDir = root.appendingPathComponent("charts-cache")
+        let charts = ChartRepositories(cacheDirectory: cacheDir, memoryCacheBytes: 50_000, diskCacheBytes: 50_000) { [archives] url, _ in
+            fetches.withLockedValue { $0.append(url) }
+            if url.hasSuffix("index.yaml") { return Array(index.utf8) }
+            guard let bytes = archives[url] else { throw ManifestError("GET \(url): HTTP 404") }
+            return bytes
+        }
+        for v in 1...4 { _ = try charts.chart(repoURL: "https://charts.example.com", name: "big", constraint: "\(v).0.0") }
+        #expect(charts.memoryCacheSize <= 50_000 && charts.memoryCacheSize > 0, "\(charts.memoryCacheSize)")
+        // The most recent is still in memory: no new fetch.
+        let before = fetches.withLockedValue { $0.count }
+        _ = try charts.chart(repoURL: "https://charts.example.com", name: "big", constraint: "4.0.0")
+        #expect(fetches.withLockedValue { $0.count } == before)
+        // On disk: owner-only files, within the budget.
+        let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir.path)
+        var total = 0
+        for name in files {
+            let attributes = try FileManager.default.attributesOfItem(atPath: cacheDir.appendingPathComponent(name).path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
+            total += (attributes[.size] as? Int) ?? 0
+        }
+        #expect(!files.isEmpty && total <= 50_000, "\(files) \(total)")
+        // An archive that does not open as a chart is refused and kept nowhere.
+        for _ in 0..<2 {
+            #expect(throws: (any Error).self) { try charts.chart(repoURL: "https://charts.example.com", name: "broken", constraint: "1.0.0") }
+        }
+        #expect(fetches.withLockedValue { $0.filter { $0.hasSuffix("broken-1.0.0.tgz") }.count } == 2)
+        #expect(!FileManager.default.fileExists(atPath: cacheDir.appendingPathComponent("\(SHA256Digest.hex(Data(garbage))).tgz").path))
+    }
+
     @Test func missingValueFilesMayBeIgnored() throws {
         defer { cleanup() }
         let objects = try load(#"{"repoURL": "REPO", "path": "charts/web", "helm": {"valueFiles": ["nope.yaml"], "ignoreMissingValueFiles": true}}"#)
