@@ -189,13 +189,22 @@ private let confinedImport: @convention(c) (UnsafeMutableRawPointer?, UnsafePoin
 /// Where jsonnet runs. Jsonnet has no time or memory bound of its own, so a hub evaluates it in a child
 /// process it can stop (`SubprocessJsonnet`); tools evaluate in-process.
 public protocol JsonnetEvaluator: Sendable {
-    /// Evaluates `file`; every import must resolve inside `root` (see `Jsonnet.evaluate`).
-    func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String
+    /// Evaluates `file`; every import must resolve inside `root` (see `Jsonnet.evaluate`). `isCancelled` stops
+    /// an evaluation that can be stopped (a child process).
+    func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double,
+                  isCancelled: (@Sendable () -> Bool)?) throws -> String
+}
+
+extension JsonnetEvaluator {
+    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String {
+        try evaluate(file: file, options: options, jpaths: jpaths, root: root, timeout: timeout, isCancelled: nil)
+    }
 }
 
 public struct InProcessJsonnet: JsonnetEvaluator {
     public init() {}
-    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String {
+    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double,
+                         isCancelled: (@Sendable () -> Bool)?) throws -> String {
         try Jsonnet.evaluate(file: file, options: options, jpaths: jpaths, root: root)
     }
 }
@@ -213,13 +222,16 @@ public struct SubprocessJsonnet: JsonnetEvaluator {
         return args
     }
 
-    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double) throws -> String {
+    public func evaluate(file: String, options: JsonnetOptions, jpaths: [String], root: String, timeout: Double,
+                         isCancelled: (@Sendable () -> Bool)?) throws -> String {
         let result: Subprocess.Result
         do {
-            result = try Subprocess.run(executable, Self.arguments(file: file, options: options, jpaths: jpaths, root: root), timeout: timeout)
+            result = try Subprocess.run(executable, Self.arguments(file: file, options: options, jpaths: jpaths, root: root), timeout: timeout,
+                                        isCancelled: isCancelled)
         } catch let error as Subprocess.Failure {
             switch error {
             case .timedOut(let seconds): throw ManifestError("jsonnet did not finish within \(Int(seconds)) s and was stopped (limits.subprocessTimeout)")
+            case .cancelled: throw ManifestError("jsonnet was stopped: the render was cancelled")
             case .cannotStart(let why): throw ManifestError("cannot run jsonnet: \(why)")
             }
         }

@@ -128,6 +128,13 @@ public struct ManifestLoader: Sendable {
         }
     }
 
+    /// What stops a render's subprocesses: the loader's (the hub stops) or the caller's (a preview's client left).
+    func stopCheck(_ context: RenderContext) -> (@Sendable () -> Bool)? {
+        let stopAll = limits.template.isCancelled, stopThis = context.isCancelled
+        if stopAll == nil && stopThis == nil { return nil }
+        return { stopAll?() == true || stopThis?() == true }
+    }
+
     private func render(repoURL: String, commit: String, path: String, recurse: Bool, overrides: JSONValue?, filter: FileFilter,
                         jsonnetOptions: JsonnetOptions, helm: JSONValue?, context: RenderContext) throws -> Rendered {
         let tree = try git.tree(repoURL: repoURL, commit: commit)
@@ -155,6 +162,7 @@ public struct ManifestLoader: Sendable {
         }
         if type == .kustomize || overrides != nil {
             return Rendered(commit: commit, objects: try kustomize(repoURL: repoURL, commit: commit, tree: tree, dir: dir, overrides: overrides,
+                                                                   isCancelled: stopCheck(context),
                                                                    autodetect: type != .kustomize ? inDir : nil))
         }
         var objects: [JSONValue] = []
@@ -180,7 +188,7 @@ public struct ManifestLoader: Sendable {
                 do {
                     defer { subprocesses.signal() }
                     output = try jsonnet.evaluate(file: root.appendingPathComponent(file).path, options: jsonnetOptions, jpaths: jpaths,
-                                                  root: root.path, timeout: limits.subprocessTimeout)
+                                                  root: root.path, timeout: limits.subprocessTimeout, isCancelled: stopCheck(context))
                 } catch let error as ManifestError {
                     throw ManifestError("jsonnet \(file) in \(repoURL) at \(commit.prefix(12)): \(error.description.replacingOccurrences(of: root.path + "/", with: ""))")
                 }
@@ -224,7 +232,7 @@ public struct ManifestLoader: Sendable {
     ///   - overrides: `source.kustomize` options to apply over the kustomization.
     ///   - autodetect: for a directory without a kustomization, its files: one is made listing them.
     private func kustomize(repoURL: String, commit: String, tree: RepoTree, dir: String, overrides: JSONValue? = nil,
-                           autodetect: [String]? = nil) throws -> [JSONValue] {
+                           isCancelled: (@Sendable () -> Bool)? = nil, autodetect: [String]? = nil) throws -> [JSONValue] {
         var needed: Set<String> = [dir]
         if autodetect == nil {
             needed = try Self.checkKustomizationPaths(repoURL: repoURL, commit: commit, tree: tree, from: dir, git: git, remoteHosts: limits.remoteHosts)
@@ -251,13 +259,16 @@ public struct ManifestLoader: Sendable {
         defer { subprocesses.signal() }
         let result: Subprocess.Result
         do {
-            result = try Subprocess.run("/usr/bin/env", [kubectl, "kustomize", root.appendingPathComponent(dir).path], timeout: limits.subprocessTimeout)
+            result = try Subprocess.run("/usr/bin/env", [kubectl, "kustomize", root.appendingPathComponent(dir).path], timeout: limits.subprocessTimeout,
+                                        isCancelled: isCancelled)
         } catch let error as Subprocess.Failure {
             switch error {
             case .timedOut(let seconds):
                 throw ManifestError("kustomize for \(dir) in \(repoURL) at \(commit.prefix(12)) did not finish within \(Int(seconds)) s and was stopped (limits.subprocessTimeout)")
             case .cannotStart(let why):
                 throw ManifestError("cannot run '\(kubectl) kustomize' for \(dir) in \(repoURL): \(why). Install kubectl (which includes kustomize) or put it on PATH")
+            case .cancelled:
+                throw ManifestError("kustomize for \(dir) in \(repoURL) was stopped: the render was cancelled")
             }
         }
         if result.status == 127 {

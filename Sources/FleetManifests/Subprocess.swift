@@ -12,12 +12,15 @@ enum Subprocess {
     enum Failure: Error {
         case timedOut(Double)
         case cannotStart(String)
+        /// `isCancelled` said stop (the hub stops, the preview's client left).
+        case cancelled
     }
 
     /// Output beyond this is dropped (a renderer printing without end cannot fill the hub's memory).
     static let maxOutput = 256 << 20
 
-    static func run(_ executable: String, _ arguments: [String], timeout: Double) throws -> Result {
+    /// - Parameter isCancelled: polled while the program runs (every 0.2 s): true kills it.
+    static func run(_ executable: String, _ arguments: [String], timeout: Double, isCancelled: (@Sendable () -> Bool)? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -35,10 +38,13 @@ enum Subprocess {
                 while let chunk = try? handle.read(upToCount: 65536), !chunk.isEmpty { sink.append(chunk) }
             }
         }
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
+        let deadline = DispatchTime.now() + timeout
+        while exited.wait(timeout: isCancelled == nil ? deadline : min(deadline, .now() + 0.2)) == .timedOut {
+            let cancelled = isCancelled?() ?? false
+            guard cancelled || DispatchTime.now() >= deadline else { continue }
             process.terminate()
             if exited.wait(timeout: .now() + 2) == .timedOut { kill(process.processIdentifier, SIGKILL) }
-            throw Failure.timedOut(timeout)
+            throw cancelled ? Failure.cancelled : Failure.timedOut(timeout)
         }
         // A child of the program may still hold the pipes: give the readers a moment, not forever.
         _ = readers.wait(timeout: .now() + 5)

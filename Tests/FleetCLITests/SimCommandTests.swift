@@ -247,6 +247,12 @@ func kubectlOverTLSWithToken() throws {
         "\($0)".contains("did not finish within 1 s")
     }
     #expect(Date().timeIntervalSince(started) < 10)
+    // A cancelled render (the hub stops, the preview's client left) stops the child at once, far before its timeout.
+    let cancelAt = Date().addingTimeInterval(0.5)
+    let stopped = Date()
+    #expect { try evaluator.evaluate(file: slow, options: JsonnetOptions(), jpaths: [], root: cli.workDir.path, timeout: 60,
+                                     isCancelled: { Date() > cancelAt }) } throws: { "\($0)".contains("the render was cancelled") }
+    #expect(Date().timeIntervalSince(stopped) < 10)
 }
 
 /// `flotilla render DIR` prints what a source renders to, with Argo CD's options as flags, and names what it
