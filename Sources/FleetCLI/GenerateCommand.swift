@@ -4,6 +4,7 @@ import FleetGenerators
 import FleetGit
 import FleetManifests
 import FleetModel
+import FleetTemplate
 import Foundation
 
 struct GenerateCommand: ParsableCommand {
@@ -31,6 +32,8 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Use existing git mirrors without fetching.") var noFetch = false
     @Flag(help: "Let the git directory generator see directories whose name starts with '.'.") var includeHiddenDirectories = false
 
+    @Option(help: ArgumentHelp("Stop a render that takes longer (e.g. 60s, 5m).", valueName: "duration")) var timeout: String = "60s"
+
     func run() throws {
         let appSets = try loadAppSets()
         let clusterList: [Cluster]
@@ -41,7 +44,10 @@ struct GenerateCommand: ParsableCommand {
             clusterList = try global.openStore().clusters()
         }
         let git = try gitSource()
-        let context = GeneratorContext(clusters: clusterList, git: git, includeHiddenDirectories: includeHiddenDirectories)
+        let seconds = Double(try parseDuration(timeout, flag: "--timeout").components.seconds)
+        var templateLimits = TemplateLimits.default
+        templateLimits.deadline = .now + .seconds(seconds)
+        let context = GeneratorContext(clusters: clusterList, git: git, includeHiddenDirectories: includeHiddenDirectories, templateLimits: templateLimits)
 
         // As Argo CD does: an ApplicationSet that fails generates nothing, an Application that fails a check is
         // skipped; the rest are printed, every problem goes to stderr, and the exit status is 1.
@@ -69,7 +75,10 @@ struct GenerateCommand: ParsableCommand {
             }
         }
         var objects: [JSONValue] = []
-        let loader = ManifestLoader(git: git)
+        var loaderLimits = ManifestLoader.Limits()
+        loaderLimits.renderTimeout = seconds
+        loaderLimits.subprocessTimeout = min(loaderLimits.subprocessTimeout, seconds)
+        let loader = ManifestLoader(git: git, limits: loaderLimits)
         for (_, apps) in results {
             for app in apps {
                 var object = app.object

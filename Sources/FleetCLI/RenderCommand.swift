@@ -49,6 +49,8 @@ struct RenderDirectoryCommand: ParsableCommand {
     @Option(name: .customLong("common-annotation"), help: ArgumentHelp("kustomize common annotation (repeatable).", valueName: "key=value")) var annotations: [String] = []
     @Option(name: .customLong("kustomize-namespace"), help: "kustomize namespace.") var kustomizeNamespace: String?
 
+    @Option(help: ArgumentHelp("Stop a render that takes longer (e.g. 60s, 5m).", valueName: "duration")) var timeout: String = "60s"
+
     func run() throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
@@ -84,7 +86,11 @@ struct RenderDirectoryCommand: ParsableCommand {
         if !annotations.isEmpty { kustomize.append(("commonAnnotations", .sortedObject(try parsePairs(annotations, flag: "--common-annotation")))) }
         if !kustomize.isEmpty { source.set("kustomize", .object(kustomize)) }
 
-        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root))
+        let seconds = Double(try parseDuration(timeout, flag: "--timeout").components.seconds)
+        var limits = ManifestLoader.Limits()
+        limits.renderTimeout = seconds
+        limits.subprocessTimeout = min(limits.subprocessTimeout, seconds)
+        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), limits: limits)
         let objects: [JSONValue]
         do { objects = try loader.load(source: source)?.objects ?? [] } catch { throw CLIError("\(error)") }
         switch output {

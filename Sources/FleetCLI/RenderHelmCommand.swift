@@ -32,6 +32,8 @@ struct RenderHelmCommand: ParsableCommand {
     @Flag(name: .customLong("skip-tests"), help: "Leave out helm.sh/hook: test objects.") var skipTests = false
     @Option(name: [.customShort("s"), .customLong("show-only")], help: ArgumentHelp("Only templates matching this path glob (repeatable).", valueName: "path")) var showOnly: [String] = []
 
+    @Option(help: ArgumentHelp("Stop a render that takes longer (e.g. 60s, 5m).", valueName: "duration")) var timeout: String = "60s"
+
     func run() throws {
         do {
             let loaded = try HelmChartFiles.load(path: chart)
@@ -49,6 +51,7 @@ struct RenderHelmCommand: ParsableCommand {
                 guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--set-file: open \(path): no such file or directory") }
                 options.overrides.append((String(item[..<eq]), .string(String(decoding: data, as: UTF8.self))))
             }
+            options.limits.deadline = .now + (try parseDuration(timeout, flag: "--timeout"))
             let release = try HelmRenderer.render(loaded, options: options)
             print(release.text, terminator: "")
         } catch let error as HelmError {

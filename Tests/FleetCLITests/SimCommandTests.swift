@@ -443,3 +443,17 @@ func kubectlCreateSpeaksProtobuf() throws {
     let job = try runKubectl(sim.server, ["create", "job", "once", "-n", "demo", "--image=busybox"], cache: cache)
     #expect(job.status != 0 && job.stderr.contains("send batch/v1/Job as JSON"), "\(job.stderr)")
 }
+
+/// `flotilla render helm` has a deadline too: a chart that would serialize for hours stops at `--timeout`.
+@Test func renderStopsAtItsTimeout() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    cli.write("chart/Chart.yaml", "apiVersion: v2\nname: dag\nversion: 0.1.0\n")
+    cli.write("chart/templates/cm.yaml", "{{- $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}"
+              + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: {{ toJson $x | quote }}}\n")
+    let started = Date()
+    let r = try cli.run(["render", "helm", cli.workDir.appendingPathComponent("chart").path, "--timeout", "1s"])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("deadline") || r.stderr.contains("maxSteps"), "\(r.stderr)")
+    #expect(Date().timeIntervalSince(started) < 20)
+}
