@@ -25,7 +25,13 @@ import Testing
         "apps/deep/Chart.yaml": chart,
         "apps/deep/templates/cm.yaml": "{{- $x := dict }}{{ range until 200000 }}{{ $x = dict \"a\" $x }}{{ end }}" + cm + "data: {a: {{ toJson $x | quote }}}\n",
     ]
-    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster)
+    // And five charts that serialize a list sharing itself (2^60 leaves): each runs to the step limit.
+    var withBombs = files
+    for i in 1...5 {
+        withBombs["apps/bomb\(i)/Chart.yaml"] = chart
+        withBombs["apps/bomb\(i)/templates/cm.yaml"] = "{{- $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}" + cm + "data: {a: {{ toJson $x | quote }}}\n"
+    }
+    let fixture = try await InProcessHub(clusters: ["a": true], files: withBombs, appSet: perCluster)
     let hub = fixture.hub
     @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
     @Sendable func condition(_ name: String) throws -> String {
@@ -34,6 +40,7 @@ import Testing
     try await eventually("web synced", timeout: 30) { try status("web-a").value(at: ["sync", "status"]) == "Synced" }
     try await eventually("every hostile source refused", timeout: 30) {
         try condition("leak-a").contains("outside the repository") && condition("loop-a").contains("maxDepth") && condition("deep-a").contains("maxDataDepth")
+            && (1...5).allSatisfy { try condition("bomb\($0)-a").contains("maxSteps") }
     }
     // The secret appears in no answer of the API: statuses, diffs, events.
     for path in ["/api/v1/applications/leak-a", "/api/v1/applications/leak-a/diff", "/api/v1/events?limit=500"] {
@@ -41,6 +48,18 @@ import Testing
         #expect(!answer.body.contains("hub-secret"), "\(path): \(answer.body.prefix(300))")
     }
     #expect(try await fixture.call("GET", "/healthz", authorize: false).status == 200)
+
+    // Another team's change still reaches its cluster while the hostile charts are retried.
+    var changed = withBombs
+    changed["apps/web/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {v: '2'}\n"
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    let next = try repo.commit(files: changed.mapValues { Data($0.utf8) }, message: "web v2").hex
+    let pushed = Date()
+    hub.refreshRepositories()
+    try await eventually("web synced at the new commit", timeout: 30) {
+        try status("web-a").value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue == next && status("web-a").value(at: ["sync", "status"]) == "Synced"
+    }
+    print("web's change synced \(String(format: "%.2f", Date().timeIntervalSince(pushed))) s after the push, beside five hostile charts")
 
     // A restart with the hostile sources stored reconciles them again without a crash.
     _ = try await ConcurrentRunner.blocking { [hub] in hub.stop(timeout: 5) }
