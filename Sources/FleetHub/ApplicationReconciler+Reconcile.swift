@@ -11,6 +11,9 @@ import Foundation
 extension ApplicationReconciler {
     func jittered(_ seconds: Double) -> Double { seconds * (1 + Double.random(in: 0..<0.1)) }
 
+    /// Seconds between looks at a sync that waits on a wave (its resources becoming healthy, its hooks finishing).
+    static let runningSyncInterval = 1.0
+
     func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
         let resync = context.config.resync
         let store = context.store
@@ -45,8 +48,11 @@ extension ApplicationReconciler {
         let windowProblem = project?.syncWindowProblem(application: name, namespace: app.object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "default",
                                                        cluster: cluster, manual: request != nil)
         let started = context.now()
-        // A sync the last run of the hub began but did not finish (it was killed): its outcome is recorded now.
-        let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running"
+        // A sync that waits on its waves goes on from where the last reconcile (on this hub or before a restart)
+        // left it.
+        let running: SyncProgress? = app.status.value(at: ["operationState", "progress"]).flatMap { try? JSONCoding.decode(SyncProgress.self, from: $0) }
+        // A sync the last run of the hub began but did not finish (it was killed mid-apply): its outcome is recorded now.
+        let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" && running == nil
         let startedAt = HubContext.timestamp(started)
         // What the policies said, kept in the status for the compliance report.
         let policyResult = Box<ApplicationStatus.PolicyResult?>(nil)
@@ -78,7 +84,8 @@ extension ApplicationReconciler {
                 let target = String(revisions.first?.prefix(12) ?? "?")
                 running.operationState = .init(phase: "Running", message: "syncing to " + target, startedAt: startedAt)
                 try? store.setStatus(name, running.json)
-            })
+            },
+            resume: running)
         // A sync its rollout let start is counted as running until its status is written.
         defer { context.rollouts.release(app.appSet, name) }
         let finished = context.now()
@@ -89,6 +96,10 @@ extension ApplicationReconciler {
             return .init(requeueAfter: 0.5)
         }
         var status = result.status
+        let syncStarted = result.syncStartedAt.map { Date(timeIntervalSince1970: $0) } ?? started
+        if result.operation == .running {
+            status.operationState?.startedAt = HubContext.timestamp(syncStarted)
+        }
         // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).
         if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"], previous != .null {
             status.hooks = try? JSONCoding.decode([ApplicationStatus.Hook].self, from: previous)
@@ -113,16 +124,16 @@ extension ApplicationReconciler {
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
         status.conditions = conditions
         var history: SyncEntry?
-        if let operation = result.operation?.rawValue, result.syncStatus != .unknown || result.operation == .failed {
+        if let operation = result.operation?.rawValue, result.operation != .running, result.syncStatus != .unknown || result.operation == .failed {
             let limit = app.object.value(at: ["spec", "revisionHistoryLimit"]).flatMap { if case .int(let n) = $0 { return n } else { return nil } } ?? 10
             let resources = JSONCoding.value(result.resources.filter { $0.action != .none }.map { r in
                 SyncRecord.Resource(kind: r.ref.kind, namespace: r.ref.namespace, name: r.ref.name, action: r.action.rawValue, message: r.message)
             })
-            history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(started),
+            history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(syncStarted),
                             finishedAt: HubContext.timestamp(finished), result: operation, resources: resources, limit: limit)
         }
         var event: HubEvent?
-        if result.operation != nil || request != nil || interrupted {
+        if (result.operation != nil && result.operation != .running) || request != nil || interrupted {
             // The audit log: who (automation or the account that asked), what, when, the outcome.
             let idle: String = interrupted ? "found applied (the sync was interrupted by a stop of the hub)" : "nothing to apply, already Synced"
             let operation: String = result.operation?.rawValue ?? idle
@@ -160,6 +171,10 @@ extension ApplicationReconciler {
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
         }
 
+        // A sync waiting on a wave: looked at again soon, holding no worker meanwhile.
+        if result.operation == .running {
+            return .init(requeueAfter: Self.runningSyncInterval)
+        }
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
         if result.operation == .failed && !covered && (automated || request != nil) {
             let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }

@@ -46,19 +46,24 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         public var message: String
         /// Set while Running (a sync the hub began): its start.
         public var startedAt: String?
-        public init(phase: String, message: String, startedAt: String? = nil) {
+        /// While Running and waiting on a wave: where the sync stands, so that the next reconcile (on this hub or
+        /// after a restart) goes on from there instead of holding a worker while it waits.
+        public var progress: SyncProgress?
+        public init(phase: String, message: String, startedAt: String? = nil, progress: SyncProgress? = nil) {
             self.phase = phase
             self.message = message
             self.startedAt = startedAt
+            self.progress = progress
         }
 
-        private enum CodingKeys: String, CodingKey { case phase, message, startedAt }
+        private enum CodingKeys: String, CodingKey { case phase, message, startedAt, progress }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(phase, forKey: .phase)
             try c.encode(message, forKey: .message)
             if let startedAt { try c.encode(startedAt, forKey: .startedAt) }
+            if let progress { try c.encode(progress, forKey: .progress) }
         }
     }
 

@@ -39,6 +39,11 @@ public struct ReconcileResult: Sendable {
     /// Set when the comparison read every desired object from the cluster's cache, as this Application's, and
     /// nothing was applied: the same stamp later means the same comparison.
     public var liveStamp: LiveStamp?
+    /// With `operation == .running`: where the sync stands, for the next reconcile to go on from.
+    public var progress: SyncProgress?
+    /// When the sync that ended here began (seconds since 1970): earlier than this reconcile for a sync that
+    /// waited on its waves across reconciles.
+    public var syncStartedAt: Double?
 
     public init() {}
 
@@ -50,7 +55,7 @@ public struct ReconcileResult: Sendable {
             // sync it is not one yet.
             health: .init(status: health.status.rawValue, message: health.message,
                           revision: operation == nil && syncStatus == .synced ? revisions.joined(separator: ",") : nil),
-            operationState: .init(phase: operation?.rawValue ?? "", message: message),
+            operationState: .init(phase: operation?.rawValue ?? "", message: message, progress: operation == .running ? progress : nil),
             resources: resources.map { r in
                 .init(kind: r.ref.kind, group: r.ref.group, namespace: r.ref.namespace, name: r.ref.name, status: r.inSync ? "Synced" : "OutOfSync",
                       health: r.health.status.rawValue, action: r.action.rawValue, message: r.message)
@@ -78,8 +83,10 @@ public struct AppSyncer: Sendable {
 
     /// Seconds one wave (its resources healthy, its hooks finished) may take before the sync fails.
     public var waveTimeout: Double
-    /// Seconds between health checks while a wave is waited on.
+    /// Seconds between looks at a wave that is waited on: when the caller should reconcile again.
     public var pollInterval: Double
+    /// Seconds since 1970 (wave timeouts are measured with it); tests may pass their own.
+    public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     public init(client: KubeClient, manifests: ManifestLoader, concurrency: Int = 16, waveTimeout: Double = 300, pollInterval: Double = 0.5) {
         self.client = client
@@ -112,13 +119,18 @@ public struct AppSyncer: Sendable {
     ///     earlier steps are not done): then it only compares, and the reason is a `RolloutWaiting` warning.
     ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
     ///     caller can record that a sync is running before the cluster changes).
+    ///   - resume: the progress of a sync an earlier reconcile left Running: it goes on from its step, at its
+    ///     revisions, whatever the rollout or a comparison say now (it was let start); nil starts afresh.
     public func reconcile(_ application: JSONValue, force: Bool = false, pinnedRevision: String? = nil,
                           dryRun: Bool = false, includeDiff: Bool = false,
                           objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
                           policyCheck: ((_ objects: [JSONValue]) -> PolicyVerdict)? = nil,
                           holdBack: ((_ revisions: [String]) -> String?)? = nil,
-                          willApply: ((_ revisions: [String]) -> Void)? = nil) -> ReconcileResult {
+                          willApply: ((_ revisions: [String]) -> Void)? = nil, resume resumed: SyncProgress? = nil) -> ReconcileResult {
         var dryRun = dryRun
+        var resume = dryRun ? nil : resumed
+        // A running sync renders the revision it applies (one source: that commit).
+        let pinnedRevision = resume.flatMap { $0.revisions.count == 1 ? $0.revisions.first : nil } ?? pinnedRevision
         var result = ReconcileResult()
         let name = application.value(at: ["metadata", "name"])?.stringValue ?? ""
         let spec = application["spec"] ?? .object([])
@@ -209,7 +221,10 @@ public struct AppSyncer: Sendable {
             }
         }
 
-        if !dryRun, let holdBack, let reason = holdBack(result.revisions) {
+        // Sources that moved on (several sources, one of them at another commit): the running sync ends, and
+        // a sync of what git holds now starts.
+        if let running = resume, running.revisions != result.revisions { resume = nil }
+        if !dryRun, resume == nil, let holdBack, let reason = holdBack(result.revisions) {
             dryRun = true
             result.warnings.append((type: "RolloutWaiting", message: reason + ": compared only, nothing applied"))
         }
@@ -284,96 +299,161 @@ public struct AppSyncer: Sendable {
         let extra = live.keys.filter { !keep.contains($0) }
         let outOfSync = diffs.values.contains(false) || !extra.isEmpty
 
-        // 3. Apply when allowed and needed.
+        // 3. Apply when allowed and needed — one step (a phase's wave) after another. A step that must become
+        // healthy before the next is checked once: when it is not yet, the reconcile ends with the sync Running
+        // and its `progress`; the next reconcile (`resume`) checks it again and goes on. No worker waits.
         var actions: [ObjectRef: (ResourceAction, String)] = [:]
         var applied: [ObjectRef: JSONValue] = [:]
-        if outOfSync && (automated != nil || force) && !dryRun {
-            willApply?(result.revisions)
+        let force = force || (resume?.force ?? false)
+        if (outOfSync && (automated != nil || force) && !dryRun) || resume != nil {
+            if resume == nil { willApply?(result.revisions) }
+            let now = clock()
+            var progress = resume ?? SyncProgress(revisions: result.revisions, step: 0, stepStartedAt: now, force: force, startedAt: now)
+            // The hooks the sync started in earlier reconciles, with the step each belongs to.
+            var hookSteps: [HookStep] = []
+            for record in progress.hooks {
+                result.hooks.append(HookOutcome(record.hook))
+                hookSteps.append(HookStep(step: record.step, failing: record.failing))
+            }
             let onlyChanged = options.contains("ApplyOutOfSyncOnly=true")
             let (steps, onFail) = SyncPlan.steps(resources: desired, hooks: hookObjects)
             // With hooks or several waves, each wave waits for the previous one to be healthy (Argo CD's gating).
             let gated = !hookObjects.isEmpty || Set(steps.map { "\($0.phase)/\($0.wave)" }).count > 1
-            let runner = HookRunner(client: client, application: name, namespace: namespace, pollInterval: pollInterval)
-            var failed = false
+            let runner = HookRunner(client: client, application: name, namespace: namespace)
+            var failed = progress.failing
+            var waiting: String?
+            func fail(_ message: String) {
+                failed = true
+                if progress.failure == nil { progress.failure = message }
+            }
             // CreateNamespace=true creates the destination namespace first, so PreSync hooks can run in it.
-            if !hookObjects.isEmpty && options.contains("CreateNamespace=true") {
-                do { try client.ensureNamespace(namespace) } catch {
-                    result.message = "CreateNamespace: \(error)"
-                    failed = true
-                }
+            if resume == nil && !hookObjects.isEmpty && options.contains("CreateNamespace=true") {
+                do { try client.ensureNamespace(namespace) } catch { fail("CreateNamespace: \(error)") }
             }
-            var seed = UInt64(UInt(bitPattern: name.hashValue)) ^ UInt64(Date().timeIntervalSince1970 * 1000)
-            for step in steps where !failed {
-                let objects = step.resources.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }.map(\.1)
-                var waitOn: [(ObjectRef, APIResource?, Bool)] = []
-                if !objects.isEmpty {
-                    do {
-                        let r = try syncer.sync(objects, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
-                        for ref in r.created { actions[ref] = (.created, "") }
-                        for ref in r.configured { actions[ref] = (.configured, "") }
-                        for ref in r.unchanged { actions[ref] = (.unchanged, "") }
-                        for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); failed = true }
-                        applied.merge(r.applied) { _, new in new }
-                        waitOn += r.applied.keys.sorted().map { ($0, nil, false) }
-                    } catch {
-                        result.message = "\(step.phase.rawValue) wave \(step.wave): \(error)"
-                        failed = true
-                    }
-                }
-                if failed { break }
-                for hook in step.hooks {
-                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                    do {
-                        let (ref, resource) = try runner.start(hook, spec: HookSpec.parse(hook)!, phase: step.phase, seed: seed)
-                        result.hooks.append(HookOutcome(ref: ref, phase: step.phase, status: .running, message: ""))
-                        waitOn.append((ref, resource, true))
-                    } catch {
-                        result.message = "\(step.phase.rawValue) hook \(hook["kind"]?.stringValue ?? "") \(hook.value(at: ["metadata", "name"])?.stringValue ?? hook.value(at: ["metadata", "generateName"])?.stringValue ?? ""): \(error)"
-                        failed = true
-                        break
-                    }
-                }
-                if gated && !failed, let problem = waitForWave(step, waitOn, runner: runner, result: &result) {
-                    result.message = problem
-                    failed = true
-                }
-                finishHooks(runner: runner, result: &result)
-                if failed { break }
-            }
-            if failed {
-                // SyncFail hooks run once the sync has failed; their own outcome is reported, the sync stays failed.
-                for step in onFail {
+            if failed && !progress.failing { progress.failing = true; progress.step = 0; progress.hooksStarted = 0 }
+            var seed = UInt64(UInt(bitPattern: name.hashValue)) ^ UInt64(now * 1000)
+            stages: while waiting == nil {
+                let list = progress.failing ? onFail : steps
+                while waiting == nil && progress.step < list.count {
+                    let i = progress.step, step = list[i], failing = progress.failing
+                    let here = HookStep(step: i, failing: failing)
+                    let label = "\(step.phase.rawValue) wave \(step.wave)"
+                    // Applied by an earlier reconcile of this sync: only looked at again.
+                    let resumed = resume.map { $0.step == i && $0.failing == failing } ?? false
+                    let objects = failing ? [] : step.resources.filter { (!onlyChanged || diffs[$0.0] != true) && foreign[$0.0] == nil }
                     var waitOn: [(ObjectRef, APIResource?, Bool)] = []
-                    for hook in step.hooks {
-                        seed = seed &* 6364136223846793005 &+ 1442695040888963407
-                        if let (ref, resource) = try? runner.start(hook, spec: HookSpec.parse(hook)!, phase: .syncFail, seed: seed) {
-                            result.hooks.append(HookOutcome(ref: ref, phase: .syncFail, status: .running, message: ""))
-                            waitOn.append((ref, resource, true))
+                    if resumed {
+                        waitOn += objects.map { ($0.0, nil, false) }
+                    } else {
+                        progress.stepStartedAt = clock()
+                        progress.hooksStarted = 0
+                        if !objects.isEmpty {
+                            do {
+                                let r = try syncer.sync(objects.map(\.1), defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
+                                for ref in r.created { actions[ref] = (.created, "") }
+                                for ref in r.configured { actions[ref] = (.configured, "") }
+                                for ref in r.unchanged { actions[ref] = (.unchanged, "") }
+                                for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); fail("\(error)") }
+                                applied.merge(r.applied) { _, new in new }
+                                waitOn += r.applied.keys.sorted().map { ($0, nil, false) }
+                            } catch {
+                                fail("\(label): \(error)")
+                            }
+                            if failed { break }
                         }
                     }
-                    var ignored = ReconcileResult()
-                    ignored.hooks = result.hooks
-                    _ = waitForWave(step, waitOn, runner: runner, result: &ignored)
-                    result.hooks = ignored.hooks
+                    // The step's hooks, from the first not started yet.
+                    while progress.hooksStarted < step.hooks.count {
+                        let hook = step.hooks[progress.hooksStarted]
+                        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                        do {
+                            let (ref, _) = try runner.start(hook, spec: HookSpec.parse(hook)!, phase: step.phase, seed: seed)
+                            result.hooks.append(HookOutcome(ref: ref, phase: step.phase, status: .running, message: ""))
+                            hookSteps.append(here)
+                            progress.hooksStarted += 1
+                        } catch let notYet as HookRunner.PreviousNotGone {
+                            if clock() - progress.stepStartedAt > waveTimeout {
+                                progress.hooksStarted += 1
+                                if !failing { fail("\(label): the previous object of hook \(notYet.ref) was not gone \(Int(waveTimeout)) s after its deletion (BeforeHookCreation)") }
+                                if failing { continue }
+                                break
+                            }
+                            waiting = "\(notYet.ref) (its previous object is being deleted: BeforeHookCreation)"
+                            break
+                        } catch {
+                            let message = "\(step.phase.rawValue) hook \(hook["kind"]?.stringValue ?? "") \(hook.value(at: ["metadata", "name"])?.stringValue ?? hook.value(at: ["metadata", "generateName"])?.stringValue ?? ""): \(error)"
+                            progress.hooksStarted += 1
+                            // A SyncFail hook that cannot start is passed over: the sync has failed already.
+                            if failing { continue }
+                            fail(message)
+                            break
+                        }
+                    }
+                    if failed && !failing { break }
+                    for (index, hook) in result.hooks.enumerated() where hookSteps[index] == here && hook.status == .running {
+                        waitOn.append((hook.ref, nil, true))
+                    }
+                    if waiting == nil && (gated || failing) {
+                        switch checkWave(label, waitOn, runner: runner, result: &result) {
+                        case .done: break
+                        case .failed(let message): if !failing { fail(message) }
+                        case .pending(let what): waiting = what
+                        }
+                    }
+                    if failed && !failing { break }
+                    if let what = waiting {
+                        guard clock() - progress.stepStartedAt > waveTimeout else { break }
+                        // Past the wave timeout: the step failed (a SyncFail step is given up).
+                        for index in result.hooks.indices where hookSteps[index] == here && result.hooks[index].status == .running {
+                            result.hooks[index].message = "still running at the wave timeout"
+                        }
+                        waiting = nil
+                        if !failing {
+                            fail("\(label): not healthy within \(Int(waveTimeout)) s (waveTimeout): \(what)")
+                            break
+                        }
+                    }
                     finishHooks(runner: runner, result: &result)
+                    progress.step += 1
+                    progress.hooksStarted = 0
                 }
+                // A failed sync runs its SyncFail hooks, once.
+                if failed && !progress.failing && waiting == nil {
+                    progress.failing = true
+                    progress.step = 0
+                    progress.hooksStarted = 0
+                    continue stages
+                }
+                break
             }
-            let prune = force || (automated?["prune"]?.boolValue ?? false)
-            if !failed && prune && !extra.isEmpty {
-                do {
-                    let r = try syncer.prune(extra)
-                    for ref in r.pruned { actions[ref] = (.pruned, "") }
-                    for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); failed = true }
-                } catch { result.message = "prune: \(error)"; failed = true }
-            }
-            for (ref, owner) in foreign {
-                actions[ref] = (.failed, "\(ref) is managed by Application \(owner): not applied (an object has one owner)")
-                failed = true
-            }
-            result.operation = failed ? .failed : .succeeded
-            if failed { result.failure = .syncError }
-            if failed && result.message.isEmpty {
-                result.message = actions.values.first { $0.0 == .failed }?.1 ?? "sync failed"
+            finishHooks(runner: runner, result: &result)
+            if let what = waiting {
+                // Not done: the sync goes on in the next reconcile, from where it stands.
+                progress.hooks = zip(result.hooks, hookSteps).map { SyncProgress.StartedHook(step: $1.step, failing: $1.failing, hook: $0.record) }
+                result.operation = .running
+                result.progress = progress
+                let list = progress.failing ? onFail : steps
+                let label = progress.step < list.count ? "\(list[progress.step].phase.rawValue) wave \(list[progress.step].wave)" : "the sync"
+                result.message = (progress.failing ? "failed (\(progress.failure ?? "")); running SyncFail hooks: " : "") + "waiting for \(label): \(what)"
+            } else {
+                let prune = force || (automated?["prune"]?.boolValue ?? false)
+                if !failed && prune && !extra.isEmpty {
+                    do {
+                        let r = try syncer.prune(extra)
+                        for ref in r.pruned { actions[ref] = (.pruned, "") }
+                        for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); fail("\(error)") }
+                    } catch { fail("prune: \(error)") }
+                }
+                for (ref, owner) in foreign {
+                    actions[ref] = (.failed, "\(ref) is managed by Application \(owner): not applied (an object has one owner)")
+                    failed = true
+                }
+                result.operation = failed ? .failed : .succeeded
+                if failed { result.failure = .syncError }
+                if failed {
+                    result.message = progress.failure ?? actions.values.first { $0.0 == .failed }?.1 ?? "sync failed"
+                }
+                result.syncStartedAt = progress.startedAt
             }
         }
 
@@ -407,50 +487,48 @@ public struct AppSyncer: Sendable {
         return result
     }
 
-    /// Waits until a wave's resources are healthy and its hooks have finished (Argo CD's gating between waves).
-    /// Returns why the sync fails (a hook failed, a resource degraded, the wave timed out), or nil.
-    func waitForWave(_ step: SyncStep, _ objects: [(ObjectRef, APIResource?, Bool)], runner: HookRunner, result: inout ReconcileResult) -> String? {
-        let deadline = Date().addingTimeInterval(waveTimeout)
-        var pending = objects
-        let label = "\(step.phase.rawValue) wave \(step.wave)"
-        while !pending.isEmpty {
-            var still: [(ObjectRef, APIResource?, Bool)] = []
-            for (ref, known, isHook) in pending {
-                guard let resource = known ?? (try? client.discover().first { $0.group == ref.group && $0.kind == ref.kind }) ?? nil else { continue }
-                let health: Health?
-                do { health = try isHook ? runner.hookHealth(resource, ref) : runner.health(resource, ref) } catch { still.append((ref, known, isHook)); continue }
-                if isHook, let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) {
-                    switch health?.status {
-                    case .healthy?: result.hooks[i].status = .succeeded; result.hooks[i].message = health?.message ?? ""
-                    case .degraded?:
-                        result.hooks[i].status = .failed
-                        result.hooks[i].message = health?.message ?? ""
-                        return "\(label): hook \(ref) failed: \(health?.message ?? "degraded")"
-                    case nil:
-                        result.hooks[i].status = .failed
-                        result.hooks[i].message = "deleted before it finished"
-                        return "\(label): hook \(ref) was deleted before it finished"
-                    default: still.append((ref, known, isHook))
-                    }
-                    continue
-                }
+    /// The step of the sync plan a hook belongs to.
+    struct HookStep: Equatable {
+        var step: Int
+        var failing: Bool
+    }
+
+    enum WaveState {
+        case done
+        case pending(String)
+        case failed(String)
+    }
+
+    /// One look at a wave (Argo CD's gating between waves): its resources healthy and its hooks finished, a
+    /// hook failed or a resource Degraded, or still going (what it waits on). Never waits.
+    func checkWave(_ label: String, _ objects: [(ObjectRef, APIResource?, Bool)], runner: HookRunner, result: inout ReconcileResult) -> WaveState {
+        var pending: [ObjectRef] = []
+        for (ref, known, isHook) in objects {
+            guard let resource = known ?? (try? client.discover().first { $0.group == ref.group && $0.kind == ref.kind }) ?? nil else { continue }
+            let health: Health?
+            do { health = try isHook ? runner.hookHealth(resource, ref) : runner.health(resource, ref) } catch { pending.append(ref); continue }
+            if isHook, let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) {
                 switch health?.status {
-                case .healthy?, .suspended?, nil: continue
-                case .degraded?: return "\(label): \(ref) is Degraded: \(health?.message ?? "")"
-                default: still.append((ref, known, isHook))
+                case .healthy?: result.hooks[i].status = .succeeded; result.hooks[i].message = health?.message ?? ""
+                case .degraded?:
+                    result.hooks[i].status = .failed
+                    result.hooks[i].message = health?.message ?? ""
+                    return .failed("\(label): hook \(ref) failed: \(health?.message ?? "degraded")")
+                case nil:
+                    result.hooks[i].status = .failed
+                    result.hooks[i].message = "deleted before it finished"
+                    return .failed("\(label): hook \(ref) was deleted before it finished")
+                default: pending.append(ref)
                 }
+                continue
             }
-            pending = still
-            if pending.isEmpty { break }
-            if Date() > deadline {
-                for (ref, _, isHook) in pending where isHook {
-                    if let i = result.hooks.lastIndex(where: { $0.ref == ref && $0.status == .running }) { result.hooks[i].message = "still running at the wave timeout" }
-                }
-                return "\(label): not healthy within \(Int(waveTimeout)) s (waveTimeout): " + pending.prefix(5).map { "\($0.0)" }.joined(separator: ", ")
+            switch health?.status {
+            case .healthy?, .suspended?, nil: continue
+            case .degraded?: return .failed("\(label): \(ref) is Degraded: \(health?.message ?? "")")
+            default: pending.append(ref)
             }
-            Thread.sleep(forTimeInterval: pollInterval)
         }
-        return nil
+        return pending.isEmpty ? .done : .pending(pending.prefix(5).map(\.description).joined(separator: ", "))
     }
 
     /// Applies the delete policies of hooks that finished (HookSucceeded, HookFailed).

@@ -12,6 +12,26 @@ public struct HookOutcome: Sendable, Equatable {
     public var message: String
     /// Deleted after it finished, by its delete policy.
     public var deleted = false
+
+    public init(ref: ObjectRef, phase: SyncPhase, status: Status, message: String, deleted: Bool = false) {
+        self.ref = ref
+        self.phase = phase
+        self.status = status
+        self.message = message
+        self.deleted = deleted
+    }
+
+    /// As kept in a running sync's progress.
+    public init(_ record: ApplicationStatus.Hook) {
+        self.init(ref: ObjectRef(group: record.group, kind: record.kind, namespace: record.namespace, name: record.name),
+                  phase: SyncPhase(rawValue: record.phase) ?? .sync, status: Status(rawValue: record.status) ?? .running,
+                  message: record.message, deleted: record.deleted)
+    }
+
+    public var record: ApplicationStatus.Hook {
+        ApplicationStatus.Hook(kind: ref.kind, group: ref.group, namespace: ref.namespace, name: ref.name, phase: phase.rawValue,
+                               status: status.rawValue, message: message, deleted: deleted)
+    }
 }
 
 /// Creates hook objects on a cluster and reads how they are doing. Hooks carry the annotation
@@ -24,9 +44,11 @@ struct HookRunner {
     let client: KubeClient
     let application: String
     let namespace: String
-    /// Seconds to wait for an object deleted before its hook is created again to be gone.
-    var deleteWait: Double = 30
-    var pollInterval: Double = 0.5
+    /// A hook's object of the previous sync (BeforeHookCreation) was deleted and is not gone yet: start the
+    /// hook again later.
+    struct PreviousNotGone: Error {
+        let ref: ObjectRef
+    }
 
     /// Creates the hook (after deleting a previous one of the same name under BeforeHookCreation).
     func start(_ object: JSONValue, spec: HookSpec, phase: SyncPhase, seed: UInt64) throws -> (ObjectRef, APIResource) {
@@ -49,13 +71,7 @@ struct HookRunner {
         let ref = ObjectRef(group: resource.group, kind: resource.kind, namespace: ns, name: name)
         if spec.effectiveDeletePolicies.contains(.beforeHookCreation), try client.get(resource, namespace: ns, name: name) != nil {
             try client.delete(resource, namespace: ns, name: name, propagation: .background)
-            let deadline = Date().addingTimeInterval(deleteWait)
-            while try client.get(resource, namespace: ns, name: name) != nil {
-                if Date() > deadline {
-                    throw ManifestHookError("\(ref): the previous hook object was not gone \(Int(deleteWait)) s after its deletion (BeforeHookCreation)")
-                }
-                Thread.sleep(forTimeInterval: pollInterval)
-            }
+            if try client.get(resource, namespace: ns, name: name) != nil { throw PreviousNotGone(ref: ref) }
         }
         _ = try client.apply(obj)
         return (ref, resource)

@@ -18,7 +18,7 @@ final class InProcessHub: @unchecked Sendable {
     static let repoURL = "https://git.example.com/acme/apps.git"
 
     init(clusters: [String: Bool], files: [String: String], appSet: String, failImage: String? = nil, readyAfter: Double = 0,
-         configure: (inout HubConfiguration) -> Void = { _ in }) async throws {
+         secondaries: [String: String] = [:], configure: (inout HubConfiguration) -> Void = { _ in }) async throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-hub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let live = clusters.filter(\.value).keys.sorted()
@@ -26,7 +26,7 @@ final class InProcessHub: @unchecked Sendable {
                                       logLevel: .critical).start()
         // A dead cluster: a port nothing listens on.
         let ports = running.ports
-        let yaml = FleetFixtures.clustersYAML(clusters.keys.sorted().map { .init(name: $0, port: ports[$0] ?? 1) })
+        let yaml = FleetFixtures.clustersYAML(clusters.keys.sorted().map { .init(name: $0, port: ports[$0] ?? 1, secondary: secondaries[$0]) })
         try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("appsets"), withIntermediateDirectories: true)
         try appSet.write(to: dir.appendingPathComponent("appsets/set.yaml"), atomically: true, encoding: .utf8)

@@ -76,16 +76,16 @@ spec:
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("shop", path: "app", automated: "prune")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let first = world.syncer.reconcile(app)
+        let first = world.syncer.reconcileToEnd(app)
         #expect(first.operation == .succeeded, "\(first.message)")
         #expect(first.syncStatus == .synced)
         #expect(Set(first.resources.map(\.action)) == [.created])
         #expect(first.revisions == [WorkingTreeGitSource.commit])
         Thread.sleep(forTimeInterval: 0.2)
-        let second = world.syncer.reconcile(app)
+        let second = world.syncer.reconcileToEnd(app)
         #expect(second.operation == nil && second.syncStatus == .synced && second.health.status == .healthy, "\(second.health)")
         try FileManager.default.removeItem(at: world.repo.appendingPathComponent("app/config.yaml"))
-        let third = world.syncer.reconcile(app)
+        let third = world.syncer.reconcileToEnd(app)
         #expect(third.operation == .succeeded && third.resources.contains { $0.ref.name == "settings" && $0.action == .pruned })
         #expect(third.syncStatus == .synced)
     }
@@ -98,10 +98,10 @@ spec:
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("shop", path: "app")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let report = world.syncer.reconcile(app)
+        let report = world.syncer.reconcileToEnd(app)
         #expect(report.operation == nil && report.syncStatus == .outOfSync && report.health.status == .missing)
         #expect(world.sim.objectCount == 5, "nothing was applied")
-        let manual = world.syncer.reconcile(app, force: true)
+        let manual = world.syncer.reconcileToEnd(app, force: true)
         #expect(manual.operation == .succeeded && manual.syncStatus == .synced)
     }
     await world.stop()
@@ -114,7 +114,7 @@ spec:
     try world.write("app/early.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: early, annotations: {argocd.argoproj.io/sync-wave: '-1'}}\n")
     try world.write("app/middle.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: middle}\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let r = world.syncer.reconcile(application("waves", path: "app", automated: ""))
+        let r = world.syncer.reconcileToEnd(application("waves", path: "app", automated: ""))
         #expect(r.operation == .succeeded, "\(r.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
@@ -133,7 +133,7 @@ spec:
     try world.write("app/ok.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n")
     try world.write("app/bad.yaml", "kind: ConfigMap\nmetadata: [oops\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let r = world.syncer.reconcile(application("broken", path: "app", automated: "prune"))
+        let r = world.syncer.reconcileToEnd(application("broken", path: "app", automated: "prune"))
         #expect(r.operation == .failed && r.message.contains("ComparisonError") && r.message.contains("bad.yaml:"), "\(r.message)")
         #expect(world.sim.objectCount == 5)
     }
@@ -146,10 +146,10 @@ spec:
     try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
     let app = application("heal", path: "app", automated: "")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        _ = world.syncer.reconcile(app)
+        _ = world.syncer.reconcileToEnd(app)
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
         _ = try client.apply(.object([("apiVersion", "v1"), ("kind", "ConfigMap"), ("metadata", .object([("name", "settings"), ("namespace", "shop")])), ("data", .object([("a", "drifted")]))]), fieldManager: "kubectl")
-        let r = world.syncer.reconcile(app)
+        let r = world.syncer.reconcileToEnd(app)
         #expect(r.operation == .succeeded && r.resources.first?.action == .configured)
         let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
         #expect(try client.get(cm, namespace: "shop", name: "settings")?.value(at: ["data", "a"]) == "1")
@@ -167,9 +167,9 @@ func sharedResourceIsNotTakenOver(cached: Bool) async throws {
     try world.write("two/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: two}\n")
     let syncer = cached ? world.cachedSyncer : world.syncer
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let first = syncer.reconcile(application("one", path: "one", automated: "prune"))
+        let first = syncer.reconcileToEnd(application("one", path: "one", automated: "prune"))
         #expect(first.operation == .succeeded)
-        let second = syncer.reconcile(application("two", path: "two", automated: "prune"))
+        let second = syncer.reconcileToEnd(application("two", path: "two", automated: "prune"))
         #expect(second.operation == .failed && second.syncStatus == .outOfSync)
         #expect(second.message.contains("managed by Application one"), "\(second.message)")
         let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
@@ -191,11 +191,24 @@ func sharedResourceIsNotTakenOver(cached: Bool) async throws {
     try world.write("evil/kustomization.yaml", "resources: [../../../../etc/flotilla-secrets]\n")
     try world.write("abs/kustomization.yaml", "configMapGenerator: [{name: x, files: [/etc/passwd]}]\n")
     try await ConcurrentRunner.blocking { () throws -> Void in
-        let evil = world.syncer.reconcile(application("evil", path: "evil", automated: "prune"))
+        let evil = world.syncer.reconcileToEnd(application("evil", path: "evil", automated: "prune"))
         #expect(evil.message.contains("evil/kustomization.yaml names '../../../../etc/flotilla-secrets', which leaves the repository"), "\(evil.message)")
         #expect(evil.operation == .failed && world.sim.objectCount == 5)
-        let abs = world.syncer.reconcile(application("abs", path: "abs", automated: "prune"))
+        let abs = world.syncer.reconcileToEnd(application("abs", path: "abs", automated: "prune"))
         #expect(abs.message.contains("absolute path leaves the repository"), "\(abs.message)")
     }
     await world.stop()
+}
+
+extension AppSyncer {
+    /// Reconciles until the sync is no longer Running, as the hub does (reconcile after reconcile, the sync going
+    /// on from its progress), waiting `pollInterval` between them.
+    func reconcileToEnd(_ app: JSONValue, force: Bool = false) -> ReconcileResult {
+        var result = reconcile(app, force: force)
+        while result.operation == .running {
+            Thread.sleep(forTimeInterval: pollInterval)
+            result = reconcile(app, force: force, resume: result.progress)
+        }
+        return result
+    }
 }

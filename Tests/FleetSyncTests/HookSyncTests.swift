@@ -63,7 +63,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
       name: helm-test
       annotations: {helm.sh/hook: test}
     """))
-    let result = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    let result = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(result.operation == .succeeded, "\(result.message)")
     #expect(result.hooks.map(\.phase) == [.preSync, .postSync])
     #expect(result.hooks.map(\.status) == [.succeeded, .succeeded])
@@ -79,7 +79,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     #expect(!(try exists(world, "Job", "helm-test")))
     #expect(result.warnings.contains { $0.type == "SyncHooksNotRun" && $0.message.contains("helm-test (test)") })
     // In sync now: no sync, no hooks; the kept PostSync Job is not pruned.
-    let again = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    let again = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(again.syncStatus == .synced && again.operation == nil && again.hooks.isEmpty)
     #expect(try exists(world, "Job", "smoke"))
     await world.stop()
@@ -97,7 +97,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
       name: notify
       annotations: {argocd.argoproj.io/hook: SyncFail}
     """))
-    let result = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    let result = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(result.operation == .failed)
     #expect(result.message.contains("PreSync wave 0: hook Job.batch shop/migrate failed"), "\(result.message)")
     #expect(!(try exists(world, "Deployment", "web")))
@@ -112,13 +112,13 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     let world = try await World(failImage: "broken")
     try world.write("app/a.yaml", deployment("first", image: "broken:2", wave: 0))
     try world.write("app/b.yaml", configMap("second", wave: 1))
-    let result = world.syncer.reconcile(application("waves", path: "app", automated: "prune"))
+    let result = world.syncer.reconcileToEnd(application("waves", path: "app", automated: "prune"))
     #expect(result.operation == .failed)
     #expect(result.message.contains("Sync wave 0: Deployment.apps shop/first is Degraded"), "\(result.message)")
     #expect(!(try exists(world, "ConfigMap", "second")))
     // Healthy waves go through in order.
     try world.write("app/a.yaml", deployment("first", image: "nginx", wave: 0))
-    let fixed = world.syncer.reconcile(application("waves", path: "app", automated: "prune"))
+    let fixed = world.syncer.reconcileToEnd(application("waves", path: "app", automated: "prune"))
     #expect(fixed.operation == .succeeded, "\(fixed.message)")
     #expect(try exists(world, "ConfigMap", "second"))
     await world.stop()
@@ -140,7 +140,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
           restartPolicy: Never
           containers: [{name: c, image: busybox}]
         """)
-    let done = world.syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    let done = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(done.operation == .succeeded, "\(done.message)")
     #expect(done.hooks.map(\.status) == [.succeeded])
 
@@ -156,7 +156,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     try world.write("app/web.yaml", deployment("web", image: "nginx:2"))
     let syncer = AppSyncer(client: KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"), timeout: 5),
                            manifests: ManifestLoader(git: WorkingTreeGitSource(root: world.repo)), waveTimeout: 2, pollInterval: 0.05)
-    let stuck = syncer.reconcile(application("hooks", path: "app", automated: "prune"))
+    let stuck = syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(stuck.operation == .failed, "\(stuck.message)")
     #expect(stuck.hooks.map(\.status) == [.running] || stuck.hooks.map(\.status) == [.failed], "\(stuck.hooks)")
     #expect(stuck.message.contains("forever"), "\(stuck.message)")

@@ -1,0 +1,100 @@
+import FleetConfig
+import FleetGit
+import FleetHub
+import FleetKube
+import FleetModel
+import Foundation
+import Logging
+import Testing
+
+/// Syncs that wait on a wave hold no worker: with 2 reconcile workers, 10 Applications whose first wave waits on a
+/// Deployment that does not become ready (Running, "waiting for Sync wave 0") leave the workers free — every
+/// other Application syncs within seconds, and a dead cluster's Applications still fail over.
+@Test func waitingSyncsHoldNoWorker() async throws {
+    var files: [String: String] = ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"]
+    for i in 1...10 {
+        files["apps/slow\(i)/deploy.yaml"] = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: slow, annotations: {argocd.argoproj.io/sync-wave: "0"}}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: slow}}
+          template:
+            metadata: {labels: {app: slow}}
+            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+        """
+        files["apps/slow\(i)/after.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
+    }
+    // Workloads take an hour to become ready: every slow Application waits on its wave 0.
+    let fixture = try await InProcessHub(clusters: ["a": true, "b": true, "x": false], files: files, appSet: perCluster, readyAfter: 3600,
+                                         secondaries: ["x": "b"]) { config in
+        config.concurrency = 2
+        config.perCluster = 2
+        config.failover.probeInterval = 0.5
+        config.failover.failureThreshold = 2
+    }
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
+    try await eventually("the slow Applications wait on their first wave, Running", timeout: 30) {
+        try (1...10).allSatisfy { try status("slow\($0)-a").value(at: ["operationState", "phase"]) == "Running" }
+    }
+    let message = try status("slow1-a").value(at: ["operationState", "message"])?.stringValue ?? ""
+    #expect(message.contains("waiting for Sync wave 0"), "\(message)")
+    try await eventually("web synced on a and b beside them", timeout: 15) {
+        try ["web-a", "web-b"].allSatisfy { try status($0).value(at: ["sync", "status"]) == "Synced" && status($0).value(at: ["health", "status"]) == "Healthy" }
+    }
+    try await eventually("x's Applications moved to b", timeout: 30) {
+        try hub.store.application(named: "web-x")?.placement?.active == "b"
+    }
+    // The slow ones are still Running, never applied their second wave.
+    #expect(try status("slow3-a").value(at: ["operationState", "phase"]) == "Running")
+    let client = KubeClient(cluster: try #require(try hub.clusterStore.cluster(named: "a")), timeout: 5)
+    let configMaps = try #require(try client.discover().first { $0.kind == "ConfigMap" && $0.group.isEmpty })
+    #expect(try client.get(configMaps, namespace: "slow3", name: "after") == nil)
+}
+
+/// A hub stopped while a sync waits on a wave (as a kill would leave it: the sync Running in the store) goes on
+/// with that sync after its restart, from that wave: wave 0 is not applied again, and wave 1 follows once wave 0
+/// is healthy.
+@Test func aRestartedHubResumesTheRunningSync() async throws {
+    let files = [
+        "apps/slow/deploy.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: slow}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: slow}}
+          template:
+            metadata: {labels: {app: slow}}
+            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+        """,
+        "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
+    ]
+    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 4)
+    let hub = fixture.hub
+    @Sendable func phase(_ h: Hub) throws -> String { try h.store.application(named: "slow-a")?.status.value(at: ["operationState", "phase"])?.stringValue ?? "" }
+    try await eventually("the sync waits on wave 0", timeout: 20) { try phase(hub) == "Running" }
+    let progress = try #require(try hub.store.application(named: "slow-a")?.status.value(at: ["operationState", "progress"]))
+    #expect(progress["step"] == .int(0), "\(progress.serialized())")
+    _ = try await ConcurrentRunner.blocking { [hub] in hub.stop(timeout: 5) }
+    #expect(try phase(hub) == "Running")
+
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let again = try Hub(config: hub.config, dataDir: fixture.dir.appendingPathComponent("data"), logger: logger)
+    try await ConcurrentRunner.blocking { try again.start() }
+    try await eventually("the resumed sync finished", timeout: 30) {
+        try again.store.application(named: "slow-a")?.status.value(at: ["sync", "status"]) == "Synced"
+            && again.store.application(named: "slow-a")?.status.value(at: ["health", "status"]) == "Healthy"
+    }
+    // One sync in the history, begun before the restart; wave 1 applied after it.
+    let history = try again.store.history("slow-a")
+    #expect(history.count == 1 && history.first?.result == "Succeeded", "\(history)")
+    let applied = history.first.map { String(describing: $0.resources) } ?? ""
+    #expect(applied.contains("after"), "\(applied)")
+    _ = try await ConcurrentRunner.blocking { again.stop(timeout: 5) }
+    await fixture.stop()
+}
