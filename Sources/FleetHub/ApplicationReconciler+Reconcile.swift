@@ -11,8 +11,9 @@ import Foundation
 extension ApplicationReconciler {
     func jittered(_ seconds: Double) -> Double { seconds * (1 + Double.random(in: 0..<0.1)) }
 
-    /// Seconds between looks at a sync that waits on a wave (its resources becoming healthy, its hooks finishing).
-    static let runningSyncInterval = 1.0
+    /// Seconds until a sync that has waited `waited` seconds on a wave (its resources becoming healthy, its hooks
+    /// finishing) is looked at again.
+    static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 4)) }
 
     func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
         let resync = context.config.resync
@@ -24,7 +25,16 @@ extension ApplicationReconciler {
         }
         // What the comparison depends on, read before it: a change meanwhile keeps it from being remembered.
         let writesSeen = memo.writesSeen(name), revisionsSeen = revisions.generation, projectsSeen = projects.generation
-        guard let app = (try? store.application(named: name)) ?? nil else { return .init() }
+        let app: StoredApplication
+        do {
+            // Deleted meanwhile: nothing to do.
+            guard let found = try store.application(named: name) else { return .init() }
+            app = found
+        } catch {
+            // A store that cannot be read now: tried again soon, never dropped from the resync cycle.
+            context.logger.error("reconcile: cannot read the Application from the store; retried in 5 s", metadata: ["application": "\(name)", "error": "\(error)"])
+            return .init(requeueAfter: 5)
+        }
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
         // Another replica holds its cluster: it is queued again here if this replica takes the cluster over.
         if !context.shard.holds(cluster: app.activeCluster) { return .init() }
@@ -171,9 +181,11 @@ extension ApplicationReconciler {
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
         }
 
-        // A sync waiting on a wave: looked at again soon, holding no worker meanwhile.
+        // A sync waiting on a wave: looked at again soon, holding no worker meanwhile — every second at first,
+        // less often the longer the wave takes (a quarter of the wait so far, at most 10 s).
         if result.operation == .running {
-            return .init(requeueAfter: Self.runningSyncInterval)
+            let waited = result.progress.map { Date().timeIntervalSince1970 - $0.stepStartedAt } ?? 0
+            return .init(requeueAfter: Self.runningSyncInterval(waited: waited))
         }
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
         if result.operation == .failed && !covered && (automated || request != nil) {

@@ -150,8 +150,8 @@ final class FailoverController: Service, @unchecked Sendable {
     // MARK: - Placement
 
     /// The planner's view of the registry.
-    func placementClusters() -> [String: PlacementCluster] {
-        let clusters = (try? context.clusterStore.clusters()) ?? []
+    func placementClusters() throws -> [String: PlacementCluster] {
+        let clusters = try context.clusterStore.clusters()
         let states = connections.allStates()
         let now = context.seconds
         var result: [String: PlacementCluster] = [:]
@@ -181,7 +181,24 @@ final class FailoverController: Service, @unchecked Sendable {
     /// Decides and changes placements. `failback` names primaries an operator asked to fail back to.
     /// Runs on `monitorQueue` (one decision round at a time).
     func evaluatePlacements(failback: Set<String> = []) {
-        let clusters = placementClusters()
+        // What the round decides from: read whole, or no decision this round (a store that cannot be read must
+        // not look like a fleet without Applications). The next probe round tries again.
+        let clusters: [String: PlacementCluster]
+        var candidates: [StoredApplication] = []
+        let registered: [Cluster]
+        do {
+            clusters = try placementClusters()
+            registered = try context.clusterStore.clusters()
+            candidates = try context.store.placedApplications()
+            let affected = Set(clusters.filter { $0.value.state == .unreachable || $0.value.drained }.map(\.key))
+            for cluster in affected.union(failback).sorted() {
+                candidates += try context.store.applications(cluster: cluster).filter { $0.placement == nil }
+            }
+        } catch {
+            context.logger.error("failover: cannot read the store; no placement decided this round (tried again at the next probe)",
+                                 metadata: ["error": "\(error)"])
+            return
+        }
         let policy = failoverPolicy
         let storm = PlacementPlanner.stormActive(clusters: clusters, policy: policy)
         dispatchPrecondition(condition: .onQueue(queue))
@@ -194,12 +211,6 @@ final class FailoverController: Service, @unchecked Sendable {
                           alarm ? "\(down.count) of \(clusters.count) clusters are Unreachable (\(down.joined(separator: ", "))), above maxFailoverPercent \(Int(policy.maxFailoverPercent)) %: no failover starts until fewer are down (a fault on the hub's side looks like this)"
                         : "fewer clusters are Unreachable: failover resumes")
         }
-        let affected = Set(clusters.filter { $0.value.state == .unreachable || $0.value.drained }.map(\.key))
-        var candidates = (try? context.store.placedApplications()) ?? []
-        for cluster in affected.union(failback).sorted() {
-            candidates += ((try? context.store.applications(cluster: cluster)) ?? []).filter { $0.placement == nil }
-        }
-        let registered = (try? context.clusterStore.clusters()) ?? []
         for app in candidates {
             // The holder of an Application's primary cluster decides where it runs.
             guard let primary = app.cluster, context.shard.holds(cluster: primary) else { continue }

@@ -42,7 +42,7 @@ import Testing
     }
     let message = try status("slow1-a").value(at: ["operationState", "message"])?.stringValue ?? ""
     #expect(message.contains("waiting for Sync wave 0"), "\(message)")
-    try await eventually("web synced on a and b beside them", timeout: 15) {
+    try await eventually("web synced on a and b beside them", timeout: 30) {
         try ["web-a", "web-b"].allSatisfy { try status($0).value(at: ["sync", "status"]) == "Synced" && status($0).value(at: ["health", "status"]) == "Healthy" }
     }
     try await eventually("x's Applications moved to b", timeout: 30) {
@@ -73,10 +73,12 @@ import Testing
         """,
         "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
     ]
-    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 4)
+    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 8)
     let hub = fixture.hub
     @Sendable func phase(_ h: Hub) throws -> String { try h.store.application(named: "slow-a")?.status.value(at: ["operationState", "phase"])?.stringValue ?? "" }
-    try await eventually("the sync waits on wave 0", timeout: 20) { try phase(hub) == "Running" }
+    try await eventually("the sync waits on wave 0", timeout: 20) {
+        try phase(hub) == "Running" && hub.store.application(named: "slow-a")?.status.value(at: ["operationState", "progress"]) != nil
+    }
     let progress = try #require(try hub.store.application(named: "slow-a")?.status.value(at: ["operationState", "progress"]))
     #expect(progress["step"] == .int(0), "\(progress.serialized())")
     _ = try await ConcurrentRunner.blocking { [hub] in hub.stop(timeout: 5) }
