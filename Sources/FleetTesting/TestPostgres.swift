@@ -155,5 +155,6 @@ public final class TestPostgres: @unchecked Sendable {
 
 public struct TestPostgresError: Error, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }

@@ -16,7 +16,7 @@ private func js(_ text: String) -> String { JSONValue.string(text).serialized(pr
 /// fleet, open an Application and press Sync (its status changes in place), freeze a cluster and watch its tile
 /// turn Unreachable and its Application move to the secondary — and back — without reloading; a read-only account
 /// sees no Sync button and is refused when it posts anyway.
-@Test(.enabled(if: Browser.executable() != nil, "Chromium is not installed (.ci/setup installs it)"))
+@Test(.enabled(if: TestRequirement.runs(Browser.executable() != nil), "Chromium is not installed (.ci/setup installs it)"))
 func dashboardInABrowser() throws {
     let hub = try HubFixture(
         clusters: ["eu": ["env": "prod", "region": "eu"], "dr": ["env": "dr", "region": "eu"], "us": ["env": "prod", "region": "us"]],

@@ -9,8 +9,9 @@ import Testing
 /// with SIGKILL has its clusters taken over within a lease duration, and a change committed afterwards reaches
 /// every cluster, the dead replica's included. Any replica answers for the whole fleet, and a manual sync sent to
 /// a replica that does not hold the cluster is forwarded to the one that does.
-@Test func threeReplicasShareTheFleetAndSurviveOneDeath() throws {
-    guard let postgres = TestPostgres.shared else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func threeReplicasShareTheFleetAndSurviveOneDeath() throws {
+    let postgres = try #require(TestPostgres.shared, "PostgreSQL could not start (see above)")
     let database = try postgres.createDatabase()
     let clusters = ["c1", "c2", "c3", "c4"]
     let work = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-replicas-\(UUID().uuidString)")

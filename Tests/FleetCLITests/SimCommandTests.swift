@@ -313,12 +313,13 @@ private func runPython(_ body: String) throws -> CLI.Result {
     api = client.CoreV1Api(client.ApiClient(cfg))
 
     """ + body
-    return try CLI.runProcess(URL(fileURLWithPath: pythonClient!), ["-c", script], environment: [:])
+    let python = try #require(pythonClient, "python3 with the kubernetes client is missing (.ci/setup installs it in .build/python)")
+    return try CLI.runProcess(URL(fileURLWithPath: python), ["-c", script], environment: [:])
 }
 
 /// The official Python client against the simulator: typed objects without apiVersion/kind are created (the server
 /// takes them from the URL), lists come in chunks.
-@Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
+@Test(.enabled(if: TestRequirement.runs(pythonClient != nil), "needs python3 with the kubernetes client (FLOTILLA_PYTHON; .ci/setup installs it)"))
 func pythonClientCreatesAndPages() throws {
     let run = try runPython("""
     ns = api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="demo")))
@@ -337,7 +338,7 @@ func pythonClientCreatesAndPages() throws {
 }
 
 /// The Python client's `watch.Watch().stream(...)`: ADDED, MODIFIED and DELETED as another client writes.
-@Test(.enabled(if: pythonClient != nil, "needs python3 with the kubernetes client (FLOTILLA_PYTHON)"))
+@Test(.enabled(if: TestRequirement.runs(pythonClient != nil), "needs python3 with the kubernetes client (FLOTILLA_PYTHON; .ci/setup installs it)"))
 func pythonClientWatches() throws {
     let run = try runPython("""
     def writer():

@@ -8,8 +8,9 @@ import Testing
 /// `flotilla store migrate` copies every table of a SQLite hub into an empty PostgreSQL database, verified table by
 /// table; the copy reads back the same (sealed credentials open with the same key); a non-empty target is refused
 /// and changes nothing; the password never shows.
-@Test func storeMigrateCopiesEveryTable() throws {
-    guard let server = TestPostgres.shared else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func storeMigrateCopiesEveryTable() throws {
+    let server = try #require(TestPostgres.shared, "PostgreSQL could not start (see above)")
     let cli = CLI()
     defer { cli.cleanup() }
     let dir = cli.dataDir

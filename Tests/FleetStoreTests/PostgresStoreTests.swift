@@ -20,8 +20,9 @@ private func clusters() -> [Cluster] {
 
 /// Clusters round-trip with every field; credentials are sealed in the database (the token is not in it); a rejected
 /// update writes nothing; a second replica with the same key reads them, one with another key is refused at start.
-@Test func postgresClusterRegistry() throws {
-    guard let server = TestPostgres.shared else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func postgresClusterRegistry() throws {
+    let server = try #require(TestPostgres.shared, "PostgreSQL could not start (see above)")
     let url = try PostgresURL(parsing: try server.createDatabase())
     let key = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-key-\(UUID().uuidString)").path
     let store = try PostgresHubStore(url: url, keyFile: key, replica: "r1", maxConnections: 2)
@@ -53,8 +54,9 @@ private func clusters() -> [Cluster] {
 }
 
 /// Accounts and tokens: bootstrap only once, revocation reaches every descendant, lookups see other replicas' writes.
-@Test func postgresAuthStore() throws {
-    guard let store = try testPostgresStore() else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func postgresAuthStore() throws {
+    let store = try #require(try testPostgresStore(), "PostgreSQL could not start (see above)")
     defer { store.close() }
     let token = { (id: String, parent: String?) in
         StoredToken(id: id, account: "admin", hash: "h-\(id)", description: "", createdAt: "", expiresAt: nil, revokedAt: nil, parent: parent)
@@ -76,8 +78,9 @@ private func clusters() -> [Cluster] {
 
 /// The lease table in PostgreSQL follows the in-memory rule (`LeaseTable.perform`) action by action, on the
 /// database's clock; the fencing check admits only the holder at its token.
-@Test func postgresLeasesFollowTheRule() throws {
-    guard let store = try testPostgresStore() else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func postgresLeasesFollowTheRule() throws {
+    let store = try #require(try testPostgresStore(), "PostgreSQL could not start (see above)")
     defer { store.close() }
     let settings = LeaseSettings(renew: 0.2, duration: 1)
     let leases = store.leases
@@ -116,8 +119,9 @@ private func clusters() -> [Cluster] {
 }
 
 /// A write through one replica reaches the other's observers through LISTEN/NOTIFY; a replica ignores its own.
-@Test func postgresChangesFanOut() throws {
-    guard let server = TestPostgres.shared else { return }
+@Test(.enabled(if: TestRequirement.runs(TestPostgres.shared != nil), "PostgreSQL's server programs (initdb, pg_ctl) are not installed"))
+func postgresChangesFanOut() throws {
+    let server = try #require(TestPostgres.shared, "PostgreSQL could not start (see above)")
     let url = try PostgresURL(parsing: try server.createDatabase())
     let key = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-key-\(UUID().uuidString)").path
     let one = try PostgresHubStore(url: url, keyFile: key, replica: "r1", maxConnections: 2)
