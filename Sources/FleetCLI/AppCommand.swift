@@ -8,7 +8,7 @@ struct AppCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "app",
         abstract: "Inspect and operate the hub's Applications (through its API).",
-        subcommands: [List.self, Get.self, Diff.self, Sync.self, Refresh.self, History.self, Rollback.self, Unpin.self]
+        subcommands: [List.self, Get.self, Diff.self, Sync.self, TerminateOp.self, Refresh.self, History.self, Rollback.self, Unpin.self]
     )
 
     static func path(_ name: String, _ suffix: String = "") -> String { "/api/v1/applications/\(HubClient.escape(name))\(suffix)" }
@@ -97,6 +97,19 @@ struct AppCommand: ParsableCommand {
                 if let text = r.diff { print(text, terminator: text.hasSuffix("\n") ? "" : "\n"); differs = true }
             }
             if differs || diff.sync != "Synced" { throw ExitCode(1) }
+        }
+    }
+
+    struct TerminateOp: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "terminate-op",
+            abstract: "Stop the Application's running sync (one waiting on a wave or a hook); nothing applied so far is undone.")
+        @OptionGroup var hub: ServerOptions
+        @Argument var name: String
+
+        func run() throws {
+            _ = try hub.client.send("POST", AppCommand.path(name, "/terminate-op"), Optional<SyncRequest>.none, answer: Queued.self)
+            print("application/\(name) sync terminating (automated sync does not start this revision again; `flotilla app sync \(name)` does)")
         }
     }
 

@@ -15,6 +15,33 @@ extension ApplicationReconciler {
     /// finishing) is looked at again.
     static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 4)) }
 
+    /// Ends `app`'s running sync as Failed because `by` asked (`terminate-op`): history, a Sync event, and the
+    /// revisions kept so that automated sync does not start them again. Nil when no sync runs any more.
+    func terminate(_ app: StoredApplication, by: String) -> WorkerPool<WorkKey>.Outcome? {
+        guard let value = app.status.value(at: ["operationState", "progress"]),
+              let progress = try? JSONCoding.decode(SyncProgress.self, from: value) else { return nil }
+        let now = context.now()
+        var status = ApplicationStatus(app.status)
+        let waited = status.operationState?.message ?? ""
+        status.operationState = .init(phase: "Failed", message: "terminated by \(by) (\(waited)); nothing applied so far is undone",
+                                      terminated: progress.revisions)
+        status.reconciledAt = HubContext.timestamp(now)
+        let revision = progress.revisions.joined(separator: ",")
+        let history = SyncEntry(application: app.name, revision: revision, startedAt: HubContext.timestamp(Date(timeIntervalSince1970: progress.startedAt)),
+                                finishedAt: HubContext.timestamp(now), result: "Failed", resources: .array([]))
+        let event = HubEvent(.sync, cluster: app.activeCluster, application: app.name,
+                             message: "sync of \(app.name) at \(revision.prefix(12)) terminated by \(by) while \(waited)")
+        do {
+            try context.store.finishReconcile(app.name, status: status.json, history: history, event: event)
+        } catch {
+            context.logger.error("terminate-op: cannot record the end of the sync; tried again in 1 s", metadata: ["application": "\(app.name)", "error": "\(error)"])
+            lock.withLock { terminations[app.name] = by }
+            return .init(requeueAfter: 1)
+        }
+        context.logger.info("sync terminated", metadata: ["application": "\(app.name)", "by": "\(by)"])
+        return .init(requeueAfter: jittered(context.config.resync))
+    }
+
     func reconcile(_ name: String) -> WorkerPool<WorkKey>.Outcome {
         let resync = context.config.resync
         let store = context.store
@@ -39,6 +66,7 @@ extension ApplicationReconciler {
         // Another replica holds its cluster: it is queued again here if this replica takes the cluster over.
         if !context.shard.holds(cluster: app.activeCluster) { return .init() }
         let request = lock.withLock { manual.removeValue(forKey: name) }
+        if let by = lock.withLock({ terminations.removeValue(forKey: name) }), let terminated = terminate(app, by: by) { return terminated }
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
             var status = ApplicationStatus(app.status)
             status.conditions = [.init("InvalidDestination", "destination is not a registered cluster")]
@@ -83,10 +111,14 @@ extension ApplicationReconciler {
                                      warnings: outcome.warnings.isEmpty ? "" : PolicyOutcome.summary(outcome.warnings))
             },
             // Its ApplicationSet's rollout (RollingSync): a later step only compares until the earlier ones run
-            // the same revision, Synced and Healthy.
+            // the same revision, Synced and Healthy. A revision whose sync was terminated is not synced again
+            // automatically.
             holdBack: { [manual = request != nil] revisions in
+                if !manual, let stopped = app.status.value(at: ["operationState", "terminated"])?.arrayValue?.compactMap(\.stringValue), stopped == revisions {
+                    return ("SyncTerminated", "the sync of \(revisions.first?.prefix(12) ?? "this revision") was terminated: automated sync does not start it again (sync by hand, or push a new revision)")
+                }
                 // A promotion's later stage applies only what was promoted to it (its pin), even by hand.
-                self.promotionWait(app) ?? self.rolloutWait(app, manual: manual, revisions: revisions)
+                return (self.promotionWait(app) ?? self.rolloutWait(app, manual: manual, revisions: revisions)).map { ("RolloutWaiting", $0) }
             },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
@@ -106,6 +138,11 @@ extension ApplicationReconciler {
             return .init(requeueAfter: 0.5)
         }
         var status = result.status
+        // A terminated sync's revisions stay marked while git holds them and nothing else ran.
+        if result.operation == nil, let stopped = app.status.value(at: ["operationState", "terminated"])?.arrayValue?.compactMap(\.stringValue),
+           stopped == result.revisions {
+            status.operationState = ApplicationStatus(app.status).operationState
+        }
         let syncStarted = result.syncStartedAt.map { Date(timeIntervalSince1970: $0) } ?? started
         if result.operation == .running {
             status.operationState?.startedAt = HubContext.timestamp(syncStarted)

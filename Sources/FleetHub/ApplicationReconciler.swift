@@ -41,6 +41,8 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     // `lock` guards everything below.
     let lock = NSLock()
     var manual: [String: ManualSync] = [:]
+    /// Running syncs an account asked to stop (`terminate-op`), and who asked.
+    var terminations: [String: String] = [:]
     var attempts: [String: Int] = [:]
     var progressChecks: [String: Int] = [:]
 
@@ -160,6 +162,17 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     func sync(_ name: String, prune: Bool = true, by: String = "api") throws {
         guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         lock.withLock { manual[name] = ManualSync(prune: prune, by: by) }
+        enqueue(app, priority: .high)
+    }
+
+    /// Stops the Application's running sync (Argo CD's `terminate-op`): its next reconcile ends it as Failed
+    /// instead of going on. Nothing is undone on the cluster.
+    func terminate(_ name: String, by: String) throws {
+        guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
+        guard app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" else {
+            throw HubError(.conflict, "Application '\(name)' has no running sync to terminate")
+        }
+        lock.withLock { terminations[name] = by }
         enqueue(app, priority: .high)
     }
 

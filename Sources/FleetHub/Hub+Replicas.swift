@@ -131,6 +131,9 @@ extension Hub {
             case ("sync", 4):
                 logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
                 try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
+            case ("terminate", 3):
+                logger.info("terminate-op of \(parts[1]) forwarded by another replica (asked by \(parts[2]))")
+                do { try reconciler.terminate(parts[1], by: parts[2]) } catch { logger.warning("terminate-op of \(parts[1]): \(error)") }
             case ("refresh", 2):
                 reconciler.memo.drop([app.name])
                 reconciler.enqueue(app, priority: .high)

@@ -199,6 +199,16 @@ public final class Hub: @unchecked Sendable {
     public func resyncAll() { reconciler.resyncAll() }
     public func sync(_ name: String, prune: Bool = true, by: String = "api") throws { try syncAnywhere(name, prune: prune, by: by) }
 
+    /// Stops the Application's running sync (Argo CD's `terminate-op`), on the replica that runs it.
+    public func terminateOperation(_ name: String, by: String = "api") throws {
+        guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
+        guard app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" else {
+            throw HubError(.conflict, "Application '\(name)' has no running sync to terminate")
+        }
+        if heldElsewhere(app) { return try forward(["terminate", name, by]) }
+        try reconciler.terminate(name, by: by)
+    }
+
     /// Compares again now (after fetching its repositories), without forcing a sync.
     public func refresh(_ name: String) throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }

@@ -151,6 +151,10 @@ enum HubRoutes {
         Route(method: "GET", pattern: "api/v1/applications/*/history", access: .rbac("get", "applications", .application(0))) { api, c in
             try api.history(c.name)
         },
+        Route(method: "POST", pattern: "api/v1/applications/*/terminate-op", access: .rbac("sync", "applications", .application(0))) { api, c in
+            try api.hub.terminateOperation(c.name, by: c.caller?.account ?? "api")
+            return .json(Queued(application: c.name), status: 202)
+        },
         Route(method: "POST", pattern: "api/v1/applications/*/sync", access: .rbac("sync", "applications", .application(0))) { api, c in
             let body = try api.body(SyncRequest.self, c.request)
             try api.hub.sync(c.name, prune: body?.prune ?? true, by: c.caller?.account ?? "api")

@@ -49,14 +49,18 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         /// While Running and waiting on a wave: where the sync stands, so that the next reconcile (on this hub or
         /// after a restart) goes on from there instead of holding a worker while it waits.
         public var progress: SyncProgress?
-        public init(phase: String, message: String, startedAt: String? = nil, progress: SyncProgress? = nil) {
+        /// The revisions of a sync stopped by `terminate-op`: automated sync does not start them again (a manual
+        /// sync or a new revision does), as Argo CD does not retry a failed revision on its own.
+        public var terminated: [String]?
+        public init(phase: String, message: String, startedAt: String? = nil, progress: SyncProgress? = nil, terminated: [String]? = nil) {
             self.phase = phase
             self.message = message
             self.startedAt = startedAt
             self.progress = progress
+            self.terminated = terminated
         }
 
-        private enum CodingKeys: String, CodingKey { case phase, message, startedAt, progress }
+        private enum CodingKeys: String, CodingKey { case phase, message, startedAt, progress, terminated }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -64,6 +68,7 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
             try c.encode(message, forKey: .message)
             if let startedAt { try c.encode(startedAt, forKey: .startedAt) }
             if let progress { try c.encode(progress, forKey: .progress) }
+            if let terminated { try c.encode(terminated, forKey: .terminated) }
         }
     }
 

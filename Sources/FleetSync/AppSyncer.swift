@@ -116,7 +116,8 @@ public struct AppSyncer: Sendable {
     ///     refuses the whole sync before anything is applied (a dry run reports it as a warning and compares);
     ///     `warn` findings become warnings.
     ///   - holdBack: once the revisions are known, why this sync may not apply them now (a progressive rollout's
-    ///     earlier steps are not done): then it only compares, and the reason is a `RolloutWaiting` warning.
+    ///     earlier steps are not done): then it only compares, and the reason is a warning of that condition
+    ///     (`RolloutWaiting`, `SyncTerminated`).
     ///   - willApply: called once, with the revisions, just before the first change is applied (so that the
     ///     caller can record that a sync is running before the cluster changes).
     ///   - resume: the progress of a sync an earlier reconcile left Running: it goes on from its step, at its
@@ -125,7 +126,7 @@ public struct AppSyncer: Sendable {
                           dryRun: Bool = false, includeDiff: Bool = false,
                           objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
                           policyCheck: ((_ objects: [JSONValue]) -> PolicyVerdict)? = nil,
-                          holdBack: ((_ revisions: [String]) -> String?)? = nil,
+                          holdBack: ((_ revisions: [String]) -> (condition: String, reason: String)?)? = nil,
                           willApply: ((_ revisions: [String]) -> Void)? = nil, resume resumed: SyncProgress? = nil) -> ReconcileResult {
         var dryRun = dryRun
         var resume = dryRun ? nil : resumed
@@ -224,9 +225,9 @@ public struct AppSyncer: Sendable {
         // Sources that moved on (several sources, one of them at another commit): the running sync ends, and
         // a sync of what git holds now starts.
         if let running = resume, running.revisions != result.revisions { resume = nil }
-        if !dryRun, resume == nil, let holdBack, let reason = holdBack(result.revisions) {
+        if !dryRun, resume == nil, let holdBack, let (condition, reason) = holdBack(result.revisions) {
             dryRun = true
-            result.warnings.append((type: "RolloutWaiting", message: reason + ": compared only, nothing applied"))
+            result.warnings.append((type: condition, message: reason + ": compared only, nothing applied"))
         }
         if let policyCheck {
             let verdict = policyCheck(desired.map(\.1) + hookObjects.map(\.1))

@@ -100,3 +100,46 @@ import Testing
     _ = try await ConcurrentRunner.blocking { again.stop(timeout: 5) }
     await fixture.stop()
 }
+
+/// `terminate-op` stops a sync that waits on a wave: Failed, in the history and the event log, and automated
+/// sync does not start that revision again (a condition says why) until someone syncs by hand.
+@Test func terminateOpStopsAWaitingSync() async throws {
+    let files = [
+        "apps/slow/deploy.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: slow}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: slow}}
+          template:
+            metadata: {labels: {app: slow}}
+            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+        """,
+        "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
+    ]
+    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 3600)
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func status() throws -> JSONValue { try hub.store.application(named: "slow-a")?.status ?? .null }
+    try await eventually("the sync waits on wave 0", timeout: 20) { try status().value(at: ["operationState", "progress"]) != nil }
+    let stop = try await fixture.call("POST", "/api/v1/applications/slow-a/terminate-op")
+    #expect(stop.status == 202, "\(stop.body)")
+    try await eventually("the sync ended, terminated", timeout: 20) {
+        try status().value(at: ["operationState", "phase"]) == "Failed"
+            && status().value(at: ["operationState", "message"])?.stringValue?.contains("terminated by admin") == true
+    }
+    #expect(try hub.store.history("slow-a").map(\.result) == ["Failed"])
+    let events = try hub.store.events(cluster: nil, application: "slow-a", after: 0, limit: 50).map(\.message)
+    #expect(events.contains { $0.contains("terminated by admin") }, "\(events)")
+    // Automated sync leaves the terminated revision alone, and says so.
+    _ = try await fixture.call("POST", "/api/v1/applications/slow-a/refresh")
+    try await eventually("the condition says why nothing runs", timeout: 20) {
+        try status()["conditions"]?.arrayValue?.contains { $0["type"] == "SyncTerminated" } == true
+    }
+    #expect(try status().value(at: ["operationState", "phase"]) != "Running")
+    #expect(try await fixture.call("POST", "/api/v1/applications/slow-a/terminate-op").status == 409)
+    // A manual sync starts it again.
+    #expect(try await fixture.call("POST", "/api/v1/applications/slow-a/sync", body: "{}").status == 202)
+    try await eventually("a manual sync runs again", timeout: 20) { try status().value(at: ["operationState", "phase"]) == "Running" }
+}
