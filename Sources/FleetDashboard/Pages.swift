@@ -120,12 +120,14 @@ struct DiffLine {
     }
 }
 
-/// One object's diff as the pages show it.
+/// One object's diff as the pages show it. Every field a template reads is stored: the Mustache renderer
+/// reads values by reflection, which sees no computed property.
 struct DiffView {
     let kind: String, namespace: String, name: String, status: String, tone: String
     let lines: [DiffLine]
-    var hasLines: Bool { !lines.isEmpty }
-    var open: Bool { status != "Synced" }
+    let hasLines: Bool
+    /// Objects not Synced are shown open.
+    let open: Bool
 
     init(_ r: ResourceDiff) {
         kind = r.kind
@@ -134,6 +136,8 @@ struct DiffView {
         status = r.status
         tone = Tone.of(sync: r.status).cssClass
         lines = DiffLine.lines(r.diff)
+        hasLines = !lines.isEmpty
+        open = r.status != "Synced"
     }
 }
 

@@ -120,3 +120,24 @@ func userTextIsEscaped(evil: String) {
                                         viewer: viewer, flash: nil)
     #expect(!readOnly.contains(#"id="sync""#) && !readOnly.contains(#"id="unpin""#) && !readOnly.contains("/rollback"))
 }
+
+/// An OutOfSync object's diff shows on the Application page (open, `-` and `+` lines classed) and in the
+/// ApplicationSet preview; a Synced one is closed and has no body.
+@Test func diffsRenderOnTheApplicationPageAndThePreview() throws {
+    let summary = ApplicationSummary(StoredApplication(name: "web", appSet: "s", cluster: "eu", object: .object([]), status: .object([])))
+    let detail = ApplicationDetail(summary: summary, object: .object([]), status: .object([]), history: [])
+    let changed = ResourceDiff(kind: "Deployment", namespace: "shop", name: "web", status: "OutOfSync",
+                               diff: "--- live\n+++ git\n@@ -1 +1 @@\n-image: web:1\n+image: web:2")
+    let same = ResourceDiff(kind: "Service", namespace: "shop", name: "web", status: "Synced", diff: nil)
+    let diff = DiffInfo(name: "web", sync: "OutOfSync", message: "", resources: [changed, same])
+    let page = Renderer().application(ApplicationPageInput(detail: detail, diff: diff, diffProblem: nil, canSync: true, canRollback: true),
+                                      viewer: viewer, flash: nil)
+    #expect(page.contains(#"<pre class="diff">"#), "\(page)")
+    #expect(page.contains(#"<span class="del">-image: web:1</span>"#) && page.contains(#"<span class="add">+image: web:2</span>"#))
+    #expect(page.components(separatedBy: "<details open>").count == 2, "only the OutOfSync object is open")
+    let preview = Renderer().preview(input: "", sets: [PreviewedApplicationSet(
+        name: "s", plan: PlanInfo(created: [], updated: ["web"], deleted: [], unchanged: 0, retained: []),
+        applications: [PreviewApplication(name: "web", change: "update", cluster: "eu", sync: "OutOfSync", resources: [changed, same])],
+        problems: [])], problem: nil, viewer: viewer)
+    #expect(preview.contains("web: rendered diff") && preview.contains(#"<span class="add">+image: web:2</span>"#), "\(preview)")
+}
