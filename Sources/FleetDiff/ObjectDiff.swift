@@ -250,20 +250,42 @@ enum Render {
 enum LineDiff {
     enum Op { case same(String), removed(String), added(String) }
 
+    /// Cells of the longest-common-subsequence table one diff may use; past it, the changed middle (after the
+    /// common head and tail) is shown as removed, then added, rather than aligned line by line.
+    static let maxTableCells = 4_000_000
+
+    /// The edit: common head and tail kept, the middle aligned by longest common subsequence; within a change,
+    /// removed lines come before added ones (as `diff -u` prints them).
     static func ops(_ a: [String], _ b: [String]) -> [Op] {
-        let n = a.count, m = b.count
-        var lcs = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            for j in stride(from: m - 1, through: 0, by: -1) {
-                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+        var head = 0
+        while head < a.count, head < b.count, a[head] == b[head] { head += 1 }
+        var tail = 0
+        while tail < a.count - head, tail < b.count - head, a[a.count - 1 - tail] == b[b.count - 1 - tail] { tail += 1 }
+        let x = Array(a[head..<(a.count - tail)]), y = Array(b[head..<(b.count - tail)])
+        var out: [Op] = a[..<head].map { .same($0) }
+        let n = x.count, m = y.count
+        let (cells, overflow) = (n + 1).multipliedReportingOverflow(by: m + 1)
+        if overflow || cells > maxTableCells {
+            out += x.map { .removed($0) } + y.map { .added($0) }
+        } else {
+            var lcs = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                for j in stride(from: m - 1, through: 0, by: -1) {
+                    lcs[i][j] = x[i] == y[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+                }
+            }
+            var i = 0, j = 0
+            while i < n || j < m {
+                if i < n, j < m, x[i] == y[j] {
+                    out.append(.same(x[i])); i += 1; j += 1
+                } else if i < n, j == m || lcs[i + 1][j] >= lcs[i][j + 1] {
+                    out.append(.removed(x[i])); i += 1
+                } else {
+                    out.append(.added(y[j])); j += 1
+                }
             }
         }
-        var i = 0, j = 0, out: [Op] = []
-        while i < n || j < m {
-            if i < n, j < m, a[i] == b[j] { out.append(.same(a[i])); i += 1; j += 1 } else if j < m, i == n || lcs[i][j + 1] >= lcs[i + 1][j] {
-                out.append(.added(b[j])); j += 1
-            } else { out.append(.removed(a[i])); i += 1 }
-        }
+        out += a[(a.count - tail)...].map { .same($0) }
         return out
     }
 

@@ -1,5 +1,5 @@
 import FleetConfig
-import FleetDiff
+@testable import FleetDiff
 import FleetModel
 import Testing
 
@@ -53,8 +53,19 @@ spec:
     #expect(!diff.inSync)
     let text = diff.unified(label: "Deployment.apps shop/web")
     #expect(text.contains("===== Deployment.apps shop/web ====="))
-    #expect(text.contains("-  replicas: 5\n") && text.contains("+  replicas: 2\n"), "\(text)")
+    #expect(text.contains("-  replicas: 5\n+  replicas: 2\n"), "removed before added, as diff -u: \(text)")
     #expect(text.contains("@@ "))
+}
+
+/// A diff of two large, wholly different objects stays bounded in memory: past the table's limit the changed
+/// middle is shown removed, then added; the common head and tail stay context.
+@Test func largeDiffsStayBounded() {
+    let a = ["apiVersion: v1", "kind: ConfigMap"] + (0..<5_000).map { "  a\($0): x" } + ["metadata: {}"]
+    let b = ["apiVersion: v1", "kind: ConfigMap"] + (0..<5_000).map { "  b\($0): y" } + ["metadata: {}"]
+    let text = LineDiff.unified(a, b, context: 1)
+    #expect(text.contains("-  a0: x") && text.contains("+  b4999: y"))
+    #expect(text.range(of: "-  a4999: x")!.lowerBound < text.range(of: "+  b0: y")!.lowerBound)
+    #expect(text.hasPrefix("@@ -2,5002 +2,5002 @@"), "\(text.prefix(80))")
 }
 
 /// ignoreDifferences: JSON pointers, simple jq paths and managed-field managers remove paths from both sides.
