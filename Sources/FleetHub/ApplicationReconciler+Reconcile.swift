@@ -208,8 +208,9 @@ extension ApplicationReconciler {
         context.metrics.record(app: name, status: status)
         // The status is written: a claim this reconcile's rollout decision made ends before others look again.
         context.rollouts.release(app.appSet, name)
-        // Done (Healthy by an assessment after the sync) just now: the rollout's next Applications look again.
-        if Self.isDone(json) && !Self.isDone(app.status) {
+        // Done (Healthy by an assessment after the sync) at a revision it was not done at before — just synced,
+        // or found already running a new commit that did not change it: the rollout's next Applications look again.
+        if let done = Self.doneRevision(json), done != Self.doneRevision(app.status) {
             advanceRollout(after: app)
         }
         if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == "RolloutWaiting" }), project?.syncWindows.isEmpty ?? true, !interrupted,

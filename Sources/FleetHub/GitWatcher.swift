@@ -201,6 +201,9 @@ final class GitWatcher: Service, @unchecked Sendable {
             opened[url] = repo
             return repo
         }
+        // Applications under a rollout are all looked at now, changed or not: the rollout's next step waits
+        // until each of the earlier ones is known to run the new commit.
+        let rolledOut = Set(appSets.all().filter { context.rollouts.rollout(of: $0.name, now: context.now()) != nil }.map(\.name))
         var queued = 0
         for app in (try? context.store.applications()) ?? [] {
             let changedSource = HubContext.sources(of: app.object).contains { source in
@@ -212,6 +215,10 @@ final class GitWatcher: Service, @unchecked Sendable {
             }
             if changedSource {
                 reconciler.enqueue(app, priority: .high)
+                queued += 1
+            } else if rolledOut.contains(app.appSet),
+                      HubContext.sources(of: app.object).contains(where: { $0["repoURL"]?.stringValue.map(urlsChanged.contains) ?? false }) {
+                reconciler.enqueue(app)
                 queued += 1
             }
         }

@@ -77,9 +77,16 @@ final class RolloutBook: @unchecked Sendable {
 
 extension Hub {
     /// The rollout of an ApplicationSet: its plan over the Applications it generated (`nil` plan: AllAtOnce).
+    /// Shown for the revision most of its Applications compare with (the one a rollout is carrying out), so
+    /// that the API says what the Applications' own decisions say.
     func rolloutPlan(of appSet: String) throws -> (RollingSync, RollingSync.Plan)? {
         guard let rollout = context.rollouts.rollout(of: appSet, now: context.now()) else { return nil }
-        return (rollout, try ApplicationReconciler.plan(rollout, appSet: appSet, context: context))
+        var counts: [String: Int] = [:]
+        for app in try store.applications(appSet: appSet) {
+            if let revision = app.status.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue { counts[revision, default: 0] += 1 }
+        }
+        let target = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
+        return (rollout, try ApplicationReconciler.plan(rollout, appSet: appSet, target: target, context: context))
     }
 }
 
@@ -156,10 +163,13 @@ extension ApplicationReconciler {
     }
 
     /// Synced, and Healthy by an assessment taken after its last sync, at the revision it runs.
-    static func isDone(_ status: JSONValue) -> Bool {
+    static func isDone(_ status: JSONValue) -> Bool { doneRevision(status) != nil }
+
+    /// The revisions at which the status is done (Synced, Healthy by an assessment after its sync), or nil.
+    static func doneRevision(_ status: JSONValue) -> String? {
         guard status.value(at: ["sync", "status"])?.stringValue == "Synced", status.value(at: ["health", "status"])?.stringValue == "Healthy",
-              let assessed = status.value(at: ["health", "revision"])?.stringValue else { return false }
-        return assessed == (status.value(at: ["sync", "revisions"])?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",")
+              let assessed = status.value(at: ["health", "revision"])?.stringValue else { return nil }
+        return assessed == (status.value(at: ["sync", "revisions"])?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",") ? assessed : nil
     }
 
     /// Whether `app`'s health after a sync gates something (its rollout, its promotion, its move): then a sync

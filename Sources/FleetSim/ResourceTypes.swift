@@ -45,6 +45,8 @@ public struct ResourceType: Sendable, Hashable {
         ResourceType("", "v1", "Node", "nodes", namespaced: false, shortNames: ["no"]),
         ResourceType("", "v1", "Event", "events", namespaced: true, shortNames: ["ev"]),
         ResourceType("", "v1", "Endpoints", "endpoints", namespaced: true, shortNames: ["ep"]),
+        ResourceType("", "v1", "ResourceQuota", "resourcequotas", namespaced: true, shortNames: ["quota"]),
+        ResourceType("", "v1", "LimitRange", "limitranges", namespaced: true, shortNames: ["limits"]),
         ResourceType("apps", "v1", "Deployment", "deployments", namespaced: true, shortNames: ["deploy"], categories: ["all"]),
         ResourceType("apps", "v1", "StatefulSet", "statefulsets", namespaced: true, shortNames: ["sts"], categories: ["all"]),
         ResourceType("apps", "v1", "DaemonSet", "daemonsets", namespaced: true, shortNames: ["ds"], categories: ["all"]),

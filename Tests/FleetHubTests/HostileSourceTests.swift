@@ -31,7 +31,8 @@ import Testing
         withBombs["apps/bomb\(i)/Chart.yaml"] = chart
         withBombs["apps/bomb\(i)/templates/cm.yaml"] = "{{- $x := list 1 }}{{ range until 60 }}{{ $x = list $x $x }}{{ end }}" + cm + "data: {a: {{ toJson $x | quote }}}\n"
     }
-    let fixture = try await InProcessHub(clusters: ["a": true], files: withBombs, appSet: perCluster)
+    // A lower step limit than the default keeps the bombs' cost small beside the other tests running at once.
+    let fixture = try await InProcessHub(clusters: ["a": true], files: withBombs, appSet: perCluster) { $0.limits.templateSteps = 1_000_000 }
     let hub = fixture.hub
     @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
     @Sendable func condition(_ name: String) throws -> String {

@@ -73,7 +73,8 @@ import Testing
         """,
         "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
     ]
-    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 8)
+    // The Deployment is ready 20 s after it is applied: the restart happens well inside that.
+    let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 20)
     let hub = fixture.hub
     @Sendable func phase(_ h: Hub) throws -> String { try h.store.application(named: "slow-a")?.status.value(at: ["operationState", "phase"])?.stringValue ?? "" }
     try await eventually("the sync waits on wave 0", timeout: 20) {
@@ -88,7 +89,7 @@ import Testing
     logger.logLevel = .critical
     let again = try Hub(config: hub.config, dataDir: fixture.dir.appendingPathComponent("data"), logger: logger)
     try await ConcurrentRunner.blocking { try again.start() }
-    try await eventually("the resumed sync finished", timeout: 30) {
+    try await eventually("the resumed sync finished", timeout: 60) {
         try again.store.application(named: "slow-a")?.status.value(at: ["sync", "status"]) == "Synced"
             && again.store.application(named: "slow-a")?.status.value(at: ["health", "status"]) == "Healthy"
     }
