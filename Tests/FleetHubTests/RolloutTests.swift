@@ -308,3 +308,29 @@ spec:
         await fixture.stop()
     }
 }
+
+/// A commit that changes one directory rolls out at once: the other Applications of the earlier step are
+/// compared at the new commit right away (not at their resync, here 10 minutes away), so the next step starts
+/// as soon as the changed Application is Synced and Healthy where it runs first.
+@Test func aCommitToOneDirectoryRollsOutAtOnce() async throws {
+    let appSet = rollingAppSet.replacingOccurrences(of: "        - matchExpressions: [{key: env, operator: In, values: [staging]}]\n", with: "")
+    var files = web("registry.example.com/web:1")
+    files["apps/api/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {v: '1'}\n"
+    let fixture = try await InProcessHub(clusters: ["dev": true, "prod": true], files: files, appSet: appSet) { $0.resync = 600 }
+    defer { Task { await fixture.stop() } }
+    let hub = fixture.hub
+    @Sendable func done(_ name: String, at revision: String? = nil) throws -> Bool {
+        let s = try hub.store.application(named: name)?.status ?? .null
+        return s.value(at: ["sync", "status"]) == "Synced" && s.value(at: ["health", "status"]) == "Healthy"
+            && (revision == nil || s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue == revision)
+    }
+    try await eventually("the first rollout", timeout: 30) { try ["web-dev", "api-dev", "web-prod", "api-prod"].allSatisfy { try done($0) } }
+    var next = files
+    next["apps/api/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {v: '2'}\n"
+    let repo = try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git"))
+    let commit = try repo.commit(files: next.mapValues { Data($0.utf8) }, message: "api v2").hex
+    hub.refreshRepositories()
+    try await eventually("api v2 in prod, long before any resync", timeout: 30) { try done("api-prod", at: commit) }
+    let rollout = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
+    #expect(rollout["phase"] == "Complete" || rollout["phase"] == "Progressing", "\(rollout.serialized())")
+}
