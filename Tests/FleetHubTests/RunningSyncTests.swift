@@ -37,15 +37,16 @@ import Testing
     defer { Task { await fixture.stop() } }
     let hub = fixture.hub
     @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
-    try await eventually("the slow Applications wait on their first wave, Running", timeout: 30) {
+    try await eventually("the slow Applications wait on their first wave, Running", timeout: 90) {
         try (1...10).allSatisfy { try status("slow\($0)-a").value(at: ["operationState", "phase"]) == "Running" }
     }
     let message = try status("slow1-a").value(at: ["operationState", "message"])?.stringValue ?? ""
     #expect(message.contains("waiting for Sync wave 0"), "\(message)")
-    try await eventually("web synced on a and b beside them", timeout: 30) {
+    // Bounds for a loaded machine; a sync that held its worker would hold it for the wave timeout (300 s).
+    try await eventually("web synced on a and b beside them", timeout: 90) {
         try ["web-a", "web-b"].allSatisfy { try status($0).value(at: ["sync", "status"]) == "Synced" && status($0).value(at: ["health", "status"]) == "Healthy" }
     }
-    try await eventually("x's Applications moved to b", timeout: 30) {
+    try await eventually("x's Applications moved to b", timeout: 90) {
         try hub.store.application(named: "web-x")?.placement?.active == "b"
     }
     // The slow ones are still Running, never applied their second wave.
