@@ -49,6 +49,8 @@ struct EventsCommand: ParsableCommand {
                 }
             }
             first = false
+            // Into a pipe (`| grep`), each batch is written at once rather than when a buffer fills (every stream).
+            fflush(nil)
             if watch { Thread.sleep(forTimeInterval: 1) }
         } while watch
     }

@@ -42,7 +42,7 @@ public struct Tile: Sendable, Equatable {
 
     /// `12 apps · 11 Synced · 1 OutOfSync · 1 Degraded`
     public var countsText: String {
-        var parts = ["\(counts.total) apps"]
+        var parts = ["\(counts.total) app\(counts.total == 1 ? "" : "s")"]
         if counts.synced > 0 { parts.append("\(counts.synced) Synced") }
         if counts.outOfSync > 0 { parts.append("\(counts.outOfSync) OutOfSync") }
         if counts.progressing > 0 { parts.append("\(counts.progressing) Progressing") }

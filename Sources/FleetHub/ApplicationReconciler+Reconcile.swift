@@ -13,7 +13,7 @@ extension ApplicationReconciler {
 
     /// Seconds until a sync that has waited `waited` seconds on a wave (its resources becoming healthy, its hooks
     /// finishing) is looked at again.
-    static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 4)) }
+    static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 2)) }
 
     /// Ends `app`'s running sync as Failed because `by` asked (`terminate-op`): history, a Sync event, and the
     /// revisions kept so that automated sync does not start them again. Nil when no sync runs any more.
@@ -157,7 +157,7 @@ extension ApplicationReconciler {
         var conditions: [ApplicationStatus.Condition] = []
         if let windowProblem { conditions.append(.init("SyncWindow", windowProblem + ": compared only, nothing applied")) }
         switch result.failure {
-        case .comparisonError?: conditions.append(.init("ComparisonError", result.message))
+        case .comparisonError?: conditions.append(.init("ComparisonError", String(result.message.dropFirst(result.message.hasPrefix("ComparisonError: ") ? "ComparisonError: ".count : 0))))
         case .projectViolation?: conditions.append(.init("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
         case .policyViolation?: conditions.append(.init("PolicyViolation", String(result.message.dropFirst("PolicyViolation: ".count))))
         case .clusterUnreadable?, .syncError?, nil:
@@ -220,7 +220,7 @@ extension ApplicationReconciler {
         }
 
         // A sync waiting on a wave: looked at again soon, holding no worker meanwhile — every second at first,
-        // less often the longer the wave takes (a quarter of the wait so far, at most 10 s).
+        // less often the longer the wave takes (half the wait so far, at most 10 s).
         if result.operation == .running {
             let waited = result.progress.map { Date().timeIntervalSince1970 - $0.stepStartedAt } ?? 0
             return .init(requeueAfter: Self.runningSyncInterval(waited: waited))

@@ -110,7 +110,8 @@ extension HubAPI {
         // Unfiltered, a page reads one row more than it shows (to know whether more follow); filtered, more.
         let batch = filtered ? min(5000, max(page.limit * 2, 100)) : page.limit + 1
         scan: while more {
-            let rows = try hub.store.applicationVersions(appSet: r.query["appSet"], cluster: r.query["cluster"], after: cursor, limit: batch)
+            // `appSet` (this API's name) or `appset` (Argo CD's CLI flag).
+            let rows = try hub.store.applicationVersions(appSet: r.query["appSet"] ?? r.query["appset"], cluster: r.query["cluster"], after: cursor, limit: batch)
             more = rows.count == batch
             // Decode only what changed since it was last listed.
             let readAt = hub.summaries.tick

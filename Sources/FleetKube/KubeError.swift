@@ -34,8 +34,8 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
     public let status: Int
 
     public var description: String {
-        let what = object.isEmpty ? "" : " \(object)"
-        var text = "cluster \(cluster):\(what): \(code.rawValue): \(message)"
+        let what = object.isEmpty ? "" : " \(object):"
+        var text = "cluster \(cluster):\(what) \(code.rawValue): \(message)"
         if !causes.isEmpty && !message.contains(causes[0].field) {
             text += " (" + causes.map { "\($0.field): \($0.message)" }.joined(separator: "; ") + ")"
         }

@@ -7,12 +7,12 @@ import Foundation
 import Logging
 import Testing
 
-/// Syncs that wait on a wave hold no worker: with 2 reconcile workers, 10 Applications whose first wave waits on a
-/// Deployment that does not become ready (Running, "waiting for Sync wave 0") leave the workers free — every
-/// other Application syncs within seconds, and a dead cluster's Applications still fail over.
+/// Syncs that wait on a wave hold no worker: with 2 reconcile workers, 10 Applications (5 directories on 2 live
+/// clusters) whose first wave waits on a Deployment that does not become ready (Running, "waiting for Sync wave 0")
+/// leave the workers free — every other Application syncs, and a dead cluster's Applications still fail over.
 @Test func waitingSyncsHoldNoWorker() async throws {
     var files: [String: String] = ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"]
-    for i in 1...10 {
+    for i in 1...5 {
         files["apps/slow\(i)/deploy.yaml"] = """
         apiVersion: apps/v1
         kind: Deployment
@@ -38,15 +38,15 @@ import Testing
     let hub = fixture.hub
     @Sendable func status(_ name: String) throws -> JSONValue { try hub.store.application(named: name)?.status ?? .null }
     try await eventually("the slow Applications wait on their first wave, Running", timeout: 90) {
-        try (1...10).allSatisfy { try status("slow\($0)-a").value(at: ["operationState", "phase"]) == "Running" }
+        try (1...5).allSatisfy { try status("slow\($0)-a").value(at: ["operationState", "phase"]) == "Running" }
     }
     let message = try status("slow1-a").value(at: ["operationState", "message"])?.stringValue ?? ""
     #expect(message.contains("waiting for Sync wave 0"), "\(message)")
     // Bounds for a loaded machine; a sync that held its worker would hold it for the wave timeout (300 s).
-    try await eventually("web synced on a and b beside them", timeout: 90) {
+    try await eventually("web synced on a and b beside them", timeout: 120) {
         try ["web-a", "web-b"].allSatisfy { try status($0).value(at: ["sync", "status"]) == "Synced" && status($0).value(at: ["health", "status"]) == "Healthy" }
     }
-    try await eventually("x's Applications moved to b", timeout: 90) {
+    try await eventually("x's Applications moved to b", timeout: 120) {
         try hub.store.application(named: "web-x")?.placement?.active == "b"
     }
     // The slow ones are still Running, never applied their second wave.
