@@ -107,7 +107,7 @@ extension ClusterCommand {
             cluster.secondary = secondary ?? cluster.secondary
             let problems = cluster.problems()
             if !problems.isEmpty { throw FleetModel.InputError(problems) }
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 _ = try hub.client.get(RegistryChanges.self, "/api/v1/clusters?mode=create", method: "POST", body: ClustersFile.entry(cluster).serialized(pretty: false))
                 print("cluster/\(cluster.name) created")
                 return
@@ -149,7 +149,7 @@ extension ClusterCommand {
         func run() throws {
             let text = try readText(file)
             let entries = try ClustersFile.parse(text, file: file == "-" ? "<stdin>" : file)
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 // Files the clusters file names (tokenFile, caFile, …) are read here, on this machine: the hub takes
                 // credentials only by value.
                 let body = JSONValue.object([("clusters", .array(entries.map { ClustersFile.entry($0.cluster) }))]).serialized(pretty: false)
@@ -220,11 +220,11 @@ extension ClusterCommand {
         func run() throws {
             let parsed = try selector.map { try LabelSelector(parsing: $0) } ?? .everything
             let clusters: [ClusterView]
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 let query = selector.map { "?selector=" + HubClient.escape($0) } ?? ""
                 clusters = try hub.client.list(HubCluster.self, "/api/v1/clusters" + query).map(ClusterView.init)
             } else {
-                clusters = try global.openStore().clusters().filter { parsed.matches($0.labels) }.map(ClusterView.init)
+                clusters = try (global.existingStore()?.clusters() ?? []).filter { parsed.matches($0.labels) }.map(ClusterView.init)
             }
             switch output {
             case .table:
@@ -249,10 +249,10 @@ extension ClusterCommand {
 
         func run() throws {
             let cluster: ClusterView
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 cluster = ClusterView(try hub.client.get(HubCluster.self, "/api/v1/clusters/\(HubClient.escape(name))"))
             } else {
-                guard let c = try global.openStore().cluster(named: name) else { throw CLIError("cluster '\(name)' not found") }
+                guard let c = try global.existingStore()?.cluster(named: name) else { throw CLIError("cluster '\(name)' not found") }
                 cluster = ClusterView(c)
             }
             switch output {
@@ -293,7 +293,7 @@ extension ClusterCommand {
                 }
             }
             let name = self.name, overwrite = self.overwrite
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 _ = try hub.client.send("POST", "/api/v1/clusters/\(HubClient.escape(name))/labels", LabelChange(set: set, remove: remove, overwrite: overwrite),
                                         answer: HubCluster.self)
                 print("cluster/\(name) labeled")
@@ -332,7 +332,7 @@ extension ClusterCommand {
 
         func run() throws {
             let names = self.names
-            if hub.requested {
+            if StateTarget.choose(hub, global) == .hub {
                 for name in names {
                     _ = try hub.client.get(RegistryChanges.self, "/api/v1/clusters/\(HubClient.escape(name))", method: "DELETE")
                     print("cluster/\(name) removed")

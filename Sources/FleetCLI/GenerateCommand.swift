@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetAPI
 import FleetConfig
 import FleetGenerators
 import FleetGit
@@ -23,8 +24,9 @@ struct GenerateCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var hub: ServerOptions
     @Option(name: .shortAndLong, help: "An ApplicationSet file, or a directory of them (every *.yaml / *.yml).") var file: String
-    @Option(help: "Clusters file to use instead of the registry.") var clusters: String?
+    @Option(help: "Clusters file to use instead of the registry (the hub's, or the local store's).") var clusters: String?
     @Option(name: .shortAndLong, help: "Output format.") var output: OutputFormat = .table
     @Option(name: .customLong("repo"), help: ArgumentHelp("Read repository URL from a local path (repeatable).", valueName: "URL=PATH"))
     var repos: [String] = []
@@ -41,7 +43,19 @@ struct GenerateCommand: ParsableCommand {
             clusterList = try ClustersFile.parse(try readText(clusters), file: clusters).map(\.cluster)
             try ClusterRegistry(clusterList).validate()
         } else {
-            clusterList = try global.openStore().clusters()
+            switch StateTarget.choose(hub, global) {
+            case .hub:
+                // The hub's registry, as the API shows it (no credentials: generation needs none).
+                clusterList = try hub.client.list(HubCluster.self, "/api/v1/clusters").map { c in
+                    Cluster(name: c.cluster.name, server: c.cluster.server, labels: c.cluster.labels.values, annotations: c.cluster.annotations.values,
+                            secondary: c.cluster.secondary, project: c.cluster.project)
+                }
+            case .local:
+                guard let store = try global.existingStore() else {
+                    throw CLIError("no clusters: no hub answers and there is no local store at \(global.resolvedDataDir); pass --clusters FILE (e.g. fleet/clusters.yaml)")
+                }
+                clusterList = try store.clusters()
+            }
         }
         let git = try gitSource()
         let seconds = Double(try parseDuration(timeout, flag: "--timeout").components.seconds)

@@ -18,6 +18,31 @@ struct GlobalOptions: ParsableArguments {
     func openStore() throws -> SQLiteClusterStore {
         try SQLiteClusterStore(directory: URL(fileURLWithPath: resolvedDataDir))
     }
+
+    /// The local store when it exists; nil otherwise (a command that only reads never creates one).
+    func existingStore() throws -> SQLiteClusterStore? {
+        FileManager.default.fileExists(atPath: resolvedDataDir) ? try openStore() : nil
+    }
+
+    /// The user named a local store (`--data-dir` or `$FLOTILLA_DATA_DIR`).
+    var requested: Bool { dataDir != nil || !(ProcessInfo.processInfo.environment["FLOTILLA_DATA_DIR"] ?? "").isEmpty }
+}
+
+/// Where a command that works on the hub or on a local store acts.
+enum StateTarget: Equatable {
+    case hub
+    case local
+
+    /// The hub when one is named (`--server`, `$FLOTILLA_SERVER`); the local store when one is named (`--data-dir`,
+    /// `$FLOTILLA_DATA_DIR`); else the hub at the default URL when it answers there; else the local store, said in one
+    /// line on standard error (a registry no hub reads is never used without saying so).
+    static func choose(_ hub: ServerOptions, _ global: GlobalOptions) -> StateTarget {
+        if hub.requested { return .hub }
+        if global.requested { return .local }
+        if HubClient.answers(hub.url) { return .hub }
+        FileHandle.standardError.write(Data("no hub answers at \(hub.url): using the local store in \(global.resolvedDataDir) (--server or FLOTILLA_SERVER names a hub, --data-dir a store)\n".utf8))
+        return .local
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -45,6 +45,14 @@ struct HubClient {
         transport = HTTPTransport(server: self.server, credentials: ClusterCredentials(), timeout: 120, connectTimeout: 5)
     }
 
+    /// Whether a hub answers its health check at `server` within a second.
+    static func answers(_ server: String) -> Bool {
+        let base = server.hasSuffix("/") ? String(server.dropLast()) : server
+        let probe = HTTPTransport(server: base, credentials: ClusterCredentials(), timeout: 2, connectTimeout: 1)
+        guard let response = try? probe.request("GET", "/healthz", accept: "*/*") else { return false }
+        return response.status == 200
+    }
+
     @discardableResult
     /// Every item of a list route, following its `continue` tokens page by page.
     func list(_ path: String) throws -> [JSONValue] {

@@ -19,7 +19,7 @@ struct ClusterTarget: ParsableArguments {
         if let clusters {
             found = try ClustersFile.parse(try readText(clusters), file: clusters).first { $0.cluster.name == cluster }?.cluster
         } else {
-            found = try global.openStore().cluster(named: cluster)
+            found = try global.existingStore()?.cluster(named: cluster)
         }
         guard let found else { throw CLIError("cluster '\(cluster)' not found\(clusters.map { " in \($0)" } ?? " in the registry (see `flotilla cluster list`)")") }
         return KubeClient(cluster: found, timeout: try parseDuration(timeout, flag: "--timeout").seconds)

@@ -458,3 +458,26 @@ func kubectlCreateSpeaksProtobuf() throws {
     #expect(r.stderr.contains("deadline") || r.stderr.contains("maxSteps"), "\(r.stderr)")
     #expect(Date().timeIntervalSince(started) < 20)
 }
+
+/// Commands that only read the local store never create it: `cluster list` on a store that does not exist says
+/// there is nothing, and `generate` without `--clusters` says where it looked; the directory is still absent.
+@Test func readingCommandsCreateNoStore() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let missing = cli.workDir.appendingPathComponent("nowhere")
+    let list = try cli.run(["cluster", "list"], environment: ["FLOTILLA_DATA_DIR": missing.path])
+    #expect(list.status == 0 && list.stderr.contains("No clusters found."), "\(list.stderr)")
+    cli.write("set.yaml", """
+        apiVersion: argoproj.io/v1alpha1
+        kind: ApplicationSet
+        metadata: {name: s}
+        spec:
+          generators: [{clusters: {}}]
+          template:
+            metadata: {name: '{{name}}'}
+            spec: {project: default, source: {repoURL: 'https://example.com/r.git', path: x}, destination: {server: '{{server}}', namespace: x}}
+        """)
+    let generate = try cli.run(["generate", "-f", cli.workDir.appendingPathComponent("set.yaml").path], environment: ["FLOTILLA_DATA_DIR": missing.path])
+    #expect(generate.status != 0 && generate.stderr.contains("no clusters") && generate.stderr.contains("--clusters"), "\(generate.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: missing.path))
+}
