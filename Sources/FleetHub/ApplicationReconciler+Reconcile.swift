@@ -11,6 +11,18 @@ import Foundation
 extension ApplicationReconciler {
     func jittered(_ seconds: Double) -> Double { seconds * (1 + Double.random(in: 0..<0.1)) }
 
+    /// Runs a store write; on an error, logs it with the Application and says to reconcile again in 5 s (nothing is
+    /// dropped silently: the next reconcile writes what this one could not).
+    func writeFailed(_ write: () throws -> Void, _ what: String, application name: String) -> WorkerPool<WorkKey>.Outcome? {
+        do {
+            try write()
+            return nil
+        } catch {
+            context.logger.error("cannot write \(what); reconciled again in 5 s", metadata: ["application": "\(name)", "error": "\(error)"])
+            return .init(requeueAfter: 5)
+        }
+    }
+
     /// Seconds until a sync that has waited `waited` seconds on a wave (its resources becoming healthy, its hooks
     /// finishing) is looked at again.
     static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 2)) }
@@ -19,6 +31,7 @@ extension ApplicationReconciler {
     /// revisions kept so that automated sync does not start them again. Nil when no sync runs any more.
     func terminate(_ app: StoredApplication, by: String) -> WorkerPool<WorkKey>.Outcome? {
         guard let value = app.status.value(at: ["operationState", "progress"]),
+              // A progress this version cannot read: there is no sync to terminate, say so (the caller gets nil).
               let progress = try? JSONCoding.decode(SyncProgress.self, from: value) else { return nil }
         let now = context.now()
         var status = ApplicationStatus(app.status)
@@ -70,7 +83,7 @@ extension ApplicationReconciler {
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
             var status = ApplicationStatus(app.status)
             status.conditions = [.init("InvalidDestination", "destination is not a registered cluster")]
-            try? store.setStatus(name, status.json)
+            if let failed = writeFailed({ try store.setStatus(name, status.json) }, "the InvalidDestination status", application: name) { return failed }
             return .init(requeueAfter: jittered(resync))
         }
         // The project's rules: sources and destination refuse the sync; a closed sync window only compares.
@@ -78,7 +91,7 @@ extension ApplicationReconciler {
             var status = ApplicationStatus(app.status)
             status.conditions = [.init("ProjectViolation", problem)]
             status.sync = .init(status: "Unknown")
-            try? store.setStatus(name, status.json)
+            if let failed = writeFailed({ try store.setStatus(name, status.json) }, "the ProjectViolation status", application: name) { return failed }
             context.metrics.record(app: name, status: status)
             return .init(requeueAfter: jittered(resync))
         }
@@ -88,6 +101,7 @@ extension ApplicationReconciler {
         let started = context.now()
         // A sync that waits on its waves goes on from where the last reconcile (on this hub or before a restart)
         // left it.
+        // A progress this version cannot read starts the sync afresh (applying again is safe).
         let running: SyncProgress? = app.status.value(at: ["operationState", "progress"]).flatMap { try? JSONCoding.decode(SyncProgress.self, from: $0) }
         // A sync the last run of the hub began but did not finish (it was killed mid-apply): its outcome is recorded now.
         let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" && running == nil
@@ -125,7 +139,8 @@ extension ApplicationReconciler {
                 var running = ApplicationStatus(app.status)
                 let target = String(revisions.first?.prefix(12) ?? "?")
                 running.operationState = .init(phase: "Running", message: "syncing to " + target, startedAt: startedAt)
-                try? store.setStatus(name, running.json)
+                // Not written: a hub killed during this sync will not know it began (the sync itself goes on).
+                _ = self.writeFailed({ try store.setStatus(name, running.json) }, "the Running status before a sync", application: name)
             },
             resume: running)
         // A sync its rollout let start is counted as running until its status is written.
@@ -149,6 +164,7 @@ extension ApplicationReconciler {
         }
         // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).
         if result.operation == nil, result.hooks.isEmpty, let previous = app.status["hooks"], previous != .null {
+            // Only shown: hooks this version cannot read are left out of the status, nothing else depends on them.
             status.hooks = try? JSONCoding.decode([ApplicationStatus.Hook].self, from: previous)
         }
         status.reconciledAt = HubContext.timestamp(finished)
@@ -202,8 +218,11 @@ extension ApplicationReconciler {
         unchanged.set("reconciledAt", app.status["reconciledAt"] ?? .null)
         context.reconciledAt.withLockedValue { $0[name] = status.reconciledAt }
         let statusChanged = unchanged != app.status || result.operation != nil || interrupted
-        if statusChanged || history != nil || event != nil {
-            _ = try? store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event)
+        if statusChanged || history != nil || event != nil,
+           let failed = writeFailed({ try store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event) },
+                                    "the reconcile's status, history and event", application: name) {
+            context.rollouts.release(app.appSet, name)
+            return failed
         }
         context.metrics.record(app: name, status: status)
         // The status is written: a claim this reconcile's rollout decision made ends before others look again.
@@ -228,6 +247,7 @@ extension ApplicationReconciler {
         let automated = app.object.value(at: ["spec", "syncPolicy", "automated"]) != nil
         if result.operation == .failed && !covered && (automated || request != nil) {
             let attempt = lock.withLock { () -> Int in attempts[name, default: 0] += 1; return attempts[name]! }
+            // A retry block that does not parse was refused when the Application was generated; default here.
             let policy = (try? RetryPolicy(retry: app.object.value(at: ["spec", "syncPolicy", "retry"]))) ?? .default
             if let delay = policy.delay(beforeRetry: attempt) { return .init(requeueAfter: delay) }
         } else {
