@@ -481,3 +481,17 @@ func kubectlCreateSpeaksProtobuf() throws {
     #expect(generate.status != 0 && generate.stderr.contains("no clusters") && generate.stderr.contains("--clusters"), "\(generate.stderr)")
     #expect(!FileManager.default.fileExists(atPath: missing.path))
 }
+
+/// The README's `render helm` command, as written, on the chart the repository holds under fleet/charts.
+@Test func readmeRendersTheExampleChart() throws {
+    let cli = CLI()
+    defer { cli.cleanup() }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+    let line = try #require(readme.split(separator: "\n").first { $0.hasPrefix("flotilla render helm ") }, "the README shows `flotilla render helm`")
+    let arguments = line.split(separator: " ").dropFirst().map(String.init)
+    let r = try CLI.runProcess(CLI.binary, arguments, environment: ["FLOTILLA_DATA_DIR": cli.dataDir.path], directory: root)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("kind: CustomResourceDefinition") && r.stdout.contains("replicas: 3")
+            && r.stdout.contains(#"image: "registry.example.com/shop/web:1.4.2""#), "\(r.stdout)")
+}
