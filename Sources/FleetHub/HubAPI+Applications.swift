@@ -106,12 +106,16 @@ extension HubAPI {
         var more = true
         // The caller's roles, once for every item's RBAC check.
         let roles = caller.map { hub.policy.roles(of: $0.account, extra: [$0.role]) }
-        let filtered = !selector.isEmpty || r.query["sync"] != nil || r.query["health"] != nil || caller.map { !hub.can($0, "get", "applications", "*/*") } ?? false
+        // `cluster=` means where an Application runs: during a failover, the cluster it moved to (not the one it
+        // left). While some Applications are moved, every row is read and filtered on where it runs.
+        let clusterFilter = r.query["cluster"]
+        let moved = try clusterFilter != nil && !hub.store.placedApplications().isEmpty
+        let filtered = moved || !selector.isEmpty || r.query["sync"] != nil || r.query["health"] != nil || caller.map { !hub.can($0, "get", "applications", "*/*") } ?? false
         // Unfiltered, a page reads one row more than it shows (to know whether more follow); filtered, more.
         let batch = filtered ? min(5000, max(page.limit * 2, 100)) : page.limit + 1
         scan: while more {
             // `appSet` (this API's name) or `appset` (Argo CD's CLI flag).
-            let rows = try hub.store.applicationVersions(appSet: r.query["appSet"] ?? r.query["appset"], cluster: r.query["cluster"], after: cursor, limit: batch)
+            let rows = try hub.store.applicationVersions(appSet: r.query["appSet"] ?? r.query["appset"], cluster: moved ? nil : clusterFilter, after: cursor, limit: batch)
             more = rows.count == batch
             // Decode only what changed since it was last listed.
             let readAt = hub.summaries.tick
@@ -130,6 +134,7 @@ extension HubAPI {
             for (index, row) in rows.enumerated() {
                 cursor = row.name
                 guard let entry = entries[index] else { continue }   // deleted meanwhile
+                if moved, let clusterFilter, entry.runningOn != clusterFilter { continue }
                 if !selector.isEmpty && !selector.matches(entry.labels) { continue }
                 if let roles, !hub.policy.allows(roles: roles, "get", "applications", "\(entry.project)/\(row.name)") { continue }
                 if let sync = r.query["sync"], entry.sync != sync { continue }

@@ -11,6 +11,8 @@ final class SummaryCache: @unchecked Sendable {
         let updatedAt: String
         let labels: [String: String]
         let project: String
+        /// Where it runs: its placement's active cluster during a failover, else its own.
+        let runningOn: String?
         let sync: String
         let health: String
         /// The summary as compact JSON, cut around the value of `reconciledAt` (which changes with every
@@ -68,7 +70,7 @@ final class SummaryCache: @unchecked Sendable {
             head = Array(bytes[..<at.upperBound])
             tail = Array(bytes[(at.upperBound + 4)...])   // after `null`
         }
-        return Entry(updatedAt: updatedAt, labels: labels, project: Hub.projectName(app),
+        return Entry(updatedAt: updatedAt, labels: labels, project: Hub.projectName(app), runningOn: app.activeCluster,
                      sync: summary["sync"]?.stringValue ?? "", health: summary["health"]?.stringValue ?? "",
                      head: head, tail: tail, storedReconciledAt: summary["reconciledAt"]?.stringValue)
     }
