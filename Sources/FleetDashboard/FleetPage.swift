@@ -8,13 +8,17 @@ public struct ClusterCard: Sendable, Equatable {
     /// The probe state: `Healthy`, `Suspect`, `Unreachable`.
     public var state: String
     public var cordoned: Bool
+    /// Healthy again with Applications still moved away: the seconds left of the hold-down before they come
+    /// back (0: due now), or nil when failback is by hand.
+    public var failbackIn: Int?
 
-    public init(name: String, labels: [String: String], secondary: String?, state: String, cordoned: Bool) {
+    public init(name: String, labels: [String: String], secondary: String?, state: String, cordoned: Bool, failbackIn: Int? = nil) {
         self.name = name
         self.labels = labels
         self.secondary = secondary
         self.state = state
         self.cordoned = cordoned
+        self.failbackIn = failbackIn
     }
 }
 
@@ -26,10 +30,15 @@ public struct Tile: Sendable, Equatable {
     /// Where its Applications moved, when a failover moved them (`cluster → count`).
     public var movedTo: [(String, Int)]
     public var secondary: String?
+    /// Healthy again while its Applications are still away: when they come back (`ClusterCard.failbackIn`).
+    public var failbackIn: Int?
+    /// Healthy again, Applications still away, and failback is by hand.
+    public var failbackByHand: Bool
 
     public static func == (a: Tile, b: Tile) -> Bool {
         a.name == b.name && a.state == b.state && a.counts == b.counts && a.secondary == b.secondary
             && a.movedTo.map(\.0) == b.movedTo.map(\.0) && a.movedTo.map(\.1) == b.movedTo.map(\.1)
+            && a.failbackIn == b.failbackIn && a.failbackByHand == b.failbackByHand
     }
 
     public init(_ card: ClusterCard, counts: StatusCounts, movedTo: [String: Int]) {
@@ -37,7 +46,11 @@ public struct Tile: Sendable, Equatable {
         self.counts = counts
         self.movedTo = movedTo.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         secondary = card.secondary
-        state = TileState.of(state: card.state, cordoned: card.cordoned, movedAway: movedTo.values.reduce(0, +))
+        let moved = movedTo.values.reduce(0, +)
+        state = TileState.of(state: card.state, cordoned: card.cordoned, movedAway: moved)
+        let recovered = card.state == "Healthy" && !card.cordoned && moved > 0
+        failbackIn = recovered ? card.failbackIn : nil
+        failbackByHand = recovered && card.failbackIn == nil
     }
 
     /// `12 apps · 11 Synced · 1 OutOfSync · 1 Degraded`
@@ -53,7 +66,11 @@ public struct Tile: Sendable, Equatable {
 
     /// `moved to eu-2 (4)`, empty when nothing moved.
     public var movedText: String {
-        movedTo.isEmpty ? "" : "moved to " + movedTo.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")
+        guard !movedTo.isEmpty else { return "" }
+        var text = "moved to " + movedTo.map { "\($0.0) (\($0.1))" }.joined(separator: ", ")
+        if let failbackIn { text += failbackIn > 0 ? " · Healthy, failback in \(failbackIn) s" : " · Healthy, failing back" }
+        if failbackByHand { text += " · Healthy, failback by hand (flotilla cluster failback \(name))" }
+        return text
     }
 
     /// The tile's tone: its cluster's state. Its Applications' worst status colours the counts line.

@@ -53,12 +53,12 @@ public enum TileState: String, Sendable, Equatable, CaseIterable {
     case failedOver = "FailedOver"
 
     /// From the cluster's probe state (`Healthy`, `Suspect`, `Unreachable`), whether it is cordoned and how many of
-    /// its Applications run elsewhere. A cluster that is down and has moved Applications is `FailedOver`.
+    /// its Applications run elsewhere. A cluster that is down and has moved Applications is `FailedOver`; one that
+    /// answers again is `Healthy`, its tile saying that its Applications are still away and when they come back.
     public static func of(state: String, cordoned: Bool, movedAway: Int) -> TileState {
         if state == "Unreachable" { return movedAway > 0 ? .failedOver : .unreachable }
         if cordoned { return .cordoned }
         if state == "Suspect" { return .suspect }
-        if movedAway > 0 { return .failedOver }
         return .healthy
     }
 

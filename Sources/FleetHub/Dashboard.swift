@@ -229,11 +229,17 @@ extension HubAPI {
     }
 
     func clusterCards() throws -> [ClusterCard] {
-        try hub.clusterStore.clusters().map { c in
+        let failover = hub.config.failover
+        let now = hub.context.seconds
+        return try hub.clusterStore.clusters().map { c in
             let state = hub.clusterState(c.name)
             let down = hub.unreachableClusters()[c.name] != nil
+            // Healthy again: its moved Applications come back after the hold-down (when failback is automatic).
+            let failbackIn = failover.failback == .auto && state.health.state == .healthy
+                ? max(0, Int((failover.holdDown - (now - state.health.since)).rounded(.up))) : nil
             return ClusterCard(name: c.name, labels: c.labels, secondary: c.secondary,
-                               state: down ? ClusterState.unreachable.rawValue : state.health.state.rawValue, cordoned: state.cordoned)
+                               state: down ? ClusterState.unreachable.rawValue : state.health.state.rawValue, cordoned: state.cordoned,
+                               failbackIn: failbackIn)
         }
     }
 

@@ -94,7 +94,7 @@ func applicationTones(sync: String, health: String, tone: Tone) {
 @Test(arguments: [
     ("Healthy", false, 0, TileState.healthy), ("Suspect", false, 0, .suspect), ("Unreachable", false, 0, .unreachable),
     ("Unreachable", false, 3, .failedOver), ("Healthy", true, 0, .cordoned), ("Unreachable", true, 0, .unreachable),
-    ("Healthy", false, 2, .failedOver),
+    ("Healthy", false, 2, .healthy),
 ])
 func tileStates(state: String, cordoned: Bool, moved: Int, expected: TileState) {
     #expect(TileState.of(state: state, cordoned: cordoned, movedAway: moved) == expected)
@@ -104,4 +104,17 @@ func tileStates(state: String, cordoned: Bool, moved: Int, expected: TileState) 
 func searchesIgnoreCaseBeyondASCII(search: String, names: [String]) {
     let board = Board([e("café-eu"), e("web-eu"), e("x")])
     #expect(board.page(BoardFilter(search: search), after: nil, limit: 10).items.map(\.name) == names)
+}
+
+/// A cluster that answers again while its Applications are still away says so, and when they come back.
+@Test func recoveredTilesCountDownTheHoldDown() {
+    let counts = StatusCounts()
+    let waiting = Tile(ClusterCard(name: "eu", labels: [:], secondary: "dr", state: "Healthy", cordoned: false, failbackIn: 42), counts: counts, movedTo: ["dr": 3])
+    #expect(waiting.state == .healthy && waiting.movedText == "moved to dr (3) · Healthy, failback in 42 s")
+    let byHand = Tile(ClusterCard(name: "eu", labels: [:], secondary: "dr", state: "Healthy", cordoned: false, failbackIn: nil), counts: counts, movedTo: ["dr": 3])
+    #expect(byHand.movedText.contains("failback by hand (flotilla cluster failback eu)"))
+    let down = Tile(ClusterCard(name: "eu", labels: [:], secondary: "dr", state: "Unreachable", cordoned: false, failbackIn: 42), counts: counts, movedTo: ["dr": 3])
+    #expect(down.state == .failedOver && down.movedText == "moved to dr (3)")
+    #expect(waiting != Tile(ClusterCard(name: "eu", labels: [:], secondary: "dr", state: "Healthy", cordoned: false, failbackIn: 41), counts: counts, movedTo: ["dr": 3]),
+            "the countdown is a change the live stream sends")
 }
