@@ -1,4 +1,5 @@
 import CGit2
+import FleetModel
 import Foundation
 
 /// Bare mirrors of remote repositories under one directory (normally `<data-dir>/git`).
@@ -150,11 +151,22 @@ public struct GitMirrorCache: Sendable {
         let result = git_remote_fetch(remote, nil, &options, "flotilla fetch")
         if result < 0 {
             let detail = GitError.lastMessage()
-            let reason = result == GIT_EAUTH.rawValue || state.attempts > 0 && detail.contains("auth")
+            var reason = result == GIT_EAUTH.rawValue || state.attempts > 0 && detail.contains("auth")
                 ? "authentication failed (check the repository credentials)" : detail
+            // libgit2 says "unsupported URL protocol" when the host's name does not resolve: say what happened.
+            if detail.contains("unsupported URL protocol"), let host = RepositoryURL(display)?.bareHost, !host.isEmpty, !Self.resolves(host) {
+                reason = "could not reach \(host): the name does not resolve (no network, or no DNS for it)"
+            }
             throw GitError(.unreachable, "repository \(display) is unreachable: \(reason)")
         }
         Self.updateHead(repo, remote: remote)
+    }
+
+    /// Whether `host` resolves to an address.
+    static func resolves(_ host: String) -> Bool {
+        var result: UnsafeMutablePointer<addrinfo>?
+        defer { if let result { freeaddrinfo(result) } }
+        return getaddrinfo(host, nil, nil, &result) == 0
     }
 
     /// Points the mirror's HEAD at the remote's default branch, as `git clone --mirror` does.

@@ -132,6 +132,19 @@ struct Fixture {
     #expect(leftovers.isEmpty, "\(leftovers)")
 }
 
+/// A host whose name does not resolve (`.invalid` never does) is named as what went wrong, never as libgit2's
+/// "unsupported URL protocol", which points at the build.
+@Test func anUnresolvableHostIsNamed() throws {
+    let root = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: root) }
+    let cache = GitMirrorCache(root: root.appendingPathComponent("git"))
+    #expect { try cache.fetch("https://git.nonexistent.invalid/acme/apps.git") } throws: { error in
+        let text = "\(error)"
+        return (error as? GitError)?.code == .unreachable && text.contains("git.nonexistent.invalid") && !text.contains("unsupported URL protocol")
+            && (text.contains("could not reach") || text.contains("resolve"))
+    }
+}
+
 /// Credentials never appear in messages or in the mirror path; different URLs get different mirrors.
 @Test func credentialsStayOutOfMessages() {
     #expect(GitURL.redacted("https://user:s3cret@git.example.com/acme/apps.git") == "https://git.example.com/acme/apps.git")
