@@ -7,25 +7,29 @@ import Foundation
 import Logging
 import Testing
 
+/// An app directory `apps/NAME/`: a Deployment in wave 0 (ready only after the simulator's `readyAfter`) and a
+/// ConfigMap in wave 1, which the sync applies once the Deployment is healthy.
+private func slowApp(_ name: String) -> [String: String] {
+    ["apps/\(name)/deploy.yaml": """
+     apiVersion: apps/v1
+     kind: Deployment
+     metadata: {name: slow}
+     spec:
+       replicas: 1
+       selector: {matchLabels: {app: slow}}
+       template:
+         metadata: {labels: {app: slow}}
+         spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+     """,
+     "apps/\(name)/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"]
+}
+
 /// Syncs that wait on a wave hold no worker: with 2 reconcile workers, 10 Applications (5 directories on 2 live
 /// clusters) whose first wave waits on a Deployment that does not become ready (Running, "waiting for Sync wave 0")
 /// leave the workers free — every other Application syncs, and a dead cluster's Applications still fail over.
 @Test func waitingSyncsHoldNoWorker() async throws {
     var files: [String: String] = ["apps/web/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n"]
-    for i in 1...5 {
-        files["apps/slow\(i)/deploy.yaml"] = """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: slow, annotations: {argocd.argoproj.io/sync-wave: "0"}}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: slow}}
-          template:
-            metadata: {labels: {app: slow}}
-            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
-        """
-        files["apps/slow\(i)/after.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
-    }
+    for i in 1...5 { files.merge(slowApp("slow\(i)")) { _, new in new } }
     // Workloads take an hour to become ready: every slow Application waits on its wave 0.
     let fixture = try await InProcessHub(clusters: ["a": true, "b": true, "x": false], files: files, appSet: perCluster, readyAfter: 3600,
                                          secondaries: ["x": "b"]) { config in
@@ -65,20 +69,7 @@ import Testing
 /// with that sync after its restart, from that wave: wave 0 is not applied again, and wave 1 follows once wave 0
 /// is healthy.
 @Test func aRestartedHubResumesTheRunningSync() async throws {
-    let files = [
-        "apps/slow/deploy.yaml": """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: slow}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: slow}}
-          template:
-            metadata: {labels: {app: slow}}
-            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
-        """,
-        "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
-    ]
+    let files = slowApp("slow")
     // The Deployment is ready 20 s after it is applied: the restart happens well inside that.
     let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 20)
     let hub = fixture.hub
@@ -111,20 +102,7 @@ import Testing
 /// `terminate-op` stops a sync that waits on a wave: Failed, in the history and the event log, and automated
 /// sync does not start that revision again (a condition says why) until someone syncs by hand.
 @Test func terminateOpStopsAWaitingSync() async throws {
-    let files = [
-        "apps/slow/deploy.yaml": """
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: slow}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: slow}}
-          template:
-            metadata: {labels: {app: slow}}
-            spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
-        """,
-        "apps/slow/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n",
-    ]
+    let files = slowApp("slow")
     let fixture = try await InProcessHub(clusters: ["a": true], files: files, appSet: perCluster, readyAfter: 3600)
     defer { Task { await fixture.stop() } }
     let hub = fixture.hub

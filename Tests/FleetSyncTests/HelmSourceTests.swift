@@ -131,6 +131,21 @@ import Testing
     }
 
     /// A hub reads remote value files only from its configured repositories.
+    /// A chart `charts/simple` in the repository with one template; returns a function that renders it with one
+    /// value file (a path or URL) through `charts`.
+    func simpleChart(template: String, charts: ChartRepositories) throws -> (String) throws -> [JSONValue] {
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("charts/simple/templates"), withIntermediateDirectories: true)
+        try "apiVersion: v2\nname: simple\nversion: 1.0.0\n".write(to: root.appendingPathComponent("charts/simple/Chart.yaml"), atomically: true, encoding: .utf8)
+        try template.write(to: root.appendingPathComponent("charts/simple/templates/t.yaml"), atomically: true, encoding: .utf8)
+        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: charts)
+        let repo = root.path
+        return { file in
+            let json = #"{"repoURL": "REPO", "path": "charts/simple", "helm": {"valueFiles": ["FILE"]}}"#
+                .replacingOccurrences(of: "REPO", with: repo).replacingOccurrences(of: "FILE", with: file)
+            return try loader.load(source: try JSONParser.parse(json), context: RenderContext(applicationName: "shop"))?.objects ?? []
+        }
+    }
+
     @Test func remoteValueFilesOnlyFromConfiguredRepositories() throws {
         defer { cleanup() }
         let charts = ChartRepositories(credentials: [.init(urlPrefix: "https://values.example.com/", username: nil, password: nil)]) { url, _ in
@@ -138,16 +153,8 @@ import Testing
             return Array("replicas: 7\n".utf8)
         }
         charts.remoteValueFiles = .configuredRepositories
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("charts/simple/templates"), withIntermediateDirectories: true)
-        try "apiVersion: v2\nname: simple\nversion: 1.0.0\n".write(to: root.appendingPathComponent("charts/simple/Chart.yaml"), atomically: true, encoding: .utf8)
-        try "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: s}\nspec: {replicas: {{ .Values.replicas | default 1 }}}\n"
-            .write(to: root.appendingPathComponent("charts/simple/templates/d.yaml"), atomically: true, encoding: .utf8)
-        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: charts)
-        func load(_ file: String) throws -> [JSONValue] {
-            let json = #"{"repoURL": "REPO", "path": "charts/simple", "helm": {"valueFiles": ["FILE"]}}"#
-                .replacingOccurrences(of: "REPO", with: root.path).replacingOccurrences(of: "FILE", with: file)
-            return try loader.load(source: try JSONParser.parse(json), context: RenderContext(applicationName: "shop"))?.objects ?? []
-        }
+        let load = try simpleChart(template: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: s}\nspec: {replicas: {{ .Values.replicas | default 1 }}}\n",
+                                   charts: charts)
         let objects = try load("https://values.example.com/prod.yaml")
         #expect(objects.first { $0["kind"]?.stringValue == "Deployment" }?.value(at: ["spec", "replicas"])?.intValue == 7)
         #expect { try load("http://169.254.169.254/latest/meta-data") } throws: {
@@ -165,16 +172,8 @@ import Testing
             return Array("replicas: 7\n".utf8)
         }
         charts.remoteValueFiles = .configuredRepositories
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("charts/simple/templates"), withIntermediateDirectories: true)
-        try "apiVersion: v2\nname: simple\nversion: 1.0.0\n".write(to: root.appendingPathComponent("charts/simple/Chart.yaml"), atomically: true, encoding: .utf8)
-        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {r: \"{{ .Values.replicas }}\"}\n"
-            .write(to: root.appendingPathComponent("charts/simple/templates/c.yaml"), atomically: true, encoding: .utf8)
-        let loader = ManifestLoader(git: WorkingTreeGitSource(root: root), charts: charts)
-        func load(_ file: String) throws -> [JSONValue] {
-            let json = #"{"repoURL": "REPO", "path": "charts/simple", "helm": {"valueFiles": ["FILE"]}}"#
-                .replacingOccurrences(of: "REPO", with: root.path).replacingOccurrences(of: "FILE", with: file)
-            return try loader.load(source: try JSONParser.parse(json), context: RenderContext(applicationName: "shop"))?.objects ?? []
-        }
+        let load = try simpleChart(template: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {r: \"{{ .Values.replicas }}\"}\n",
+                                   charts: charts)
         for hostile in ["https://charts.example.com@attacker.test:8443/v.yaml", "https://charts.example.com.evil.net/v.yaml",
                         "http://charts.example.com/v.yaml", "https://charts.example.com/../../other/v.yaml"] {
             #expect(throws: ManifestError.self, "\(hostile)") { try load(hostile) }

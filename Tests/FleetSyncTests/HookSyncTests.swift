@@ -130,29 +130,17 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
 @Test func hookPodsSucceedOnlyWhenTheyTerminate() async throws {
     let world = try await World()
     try world.write("app/web.yaml", deployment("web"))
-    try world.write("app/check.yaml", """
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: check
-          annotations: {argocd.argoproj.io/hook: PreSync}
-        spec:
-          restartPolicy: Never
-          containers: [{name: c, image: busybox}]
-        """)
+    /// A PreSync hook Pod; `restartPolicy` nil leaves Kubernetes' default (Always).
+    func hookPod(_ name: String, restartPolicy: String?) -> String {
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \(name)\n  annotations: {argocd.argoproj.io/hook: PreSync}\nspec:\n"
+            + (restartPolicy.map { "  restartPolicy: \($0)\n" } ?? "") + "  containers: [{name: c, image: busybox}]\n"
+    }
+    try world.write("app/check.yaml", hookPod("check", restartPolicy: "Never"))
     let done = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(done.operation == .succeeded, "\(done.message)")
     #expect(done.hooks.map(\.status) == [.succeeded])
 
-    try world.write("app/check.yaml", """
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: forever
-          annotations: {argocd.argoproj.io/hook: PreSync}
-        spec:
-          containers: [{name: c, image: busybox}]
-        """)
+    try world.write("app/check.yaml", hookPod("forever", restartPolicy: nil))
     try world.write("app/web.yaml", deployment("web", image: "nginx:2"))
     let syncer = AppSyncer(client: KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"), timeout: 5),
                            manifests: ManifestLoader(git: WorkingTreeGitSource(root: world.repo)), waveTimeout: 2, pollInterval: 0.05)
