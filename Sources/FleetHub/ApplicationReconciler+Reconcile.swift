@@ -80,6 +80,7 @@ extension ApplicationReconciler {
         if !context.shard.holds(cluster: app.activeCluster) { return .init() }
         let request = lock.withLock { manual.removeValue(forKey: name) }
         if let by = lock.withLock({ terminations.removeValue(forKey: name) }), let terminated = terminate(app, by: by) { return terminated }
+        // try? is right here: a destination that is not registered (or has no client) is the InvalidDestination condition below.
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
             var status = ApplicationStatus(app.status)
             status.conditions = [.init("InvalidDestination", "destination is not a registered cluster")]
@@ -275,6 +276,7 @@ extension ApplicationReconciler {
     func unchangedSinceLastComparison(_ name: String) -> Bool {
         guard let entry = memo.entry(name), lock.withLock({ manual[name] == nil }) else { return false }
         let seen = entry.fingerprint
+        // try? is right here: no client: the memo does not hold and the reconcile runs.
         guard let client = try? connections.client(for: seen.cluster),
               let stamp = client.cache?.stamp(application: name, kinds: seen.live.kinds) else { return false }
         let now = ReconcileMemo.Fingerprint(cluster: seen.cluster, live: LiveStamp(kinds: seen.live.kinds, stamp: stamp),
@@ -296,11 +298,15 @@ extension ApplicationReconciler {
     func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
         if !context.shard.holds(cluster: cluster) { return .init() }   // the cluster's holder prunes it
         // The Application came back on this cluster: its resources are its own again.
+        // try? is right here: unreadable, the prune goes on; it removes only what the Application left there.
         if let current = (try? context.store.application(named: app)) ?? nil, current.activeCluster == cluster {
+            // try? is right here: a prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
             try? context.store.prunePerformed(application: app, cluster: cluster)
             return .init()
         }
+        // try? is right here: a cluster gone from the registry has nothing left to prune.
         guard let client = try? connections.client(for: cluster) else {
+            // try? is right here: a prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
             try? context.store.prunePerformed(application: app, cluster: cluster)   // the cluster is gone from the registry
             return .init()
         }
@@ -309,6 +315,7 @@ extension ApplicationReconciler {
             if !result.failed.isEmpty { throw HubError(.internalError, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
             try context.store.prunePerformed(application: app, cluster: cluster)
             context.logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")
+            // try? is right here: the event is for Applications that still exist; unreadable means no event.
             if (try? context.store.application(named: app)) ?? nil != nil {
                 events.record(.pruned, cluster: cluster, application: app, "\(result.pruned.count) resources of \(app) pruned from \(cluster)")
             }
@@ -334,6 +341,7 @@ extension ApplicationReconciler {
             if placement.coveredBy != sibling {
                 let before = placement
                 placement.coveredBy = sibling
+                // try? is right here: a compare-and-set that lost to another decision leaves that decision in place.
                 _ = try? context.store.setPlacement(app.name, expected: before, to: placement, event: HubEvent(.covered, cluster: cluster, application: app.name,
                                                                                                       message: "\(app.name) on \(cluster) is covered by \(sibling)"))
             }
@@ -349,6 +357,7 @@ extension ApplicationReconciler {
         let healthy = result.health.status == .healthy && result.operation == nil && (result.syncStatus == .synced || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
+        // try? is right here: unreadable, the move completes at the next reconcile instead of now.
         guard let fresh = (try? context.store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }
         switch placement.phase {
         case .failingBack:

@@ -36,6 +36,7 @@ extension Hub {
         try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if fm.fileExists(atPath: file) {
             let previous = file + ".previous"
+            // try? is right here: removing the previous token file; a missing one is the goal.
             try? fm.removeItem(atPath: previous)
             try fm.moveItem(atPath: file, toPath: previous)
             logger.warning("\(file) already existed: it was kept as \(previous) and the new admin token written in its place")
@@ -79,6 +80,7 @@ extension Hub {
 
     /// The RBAC object of an Application: `PROJECT/NAME`, as in Argo CD.
     func rbacObject(application name: String) -> String {
+        // try? is right here: an unreadable Application is checked as project "-": only `*` rules can allow it.
         let app = (try? store.application(named: name)) ?? nil
         return "\(app.map(Self.projectName) ?? "-")/\(name)"
     }

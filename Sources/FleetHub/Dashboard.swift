@@ -41,6 +41,7 @@ extension HubAPI {
             return PageViewer(caller: caller, token: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), cookie: false)
         }
         guard let token = Session.cookies(r.headers["cookie"])[Session.cookie], !token.isEmpty,
+              // try? is right here: a bad or expired session cookie is no viewer: the page asks to log in.
               let caller = try? hub.authenticate("Bearer " + token, from: r.remoteAddress) else { return nil }
         return PageViewer(caller: caller, token: token, cookie: true)
     }
@@ -89,7 +90,7 @@ extension HubAPI {
         let response = (r.method == "POST" ? refusePost(r, form: form, viewer: viewer) : nil) ?? routed(r, parts: parts, form: form, viewer: viewer)
         // Every post is audited, refused ones too: who, what, the outcome.
         if r.method == "POST" {
-            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)"))
+            hub.events.record(.audit, "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)")
         }
         return response
     }
@@ -129,7 +130,11 @@ extension HubAPI {
         switch (r.method, parts.count > 1 ? parts[1] : "") {
         case ("POST", "logout") where parts.count == 2:
             // The session's own token ends here, on every replica: a copied cookie is worth nothing after logout.
-            if viewer.cookie { _ = try? hub.authStore.revoke(id: viewer.caller.tokenID) }
+            if viewer.cookie {
+                do { _ = try hub.authStore.revoke(id: viewer.caller.tokenID) } catch {
+                    hub.logger.error("logout: cannot revoke the session token", metadata: ["account": "\(viewer.caller.account)", "error": "\(error)"])
+                }
+            }
             return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies(r)))])
         case ("GET", "fleet") where parts.count == 2:
             return try fleetPage(r, viewer: viewer)
@@ -185,7 +190,7 @@ extension HubAPI {
             }
             guard seconds >= 1 else { return loginForm(r, problem: "that token expires now: log in with another one", status: 401) }
             let session = try hub.createToken(account: caller.account, seconds: seconds.rounded(.down), description: "dashboard session", by: caller)
-            _ = try? hub.store.appendEvent(HubEvent(.audit, message: "\(caller.account) logged in to the dashboard with token \(caller.tokenID) (session token \(session.id))"))
+            hub.events.record(.audit, "\(caller.account) logged in to the dashboard with token \(caller.tokenID) (session token \(session.id))")
             return Self.redirect(Self.safeNext(form["next"]), headers: [("Set-Cookie", Session.setCookie(session.token, secure: secureCookies(r)))])
         } catch let error as HubError where error.status == 429 {
             return loginForm(r, problem: error.message, status: 429)
@@ -351,9 +356,12 @@ extension HubAPI {
             problem = "paste an ApplicationSet first"
         } else {
             let answer = previewAnswer(request)
+            // try? is right here: the API answered; an answer that does not parse shows as the failure below.
             if answer.status == 200, let json = try? JSONParser.parse(answer.body) {
+                // try? is right here: as above.
                 sets = (try? APIJSON.decode(Items<PreviewedApplicationSet>.self, from: json).items) ?? []
             } else {
+                // try? is right here: the error text when the answer has one, a generic one otherwise.
                 problem = (try? JSONParser.parse(answer.body))?["error"]?.stringValue ?? "the preview failed (\(answer.status))"
             }
         }

@@ -64,6 +64,7 @@ struct HubRepositories: Sendable {
         // Work copies live in the data directory (0700), and what a killed hub left there is removed now.
         let work = dataDir.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // try? is right here: the directory was created 0700 just above; this tightens an older one.
         try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: work.path)
         ManifestLoader.cleanWorkDirectory(work)
         limits.workDirectory = work
@@ -83,6 +84,7 @@ struct HubRepositories: Sendable {
     /// rather than the one first seen. A failed fetch leaves the mirror as it was (the read then says why).
     func freshen(_ url: String) {
         guard !revisions.follows(url: url), freshness.due(GitMirrorCache.normalize(url)) else { return }
+        // try? is right here: a failed fetch leaves the mirror as it was; the read that follows says why.
         _ = try? gitCache.fetch(location(url), credentials: credentials(url))
     }
     func credentials(_ url: String) -> GitCredentials? { credentials[GitMirrorCache.normalize(url)] }
@@ -122,6 +124,7 @@ final class GitWatcher: Service, @unchecked Sendable {
     func stop() { timers.cancelAll() }
 
     func run() async throws {
+        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
         try? await gracefulShutdown()
         stop()
     }
@@ -130,6 +133,7 @@ final class GitWatcher: Service, @unchecked Sendable {
     func watchedRepositories() -> Set<String> {
         var urls = Set<String>()
         for set in appSets.all() { urls.formUnion(set.repositoryURLs) }
+        // try? is right here: the repositories to watch; an unreadable store means no new ones this round, retried at the next poll.
         for app in (try? context.store.applications()) ?? [] {
             // A `chart:` source names a chart repository, not a git repository: its index is read when rendering.
             for source in HubContext.sources(of: app.object) where source["chart"] == nil || source["path"] != nil {
@@ -164,6 +168,7 @@ final class GitWatcher: Service, @unchecked Sendable {
         var urls = watchedRepositories()
         if let only { urls = urls.filter { url in only.contains(GitWebhook.normalize(url)) } }
         var changed: [(url: String, old: [String: String])] = []
+        // try? is right here: as above: the next poll reads again.
         let applications = (try? context.store.applications()) ?? []
         for url in urls.sorted() {
             let start = Date()
@@ -178,6 +183,7 @@ final class GitWatcher: Service, @unchecked Sendable {
             var old: [String: String] = [:]
             var moved = false
             for revision in Self.revisionsUsed(of: url, by: applications) {
+                // try? is right here: a revision that does not resolve is reported by the reconcile that reads it.
                 guard let commit = try? repositories.git.resolve(repoURL: url, revision: revision) else { continue }
                 let before = repositories.revisions.record(url: url, revision: revision, commit: commit)
                 if let before, before != commit { moved = true; old[revision] = before }
@@ -197,6 +203,7 @@ final class GitWatcher: Service, @unchecked Sendable {
         var opened: [String: GitRepository] = [:]
         func repository(_ url: String) -> GitRepository? {
             if let hit = opened[url] { return hit }
+            // try? is right here: without the mirror, every Application of the repository is queued (changed is assumed).
             let repo = try? repositories.gitCache.open(repositories.location(url), credentials: repositories.credentials(url))
             opened[url] = repo
             return repo
@@ -205,6 +212,7 @@ final class GitWatcher: Service, @unchecked Sendable {
         // until each of the earlier ones is known to run the new commit.
         let rolledOut = Set(appSets.all().filter { context.rollouts.rollout(of: $0.name, now: context.now()) != nil }.map(\.name))
         var queued = 0
+        // try? is right here: queueing only: unqueued Applications are compared at their resync.
         for app in (try? context.store.applications()) ?? [] {
             let changedSource = HubContext.sources(of: app.object).contains { source in
                 guard let url = source["repoURL"]?.stringValue, let entry = changed.first(where: { $0.url == url }) else { return false }
@@ -230,8 +238,10 @@ final class GitWatcher: Service, @unchecked Sendable {
     static func sourceChanged(_ repo: GitRepository?, path: String, old: String, new: String?) -> Bool {
         guard let repo, let new, let a = CommitID(old), let b = CommitID(new) else { return true }
         for name in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
+            // try? is right here: absent is the answer sought.
             if (try? repo.objectID(of: path + "/" + name, at: b)) != nil { return true }
         }
+        // try? is right here: cannot tell: assume it changed.
         guard let before = try? repo.objectID(of: path, at: a), let after = try? repo.objectID(of: path, at: b) else { return true }
         return before != after
     }

@@ -73,14 +73,17 @@ extension Hub {
     func leasesChanged(gained: Set<String>, lost: Set<String>) {
         let clusters = Set(gained.filter { $0.hasPrefix("cluster/") }.map { String($0.dropFirst("cluster/".count)) })
         if !clusters.isEmpty {
+            // try? is right here: a take-over queues what it can read; the resync covers the rest.
             let targets = ((try? store.applicationTargets()) ?? []).filter { $0.activeCluster.map(clusters.contains) ?? false }
             reconciler.memo.drop(targets.map(\.name))
             for target in targets where target.placement?.phase != .unplaced {
                 reconciler.pool.add(.app(target.name), cluster: target.activeCluster ?? "")
             }
+            // try? is right here: as above: pending prunes are read again at the next take-over or start.
             for (application, cluster) in (try? store.pendingPrunes()) ?? [] where clusters.contains(cluster) {
                 reconciler.schedulePrune(application, on: cluster)
             }
+            // try? is right here: cluster states are re-read at the next fan-out.
             if let states = try? store.clusterStates() {
                 for cluster in clusters { if let state = states[cluster] { connections.load(cluster, state) } }
             }
@@ -96,6 +99,7 @@ extension Hub {
         summaries.drop(names)
         reconciler.memo.drop(names)
         context.board.touch(names)
+        // try? is right here: a fan-out of changes; what cannot be read now is read at the next change or resync.
         let found = (try? store.applications(named: names)) ?? []
         let present = Set(found.map(\.name))
         for app in found {
@@ -107,6 +111,7 @@ extension Hub {
 
     /// The cluster registry changed through another replica.
     func remoteRegistryChanged() {
+        // try? is right here: as above.
         let current = Dictionary(((try? clusterStore.clusters()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         connections.registryChanged(current)
         if context.shard.holdsGeneration { appSets.regenerateAll(wait: false) }
@@ -115,6 +120,7 @@ extension Hub {
     /// Cluster states written by another replica (its probes, a cordon or drain through its API): read them, and
     /// decide placements for the clusters this replica holds.
     func remoteClusterStatesChanged(_ names: [String]) {
+        // try? is right here: as above.
         guard let states = try? store.clusterStates() else { return }
         for name in names { if let state = states[name] { connections.load(name, state) } }
         failover.queue.async { [failover] in failover.evaluatePlacements() }
@@ -125,11 +131,13 @@ extension Hub {
     func remoteRequests(_ lines: [String]) {
         for line in lines {
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            // try? is right here: a forwarded request for an Application gone meanwhile is dropped.
             guard parts.count >= 2, let app = (try? store.application(named: parts[1])) ?? nil,
                   context.shard.holds(cluster: app.activeCluster) else { continue }
             switch (parts[0], parts.count) {
             case ("sync", 4):
                 logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
+                // try? is right here: the asking replica answered 202 already; sync throws only for an Application gone meanwhile.
                 try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
             case ("terminate", 3):
                 logger.info("terminate-op of \(parts[1]) forwarded by another replica (asked by \(parts[2]))")

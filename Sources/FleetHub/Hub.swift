@@ -62,6 +62,7 @@ public final class Hub: @unchecked Sendable {
     /// The flotilla binary, when this process is one (it evaluates jsonnet in a child of itself); nil in a
     /// process that embeds the hub without the CLI (tests), which evaluates in-process.
     public static let jsonnetExecutable: String? = {
+        // try? is right here: not the flotilla binary: jsonnet runs in-process.
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
               URL(fileURLWithPath: path).lastPathComponent == "flotilla" else { return nil }
         return path
@@ -105,6 +106,7 @@ public final class Hub: @unchecked Sendable {
         gitWatcher.load()
         appSets.regenerateAll(wait: true)
         // The dashboard's board reads what generation changed now, in the background, not on the first page.
+        // try? is right here: a warm-up; the first page reads the board and reports its errors.
         DispatchQueue.global(qos: .utility).async { [context] in _ = try? context.board.read(context.store) { _, _ in } }
         gitWatcher.startTimers()
         appSets.startTimers()

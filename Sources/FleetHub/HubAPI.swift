@@ -107,13 +107,14 @@ public struct HubAPI: Sendable {
         var caller: Caller?
         var response = respond(request, caller: &caller)
         // Compact JSON, as Kubernetes answers; `?pretty=true` indents it for people.
+        // try? is right here: pretty-printing only; the compact body is sent otherwise.
         if request.query["pretty"] == "true", response.contentType == "application/json", let value = try? JSONParser.parse(response.body) {
             response.body = value.serialized(pretty: true) + "\n"
         }
         // Every call that could change something is audited: who, what, when (the event's time), the outcome.
         if request.method != "GET" && !Self.isPublic(request) {
             let who = caller?.account ?? "anonymous"
-            _ = try? hub.store.appendEvent(HubEvent(type: "Audit", message: "\(who) \(request.method) \(request.path) → \(response.status)"))
+            hub.events.record(.audit, "\(who) \(request.method) \(request.path) → \(response.status)")
         }
         return response
     }

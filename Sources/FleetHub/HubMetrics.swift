@@ -147,6 +147,7 @@ extension Hub {
     public func prometheus() -> String {
         let m = queueMetrics
         let down = unreachableClusters()
+        // try? is right here: metrics of a scrape; the next scrape reads again.
         let registered = (try? clusterStore.clusters()) ?? []
         let clusters = registered.map { ($0.name, down[$0.name] == nil) }
         let states = registered.map { c in
@@ -154,6 +155,7 @@ extension Hub {
             return (c.name, s.health.state.rawValue, s.cordoned || s.drained)
         }
         var placements: [String: Int] = [:]
+        // try? is right here: as above.
         for app in (try? store.placedApplications()) ?? [] { placements[app.placement!.phase.rawValue, default: 0] += 1 }
         return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements,
                               cached: cachedObjects())

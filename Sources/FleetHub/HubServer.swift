@@ -76,6 +76,7 @@ public struct HubServer: Sendable {
             if HubAPI.isExpensive(apiRequest) {
                 answer = await pools.render(apiRequest) { api.handle($0) }
             } else {
+                // try? is right here: the pool refuses work only when the hub stops: 503.
                 answer = (try? await pools.api.runIfActive { api.handle(apiRequest) }) ?? APIResponse.error(503, "the hub is stopping")
             }
             if answer.status >= 500 { logger.error("\(apiRequest.method) \(apiRequest.path): \(answer.status)") } else {
@@ -140,6 +141,7 @@ extension HubServer {
     static func peerClosed(_ channel: any Channel) -> Bool {
         if !channel.isActive { return true }
         #if os(Linux)
+        // try? is right here: no TCP info: the peer is taken as still there.
         guard let provider = channel as? any SocketOptionProvider, let info = try? provider.getTCPInfo().wait() else { return false }
         return info.tcpi_state != 1   // TCP_ESTABLISHED
         #else
@@ -206,6 +208,7 @@ struct HubLoader: Service {
         try await ConcurrentRunner.blocking { [hub] in try hub.start() }
         hub.markReady()
         onReady(hub)
+        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
         try? await gracefulShutdown()
     }
 }
@@ -229,6 +232,7 @@ struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
 struct ShutdownWatcher: Service {
     let onShutdown: @Sendable () -> Void
     func run() async throws {
+        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
         try? await gracefulShutdown()
         onShutdown()
     }
@@ -275,6 +279,7 @@ final class RequestPools: Sendable {
             return busy
         }
         defer { admitted.withLockedValue { $0 -= 1 } }
+        // try? is right here: the gate refuses work only when the hub stops: 503.
         return (try? await renders.runIfActive {
             // A client that left while its request waited gets nothing done.
             if request.isCancelled() { return APIResponse.error(499, "the client closed the connection") }

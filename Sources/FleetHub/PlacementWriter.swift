@@ -37,7 +37,10 @@ struct PlacementWriter: Sendable {
             status.health = .init(status: target == nil ? "Missing" : "Progressing", message: target.map { "placed on \($0); syncing there" } ?? "Unplaced")
             status.cluster = target
             status.placement = placement
-            try? store.setStatus(app.name, status.json)
+            // The placement itself is written; this status only describes it until the next reconcile rewrites it.
+            do { try store.setStatus(app.name, status.json) } catch {
+                context.logger.error("cannot write the status of a moved Application; its next reconcile writes it", metadata: ["application": "\(app.name)", "error": "\(error)"])
+            }
             context.metrics.record(app: app.name, status: status)
         }
         return .written

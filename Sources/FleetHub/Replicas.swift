@@ -143,8 +143,10 @@ final class ReplicaController: Service, @unchecked Sendable {
     }
 
     func run() async throws {
+        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
         try? await gracefulShutdown()
         // Releasing the leases is a database write: off the cooperative pool.
+        // try? is right here: stopping; stop logs what it could not release.
         _ = try? await ConcurrentRunner.blocking { [self] in stop() }
     }
 

@@ -37,6 +37,7 @@ final class RolloutBook: @unchecked Sendable {
         if let kept = lock.withLock({ cache[appSet] }), now.timeIntervalSince(kept.at) < Self.keep { return kept }
         let set = lock.withLock { lookup }?(appSet)
         // A strategy that does not parse was refused when the ApplicationSet was generated.
+        // try? is right here: a strategy that does not parse was refused when the ApplicationSet was generated.
         let rollout = (try? RollingSync.parse(set?.strategy)) ?? nil
         let rollback = set?.object.value(at: ["metadata", "annotations", Self.rollbackAnnotation])?.stringValue == "true"
         let entry = (now, rollout, rollback)
@@ -122,6 +123,7 @@ extension ApplicationReconciler {
         let decided: (plan: RollingSync.Plan, reason: String?)? = context.rollouts.decide(app.appSet) { claimed in
             var others = claimed
             others.removeValue(forKey: app.name)
+            // try? is right here: an unreadable store holds the sync back ("the rollout's state could not be read").
             guard let plan = try? Self.plan(rollout, appSet: app.appSet, target: target, context: context, claimed: others) else {
                 return (nil, nil)
             }
@@ -146,6 +148,7 @@ extension ApplicationReconciler {
     /// Pins a Degraded Application of a halted rollout to the last revision it synced successfully before the
     /// failing one (`flotilla.io/rollback-on-failure`). It stays pinned until unpinned, after the fix.
     func rollBackToLastGood(_ name: String, appSet: String) {
+        // try? is right here: no rollback without the Application and its history; the halt stays and is shown.
         guard let app = (try? context.store.application(named: name)) ?? nil, app.pinnedRevision == nil,
               let history = try? context.store.history(name) else { return }
         let failing = app.status.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue
@@ -189,6 +192,7 @@ extension ApplicationReconciler {
     /// Queues the Applications of `appSet` that are not Synced and Healthy (as the board shows them; a queued
     /// one that may not sync yet only compares).
     func requeueRollout(_ appSet: String, except name: String) {
+        // try? is right here: requeueing early only; the waiting Applications look again at their resync.
         let waiting = (try? context.board.read(context.store) { board, _ in
             board.rows.filter { $0.appSet == appSet && !($0.sync == "Synced" && $0.health == "Healthy") }.map { ($0.name, $0.runningOn ?? "") }
         }) ?? []
