@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "flotilla", targets: ["flotilla"]),
+        .executable(name: "flotilla-bench", targets: ["flotilla-bench"]),
         .library(name: "FleetModel", targets: ["FleetModel"]),
         .library(name: "FleetConfig", targets: ["FleetConfig"]),
         .library(name: "FleetTemplate", targets: ["FleetTemplate"]),
@@ -82,7 +83,7 @@ let package = Package(
         // The hub API's request and answer types, shared by the server and the CLI, and their JSON coding. Pure.
         .target(name: "FleetAPI", dependencies: ["FleetModel"], swiftSettings: strict),
         // What tests and benchmarks share: a manual clock, free loopback ports, the fleet fixtures.
-        .target(name: "FleetTesting", dependencies: ["FleetModel"], swiftSettings: strict),
+        .target(name: "FleetTesting", dependencies: ["FleetModel", "FleetPostgres"], swiftSettings: strict),
         // Server plumbing shared by the simulator and the hub: TLS files, query strings, a Dispatch task executor.
         .target(name: "FleetServing", swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
@@ -119,7 +120,7 @@ let package = Package(
         .target(
             name: "FleetPostgres",
             dependencies: [
-                "FleetModel", "FleetStore", "FleetReconcile", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "FleetModel", "FleetStore", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -163,12 +164,28 @@ let package = Package(
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetTesting", "FleetAPI", "FleetPostgres", "FleetPolicy",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy", "FleetCLIKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/FleetCLI",
+            swiftSettings: strict
+        ),
+        // What the `flotilla` and `flotilla-bench` executables share: the user's error, files and durations as given
+        // on a command line, the simulator as a child process.
+        .target(name: "FleetCLIKit", dependencies: ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators"], swiftSettings: strict),
+        // `flotilla-bench`: figures on synthetic input (docs/benchmarks.md). Kept out of the shipped `flotilla`, which
+        // forwards `flotilla bench …` to it; it links the test kit (a local PostgreSQL, Chromium).
+        .executableTarget(
+            name: "flotilla-bench",
+            dependencies: [
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetTesting", "FleetAPI", "FleetPostgres", "FleetPolicy", "FleetCLIKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Sources/FleetBench",
             swiftSettings: strict
         ),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetAPI
+import FleetCLIKit
 import FleetConfig
 import FleetHub
 import FleetModel
@@ -370,19 +371,6 @@ func parsePairs(_ items: [String], flag: String) throws -> [String: String] {
     return result
 }
 
-func readText(_ path: String) throws -> String {
-    let data: Data
-    if path == "-" {
-        data = FileHandle.standardInput.readDataToEndOfFile()
-    } else {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            throw CLIError("cannot read file '\(path)': \(FileManager.default.fileExists(atPath: path) ? "permission denied or a directory" : "no such file")")
-        }
-        data = d
-    }
-    guard let text = String(data: data, encoding: .utf8) else { throw CLIError("file '\(path)' is not UTF-8 text") }
-    return text
-}
 
 private func read(_ files: LocalFiles, _ path: String, _ flag: String) throws -> Data {
     do { return try files.read(path, relativeTo: nil) } catch { throw CLIError("\(flag): \(error)") }

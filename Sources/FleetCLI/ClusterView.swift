@@ -1,4 +1,5 @@
 import FleetAPI
+import FleetCLIKit
 import FleetModel
 
 /// A cluster as the CLI shows it: its registration, and what the hub knows of it when the hub answered.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import Foundation
 
 @main
@@ -22,14 +23,5 @@ struct Flotilla: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
-    }
-
-    /// A hub holds a connection per watched kind and per busy worker for each cluster (a simulator, as many on
-    /// its side): the soft limit on open files is raised to the hard limit, as Go programs such as kubectl do.
-    static func raiseOpenFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

@@ -1,5 +1,6 @@
-import FleetAPI
 import ArgumentParser
+import FleetAPI
+import FleetCLIKit
 import FleetConfig
 import FleetModel
 import FleetStore
@@ -49,11 +50,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, yaml
 }
 
-/// An error for the user: printed as is, exit status 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
 
 /// Prints a list as a table, a JSON array or YAML documents (what every list command's `-o` offers).
 func printList<Item: Encodable>(_ items: [Item], _ format: OutputFormat, table: () -> String) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetDiff
 import FleetGit
@@ -26,34 +27,7 @@ struct ClusterTarget: ParsableArguments {
     }
 }
 
-/// Manifests of a local directory or file: YAML/JSON, recursive, kustomize when there is a kustomization.
-/// The repository a directory is in (the nearest parent with `.git`), or the directory itself, and the
-/// directory's path inside it.
-func repositoryRoot(of path: String) -> (root: URL, relative: String) {
-    let dir = URL(fileURLWithPath: path).standardizedFileURL
-    var root = dir
-    var candidate = dir
-    while candidate.path != "/" {
-        if FileManager.default.fileExists(atPath: candidate.appendingPathComponent(".git").path) { root = candidate; break }
-        candidate = candidate.deletingLastPathComponent().standardizedFileURL
-    }
-    return (root, dir.path == root.path ? "" : String(dir.path.dropFirst(root.path.count).drop { $0 == "/" }))
-}
 
-func loadManifests(_ path: String) throws -> [JSONValue] {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CLIError("'\(path)': no such file or directory") }
-    if !isDir.boolValue {
-        let text = try readText(path)
-        let docs = path.hasSuffix(".json") ? [try JSONParser.parse(text)] : try YAMLValue.documents(text, file: path)
-        return docs.filter { !$0.isNull }.flatMap { $0["kind"]?.stringValue == "List" ? ($0["items"]?.arrayValue ?? []) : [$0] }
-    }
-    // Inside a git checkout, the repository is the boundary (a kustomize overlay may name ../base), not the
-    // directory; elsewhere, the directory is.
-    let (root, relative) = repositoryRoot(of: path)
-    let loader = ManifestLoader(git: WorkingTreeGitSource(root: root))
-    return try loader.load(repoURL: root.path, revision: "", path: relative).objects
-}
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetAPI
+import FleetCLIKit
 import FleetModel
 import Foundation
 

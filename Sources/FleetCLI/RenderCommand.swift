@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetGit
 import FleetManifests

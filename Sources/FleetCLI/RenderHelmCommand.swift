@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetHelm
 import FleetManifests
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import Foundation
 
 /// `flotilla secrets rotate-key`: a new key for credentials at rest.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetModel
 import FleetSim
@@ -100,16 +101,4 @@ func fleetListeners(_ fleet: String, readyAfter: Double, failImage: String?, tls
     return listeners
 }
 
-/// `20ms`, `1s`, `1.5s`, `2m`, `0`.
-func parseDuration(_ text: String, flag: String) throws -> Duration {
-    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-    if text == "0" { return .zero }
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        if let value = Double(text.dropLast(suffix.count)), value >= 0 { return .milliseconds(Int64(value * scale * 1000)) }
-    }
-    throw CLIError("\(flag) '\(text)': expected a duration such as 20ms, 1s or 2m")
-}
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

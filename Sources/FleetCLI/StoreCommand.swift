@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetModel
 import FleetPostgres
 import FleetStore

@@ -1,10 +1,11 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetGit
 import FleetHub
 import FleetModel
+import FleetPostgres
 import FleetSim
-import FleetTesting
 import Foundation
 
 struct UpCommand: AsyncParsableCommand {
@@ -45,12 +46,12 @@ struct UpCommand: AsyncParsableCommand {
         let data = URL(fileURLWithPath: dataDir ?? hubConfig.dataDir ?? ".flotilla-demo").standardizedFileURL
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if let replicaIndex { return try await runReplica(replicaIndex, config: hubConfig, data: data) }
-        var postgres: TestPostgres?
+        var postgres: LocalPostgres?
         if replicas > 1 {
             // PostgreSQL runs as its own user when this runs as root: it must be able to reach DATA_DIR/pg (the files
             // in the data directory keep their own owner-only modes).
             if getuid() == 0 { try FileManager.default.setAttributes([.posixPermissions: 0o711], ofItemAtPath: data.path) }
-            guard let server = try TestPostgres(directory: data.appendingPathComponent("pg"), persistent: true) else {
+            guard let server = try LocalPostgres(directory: data.appendingPathComponent("pg"), persistent: true) else {
                 throw CLIError("--replicas needs PostgreSQL's server programs (initdb, pg_ctl): install PostgreSQL (Debian: apt-get install postgresql)")
             }
             postgres = server
@@ -276,23 +277,3 @@ final class ReplicaChildren: @unchecked Sendable {
     }
 }
 
-/// Starts `flotilla sim ARGUMENTS` as a child process (this same binary) and waits for its "listening on" line.
-/// Returns the process and the URL it serves; its output keeps being read so it never blocks on a full pipe.
-func launchSimulator(_ arguments: [String], name: String) throws -> (Process, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-    process.arguments = ["sim"] + arguments
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    var line = ""
-    repeat {
-        var bytes = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { bytes.append(byte) }
-        if bytes.isEmpty && !process.isRunning { throw CLIError("the simulator of \(name) exited (port in use?)") }
-        line = String(decoding: bytes, as: UTF8.self)
-    } while !line.contains("listening on")
-    DispatchQueue.global().async { _ = out.fileHandleForReading.readDataToEndOfFile() }
-    return (process, line.components(separatedBy: "listening on ").last ?? "")
-}

@@ -1,4 +1,5 @@
 import Crypto
+import FleetModel
 import FleetStore
 import Foundation
 import PostgresNIO

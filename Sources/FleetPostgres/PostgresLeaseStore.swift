@@ -1,4 +1,4 @@
-import FleetReconcile
+import FleetModel
 import FleetStore
 import Foundation
 import PostgresNIO

@@ -1,5 +1,6 @@
-import Foundation
+import FleetModel
 import FleetStore
+import Foundation
 
 /// Where a PostgreSQL database is, read from a `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=MODE` URL
 /// (libpq's URI form; `postgresql://` too). The password is never printed: `redacted` shows the URL without it.

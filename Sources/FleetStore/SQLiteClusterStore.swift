@@ -387,18 +387,6 @@ final class NSLockedSet: @unchecked Sendable {
     func insert(_ item: String) { _ = lock.withLock { items.insert(item) } }
 }
 
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    /// The SQLSTATE of a PostgreSQL error (e.g. `40001` serialization failure, `23505` unique violation).
-    public var sqlState: String?
-    /// The connection to the database broke (the statement may or may not have run).
-    public var connectionLost = false
-    /// Refused by the fencing check: the writer no longer holds the lease of the Application's cluster.
-    public var fenced = false
-    public init(message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// One value of a stored row, for copying a store to another database.
 public enum StoredValue: Sendable, Equatable {
     case null

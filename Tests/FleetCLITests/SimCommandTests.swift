@@ -1,4 +1,5 @@
 import FleetManifests
+import FleetModel
 import FleetTesting
 import Foundation
 import Testing

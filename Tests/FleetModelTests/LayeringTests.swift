@@ -18,9 +18,9 @@ private let allowed: [String: Set<String>] = [
     "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetTemplate", "FleetKube", "CJsonnet", "Crypto"],
     "FleetSync": ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"],
     "FleetStore": ["FleetModel", "GRDB", "Crypto"],
-    "FleetPostgres": ["FleetModel", "FleetStore", "FleetReconcile", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging", "Crypto"],
+    "FleetPostgres": ["FleetModel", "FleetStore", "PostgresNIO", "NIOCore", "NIOPosix", "NIOSSL", "Logging", "Crypto"],
     "FleetServing": [],
-    "FleetTesting": ["FleetModel"],
+    "FleetTesting": ["FleetModel", "FleetPostgres"],
     "FleetAPI": ["FleetModel"],
     "FleetDashboard": ["FleetModel", "FleetAPI", "Mustache"],
     "FleetPolicy": ["FleetModel", "FleetConfig"],
@@ -28,6 +28,15 @@ private let allowed: [String: Set<String>] = [
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
                  "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
+    "FleetCLIKit": ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators"],
+    // The shipped `flotilla`: every library but the test kit.
+    "FleetCLI": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
+                 "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
+                 "FleetCLIKit", "ArgumentParser", "Logging", "Yams"],
+    // `flotilla-bench` may use the test kit.
+    "FleetBench": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
+                   "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
+                   "FleetCLIKit", "FleetTesting", "ArgumentParser", "Logging", "Yams"],
 ]
 
 @Test func modulesImportOnlyTheirLayers() throws {
@@ -51,4 +60,16 @@ private let allowed: [String: Set<String>] = [
         }
     }
     #expect(checked > 100)
+}
+
+/// The shipped executable does not link the test kit (a local PostgreSQL launcher for tests, Chromium, a WebSocket
+/// client): `Package.swift`'s `flotilla` target lists no FleetTesting, and the benchmarks that need it are
+/// `flotilla-bench`.
+@Test func theShippedBinaryLinksNoTestKit() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let manifest = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
+    let targets = manifest.components(separatedBy: ".executableTarget(")
+    let dependencies = try #require(targets.first { $0.contains("path: \"Sources/FleetCLI\"") }, "Package.swift declares the flotilla target")
+    #expect(dependencies.contains("\"FleetHub\""), "the flotilla target's dependencies were read")
+    #expect(!dependencies.contains("FleetTesting"), "the shipped flotilla links FleetTesting: \(dependencies)")
 }

@@ -13,7 +13,7 @@ private func stores() throws -> [(String, any ApplicationStore)] {
         result.append(("postgres", postgres.applications))
     } else if TestRequirement.inCI {
         // In CI the contract is checked on PostgreSQL too, or the run fails.
-        throw TestPostgresError(message: "PostgreSQL could not start in CI: the store contract cannot be checked on it")
+        throw LocalPostgresError(message: "PostgreSQL could not start in CI: the store contract cannot be checked on it")
     }
     return result
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetGit
 import FleetKube
@@ -39,7 +40,7 @@ final class HABenchWorld {
         let clustersFile = dir.appendingPathComponent("clusters.yaml")
         try FleetFixtures.clustersYAML(entries).write(to: clustersFile, atomically: true, encoding: .utf8)
         sim = Process()
-        sim.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        sim.executableURL = flotillaExecutable()
         sim.arguments = ["sim", "--fleet", clustersFile.path, "--latency", latency, "--ready-after", "0s"]
         let out = Pipe()
         sim.standardOutput = out
@@ -74,7 +75,7 @@ final class HABenchWorld {
     /// Starts replica `name` and waits until it listens.
     func start(_ name: String) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = flotillaExecutable()
         process.arguments = ["serve", "--config", configPath, "--drain-timeout", "5"]
         process.environment = ProcessInfo.processInfo.environment.merging(
             ["FLOTILLA_REPLICA": name, "FLOTILLA_DATA_DIR": dir.appendingPathComponent("data-\(name)").path]) { _, new in new }

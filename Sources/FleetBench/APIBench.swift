@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetHub
 import FleetModel
 import Foundation

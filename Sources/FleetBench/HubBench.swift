@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetConfig
 import FleetGit
 import FleetHub
@@ -46,7 +47,7 @@ final class HubBenchWorld {
         }
         try FleetFixtures.clustersYAML(entries).write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         sim = Process()
-        sim.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        sim.executableURL = flotillaExecutable()
         sim.arguments = ["sim", "--fleet", dir.appendingPathComponent("clusters.yaml").path, "--latency", latency, "--ready-after", "0s"]
         let out = Pipe()
         sim.standardOutput = out

@@ -1,3 +1,4 @@
+import FleetCLIKit
 import FleetHub
 import FleetKube
 import FleetModel

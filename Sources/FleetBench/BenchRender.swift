@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetCLIKit
 import FleetGit
 import FleetHelm
 import FleetManifests
