@@ -104,9 +104,9 @@ let package = Package(
         // Pure: diff of desired and live objects, and Argo CD's health rules.
         .target(name: "FleetDiff", dependencies: ["FleetModel"], swiftSettings: strict),
         // Reconcile scheduling: a pure queue state machine and retry policy, and a Dispatch worker pool.
-        .target(name: "FleetReconcile", dependencies: ["FleetModel"], swiftSettings: strict),
+        .target(name: "FleetReconcile", dependencies: ["FleetModel", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // Authentication and authorisation as pure logic: API tokens, Argo CD-style RBAC, failure rate limits.
-        .target(name: "FleetAuth", dependencies: ["FleetModel"], swiftSettings: strict),
+        .target(name: "FleetAuth", dependencies: ["FleetModel", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // The sync engine for one Application: render, diff, apply by waves, prune, health.
         .target(name: "FleetSync", dependencies: ["FleetModel", "FleetKube", "FleetManifests", "FleetDiff"], swiftSettings: strict),
         // SQLite implementation of the ClusterStore port.
@@ -134,7 +134,7 @@ let package = Package(
         // the failover timeline, and the pages rendered from Mustache templates (escaped by default). No I/O.
         .target(
             name: "FleetDashboard",
-            dependencies: ["FleetModel", "FleetAPI", .product(name: "Mustache", package: "swift-mustache")],
+            dependencies: ["FleetModel", "FleetAPI", .product(name: "Mustache", package: "swift-mustache"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         // The hub: generation, git watching, the reconcile scheduler and the HTTP API.
@@ -168,6 +168,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/FleetCLI",
             swiftSettings: strict
@@ -197,7 +198,7 @@ let package = Package(
         .testTarget(name: "FleetKubeTests", dependencies: ["FleetKube", "FleetSim", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetAuthTests", dependencies: ["FleetAuth", "FleetModel", "FleetConfig"], swiftSettings: strict),
-        .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
@@ -205,6 +206,6 @@ let package = Package(
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting"], swiftSettings: strict),
-        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres"], exclude: ["Snapshots"], swiftSettings: strict),
+        .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

@@ -1,3 +1,4 @@
+import Crypto
 import FleetModel
 import Foundation
 
@@ -15,10 +16,9 @@ public enum APIToken {
     }
 
     public static func mint() -> Minted {
-        var rng = SystemRandomNumberGenerator()
-        let id = SHA256.hexString((0..<6).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        let secret = SHA256.hexString((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
-        return Minted(token: "\(prefix)\(id)_\(secret)", id: id, hash: SHA256.hex(Array(secret.utf8)))
+        let id = Bytes.randomHex(6)
+        let secret = Bytes.randomHex(32)
+        return Minted(token: "\(prefix)\(id)_\(secret)", id: id, hash: hash(secret))
     }
 
     /// The id and secret of a presented token, or nil when it is not one of ours.
@@ -32,8 +32,11 @@ public enum APIToken {
 
     /// Whether `secret` hashes to `hash`, in time independent of where they differ.
     public static func verify(secret: String, hash: String) -> Bool {
-        SHA256.constantTimeEqual(Array(SHA256.hex(Array(secret.utf8)).utf8), Array(hash.utf8))
+        Bytes.constantTimeEqual(Array(Self.hash(secret).utf8), Array(hash.utf8))
     }
+
+    /// SHA-256 of a token's secret, hex: what is stored.
+    static func hash(_ secret: String) -> String { Bytes.hex(SHA256.hash(data: Array(secret.utf8))) }
 }
 
 /// Failed authentications in a sliding window: past `limit` in `window` seconds, further attempts are refused

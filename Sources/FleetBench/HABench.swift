@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import FleetCLIKit
 import FleetConfig
 import FleetGit
@@ -164,7 +165,7 @@ final class HABenchWorld {
         }
         let commit = try repo.commit(files: files, message: tag)
         let body = #"{"ref": "refs/heads/main", "after": "\#(commit.hex)", "repository": {"clone_url": "\#(Self.repoURL)"}}"#
-        let signature = "sha256=" + SHA256.hexString(SHA256.hmac(key: Array(Self.secret.utf8), message: Array(body.utf8)))
+        let signature = "sha256=" + Bytes.hex(HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array(Self.secret.utf8))))
         let answer = try client(replica, token: false, timeout: 30).request("POST", "/api/v1/webhook/git", body: Array(body.utf8), contentType: "application/json",
                                            headers: ["X-Hub-Signature-256": signature, "X-GitHub-Event": "push"])
         guard answer.status == 202 else { throw CLIError("webhook refused by \(replica): \(answer.status) \(answer.text)") }

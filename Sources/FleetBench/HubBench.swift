@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import FleetCLIKit
 import FleetConfig
 import FleetGit
@@ -318,7 +319,7 @@ extension BenchCommand {
                     world.files.merge(HubBenchWorld.app(name)) { $1 }
                     let commit = try world.repo.commit(files: world.files, message: "add \(name)")
                     let body = #"{"ref": "refs/heads/main", "after": "\#(commit.hex)", "repository": {"clone_url": "\#(HubBenchWorld.repoURL)"}}"#
-                    let signature = "sha256=" + SHA256.hexString(SHA256.hmac(key: Array("bench-webhook-secret".utf8), message: Array(body.utf8)))
+                    let signature = "sha256=" + Bytes.hex(HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array("bench-webhook-secret".utf8))))
                     let start = Date()
                     let answer = HubAPI(hub: world.hub).handle(APIRequest(method: "POST", path: "/api/v1/webhook/git",
                                                                           headers: ["x-hub-signature-256": signature], body: Array(body.utf8)))

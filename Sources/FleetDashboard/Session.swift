@@ -1,3 +1,4 @@
+import Crypto
 import FleetModel
 import Foundation
 
@@ -48,25 +49,24 @@ public enum Session {
 
     /// A fresh random nonce (hex).
     public static func nonce() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return SHA256.hexString((0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        Bytes.randomHex(16)
     }
 
     /// The CSRF token of a session.
     public static func csrfToken(session token: String) -> String {
-        SHA256.hexString(SHA256.hmac(key: Array(token.utf8), message: Array("flotilla dashboard csrf v1".utf8)))
+        Bytes.hex(HMAC<SHA256>.authenticationCode(for: Array("flotilla dashboard csrf v1".utf8), using: SymmetricKey(data: Array(token.utf8))))
     }
 
     /// Whether a form's CSRF field is the session's token, compared in constant time.
     public static func verify(csrf given: String?, session token: String) -> Bool {
         guard let given else { return false }
-        return SHA256.constantTimeEqual(Array(given.utf8), Array(csrfToken(session: token).utf8))
+        return Bytes.constantTimeEqual(Array(given.utf8), Array(csrfToken(session: token).utf8))
     }
 
     /// Whether the login form's field equals its cookie (both present), in constant time.
     public static func verify(loginNonce given: String?, cookie: String?) -> Bool {
         guard let given, let cookie, !given.isEmpty else { return false }
-        return SHA256.constantTimeEqual(Array(given.utf8), Array(cookie.utf8))
+        return Bytes.constantTimeEqual(Array(given.utf8), Array(cookie.utf8))
     }
 
     /// The headers every page is served with: a Content-Security-Policy that allows scripts, styles and live

@@ -1,3 +1,4 @@
+import Crypto
 import FleetModel
 
 /// A git push notification, checked and reduced to what the hub needs: which repository moved, and to what.
@@ -29,11 +30,11 @@ public struct GitWebhook: Sendable, Equatable {
             guard signature.hasPrefix("sha256="), let given = hexBytes(String(signature.dropFirst(7))) else {
                 throw Rejection(status: 401, message: "malformed X-Hub-Signature-256 header")
             }
-            let expected = SHA256.hmac(key: Array(secret.utf8), message: body)
-            guard SHA256.constantTimeEqual(given, expected) else { throw Rejection(status: 401, message: "webhook signature does not match") }
+            let key = SymmetricKey(data: Array(secret.utf8))
+            guard HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: body, using: key) else { throw Rejection(status: 401, message: "webhook signature does not match") }
             provider = .github
         } else if let token = headers["x-gitlab-token"] {
-            guard SHA256.constantTimeEqual(Array(token.utf8), Array(secret.utf8)) else { throw Rejection(status: 401, message: "webhook token does not match") }
+            guard Bytes.constantTimeEqual(Array(token.utf8), Array(secret.utf8)) else { throw Rejection(status: 401, message: "webhook token does not match") }
             provider = .gitlab
         } else {
             throw Rejection(status: 401, message: "webhook has no X-Hub-Signature-256 or X-Gitlab-Token header")

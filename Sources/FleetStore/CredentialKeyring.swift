@@ -47,8 +47,7 @@ public final class CredentialKeyring: @unchecked Sendable {
 
     static func newKey() -> (id: String, key: SymmetricKey) {
         let key = SymmetricKey(size: .bits256)
-        var rng = SystemRandomNumberGenerator()
-        let id = SHA256.hexString((0..<4).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let id = Bytes.randomHex(4)
         return (id, key)
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import FleetGit
 import FleetKube
 import FleetModel
@@ -174,7 +175,7 @@ final class HubFixture: @unchecked Sendable {
 
     func push(after: String, secret: String = HubFixture.secret) throws {
         let body = #"{"ref": "refs/heads/main", "after": "\#(after)", "repository": {"clone_url": "\#(Self.repoURL)"}}"#
-        let signature = "sha256=" + SHA256.hexString(SHA256.hmac(key: Array(secret.utf8), message: Array(body.utf8)))
+        let signature = "sha256=" + Bytes.hex(HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array(secret.utf8))))
         let r = try raw("POST", "/api/v1/webhook/git", body: body, headers: ["X-Hub-Signature-256": signature, "X-GitHub-Event": "push"])
         if secret == Self.secret { #expect(r.status == 202, "\(r.text)") }
     }

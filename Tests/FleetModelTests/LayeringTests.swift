@@ -11,8 +11,8 @@ private let allowed: [String: Set<String>] = [
     "FleetGenerators": ["FleetModel", "FleetConfig", "FleetTemplate"],
     "FleetHelm": ["FleetModel", "FleetConfig", "FleetTemplate", "CZlib"],
     "FleetDiff": ["FleetModel"],
-    "FleetAuth": ["FleetModel"],
-    "FleetReconcile": ["FleetModel"],
+    "FleetAuth": ["FleetModel", "Crypto"],
+    "FleetReconcile": ["FleetModel", "Crypto"],
     "FleetGit": ["FleetModel", "CGit2"],
     "FleetKube": ["FleetModel", "FleetConfig", "CCurl"],
     "FleetManifests": ["FleetModel", "FleetConfig", "FleetHelm", "FleetTemplate", "FleetKube", "CJsonnet", "Crypto"],
@@ -22,7 +22,7 @@ private let allowed: [String: Set<String>] = [
     "FleetServing": [],
     "FleetTesting": ["FleetModel", "FleetPostgres"],
     "FleetAPI": ["FleetModel"],
-    "FleetDashboard": ["FleetModel", "FleetAPI", "Mustache"],
+    "FleetDashboard": ["FleetModel", "FleetAPI", "Mustache", "Crypto"],
     "FleetPolicy": ["FleetModel", "FleetConfig"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
@@ -36,7 +36,7 @@ private let allowed: [String: Set<String>] = [
     // `flotilla-bench` may use the test kit.
     "FleetBench": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                    "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
-                   "FleetCLIKit", "FleetTesting", "ArgumentParser", "Logging", "Yams"],
+                   "FleetCLIKit", "FleetTesting", "ArgumentParser", "Logging", "Yams", "Crypto"],
 ]
 
 @Test func modulesImportOnlyTheirLayers() throws {

@@ -18,7 +18,7 @@ enum SprigEncoding {
             return .string(String(decoding: bytes, as: UTF8.self))
         },
         F("sha1sum", [.string]) { a, _ in .string(hex(Insecure.SHA1.hash(data: Array(s(a[0]).utf8)))) },
-        F("sha256sum", [.string]) { a, _ in .string(FleetModel.SHA256.hex(Array(s(a[0]).utf8))) },
+        F("sha256sum", [.string]) { a, _ in .string(Bytes.hex(SHA256.hash(data: Array(s(a[0]).utf8)))) },
         F("sha512sum", [.string]) { a, _ in .string(hex(SHA512.hash(data: Array(s(a[0]).utf8)))) },
         F("adler32sum", [.string]) { a, _ in .string(String(adler32(Array(s(a[0]).utf8)))) },
     ]
