@@ -5,6 +5,7 @@ import FleetReconcile
 import FleetStore
 import FleetSync
 import Foundation
+import Logging
 
 /// One reconcile of an Application, and one prune of what an Application left on a cluster. Both run on the
 /// reconciler's workers.
@@ -298,16 +299,18 @@ extension ApplicationReconciler {
     func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
         if !context.shard.holds(cluster: cluster) { return .init() }   // the cluster's holder prunes it
         // The Application came back on this cluster: its resources are its own again.
-        // try? is right here: unreadable, the prune goes on; it removes only what the Application left there.
-        if let current = (try? context.store.application(named: app)) ?? nil, current.activeCluster == cluster {
-            // try? is right here: a prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
-            try? context.store.prunePerformed(application: app, cluster: cluster)
+        // Unreadable, the prune goes on: it removes only what the Application left there.
+        let meta: Logger.Metadata = ["application": "\(app)", "cluster": "\(cluster)"]
+        if let current = context.attempt(.storeRead, "read Application \(app) before its prune", metadata: meta, { try context.store.application(named: app) }) ?? nil,
+           current.activeCluster == cluster {
+            // A prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
+            _ = context.attempt(.storeWrite, "clear the prune record of \(app) on \(cluster)", metadata: meta) { try context.store.prunePerformed(application: app, cluster: cluster) }
             return .init()
         }
         // try? is right here: a cluster gone from the registry has nothing left to prune.
         guard let client = try? connections.client(for: cluster) else {
-            // try? is right here: a prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
-            try? context.store.prunePerformed(application: app, cluster: cluster)   // the cluster is gone from the registry
+            // The cluster is gone from the registry. A record not cleared is cleared at the next prune round.
+            _ = context.attempt(.storeWrite, "clear the prune record of \(app) on \(cluster)", metadata: meta) { try context.store.prunePerformed(application: app, cluster: cluster) }
             return .init()
         }
         do {
@@ -315,8 +318,8 @@ extension ApplicationReconciler {
             if !result.failed.isEmpty { throw HubError(.internalError, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
             try context.store.prunePerformed(application: app, cluster: cluster)
             context.logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")
-            // try? is right here: the event is for Applications that still exist; unreadable means no event.
-            if (try? context.store.application(named: app)) ?? nil != nil {
+            // The event is for Applications that still exist; unreadable means no event.
+            if context.attempt(.storeRead, "read Application \(app) after its prune", metadata: meta, { try context.store.application(named: app) }) ?? nil != nil {
                 events.record(.pruned, cluster: cluster, application: app, "\(result.pruned.count) resources of \(app) pruned from \(cluster)")
             }
             return .init()
@@ -341,9 +344,11 @@ extension ApplicationReconciler {
             if placement.coveredBy != sibling {
                 let before = placement
                 placement.coveredBy = sibling
-                // try? is right here: a compare-and-set that lost to another decision leaves that decision in place.
-                _ = try? context.store.setPlacement(app.name, expected: before, to: placement, event: HubEvent(.covered, cluster: cluster, application: app.name,
-                                                                                                      message: "\(app.name) on \(cluster) is covered by \(sibling)"))
+                // A compare-and-set that lost to another decision (false) leaves that decision in place.
+                _ = context.attempt(.storeWrite, "record that \(app.name) is covered by \(sibling)", metadata: ["application": "\(app.name)", "cluster": "\(cluster)"]) {
+                    try context.store.setPlacement(app.name, expected: before, to: placement, event: HubEvent(.covered, cluster: cluster, application: app.name,
+                                                                                                         message: "\(app.name) on \(cluster) is covered by \(sibling)"))
+                }
             }
         } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
             conditions.append(.init("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
@@ -357,8 +362,10 @@ extension ApplicationReconciler {
         let healthy = result.health.status == .healthy && result.operation == nil && (result.syncStatus == .synced || covered)
         guard healthy, let leftover = placement.pruneAfterHealthy else { return covered }
         // Only if nothing changed the placement while this reconcile ran.
-        // try? is right here: unreadable, the move completes at the next reconcile instead of now.
-        guard let fresh = (try? context.store.application(named: app.name)) ?? nil, fresh.placement == placement else { return covered }
+        // Unreadable, the move completes at the next reconcile instead of now.
+        guard let fresh = context.attempt(.storeRead, "read Application \(app.name) to complete its move", metadata: ["application": "\(app.name)"],
+                                          { try context.store.application(named: app.name) }) ?? nil,
+              fresh.placement == placement else { return covered }
         switch placement.phase {
         case .failingBack:
             change(fresh, to: nil, prune: [leftover], event: HubEvent(.failedBack, cluster: placement.primary, application: app.name,

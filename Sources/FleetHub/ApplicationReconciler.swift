@@ -76,11 +76,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         context.logger.info("stopping: waiting up to \(Int(drainTimeout)) s for running syncs")
-        // try? is right here: a cancelled wait counts as not drained, which the next line logs.
-        let drained = (try? await ConcurrentRunner.blocking { [self] in stop(timeout: drainTimeout) }) ?? false
+        let drained = await ConcurrentRunner.blocking { [self] in stop(timeout: drainTimeout) }
         if !drained { context.logger.warning("some syncs were still running; they resume on the next start") }
     }
 
@@ -155,8 +153,8 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     /// Queues every Application for a reconcile now (a full resync).
     func resyncAll() {
-        // try? is right here: at start: an unreadable store failed the start already; nothing to queue otherwise.
-        for target in (try? context.store.applicationTargets()) ?? [] where target.placement?.phase != .unplaced {
+        // Unreadable, nothing is queued now; each Application's own resync timer is not affected.
+        for target in context.attempt(.storeRead, "read the Applications to resync", { try context.store.applicationTargets() }) ?? [] where target.placement?.phase != .unplaced {
             pool.add(.app(target.name), cluster: target.activeCluster ?? "")
         }
     }
@@ -210,8 +208,8 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
 
     /// Diff of an Application that is not stored (a preview), against its cluster's live state.
     func preview(_ object: JSONValue, isCancelled: (@Sendable () -> Bool)? = nil) -> ReconcileResult {
-        // try? is right here: a preview: no cluster found is reported as "no registered destination" below.
-        let clusters = (try? context.clusterStore.clusters()) ?? []
+        // Unreadable, the preview says "no registered destination" below.
+        let clusters = context.attempt(.registryRead, "read the registry for a preview", { try context.clusterStore.clusters() }) ?? []
         // try? is right here: a preview: an unreachable destination is reported in the answer, not thrown.
         guard let cluster = HubContext.cluster(of: object, in: clusters), let client = try? connections.client(for: cluster) else {
             var r = ReconcileResult()

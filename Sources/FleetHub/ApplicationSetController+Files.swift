@@ -64,8 +64,8 @@ extension ApplicationSetController {
     /// After any change to the registry: every ApplicationSet is generated again (selectors may match other
     /// clusters now), and clients of changed clusters are dropped.
     func clustersChanged() {
-        // try? is right here: compared only to name what changed; the apply below reads and fails loudly.
-        let current = Dictionary(((try? context.clusterStore.clusters()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Compared only to name what changed; the apply below reads and fails loudly.
+        let current = Dictionary((context.attempt(.registryRead, "read the registry before a change of the clusters files", { try context.clusterStore.clusters() }) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         connections.registryChanged(current)
         regenerateAll(wait: false)
     }

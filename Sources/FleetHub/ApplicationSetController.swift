@@ -58,8 +58,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     }
 
     public func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         timers.cancelAll()
     }
 
@@ -68,8 +67,9 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     /// Every ApplicationSet the hub serves: from files, and added through the API. Files win on a name clash.
     func all() -> [ApplicationSet] {
         var byName: [String: ApplicationSet] = [:]
-        // try? is right here: a read for lookups (rollouts, failover annotations); the generation path reads with errors.
-        for (name, object) in (try? context.store.applicationSets()) ?? [] {
+        // A read for lookups (rollouts, failover annotations); the generation path reads with errors.
+        let stored = context.attempt(.storeRead, "read the ApplicationSets", { try context.store.applicationSets() }) ?? []
+        for (name, object) in stored {
             // try? is right here: stored sets were validated when written; one this version cannot read is left out of lookups.
             if let set = try? ApplicationSet(object) { byName[name] = set }
         }
@@ -223,8 +223,8 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
             if let old = previous[app.name]?.cluster, old != cluster, plan.pruneOnDelete {
                 reconciler.schedulePrune(app.name, on: old)
             }
-            // try? is right here: queues what was just written; one gone meanwhile needs no reconcile.
-            if let now = try? store.application(named: app.name) { reconciler.enqueue(now) }
+            // Queues what was just written; one gone meanwhile needs no reconcile, one unreadable waits for its resync.
+            if let now = context.attempt(.storeRead, "read Application \(app.name) to queue it", { try store.application(named: app.name) }) ?? nil { reconciler.enqueue(now) }
         }
         for name in plan.delete {
             if let old = previous[name] { reconciler.deleted(old, prune: plan.pruneOnDelete) } else { reconciler.deleted(name) }

@@ -80,8 +80,8 @@ extension Hub {
 
     /// The RBAC object of an Application: `PROJECT/NAME`, as in Argo CD.
     func rbacObject(application name: String) -> String {
-        // try? is right here: an unreadable Application is checked as project "-": only `*` rules can allow it.
-        let app = (try? store.application(named: name)) ?? nil
+        // An unreadable Application is checked as project "-": only `*` rules can allow it.
+        let app = context.attempt(.storeRead, "read Application \(name) for its project", { try store.application(named: name) }) ?? nil
         return "\(app.map(Self.projectName) ?? "-")/\(name)"
     }
 

@@ -76,8 +76,12 @@ final class LiveFeed: @unchecked Sendable {
     /// Starts the feed; `ended` runs once when the stream ends (the client left, the hub stops).
     func start(_ out: AsyncStream<String>.Continuation, ended: @escaping @Sendable () -> Void = {}) {
         queue.async { [self] in
-            // try? is right here: starting point of the stream; 0 replays the recent events, which is harmless.
-            if watch.events { lastEvent = (try? api.hub.store.events(cluster: nil, application: nil, after: 0, limit: 1))?.last?.id ?? 0 }
+            // The stream's starting point; 0 (unreadable) replays the recent events, which is harmless.
+            if watch.events {
+                lastEvent = api.hub.context.attempt(.storeRead, "read the last event for a live stream") {
+                    try api.hub.store.events(cluster: nil, application: nil, after: 0, limit: 1)
+                }?.last?.id ?? 0
+            }
             out.yield("retry: 2000\n\n")
             let timer = DispatchSource.makeTimerSource(queue: queue)
             timer.schedule(deadline: .now(), repeating: Self.interval)

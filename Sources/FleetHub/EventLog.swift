@@ -78,9 +78,8 @@ public final class EventLog: Service, Sendable {
     }
 
     public func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
-        // try? is right here: flush logs what it could not send.
-        _ = try? await ConcurrentRunner.blocking { [self] in flush(timeout: 5) }
+        await untilShutdown()
+        // Flush logs what it could not send.
+        _ = await ConcurrentRunner.blocking { [self] in flush(timeout: 5) }
     }
 }

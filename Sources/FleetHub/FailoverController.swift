@@ -61,8 +61,7 @@ final class FailoverController: Service, @unchecked Sendable {
     private var isStopped: Bool { stopped.withLockedValue { $0 } }
 
     func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         stop()
     }
 
@@ -88,8 +87,9 @@ final class FailoverController: Service, @unchecked Sendable {
                 return true
             }
             guard due, self.context.shard.holds(cluster: cluster), self.connections.state(cluster).health.state == .healthy,
-                  // try? is right here: a probe of a cluster removed meanwhile is dropped; the next round probes the registry.
-                  let found = try? self.context.clusterStore.cluster(named: cluster) else { return }
+                  // A cluster removed meanwhile is not probed; the next round probes the registry.
+                  let found = self.context.attempt(.registryRead, "read cluster \(cluster) for an early probe", metadata: ["cluster": "\(cluster)"],
+                                                   { try self.context.clusterStore.cluster(named: cluster) }) ?? nil else { return }
             let client = self.connections.probeClient(found)
             let problem: String?
             do { problem = try client.ready() ? nil : "/readyz answered: not ready" } catch { problem = "\(error)" }
@@ -100,8 +100,8 @@ final class FailoverController: Service, @unchecked Sendable {
 
     /// One probe round: every cluster's `/readyz` at once, then placements.
     func probeClusters() {
-        // try? is right here: no probe round without the registry; the next tick tries again.
-        guard var clusters = try? context.clusterStore.clusters(), !isStopped else { return }
+        // No probe round without the registry; the next tick tries again.
+        guard var clusters = context.attempt(.registryRead, "read the registry for a probe round", { try context.clusterStore.clusters() }), !isStopped else { return }
         // Replicas: each probes the clusters it holds; the others' states arrive through the database.
         clusters = clusters.filter { context.shard.holds(cluster: $0.name) }
         let clients = clusters.map(connections.probeClient)
@@ -300,8 +300,8 @@ final class FailoverController: Service, @unchecked Sendable {
         let state = clusterState(name)
         guard state.health.state == .healthy else { throw HubError(.conflict, "cluster \(name) is \(state.health.state.rawValue): failback needs it Healthy") }
         guard !state.cordoned else { throw HubError(.conflict, "cluster \(name) is cordoned: uncordon it first") }
-        // try? is right here: a count for a log line only.
-        let waiting = ((try? context.store.placedApplications()) ?? []).filter { $0.cluster == name && $0.placement?.phase == .failedOver }.count
+        // A count for a log line only.
+        let waiting = (context.attempt(.storeRead, "count the Applications failed over from \(name)", { try context.store.placedApplications() }) ?? []).filter { $0.cluster == name && $0.placement?.phase == .failedOver }.count
         queue.sync { evaluatePlacements(failback: [name]) }
         return waiting
     }

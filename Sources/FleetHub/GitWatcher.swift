@@ -124,8 +124,7 @@ final class GitWatcher: Service, @unchecked Sendable {
     func stop() { timers.cancelAll() }
 
     func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         stop()
     }
 
@@ -133,8 +132,8 @@ final class GitWatcher: Service, @unchecked Sendable {
     func watchedRepositories() -> Set<String> {
         var urls = Set<String>()
         for set in appSets.all() { urls.formUnion(set.repositoryURLs) }
-        // try? is right here: the repositories to watch; an unreadable store means no new ones this round, retried at the next poll.
-        for app in (try? context.store.applications()) ?? [] {
+        // An unreadable store means no new repositories this round, read again at the next poll.
+        for app in context.attempt(.storeRead, "read the Applications for the repositories to watch", { try context.store.applications() }) ?? [] {
             // A `chart:` source names a chart repository, not a git repository: its index is read when rendering.
             for source in HubContext.sources(of: app.object) where source["chart"] == nil || source["path"] != nil {
                 if let url = source["repoURL"]?.stringValue { urls.insert(url) }
@@ -168,8 +167,8 @@ final class GitWatcher: Service, @unchecked Sendable {
         var urls = watchedRepositories()
         if let only { urls = urls.filter { url in only.contains(GitWebhook.normalize(url)) } }
         var changed: [(url: String, old: [String: String])] = []
-        // try? is right here: as above: the next poll reads again.
-        let applications = (try? context.store.applications()) ?? []
+        // The next poll reads again.
+        let applications = context.attempt(.storeRead, "read the Applications for the revisions they use", { try context.store.applications() }) ?? []
         for url in urls.sorted() {
             let start = Date()
             do {
@@ -203,8 +202,10 @@ final class GitWatcher: Service, @unchecked Sendable {
         var opened: [String: GitRepository] = [:]
         func repository(_ url: String) -> GitRepository? {
             if let hit = opened[url] { return hit }
-            // try? is right here: without the mirror, every Application of the repository is queued (changed is assumed).
-            let repo = try? repositories.gitCache.open(repositories.location(url), credentials: repositories.credentials(url))
+            // Without the mirror, every Application of the repository is queued (changed is assumed).
+            let repo = context.attempt(.git, "open the mirror of \(url)", metadata: ["repository": "\(url)"]) {
+                try repositories.gitCache.open(repositories.location(url), credentials: repositories.credentials(url))
+            }
             opened[url] = repo
             return repo
         }
@@ -212,8 +213,8 @@ final class GitWatcher: Service, @unchecked Sendable {
         // until each of the earlier ones is known to run the new commit.
         let rolledOut = Set(appSets.all().filter { context.rollouts.rollout(of: $0.name, now: context.now()) != nil }.map(\.name))
         var queued = 0
-        // try? is right here: queueing only: unqueued Applications are compared at their resync.
-        for app in (try? context.store.applications()) ?? [] {
+        // Queueing only: unqueued Applications are compared at their resync.
+        for app in context.attempt(.storeRead, "read the Applications to queue after a new commit", { try context.store.applications() }) ?? [] {
             let changedSource = HubContext.sources(of: app.object).contains { source in
                 guard let url = source["repoURL"]?.stringValue, let entry = changed.first(where: { $0.url == url }) else { return false }
                 let revision = source["targetRevision"]?.stringValue ?? "HEAD"

@@ -73,18 +73,19 @@ extension Hub {
     func leasesChanged(gained: Set<String>, lost: Set<String>) {
         let clusters = Set(gained.filter { $0.hasPrefix("cluster/") }.map { String($0.dropFirst("cluster/".count)) })
         if !clusters.isEmpty {
-            // try? is right here: a take-over queues what it can read; the resync covers the rest.
-            let targets = ((try? store.applicationTargets()) ?? []).filter { $0.activeCluster.map(clusters.contains) ?? false }
+            // A take-over queues what it can read; the resync covers the rest.
+            let targets = (context.attempt(.storeRead, "read the Applications of clusters taken over", { try store.applicationTargets() }) ?? []).filter { $0.activeCluster.map(clusters.contains) ?? false }
             reconciler.memo.drop(targets.map(\.name))
             for target in targets where target.placement?.phase != .unplaced {
                 reconciler.pool.add(.app(target.name), cluster: target.activeCluster ?? "")
             }
-            // try? is right here: as above: pending prunes are read again at the next take-over or start.
-            for (application, cluster) in (try? store.pendingPrunes()) ?? [] where clusters.contains(cluster) {
+            // Pending prunes are read again at the next take-over or start.
+            let prunes = context.attempt(.storeRead, "read the pending prunes of clusters taken over", { try store.pendingPrunes() }) ?? []
+            for (application, cluster) in prunes where clusters.contains(cluster) {
                 reconciler.schedulePrune(application, on: cluster)
             }
-            // try? is right here: cluster states are re-read at the next fan-out.
-            if let states = try? store.clusterStates() {
+            // Cluster states are read again at the next fan-out.
+            if let states = context.attempt(.storeRead, "read the cluster states", { try store.clusterStates() }) {
                 for cluster in clusters { if let state = states[cluster] { connections.load(cluster, state) } }
             }
         }
@@ -99,8 +100,8 @@ extension Hub {
         summaries.drop(names)
         reconciler.memo.drop(names)
         context.board.touch(names)
-        // try? is right here: a fan-out of changes; what cannot be read now is read at the next change or resync.
-        let found = (try? store.applications(named: names)) ?? []
+        // What cannot be read now is read at the next change or resync.
+        let found = context.attempt(.storeRead, "read \(names.count) Applications another replica changed", { try store.applications(named: names) }) ?? []
         let present = Set(found.map(\.name))
         for app in found {
             context.metrics.record(app: app.name, status: app.status)
@@ -111,8 +112,8 @@ extension Hub {
 
     /// The cluster registry changed through another replica.
     func remoteRegistryChanged() {
-        // try? is right here: as above.
-        let current = Dictionary(((try? clusterStore.clusters()) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Read again at the next change.
+        let current = Dictionary((context.attempt(.registryRead, "read the registry another replica changed", { try clusterStore.clusters() }) ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         connections.registryChanged(current)
         if context.shard.holdsGeneration { appSets.regenerateAll(wait: false) }
     }
@@ -120,8 +121,8 @@ extension Hub {
     /// Cluster states written by another replica (its probes, a cordon or drain through its API): read them, and
     /// decide placements for the clusters this replica holds.
     func remoteClusterStatesChanged(_ names: [String]) {
-        // try? is right here: as above.
-        guard let states = try? store.clusterStates() else { return }
+        // Read again at the next change.
+        guard let states = context.attempt(.storeRead, "read the cluster states another replica changed", { try store.clusterStates() }) else { return }
         for name in names { if let state = states[name] { connections.load(name, state) } }
         failover.queue.async { [failover] in failover.evaluatePlacements() }
     }
@@ -131,8 +132,8 @@ extension Hub {
     func remoteRequests(_ lines: [String]) {
         for line in lines {
             let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            // try? is right here: a forwarded request for an Application gone meanwhile is dropped.
-            guard parts.count >= 2, let app = (try? store.application(named: parts[1])) ?? nil,
+            // A forwarded request for an Application gone meanwhile (or unreadable) is dropped.
+            guard parts.count >= 2, let app = context.attempt(.storeRead, "read Application \(parts[1]) for a forwarded request", { try store.application(named: parts[1]) }) ?? nil,
                   context.shard.holds(cluster: app.activeCluster) else { continue }
             switch (parts[0], parts.count) {
             case ("sync", 4):

@@ -106,8 +106,8 @@ public final class Hub: @unchecked Sendable {
         gitWatcher.load()
         appSets.regenerateAll(wait: true)
         // The dashboard's board reads what generation changed now, in the background, not on the first page.
-        // try? is right here: a warm-up; the first page reads the board and reports its errors.
-        DispatchQueue.global(qos: .utility).async { [context] in _ = try? context.board.read(context.store) { _, _ in } }
+        // A warm-up; the first page reads the board again and reports its errors.
+        DispatchQueue.global(qos: .utility).async { [context] in _ = context.attempt(.storeRead, "read the dashboard's board") { try context.board.read(context.store) { _, _ in } } }
         gitWatcher.startTimers()
         appSets.startTimers()
         // Promotion stages marked `auto` are promoted as soon as their gate opens.

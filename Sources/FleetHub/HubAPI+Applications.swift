@@ -64,8 +64,8 @@ extension HubAPI {
             let limits = hub.renderLimits(isCancelled: r.isCancelled)
             let (plan, _, problems) = try hub.plan(set, isCancelled: r.isCancelled, fromAPI: true)
             let existing = Dictionary(try hub.store.applications(appSet: set.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            // try? is right here: for naming each Application's cluster in the preview; unnamed when unreadable.
-            let clusters = (try? hub.clusterStore.clusters()) ?? []
+            // For naming each Application's cluster in the preview; unnamed when unreadable.
+            let clusters = hub.context.attempt(.registryRead, "read the registry for a preview", { try hub.clusterStore.clusters() }) ?? []
             func detail(_ app: Application, change: String) throws -> PreviewApplication {
                 // One cluster round trip per Application: stop between them once the deadline passes or the client leaves.
                 do { try limits.checkpoint() } catch { throw HubError(.unavailable, "preview stopped: \(error) (limits.renderTimeout)") }

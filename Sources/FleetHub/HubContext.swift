@@ -135,9 +135,9 @@ public final class HubContext: Sendable {
         if let dir = unlisted.first { throw HubError(.invalid, "\(what): cannot list \(dir)") }
         for path in paths where !FileManager.default.fileExists(atPath: path) { throw HubError(.invalid, "\(what): \(path) does not exist") }
         return try files.map { file in
-            // try? is right here: turned into an error naming the file.
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw HubError(.invalid, "\(what): cannot read \(file)") }
-            return (file, text)
+            do { return (file, try String(contentsOfFile: file, encoding: .utf8)) } catch {
+                throw HubError(.invalid, "\(what): cannot read \(file): \(error.localizedDescription)")
+            }
         }
     }
 
@@ -186,9 +186,9 @@ public final class HubContext: Sendable {
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir) else { continue }
             if !isDir.boolValue { files.append(path); continue }
-            // try? is right here: turned into an error naming the path.
-            guard let names = try? fm.contentsOfDirectory(atPath: path) else {
-                unlisted.append(path)
+            let names: [String]
+            do { names = try fm.contentsOfDirectory(atPath: path) } catch {
+                unlisted.append(path)   // named by the caller
                 continue
             }
             for name in names.sorted() where (name.hasSuffix(".yaml") || name.hasSuffix(".yml")) && !name.hasPrefix(".") {

@@ -21,8 +21,15 @@ public final class HubMetrics: @unchecked Sendable {
     private var fetches: [String: Int] = [:]
     private var fetchSeconds = 0.0
     private var webhooks: [String: Int] = [:]
+    private var errors: [HubErrorSite: Int] = [:]
 
     public init() {}
+
+    /// An error the hub logged and went on past (`HubContext.attempt`).
+    func observeError(_ site: HubErrorSite) { lock.withLock { errors[site, default: 0] += 1 } }
+
+    /// Errors counted at `site` so far.
+    public func errorCount(_ site: HubErrorSite) -> Int { lock.withLock { errors[site] ?? 0 } }
 
     func record(app: String, status: JSONValue) {
         record(app: app, sync: status.value(at: ["sync", "status"])?.stringValue ?? "Unknown", health: status.value(at: ["health", "status"])?.stringValue ?? "Unknown")
@@ -119,6 +126,8 @@ public final class HubMetrics: @unchecked Sendable {
             out += "flotilla_git_fetch_seconds_total \(fetchSeconds)\n"
             family("flotilla_webhooks_total", "counter", "Git webhook deliveries by HTTP status answered.")
             for key in webhooks.keys.sorted() { out += "flotilla_webhooks_total{code=\"\(key)\"} \(webhooks[key]!)\n" }
+            family("flotilla_hub_errors_total", "counter", "Errors the hub logged and went on past, by where they happened (store reads and writes, events, git, clusters).")
+            for site in HubErrorSite.allCases { out += "flotilla_hub_errors_total{site=\"\(site.rawValue)\"} \(errors[site] ?? 0)\n" }
         }
         family("flotilla_reconcile_queue_depth", "gauge", "Reconciles waiting (including those due later).")
         out += "flotilla_reconcile_queue_depth \(queued)\n"
@@ -147,16 +156,16 @@ extension Hub {
     public func prometheus() -> String {
         let m = queueMetrics
         let down = unreachableClusters()
-        // try? is right here: metrics of a scrape; the next scrape reads again.
-        let registered = (try? clusterStore.clusters()) ?? []
+        // The next scrape reads again.
+        let registered = context.attempt(.registryRead, "read the registry for /metrics", { try clusterStore.clusters() }) ?? []
         let clusters = registered.map { ($0.name, down[$0.name] == nil) }
         let states = registered.map { c in
             let s = clusterState(c.name)
             return (c.name, s.health.state.rawValue, s.cordoned || s.drained)
         }
         var placements: [String: Int] = [:]
-        // try? is right here: as above.
-        for app in (try? store.placedApplications()) ?? [] { placements[app.placement!.phase.rawValue, default: 0] += 1 }
+        let placed = context.attempt(.storeRead, "read the placements for /metrics", { try store.placedApplications() }) ?? []
+        for app in placed { placements[app.placement!.phase.rawValue, default: 0] += 1 }
         return metrics.render(queued: m.queued, running: m.running, completed: m.completed, clusters: clusters, states: states, placements: placements,
                               cached: cachedObjects())
     }

@@ -165,10 +165,11 @@ enum HubRoutes {
             return .json(Queued(application: c.name), status: 202)
         },
         Route(method: "POST", pattern: "api/v1/applications/*/rollback", access: .rbac("rollback", "applications", .application(0))) { api, c in
-            // try? is right here: turned into a 400 that says what the body must be.
-            guard let body = try? api.body(RollbackRequest.self, c.request) else {
-                throw HubError(.badRequest, "body must be {\"id\": N}: a history entry id")
+            let given: RollbackRequest?
+            do { given = try api.body(RollbackRequest.self, c.request) } catch {
+                throw HubError(.badRequest, "body must be {\"id\": N}: a history entry id (\(error))")
             }
+            guard let body = given else { throw HubError(.badRequest, "body must be {\"id\": N}: a history entry id") }
             let revision = try api.hub.rollback(c.name, to: body.id)
             return .json(Queued(application: c.name, pinnedRevision: revision), status: 202)
         },

@@ -208,8 +208,7 @@ struct HubLoader: Service {
         try await ConcurrentRunner.blocking { [hub] in try hub.start() }
         hub.markReady()
         onReady(hub)
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
     }
 }
 
@@ -232,8 +231,7 @@ struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
 struct ShutdownWatcher: Service {
     let onShutdown: @Sendable () -> Void
     func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         onShutdown()
     }
 }

@@ -40,8 +40,10 @@ extension Hub {
     func promotionBlocker(_ p: Promotion, stage index: Int, members: [[(Promotion.Member, pinned: String?)]]) throws -> String? {
         let now = context.now().timeIntervalSince1970
         return p.blocker(promoting: index, previous: members[index - 1].map(\.0), approved: { [self] revision in
-            // try? is right here: unreadable approvals count as none: the gate stays closed.
-            (try? isApproved(p, stage: p.stages[index], revision: revision)) ?? false
+            // Unreadable approvals count as none: the gate stays closed.
+            context.attempt(.storeRead, "read the approvals of \(p.name)", metadata: ["promotion": "\(p.name)"]) {
+                try isApproved(p, stage: p.stages[index], revision: revision)
+            } ?? false
         }, now: now, since: { Timestamp.seconds($0) }, windowOpen: { [context] window in
             // try? is right here: schedules were validated at start; a window that cannot be read is closed.
             ((try? CronSchedule(window.schedule))?.activeWindow(containing: context.now(), duration: window.duration)) ?? false
@@ -96,8 +98,9 @@ extension Hub {
     public func autoPromote() {
         guard context.shard.holdsGeneration else { return }
         for p in context.promotions where p.stages.contains(where: \.auto) {
-            // try? is right here: automatic promotion waits for the next tick.
-            guard let members = try? promotionMembers(p) else { continue }
+            // Automatic promotion waits for the next tick.
+            guard let members = context.attempt(.storeRead, "read the members of promotion \(p.name)", metadata: ["promotion": "\(p.name)"],
+                                                { try promotionMembers(p) }) else { continue }
             for (i, stage) in p.stages.enumerated() where i > 0 && stage.auto {
                 guard let (revision, _) = Promotion.proven(members[i - 1].map(\.0)), members[i].contains(where: { $0.pinned != revision }) else { continue }
                 do {

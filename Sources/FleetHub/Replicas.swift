@@ -143,11 +143,10 @@ final class ReplicaController: Service, @unchecked Sendable {
     }
 
     func run() async throws {
-        // try? is right here: waits for the shutdown signal; a cancellation is the same signal.
-        try? await gracefulShutdown()
+        await untilShutdown()
         // Releasing the leases is a database write: off the cooperative pool.
-        // try? is right here: stopping; stop logs what it could not release.
-        _ = try? await ConcurrentRunner.blocking { [self] in stop() }
+        // Stopping; stop logs what it could not release.
+        await ConcurrentRunner.blocking { [self] in stop() }
     }
 
     /// Stops renewing; releases every lease and the heartbeat so that other replicas take over at once.

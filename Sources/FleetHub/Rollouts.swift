@@ -123,8 +123,9 @@ extension ApplicationReconciler {
         let decided: (plan: RollingSync.Plan, reason: String?)? = context.rollouts.decide(app.appSet) { claimed in
             var others = claimed
             others.removeValue(forKey: app.name)
-            // try? is right here: an unreadable store holds the sync back ("the rollout's state could not be read").
-            guard let plan = try? Self.plan(rollout, appSet: app.appSet, target: target, context: context, claimed: others) else {
+            // An unreadable store holds the sync back ("the rollout's state could not be read").
+            guard let plan = context.attempt(.storeRead, "read the rollout of \(app.appSet)", metadata: ["applicationset": "\(app.appSet)", "application": "\(app.name)"],
+                                             { try Self.plan(rollout, appSet: app.appSet, target: target, context: context, claimed: others) }) else {
                 return (nil, nil)
             }
             let (mayApply, reason) = plan.decision(for: app.name, rollout: rollout)
@@ -148,9 +149,10 @@ extension ApplicationReconciler {
     /// Pins a Degraded Application of a halted rollout to the last revision it synced successfully before the
     /// failing one (`flotilla.io/rollback-on-failure`). It stays pinned until unpinned, after the fix.
     func rollBackToLastGood(_ name: String, appSet: String) {
-        // try? is right here: no rollback without the Application and its history; the halt stays and is shown.
-        guard let app = (try? context.store.application(named: name)) ?? nil, app.pinnedRevision == nil,
-              let history = try? context.store.history(name) else { return }
+        // No rollback without the Application and its history; the halt stays and is shown.
+        guard let app = context.attempt(.storeRead, "read Application \(name) to roll it back", { try context.store.application(named: name) }) ?? nil,
+              app.pinnedRevision == nil,
+              let history = context.attempt(.storeRead, "read the history of \(name) to roll it back", { try context.store.history(name) }) else { return }
         let failing = app.status.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue
         guard let good = history.sorted(by: { $0.id > $1.id }).first(where: { $0.result == "Succeeded" && $0.revision.split(separator: ",").first.map(String.init) != failing }) else {
             events.record(.rolloutHalted, application: name, "\(name) has no earlier successful revision to roll back to: it stays as it is")
@@ -192,10 +194,12 @@ extension ApplicationReconciler {
     /// Queues the Applications of `appSet` that are not Synced and Healthy (as the board shows them; a queued
     /// one that may not sync yet only compares).
     func requeueRollout(_ appSet: String, except name: String) {
-        // try? is right here: requeueing early only; the waiting Applications look again at their resync.
-        let waiting = (try? context.board.read(context.store) { board, _ in
-            board.rows.filter { $0.appSet == appSet && !($0.sync == "Synced" && $0.health == "Healthy") }.map { ($0.name, $0.runningOn ?? "") }
-        }) ?? []
+        // Requeueing early only; the waiting Applications look again at their resync.
+        let waiting = context.attempt(.storeRead, "read the rollout of \(appSet) to queue its next step", metadata: ["applicationset": "\(appSet)"]) {
+            try context.board.read(context.store) { board, _ in
+                board.rows.filter { $0.appSet == appSet && !($0.sync == "Synced" && $0.health == "Healthy") }.map { ($0.name, $0.runningOn ?? "") }
+            }
+        } ?? []
         for (other, cluster) in waiting where other != name { pool.add(.app(other), cluster: cluster) }
     }
 }

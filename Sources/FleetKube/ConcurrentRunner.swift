@@ -44,4 +44,11 @@ public enum ConcurrentRunner {
             DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
     }
+
+    /// The same for work that cannot fail.
+    public static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
 }
