@@ -161,7 +161,9 @@ extension ApplicationReconciler {
             status.operationState = ApplicationStatus(app.status).operationState
         }
         let syncStarted = result.syncStartedAt.map { Date(timeIntervalSince1970: $0) } ?? started
-        if result.operation == .running {
+        // The operation's start, as Argo CD's operationState.startedAt: a sync that waited on its waves (across
+        // reconciles, or a restart) began when its first wave was applied.
+        if result.operation != nil {
             status.operationState?.startedAt = HubContext.timestamp(syncStarted)
         }
         // The hooks of the last sync stay shown until the next sync runs (as Argo CD's operationState does).

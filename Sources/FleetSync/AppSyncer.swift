@@ -433,6 +433,7 @@ public struct AppSyncer: Sendable {
                 progress.hooks = zip(result.hooks, hookSteps).map { SyncProgress.StartedHook(step: $1.step, failing: $1.failing, hook: $0.record) }
                 result.operation = .running
                 result.progress = progress
+                result.syncStartedAt = progress.startedAt
                 let list = progress.failing ? onFail : steps
                 let label = progress.step < list.count ? "\(list[progress.step].phase.rawValue) wave \(list[progress.step].wave)" : "the sync"
                 result.message = (progress.failing ? "failed (\(progress.failure ?? "")); running SyncFail hooks: " : "") + "waiting for \(label): \(what)"

@@ -264,3 +264,46 @@ import Testing
         try hub.get("frozen", "v1", "ConfigMap", namespace: "web", name: "web-config")?.value(at: ["data", "value"]) == "v2"
     }
 }
+
+/// `kill -9` while a sync waits on a wave: the restarted `flotilla serve` resumes that operation at that wave —
+/// one sync in the history, begun before the kill, whose second wave is applied after the restart.
+@Test func aKilledHubResumesTheWaveItWaitedOn() throws {
+    let deployment = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: slow}
+    spec:
+      replicas: 1
+      selector: {matchLabels: {app: slow}}
+      template:
+        metadata: {labels: {app: slow}}
+        spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+    """
+    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
+    // Workloads become ready 20 s after they are applied: the kill and restart happen well inside that.
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"]], files: ["apps/slow/deploy.yaml": deployment, "apps/slow/after.yaml": after],
+                             appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "60s", simArguments: ["--ready-after", "20s"])
+    defer { hub.stop() }
+    @Sendable func status() throws -> JSONValue { try hub.api("GET", "/api/v1/applications/slow-prod")["status"] ?? .null }
+    try hub.waitFor("the sync waits on wave 0", timeout: 30) {
+        try status().value(at: ["operationState", "phase"]) == "Running" && status().value(at: ["operationState", "progress"]) != nil
+    }
+    let started = try status().value(at: ["operationState", "startedAt"])?.stringValue
+    #expect(try hub.get("prod", "v1", "ConfigMap", namespace: "slow", name: "after") == nil)
+
+    hub.stopHub(signal: SIGKILL)
+    try hub.startHub()
+    try hub.waitFor("the resumed sync finished", timeout: 60) {
+        let s = try status()
+        return s.value(at: ["sync", "status"]) == "Synced" && s.value(at: ["health", "status"]) == "Healthy"
+            && s.value(at: ["operationState", "phase"]) == "Succeeded"
+    }
+    let final = try status()
+    let finalHistory = try hub.api("GET", "/api/v1/applications/slow-prod/history")
+    #expect(final.value(at: ["operationState", "startedAt"])?.stringValue == started,
+            "the operation begun before the kill ended: \(final.serialized(pretty: false)) \(finalHistory.serialized(pretty: false))")
+    #expect(try hub.get("prod", "v1", "ConfigMap", namespace: "slow", name: "after") != nil)
+    let history = try #require(try hub.api("GET", "/api/v1/applications/slow-prod/history")["items"]?.arrayValue)
+    #expect(history.count == 1, "\(history)")
+    #expect(history.first?["result"] == "Succeeded")
+}

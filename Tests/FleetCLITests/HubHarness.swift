@@ -27,9 +27,10 @@ final class HubFixture: @unchecked Sendable {
     ///   - appSets: ApplicationSet YAML documents, one file each.
     ///   - secondaries: cluster → its secondary.
     ///   - extraConfig: more hub configuration (YAML, top-level keys).
+    ///   - simArguments: more `flotilla sim` options for every cluster (e.g. `--ready-after 20s`).
     init(clusters: [String: [String: String]], files: [String: String], appSets: [String], resync: String = "1s", poll: String = "60s",
-         secondaries: [String: String] = [:], extraConfig: String = "", authPolicy: String = "") throws {
-        for name in clusters.keys.sorted() { sims[name] = try SimProcess(arguments: ["--name", name]) }
+         secondaries: [String: String] = [:], extraConfig: String = "", authPolicy: String = "", simArguments: [String] = []) throws {
+        for name in clusters.keys.sorted() { sims[name] = try SimProcess(arguments: ["--name", name] + simArguments) }
         var yaml = "clusters:\n"
         for name in clusters.keys.sorted() {
             let labels = clusters[name]!.map { "\($0.key): \($0.value)" }.sorted().joined(separator: ", ")
