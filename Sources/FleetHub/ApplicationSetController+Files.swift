@@ -80,6 +80,7 @@ extension ApplicationSetController {
         let listing = HubContext.yamlFileList(context.config.applicationSets)
         for directory in listing.unlisted {
             context.logger.error("ApplicationSet directory \(directory) cannot be listed: its ApplicationSets are kept as they were")
+            context.metrics.observeError(.file)
         }
         for file in listing.files {
             guard let data = FileManager.default.contents(atPath: file) else {
@@ -88,6 +89,7 @@ extension ApplicationSetController {
                     // Remembered as seen (with a text no file has), so that its removal later is noticed.
                     lock.withLock { fileTexts[file] = "\u{0}unreadable" }
                     context.logger.error("ApplicationSet file \(file) cannot be read: its ApplicationSets are kept as they were")
+                    context.metrics.observeError(.file)
                 }
                 continue
             }
@@ -128,9 +130,10 @@ extension ApplicationSetController {
         let listing = HubContext.yamlFileList(context.config.projects)
         guard listing.unlisted.isEmpty else {
             context.logger.error("project directory \(listing.unlisted.joined(separator: ", ")) cannot be listed: the projects are kept as they were")
+            context.metrics.observeError(.file)
             return
         }
-        projects.load(files: listing.files)
+        for _ in 0..<projects.load(files: listing.files) { context.metrics.observeError(.file) }
     }
 
     /// Polls watched files (ApplicationSets, clusters files, projects, the service account) for changes.

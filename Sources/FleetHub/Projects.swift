@@ -23,8 +23,10 @@ final class ProjectBook: @unchecked Sendable {
     }
 
     /// Reads every AppProject of `files`. A file that does not parse keeps the projects it had, and the error
-    /// (with its line) is logged.
-    func load(files: [String]) {
+    /// (with its line) is logged. Returns how many files could not be read or parsed.
+    @discardableResult
+    func load(files: [String]) -> Int {
+        var failures = 0
         var found: [String: Project] = [:]
         func keepPrevious() {
             let kept = lock.withLock { projects }
@@ -35,6 +37,7 @@ final class ProjectBook: @unchecked Sendable {
                 // There but unreadable (an I/O error, no file descriptor left): not a removal.
                 if FileManager.default.fileExists(atPath: file) {
                     logger.error("projects: \(file) cannot be read; the projects are kept as they were")
+                    failures += 1
                     keepPrevious()
                 }
                 continue
@@ -46,6 +49,7 @@ final class ProjectBook: @unchecked Sendable {
                 }
             } catch {
                 logger.error("projects: \(error)")
+                failures += 1
                 keepPrevious()
             }
         }
@@ -56,6 +60,7 @@ final class ProjectBook: @unchecked Sendable {
             return changed
         }
         if changed { logger.info("projects: \(found.keys.sorted().joined(separator: ", "))") }
+        return failures
     }
 
     /// The project an Application belongs to (`spec.project`, default `default`): a loaded AppProject, Argo

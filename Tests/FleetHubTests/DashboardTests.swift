@@ -118,7 +118,7 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     let sameSite = try await fixture.call("GET", "/ui/applications/web-a", headers: ["cookie": cookie, "origin": "http://127.0.0.1:8080", "host": "127.0.0.1:8080"],
                                           authorize: false)
     #expect(sameSite.status == 200)
-    try await Task.sleep(for: .milliseconds(300))
+    // Refused before anything is queued (the answers above came after the decision).
     #expect(try manualSyncs() == 0, "nothing was synced by refused posts")
     let synced = try await bare("POST", "/ui/applications/web-a/sync", body: form([("csrf", csrf)]), cookie: cookie)
     #expect(synced.status == 303 && header(synced, "Location") == "/ui/applications/web-a?done=sync")
@@ -157,22 +157,32 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     let stream = try #require(live.stream)
     // The first look sends every tile and watched Application; then each change as it happens.
     let hub = fixture.hub
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+    let firstLookSent = Flag()
     let received = await withTaskGroup(of: String.self) { group in
         group.addTask {
             var text = ""
             for await chunk in stream {
                 text += chunk
+                if text.contains(#""name":"web-a","sync":"Synced""#) { firstLookSent.set() }
                 if text.contains("Degraded") && text.contains("hello, live") { break }
             }
             return text
         }
         group.addTask {
-            try? await Task.sleep(for: .milliseconds(800))
+            // The change is made once the stream has sent its first look (it then sends only changes).
+            let deadline = Date().addingTimeInterval(15)
+            while !firstLookSent.isSet && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
             _ = try? await ConcurrentRunner.blocking {
                 try hub.store.setStatus("web-a", .object([("sync", .object([("status", "Synced")])), ("health", .object([("status", "Degraded")]))]))
                 try hub.store.appendEvent(HubEvent(.audit, message: "hello, live"))
             }
-            try? await Task.sleep(for: .seconds(15))
+            try? await Task.sleep(for: .seconds(15))   // the bound on the wait for the change to arrive
             return "timed out"
         }
         let first = await group.next() ?? ""

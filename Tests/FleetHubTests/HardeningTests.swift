@@ -306,7 +306,8 @@ private func listAppSet(_ name: String, elements: String, server: String, labels
     let file = fixture.dir.appendingPathComponent("appsets/set.yaml")
     try FileManager.default.removeItem(at: file)
     try FileManager.default.createDirectory(at: file, withIntermediateDirectories: false)
-    try await Task.sleep(for: .seconds(5))   // two polls of the watched files
+    let seen = hub.context.metrics.errorCount(.file)
+    try await eventually("two polls of the watched files met the unreadable file", timeout: 20) { hub.context.metrics.errorCount(.file) >= seen + 2 }
     #expect(try count() == 1, "an unreadable file is not a deleted one")
     #expect(hub.applicationSet(named: "apps") != nil)
     try FileManager.default.removeItem(at: file)
@@ -330,7 +331,8 @@ private func listAppSet(_ name: String, elements: String, server: String, labels
     #expect(fixture.hub.projectList().map(\.name).contains("team"))
     try FileManager.default.removeItem(at: file)
     try FileManager.default.createDirectory(at: file, withIntermediateDirectories: false)
-    try await Task.sleep(for: .seconds(5))   // two polls of the watched files
+    let seen = fixture.hub.context.metrics.errorCount(.file)
+    try await eventually("two polls of the watched files met the unreadable file", timeout: 20) { fixture.hub.context.metrics.errorCount(.file) >= seen + 2 }
     #expect(fixture.hub.projectList().map(\.name).contains("team"), "an unreadable file is not a deleted one")
     await fixture.stop()
 }

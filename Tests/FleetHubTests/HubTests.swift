@@ -74,6 +74,16 @@ func eventually(_ what: String, timeout: Double = 15, _ check: @escaping @Sendab
     Issue.record("timed out waiting for \(what)")
 }
 
+/// The same for a check that calls the hub's API (async).
+func eventuallyAsync(_ what: String, timeout: Double = 15, _ check: @escaping @Sendable () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await check() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out waiting for \(what)")
+}
+
 let perCluster = """
 apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet

@@ -72,11 +72,14 @@ private func web(_ image: String) -> [String: String] {
     let broken = try repo.commit(files: web("registry.example.com/web:2-broken").mapValues { Data($0.utf8) }, message: "broken").hex
     hub.refreshRepositories()
     try await eventually("web-dev Degraded at the broken revision", timeout: 30) { try at("web-dev").health == "Degraded" && at("web-dev").revision == broken }
-    try await Task.sleep(for: .seconds(2))
-    // Compared at the new revision (OutOfSync), never applied: still one sync each.
+    // Once staging has been compared at the broken revision (its condition says the rollout halted), it never
+    // applied it, nor prod: still one sync each.
+    try await eventually("web-staging waiting on the halted rollout") {
+        try status("web-staging")["conditions"]?.arrayValue?.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("halted at step 1: web-dev is Degraded") == true } == true
+    }
     let stagingSyncs = try hub.store.history("web-staging").map(\.revision), prodSyncs = try hub.store.history("web-prod").map(\.revision)
     #expect(stagingSyncs == [good] && prodSyncs == [good], "staging \(stagingSyncs), prod \(prodSyncs), good \(good), broken \(broken)")
-    try await eventually("web-staging waiting on the halted rollout") {
+    try await eventually("web-staging still waiting on the halted rollout") {
         try status("web-staging")["conditions"]?.arrayValue?.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("halted at step 1: web-dev is Degraded") == true } == true
     }
     let rollout = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)
@@ -180,10 +183,12 @@ spec:
     }
     try await eventually("dev synced", timeout: 20) { try healthy("web-dev") }
     let v1 = try #require(try revision("web-dev"))
-    try await Task.sleep(for: .seconds(1))
+    // Once staging has been compared (its condition names the promotion it waits for), nothing ran there or in prod.
+    try await eventually("web-staging waits for a promotion") {
+        let waiting = try hub.store.application(named: "web-staging")?.status["conditions"]?.arrayValue ?? []
+        return waiting.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("flotilla promote web --to staging") == true }
+    }
     #expect(try revision("web-staging") == nil && revision("web-prod") == nil, "later stages wait for a promotion")
-    let waiting = try hub.store.application(named: "web-staging")?.status["conditions"]?.arrayValue ?? []
-    #expect(waiting.contains { $0["type"] == "RolloutWaiting" && $0["message"]?.stringValue?.contains("flotilla promote web --to staging") == true }, "\(waiting)")
 
     // Promote to staging (no gate beyond health).
     let promoted = try await fixture.call("POST", "/api/v1/promotions/web/promote", body: #"{"stage": "staging"}"#)
@@ -221,7 +226,12 @@ spec:
     let v2 = try repo.commit(files: web("registry.example.com/web:2").mapValues { Data($0.utf8) }, message: "v2").hex
     hub.refreshRepositories()
     try await eventually("dev runs v2", timeout: 20) { try revision("web-dev") == v2 && healthy("web-dev") }
-    try await Task.sleep(for: .seconds(1))
+    // Staging and prod reconciled after dev ran v2 (they compared the new commit), and kept v1.
+    let devDone = try #require(hub.lastReconciled("web-dev"))
+    for name in ["web-staging", "web-prod"] { try hub.refresh(name) }
+    try await eventually("staging and prod compared after dev ran v2", timeout: 20) {
+        ["web-staging", "web-prod"].allSatisfy { (hub.lastReconciled($0) ?? "") > devDone }
+    }
     #expect(try revision("web-staging") == v1 && revision("web-prod") == v1)
     let status = try JSONParser.parse(try await fixture.call("GET", "/api/v1/promotions/web").body)
     let stages = status["stages"]?.arrayValue ?? []
@@ -300,7 +310,10 @@ spec:
         try await eventually("web-dev Degraded at the broken revision (run \(run))", timeout: 30) {
             try at("web-dev").health == "Degraded" && at("web-dev").revision == broken
         }
-        try await Task.sleep(for: .seconds(1))
+        // Prod decided after dev was seen Degraded (it reconciled since): it must not have applied the broken revision.
+        let devSeen = try #require(hub.lastReconciled("web-dev"))
+        try hub.refresh("web-prod")
+        try await eventually("prod compared after dev turned Degraded (run \(run))", timeout: 30) { (hub.lastReconciled("web-prod") ?? "") > devSeen }
         let prodSyncs = try hub.store.history("web-prod").map(\.revision)
         #expect(prodSyncs == [good], "run \(run): prod synced \(prodSyncs), dev's broken revision is \(broken)")
         let rollout = try JSONParser.parse(try await fixture.call("GET", "/api/v1/applicationsets/web/rollout").body)

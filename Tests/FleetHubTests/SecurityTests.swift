@@ -101,7 +101,7 @@ private func snapshot(_ fixture: InProcessHub) async throws -> String {
     #expect(try await call("DELETE", "/api/v1/tokens/\(devTokens[0]["id"]!.stringValue!)", token: admin).status == 200)
     try await expectRefused("GET", "/api/v1/applications", token: dev, 401)
     let short = try JSONParser.parse(try await call("POST", "/api/v1/accounts/viewer/tokens", body: #"{"expiresIn": "1s"}"#, token: admin).body)["token"]!.stringValue!
-    try await Task.sleep(for: .milliseconds(2100))
+    try await Task.sleep(for: .milliseconds(2100))   // wall time is the subject: the token expires 1 s after it was made
     try await expectRefused("GET", "/api/v1/clusters", token: short, 401)
 
     // 5. Hostile bodies.
