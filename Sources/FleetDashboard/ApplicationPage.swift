@@ -45,10 +45,10 @@ extension Renderer {
             "\(p.phase.rawValue): primary \(p.primary), active \(p.active ?? "none")" + (p.reason.isEmpty ? "" : " (\(p.reason))")
         }
         let resources = (status?.resources ?? []).map { r in
-            ResourceView(kind: r.kind, namespace: r.namespace ?? "", name: r.name, sync: r.status, syncTone: Tone.of(sync: r.status).cssClass,
-                         health: r.health, healthTone: Tone.of(health: r.health).cssClass, message: r.message)
+            ResourceView(kind: r.kind, namespace: r.namespace ?? "", name: r.name, sync: r.status.rawValue, syncTone: Tone.of(sync: r.status).cssClass,
+                         health: r.health.rawValue, healthTone: Tone.of(health: r.health).cssClass, message: r.message)
         }
-        let conditions = (status?.conditions ?? []).map { ConditionView(type: $0.type, message: $0.message) }
+        let conditions = (status?.conditions ?? []).map { ConditionView(type: $0.type.rawValue, message: $0.message) }
         let history = input.detail.history.reversed().map { h in
             HistoryView(id: h.id, revision: ApplicationRow.short(h.revision), startedAt: h.startedAt, finishedAt: h.finishedAt, result: h.result,
                         tone: h.result == "Succeeded" ? Tone.good.cssClass : Tone.bad.cssClass)
@@ -56,7 +56,8 @@ extension Renderer {
         let view = View(
             chrome: Chrome(.applications, title: s.name, viewer: viewer, flash: flash, live: "/ui/live" + query([("apps", s.name)])),
             name: s.name, base: applicationPath(s.name), csrf: viewer.csrf, canSync: input.canSync, canRollback: input.canRollback,
-            pinned: s.pinnedRevision, sync: sync, syncTone: Tone.of(sync: sync).cssClass, health: health, healthTone: Tone.of(health: health).cssClass,
+            pinned: s.pinnedRevision, sync: sync, syncTone: Tone.of(sync: SyncStatus(text: sync)).cssClass, health: health,
+            healthTone: Tone.of(health: HealthStatus(text: health)).cssClass,
             operation: s.operation.stringValue ?? "", revision: ApplicationRow.short(s.revision.stringValue), appSet: s.appSet,
             appSetHref: "/ui/applications" + query([("appSet", s.appSet)]), source: sourceText, destination: destination,
             running: ApplicationRow.running(entry), placement: placement, project: object.value(at: ["spec", "project"])?.stringValue ?? "default",

@@ -27,10 +27,10 @@ public struct ApplicationRow: Sendable, Equatable {
 
     public var live: JSONValue {
         let e = entry
-        return .object([("name", .string(e.name)), ("sync", .string(e.sync)), ("syncTone", .string(Tone.of(sync: e.sync).cssClass)),
-                        ("health", .string(e.health)), ("healthTone", .string(Tone.of(health: e.health).cssClass)),
+        return .object([("name", .string(e.name)), ("sync", .string(e.sync.rawValue)), ("syncTone", .string(Tone.of(sync: e.sync).cssClass)),
+                        ("health", .string(e.health.rawValue)), ("healthTone", .string(Tone.of(health: e.health).cssClass)),
                         ("running", .string(Self.running(e))), ("revision", .string(Self.short(e.revision))),
-                        ("operation", .string(e.operation ?? ""))])
+                        ("operation", .string(e.operation?.rawValue ?? ""))])
     }
 
     /// `eu-1`, or `eu-2 (moved from eu-1)` after a failover.
@@ -82,8 +82,8 @@ extension Renderer {
         let page = board.page(q.filter, after: q.after, limit: q.limit, visible: visible)
         let range = page.total == 0 ? "No Application matches." : "\(page.before + 1)–\(page.before + page.items.count) of \(page.total)"
         let items = page.items.map { e in
-            Item(name: e.name, href: applicationPath(e.name), appSet: e.appSet, running: ApplicationRow.running(e), sync: e.sync,
-                 syncTone: Tone.of(sync: e.sync).cssClass, health: e.health, healthTone: Tone.of(health: e.health).cssClass,
+            Item(name: e.name, href: applicationPath(e.name), appSet: e.appSet, running: ApplicationRow.running(e), sync: e.sync.rawValue,
+                 syncTone: Tone.of(sync: e.sync).cssClass, health: e.health.rawValue, healthTone: Tone.of(health: e.health).cssClass,
                  revision: ApplicationRow.short(e.revision))
         }
         let live = "/ui/live" + query([("apps", page.items.map(\.name).joined(separator: ","))])

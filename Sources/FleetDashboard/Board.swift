@@ -10,16 +10,16 @@ public struct BoardEntry: Sendable, Equatable {
     public var activeCluster: String?
     public var project: String
     public var labels: [String: String]
-    public var sync: String
-    public var health: String
+    public var sync: SyncStatus
+    public var health: HealthStatus
     public var revision: String?
-    public var operation: String?
+    public var operation: OperationPhase?
     /// The name in lower case, for searches.
     public let searchKey: String
 
     public init(name: String, appSet: String, cluster: String?, activeCluster: String? = nil, project: String = "default",
-                labels: [String: String] = [:], sync: String = "Unknown", health: String = "Unknown", revision: String? = nil,
-                operation: String? = nil) {
+                labels: [String: String] = [:], sync: SyncStatus = .unknown, health: HealthStatus = .unknown, revision: String? = nil,
+                operation: OperationPhase? = nil) {
         self.name = name
         self.appSet = appSet
         self.cluster = cluster
@@ -91,8 +91,8 @@ public struct BoardFilter: Sendable, Equatable {
         return { e in
             if let appSet, e.appSet != appSet { return false }
             if let cluster, e.cluster != cluster && e.activeCluster != cluster { return false }
-            if let sync, e.sync != sync { return false }
-            if let health, e.health != health { return false }
+            if let sync, e.sync.rawValue != sync { return false }
+            if let health, e.health.rawValue != health { return false }
             if !search.isEmpty && !Self.contains(e.searchKey, search) { return false }
             if !selector.isEmpty && !selector.matches(e.labels) { return false }
             return true
@@ -115,13 +115,13 @@ public struct StatusCounts: Sendable, Equatable {
 
     public mutating func add(_ e: BoardEntry) {
         total += 1
-        if e.sync == "Synced" { synced += 1 } else if e.sync == "OutOfSync" { outOfSync += 1 }
+        if e.sync == .synced { synced += 1 } else if e.sync == .outOfSync { outOfSync += 1 }
         switch e.health {
-        case "Healthy": healthy += 1
-        case "Progressing": progressing += 1
-        case "Degraded": degraded += 1
-        case "Missing": missing += 1
-        default: break
+        case .healthy: healthy += 1
+        case .progressing: progressing += 1
+        case .degraded: degraded += 1
+        case .missing: missing += 1
+        case .suspended, .unknown: break
         }
         worst = max(worst, e.tone)
     }

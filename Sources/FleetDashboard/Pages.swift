@@ -134,7 +134,7 @@ struct DiffView {
         namespace = r.namespace ?? ""
         name = r.name
         status = r.status
-        tone = Tone.of(sync: r.status).cssClass
+        tone = Tone.of(sync: SyncStatus(text: r.status)).cssClass
         lines = DiffLine.lines(r.diff)
         hasLines = !lines.isEmpty
         open = r.status != "Synced"

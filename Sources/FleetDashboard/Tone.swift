@@ -1,3 +1,5 @@
+import FleetModel
+
 /// How a status is coloured, from best to worst. The pages name it as a CSS class (`tone-good`, …) and always
 /// print the status as text beside the colour, so colour is never the only sign.
 public enum Tone: String, Sendable, Comparable, CaseIterable {
@@ -11,35 +13,35 @@ public enum Tone: String, Sendable, Comparable, CaseIterable {
 
     /// An Application: Degraded or Missing is bad, OutOfSync a warning, Progressing progressing, Synced and
     /// Healthy good.
-    public static func of(sync: String, health: String) -> Tone {
+    public static func of(sync: SyncStatus, health: HealthStatus) -> Tone {
         switch health {
-        case "Degraded", "Missing": return .bad
-        case "Suspended": return .muted
+        case .degraded, .missing: return .bad
+        case .suspended: return .muted
         default: break
         }
-        if sync == "OutOfSync" { return .warning }
-        if health == "Progressing" { return .progressing }
-        if sync == "Synced" && health == "Healthy" { return .good }
+        if sync == .outOfSync { return .warning }
+        if health == .progressing { return .progressing }
+        if sync == .synced && health == .healthy { return .good }
         return .unknown
     }
 
     /// A sync status alone.
-    public static func of(sync: String) -> Tone {
+    public static func of(sync: SyncStatus) -> Tone {
         switch sync {
-        case "Synced": .good
-        case "OutOfSync": .warning
-        default: .unknown
+        case .synced: .good
+        case .outOfSync: .warning
+        case .unknown: .unknown
         }
     }
 
     /// A health status alone.
-    public static func of(health: String) -> Tone {
+    public static func of(health: HealthStatus) -> Tone {
         switch health {
-        case "Healthy": .good
-        case "Progressing": .progressing
-        case "Degraded", "Missing": .bad
-        case "Suspended": .muted
-        default: .unknown
+        case .healthy: .good
+        case .progressing: .progressing
+        case .degraded, .missing: .bad
+        case .suspended: .muted
+        case .unknown: .unknown
         }
     }
 }

@@ -1,18 +1,5 @@
 import FleetModel
 
-/// Argo CD's health statuses, in order from best to worst.
-public enum HealthStatus: String, Sendable, Comparable, CaseIterable {
-    case healthy = "Healthy"
-    case suspended = "Suspended"
-    case progressing = "Progressing"
-    case missing = "Missing"
-    case degraded = "Degraded"
-    case unknown = "Unknown"
-
-    private var rank: Int { Self.allCases.firstIndex(of: self)! }
-    public static func < (a: HealthStatus, b: HealthStatus) -> Bool { a.rank < b.rank }
-}
-
 /// A health verdict and the reason for it.
 public struct Health: Sendable, Equatable, CustomStringConvertible {
     public let status: HealthStatus

@@ -37,7 +37,7 @@ extension ApplicationReconciler {
         let now = context.now()
         var status = ApplicationStatus(app.status)
         let waited = status.operationState?.message ?? ""
-        status.operationState = .init(phase: "Failed", message: "terminated by \(by) (\(waited)); nothing applied so far is undone",
+        status.operationState = .init(phase: .failed, message: "terminated by \(by) (\(waited)); nothing applied so far is undone",
                                       terminated: progress.revisions)
         status.reconciledAt = HubContext.timestamp(now)
         let revision = progress.revisions.joined(separator: ",")
@@ -84,15 +84,15 @@ extension ApplicationReconciler {
         // try? is right here: a destination that is not registered (or has no client) is the InvalidDestination condition below.
         guard let cluster = app.activeCluster, let client = try? connections.client(for: cluster) else {
             var status = ApplicationStatus(app.status)
-            status.conditions = [.init("InvalidDestination", "destination is not a registered cluster")]
+            status.conditions = [.init(.invalidDestination, "destination is not a registered cluster")]
             if let failed = writeFailed({ try store.setStatus(name, status.json) }, "the InvalidDestination status", application: name) { return failed }
             return .init(requeueAfter: jittered(resync))
         }
         // The project's rules: sources and destination refuse the sync; a closed sync window only compares.
         if let problem = projects.placementProblem(app.object, on: client.cluster) {
             var status = ApplicationStatus(app.status)
-            status.conditions = [.init("ProjectViolation", problem)]
-            status.sync = .init(status: "Unknown")
+            status.conditions = [.init(.projectViolation, problem)]
+            status.sync = .init(status: .unknown)
             if let failed = writeFailed({ try store.setStatus(name, status.json) }, "the ProjectViolation status", application: name) { return failed }
             context.metrics.record(app: name, status: status)
             return .init(requeueAfter: jittered(resync))
@@ -106,7 +106,7 @@ extension ApplicationReconciler {
         // A progress this version cannot read starts the sync afresh (applying again is safe).
         let running: SyncProgress? = app.status.value(at: ["operationState", "progress"]).flatMap { try? JSONCoding.decode(SyncProgress.self, from: $0) }
         // A sync the last run of the hub began but did not finish (it was killed mid-apply): its outcome is recorded now.
-        let interrupted = app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" && running == nil
+        let interrupted = ApplicationStatus.operationPhase(of: app.status) == .running && running == nil
         let startedAt = HubContext.timestamp(started)
         // What the policies said, kept in the status for the compliance report.
         let policyResult = Box<ApplicationStatus.PolicyResult?>(nil)
@@ -131,16 +131,16 @@ extension ApplicationReconciler {
             // automatically.
             holdBack: { [manual = request != nil] revisions in
                 if !manual, let stopped = app.status.value(at: ["operationState", "terminated"])?.arrayValue?.compactMap(\.stringValue), stopped == revisions {
-                    return ("SyncTerminated", "the sync of \(revisions.first?.prefix(12) ?? "this revision") was terminated: automated sync does not start it again (sync by hand, or push a new revision)")
+                    return (.syncTerminated, "the sync of \(revisions.first?.prefix(12) ?? "this revision") was terminated: automated sync does not start it again (sync by hand, or push a new revision)")
                 }
                 // A promotion's later stage applies only what was promoted to it (its pin), even by hand.
-                return (self.promotionWait(app) ?? self.rolloutWait(app, manual: manual, revisions: revisions)).map { ("RolloutWaiting", $0) }
+                return (self.promotionWait(app) ?? self.rolloutWait(app, manual: manual, revisions: revisions)).map { (.rolloutWaiting, $0) }
             },
             willApply: { [store] revisions in
                 // Written before the cluster changes: a hub killed from here on finds it on its next start.
                 var running = ApplicationStatus(app.status)
                 let target = String(revisions.first?.prefix(12) ?? "?")
-                running.operationState = .init(phase: "Running", message: "syncing to " + target, startedAt: startedAt)
+                running.operationState = .init(phase: .running, message: "syncing to " + target, startedAt: startedAt)
                 // Not written: a hub killed during this sync will not know it began (the sync itself goes on).
                 _ = self.writeFailed({ try store.setStatus(name, running.json) }, "the Running status before a sync", application: name)
             },
@@ -175,17 +175,17 @@ extension ApplicationReconciler {
         status.cluster = cluster
         status.policy = policyResult.get()
         var conditions: [ApplicationStatus.Condition] = []
-        if let windowProblem { conditions.append(.init("SyncWindow", windowProblem + ": compared only, nothing applied")) }
+        if let windowProblem { conditions.append(.init(.syncWindow, windowProblem + ": compared only, nothing applied")) }
         switch result.failure {
-        case .comparisonError?: conditions.append(.init("ComparisonError", String(result.message.dropFirst(result.message.hasPrefix("ComparisonError: ") ? "ComparisonError: ".count : 0))))
-        case .projectViolation?: conditions.append(.init("ProjectViolation", String(result.message.dropFirst("ProjectViolation: ".count))))
-        case .policyViolation?: conditions.append(.init("PolicyViolation", String(result.message.dropFirst("PolicyViolation: ".count))))
+        case .comparisonError?: conditions.append(.init(.comparisonError, String(result.message.dropFirst(result.message.hasPrefix("ComparisonError: ") ? "ComparisonError: ".count : 0))))
+        case .projectViolation?: conditions.append(.init(.projectViolation, String(result.message.dropFirst("ProjectViolation: ".count))))
+        case .policyViolation?: conditions.append(.init(.policyViolation, String(result.message.dropFirst("PolicyViolation: ".count))))
         case .clusterUnreadable?, .syncError?, nil:
-            if result.operation == .failed { conditions.append(.init("SyncError", result.message)) }
+            if result.operation == .failed { conditions.append(.init(.syncError, result.message)) }
         }
         if let pin = app.pinnedRevision {
             status.pinnedRevision = pin
-            conditions.append(.init("Pinned", "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
+            conditions.append(.init(.pinned, "pinned to \(pin) by a rollback: automated sync stays on this revision until `flotilla app unpin \(name)`"))
         }
         for warning in result.warnings { conditions.append(.init(warning.type, warning.message)) }
         let covered = placementAfterReconcile(app, on: cluster, result: result, status: &status, conditions: &conditions)
@@ -236,7 +236,7 @@ extension ApplicationReconciler {
         if let done = Self.doneRevision(json), done != Self.doneRevision(app.status) {
             advanceRollout(after: app)
         }
-        if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == "RolloutWaiting" }), project?.syncWindows.isEmpty ?? true, !interrupted,
+        if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == .rolloutWaiting }), project?.syncWindows.isEmpty ?? true, !interrupted,
            result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
             memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen),
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
@@ -341,8 +341,8 @@ extension ApplicationReconciler {
         let owners = Set(result.foreignOwners.values)
         let covered = placement.phase == .failedOver && result.desiredCount > 0 && result.foreignOwners.count == result.desiredCount && owners.count == 1
         if covered, let sibling = owners.first {
-            conditions.removeAll { $0.type == "SyncError" }
-            conditions.append(.init("CoveredBy", "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
+            conditions.removeAll { $0.type == .syncError }
+            conditions.append(.init(.coveredBy, "on \(cluster) the same objects belong to Application \(sibling), which serves them; they are left to it"))
             if placement.coveredBy != sibling {
                 let before = placement
                 placement.coveredBy = sibling
@@ -353,11 +353,11 @@ extension ApplicationReconciler {
                 }
             }
         } else if placement.phase == .failedOver && !result.foreignOwners.isEmpty {
-            conditions.append(.init("OwnershipClash", "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
+            conditions.append(.init(.ownershipClash, "on \(cluster) some objects belong to other Applications (\(owners.sorted().joined(separator: ", "))): they are not overwritten"))
         }
         status.placement = placement
         if placement.pruneAfterHealthy != nil && app.object.value(at: ["spec", "syncPolicy", "automated"]) == nil {
-            conditions.append(.init("MoveWaiting", "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
+            conditions.append(.init(.moveWaiting, "automated sync is off: sync it on \(cluster) (`flotilla app sync \(app.name)`); its copy on \(placement.pruneAfterHealthy!) stays until it is Synced and Healthy there"))
         }
         // Healthy as assessed after the sync, never by the sync's own answers (which may carry the status
         // of the revision before): a move completes on a reconcile that applied nothing.

@@ -170,7 +170,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     /// instead of going on. Nothing is undone on the cluster.
     func terminate(_ name: String, by: String) throws {
         guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
-        guard app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" else {
+        guard ApplicationStatus.operationPhase(of: app.status) == .running else {
             throw HubError(.conflict, "Application '\(name)' has no running sync to terminate")
         }
         lock.withLock { terminations[name] = by }

@@ -19,7 +19,7 @@ extension Hub {
             let revision = status.sync?.revisions.first
             let since = history.filter { $0.revision.split(separator: ",").first.map(String.init) == revision }.map(\.finishedAt).min()
             rows.append(ComplianceReport.Row(application: app.name, cluster: app.activeCluster ?? app.cluster ?? "(none)", group: labels[label] ?? "(none)",
-                                             sync: status.sync?.status ?? "Unknown", health: status.health?.status ?? "Unknown", policy: status.policy,
+                                             sync: (status.sync?.status ?? .unknown).rawValue, health: (status.health?.status ?? .unknown).rawValue, policy: status.policy,
                                              lastSuccess: history.map(\.finishedAt).max(), revisionSince: since))
         }
         let points = try store.events(cluster: nil, application: Self.complianceSubject, after: 0, limit: 400)

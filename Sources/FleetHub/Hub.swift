@@ -204,7 +204,7 @@ public final class Hub: @unchecked Sendable {
     /// Stops the Application's running sync (Argo CD's `terminate-op`), on the replica that runs it.
     public func terminateOperation(_ name: String, by: String = "api") throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
-        guard app.status.value(at: ["operationState", "phase"])?.stringValue == "Running" else {
+        guard ApplicationStatus.operationPhase(of: app.status) == .running else {
             throw HubError(.conflict, "Application '\(name)' has no running sync to terminate")
         }
         if heldElsewhere(app) { return try forward(["terminate", name, by]) }

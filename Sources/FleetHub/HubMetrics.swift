@@ -36,7 +36,7 @@ public final class HubMetrics: @unchecked Sendable {
     }
 
     func record(app: String, status: ApplicationStatus) {
-        record(app: app, sync: status.sync?.status ?? "Unknown", health: status.health?.status ?? "Unknown")
+        record(app: app, sync: (status.sync?.status ?? .unknown).rawValue, health: (status.health?.status ?? .unknown).rawValue)
     }
 
     private func record(app: String, sync: String, health: String) {

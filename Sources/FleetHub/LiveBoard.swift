@@ -29,10 +29,9 @@ final class LiveBoard: @unchecked Sendable {
         var labels: [String: String] = [:]
         for (k, v) in app.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
         return BoardEntry(name: app.name, appSet: app.appSet, cluster: app.cluster, activeCluster: app.placement == nil ? nil : app.activeCluster,
-                          project: Hub.projectName(app), labels: labels, sync: s.value(at: ["sync", "status"])?.stringValue ?? "Unknown",
-                          health: s.value(at: ["health", "status"])?.stringValue ?? "Unknown",
+                          project: Hub.projectName(app), labels: labels, sync: ApplicationStatus.syncStatus(of: s), health: ApplicationStatus.healthStatus(of: s),
                           revision: s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue ?? s.value(at: ["sync", "revision"])?.stringValue,
-                          operation: s.value(at: ["operationState", "phase"])?.stringValue)
+                          operation: ApplicationStatus.operationPhase(of: s))
     }
 
     /// Every Application, read at start.

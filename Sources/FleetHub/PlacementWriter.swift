@@ -33,8 +33,8 @@ struct PlacementWriter: Sendable {
         if target != app.activeCluster {
             // The status described the cluster it left: until the first reconcile where it runs now, say so.
             var status = ApplicationStatus(app.status)
-            status.sync = .init(status: "Unknown")
-            status.health = .init(status: target == nil ? "Missing" : "Progressing", message: target.map { "placed on \($0); syncing there" } ?? "Unplaced")
+            status.sync = .init(status: .unknown)
+            status.health = .init(status: target == nil ? .missing : .progressing, message: target.map { "placed on \($0); syncing there" } ?? "Unplaced")
             status.cluster = target
             status.placement = placement
             // The placement itself is written; this status only describes it until the next reconcile rewrites it.

@@ -26,7 +26,7 @@ extension Hub {
             let last = try store.history(e.name).max { $0.id < $1.id }
             // Healthy counts only when assessed after the sync that brought the revision (never a health left
             // over from the revision before).
-            let health = e.health == "Healthy" && !(app.map { ApplicationReconciler.isDone($0.status) } ?? false) ? "Progressing" : e.health
+            let health: HealthStatus = e.health == .healthy && !(app.map { ApplicationReconciler.isDone($0.status) } ?? false) ? .progressing : e.health
             stages[i].append((Promotion.Member(name: e.name, sync: e.sync, health: health, revision: e.revision, since: last?.finishedAt), app?.pinnedRevision))
         }
         return stages

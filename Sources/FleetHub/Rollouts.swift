@@ -102,9 +102,8 @@ extension ApplicationReconciler {
             var labels: [String: String] = [:]
             for (k, v) in stored.object.value(at: ["metadata", "labels"])?.objectValue ?? [] { labels[k] = v.stringValue }
             let healthRevision = s.value(at: ["health", "revision"])?.stringValue?.split(separator: ",").first.map(String.init)
-            return RollingSync.App(name: stored.name, labels: labels, sync: s.value(at: ["sync", "status"])?.stringValue ?? "Unknown",
-                                   health: s.value(at: ["health", "status"])?.stringValue ?? "Unknown",
-                                   syncing: s.value(at: ["operationState", "phase"])?.stringValue == "Running" || claimed[stored.name] != nil,
+            return RollingSync.App(name: stored.name, labels: labels, sync: ApplicationStatus.syncStatus(of: s), health: ApplicationStatus.healthStatus(of: s),
+                                   syncing: ApplicationStatus.operationPhase(of: s) == .running || claimed[stored.name] != nil,
                                    revision: s.value(at: ["sync", "revisions"])?.arrayValue?.first?.stringValue, healthRevision: .some(healthRevision))
         }
         return rollout.plan(apps, target: target)
@@ -172,7 +171,7 @@ extension ApplicationReconciler {
 
     /// The revisions at which the status is done (Synced, Healthy by an assessment after its sync), or nil.
     static func doneRevision(_ status: JSONValue) -> String? {
-        guard status.value(at: ["sync", "status"])?.stringValue == "Synced", status.value(at: ["health", "status"])?.stringValue == "Healthy",
+        guard ApplicationStatus.syncStatus(of: status) == .synced, ApplicationStatus.healthStatus(of: status) == .healthy,
               let assessed = status.value(at: ["health", "revision"])?.stringValue else { return nil }
         return assessed == (status.value(at: ["sync", "revisions"])?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ",") ? assessed : nil
     }
@@ -197,7 +196,7 @@ extension ApplicationReconciler {
         // Requeueing early only; the waiting Applications look again at their resync.
         let waiting = context.attempt(.storeRead, "read the rollout of \(appSet) to queue its next step", metadata: ["applicationset": "\(appSet)"]) {
             try context.board.read(context.store) { board, _ in
-                board.rows.filter { $0.appSet == appSet && !($0.sync == "Synced" && $0.health == "Healthy") }.map { ($0.name, $0.runningOn ?? "") }
+                board.rows.filter { $0.appSet == appSet && !($0.sync == .synced && $0.health == .healthy) }.map { ($0.name, $0.runningOn ?? "") }
             }
         } ?? []
         for (other, cluster) in waiting where other != name { pool.add(.app(other), cluster: cluster) }

@@ -5,26 +5,24 @@
 /// Stored and answered as JSON through `JSONCoding` (fields in this order, absent ones as null).
 public struct ApplicationStatus: Codable, Sendable, Equatable {
     public struct Sync: Codable, Sendable, Equatable {
-        /// Synced, OutOfSync or Unknown.
-        public var status: String
+        public var status: SyncStatus
         /// The commit of each source.
         public var revisions: [String]
-        public init(status: String, revisions: [String] = []) {
+        public init(status: SyncStatus, revisions: [String] = []) {
             self.status = status
             self.revisions = revisions
         }
     }
 
     public struct Health: Codable, Sendable, Equatable {
-        /// Healthy, Progressing, Degraded, Suspended, Missing or Unknown.
-        public var status: String
+        public var status: HealthStatus
         public var message: String
         /// The revision this health was assessed at by a reconcile that began after the last sync finished
         /// (live objects read after the sync, not the answers of the apply itself, which may still carry the
         /// status of the revision before). Nil in the status a sync writes: its health is not a fact yet. The
         /// gates that trust health (RollingSync steps, promotions, a move's completion) read only this.
         public var revision: String?
-        public init(status: String, message: String = "", revision: String? = nil) {
+        public init(status: HealthStatus, message: String = "", revision: String? = nil) {
             self.status = status
             self.message = message
             self.revision = revision
@@ -41,8 +39,8 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
     }
 
     public struct Operation: Codable, Sendable, Equatable {
-        /// Running, Succeeded, Failed, Error; empty when no sync ran.
-        public var phase: String
+        /// Nil when no sync ran (stored and answered as an empty phase, with the comparison's message).
+        public var phase: OperationPhase?
         public var message: String
         /// Set while Running (a sync the hub began): its start.
         public var startedAt: String?
@@ -52,7 +50,7 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         /// The revisions of a sync stopped by `terminate-op`: automated sync does not start them again (a manual
         /// sync or a new revision does), as Argo CD does not retry a failed revision on its own.
         public var terminated: [String]?
-        public init(phase: String, message: String, startedAt: String? = nil, progress: SyncProgress? = nil, terminated: [String]? = nil) {
+        public init(phase: OperationPhase?, message: String, startedAt: String? = nil, progress: SyncProgress? = nil, terminated: [String]? = nil) {
             self.phase = phase
             self.message = message
             self.startedAt = startedAt
@@ -62,9 +60,19 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
 
         private enum CodingKeys: String, CodingKey { case phase, message, startedAt, progress, terminated }
 
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let text = try c.decodeIfPresent(String.self, forKey: .phase) ?? ""
+            phase = text.isEmpty ? nil : OperationPhase(rawValue: text) ?? .error
+            message = try c.decodeIfPresent(String.self, forKey: .message) ?? ""
+            startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt)
+            progress = try c.decodeIfPresent(SyncProgress.self, forKey: .progress)
+            terminated = try c.decodeIfPresent([String].self, forKey: .terminated)
+        }
+
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(phase, forKey: .phase)
+            try c.encode(phase?.rawValue ?? "", forKey: .phase)
             try c.encode(message, forKey: .message)
             if let startedAt { try c.encode(startedAt, forKey: .startedAt) }
             if let progress { try c.encode(progress, forKey: .progress) }
@@ -77,13 +85,13 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
         public var group: String
         public var namespace: String?
         public var name: String
-        /// Synced or OutOfSync.
-        public var status: String
-        public var health: String
-        /// What the last sync did to it (created, configured, unchanged, pruned, …).
-        public var action: String
+        public var status: SyncStatus
+        public var health: HealthStatus
+        /// What the last sync did to it.
+        public var action: ResourceAction
         public var message: String
-        public init(kind: String, group: String, namespace: String?, name: String, status: String, health: String, action: String, message: String) {
+        public init(kind: String, group: String, namespace: String?, name: String, status: SyncStatus, health: HealthStatus, action: ResourceAction,
+                    message: String) {
             self.kind = kind
             self.group = group
             self.namespace = namespace
@@ -121,9 +129,9 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
     /// Why the Application is not simply Synced and Healthy: ComparisonError, SyncError, ProjectViolation,
     /// SyncWindow, Pinned, CoveredBy, MoveWaiting, InvalidDestination, …
     public struct Condition: Codable, Sendable, Equatable {
-        public var type: String
+        public var type: ConditionType
         public var message: String
-        public init(_ type: String, _ message: String) {
+        public init(_ type: ConditionType, _ message: String) {
             self.type = type
             self.message = message
         }
@@ -188,6 +196,15 @@ public struct ApplicationStatus: Codable, Sendable, Equatable {
 
     /// As stored and answered.
     public var json: JSONValue { JSONCoding.value(self) }
+
+    /// The sync status of a stored status, read without decoding the rest (lists of many Applications).
+    public static func syncStatus(of json: JSONValue) -> SyncStatus { SyncStatus(text: json.value(at: ["sync", "status"])?.stringValue ?? "") }
+    /// Its health status, the same way.
+    public static func healthStatus(of json: JSONValue) -> HealthStatus { HealthStatus(text: json.value(at: ["health", "status"])?.stringValue ?? "") }
+    /// Its operation's phase, the same way (nil when no sync ran).
+    public static func operationPhase(of json: JSONValue) -> OperationPhase? {
+        json.value(at: ["operationState", "phase"])?.stringValue.flatMap(OperationPhase.init(rawValue:))
+    }
 
     private enum CodingKeys: String, CodingKey {
         case sync, health, operationState, resources, hooks, reconciledAt, cluster, placement, pinnedRevision, conditions, policy

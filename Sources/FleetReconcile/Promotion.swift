@@ -102,14 +102,14 @@ public struct Promotion: Sendable, Equatable {
     /// One Application as the gate sees it.
     public struct Member: Sendable, Equatable {
         public var name: String
-        public var sync: String
-        public var health: String
+        public var sync: SyncStatus
+        public var health: HealthStatus
         /// The revision it runs (its last sync's).
         public var revision: String?
         /// When that sync finished (RFC 3339).
         public var since: String?
 
-        public init(name: String, sync: String, health: String, revision: String?, since: String?) {
+        public init(name: String, sync: SyncStatus, health: HealthStatus, revision: String?, since: String?) {
             self.name = name
             self.sync = sync
             self.health = health
@@ -121,7 +121,7 @@ public struct Promotion: Sendable, Equatable {
     /// The revision a stage runs, when all its Applications run one revision Synced and Healthy, with the time the
     /// last of them got there; else why not.
     public static func proven(_ members: [Member]) -> (revision: String, since: String)? {
-        guard let first = members.first?.revision, members.allSatisfy({ $0.revision == first && $0.sync == "Synced" && $0.health == "Healthy" }) else { return nil }
+        guard let first = members.first?.revision, members.allSatisfy({ $0.revision == first && $0.sync == .synced && $0.health == .healthy }) else { return nil }
         return (first, members.compactMap(\.since).max() ?? "")
     }
 
@@ -133,7 +133,7 @@ public struct Promotion: Sendable, Equatable {
         let before = stages[index - 1], stage = stages[index]
         if previous.isEmpty { return "stage \(before.name) has no Application" }
         guard let (revision, at) = Self.proven(previous) else {
-            let bad = previous.filter { !($0.sync == "Synced" && $0.health == "Healthy") }.map(\.name)
+            let bad = previous.filter { !($0.sync == .synced && $0.health == .healthy) }.map(\.name)
             return bad.isEmpty ? "stage \(before.name) does not run one revision everywhere" : "stage \(before.name) is not Synced and Healthy: \(bad.prefix(3).joined(separator: ", "))"
         }
         if stage.healthyFor > 0, let t = since(at), now - t < stage.healthyFor {

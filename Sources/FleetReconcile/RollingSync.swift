@@ -71,8 +71,8 @@ public struct RollingSync: Sendable, Equatable {
     public struct App: Sendable, Equatable {
         public var name: String
         public var labels: [String: String]
-        public var sync: String
-        public var health: String
+        public var sync: SyncStatus
+        public var health: HealthStatus
         /// A sync of it is running now.
         public var syncing: Bool
         /// The revision it last synced.
@@ -82,7 +82,7 @@ public struct RollingSync: Sendable, Equatable {
         public var healthRevision: String?
 
         /// `healthRevision` defaults to `revision`: a health known to be assessed after the sync.
-        public init(name: String, labels: [String: String], sync: String, health: String, syncing: Bool = false, revision: String? = nil,
+        public init(name: String, labels: [String: String], sync: SyncStatus, health: HealthStatus, syncing: Bool = false, revision: String? = nil,
                     healthRevision: String?? = .none) {
             self.name = name
             self.labels = labels
@@ -98,10 +98,10 @@ public struct RollingSync: Sendable, Equatable {
         /// Synced, and Healthy by an assessment taken after its sync (at `target`, when the rollout's revision is
         /// known): never a Healthy left over from the revision before.
         func done(at target: String?) -> Bool {
-            !syncing && sync == "Synced" && health == "Healthy" && assessed && (target == nil || revision == target)
+            !syncing && sync == .synced && health == .healthy && assessed && (target == nil || revision == target)
         }
         /// Updating: its sync runs, or it synced and its health is not known Healthy yet.
-        var updating: Bool { syncing || (sync == "Synced" && (health == "Progressing" || (health == "Healthy" && !assessed))) }
+        var updating: Bool { syncing || (sync == .synced && (health == .progressing || (health == .healthy && !assessed))) }
     }
 
     /// Where one Application stands in the rollout (Argo CD's names).
@@ -160,7 +160,7 @@ public struct RollingSync: Sendable, Equatable {
         let active = groups.firstIndex { !$0.allSatisfy { $0.done(at: target) } }
         var halted: [String] = []
         for (i, group) in groups.enumerated() where active.map({ i <= $0 }) ?? true {
-            halted += group.filter { $0.health == "Degraded" || ($0.health == "Missing" && $0.sync == "Synced") }.map(\.name)
+            halted += group.filter { $0.health == .degraded || ($0.health == .missing && $0.sync == .synced) }.map(\.name)
         }
         for (i, group) in groups.enumerated() {
             var started = group.filter(\.updating).count

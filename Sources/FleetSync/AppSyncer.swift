@@ -33,7 +33,7 @@ public struct ReconcileResult: Sendable {
     /// Number of objects the Application's manifests define.
     public var desiredCount = 0
     /// Conditions to show besides the outcome (type, message): what the sync did not do as asked.
-    public var warnings: [(type: String, message: String)] = []
+    public var warnings: [(type: ConditionType, message: String)] = []
     /// The hooks the sync ran, in order.
     public var hooks: [HookOutcome] = []
     /// Set when the comparison read every desired object from the cluster's cache, as this Application's, and
@@ -50,15 +50,15 @@ public struct ReconcileResult: Sendable {
     /// As stored in the Application's status (the hub adds when, where, placement and conditions).
     public var status: ApplicationStatus {
         ApplicationStatus(
-            sync: .init(status: syncStatus.rawValue, revisions: revisions),
+            sync: .init(status: syncStatus, revisions: revisions),
             // Health assessed without applying anything is a fact about the revision compared; right after a
             // sync it is not one yet.
-            health: .init(status: health.status.rawValue, message: health.message,
+            health: .init(status: health.status, message: health.message,
                           revision: operation == nil && syncStatus == .synced ? revisions.joined(separator: ",") : nil),
-            operationState: .init(phase: operation?.rawValue ?? "", message: message, progress: operation == .running ? progress : nil),
+            operationState: .init(phase: operation, message: message, progress: operation == .running ? progress : nil),
             resources: resources.map { r in
-                .init(kind: r.ref.kind, group: r.ref.group, namespace: r.ref.namespace, name: r.ref.name, status: r.inSync ? "Synced" : "OutOfSync",
-                      health: r.health.status.rawValue, action: r.action.rawValue, message: r.message)
+                .init(kind: r.ref.kind, group: r.ref.group, namespace: r.ref.namespace, name: r.ref.name, status: r.inSync ? .synced : .outOfSync,
+                      health: r.health.status, action: r.action, message: r.message)
             },
             hooks: hooks.isEmpty ? nil : hooks.map { h in
                 .init(kind: h.ref.kind, group: h.ref.group, namespace: h.ref.namespace, name: h.ref.name, phase: h.phase.rawValue, status: h.status.rawValue,
@@ -126,7 +126,7 @@ public struct AppSyncer: Sendable {
                           dryRun: Bool = false, includeDiff: Bool = false,
                           objectProblem: ((_ group: String, _ kind: String, _ namespace: String?) -> String?)? = nil,
                           policyCheck: ((_ objects: [JSONValue]) -> PolicyVerdict)? = nil,
-                          holdBack: ((_ revisions: [String]) -> (condition: String, reason: String)?)? = nil,
+                          holdBack: ((_ revisions: [String]) -> (condition: ConditionType, reason: String)?)? = nil,
                           willApply: ((_ revisions: [String]) -> Void)? = nil, resume resumed: SyncProgress? = nil) -> ReconcileResult {
         var dryRun = dryRun
         var resume = dryRun ? nil : resumed
@@ -197,7 +197,7 @@ public struct AppSyncer: Sendable {
             return true
         }
         if !notRun.isEmpty {
-            result.warnings.append((type: "SyncHooksNotRun", message: "\(notRun.count) hook\(notRun.count == 1 ? " is" : "s are") of a type no sync phase runs "
+            result.warnings.append((type: .syncHooksNotRun, message: "\(notRun.count) hook\(notRun.count == 1 ? " is" : "s are") of a type no sync phase runs "
                 + "(Argo CD runs PreSync, Sync, PostSync and SyncFail; Helm's pre/post-install and pre/post-upgrade map to them): not applied: "
                 + notRun.prefix(5).joined(separator: ", ") + (notRun.count > 5 ? " and \(notRun.count - 5) more" : "")))
         }
@@ -231,10 +231,10 @@ public struct AppSyncer: Sendable {
         }
         if let policyCheck {
             let verdict = policyCheck(desired.map(\.1) + hookObjects.map(\.1))
-            if !verdict.warnings.isEmpty { result.warnings.append((type: "PolicyWarning", message: verdict.warnings)) }
+            if !verdict.warnings.isEmpty { result.warnings.append((type: .policyWarning, message: verdict.warnings)) }
             if let denied = verdict.denied {
                 if dryRun {
-                    result.warnings.append((type: "PolicyViolation", message: denied + ": a sync would be refused"))
+                    result.warnings.append((type: .policyViolation, message: denied + ": a sync would be refused"))
                 } else {
                     result.syncStatus = .outOfSync
                     result.operation = .failed

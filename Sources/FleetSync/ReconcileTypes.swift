@@ -1,25 +1,5 @@
+import FleetModel
 import FleetKube
-
-/// Whether what runs matches git (Argo CD's sync status).
-public enum SyncStatus: String, Sendable, Codable {
-    case synced = "Synced"
-    case outOfSync = "OutOfSync"
-    /// The comparison could not be made (a source did not render).
-    case unknown = "Unknown"
-}
-
-/// The outcome of a sync operation.
-public enum OperationPhase: String, Sendable, Codable {
-    case running = "Running"
-    case succeeded = "Succeeded"
-    case failed = "Failed"
-}
-
-/// What a sync did to one resource.
-public enum ResourceAction: String, Sendable, Codable {
-    case none = ""
-    case created, configured, unchanged, pruned, failed
-}
 
 /// Why a reconcile did not sync: decides the Application's condition, never read back from a message.
 public enum ReconcileFailure: String, Sendable {

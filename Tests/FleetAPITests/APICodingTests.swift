@@ -70,9 +70,9 @@ import Testing
 
 /// A stored status reads back field by field: one field an older hub wrote differently does not lose the others.
 @Test func statusReadsBackFieldByField() throws {
-    var status = ApplicationStatus(sync: .init(status: "Synced", revisions: ["abc"]), health: .init(status: "Healthy"),
-                                   operationState: .init(phase: "Succeeded", message: "ok"))
-    status.conditions = [.init("Pinned", "pinned to abc")]
+    var status = ApplicationStatus(sync: .init(status: .synced, revisions: ["abc"]), health: .init(status: .healthy),
+                                   operationState: .init(phase: .succeeded, message: "ok"))
+    status.conditions = [.init(.pinned, "pinned to abc")]
     status.cluster = "prod-eu"
     let json = status.json
     // Only what is set is written, in a fixed order.
@@ -83,4 +83,24 @@ import Testing
     odd.set("unknownField", 1)
     let back = ApplicationStatus(odd)
     #expect(back.health == nil && back.sync == status.sync && back.conditions == status.conditions && back.cluster == "prod-eu")
+}
+
+/// Statuses are typed values stored as Argo CD's words: the JSON is unchanged, an empty phase is "no operation",
+/// and a word this version does not know reads as Unknown instead of losing the field.
+@Test func typedStatusesKeepArgoCDsWords() throws {
+    let status = ApplicationStatus(sync: .init(status: .outOfSync), health: .init(status: .degraded, message: "crash"),
+                                   operationState: .init(phase: nil, message: "compared"))
+    let json = status.json
+    #expect(json.value(at: ["sync", "status"]) == "OutOfSync")
+    #expect(json.value(at: ["health", "status"]) == "Degraded")
+    #expect(json.value(at: ["operationState", "phase"]) == "")
+    #expect(ApplicationStatus(json).operationState?.phase == nil)
+    var newer = json
+    newer.set("sync", .object([("status", "Drifting"), ("revisions", .array([]))]))
+    newer.set("conditions", .array([.object([("type", "FutureCondition"), ("message", "m")])]))
+    let read = ApplicationStatus(newer)
+    #expect(read.sync?.status == .unknown && read.health?.status == .degraded)
+    #expect(read.conditions?.first?.type == .unknown && read.conditions?.first?.message == "m")
+    #expect(ApplicationStatus.syncStatus(of: json) == .outOfSync && ApplicationStatus.healthStatus(of: json) == .degraded)
+    #expect(ApplicationStatus.operationPhase(of: json) == nil)
 }

@@ -2,14 +2,14 @@ import FleetDashboard
 import FleetModel
 import Testing
 
-private func e(_ name: String, _ appSet: String = "web", cluster: String? = "eu", active: String? = nil, sync: String = "Synced",
-               health: String = "Healthy", labels: [String: String] = [:], project: String = "default") -> BoardEntry {
+private func e(_ name: String, _ appSet: String = "web", cluster: String? = "eu", active: String? = nil, sync: SyncStatus = .synced,
+               health: HealthStatus = .healthy, labels: [String: String] = [:], project: String = "default") -> BoardEntry {
     BoardEntry(name: name, appSet: appSet, cluster: cluster, activeCluster: active, project: project, labels: labels, sync: sync, health: health)
 }
 
 private let sample = Board([
-    e("web-eu"), e("web-us", cluster: "us", sync: "OutOfSync"), e("api-eu", "api", health: "Degraded", labels: ["team": "pay"]),
-    e("api-us", "api", cluster: "us", labels: ["team": "pay"]), e("db-eu", "db", active: "dr", health: "Progressing", labels: ["team": "data"]),
+    e("web-eu"), e("web-us", cluster: "us", sync: .outOfSync), e("api-eu", "api", health: .degraded, labels: ["team": "pay"]),
+    e("api-us", "api", cluster: "us", labels: ["team": "pay"]), e("db-eu", "db", active: "dr", health: .progressing, labels: ["team": "data"]),
 ])
 
 @Test(arguments: [
@@ -46,11 +46,11 @@ func boardPages(filter: BoardFilter, after: String?, limit: Int, names: [String]
     var board = Board([e("b"), e("d")])
     board.put(e("c"))
     board.put(e("a"))
-    board.put(e("c", sync: "OutOfSync"))   // an update keeps one entry
+    board.put(e("c", sync: .outOfSync))   // an update keeps one entry
     board.remove("d")
     board.remove("zz")                     // absent: nothing happens
     #expect(board.names == ["a", "b", "c"])
-    #expect(board["c"]?.sync == "OutOfSync")
+    #expect(board["c"]?.sync == .outOfSync)
     #expect(board["zz"] == nil)
     #expect(board.count == 3)
     // Byte order, as the API pages: upper case before lower case.
@@ -88,7 +88,7 @@ func boardPages(filter: BoardFilter, after: String?, limit: Int, names: [String]
     ("Synced", "Degraded", .bad), ("OutOfSync", "Missing", .bad), ("Unknown", "Unknown", .unknown), ("Synced", "Suspended", .muted),
 ])
 func applicationTones(sync: String, health: String, tone: Tone) {
-    #expect(Tone.of(sync: sync, health: health) == tone)
+    #expect(Tone.of(sync: SyncStatus(text: sync), health: HealthStatus(text: health)) == tone)
 }
 
 @Test(arguments: [

@@ -65,7 +65,7 @@ private let viewer = Viewer(account: "ops", role: "role:admin", csrf: "c5rf")
 @Test(arguments: ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "' onmouseover='alert(1)", "a&b"])
 func userTextIsEscaped(evil: String) {
     let renderer = Renderer()
-    let board = Board([BoardEntry(name: "web", appSet: evil, cluster: evil, labels: ["team": evil], sync: evil, health: "Healthy")])
+    let board = Board([BoardEntry(name: "web", appSet: evil, cluster: evil, labels: ["team": evil], sync: .synced, health: .healthy)])
     let cards = [ClusterCard(name: evil, labels: ["env": evil], secondary: evil, state: "Healthy", cordoned: false)]
     var pages = [
         renderer.fleet(cards: cards, counts: board.countsByCluster(), moved: board.moved(), groupBy: "env", selector: evil, problem: evil, viewer: viewer),

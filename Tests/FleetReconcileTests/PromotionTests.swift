@@ -35,16 +35,16 @@ func badPromotionsNameTheField(text: String, field: String) {
 @Test func promotionGates() throws {
     let p = try Promotion.parse(three, file: nil)
     #expect(p.stage(of: ["env": "staging"]) == 1 && p.stage(of: ["env": "qa"]) == nil)
-    let healthy = [Promotion.Member(name: "web-dev", sync: "Synced", health: "Healthy", revision: "r1", since: "t")]
+    let healthy = [Promotion.Member(name: "web-dev", sync: .synced, health: .healthy, revision: "r1", since: "t")]
     let now = 10_000.0
     // Healthy for 5 minutes of the 10 required.
     var b = p.blocker(promoting: 1, previous: healthy, approved: { _ in false }, now: now, since: { _ in now - 300 })
     #expect(b?.contains("healthy for 300 s of the 600 s required") == true, "\(b ?? "")")
     #expect(p.blocker(promoting: 1, previous: healthy, approved: { _ in false }, now: now, since: { _ in now - 601 }) == nil)
     // Not healthy, or two revisions: refused.
-    let degraded = [Promotion.Member(name: "web-dev", sync: "Synced", health: "Degraded", revision: "r1", since: "t")]
+    let degraded = [Promotion.Member(name: "web-dev", sync: .synced, health: .degraded, revision: "r1", since: "t")]
     #expect(p.blocker(promoting: 1, previous: degraded, approved: { _ in true }, now: now, since: { _ in 0 })?.contains("not Synced and Healthy: web-dev") == true)
-    let mixed = healthy + [Promotion.Member(name: "web-dev2", sync: "Synced", health: "Healthy", revision: "r2", since: "t")]
+    let mixed = healthy + [Promotion.Member(name: "web-dev2", sync: .synced, health: .healthy, revision: "r2", since: "t")]
     #expect(p.blocker(promoting: 1, previous: mixed, approved: { _ in true }, now: now, since: { _ in 0 })?.contains("one revision") == true)
     // prod: the approval of that revision is needed.
     b = p.blocker(promoting: 2, previous: healthy, approved: { $0 == "r0" }, now: now, since: { _ in 0 })

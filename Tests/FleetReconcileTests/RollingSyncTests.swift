@@ -12,7 +12,7 @@ private let envSteps = strategy(#"""
  {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}], "maxUpdate": "50%"}]
 """#)
 
-private func app(_ name: String, _ env: String?, _ sync: String = "OutOfSync", _ health: String = "Healthy", syncing: Bool = false) -> RollingSync.App {
+private func app(_ name: String, _ env: String?, _ sync: SyncStatus = .outOfSync, _ health: HealthStatus = .healthy, syncing: Bool = false) -> RollingSync.App {
     RollingSync.App(name: name, labels: env.map { ["env": $0] } ?? [:], sync: sync, health: health, syncing: syncing)
 }
 
@@ -57,30 +57,30 @@ func badStrategiesNameTheField(text: String, field: String) {
     #expect(!wait.mayApply && wait.reason?.contains("step 2 (env in (staging)) waits for step 1 (env in (dev))") == true, "\(wait)")
     #expect(plan.decision(for: "a-x", rollout: r).reason?.contains("matches no step") == true)
     // dev synced but still Progressing: staging still waits.
-    plan = r.plan([app("a-dev", "dev", "Synced", "Progressing"), app("a-stg1", "staging"), app("a-stg2", "staging")])
+    plan = r.plan([app("a-dev", "dev", .synced, .progressing), app("a-stg1", "staging"), app("a-stg2", "staging")])
     #expect(plan.status["a-dev"] == .progressing && plan.status["a-stg1"] == .waiting)
     // dev healthy: staging, one at a time (maxUpdate 1).
-    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging"), app("a-stg2", "staging"), app("a-prod1", "prod")])
+    plan = r.plan([app("a-dev", "dev", .synced), app("a-stg1", "staging"), app("a-stg2", "staging"), app("a-prod1", "prod")])
     #expect(plan.activeStep == 1 && plan.status["a-stg1"] == .pending && plan.status["a-stg2"] == .waiting && plan.status["a-prod1"] == .waiting)
     #expect(plan.decision(for: "a-stg2", rollout: r).reason?.contains("at most 1 at a time") == true)
-    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging", syncing: true), app("a-stg2", "staging")])
+    plan = r.plan([app("a-dev", "dev", .synced), app("a-stg1", "staging", syncing: true), app("a-stg2", "staging")])
     #expect(plan.status["a-stg1"] == .progressing && plan.status["a-stg2"] == .waiting)
     // Everything done: complete; a drifted app anywhere may heal.
-    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-stg1", "staging", "Synced"), app("a-prod1", "prod", "OutOfSync")])
+    plan = r.plan([app("a-dev", "dev", .synced), app("a-stg1", "staging", .synced), app("a-prod1", "prod", .outOfSync)])
     #expect(plan.activeStep == 2 && plan.status["a-prod1"] == .pending)
-    plan = r.plan([app("a-dev", "dev", "Synced"), app("a-prod1", "prod", "Synced")])
+    plan = r.plan([app("a-dev", "dev", .synced), app("a-prod1", "prod", .synced)])
     #expect(plan.activeStep == nil && plan.status.values.allSatisfy { $0 == .healthy })
 }
 
 @Test func aDegradedApplicationHaltsTheRollout() throws {
     let r = try #require(try RollingSync.parse(envSteps))
-    let plan = r.plan([app("a-dev", "dev", "Synced", "Degraded"), app("b-dev", "dev"), app("a-stg1", "staging")])
+    let plan = r.plan([app("a-dev", "dev", .synced, .degraded), app("b-dev", "dev"), app("a-stg1", "staging")])
     #expect(plan.isHalted && plan.haltedBy == ["a-dev"])
     // Its own step goes on (a fix rolls out that way); the later ones wait.
     #expect(plan.status["b-dev"] == .pending && plan.status["a-stg1"] == .waiting)
     #expect(plan.decision(for: "a-stg1", rollout: r).reason?.contains("halted at step 1: a-dev is Degraded") == true)
     // A Degraded Application of a later step does not halt the steps before it.
-    let later = r.plan([app("a-dev", "dev"), app("a-stg1", "staging", "Synced", "Degraded")])
+    let later = r.plan([app("a-dev", "dev"), app("a-stg1", "staging", .synced, .degraded)])
     #expect(!later.isHalted && later.status["a-dev"] == .pending)
 }
 
@@ -97,9 +97,9 @@ func badStrategiesNameTheField(text: String, field: String) {
 ])
 func laterStepsWaitForAHealthAssessedAfterTheSync(devRevision: String, devHealthRevision: String?, prodMayApply: Bool) throws {
     let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
-    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: devRevision,
+    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: .synced, health: .healthy, revision: devRevision,
                               healthRevision: .some(devHealthRevision))
-    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: "OutOfSync", health: "Healthy", revision: "A")
+    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: .outOfSync, health: .healthy, revision: "A")
     let plan = rollout.plan([dev, prod], target: "B")
     #expect(plan.decision(for: "web-p1", rollout: rollout).mayApply == prodMayApply, "\(plan)")
     // Dev, not yet known Healthy at B, is updating (not Waiting, not Healthy) in what the API shows.
@@ -110,9 +110,9 @@ func laterStepsWaitForAHealthAssessedAfterTheSync(devRevision: String, devHealth
 /// its place of the step's `maxUpdate`, and its step is not done.
 @Test func aClaimedSyncTakesAPlaceOfTheStep() throws {
     let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}], "maxUpdate": 1}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
-    let d1 = RollingSync.App(name: "d1", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: "A")
-    let d2 = RollingSync.App(name: "d2", labels: ["env": "dev"], sync: "Synced", health: "Healthy", revision: "B")
-    let p1 = RollingSync.App(name: "p1", labels: ["env": "prod"], sync: "OutOfSync", health: "Healthy", revision: "A")
+    let d1 = RollingSync.App(name: "d1", labels: ["env": "dev"], sync: .synced, health: .healthy, revision: "A")
+    let d2 = RollingSync.App(name: "d2", labels: ["env": "dev"], sync: .synced, health: .healthy, revision: "B")
+    let p1 = RollingSync.App(name: "p1", labels: ["env": "prod"], sync: .outOfSync, health: .healthy, revision: "A")
     #expect(rollout.plan([d1, d2, p1], target: "B").status["d1"] == .pending)
     var claimed = d2
     claimed.syncing = true
@@ -123,11 +123,11 @@ func laterStepsWaitForAHealthAssessedAfterTheSync(devRevision: String, devHealth
 
 /// An Application still settling from the revision before (synced A, Progressing, or Healthy not yet assessed)
 /// when B arrives has no right to apply B: its step waits for the earlier ones like any other.
-@Test(arguments: [("Progressing", "A" as String?), ("Healthy", nil as String?)])
-func settlingAtTheRevisionBeforeGivesNoRightToTheNext(prodHealth: String, prodHealthRevision: String?) throws {
+@Test(arguments: [(HealthStatus.progressing, "A" as String?), (HealthStatus.healthy, nil as String?)])
+func settlingAtTheRevisionBeforeGivesNoRightToTheNext(prodHealth: HealthStatus, prodHealthRevision: String?) throws {
     let rollout = try #require(try RollingSync.parse(strategy(#"[{"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]}, {"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod"]}]}]"#)))
-    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: "OutOfSync", health: "Healthy", revision: "A")
-    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: "Synced", health: prodHealth, revision: "A",
+    let dev = RollingSync.App(name: "web-d1", labels: ["env": "dev"], sync: .outOfSync, health: .healthy, revision: "A")
+    let prod = RollingSync.App(name: "web-p1", labels: ["env": "prod"], sync: .synced, health: prodHealth, revision: "A",
                                healthRevision: .some(prodHealthRevision))
     let plan = rollout.plan([dev, prod], target: "B")
     #expect(!plan.decision(for: "web-p1", rollout: rollout).mayApply, "\(plan)")

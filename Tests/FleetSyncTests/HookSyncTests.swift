@@ -77,7 +77,7 @@ private func exists(_ world: World, _ kind: String, _ name: String) throws -> Bo
     // Hooks are not resources of the Application; a Helm test hook is named, not applied.
     #expect(result.resources.map(\.ref.kind) == ["Deployment"])
     #expect(!(try exists(world, "Job", "helm-test")))
-    #expect(result.warnings.contains { $0.type == "SyncHooksNotRun" && $0.message.contains("helm-test (test)") })
+    #expect(result.warnings.contains { $0.type == .syncHooksNotRun && $0.message.contains("helm-test (test)") })
     // In sync now: no sync, no hooks; the kept PostSync Job is not pruned.
     let again = world.syncer.reconcileToEnd(application("hooks", path: "app", automated: "prune"))
     #expect(again.syncStatus == .synced && again.operation == nil && again.hooks.isEmpty)
