@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "flotilla", targets: ["flotilla"]),
         .executable(name: "flotilla-bench", targets: ["flotilla-bench"]),
+        .executable(name: "flotilla-fuzz", targets: ["flotilla-fuzz"]),
         .library(name: "FleetModel", targets: ["FleetModel"]),
         .library(name: "FleetConfig", targets: ["FleetConfig"]),
         .library(name: "FleetTemplate", targets: ["FleetTemplate"]),
@@ -187,6 +188,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/FleetBench",
+            swiftSettings: strict
+        ),
+        // `flotilla-fuzz`: the fuzz targets (docs/security.md). Built by `.ci/fuzz` with `-sanitize=fuzzer,address` and
+        // `-DFUZZING` (libFuzzer's main); in a plain build it replays saved inputs.
+        .executableTarget(
+            name: "flotilla-fuzz",
+            dependencies: ["FleetModel", "FleetConfig", "FleetTemplate", "FleetHelm", "FleetGenerators", "FleetAuth", "FleetPolicy",
+                           "FleetReconcile", "FleetServing", "FleetSim", "FleetDashboard"],
+            path: "Sources/FleetFuzz",
+            exclude: ["Corpus", "Dictionaries"],
             swiftSettings: strict
         ),
         .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
