@@ -55,11 +55,15 @@ let targets: [FuzzTarget] = [
             _ = YAMLOutput.render(document)
         }
     },
-    FuzzTarget(name: "json", input: "a JSON document: parsed, printed and parsed again (the two must be equal), decoded as a status") { bytes in
+    FuzzTarget(name: "json", input: "a JSON document: parsed, printed and parsed again (the two must be equal), applied as a merge patch, decoded as a status") { bytes in
         guard let value = try? JSONParser.parse(text(bytes)) else { return }
         let printed = value.serialized(pretty: false)
         guard let again = try? JSONParser.parse(printed) else { preconditionFailure("JSON printed by JSONValue does not parse: \(printed.prefix(200))") }
         precondition(sameJSON(again, value), "JSON printed by JSONValue does not parse back to the same value: \(printed.prefix(200))")
+        // As a merge patch (RFC 7386) over itself and over an object: the result is a value that prints and parses.
+        for patched in [value.merging(patch: value), JSONValue.object([("a", .int(1)), ("b", value)]).merging(patch: value)] {
+            precondition((try? JSONParser.parse(patched.serialized(pretty: false))) != nil, "a merge patch made JSON that does not parse")
+        }
         _ = ApplicationStatus(value)
         _ = try? JSONCoding.decode(SyncProgress.self, from: value)
     },

@@ -93,24 +93,35 @@ public enum JSONParser {
             pos += w.count
         }
 
+        /// RFC 8259's number: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. One too large for a float64 is
+        /// refused, as Go's decoder refuses it (it would print as `null`).
         mutating func number() throws -> JSONValue {
             let start = pos
-            var isInt = true
+            func digits() -> Int {
+                let from = pos
+                while pos < bytes.count, bytes[pos] >= 48, bytes[pos] <= 57 { pos += 1 }
+                return pos - from
+            }
             if pos < bytes.count, bytes[pos] == UInt8(ascii: "-") { pos += 1 }
-            while pos < bytes.count {
-                let b = bytes[pos]
-                if b >= 48 && b <= 57 { pos += 1; continue }
-                if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") {
-                    isInt = false
-                    pos += 1
-                    continue
-                }
-                break
+            let leadingZero = pos < bytes.count && bytes[pos] == 48
+            let integer = digits()
+            if integer == 0 { throw error("invalid number: a digit must follow '-'") }
+            if leadingZero && integer > 1 { throw error("invalid number: leading zero") }
+            var isInt = true
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
+                pos += 1
+                isInt = false
+                if digits() == 0 { throw error("invalid number: a digit must follow '.'") }
+            }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
+                pos += 1
+                isInt = false
+                if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
+                if digits() == 0 { throw error("invalid number: a digit must follow the exponent") }
             }
             let text = String(decoding: bytes[start..<pos], as: UTF8.self)
-            if text.isEmpty || text == "-" { throw error("unexpected character") }
             if isInt, let i = Int(text) { return .int(i) }
-            guard let d = Double(text) else { throw error("invalid number '\(text)'") }
+            guard let d = Double(text), d.isFinite else { throw error("number \(text.prefix(40)) is out of range") }
             return .double(d)
         }
 

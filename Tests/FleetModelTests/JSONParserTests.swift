@@ -29,3 +29,18 @@ import Testing
     let deep = value.deepMerged(with: .object([("k0", .int(100)), ("extra", .int(1))]), conflict: .override)
     #expect(deep.objectValue?.count == count + 1 && deep["k0"] == .int(100))
 }
+
+/// Numbers follow RFC 8259's grammar, as Go's decoder reads them: what it refuses is refused, naming the offset;
+/// a number too large for a float64 is out of range (it would print back as `null`: found by `.ci/fuzz json`,
+/// whose input is the first bad case).
+@Test(arguments: ["888888888888E888388", "-1e999", "01", "-", "1.", ".5", "1e", "1e+", "+1", "--1", "1.2.3", "0x10", "1-2"])
+func invalidNumbersAreRefused(text: String) {
+    #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
+}
+
+@Test(arguments: [("0", JSONValue.int(0)), ("-0", .int(0)), ("10", .int(10)), ("-12", .int(-12)), ("1.5", .double(1.5)), ("1e3", .double(1000)),
+                  ("2E-2", .double(0.02)), ("-0.0", .double(-0.0)), ("1e308", .double(1e308)), ("99999999999999999999", .double(1e20))])
+func validNumbersParse(text: String, value: JSONValue) throws {
+    #expect(try JSONParser.parse(text) == value)
+    #expect(try JSONParser.parse("[\(text)]") == .array([value]))
+}
