@@ -5,6 +5,7 @@ import FleetReconcile
 import FleetStore
 import NIOConcurrencyHelpers
 import Foundation
+import Logging
 import ServiceLifecycle
 
 /// Cluster health, failover to secondaries and failback, and the operator commands on clusters.
@@ -148,6 +149,37 @@ final class FailoverController: Service, @unchecked Sendable {
         let event = HubEvent(.clusterStateChanged, cluster: cluster, message: message)
         // The store announces the event once it is committed (Hub.init registers `announce`).
         do { try context.store.setClusterState(cluster, state, event: event) } catch { context.logger.error("cannot record the state of \(cluster): \(error)") }
+        if changed == .unreachable { markUnknown(on: cluster, because: error ?? "no answer") }
+        // Answering again: what runs there is compared now (the Unknown above is replaced at once, not at the resync).
+        if changed == .healthy, context.shard.holds(cluster: cluster) {
+            let targets = context.attempt(.storeRead, "read the Applications of \(cluster), which answers again", metadata: ["cluster": "\(cluster)"],
+                                          { try context.store.applicationTargets() }) ?? []
+            for target in targets where target.activeCluster == cluster { reconciler.pool.add(.app(target.name), cluster: cluster) }
+        }
+    }
+
+    /// The Applications running on a cluster that stopped answering: what runs there cannot be compared, so
+    /// their sync and health are Unknown with a ComparisonError naming the cluster (as Argo CD shows them), never
+    /// the Synced and Healthy of before. Those that fail over get their new place's status from the move; the
+    /// others keep this until a reconcile on the cluster, once it answers, writes what it finds.
+    func markUnknown(on cluster: String, because error: String) {
+        guard context.shard.holds(cluster: cluster) else { return }
+        let targets = context.attempt(.storeRead, "read the Applications on unreachable cluster \(cluster)", metadata: ["cluster": "\(cluster)"],
+                                      { try context.store.applicationTargets() }) ?? []
+        for target in targets where target.activeCluster == cluster {
+            let meta: Logger.Metadata = ["application": "\(target.name)", "cluster": "\(cluster)"]
+            guard let app = context.attempt(.storeRead, "read Application \(target.name)", metadata: meta, { try context.store.application(named: target.name) }) ?? nil,
+                  app.activeCluster == cluster else { continue }
+            var status = ApplicationStatus(app.status)
+            status.sync = .init(status: .unknown, revisions: status.sync?.revisions ?? [])
+            status.health = .init(status: .unknown, message: "cluster \(cluster) is Unreachable")
+            var conditions = (status.conditions ?? []).filter { $0.type != .comparisonError }
+            conditions.append(.init(.comparisonError, "cluster \(cluster) is Unreachable: \(error)"))
+            status.conditions = conditions
+            if context.attempt(.storeWrite, "write the Unknown status of \(target.name)", metadata: meta, { try context.store.setStatus(target.name, status.json) }) != nil {
+                context.metrics.record(app: target.name, status: status)
+            }
+        }
     }
 
     // MARK: - Placement

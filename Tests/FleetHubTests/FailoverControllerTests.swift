@@ -102,6 +102,29 @@ private struct FailoverWorld {
     #expect(world.placement?.active == "b")
 }
 
+/// An Application on a cluster that stopped answering, with nowhere to go (it opts out of failover): its sync and
+/// health are Unknown with a ComparisonError naming the cluster — never the Synced and Healthy of before.
+@Test func applicationsOnAnUnreachableClusterAreUnknown() throws {
+    let world = try FailoverWorld()
+    defer { world.stop() }
+    let object: JSONValue = .object([("metadata", .object([("name", "api-c"), ("annotations", .object([("flotilla.io/failover", "false")]))])),
+                                     ("spec", .object([("destination", .object([("name", "c"), ("namespace", "api")]))]))])
+    try world.hub.store.apply(creating: [StoredApplication(name: "api-c", appSet: "api", cluster: "c", object: object)], updating: [], deleting: [],
+                              appSet: "api", prune: false)
+    let synced = ApplicationStatus(sync: .init(status: .synced, revisions: ["abc"]), health: .init(status: .healthy))
+    try world.hub.store.setStatus("api-c", synced.json)
+    world.probe("c", ok: false, times: 2)
+    #expect(ApplicationStatus(try #require(try world.hub.store.application(named: "api-c")).status) == synced, "Suspect changes nothing")
+    world.probe("c", ok: false)
+    let status = ApplicationStatus(try #require(try world.hub.store.application(named: "api-c")).status)
+    #expect(status.sync?.status == .unknown && status.sync?.revisions == ["abc"])
+    #expect(status.health?.status == .unknown)
+    let condition = try #require(status.conditions?.first { $0.type == .comparisonError })
+    #expect(condition.message.hasPrefix("cluster c is Unreachable: connection refused"), "\(condition.message)")
+    // Applications elsewhere keep their status.
+    #expect(ApplicationStatus(try #require(try world.hub.store.application(named: "web-a")).status).sync == nil)
+}
+
 /// How each event is logged: what needs a person is a warning, the audit trail is detail.
 @Test func eventSeverity() {
     let table: [(HubEvent, HubEventType.Severity)] = [
