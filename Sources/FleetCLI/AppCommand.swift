@@ -248,19 +248,28 @@ struct AppSetCommand: ParsableCommand {
             let value = try hub.client.get(Items<PreviewedApplicationSet>.self, "/api/v1/applicationsets/preview", method: "POST", body: try readText(file),
                                            contentType: "application/yaml")
             if output != .table { AppCommand.show(value, output) { "" }; return }
+            var unrendered = 0
             for item in value.items {
                 print("ApplicationSet \(item.name):")
                 for app in item.applications {
                     let mark = app.change == "create" ? "+" : app.change == "delete" ? "-" : "~"
-                    print("\(mark) \(app.name) (\(app.change), cluster \(app.cluster ?? "<none>"))")
+                    let state = app.sync.map { ", \($0)" } ?? ""
+                    print("\(mark) \(app.name) (\(app.change), cluster \(app.cluster ?? "<none>")\(state))")
+                    // A source that does not render is what the Application would show: said here, not only in -o json.
+                    if app.sync == SyncStatus.unknown.rawValue, let message = app.message, !message.isEmpty {
+                        print("  ! \(message)")
+                        unrendered += 1
+                    }
                     if let d = app.applicationDiff, !d.isEmpty { print(d) }
                     for r in app.resources ?? [] {
                         if let d = r.diff { print(d, terminator: d.hasSuffix("\n") ? "" : "\n") }
                     }
                 }
-                if item.plan.unchanged > 0 { print("  \(item.plan.unchanged) Applications unchanged") }
+                if item.plan.unchanged > 0 { print("  \(item.plan.unchanged) Application\(item.plan.unchanged == 1 ? "" : "s") unchanged") }
                 for p in item.problems { print("! \(p.application) skipped: \(p.message)") }
             }
+            // Scripts and CI see a preview whose sources do not render.
+            if unrendered > 0 { throw CLIError("\(unrendered) Application\(unrendered == 1 ? "'s source does" : "s' sources do") not render") }
         }
     }
 

@@ -147,6 +147,15 @@ import Testing
     let preview = try hub.api("POST", "/api/v1/applicationsets/preview", body: extra, expect: 200)
     let item = try #require(preview["items"]?.arrayValue?.first?["applications"]?.arrayValue?.first)
     #expect(item["name"] == "cache-prod" && item["change"] == "create")
+    // The CLI's table says the same; a source that does not render is said in the table and fails the command.
+    let file = hub.cli.write("extra.yaml", extra)
+    let shown = try CLI.runProcess(CLI.binary, ["appset", "preview", "-f", file, "--server", hub.url], environment: hub.env)
+    #expect(shown.status == 0 && shown.stdout.contains("+ cache-prod (create, cluster prod, OutOfSync)"), "\(shown.stdout) \(shown.stderr)")
+    let missing = hub.cli.write("missing.yaml", directoryAppSet(name: "extra", env: "prod", path: "extra/*")
+        .replacingOccurrences(of: "path: '{{path}}'", with: "path: 'nowhere/{{path.basename}}'"))
+    let broken = try CLI.runProcess(CLI.binary, ["appset", "preview", "-f", missing, "--server", hub.url], environment: hub.env)
+    #expect(broken.status == 1 && broken.stdout.contains("+ cache-prod (create, cluster prod, Unknown)"), "\(broken.stdout) \(broken.stderr)")
+    #expect(broken.stdout.contains("  ! ") && broken.stderr.contains("1 Application's source does not render"), "\(broken.stdout) \(broken.stderr)")
     #expect(item["resources"]?.arrayValue?.first?["diff"]?.stringValue?.contains("+  value: \"1\"") == true, "\(item)")
     #expect(try hub.applications()["cache-prod"] == nil)
 
