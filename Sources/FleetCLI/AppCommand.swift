@@ -158,8 +158,9 @@ struct AppCommand: ParsableCommand {
         func run() throws {
             let items = try hub.client.get(Items<SyncRecord>.self, AppCommand.path(name, "/history")).items
             AppCommand.show(items, output) {
-                TextTable.render(header: ["ID", "REVISION", "STARTED", "FINISHED", "RESULT", "RESOURCES"], rows: items.map { h in
-                    ["\(h.id)", String(h.revision.prefix(12)), h.startedAt, h.finishedAt, h.result, "\(h.resources.arrayValue?.count ?? 0)"]
+                TextTable.render(header: ["ID", "REVISION", "CLUSTER", "STARTED", "FINISHED", "RESULT", "RESOURCES", "AUTHOR", "COMMIT"], rows: items.map { h in
+                    ["\(h.id)", String(h.revision.prefix(12)), h.cluster ?? "", h.startedAt, h.finishedAt, h.result, "\(h.resources.arrayValue?.count ?? 0)",
+                     h.author ?? "", h.subject ?? ""]
                 })
             }
         }

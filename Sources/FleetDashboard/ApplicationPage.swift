@@ -22,7 +22,7 @@ public struct ApplicationPageInput: Sendable {
 extension Renderer {
     public func application(_ input: ApplicationPageInput, viewer: Viewer, flash: Flash?) -> String {
         struct ResourceView { let kind, namespace, name, sync, syncTone, health, healthTone, message: String }
-        struct HistoryView { let id: Int, revision, startedAt, finishedAt, result, tone: String }
+        struct HistoryView { let id: Int, revision, subject, author, cluster, startedAt, finishedAt, result, tone: String }
         struct ConditionView { let type, message: String }
         struct View {
             let chrome: Chrome, name, base, csrf: String, canSync, canRollback: Bool, pinned: String?
@@ -50,7 +50,8 @@ extension Renderer {
         }
         let conditions = (status?.conditions ?? []).map { ConditionView(type: $0.type.rawValue, message: $0.message) }
         let history = input.detail.history.reversed().map { h in
-            HistoryView(id: h.id, revision: ApplicationRow.short(h.revision), startedAt: h.startedAt, finishedAt: h.finishedAt, result: h.result,
+            HistoryView(id: h.id, revision: ApplicationRow.short(h.revision), subject: h.subject ?? "", author: h.author ?? "", cluster: h.cluster ?? "",
+                        startedAt: h.startedAt, finishedAt: h.finishedAt, result: h.result,
                         tone: h.result == "Succeeded" ? Tone.good.cssClass : Tone.bad.cssClass)
         }
         let view = View(

@@ -176,11 +176,11 @@ enum Templates {
     </section>
     <section id="history" data-refresh aria-labelledby="history-title"><h2 id="history-title">History</h2>
     <table class="list">
-    <thead><tr><th scope="col">Id</th><th scope="col">Revision</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Result</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+    <thead><tr><th scope="col">Id</th><th scope="col">Revision</th><th scope="col">Commit</th><th scope="col">Cluster</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Result</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
     <tbody>
-    {{#history}}<tr><td>{{id}}</td><td class="mono">{{revision}}</td><td>{{startedAt}}</td><td>{{finishedAt}}</td><td><span class="pill {{tone}}">{{result}}</span></td>
+    {{#history}}<tr><td>{{id}}</td><td class="mono">{{revision}}</td><td>{{subject}}{{#author}}<br><small>{{author}}</small>{{/author}}</td><td>{{cluster}}</td><td>{{startedAt}}</td><td>{{finishedAt}}</td><td><span class="pill {{tone}}">{{result}}</span></td>
     <td>{{#canRollback}}<form method="post" action="{{base}}/rollback" data-confirm="Roll back to {{revision}} and pin it?"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{id}}"><button type="submit">Roll back and pin</button></form>{{/canRollback}}</td></tr>{{/history}}
-    {{^history}}<tr><td colspan="6">No sync yet.</td></tr>{{/history}}
+    {{^history}}<tr><td colspan="8">No sync yet.</td></tr>{{/history}}
     </tbody>
     </table>
     </section>

@@ -1,4 +1,5 @@
 import CGit2
+import FleetModel
 import Foundation
 
 /// A commit id: 40 hexadecimal characters.
@@ -83,6 +84,23 @@ public final class GitRepository {
         }
         defer { git_object_free(commit) }
         return CommitID(oid: git_object_id(commit).pointee)
+    }
+
+    /// The commit's author (`Name <email>`) and the first line of its message.
+    public func commitInfo(_ id: CommitID) throws -> CommitInfo {
+        guard var oid = git_oid(hex: id.hex) else { throw GitError(.invalid, "'\(id.hex)' is not a commit id") }
+        var found: OpaquePointer?
+        try check(git_commit_lookup(&found, handle, &oid), .unknownRevision, "repository \(displayName): commit \(id.short) not found")
+        guard let commit = found else { throw GitError(.unknownRevision, "repository \(displayName): commit \(id.short) not found") }
+        defer { git_commit_free(commit) }
+        let subject = git_commit_summary(commit).map { String(cString: $0) } ?? ""
+        var author = ""
+        if let signature = git_commit_author(commit)?.pointee {
+            let name = signature.name.map { String(cString: $0) } ?? ""
+            let email = signature.email.map { String(cString: $0) } ?? ""
+            author = email.isEmpty ? name : "\(name) <\(email)>"
+        }
+        return CommitInfo(subject: subject, author: author)
     }
 
     /// All directories and files of the commit's tree, recursively, in pre-order.

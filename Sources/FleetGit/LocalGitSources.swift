@@ -75,6 +75,10 @@ public struct RoutingGitSource: GitSource {
     public func readFile(repoURL: String, commit: String, path: String) throws -> Data {
         try source(repoURL).readFile(repoURL: repoURL, commit: commit, path: path)
     }
+
+    public func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? {
+        try source(repoURL).commitInfo(repoURL: repoURL, commit: commit)
+    }
 }
 
 /// A local git repository standing in for a remote URL: reads `path`'s own refs (through the mirror cache).
@@ -92,4 +96,6 @@ public struct AliasGitSource: GitSource {
     public func readFile(repoURL: String, commit: String, path: String) throws -> Data {
         try inner.readFile(repoURL: self.path, commit: commit, path: path)
     }
+
+    public func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? { try inner.commitInfo(repoURL: path, commit: commit) }
 }

@@ -63,4 +63,9 @@ public final class MirrorGitSource: GitSource, @unchecked Sendable {
         guard let id = CommitID(commit) else { throw GitError(.invalid, "'\(commit)' is not a commit id") }
         return try repository(repoURL).readFile(path, at: id)
     }
+
+    public func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? {
+        guard let id = CommitID(commit) else { throw GitError(.invalid, "'\(commit)' is not a commit id") }
+        return try repository(repoURL).commitInfo(id)
+    }
 }

@@ -47,4 +47,9 @@ struct APIGitSource: GitSource {
         try check(repoURL)
         return try inner.readFile(repoURL: repoURL, commit: commit, path: path)
     }
+
+    func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? {
+        try check(repoURL)
+        return try inner.commitInfo(repoURL: repoURL, commit: commit)
+    }
 }

@@ -24,6 +24,17 @@ extension ApplicationReconciler {
         }
     }
 
+    /// The author and subject of the commit a sync applied: its first source's, when that source is a git
+    /// repository (not a chart repository). Nil when it cannot be read (the history entry is written without it).
+    func commitInfo(_ object: JSONValue, revisions: [String]) -> CommitInfo? {
+        let sources = object.value(at: ["spec", "sources"])?.arrayValue ?? object.value(at: ["spec", "source"]).map { [$0] } ?? []
+        guard let source = sources.first, source["chart"] == nil, let url = source["repoURL"]?.stringValue,
+              let commit = revisions.first, commit.count == 40 else { return nil }
+        return context.attempt(.git, "read commit \(commit.prefix(12)) of \(url)", metadata: ["repository": "\(url)"]) {
+            try manifests.git.commitInfo(repoURL: url, commit: commit)
+        } ?? nil
+    }
+
     /// Seconds until a sync that has waited `waited` seconds on a wave (its resources becoming healthy, its hooks
     /// finishing) is looked at again.
     static func runningSyncInterval(waited: Double) -> Double { min(10, max(1, waited / 2)) }
@@ -42,7 +53,8 @@ extension ApplicationReconciler {
         status.reconciledAt = HubContext.timestamp(now)
         let revision = progress.revisions.joined(separator: ",")
         let history = SyncEntry(application: app.name, revision: revision, startedAt: HubContext.timestamp(Date(timeIntervalSince1970: progress.startedAt)),
-                                finishedAt: HubContext.timestamp(now), result: "Failed", resources: .array([]))
+                                finishedAt: HubContext.timestamp(now), result: "Failed", resources: .array([]), cluster: app.activeCluster,
+                                commit: commitInfo(app.object, revisions: progress.revisions))
         let event = HubEvent(.sync, cluster: app.activeCluster, application: app.name,
                              message: "sync of \(app.name) at \(revision.prefix(12)) terminated by \(by) while \(waited)")
         do {
@@ -197,7 +209,8 @@ extension ApplicationReconciler {
                 SyncRecord.Resource(kind: r.ref.kind, namespace: r.ref.namespace, name: r.ref.name, action: r.action.rawValue, message: r.message)
             })
             history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(syncStarted),
-                            finishedAt: HubContext.timestamp(finished), result: operation, resources: resources, limit: limit)
+                            finishedAt: HubContext.timestamp(finished), result: operation, resources: resources, limit: limit,
+                            cluster: cluster, commit: commitInfo(app.object, revisions: result.revisions))
         }
         var event: HubEvent?
         if (result.operation != nil && result.operation != .running) || request != nil || interrupted {

@@ -319,4 +319,6 @@ struct KnownRevisionsSource: GitSource {
     func readFile(repoURL: String, commit: String, path: String) throws -> Data {
         try inner.readFile(repoURL: repoURL, commit: commit, path: path)
     }
+
+    func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? { try inner.commitInfo(repoURL: repoURL, commit: commit) }
 }

@@ -99,8 +99,15 @@ public struct SyncEntry: Sendable {
     public var result: String
     public var resources: JSONValue
     public var limit: Int
+    /// The cluster it ran on.
+    public var cluster: String?
+    /// The commit's author and subject, when the source is a git repository the hub reads.
+    public var commit: CommitInfo?
 
-    public init(application: String, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue, limit: Int = 10) {
+    public init(application: String, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue, limit: Int = 10,
+                cluster: String? = nil, commit: CommitInfo? = nil) {
+        self.cluster = cluster
+        self.commit = commit
         self.application = application
         self.revision = revision
         self.startedAt = startedAt

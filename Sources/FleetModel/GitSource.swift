@@ -12,6 +12,25 @@ public protocol GitSource: Sendable {
 
     /// A file's content at a commit.
     func readFile(repoURL: String, commit: String, path: String) throws -> Data
+
+    /// Who made a commit and why (its subject line), when the source can say; nil otherwise.
+    func commitInfo(repoURL: String, commit: String) throws -> CommitInfo?
+}
+
+extension GitSource {
+    public func commitInfo(repoURL: String, commit: String) throws -> CommitInfo? { nil }
+}
+
+/// A commit's author and subject, as a sync's history shows them.
+public struct CommitInfo: Sendable, Equatable, Codable {
+    /// The first line of the commit message.
+    public var subject: String
+    /// `Name <email>`.
+    public var author: String
+    public init(subject: String, author: String) {
+        self.subject = subject
+        self.author = author
+    }
 }
 
 /// A commit's tree as generators need it.

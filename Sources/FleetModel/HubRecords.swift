@@ -182,6 +182,12 @@ public struct SyncRecord: Sendable, Equatable, Codable {
     public var result: String
     /// Per-resource results (`Resource` each).
     public var resources: JSONValue
+    /// The cluster it ran on (absent in records older than this field).
+    public var cluster: String?
+    /// The first line of the commit's message, and its author (`Name <email>`), when the source is a git
+    /// repository the hub reads.
+    public var subject: String?
+    public var author: String?
 
     /// What a sync did to one object.
     public struct Resource: Codable, Sendable, Equatable {
@@ -199,7 +205,11 @@ public struct SyncRecord: Sendable, Equatable, Codable {
         }
     }
 
-    public init(id: Int, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue) {
+    public init(id: Int, revision: String, startedAt: String, finishedAt: String, result: String, resources: JSONValue, cluster: String? = nil,
+                subject: String? = nil, author: String? = nil) {
+        self.cluster = cluster
+        self.subject = subject
+        self.author = author
         self.id = id
         self.revision = revision
         self.startedAt = startedAt

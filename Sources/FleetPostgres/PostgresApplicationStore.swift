@@ -280,8 +280,9 @@ public final class PostgresApplicationStore: ApplicationStore {
             .makeRandomAccess().get("id", as: Int.self) ?? 0
         let id = last + 1
         try db.execute("""
-            INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources)
-            VALUES (\(e.application), \(id), \(e.revision), \(e.startedAt), \(e.finishedAt), \(e.result), \(e.resources.serialized(pretty: false)))
+            INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources, cluster, subject, author)
+            VALUES (\(e.application), \(id), \(e.revision), \(e.startedAt), \(e.finishedAt), \(e.result), \(e.resources.serialized(pretty: false)),
+                    \(e.cluster), \(e.commit?.subject), \(e.commit?.author))
             """)
         try db.execute("DELETE FROM sync_history WHERE application = \(e.application) AND id <= \(id - max(1, e.limit))")
     }
@@ -292,7 +293,9 @@ public final class PostgresApplicationStore: ApplicationStore {
                 let r = row.makeRandomAccess()
                 return SyncRecord(id: try r.get("id", as: Int.self), revision: try r.text("revision"), startedAt: try r.text("started_at"),
                                   finishedAt: try r.text("finished_at"), result: try r.text("result"),
-                                  resources: (try? JSONParser.parse(try r.text("resources"))) ?? .array([]))
+                                  resources: (try? JSONParser.parse(try r.text("resources"))) ?? .array([]),
+                                  cluster: try r.get("cluster", as: String?.self), subject: try r.get("subject", as: String?.self),
+                                  author: try r.get("author", as: String?.self))
             }
         }
     }

@@ -118,6 +118,9 @@ enum PostgresSchema {
                 count   BIGINT NOT NULL DEFAULT 0
             );
             """),
+        ("v3-history-origin", """
+            ALTER TABLE sync_history ADD COLUMN cluster TEXT, ADD COLUMN subject TEXT, ADD COLUMN author TEXT;
+            """),
     ]
 
     /// Applies the migrations this database has not had yet; returns the names applied now.

@@ -221,8 +221,10 @@ public final class SQLiteApplicationStore: ApplicationStore {
     private static func insertHistory(_ db: Database, _ e: SyncEntry) throws -> Int {
         let id = (try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM sync_history WHERE application = ?"), arguments: [e.application]) ?? 0) + 1
         try db.cachedStatement(sql: """
-            INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [e.application, id, e.revision, e.startedAt, e.finishedAt, e.result, e.resources.serialized(pretty: false)])
+            INSERT INTO sync_history (application, id, revision, started_at, finished_at, result, resources, cluster, subject, author)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [e.application, id, e.revision, e.startedAt, e.finishedAt, e.result, e.resources.serialized(pretty: false),
+                                     e.cluster, e.commit?.subject, e.commit?.author])
         try db.cachedStatement(sql: "DELETE FROM sync_history WHERE application = ? AND id <= ?").execute(arguments: [e.application, id - max(1, e.limit)])
         return id
     }
@@ -252,7 +254,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM sync_history WHERE application = ? ORDER BY id", arguments: [name]).map { row in
                 SyncRecord(id: row["id"], revision: row["revision"], startedAt: row["started_at"], finishedAt: row["finished_at"],
-                           result: row["result"], resources: (try? JSONParser.parse(row["resources"] as String)) ?? .array([]))
+                           result: row["result"], resources: (try? JSONParser.parse(row["resources"] as String)) ?? .array([]),
+                           cluster: row["cluster"], subject: row["subject"], author: row["author"])
             }
         }
     }

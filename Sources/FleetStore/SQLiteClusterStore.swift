@@ -239,6 +239,12 @@ public final class SQLiteClusterStore: ClusterStore {
             try db.execute(sql: "ALTER TABLE cluster ADD COLUMN namespaces TEXT")
             try db.execute(sql: "ALTER TABLE cluster ADD COLUMN cluster_resources INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v8-history-origin") { db in
+            // Where a sync ran and the commit it applied (its subject and author).
+            try db.execute(sql: "ALTER TABLE sync_history ADD COLUMN cluster TEXT")
+            try db.execute(sql: "ALTER TABLE sync_history ADD COLUMN subject TEXT")
+            try db.execute(sql: "ALTER TABLE sync_history ADD COLUMN author TEXT")
+        }
         return migrator
     }
 

@@ -153,7 +153,7 @@ public final class InMemoryApplicationStore: ApplicationStore, @unchecked Sendab
             if let h = history {
                 var list = histories[name] ?? []
                 list.append(SyncRecord(id: (list.last?.id ?? 0) + 1, revision: h.revision, startedAt: h.startedAt, finishedAt: h.finishedAt,
-                                       result: h.result, resources: h.resources))
+                                       result: h.result, resources: h.resources, cluster: h.cluster, subject: h.commit?.subject, author: h.commit?.author))
                 histories[name] = Array(list.suffix(max(1, h.limit)))
             }
             let written = event.map(record)

@@ -29,6 +29,11 @@ import Testing
     }
     let history = try hub.api("GET", "/api/v1/applications/web-prod-a/history")["items"]?.arrayValue ?? []
     #expect(history.count >= 2 && history.last?["result"] == "Succeeded")
+    // Each entry says where it ran and which commit it applied, by whom.
+    #expect(history.last?["cluster"] == "prod-a" && history.last?["subject"] == "change", "\(history.last ?? .null)")
+    #expect(history.last?["author"] == "Flotilla <flotilla@example.invalid>")
+    let table = try CLI.runProcess(CLI.binary, ["app", "history", "web-prod-a", "--server", hub.url], environment: hub.env)
+    #expect(table.stdout.contains("CLUSTER") && table.stdout.contains("prod-a") && table.stdout.contains("Flotilla <flotilla@example.invalid>"), "\(table.stdout)")
 
     // A forged webhook is refused.
     let forged = try hub.raw("POST", "/api/v1/webhook/git", body: #"{"repository": {"clone_url": "\#(HubFixture.repoURL)"}}"#,

@@ -24,7 +24,7 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         let a = try #require(try reopened.application(named: "a"))
         #expect(a.status["health"] == "Healthy" && a.pinnedRevision == "abc123")
         #expect(try reopened.applications(cluster: "prod-eu").count == 2)
-        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope"])
+        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope", "v8-history-origin"])
     }
 }
 
