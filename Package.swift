@@ -200,7 +200,7 @@ let package = Package(
             exclude: ["Corpus", "Dictionaries"],
             swiftSettings: strict
         ),
-        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetModelTests", dependencies: ["FleetModel"], exclude: ["FuzzInputs"], swiftSettings: strict),
         .testTarget(name: "FleetConfigTests", dependencies: ["FleetConfig", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetTemplateTests", dependencies: ["FleetTemplate", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHelmTests", dependencies: ["FleetHelm", "FleetModel", "FleetConfig"], swiftSettings: strict),

@@ -149,10 +149,22 @@ public enum JSONParser {
                     case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
                         var code = try hex4()
-                        if (0xD800..<0xDC00).contains(code), pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
-                            pos += 2
-                            let low = try hex4()
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        // A high surrogate pairs with a low one that follows; unpaired halves are U+FFFD (as Go
+                        // decodes them), and an escape after an unpaired high surrogate is read on its own.
+                        if (0xD800..<0xDC00).contains(code) {
+                            let mark = pos
+                            if pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
+                                pos += 2
+                                let low = try hex4()
+                                if (0xDC00..<0xE000).contains(low) {
+                                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                                } else {
+                                    pos = mark
+                                    code = 0xFFFD
+                                }
+                            } else {
+                                code = 0xFFFD
+                            }
                         }
                         let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                         out.append(contentsOf: Array(String(Character(scalar)).utf8))
@@ -166,9 +178,19 @@ public enum JSONParser {
             throw error("unterminated string")
         }
 
+        /// Exactly four hexadecimal digits.
         mutating func hex4() throws -> UInt32 {
-            guard pos + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[pos..<pos + 4], as: UTF8.self), radix: 16) else {
-                throw error("invalid \\u escape")
+            guard pos + 4 <= bytes.count else { throw error("invalid \\u escape") }
+            var v: UInt32 = 0
+            for b in bytes[pos..<pos + 4] {
+                let digit: UInt8
+                switch b {
+                case 48...57: digit = b - 48
+                case 65...70: digit = b - 55
+                case 97...102: digit = b - 87
+                default: throw error("invalid \\u escape")
+                }
+                v = v << 4 | UInt32(digit)
             }
             pos += 4
             return v

@@ -1,4 +1,5 @@
 import FleetModel
+import Foundation
 import Testing
 
 /// Objects with many keys parse and merge in time linear in the key count (a ConfigMap with 200,000 entries used
@@ -43,4 +44,28 @@ func invalidNumbersAreRefused(text: String) {
 func validNumbersParse(text: String, value: JSONValue) throws {
     #expect(try JSONParser.parse(text) == value)
     #expect(try JSONParser.parse("[\(text)]") == .array([value]))
+}
+
+/// `\u` escapes: surrogate pairs make one character; an unpaired half is U+FFFD (as Go decodes it) and an escape
+/// after an unpaired high surrogate is read on its own. A high surrogate followed by another escape used to
+/// overflow and crash the process — any JSON body could carry it (found by `.ci/fuzz json`; its input is
+/// `FuzzInputs/json-unpaired-surrogate`).
+@Test(arguments: [
+    (#""\ud83d\ude00""#, "😀"), (#""\uD83D\uDE00x""#, "😀x"), (#""\ud8fd\u0041""#, "\u{FFFD}A"), (#""\ud8fd\ud8fd""#, "\u{FFFD}\u{FFFD}"),
+    (#""\ud8fd\ud83d\ude00""#, "\u{FFFD}😀"), (#""\ude00""#, "\u{FFFD}"), (#""\ud83dx""#, "\u{FFFD}x"), (#""\u00e9\u0000""#, "é\u{0}"),
+])
+func unicodeEscapes(text: String, decoded: String) throws {
+    #expect(try JSONParser.parse(text) == .string(decoded))
+}
+
+@Test(arguments: [#""\u12""#, #""\u+123""#, #""\u12G4""#, #""\ud83d\u12""#])
+func malformedUnicodeEscapesAreRefused(text: String) {
+    #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
+}
+
+@Test func theFuzzedSurrogateInputParsesWithoutCrashing() throws {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("FuzzInputs/json-unpaired-surrogate")
+    let text = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+    #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }   // it is not JSON; it must not crash
+    #expect(try JSONParser.parse(#""\uD8fe\uD8fd\u0041""#) == .string("\u{FFFD}\u{FFFD}A"))
 }
