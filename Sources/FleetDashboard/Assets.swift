@@ -93,6 +93,27 @@ public enum Assets {
         var source = new EventSource(live);
         source.addEventListener("open", function () { status.textContent = "Live: updates appear as they happen."; document.body.setAttribute("data-connected", "true"); });
         source.addEventListener("error", function () { status.textContent = "Live updates interrupted: reconnecting…"; document.body.setAttribute("data-connected", "false"); });
+        // The Fleet page's summary ("7 Healthy", "1 FailedOver"): recounted from the tiles after each change.
+        function recount() {
+          var box = document.querySelector("[data-summary]");
+          if (!box) { return; }
+          var counts = {};
+          document.querySelectorAll("li[data-cluster][data-state]").forEach(function (tile) {
+            var state = tile.getAttribute("data-state");
+            counts[state] = (counts[state] || 0) + 1;
+          });
+          while (box.firstChild) { box.removeChild(box.firstChild); }
+          box.getAttribute("data-summary").split(",").forEach(function (pair) {
+            var parts = pair.split("=");
+            if (!counts[parts[0]]) { return; }
+            var pill = document.createElement("span");
+            pill.className = "pill " + parts[1];
+            pill.setAttribute("data-summary-state", parts[0]);
+            pill.textContent = counts[parts[0]] + " " + parts[0];
+            box.appendChild(pill);
+            box.appendChild(document.createTextNode(" "));
+          });
+        }
         source.addEventListener("cluster", function (m) {
           var c = JSON.parse(m.data);
           each("[data-cluster]", "data-cluster", c.name, function (tile) {
@@ -100,6 +121,7 @@ public enum Assets {
             setTone(tile, c.tone);
             fill(tile, c, { counts: "countsTone" });
           });
+          recount();
         });
         var refreshing = null;
         source.addEventListener("app", function (m) {

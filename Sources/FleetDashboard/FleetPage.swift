@@ -113,6 +113,8 @@ extension Renderer {
         struct View {
             let chrome: Chrome, groupBy: String, selector: String, problem: String?, labelKeys: [String], clusterCount: Int, appCount: Int
             let states: [StateCount], groups: [GroupView]
+            /// Each tile state's tone, in order (`Healthy=tone-good,…`): the live script recounts the summary with it.
+            let stateTones: String
         }
         let tiles = Self.tiles(cards: cards, counts: counts, moved: moved)
         let groups = FleetLayout.groups(tiles, cards: cards, by: groupBy).enumerated().map { index, group in
@@ -127,7 +129,8 @@ extension Renderer {
         }
         let view = View(chrome: Chrome(.fleet, title: "Fleet", viewer: viewer, live: "/ui/live?clusters=1"), groupBy: groupBy, selector: selector,
                         problem: problem, labelKeys: FleetLayout.labelKeys(cards), clusterCount: cards.count,
-                        appCount: tiles.reduce(0) { $0 + $1.counts.total }, states: states, groups: groups)
+                        appCount: tiles.reduce(0) { $0 + $1.counts.total }, states: states, groups: groups,
+                        stateTones: TileState.allCases.map { "\($0.rawValue)=\($0.tone.cssClass)" }.joined(separator: ","))
         return render("fleet", view)
     }
 

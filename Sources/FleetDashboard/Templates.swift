@@ -50,7 +50,7 @@ enum Templates {
     <button type="submit">Show</button>
     </form>
     {{#problem}}<p class="flash tone-bad" role="alert">{{.}}</p>{{/problem}}
-    <p class="summary">{{clusterCount}} clusters · {{appCount}} Applications · {{#states}}<span class="pill {{tone}}">{{count}} {{label}}</span> {{/states}}</p>
+    <p class="summary">{{clusterCount}} clusters · {{appCount}} Applications · <span data-summary="{{stateTones}}">{{#states}}<span class="pill {{tone}}" data-summary-state="{{label}}">{{count}} {{label}}</span> {{/states}}</span></p>
     {{#groups}}
     <section class="group" aria-labelledby="group-{{index}}">
     <h2 id="group-{{index}}">{{label}} <span class="muted">({{count}})</span></h2>

@@ -92,6 +92,9 @@ func dashboardInABrowser() throws {
     try browser.open(hub.url + "/ui/fleet")
     try browser.wait(for: "document.body.getAttribute('data-connected') === 'true'", "the live stream")
     try browser.evaluate("window.__marker = 'fleet'")
+    let summary = "Array.from(document.querySelectorAll('[data-summary-state]')).map(p => p.textContent).join(',')"
+    let before = try browser.evaluate(summary).stringValue ?? ""
+    #expect(before.hasSuffix("Healthy") && !before.contains("FailedOver"), "\(before)")
     hub.freeze("eu")
     try browser.wait(for: "['Unreachable', 'FailedOver'].indexOf(document.querySelector('[data-cluster=eu]').getAttribute('data-state')) >= 0",
                      timeout: 30, "eu's tile to turn Unreachable")
@@ -99,6 +102,9 @@ func dashboardInABrowser() throws {
                      "web-eu to move to dr")
     #expect(try browser.evaluate("document.querySelector('[data-cluster=eu]').getAttribute('data-state')").stringValue == "FailedOver")
     #expect(try browser.evaluate("window.__marker").stringValue == "fleet", "the tile changed without a reload")
+    // The summary pill follows the tiles, live: one FailedOver beside the Healthy ones.
+    try browser.wait(for: "\(summary).indexOf('1 FailedOver') >= 0", timeout: 10, "the summary to count eu FailedOver")
+    #expect(try browser.evaluate("document.querySelector('[data-summary-state=FailedOver]').className").stringValue == "pill tone-bad")
     try shoot("fleet-failover")
 
     // … and back: with web-eu's page open, it returns to eu when eu answers again.
