@@ -80,6 +80,8 @@ public enum ConditionType: String, Sendable, Codable, CaseIterable {
     case syncTerminated = "SyncTerminated"
     /// Hooks of a type no sync phase runs.
     case syncHooksNotRun = "SyncHooksNotRun"
+    /// `syncOptions` Flotilla does not carry out, each named.
+    case syncOptionNotSupported = "SyncOptionNotSupported"
     /// A condition type this version does not know (written by a newer hub).
     case unknown = "Unknown"
 

@@ -196,6 +196,12 @@ public struct AppSyncer: Sendable {
             notRun.append("\(object["kind"]?.stringValue ?? "?") \(name) (\(spec.notRun.joined(separator: ",")))")
             return true
         }
+        let optionList = spec.value(at: ["syncPolicy", "syncOptions"])?.arrayValue?.compactMap(\.stringValue) ?? []
+        let unsupported = SyncOptions.notCarriedOut(optionList)
+        if !unsupported.isEmpty {
+            result.warnings.append((type: .syncOptionNotSupported, message: "syncOptions not carried out: " + unsupported.joined(separator: ", ")
+                + "; the sync goes on without them"))
+        }
         if !notRun.isEmpty {
             result.warnings.append((type: .syncHooksNotRun, message: "\(notRun.count) hook\(notRun.count == 1 ? " is" : "s are") of a type no sync phase runs "
                 + "(Argo CD runs PreSync, Sync, PostSync and SyncFail; Helm's pre/post-install and pre/post-upgrade map to them): not applied: "

@@ -107,6 +107,21 @@ spec:
     await world.stop()
 }
 
+/// A sync option Flotilla does not carry out is named in a warning (the Application's condition); the sync goes
+/// on with the options it does carry out.
+@Test func unsupportedSyncOptionsAreNamed() async throws {
+    let world = try await World()
+    try world.write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n")
+    let app = application("shop", path: "app", automated: "prune", options: ["CreateNamespace=true", "Replace=true"])
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        let result = world.syncer.reconcileToEnd(app)
+        #expect(result.operation == .succeeded && result.syncStatus == .synced, "\(result.message)")
+        let warning = result.warnings.first { $0.type == .syncOptionNotSupported }
+        #expect(warning?.message == "syncOptions not carried out: Replace=true (not implemented); the sync goes on without them", "\(result.warnings)")
+    }
+    await world.stop()
+}
+
 /// Waves: lower waves are applied first (their objects get lower resourceVersions).
 @Test func syncWavesInOrder() async throws {
     let world = try await World()
