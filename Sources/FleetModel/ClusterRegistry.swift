@@ -43,7 +43,29 @@ public struct ClusterRegistry: Sendable, Hashable {
             }
         }
         problems += cycleProblems()
+        problems += duplicateServerProblems()
         return problems
+    }
+
+    /// A cluster is one API server: two names for the same server URL would let one take the other's
+    /// Applications (a destination by server matches either). Both names are given.
+    private func duplicateServerProblems() -> [FieldProblem] {
+        var byServer: [String: [String]] = [:]
+        for cluster in clusters { byServer[Self.serverKey(cluster.server), default: []].append(cluster.name) }
+        return byServer.values.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }.map { names in
+            FieldProblem(field: "clusters.\(names[1]).server",
+                         message: "clusters \(names.map { "'\($0)'" }.joined(separator: " and ")) have the same server URL: a cluster is registered once")
+        }
+    }
+
+    /// A server URL compared as Argo CD compares it: scheme and host in lower case, no trailing slash.
+    static func serverKey(_ server: String) -> String {
+        var text = server
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let schemeEnd = text.range(of: "://") else { return text.lowercased() }
+        let afterScheme = text[schemeEnd.upperBound...]
+        let hostEnd = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+        return text[..<hostEnd].lowercased() + text[hostEnd...]
     }
 
     /// Throws every problem at once, or returns quietly when the registry is valid.

@@ -16,7 +16,7 @@ private struct FailoverWorld {
     init(holdDown: Double = 60) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-failover-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let clusters = FleetFixtures.clustersYAML([.init(name: "a", port: 1, secondary: "b"), .init(name: "b", port: 1), .init(name: "c", port: 1)])
+        let clusters = FleetFixtures.clustersYAML([.init(name: "a", port: 1, secondary: "b"), .init(name: "b", port: 2), .init(name: "c", port: 3)])
         let file = dir.appendingPathComponent("clusters.yaml")
         try clusters.write(to: file, atomically: true, encoding: .utf8)
         var config = HubConfiguration()

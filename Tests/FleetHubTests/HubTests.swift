@@ -26,7 +26,10 @@ final class InProcessHub: @unchecked Sendable {
                                       logLevel: .critical).start()
         // A dead cluster: a port nothing listens on.
         let ports = running.ports
-        let yaml = FleetFixtures.clustersYAML(clusters.keys.sorted().map { .init(name: $0, port: ports[$0] ?? 1, secondary: secondaries[$0]) })
+        // Dead clusters: ports nothing listens on, one each (a server URL names one cluster).
+        let yaml = FleetFixtures.clustersYAML(clusters.keys.sorted().enumerated().map { i, name in
+            .init(name: name, port: ports[name] ?? 1 + i, secondary: secondaries[name])
+        })
         try yaml.write(to: dir.appendingPathComponent("clusters.yaml"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("appsets"), withIntermediateDirectories: true)
         try appSet.write(to: dir.appendingPathComponent("appsets/set.yaml"), atomically: true, encoding: .utf8)

@@ -127,3 +127,22 @@ func registryProblems(_ c: RegistryCase) {
     #expect(Timestamp.rfc3339(date, milliseconds: true) == "2026-11-23T20:49:40.250Z")
     #expect(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
 }
+
+/// One API server is one cluster: a second name for the same server URL (in any case of the host, with or
+/// without a trailing slash) is refused, naming both.
+@Test(arguments: [
+    ("https://k8s.example.com:6443", "https://k8s.example.com:6443", true),
+    ("https://K8S.example.com:6443/", "https://k8s.example.com:6443", true),
+    ("https://k8s.example.com:6443", "https://k8s.example.com:6444", false),
+    ("https://k8s.example.com/a", "https://k8s.example.com/b", false),
+    ("https://k8s.example.com/Path", "https://k8s.example.com/path", false),
+])
+func aServerIsRegisteredOnce(first: String, second: String, clash: Bool) {
+    let registry = ClusterRegistry([Cluster(name: "prod-eu", server: first), Cluster(name: "prod-eu-2", server: second)])
+    let problems = registry.problems().filter { $0.message.contains("same server URL") }
+    #expect(problems.count == (clash ? 1 : 0), "\(problems)")
+    if clash {
+        #expect(problems.first?.message == "clusters 'prod-eu' and 'prod-eu-2' have the same server URL: a cluster is registered once")
+        #expect(problems.first?.field == "clusters.prod-eu-2.server")
+    }
+}
