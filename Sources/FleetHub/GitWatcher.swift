@@ -158,6 +158,14 @@ final class GitWatcher: Service, @unchecked Sendable {
         appSets.queue.sync { poll(initial: false, only: only, announce: announce) }
     }
 
+    /// The same without waiting (an API request's refresh): the fetch runs on the generation queue, then `then`.
+    func refreshLater(only: Set<String>, then: @escaping @Sendable () -> Void) {
+        appSets.queue.async { [self] in
+            poll(initial: false, only: only, announce: true)
+            then()
+        }
+    }
+
     /// Called with the repositories in which a poll found new commits (replicas: sent to the others).
     func onNewCommits(_ body: @escaping @Sendable (Set<String>) -> Void) { newCommits.withLockedValue { $0 = body } }
 

@@ -212,12 +212,16 @@ public final class Hub: @unchecked Sendable {
     }
 
     /// Compares again now (after fetching its repositories), without forcing a sync.
+    /// Fetches the Application's repositories and compares it again, as Argo CD's hard refresh. Returns at once:
+    /// the fetch waits its turn on the generation queue (never on an API thread), then the compare is queued.
     public func refresh(_ name: String) throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
-        gitWatcher.refresh(only: Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize)))
-        if heldElsewhere(app) { return try forward(["refresh", name]) }
-        reconciler.memo.drop([name])
-        reconciler.enqueue(app, priority: .high)
+        if heldElsewhere(app) { return try forward(["refresh", name]) }   // the replica that runs it fetches
+        let urls = Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize))
+        gitWatcher.refreshLater(only: urls) { [reconciler] in
+            reconciler.memo.drop([name])
+            reconciler.enqueue(app, priority: .high)
+        }
     }
 
     public func rollback(_ name: String, to id: Int) throws -> String { try reconciler.rollback(name, to: id) }
