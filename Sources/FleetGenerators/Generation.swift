@@ -14,6 +14,8 @@ public struct ApplicationProblem: Sendable, Equatable, CustomStringConvertible {
         /// A setting of the ApplicationSet the hub does not carry out (named, never silently ignored); the
         /// Applications are generated.
         case unsupportedSetting
+        /// The Application names an AppProject the hub does not have (Argo CD skips it at generation).
+        case unknownProject
     }
 
     public let reason: Reason

@@ -176,6 +176,13 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
                                                    message: "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)"))
                 continue
             }
+            // As Argo CD's ApplicationSet controller: an Application whose project does not exist is not created.
+            if projects.project(of: app.object) == nil {
+                let project = app.object.value(at: ["spec", "project"])?.stringValue ?? "default"
+                problems.append(ApplicationProblem(reason: .unknownProject, application: app.name,
+                                                   message: "Application \(app.name): app is not allowed in project \"\(project)\", or the project does not exist"))
+                continue
+            }
             apps.append(app)
         }
         if fromAPI {

@@ -42,7 +42,15 @@ private func waitForCondition(_ fixture: InProcessHub, _ app: String, _ type: St
     let fixture = try await InProcessHub(clusters: ["a": true, "b": true], files: [
         "apps/strict/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {k: v}\n",
         "apps/frozen/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        "apps/nosuch/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\n",
     ], appSet: set) { config in config.projects = [projects.path] }
+
+    // A project that does not exist: its Applications are skipped at generation (as Argo CD's ApplicationSet
+    // controller does), named on the ApplicationSet; never created and then refused.
+    #expect(try fixture.hub.store.application(named: "nosuch-a") == nil)
+    let info = try JSONParser.parse((try await fixture.call("GET", "/api/v1/applicationsets/apps")).body)
+    let skipped = info["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    #expect(skipped.contains { $0.contains("Application nosuch-a: app is not allowed in project \"nosuch\", or the project does not exist") }, "\(info.serialized())")
 
     let kind = try await waitForCondition(fixture, "strict-a", "ProjectViolation")
     #expect(kind?["message"]?.stringValue?.contains("forbids kind Secret (namespaceResourceBlacklist)") == true, "\(String(describing: kind))")
