@@ -127,27 +127,32 @@ extension Hub {
         failover.queue.async { [failover] in failover.evaluatePlacements() }
     }
 
-    /// Requests forwarded by other replicas (`sync NAME PRUNE BY`, `refresh NAME`), acted on by the holder of the
-    /// Application's cluster.
+    /// Requests forwarded by other replicas (`ReplicaRequest`), acted on by the holder of the Application's cluster.
     func remoteRequests(_ lines: [String]) {
         for line in lines {
-            let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard let request = ReplicaRequest(encoded: line) else {
+                logger.warning("a forwarded request this replica cannot read was dropped", metadata: ["request": "\(line.prefix(200))"])
+                continue
+            }
+            let name = request.application
             // A forwarded request for an Application gone meanwhile (or unreadable) is dropped.
-            guard parts.count >= 2, let app = context.attempt(.storeRead, "read Application \(parts[1]) for a forwarded request", { try store.application(named: parts[1]) }) ?? nil,
+            guard let app = context.attempt(.storeRead, "read Application \(name) for a forwarded request", { try store.application(named: name) }) ?? nil,
                   context.shard.holds(cluster: app.activeCluster) else { continue }
-            switch (parts[0], parts.count) {
-            case ("sync", 4):
-                logger.info("sync of \(parts[1]) forwarded by another replica (asked by \(parts[3]))")
-                // try? is right here: the asking replica answered 202 already; sync throws only for an Application gone meanwhile.
-                try? reconciler.sync(parts[1], prune: parts[2] == "true", by: parts[3])
-            case ("terminate", 3):
-                logger.info("terminate-op of \(parts[1]) forwarded by another replica (asked by \(parts[2]))")
-                do { try reconciler.terminate(parts[1], by: parts[2]) } catch { logger.warning("terminate-op of \(parts[1]): \(error)") }
-            case ("refresh", 2):
+            switch request {
+            case .sync(_, let prune, let by):
+                logger.info("sync forwarded by another replica", metadata: ["application": "\(name)", "by": "\(by)"])
+                // The asking replica answered 202 already: a failure here is logged.
+                do { try reconciler.sync(name, prune: prune, by: by) } catch {
+                    logger.warning("forwarded sync failed", metadata: ["application": "\(name)", "error": "\(error)"])
+                }
+            case .terminate(_, let by):
+                logger.info("terminate-op forwarded by another replica", metadata: ["application": "\(name)", "by": "\(by)"])
+                do { try reconciler.terminate(name, by: by) } catch {
+                    logger.warning("forwarded terminate-op failed", metadata: ["application": "\(name)", "error": "\(error)"])
+                }
+            case .refresh:
                 reconciler.memo.drop([app.name])
                 reconciler.enqueue(app, priority: .high)
-            default:
-                continue
             }
         }
     }
@@ -156,10 +161,9 @@ extension Hub {
     func heldElsewhere(_ app: StoredApplication) -> Bool { context.shard.replicated && !context.shard.holds(cluster: app.activeCluster) }
 
     /// Sends a request to the replica holding the Application's cluster.
-    func forward(_ fields: [String]) throws {
+    func forward(_ request: ReplicaRequest) throws {
         guard let postgres = context.postgres else { return }
-        let line = fields.map { $0.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\t")
-        try PostgresChangeFeed.send(PostgresChangeFeed.requestChannel, origin: context.shard.replica, names: [line], pool: postgres.pool)
+        try PostgresChangeFeed.send(PostgresChangeFeed.requestChannel, origin: context.shard.replica, names: [request.encoded], pool: postgres.pool)
     }
 
     /// A manual sync: run here when this replica holds the Application's cluster, else forwarded to the replica
@@ -169,7 +173,7 @@ extension Hub {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         if !heldElsewhere(app) { return try reconciler.sync(name, prune: prune, by: by) }
         logger.info("sync of \(name) forwarded to the replica holding cluster \(app.activeCluster ?? "?")")
-        try forward(["sync", name, prune ? "true" : "false", by])
+        try forward(.sync(application: name, prune: prune, by: by))
     }
 }
 

@@ -207,7 +207,7 @@ public final class Hub: @unchecked Sendable {
         guard ApplicationStatus.operationPhase(of: app.status) == .running else {
             throw HubError(.conflict, "Application '\(name)' has no running sync to terminate")
         }
-        if heldElsewhere(app) { return try forward(["terminate", name, by]) }
+        if heldElsewhere(app) { return try forward(.terminate(application: name, by: by)) }
         try reconciler.terminate(name, by: by)
     }
 
@@ -216,7 +216,7 @@ public final class Hub: @unchecked Sendable {
     /// the fetch waits its turn on the generation queue (never on an API thread), then the compare is queued.
     public func refresh(_ name: String) throws {
         guard let app = try store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
-        if heldElsewhere(app) { return try forward(["refresh", name]) }   // the replica that runs it fetches
+        if heldElsewhere(app) { return try forward(.refresh(application: name)) }   // the replica that runs it fetches
         let urls = Set(HubContext.sources(of: app.object).compactMap { $0["repoURL"]?.stringValue }.map(GitWebhook.normalize))
         gitWatcher.refreshLater(only: urls) { [reconciler] in
             reconciler.memo.drop([name])

@@ -33,3 +33,18 @@ import Testing
     release.signal()
     try await eventually("the refresh compared web-a once the queue was free") { (hub.lastReconciled("web-a") ?? "") > before }
 }
+
+/// Requests between replicas are typed records sent as JSON: every kind reads back as sent, names with tabs or
+/// newlines included, and a line this version cannot read is refused (dropped by the receiver, logged).
+@Test func replicaRequestsRoundTrip() {
+    let requests: [ReplicaRequest] = [
+        .sync(application: "web-eu", prune: true, by: "alice\tadmin"), .sync(application: "api", prune: false, by: "api"),
+        .terminate(application: "web\neu", by: "bob"), .refresh(application: "web-eu"),
+    ]
+    for request in requests {
+        #expect(!request.encoded.contains("\n"), "one line: \(request.encoded)")
+        #expect(ReplicaRequest(encoded: request.encoded) == request)
+    }
+    #expect(ReplicaRequest(encoded: "sync\tweb-eu\ttrue\talice") == nil)
+    #expect(ReplicaRequest(encoded: #"{"rollback":{"application":"x"}}"#) == nil)
+}
