@@ -146,7 +146,7 @@ final class FailoverController: Service, @unchecked Sendable {
         case .suspect: "cluster \(cluster) is Suspect: \(error ?? "")"
         case .unreachable: "cluster \(cluster) is Unreachable after \(state.health.consecutiveFailures) failed probes: \(error ?? "")"
         }
-        let event = HubEvent(.clusterStateChanged, cluster: cluster, message: message)
+        let event = HubEvent(.clusterStateChanged, cluster: cluster, message: message, payload: ClusterStateChange(state: changed))
         // The store announces the event once it is committed (Hub.init registers `announce`).
         do { try context.store.setClusterState(cluster, state, event: event) } catch { context.logger.error("cannot record the state of \(cluster): \(error)") }
         if changed == .unreachable { markUnknown(on: cluster, because: error ?? "no answer") }

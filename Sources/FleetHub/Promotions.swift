@@ -34,7 +34,7 @@ extension Hub {
 
     func isApproved(_ p: Promotion, stage: Promotion.Stage, revision: String) throws -> Bool {
         try store.events(cluster: nil, application: Self.approvalSubject(p, stage), after: 0, limit: 1000)
-            .contains { $0.kind == .promotionApproved && $0.message.hasPrefix("approved \(revision) ") }
+            .contains { $0.kind == .promotionApproved && $0.payload(PromotionApproval.self)?.revision == revision }
     }
 
     func promotionBlocker(_ p: Promotion, stage index: Int, members: [[(Promotion.Member, pinned: String?)]]) throws -> String? {
@@ -89,7 +89,8 @@ extension Hub {
             throw HubError(.conflict, "stage \(p.stages[index - 1].name) runs no single revision Synced and Healthy: nothing to approve yet")
         }
         try store.appendEvent(HubEvent(.promotionApproved, application: Self.approvalSubject(p, stage),
-                                       message: "approved \(revision) by \(caller.account) (token \(caller.tokenID)) for stage \(stageName) of \(name)"))
+                                       message: "approved \(revision) by \(caller.account) (token \(caller.tokenID)) for stage \(stageName) of \(name)",
+                                       payload: PromotionApproval(revision: revision, by: caller.account)))
         return revision
     }
 

@@ -132,10 +132,21 @@ public struct HubEvent: Sendable, Equatable, Codable {
     public var cluster: String?
     public var application: String?
     public var message: String
+    /// What the event records, typed (`PromotionApproval`, `ClusterStateChange`, …): decisions read this, never
+    /// the message, which is for people.
+    public var data: JSONValue?
 
-    public init(_ type: HubEventType, cluster: String? = nil, application: String? = nil, message: String) {
-        self.init(type: type.rawValue, cluster: cluster, application: application, message: message)
+    public init(_ type: HubEventType, cluster: String? = nil, application: String? = nil, message: String, data: JSONValue? = nil) {
+        self.init(type: type.rawValue, cluster: cluster, application: application, message: message, data: data)
     }
+
+    /// An event whose payload is `payload`.
+    public init<Payload: Encodable>(_ type: HubEventType, cluster: String? = nil, application: String? = nil, message: String, payload: Payload) {
+        self.init(type, cluster: cluster, application: application, message: message, data: JSONCoding.value(payload))
+    }
+
+    /// Its payload as `T`, when it has one of that shape.
+    public func payload<T: Decodable>(_ type: T.Type) -> T? { data.flatMap { try? JSONCoding.decode(type, from: $0) } }
 
     /// Its type, when it is one this version knows (an older or newer hub may have written others).
     public var kind: HubEventType? { HubEventType(rawValue: type) }
@@ -143,17 +154,38 @@ public struct HubEvent: Sendable, Equatable, Codable {
     /// How it is logged. A cluster state change is a warning unless the cluster is Healthy again.
     public var severity: HubEventType.Severity {
         guard let kind else { return .info }
-        if kind == .clusterStateChanged { return message.hasSuffix("Healthy") ? .info : .warning }
+        if kind == .clusterStateChanged {
+            // Events written before payloads existed say the state only at the end of their message.
+            let state = payload(ClusterStateChange.self)?.state ?? (message.hasSuffix("Healthy") ? .healthy : .unreachable)
+            return state == .healthy ? .info : .warning
+        }
         return kind.severity
     }
 
-    public init(id: Int = 0, at: String = "", type: String, cluster: String? = nil, application: String? = nil, message: String) {
+    public init(id: Int = 0, at: String = "", type: String, cluster: String? = nil, application: String? = nil, message: String, data: JSONValue? = nil) {
+        self.data = data
         self.id = id
         self.at = at
         self.type = type
         self.cluster = cluster
         self.application = application
         self.message = message
+    }
+}
+
+/// The payload of a `ClusterStateChanged` event.
+public struct ClusterStateChange: Codable, Sendable, Equatable {
+    public var state: ClusterState
+    public init(state: ClusterState) { self.state = state }
+}
+
+/// The payload of a `PromotionApproved` event: which revision, approved by whom.
+public struct PromotionApproval: Codable, Sendable, Equatable {
+    public var revision: String
+    public var by: String
+    public init(revision: String, by: String) {
+        self.revision = revision
+        self.by = by
     }
 }
 

@@ -346,7 +346,8 @@ public final class PostgresApplicationStore: ApplicationStore {
     private func insert(_ e: HubEvent, _ db: PostgresPool.Connection) throws -> HubEvent {
         let time = e.at.isEmpty ? Timestamp.rfc3339() : e.at
         guard let row = try db.query("""
-            INSERT INTO event (at, type, cluster, application, message) VALUES (\(time), \(e.type), \(e.cluster), \(e.application), \(e.message))
+            INSERT INTO event (at, type, cluster, application, message, data)
+            VALUES (\(time), \(e.type), \(e.cluster), \(e.application), \(e.message), \(e.data?.serialized(pretty: false)))
             RETURNING id
             """).first else { throw StoreError(message: "PostgreSQL: an event insert returned no id") }
         let id = try row.makeRandomAccess().get("id", as: Int64.self)
@@ -371,7 +372,8 @@ public final class PostgresApplicationStore: ApplicationStore {
             try db.query(query).reversed().map { row in
                 let r = row.makeRandomAccess()
                 return HubEvent(id: Int(try r.get("id", as: Int64.self)), at: try r.text("at"), type: try r.text("type"), cluster: try r.optionalText("cluster"),
-                                application: try r.optionalText("application"), message: try r.text("message"))
+                                application: try r.optionalText("application"), message: try r.text("message"),
+                                data: try r.optionalText("data").flatMap { try? JSONParser.parse($0) })
             }
         }
     }

@@ -121,6 +121,9 @@ enum PostgresSchema {
         ("v3-history-origin", """
             ALTER TABLE sync_history ADD COLUMN cluster TEXT, ADD COLUMN subject TEXT, ADD COLUMN author TEXT;
             """),
+        ("v4-event-data", """
+            ALTER TABLE event ADD COLUMN data TEXT;
+            """),
     ]
 
     /// Applies the migrations this database has not had yet; returns the names applied now.

@@ -334,8 +334,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
 
     private static func insert(_ e: HubEvent, db: Database, at: String, retention: Int) throws -> HubEvent {
         let time = e.at.isEmpty ? at : e.at
-        try db.cachedStatement(sql: "INSERT INTO event (at, type, cluster, application, message) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [time, e.type, e.cluster, e.application, e.message])
+        try db.cachedStatement(sql: "INSERT INTO event (at, type, cluster, application, message, data) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [time, e.type, e.cluster, e.application, e.message, e.data?.serialized(pretty: false)])
         // Trim in batches (every 1,000 events), not on every insert.
         let id = db.lastInsertedRowID
         if id % 1000 == 0 {
@@ -357,7 +357,8 @@ public final class SQLiteApplicationStore: ApplicationStore {
             sql += " ORDER BY id DESC LIMIT ?"
             arguments.append(max(1, limit))
             return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).reversed().map { row in
-                HubEvent(id: row["id"], at: row["at"], type: row["type"], cluster: row["cluster"], application: row["application"], message: row["message"])
+                HubEvent(id: row["id"], at: row["at"], type: row["type"], cluster: row["cluster"], application: row["application"], message: row["message"],
+                         data: (row["data"] as String?).flatMap { try? JSONParser.parse($0) })
             }
         }
     }

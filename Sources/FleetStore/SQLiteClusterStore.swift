@@ -245,6 +245,10 @@ public final class SQLiteClusterStore: ClusterStore {
             try db.execute(sql: "ALTER TABLE sync_history ADD COLUMN subject TEXT")
             try db.execute(sql: "ALTER TABLE sync_history ADD COLUMN author TEXT")
         }
+        migrator.registerMigration("v9-event-data") { db in
+            // An event's typed payload (JSON): what decisions read instead of the message.
+            try db.execute(sql: "ALTER TABLE event ADD COLUMN data TEXT")
+        }
         return migrator
     }
 

@@ -132,6 +132,9 @@ private struct FailoverWorld {
         (HubEvent(.clusterStateChanged, message: "cluster a is Unreachable after 3 failed probes: refused"), .warning),
         (HubEvent(.clusterStateChanged, message: "cluster a is Suspect: refused"), .warning),
         (HubEvent(.clusterStateChanged, message: "cluster a is Healthy"), .info),
+        // The typed payload decides, whatever the message says.
+        (HubEvent(.clusterStateChanged, message: "a: Healthy", payload: ClusterStateChange(state: .suspect)), .warning),
+        (HubEvent(.clusterStateChanged, message: "recovered", payload: ClusterStateChange(state: .healthy)), .info),
         (HubEvent(.failedBack, message: "x"), .info),
         (HubEvent(.audit, message: "x"), .detail),
         (HubEvent(.sync, message: "x"), .detail),

@@ -27,7 +27,7 @@ func postgresClusterRegistry() throws {
     let key = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-key-\(UUID().uuidString)").path
     let store = try PostgresHubStore(url: url, keyFile: key, replica: "r1", maxConnections: 2)
     defer { store.close() }
-    #expect(try store.appliedMigrations() == ["v1-hub", "v2-replicas", "v3-history-origin"])
+    #expect(try store.appliedMigrations() == ["v1-hub", "v2-replicas", "v3-history-origin", "v4-event-data"])
     let changes = try store.clusters.update { registry in for c in clusters() { registry.upsert(c) } }
     #expect(changes.created == ["prod-eu", "prod-us"])
     #expect(try store.clusters.clusters() == clusters())

@@ -24,7 +24,7 @@ private func app(_ name: String, _ appSet: String = "team-apps", rev: String = "
         let a = try #require(try reopened.application(named: "a"))
         #expect(a.status["health"] == "Healthy" && a.pinnedRevision == "abc123")
         #expect(try reopened.applications(cluster: "prod-eu").count == 2)
-        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope", "v8-history-origin"])
+        #expect(try SQLiteClusterStore(directory: dir).appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope", "v8-history-origin", "v9-event-data"])
     }
 }
 
@@ -191,4 +191,17 @@ final class ManagedCounter: @unchecked Sendable {
     private var n = 0
     func add() { lock.withLock { n += 1 } }
     var value: Int { lock.withLock { n } }
+}
+
+/// An event's typed payload is stored and read back with it (decisions read it, never the message).
+@Test func eventPayloadsAreKept() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-events-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let store = SQLiteApplicationStore(sharing: try SQLiteClusterStore(directory: dir))
+    try store.appendEvent(HubEvent(.promotionApproved, application: "promotion/web/prod", message: "approved abc by alice",
+                                   payload: PromotionApproval(revision: "abc", by: "alice")))
+    try store.appendEvent(HubEvent(.audit, message: "no payload"))
+    let events = try store.events()
+    #expect(events.first?.payload(PromotionApproval.self) == PromotionApproval(revision: "abc", by: "alice"))
+    #expect(events.last?.data == nil && events.last?.payload(PromotionApproval.self) == nil)
 }

@@ -40,7 +40,7 @@ private func sample() -> [Cluster] {
     try withTemporaryDirectory { dir in
         let store = try SQLiteClusterStore(directory: dir)
         #expect(try store.journalMode() == "wal")
-        #expect(try store.appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope", "v8-history-origin"])
+        #expect(try store.appliedMigrations() == ["v1-clusters", "v2-applications", "v3-hub", "v4-failover", "v5-auth", "v6-token-parent", "v7-cluster-scope", "v8-history-origin", "v9-event-data"])
         let dirMode = try FileManager.default.attributesOfItem(atPath: dir.path)[.posixPermissions] as? Int
         let fileMode = try FileManager.default.attributesOfItem(atPath: store.path)[.posixPermissions] as? Int
         #expect(dirMode == 0o700)
