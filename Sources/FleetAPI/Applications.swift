@@ -161,8 +161,8 @@ public struct ApplicationSummary: Codable, Sendable {
     public var appSet: String
     public var cluster: String?
     public var namespace: JSONValue
-    public var sync: JSONValue
-    public var health: JSONValue
+    public var sync: SyncStatus
+    public var health: HealthStatus
     public var revision: JSONValue
     public var pinnedRevision: String?
     public var operation: JSONValue
@@ -177,8 +177,8 @@ public struct ApplicationSummary: Codable, Sendable {
         appSet = app.appSet
         cluster = app.cluster
         namespace = app.object.value(at: ["spec", "destination", "namespace"]) ?? .null
-        sync = s.value(at: ["sync", "status"]) ?? "Unknown"
-        health = s.value(at: ["health", "status"]) ?? "Unknown"
+        sync = ApplicationStatus.syncStatus(of: s)
+        health = ApplicationStatus.healthStatus(of: s)
         revision = s.value(at: ["sync", "revisions"])?.arrayValue?.first ?? .null
         pinnedRevision = app.pinnedRevision
         operation = s.value(at: ["operationState", "phase"]) ?? .null

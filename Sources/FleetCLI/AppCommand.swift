@@ -25,7 +25,7 @@ struct AppCommand: ParsableCommand {
                 case .failedOver: cluster += " → \(placement.active ?? "?") (\(placement.phase.rawValue))"
                 }
             }
-            return [a.name, cluster, a.namespace.stringValue ?? "", a.sync.stringValue ?? "", a.health.stringValue ?? "",
+            return [a.name, cluster, a.namespace.stringValue ?? "", a.sync.rawValue, a.health.rawValue,
                     String((a.revision.stringValue ?? "").prefix(12)) + pin, a.appSet]
         })
     }
@@ -130,7 +130,7 @@ struct AppCommand: ParsableCommand {
             let deadline = Date().addingTimeInterval(wait)
             while Date() < deadline {
                 let app = try client.get(ApplicationDetail.self, AppCommand.path(name)).summary
-                if app.reconciledAt != before, app.sync == "Synced", app.health == "Healthy" {
+                if app.reconciledAt != before, app.sync == .synced, app.health == .healthy {
                     print("application/\(name) Synced and Healthy")
                     return
                 }

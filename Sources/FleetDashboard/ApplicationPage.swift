@@ -34,7 +34,7 @@ extension Renderer {
         let s = input.detail.summary
         let object = input.detail.object
         let status = (try? JSONCoding.decode(ApplicationStatus.self, from: input.detail.status)) ?? nil
-        let sync = s.sync.stringValue ?? "Unknown", health = s.health.stringValue ?? "Unknown"
+        let sync = s.sync.rawValue, health = s.health.rawValue
         let source = object.value(at: ["spec", "source"]) ?? object.value(at: ["spec", "sources"])?.arrayValue?.first ?? .null
         let sourceText = [source["repoURL"]?.stringValue, source["path"]?.stringValue ?? source["chart"]?.stringValue,
                           source["targetRevision"]?.stringValue.map { "@ \($0)" }].compactMap { $0 }.joined(separator: " ")
@@ -57,8 +57,8 @@ extension Renderer {
         let view = View(
             chrome: Chrome(.applications, title: s.name, viewer: viewer, flash: flash, live: "/ui/live" + query([("apps", s.name)])),
             name: s.name, base: applicationPath(s.name), csrf: viewer.csrf, canSync: input.canSync, canRollback: input.canRollback,
-            pinned: s.pinnedRevision, sync: sync, syncTone: Tone.of(sync: SyncStatus(text: sync)).cssClass, health: health,
-            healthTone: Tone.of(health: HealthStatus(text: health)).cssClass,
+            pinned: s.pinnedRevision, sync: sync, syncTone: Tone.of(sync: s.sync).cssClass, health: health,
+            healthTone: Tone.of(health: s.health).cssClass,
             operation: s.operation.stringValue ?? "", revision: ApplicationRow.short(s.revision.stringValue), appSet: s.appSet,
             appSetHref: "/ui/applications" + query([("appSet", s.appSet)]), source: sourceText, destination: destination,
             running: ApplicationRow.running(entry), placement: placement, project: object.value(at: ["spec", "project"])?.stringValue ?? "default",
