@@ -12,8 +12,9 @@ struct GlobalOptions: ParsableArguments {
     var dataDir: String?
 
     var resolvedDataDir: String {
-        DataDirectory.resolve(flag: dataDir, environment: ProcessInfo.processInfo.environment,
-                              home: FileManager.default.homeDirectoryForCurrentUser.path)
+        let environment = ProcessInfo.processInfo.environment
+        return DataDirectory.resolve(flag: dataDir, environment: environment,
+                                     home: DataDirectory.home(environment: environment, fallback: FileManager.default.homeDirectoryForCurrentUser.path))
     }
 
     func openStore() throws -> SQLiteClusterStore {

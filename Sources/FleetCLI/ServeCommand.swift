@@ -32,7 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
         var hubConfig = try HubConfiguration.load(try readText(config), file: config, environment: environment)
         if let tlsCert, let tlsKey { hubConfig.tlsCert = tlsCert; hubConfig.tlsKey = tlsKey }
         let scheme = hubConfig.tlsCert == nil ? "http" : "https"
-        let dataDir = hubConfig.dataDir ?? DataDirectory.resolve(flag: nil, environment: environment, home: FileManager.default.homeDirectoryForCurrentUser.path)
+        let dataDir = hubConfig.dataDir ?? DataDirectory.resolve(flag: nil, environment: environment,
+                                                                           home: DataDirectory.home(environment: environment, fallback: FileManager.default.homeDirectoryForCurrentUser.path))
         let logger = makeLogger(level: hubConfig.logLevel)
         let host = hubConfig.listen.split(separator: ":").dropLast().joined(separator: ":")
         if self.`init` {

@@ -184,7 +184,8 @@ public enum FilePaths {
     public static func resolve(_ path: String, relativeTo base: String?) -> String {
         var path = path
         if path == "~" || path.hasPrefix("~/") {
-            path = FileManager.default.homeDirectoryForCurrentUser.path + path.dropFirst()
+            path = DataDirectory.home(environment: ProcessInfo.processInfo.environment, fallback: FileManager.default.homeDirectoryForCurrentUser.path)
+                + path.dropFirst()
         }
         guard !path.hasPrefix("/"), let base, !base.isEmpty else { return path }
         return base.hasSuffix("/") ? base + path : base + "/" + path

@@ -8,6 +8,13 @@ public enum DataDirectory {
         return home.hasSuffix("/") ? home + ".flotilla" : home + "/.flotilla"
     }
 
+    /// The user's home: `$HOME` when set (as shells and Go programs read it), else `fallback` (the account's
+    /// home from the password database).
+    public static func home(environment: [String: String], fallback: @autoclosure () -> String) -> String {
+        if let home = environment["HOME"], !home.isEmpty { return home }
+        return fallback()
+    }
+
     private static func expand(_ path: String, home: String) -> String {
         if path == "~" { return home }
         if path.hasPrefix("~/") { return home + path.dropFirst(1) }

@@ -84,6 +84,10 @@ func labelValues(_ c: NameCase) {
     #expect(DataDirectory.resolve(flag: "/x", environment: ["FLOTILLA_DATA_DIR": "/y"], home: "/h") == "/x")
     #expect(DataDirectory.resolve(flag: nil, environment: ["FLOTILLA_DATA_DIR": "/y"], home: "/h") == "/y")
     #expect(DataDirectory.resolve(flag: nil, environment: [:], home: "/h") == "/h/.flotilla")
+    // The home is $HOME when set, as shells read it; the account's home otherwise.
+    #expect(DataDirectory.home(environment: ["HOME": "/tmp/h"], fallback: "/root") == "/tmp/h")
+    #expect(DataDirectory.home(environment: ["HOME": ""], fallback: "/root") == "/root")
+    #expect(DataDirectory.home(environment: [:], fallback: "/root") == "/root")
     #expect(DataDirectory.resolve(flag: "~/state", environment: [:], home: "/h") == "/h/state")
 }
 
