@@ -176,7 +176,7 @@ let package = Package(
         ),
         // What the `flotilla` and `flotilla-bench` executables share: the user's error, files and durations as given
         // on a command line, the simulator as a child process.
-        .target(name: "FleetCLIKit", dependencies: ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators"], swiftSettings: strict),
+        .target(name: "FleetCLIKit", dependencies: ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators", .product(name: "ArgumentParser", package: "swift-argument-parser")], swiftSettings: strict),
         // `flotilla-bench`: figures on synthetic input (docs/benchmarks.md). Kept out of the shipped `flotilla`, which
         // forwards `flotilla bench …` to it; it links the test kit (a local PostgreSQL, Chromium).
         .executableTarget(

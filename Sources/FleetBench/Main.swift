@@ -10,17 +10,5 @@ struct FlotillaBench: AsyncParsableCommand {
         subcommands: BenchCommand.configuration.subcommands
     )
 
-    static func main() async {
-        raiseOpenFileLimit()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() async { await runAsRoot() }
 }

@@ -11,17 +11,5 @@ struct Flotilla: AsyncParsableCommand {
         subcommands: [ClusterCommand.self, ServeCommand.self, UpCommand.self, AppCommand.self, AppSetCommand.self, EventsCommand.self, ReplicasCommand.self, AccountCommand.self, TokenCommand.self, CanICommand.self, SecretsCommand.self, StoreCommand.self, GenerateCommand.self, ApplyCommand.self, DiffCommand.self, GetCommand.self, SimCommand.self, RepoCommand.self, RenderCommand.self, PolicyCommand.self, PromoteCommand.self, ApproveCommand.self, PromotionCommand.self, ReportCommand.self, BenchCommand.self, JsonnetEvalCommand.self]
     )
 
-    static func main() async {
-        raiseOpenFileLimit()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
-    }
+    static func main() async { await runAsRoot() }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import FleetConfig
 import FleetGenerators
 import FleetGit
@@ -110,4 +111,21 @@ package func raiseOpenFileLimit() {
     guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
     limit.rlim_cur = limit.rlim_max
     _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+extension AsyncParsableCommand {
+    /// The `main` of both executables: raise the open-file limit, parse, run (async or not), exit with the error.
+    package static func runAsRoot() async {
+        raiseOpenFileLimit()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -21,6 +21,7 @@ enum ReplicaRequest: Codable, Equatable, Sendable {
 
     /// A received line; nil when it is not a request this version knows (a newer replica's), which is dropped.
     init?(encoded text: String) {
+        // try? is right here: a line that does not parse or decode is exactly the unknown request the caller drops (and logs).
         guard let value = try? JSONParser.parse(text), let request = try? JSONCoding.decode(ReplicaRequest.self, from: value) else { return nil }
         self = request
     }

@@ -48,6 +48,23 @@ public enum FleetFixtures {
         ]
     }
 
+    /// An app directory `DIR/` with two waves: a Deployment in wave 0 (ready only after the simulator's
+    /// `readyAfter`) and a ConfigMap `after` in wave 1, which a sync applies once the Deployment is healthy.
+    public static func twoWaveApp(_ directory: String) -> [String: String] {
+        ["\(directory)/deploy.yaml": """
+         apiVersion: apps/v1
+         kind: Deployment
+         metadata: {name: slow}
+         spec:
+           replicas: 1
+           selector: {matchLabels: {app: slow}}
+           template:
+             metadata: {labels: {app: slow}}
+             spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
+         """,
+         "\(directory)/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"]
+    }
+
     /// An ApplicationSet: every `apps/*` directory of `repoURL` on every cluster labelled `env=ENV`, automated sync
     /// with prune and self-heal, one namespace per directory.
     public static func matrixApplicationSet(name: String, repoURL: String, env: String = "prod") -> String {

@@ -1,4 +1,5 @@
 import FleetModel
+import FleetTesting
 import Foundation
 import Testing
 
@@ -282,20 +283,8 @@ import Testing
 /// `kill -9` while a sync waits on a wave: the restarted `flotilla serve` resumes that operation at that wave —
 /// one sync in the history, begun before the kill, whose second wave is applied after the restart.
 @Test func aKilledHubResumesTheWaveItWaitedOn() throws {
-    let deployment = """
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata: {name: slow}
-    spec:
-      replicas: 1
-      selector: {matchLabels: {app: slow}}
-      template:
-        metadata: {labels: {app: slow}}
-        spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
-    """
-    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"
     // Workloads become ready 20 s after they are applied: the kill and restart happen well inside that.
-    let hub = try HubFixture(clusters: ["prod": ["env": "prod"]], files: ["apps/slow/deploy.yaml": deployment, "apps/slow/after.yaml": after],
+    let hub = try HubFixture(clusters: ["prod": ["env": "prod"]], files: FleetFixtures.twoWaveApp("apps/slow"),
                              appSets: [directoryAppSet(name: "apps", env: "prod")], resync: "60s", simArguments: ["--ready-after", "20s"])
     defer { hub.stop() }
     @Sendable func status() throws -> JSONValue { try hub.api("GET", "/api/v1/applications/slow-prod")["status"] ?? .null }

@@ -3,26 +3,13 @@ import FleetGit
 import FleetHub
 import FleetKube
 import FleetModel
+import FleetTesting
 import Foundation
 import Logging
 import Testing
 
-/// An app directory `apps/NAME/`: a Deployment in wave 0 (ready only after the simulator's `readyAfter`) and a
-/// ConfigMap in wave 1, which the sync applies once the Deployment is healthy.
-private func slowApp(_ name: String) -> [String: String] {
-    ["apps/\(name)/deploy.yaml": """
-     apiVersion: apps/v1
-     kind: Deployment
-     metadata: {name: slow}
-     spec:
-       replicas: 1
-       selector: {matchLabels: {app: slow}}
-       template:
-         metadata: {labels: {app: slow}}
-         spec: {containers: [{name: c, image: 'registry.example.com/slow:1'}]}
-     """,
-     "apps/\(name)/after.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n"]
-}
+/// `apps/NAME/`: a Deployment in wave 0 and a ConfigMap in wave 1 (`FleetFixtures.twoWaveApp`).
+private func slowApp(_ name: String) -> [String: String] { FleetFixtures.twoWaveApp("apps/\(name)") }
 
 /// Syncs that wait on a wave hold no worker: with 2 reconcile workers, 10 Applications (5 directories on 2 live
 /// clusters) whose first wave waits on a Deployment that does not become ready (Running, "waiting for Sync wave 0")

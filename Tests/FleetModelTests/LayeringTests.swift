@@ -28,7 +28,7 @@ private let allowed: [String: Set<String>] = [
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
                  "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
-    "FleetCLIKit": ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators"],
+    "FleetCLIKit": ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators", "ArgumentParser"],
     // The shipped `flotilla`: every library but the test kit.
     "FleetCLI": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                  "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
