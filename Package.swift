@@ -195,7 +195,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla-fuzz",
             dependencies: ["FleetModel", "FleetConfig", "FleetTemplate", "FleetHelm", "FleetGenerators", "FleetAuth", "FleetPolicy",
-                           "FleetReconcile", "FleetServing", "FleetSim", "FleetDashboard"],
+                           "FleetReconcile", "FleetServing", "FleetSim", "FleetDashboard", "FleetKube"],
             path: "Sources/FleetFuzz",
             exclude: ["Corpus", "Dictionaries"],
             swiftSettings: strict

@@ -78,6 +78,25 @@ put("sim", "PATCH /apis/apps/v1/namespaces/web/deployments/d\nContent-Type: appl
 put("sim", "GET /api/v1/namespaces/web/pods?labelSelector=app%3Dweb&fieldSelector=status.phase%3DRunning\nAccept: application/json;as=Table;v=v1;g=meta.k8s.io\n\n")
 put("sim", b"GET /api/v1/namespaces\nAccept: application/vnd.kubernetes.protobuf\n\n")
 put("sim", b"POST /api/v1/namespaces\nContent-Type: application/vnd.kubernetes.protobuf\n\nk8s\x00\x0a\x0c\x0a\x02v1\x12\x09Namespace\x12\x06\x0a\x04\x0a\x02ns")
+# kube: what a kube-apiserver answers. The first byte picks the status (200 + byte % 320) and the watch chunk size.
+def kube(status, body):
+    put("kube", bytes([(status - 200) % 320 if status - 200 < 256 else 0]) + body.encode())
+kube(404, '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"deployments.apps \\"web\\" not found","reason":"NotFound","details":{"name":"web","group":"apps","kind":"deployments"},"code":404}')
+kube(422, '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Deployment.apps \\"web\\" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0","reason":"Invalid","details":{"name":"web","group":"apps","kind":"Deployment","causes":[{"reason":"FieldValueInvalid","message":"Invalid value: -1: must be greater than or equal to 0","field":"spec.replicas"}]},"code":422}')
+kube(409, '{"kind":"Status","apiVersion":"v1","status":"Failure","message":"namespaces \\"web\\" already exists","reason":"AlreadyExists","code":409}')
+kube(502, '<html><body>502 Bad Gateway</body></html>')
+kube(200, '{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"argoproj.io","versions":[{"groupVersion":"argoproj.io/v1alpha1","version":"v1alpha1"}]}]}')
+kube(200, '{"kind":"APIResourceList","groupVersion":"apps/v1","resources":[{"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["create","delete","get","list","patch","update","watch"]},{"name":"deployments/scale","namespaced":true,"group":"autoscaling","version":"v1","kind":"Scale","verbs":["get","patch","update"]}]}')
+kube(200, '{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{"resourceVersion":"812","continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6ODEyLCJzdGFydCI6IndlYlx1MDAwMCJ9"},"items":[{"metadata":{"name":"web","namespace":"shop","resourceVersion":"800","annotations":{"flotilla.io/application":"web-prod"}},"spec":{"replicas":2}}]}')
+watch = "\n".join([
+    '{"type":"ADDED","object":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web","namespace":"shop","resourceVersion":"801","labels":{"app.kubernetes.io/managed-by":"flotilla"},"annotations":{"flotilla.io/application":"web-prod"},"managedFields":[{"manager":"flotilla","operation":"Apply"},{"manager":"kubectl","operation":"Update"}]},"spec":{"replicas":2}}}',
+    '{"type":"MODIFIED","object":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web","namespace":"shop","resourceVersion":"802","annotations":{"flotilla.io/application":"web-staging"}},"spec":{"replicas":3}}}',
+    '{"type":"BOOKMARK","object":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"resourceVersion":"900"}}}',
+    '{"type":"DELETED","object":{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"web","namespace":"shop","resourceVersion":"903"}}}',
+    '{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version: 1 (903)","reason":"Expired","code":410}}',
+]) + "\n"
+for first in (200, 207, 260):
+    kube(first, watch)
 put("webhook", 'X-GitHub-Event: push\nX-Hub-Signature-256: sha256=00\n\n{"ref":"refs/heads/main","after":"0123456789abcdef0123456789abcdef01234567","repository":{"clone_url":"https://github.com/a/b.git","ssh_url":"git@github.com:a/b.git","html_url":"https://github.com/a/b"}}')
 put("webhook", 'X-Gitlab-Token: fuzz-secret\nX-Gitlab-Event: Push Hook\n\n{"ref":"refs/heads/main","checkout_sha":"0123456789abcdef0123456789abcdef01234567","project":{"git_http_url":"https://gitlab.com/a/b.git","git_ssh_url":"git@gitlab.com:a/b.git","web_url":"https://gitlab.com/a/b"}}')
 for s in ["a=1&b=two+words&c=%2Fpath\0flotilla_session=abc; other=1", "csrf=x&next=%2Fui%2Fapps\0flotilla_session=", "p, role:dev, applications, sync, */*, allow\ng, dev, role:dev\0flt_0123456789ab_" + "0" * 64]:

@@ -3,6 +3,7 @@ import FleetConfig
 import FleetDashboard
 import FleetGenerators
 import FleetHelm
+import FleetKube
 import FleetModel
 import FleetPolicy
 import FleetReconcile
@@ -124,6 +125,46 @@ let targets: [FuzzTarget] = [
         _ = cluster.handle(request)
         // The same request again, against what the first one created.
         _ = cluster.handle(request)
+    },
+    FuzzTarget(name: "kube", input: "a Kubernetes API server's answer: one byte choosing the HTTP status and the chunk size, then the body — read as an error Status, discovery, a list page, and a watch stream into the cluster cache") { bytes in
+        let first = Int(bytes.first ?? 0)
+        let body = Array(bytes.dropFirst())
+        let refusal = KubeError.from(status: 200 + first % 320, body: body, cluster: "fuzz", object: "fuzz")
+        precondition(refusal.message.count <= 4000, "an error message is not bounded")
+        if let answer = try? JSONParser.parse(text(body)) {
+            for (group, version) in KubeDecoding.groupVersions(answer) { _ = KubeDecoding.resources(answer, group: group, version: version) }
+            _ = KubeDecoding.ListPage(answer)
+        }
+        // As a watch stream of Deployments arriving in chunks, into the cache a cluster's watches keep.
+        let kind = KubeClient.kindKey(group: "apps", kind: "Deployment")
+        var index = CacheIndex()
+        _ = index.replace(kind: kind, items: [], resourceVersion: "1")
+        var lines = KubeDecoding.LineSplitter(maxLineBytes: 4096)
+        var applications = Set<String>()
+        func received(_ line: ArraySlice<UInt8>) {
+            guard case .change(let change, let object)?? = try? KubeDecoding.WatchEvent.parse(line) else { return }
+            let ref = ObjectRef(group: "apps", kind: "Deployment", namespace: object.value(at: ["metadata", "namespace"])?.stringValue,
+                                name: object.value(at: ["metadata", "name"])?.stringValue ?? "")
+            if let app = index.apply(change, kind: kind, ref: ref, object: object) { applications.insert(app) }
+        }
+        let chunk = first % 61 + 1
+        var offset = 0
+        while offset < body.count {
+            let end = min(body.count, offset + chunk)
+            let fed: Bool = body[offset..<end].withUnsafeBufferPointer { piece in
+                do { try lines.feed(piece, line: received); return true } catch { return false }
+            }
+            guard fed else { break }
+            precondition(lines.pendingCount <= 4096, "a watch line grew past its limit")
+            offset = end
+        }
+        if let last = lines.finish() { received(last) }
+        for app in applications {
+            for (_, object) in index.inventory(application: app, kinds: [kind]) ?? [:] {
+                precondition(object.value(at: ["metadata", "annotations", Syncer.appAnnotation])?.stringValue == app,
+                             "the cache lists an object under an Application it does not belong to")
+            }
+        }
     },
     FuzzTarget(name: "webhook", input: "a git push webhook: header lines, a blank line, the body") { bytes in
         let request = httpRequest(Array("POST /api/v1/webhook/git\n".utf8) + bytes)

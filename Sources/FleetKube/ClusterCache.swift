@@ -178,14 +178,18 @@ public final class ClusterCache: @unchecked Sendable {
         let outcome = Outcome()
         let handle = WatchDriver.shared.open(client.transport, path: path, timeout: Double(seconds) + 30, onLine: { [weak self] line, status in
             guard let self else { return }
-            guard status == 200, let event = try? JSONParser.parse(String(decoding: line, as: UTF8.self)) else {
+            guard status == 200 else {
                 outcome.failed = "HTTP \(status): " + String(decoding: line.prefix(300), as: UTF8.self)
                 return
             }
-            self.received(event, resource: resource, outcome: { expired, failed in
-                outcome.expired = outcome.expired || expired
-                if let failed { outcome.failed = failed }
-            })
+            switch Result(catching: { try KubeDecoding.WatchEvent.parse(line) }) {
+            case .failure:
+                outcome.failed = "the watch sent a line that is not JSON: " + String(decoding: line.prefix(300), as: UTF8.self)
+            case .success(.expired?): outcome.expired = true
+            case .success(.failed(let message)?): outcome.failed = message
+            case .success(let event?): self.received(event, resource: resource)
+            case .success(nil): break
+            }
         }, onEnd: { [weak self] end in
             guard let self else { return }
             switch end {
@@ -211,28 +215,17 @@ public final class ClusterCache: @unchecked Sendable {
         if !keep { handle.cancel() }
     }
 
-    /// One watch event: into the index, and its Application reported when it is news.
-    private func received(_ event: JSONValue, resource: APIResource, outcome: (_ expired: Bool, _ failed: String?) -> Void) {
+    /// One watch change or bookmark: into the index, and its Application reported when it is news.
+    private func received(_ event: KubeDecoding.WatchEvent, resource: APIResource) {
         let kind = key(resource)
-        guard let type = event["type"]?.stringValue, let object = event["object"] else { return }
-        let change: CacheIndex.Change
-        switch type {
-        case "ADDED": change = .added
-        case "MODIFIED": change = .modified
-        case "DELETED": change = .deleted
-        case "BOOKMARK":
-            if let rv = object.value(at: ["metadata", "resourceVersion"])?.stringValue {
-                lock.withLock { index.bookmark(kind: kind, resourceVersion: rv) }
-            }
-            return
-        case "ERROR":
-            let code = object["code"].flatMap { if case .int(let c) = $0 { return c } else { return nil } }
-            if code == 410 { outcome(true, nil) } else { outcome(false, object["message"]?.stringValue ?? "watch error") }
-            return
-        default:
-            return
+        switch event {
+        case .bookmark(let rv):
+            lock.withLock { index.bookmark(kind: kind, resourceVersion: rv) }
+        case .change(let change, let object):
+            let app = lock.withLock { stopped ? nil : index.apply(change, kind: kind, ref: ref(resource, object), object: object) }
+            if let app { onChange(app) }
+        case .expired, .failed:
+            break
         }
-        let app = lock.withLock { stopped ? nil : index.apply(change, kind: kind, ref: ref(resource, object), object: object) }
-        if let app { onChange(app) }
     }
 }

@@ -54,9 +54,14 @@ public final class KubeClient: @unchecked Sendable {
     /// before the client is shared.
     public var mayWrite: (@Sendable () -> Bool)?
 
+    /// The largest answer read from a cluster. Lists are read in pages (500 objects) and etcd keeps no object
+    /// past 1.5 MiB, so a larger answer is a broken or hostile server, refused before it fills the hub's memory.
+    public static let maxResponseBytes = 256 << 20
+
     public init(cluster: Cluster, timeout: Double = 30) {
         self.cluster = cluster
-        self.transport = HTTPTransport(server: cluster.server, credentials: cluster.credentials, timeout: timeout)
+        self.transport = HTTPTransport(server: cluster.server, credentials: cluster.credentials, timeout: timeout,
+                                       maxBodyBytes: Self.maxResponseBytes)
     }
 
     // MARK: - Raw requests
@@ -123,24 +128,10 @@ public final class KubeClient: @unchecked Sendable {
     public func discover(refresh: Bool = false) throws -> [APIResource] {
         if !refresh, let cached = lock.withLock({ resources }) { return cached }
         var found: [APIResource] = []
-        var groupVersions: [(String, String)] = [("", "v1")]
         let groups = try json("GET", "/apis", object: "discovery")
-        for group in groups["groups"]?.arrayValue ?? [] {
-            guard let name = group["name"]?.stringValue else { continue }
-            let preferred = group.value(at: ["preferredVersion", "version"])?.stringValue
-            for v in group["versions"]?.arrayValue ?? [] {
-                if let version = v["version"]?.stringValue, version == preferred || preferred == nil { groupVersions.append((name, version)) }
-            }
-        }
-        for (group, version) in groupVersions {
+        for (group, version) in KubeDecoding.groupVersions(groups) {
             let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
-            let list = try json("GET", path, object: "discovery \(path)")
-            for r in list["resources"]?.arrayValue ?? [] {
-                guard let name = r["name"]?.stringValue, !name.contains("/"), let kind = r["kind"]?.stringValue else { continue }
-                found.append(APIResource(group: group, version: version, kind: kind, name: name,
-                                         namespaced: r["namespaced"]?.boolValue ?? false,
-                                         verbs: r["verbs"]?.arrayValue?.compactMap(\.stringValue) ?? []))
-            }
+            found += KubeDecoding.resources(try json("GET", path, object: "discovery \(path)"), group: group, version: version)
         }
         lock.withLock { resources = found }
         return found
@@ -221,6 +212,7 @@ public final class KubeClient: @unchecked Sendable {
                         pageSize: Int? = nil) throws -> (items: [JSONValue], resourceVersion: String) {
         var items: [JSONValue] = []
         var token: String?
+        var seen = Set<String>()
         var resourceVersion = ""
         repeat {
             var query: [String] = []
@@ -228,10 +220,15 @@ public final class KubeClient: @unchecked Sendable {
             if let pageSize { query.append("limit=\(pageSize)") }
             if let token { query.append("continue=" + Self.queryValue(token)) }
             let path = resource.path(namespace: namespace) + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-            let page = try json("GET", path, object: resource.name)
-            items += page["items"]?.arrayValue ?? []
-            if resourceVersion.isEmpty { resourceVersion = page.value(at: ["metadata", "resourceVersion"])?.stringValue ?? "" }
-            token = page.value(at: ["metadata", "continue"])?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            let page = KubeDecoding.ListPage(try json("GET", path, object: resource.name))
+            items += page.items
+            if resourceVersion.isEmpty { resourceVersion = page.resourceVersion }
+            token = page.continueToken
+            // A server that hands back a token it gave before would be followed round in a circle for ever.
+            if let token, !seen.insert(token).inserted {
+                throw KubeError(code: .other, cluster: cluster.name, object: resource.name,
+                                message: "the server answered a continue token it had already given: the list does not end", causes: [], status: 0)
+            }
         } while token != nil
         return (items, resourceVersion)
     }

@@ -44,14 +44,22 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
 
     /// From an API `Status` answer (or a non-JSON error body).
     static func from(_ response: HTTPResponse, cluster: String, object: String) -> KubeError {
-        let status = (try? JSONParser.parse(response.text)) ?? .null
-        let message = status["message"]?.stringValue ?? String(response.text.prefix(300))
+        from(status: response.status, body: response.body, cluster: cluster, object: object)
+    }
+
+    /// From an HTTP status and its body (a `Status` object, or anything else a server or proxy answers).
+    public static func from(status httpStatus: Int, body: [UInt8], cluster: String, object: String) -> KubeError {
+        let text = String(decoding: body, as: UTF8.self)
+        // A body that is not JSON is an error page of a proxy or a broken server: it is not parsed further.
+        let status = (try? JSONParser.parse(text)) ?? .null
+        // Not trusted to be small: a Status message is kept to 4,000 characters, any other body to 300.
+        let message = status["message"]?.stringValue.map { String($0.prefix(4000)) } ?? String(text.prefix(300))
         let reason = status["reason"]?.stringValue ?? ""
         let causes = (status.value(at: ["details", "causes"])?.arrayValue ?? []).map {
             Cause(field: $0["field"]?.stringValue ?? "", reason: $0["reason"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")
         }
         let code: Code
-        switch response.status {
+        switch httpStatus {
         case 401: code = .unauthorized
         case 403: code = .forbidden
         case 404: code = .notFound
@@ -61,7 +69,7 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
         case 504, 408: code = .timeout
         default: code = Code(rawValue: reason) ?? .other
         }
-        return KubeError(code: code, cluster: cluster, object: object, message: message, causes: causes, status: response.status)
+        return KubeError(code: code, cluster: cluster, object: object, message: message, causes: causes, status: httpStatus)
     }
 
     static func transport(_ error: TransportError, cluster: String, object: String) -> KubeError {

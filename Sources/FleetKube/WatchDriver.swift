@@ -24,7 +24,9 @@ public final class WatchDriver: @unchecked Sendable {
         let onEnd: (End) -> Void
         let transportAborted: AbortFlag
         let cancelled = AbortFlag()
-        var pending: [UInt8] = []
+        var lines = KubeDecoding.LineSplitter()
+        /// Why the stream was refused while reading (a line past the limit); ends it as failed.
+        var refused: String?
 
         init(handle: UnsafeMutableRawPointer, headers: UnsafeMutablePointer<curl_slist>?, transportAborted: AbortFlag,
              onLine: @escaping (ArraySlice<UInt8>, Int) -> Void, onEnd: @escaping (End) -> Void) {
@@ -40,22 +42,17 @@ public final class WatchDriver: @unchecked Sendable {
             if let headers { curl_slist_free_all(headers) }
         }
 
-        /// Splits what arrived into lines (a watch sends one JSON event per line).
-        func received(_ bytes: UnsafeBufferPointer<UInt8>) {
+        /// Splits what arrived into lines (a watch sends one JSON event per line). False ends the transfer.
+        func received(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             var status = 0
             fl_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-            var start = bytes.startIndex
-            for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") {
-                if pending.isEmpty {
-                    if i > start { onLine(ArraySlice(bytes[start..<i]), status) }
-                } else {
-                    pending.append(contentsOf: bytes[start..<i])
-                    onLine(pending[...], status)
-                    pending.removeAll(keepingCapacity: true)
-                }
-                start = i + 1
+            do {
+                try lines.feed(bytes) { onLine($0, status) }
+                return true
+            } catch {
+                refused = error.description
+                return false
             }
-            if start < bytes.endIndex { pending.append(contentsOf: bytes[start...]) }
         }
     }
 
@@ -103,8 +100,8 @@ public final class WatchDriver: @unchecked Sendable {
             guard let ptr, let user else { return 0 }
             let stream = Unmanaged<Stream>.fromOpaque(user).takeUnretainedValue()
             let n = size * count
-            ptr.withMemoryRebound(to: UInt8.self, capacity: n) { stream.received(UnsafeBufferPointer(start: $0, count: n)) }
-            return n
+            let kept = ptr.withMemoryRebound(to: UInt8.self, capacity: n) { stream.received(UnsafeBufferPointer(start: $0, count: n)) }
+            return kept ? n : 0
         }
         fl_curl_setopt_pointer(h, CURLOPT_WRITEDATA, user)
         fl_curl_setopt_xferinfo(h) { user, _, _, _, _ in
@@ -154,6 +151,8 @@ public final class WatchDriver: @unchecked Sendable {
                     finish(handle, .closed(status: status))
                 } else if stream.cancelled.isSet {
                     finish(handle, .cancelled)
+                } else if let refused = stream.refused {
+                    finish(handle, .failed(refused))
                 } else {
                     finish(handle, .failed(String(cString: curl_easy_strerror(result))))
                 }
@@ -165,10 +164,10 @@ public final class WatchDriver: @unchecked Sendable {
     private func finish(_ handle: UnsafeMutableRawPointer, _ end: End) {
         guard let stream = active.removeValue(forKey: handle) else { return }
         curl_multi_remove_handle(multi, handle)
-        if !stream.pending.isEmpty, case .closed = end {
+        if case .closed = end, let last = stream.lines.finish() {
             var status = 0
             fl_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-            stream.onLine(stream.pending[...], status)
+            stream.onLine(last, status)
         }
         stream.onEnd(end)
     }
