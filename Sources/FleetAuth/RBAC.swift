@@ -9,7 +9,7 @@ import FleetModel
 /// ```
 ///
 /// over resources `clusters`, `applicationsets`, `applications`, `projects`, `accounts`, `events` and actions
-/// `get`, `create`, `update`, `delete`, `sync`, `rollback`, `override` (`*` matches any). Objects are globs
+/// `get`, `create`, `update`, `delete`, `sync`, `rollback`, `override`, `proxy` (`*` matches any). Objects are globs
 /// (`*` matches any run of characters, `/` included). A subject's roles are its own name, the roles `g` lines
 /// give it (transitively) and the default role. **Deny wins**: any matching `deny` refuses, whatever allows.
 /// Built in: `role:admin` may do everything; `role:readonly` may `get` everything.
@@ -23,7 +23,7 @@ public struct RBACPolicy: Sendable, Equatable {
     }
 
     public static let resources = ["clusters", "applicationsets", "applications", "projects", "accounts", "events"]
-    public static let actions = ["get", "create", "update", "delete", "sync", "rollback", "override"]
+    public static let actions = ["get", "create", "update", "delete", "sync", "rollback", "override", "proxy"]
 
     public private(set) var rules: [Rule]
     public private(set) var groups: [String: Set<String>]

@@ -8,26 +8,40 @@ import FleetManifests
 import FleetModel
 import Foundation
 
-/// Which cluster a command talks to: a registered cluster, or one from a clusters file.
+/// Which cluster a command talks to: a cluster from a clusters file, else one registered with the hub (reached
+/// through the hub's proxy, with the caller's token and RBAC), else one of the local store — chosen as `cluster …`
+/// commands choose (`StateTarget`).
 struct ClusterTarget: ParsableArguments {
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Cluster name (from the registry, or from --clusters).") var cluster: String
-    @Option(help: "Clusters file to read the cluster from instead of the registry.") var clusters: String?
+    @OptionGroup var hub: ServerOptions
+    @Option(help: "Cluster name (registered with the hub or the local store, or from --clusters).") var cluster: String
+    @Option(help: "Clusters file to read the cluster from (its credentials used directly, no hub).") var clusters: String?
     @Option(help: "Request timeout, e.g. 30s.") var timeout: String = "30s"
 
     func client() throws -> KubeClient {
-        let found: Cluster?
+        let seconds = try parseDuration(timeout, flag: "--timeout").seconds
         if let clusters {
-            found = try ClustersFile.parse(try readText(clusters), file: clusters).first { $0.cluster.name == cluster }?.cluster
-        } else {
-            found = try global.existingStore()?.cluster(named: cluster)
+            guard let found = try ClustersFile.parse(try readText(clusters), file: clusters).first(where: { $0.cluster.name == cluster })?.cluster else {
+                throw CLIError("cluster '\(cluster)' not found in \(clusters)")
+            }
+            return KubeClient(cluster: found, timeout: seconds)
         }
-        guard let found else { throw CLIError("cluster '\(cluster)' not found\(clusters.map { " in \($0)" } ?? " in the registry (see `flotilla cluster list`)")") }
-        return KubeClient(cluster: found, timeout: try parseDuration(timeout, flag: "--timeout").seconds)
+        switch StateTarget.choose(hub, global) {
+        case .hub:
+            // The hub answers for the cluster: 404 when it is not registered, 403 without `proxy` on it.
+            let base = hub.url.hasSuffix("/") ? String(hub.url.dropLast()) : hub.url
+            let name = cluster.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? cluster
+            let through = Cluster(name: cluster, server: "\(base)/api/v1/clusters/\(name)/proxy",
+                                  credentials: ClusterCredentials(bearerToken: hub.token))
+            return KubeClient(cluster: through, timeout: seconds)
+        case .local:
+            guard let found = try global.existingStore()?.cluster(named: cluster) else {
+                throw CLIError("cluster '\(cluster)' not found in the local store \(global.resolvedDataDir) (see `flotilla cluster list`)")
+            }
+            return KubeClient(cluster: found, timeout: seconds)
+        }
     }
 }
-
-
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,7 @@ import FleetAuth
 import FleetConfig
 import FleetDiff
 import FleetGenerators
+import FleetKube
 import FleetModel
 import FleetReconcile
 import FleetStore
@@ -112,6 +113,42 @@ extension HubAPI {
         let page = try Page(r)
         let clusters = page.slice(try hub.clusterStore.clusters().filter { selector.matches($0.labels) }, name: \.name)
         return .json(page.answer(clusters.items.map(clusterInfo), next: clusters.next))
+    }
+
+    /// One request to a cluster's Kubernetes API on the caller's behalf (`/api/v1/clusters/NAME/proxy/PATH`):
+    /// the path, query and body go on unchanged with the hub's credentials for that cluster, the answer comes
+    /// back as the cluster gave it. Only what a request needs is passed on: the caller's headers (its hub
+    /// token among them) never reach the cluster. Watches stay out: a proxied request is one answer.
+    func proxy(cluster name: String, path: String, _ request: APIRequest) throws -> APIResponse {
+        guard path.hasPrefix("/api") || path == "/version" || path.hasPrefix("/openapi") else {
+            throw HubError(.notFound, "the proxy serves the Kubernetes API of cluster '\(name)' (/api, /apis, /version, /openapi), not \(path)")
+        }
+        if request.query["watch"].map({ $0 == "true" || $0 == "1" }) == true || path.contains("/watch/") {
+            throw HubError(.badRequest, "watches are not served through the hub's proxy; list instead")
+        }
+        let client = try hub.client(for: name)
+        let query = request.query.sorted { $0.key < $1.key }
+            .map { Self.queryEscape($0.key) + "=" + Self.queryEscape($0.value) }.joined(separator: "&")
+        // JSON only: the hub answers text. A client asking for protobuf first gets JSON, which it also reads.
+        let accept = request.headers["accept"].flatMap { $0.contains("protobuf") ? nil : $0 } ?? "application/json"
+        let answer: HTTPResponse
+        do {
+            answer = try client.forward(request.method, path + (query.isEmpty ? "" : "?" + query),
+                                        body: request.body.isEmpty ? nil : request.body, contentType: request.headers["content-type"], accept: accept)
+        } catch let error as KubeError {
+            // As the API server words a failure, so that kubectl prints it.
+            let status: JSONValue = .object([("kind", "Status"), ("apiVersion", "v1"), ("metadata", .object([])), ("status", "Failure"),
+                                             ("message", .string("cluster \(name) did not answer: \(error.message)")),
+                                             ("reason", "ServiceUnavailable"), ("code", 503)])
+            return .json(status, status: 503)
+        }
+        let text = answer.text
+        let json = text.first.map { $0 == "{" || $0 == "[" } ?? false
+        return APIResponse(status: answer.status, contentType: json ? "application/json" : "text/plain; charset=utf-8", body: text)
+    }
+
+    static func queryEscape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
     func getCluster(_ name: String) throws -> APIResponse {

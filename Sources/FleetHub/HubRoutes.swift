@@ -36,6 +36,8 @@ struct Route: Sendable {
     /// Bounded only by its input (templates, git, clusters): a deadline, the admission gate, stopped when the
     /// client leaves.
     var expensive = false
+    /// The pattern is a prefix: any path below it matches, and what follows it is the last of `values`.
+    var prefix = false
     let handle: @Sendable (HubAPI, RouteCall) throws -> APIResponse
 }
 
@@ -93,6 +95,13 @@ enum HubRoutes {
             return .json(FailbackStarted(cluster: c.name, failingBack: n), status: 202)
         },
 
+        // A cluster's Kubernetes API through the hub (the hub's credentials, the caller's RBAC): what `flotilla
+        // apply/diff/get --cluster` and kubectl use. RBAC `proxy` on the cluster, for reads and writes alike.
+    ] + ["GET", "POST", "PUT", "PATCH", "DELETE"].map { method in
+        Route(method: method, pattern: "api/v1/clusters/*/proxy", access: .rbac("proxy", "clusters", .segment(0)), expensive: true, prefix: true) { api, c in
+            try api.proxy(cluster: c.values[0], path: c.values[1], c.request)
+        }
+    } + [
         Route(method: "GET", pattern: "api/v1/events", access: .rbac("get", "events", .all)) { api, c in try api.events(c.request) },
         Route(method: "GET", pattern: "api/v1/projects", access: .rbac("get", "projects", .all)) { api, _ in api.projects() },
 
@@ -186,23 +195,25 @@ enum HubRoutes {
     static func find(_ request: APIRequest) -> (Route, [String])? {
         let parts = request.segments
         for (index, route) in all.enumerated() where route.method == request.method {
-            if let values = match(parts, segments[index]) { return (route, values) }
+            if let values = match(parts, segments[index], prefix: route.prefix) { return (route, values) }
         }
         return nil
     }
 
     /// Whether some route has this path with another method (405, not 404).
     static func knowsPath(_ request: APIRequest) -> Bool {
-        segments.contains { match(request.segments, $0) != nil }
+        zip(all, segments).contains { match(request.segments, $1, prefix: $0.prefix) != nil }
     }
 
-    private static func match(_ parts: [Substring], _ want: [Substring]) -> [String]? {
-        guard parts.count == want.count else { return nil }
+    private static func match(_ parts: [Substring], _ want: [Substring], prefix: Bool = false) -> [String]? {
+        guard parts.count == want.count || (prefix && parts.count > want.count) else { return nil }
         var values: [String] = []
         for (part, w) in zip(parts, want) {
             // Names arrive percent-encoded: cluster names are free text (`arn:aws:eks:…:cluster/prod`).
             if w == "*" { values.append(String(part).removingPercentEncoding ?? String(part)) } else if part != w { return nil }
         }
+        // A prefix route's rest is passed on as it came (still percent-encoded), with a leading slash.
+        if prefix { values.append("/" + parts[want.count...].joined(separator: "/")) }
         return values
     }
 }

@@ -86,6 +86,16 @@ public final class KubeClient: @unchecked Sendable {
         }
     }
 
+    /// One request passed through as it is (the hub's cluster proxy): the caller decides what the answer means.
+    /// Not fenced by `mayWrite`: the lease fences the hub's own syncs, not what an operator sends on purpose.
+    public func forward(_ method: String, _ path: String, body: [UInt8]?, contentType: String?, accept: String) throws -> HTTPResponse {
+        do {
+            return try transport.request(method, path, body: body, contentType: contentType, accept: accept)
+        } catch let e as TransportError {
+            throw KubeError.transport(e, cluster: cluster.name, object: path)
+        }
+    }
+
     /// Ends the requests in flight to this cluster and refuses later ones (a cluster found dead); its cache stops.
     public func abortAll() {
         transport.abortAll()

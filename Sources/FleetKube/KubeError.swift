@@ -53,7 +53,8 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
         // A body that is not JSON is an error page of a proxy or a broken server: it is not parsed further.
         let status = (try? JSONParser.parse(text)) ?? .null
         // Not trusted to be small: a Status message is kept to 4,000 characters, any other body to 300.
-        let message = status["message"]?.stringValue.map { String($0.prefix(4000)) } ?? String(text.prefix(300))
+        // `error` is how Flotilla's hub words it (a cluster reached through the hub's proxy).
+        let message = (status["message"] ?? status["error"])?.stringValue.map { String($0.prefix(4000)) } ?? String(text.prefix(300))
         let reason = status["reason"]?.stringValue ?? ""
         let causes = (status.value(at: ["details", "causes"])?.arrayValue ?? []).map {
             Cause(field: $0["field"]?.stringValue ?? "", reason: $0["reason"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")

@@ -310,3 +310,49 @@ import Testing
     #expect(history.count == 1, "\(history)")
     #expect(history.first?["result"] == "Succeeded")
 }
+
+/// `apply`, `diff` and `get --cluster` with a hub named go through the hub's proxy: the hub's credentials for the
+/// cluster, the caller's token and RBAC (`proxy` on the cluster), an audit event per write; nothing touches a local
+/// store. A cluster the hub does not know and an account without `proxy` are refused, naming why.
+@Test func clusterCommandsGoThroughTheHubsProxy() throws {
+    let hub = try HubFixture(clusters: ["dev": ["env": "dev"]], files: ["apps/web/config.yaml": configMap("web-config", "1")], appSets: [])
+    defer { hub.stop() }
+    let unused = hub.cli.workDir.appendingPathComponent("unused").path
+    func flotilla(_ args: [String], tokenFile: String? = nil) throws -> CLI.Result {
+        try CLI.runProcess(CLI.binary, args, environment: ["FLOTILLA_SERVER": hub.url, "FLOTILLA_TOKEN_FILE": tokenFile ?? hub.tokenFile,
+                                                           "FLOTILLA_DATA_DIR": "", "HOME": unused])
+    }
+    let dir = hub.cli.workDir.appendingPathComponent("manifests")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try configMap("settings", "blue").write(to: dir.appendingPathComponent("settings.yaml"), atomically: true, encoding: .utf8)
+
+    let applied = try flotilla(["apply", "--cluster", "dev", "-f", dir.path, "-n", "demo", "--create-namespace", "--app", "demo"])
+    #expect(applied.status == 0 && applied.stdout.contains("ConfigMap demo/settings created"), "\(applied.stdout)\(applied.stderr)")
+    #expect(try hub.get("dev", "v1", "ConfigMap", namespace: "demo", name: "settings")?.value(at: ["data", "value"]) == "blue")
+
+    let same = try flotilla(["diff", "--cluster", "dev", "-f", dir.path, "-n", "demo", "--app", "demo"])
+    #expect(same.status == 0 && same.stderr.contains("Synced"), "\(same.stdout)\(same.stderr)")
+    try configMap("settings", "green").write(to: dir.appendingPathComponent("settings.yaml"), atomically: true, encoding: .utf8)
+    let changed = try flotilla(["diff", "--cluster", "dev", "-f", dir.path, "-n", "demo", "--app", "demo"])
+    #expect(changed.status == 1 && changed.stdout.contains("-  value: blue") && changed.stdout.contains("+  value: green"), "\(changed.stdout)\(changed.stderr)")
+
+    let listed = try flotilla(["get", "--cluster", "dev", "cm", "-n", "demo"])
+    #expect(listed.status == 0 && listed.stdout.contains("settings"), "\(listed.stdout)\(listed.stderr)")
+
+    // Refusals: a cluster the hub does not know; a read-only account (no `proxy`); a watch.
+    let unknown = try flotilla(["get", "--cluster", "nowhere", "cm"])
+    #expect(unknown.status != 0 && unknown.stderr.contains("cluster 'nowhere' is not registered"), "\(unknown.stderr)")
+    try hub.api("POST", "/api/v1/accounts", body: #"{"name": "viewer", "role": "role:readonly"}"#, expect: 201)
+    let minted = try hub.api("POST", "/api/v1/accounts/viewer/tokens", expect: 201)
+    let viewerToken = hub.cli.write("viewer.token", (minted["token"]?.stringValue ?? "") + "\n")
+    let refused = try flotilla(["get", "--cluster", "dev", "cm", "-n", "demo"], tokenFile: viewerToken)
+    #expect(refused.status != 0 && refused.stderr.contains("Forbidden"), "\(refused.stderr)")
+    #expect(try hub.raw("GET", "/api/v1/clusters/dev/proxy/api/v1/configmaps?watch=true").status == 400)
+    #expect(try hub.raw("GET", "/api/v1/clusters/dev/proxy/metrics").status == 404)
+
+    // Writes are audited with the account; the hub's token never reaches the cluster (the simulator logs none).
+    let events = try hub.api("GET", "/api/v1/events")["items"]?.arrayValue ?? []
+    #expect(events.contains { ($0["message"]?.stringValue ?? "").contains("admin PATCH /api/v1/clusters/dev/proxy/api/v1/namespaces/demo/configmaps/settings") },
+            "\(events.map { $0["message"] ?? .null })")
+    #expect(!FileManager.default.fileExists(atPath: unused), "nothing went to a local store")
+}
