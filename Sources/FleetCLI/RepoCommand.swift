@@ -8,7 +8,11 @@ struct RepoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repo",
         abstract: "Inspect git repositories through the hub's mirror cache.",
-        discussion: "REPO is a local path, a file:// URL or an https:// URL. Mirrors live in <data-dir>/git.",
+        discussion: """
+        REPO is a local path, a file:// URL or an https:// URL. Mirrors live in <data-dir>/git when a data directory \
+        is named (--data-dir, $FLOTILLA_DATA_DIR), else in the user's cache ($XDG_CACHE_HOME/flotilla/git, else \
+        ~/.cache/flotilla/git): a cache, never the hub's state.
+        """,
         subcommands: [Fetch.self, Resolve.self, List.self, Cat.self]
     )
 
@@ -28,7 +32,11 @@ struct RepoCommand: ParsableCommand {
         }
 
         var cache: GitMirrorCache {
-            GitMirrorCache(root: URL(fileURLWithPath: global.resolvedDataDir).appendingPathComponent("git"))
+            if global.requested { return GitMirrorCache(root: URL(fileURLWithPath: global.resolvedDataDir).appendingPathComponent("git")) }
+            let environment = ProcessInfo.processInfo.environment
+            let home = DataDirectory.home(environment: environment, fallback: FileManager.default.homeDirectoryForCurrentUser.path)
+            let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.cache"
+            return GitMirrorCache(root: URL(fileURLWithPath: base).appendingPathComponent("flotilla/git"))
         }
 
         func open(fetch: Bool) throws -> GitRepository {
