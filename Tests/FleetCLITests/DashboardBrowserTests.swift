@@ -25,7 +25,7 @@ func dashboardInABrowser() throws {
                   directoryAppSet(name: "manual", env: "prod", automated: nil, path: "manual/*", annotations: #"{flotilla.io/failover: "false"}"#)],
         resync: "2s", secondaries: ["eu": "dr"],
         // Probes tolerant enough for a loaded machine (a slow answer is not an outage), quick enough for the test.
-        extraConfig: "failover: {probeInterval: 300ms, probeTimeout: 1s, failureThreshold: 2, recoveryThreshold: 2, holdDown: 1s, maxFailoverPercent: 70}")
+        extraConfig: "failover: {probeInterval: 300ms, probeTimeout: 1s, failureThreshold: 2, recoveryThreshold: 2, holdDown: 8s, maxFailoverPercent: 70}")
     defer { hub.stop() }
     try hub.waitFor("web-eu and web-us Synced and Healthy, the manual tools OutOfSync") {
         let apps = try hub.applications()
@@ -78,6 +78,9 @@ func dashboardInABrowser() throws {
     // 4. An Application that is not synced automatically: press Sync, its status turns Synced in place.
     try browser.open(hub.url + "/ui/applications/tool-eu")
     #expect(try text("[data-app] [data-field=sync]") == "OutOfSync")
+    // Its live diff shows, open: the objects git adds, as a unified diff.
+    try browser.wait(for: "document.querySelectorAll('details[open] pre.diff').length >= 1", timeout: 10, "the OutOfSync diff, open")
+    #expect(try browser.evaluate("document.querySelector('details[open] pre.diff span.add') !== null").boolValue == true)
     try browser.evaluate("document.getElementById('sync').click()")
     try browser.wait(for: "document.querySelector('.flash') && document.querySelector('.flash').textContent.indexOf('Sync queued') >= 0", "the sync to be queued")
     try browser.evaluate("window.__marker = 'same page'")
@@ -107,11 +110,14 @@ func dashboardInABrowser() throws {
     #expect(try browser.evaluate("document.querySelector('[data-summary-state=FailedOver]').className").stringValue == "pill tone-bad")
     try shoot("fleet-failover")
 
-    // … and back: with web-eu's page open, it returns to eu when eu answers again.
+    // … and back: eu answers again; its tile says Healthy and counts the hold-down down, live.
+    hub.thaw("eu")
+    try browser.wait(for: "document.querySelector('[data-cluster=eu] [data-field=moved]').textContent.indexOf('failback in') >= 0", timeout: 15,
+                     "eu's tile to count the hold-down")
+    // With web-eu's page open, it returns to eu when the hold-down ends.
     try browser.open(hub.url + "/ui/applications/web-eu")
     #expect(try text("[data-app] [data-field=running]").hasPrefix("dr (moved from eu)"))
     try browser.evaluate("window.__marker = 'web-eu'")
-    hub.thaw("eu")
     try browser.wait(for: "document.querySelector('[data-app] [data-field=running]').textContent === 'eu'", timeout: 40, "web-eu back on eu")
     #expect(try browser.evaluate("window.__marker").stringValue == "web-eu")
 
