@@ -26,7 +26,7 @@ extension Renderer {
         struct ConditionView { let type, message: String }
         struct View {
             let chrome: Chrome, name, base, csrf: String, canSync, canRollback: Bool, pinned: String?
-            let sync, syncTone, health, healthTone, operation, revision, appSet, appSetHref, source, destination, running: String
+            let sync, syncTone, health, healthTone, operation, revision, target, appSet, appSetHref, source, destination, running: String
             let placement: String?, project, reconciledAt: String
             let conditions: [ConditionView], hasConditions: Bool, resources: [ResourceView], diffProblem: String?, diffs: [DiffView]
             let history: [HistoryView]
@@ -59,7 +59,10 @@ extension Renderer {
             name: s.name, base: applicationPath(s.name), csrf: viewer.csrf, canSync: input.canSync, canRollback: input.canRollback,
             pinned: s.pinnedRevision, sync: sync, syncTone: Tone.of(sync: s.sync).cssClass, health: health,
             healthTone: Tone.of(health: s.health).cssClass,
-            operation: s.operation.stringValue ?? "", revision: ApplicationRow.short(s.revision.stringValue), appSet: s.appSet,
+            operation: s.operation.stringValue ?? "", revision: ApplicationRow.short(s.revision.stringValue),
+            // What git is followed at (Argo CD's "target"), beside what was deployed: a branch or tag moves, a pin holds.
+            target: source["targetRevision"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? (source["chart"] != nil ? "latest" : "HEAD"),
+            appSet: s.appSet,
             appSetHref: "/ui/applications" + query([("appSet", s.appSet)]), source: sourceText, destination: destination,
             running: ApplicationRow.running(entry), placement: placement, project: object.value(at: ["spec", "project"])?.stringValue ?? "default",
             reconciledAt: s.reconciledAt.stringValue ?? "never", conditions: conditions, hasConditions: !conditions.isEmpty, resources: resources,

@@ -142,6 +142,7 @@ enum Templates {
     <dt>Health</dt><dd><span class="pill {{healthTone}}" data-field="health">{{health}}</span></dd>
     <dt>Operation</dt><dd data-field="operation">{{operation}}</dd>
     <dt>Revision</dt><dd class="mono" data-field="revision">{{revision}}</dd>
+    <dt>Target</dt><dd class="mono" data-field="target">{{target}}</dd>
     {{#pinned}}<dt>Pinned to</dt><dd class="mono">{{.}}</dd>{{/pinned}}
     <dt>ApplicationSet</dt><dd><a href="{{appSetHref}}">{{appSet}}</a></dd>
     <dt>Source</dt><dd class="mono">{{source}}</dd>

@@ -119,6 +119,12 @@ func userTextIsEscaped(evil: String) {
     let readOnly = renderer.application(ApplicationPageInput(detail: detail, diff: nil, diffProblem: nil, canSync: false, canRollback: false),
                                         viewer: viewer, flash: nil)
     #expect(!readOnly.contains(#"id="sync""#) && !readOnly.contains(#"id="unpin""#) && !readOnly.contains("/rollback"))
+    // The target beside the deployed revision: HEAD when the source names none, else what it names.
+    #expect(full.contains(#"data-field="target">HEAD<"#), "\(full)")
+    let tagged = ApplicationDetail(summary: summary, object: .object([("spec", .object([("source", .object([("repoURL", "r"), ("targetRevision", "v1.2")]))]))]),
+                                   status: .object([]), history: [])
+    #expect(renderer.application(ApplicationPageInput(detail: tagged, diff: nil, diffProblem: nil, canSync: true, canRollback: true), viewer: viewer, flash: nil)
+        .contains(#"data-field="target">v1.2<"#))
 }
 
 /// An OutOfSync object's diff shows on the Application page (open, `-` and `+` lines classed) and in the
