@@ -124,10 +124,16 @@ struct UpCommand: AsyncParsableCommand {
                         }
                         lines.append("  PostgreSQL: \(data.path)/pg   (flotilla replicas --server \(url); kill a replica's pid: the others take its clusters over)")
                     }
-                    lines += ["  demo repo:  \(repo.path)", "",
-                              "Try this: add a directory, commit, watch it appear on every staging and prod cluster:",
-                              "  cd \(repo.path) && mkdir teams/search/ranker && sed s/indexer/ranker/g teams/search/indexer/deployment.yaml > teams/search/ranker/deployment.yaml && git add -A && git commit -qm 'add ranker'",
-                              "  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", "",
+                    lines += ["  demo repo:  \(repo.path)", ""]
+                    // The hint fits the demo repository as it is: after the ranker was added (a restart), change it instead.
+                    if FileManager.default.fileExists(atPath: repo.appendingPathComponent("teams/search/ranker").path) {
+                        lines += ["Try this: change a team's directory, commit, watch the change reach every staging and prod cluster:",
+                                  "  cd \(repo.path) && sed -i 's/replicas: [0-9]*/replicas: 2/' teams/search/ranker/deployment.yaml && git commit -qam 'scale ranker'"]
+                    } else {
+                        lines += ["Try this: add a directory, commit, watch it appear on every staging and prod cluster:",
+                                  "  cd \(repo.path) && mkdir teams/search/ranker && sed s/indexer/ranker/g teams/search/indexer/deployment.yaml > teams/search/ranker/deployment.yaml && git add -A && git commit -qm 'add ranker'"]
+                    }
+                    lines += ["  flotilla app list --server \(url) -l team=search        (Ctrl-C stops everything)", "",
                               "Try failover: kill a cluster's simulator and watch its apps move to its secondary:",
                               "  kill \(sims.started.first { $0.name == "prod-eu" }?.pid ?? sims.started.first?.pid ?? 0); flotilla events --server \(url) --watch",
                               "  flotilla sim --fleet \(fleetFile) --only \(sims.started.first { $0.name == "prod-eu" }?.name ?? sims.started.first?.name ?? "NAME") &     (brings it back; apps return after the hold-down)", ""]

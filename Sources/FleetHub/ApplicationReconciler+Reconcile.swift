@@ -122,7 +122,17 @@ extension ApplicationReconciler {
         let startedAt = HubContext.timestamp(started)
         // What the policies said, kept in the status for the compliance report.
         let policyResult = Box<ApplicationStatus.PolicyResult?>(nil)
-        let result = AppSyncer(client: client, manifests: manifests).reconcile(
+        var syncer = AppSyncer(client: client, manifests: manifests)
+        // Native here (no placement, or back on its primary): an object a failed-over copy took on this cluster
+        // first (both created it on an empty cluster) is taken back; the copy is then covered by this Application.
+        if app.placement == nil || app.placement?.phase == .failingBack && app.placement?.primary == cluster {
+            syncer.mayTakeOver = { [store] owner in
+                // try? is right here: an owner that cannot be read is not known to yield, so its objects stay its own.
+                guard let other = try? store.application(named: owner), let placement = other.placement else { return false }
+                return placement.phase == .failedOver && placement.active == cluster && placement.primary != cluster
+            }
+        }
+        let result = syncer.reconcile(
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
             objectProblem: { [cluster = client.cluster] group, kind, namespace in
                 if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }

@@ -87,6 +87,10 @@ public struct AppSyncer: Sendable {
     public var pollInterval: Double
     /// Seconds since 1970 (wave timeouts are measured with it); tests may pass their own.
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Whether an object another Application owns may be taken over from it: true for a failed-over copy on this
+    /// cluster when this Application is native here (the copy yields, and is then covered by this one). Nothing
+    /// else is ever taken over.
+    public var mayTakeOver: (@Sendable (_ owner: String) -> Bool)?
 
     public init(client: KubeClient, manifests: ManifestLoader, concurrency: Int = 16, waveTimeout: Double = 300, pollInterval: Double = 0.5) {
         self.client = client
@@ -281,9 +285,12 @@ public struct AppSyncer: Sendable {
         // Objects that another Application manages are never taken over: two owners would overwrite each
         // other on every sync. They are reported and left alone.
         var foreign: [ObjectRef: String] = [:]
+        var yielding: [String: Bool] = [:]
         for ((ref, _), now) in zip(desired, current) where live[ref] == nil {
             if let object = (try? now.get()) ?? nil,
                let owner = object.value(at: ["metadata", "annotations", Syncer.appAnnotation])?.stringValue, owner != name {
+                if yielding[owner] == nil { yielding[owner] = mayTakeOver?(owner) ?? false }
+                if yielding[owner] == true { continue }
                 foreign[ref] = owner
             }
         }

@@ -32,6 +32,19 @@ func theReadmeTourDoesWhatTheReadmeSays() throws {
         }
     }
     #expect(ran >= 35, "only \(ran) README commands ran")
+
+    // `flotilla up` a second time on the same directory: everything comes back, and its hint fits the repository
+    // (the ranker exists now: change it rather than add it again). prod-us is still drained: its Applications run
+    // on prod-ap, where the same apps run natively — each copy is covered by its sibling (OutOfSync, Healthy:
+    // docs/failover.md), and every native Application there is Synced, even though all started on empty clusters.
+    try tour.restartDemo()
+    #expect(tour.demoText.contains("git commit -qam 'scale ranker'") && !tour.demoText.contains("mkdir teams/search/ranker"), "\(tour.demoText)")
+    let again = try tour.poll("flotilla app list", seconds: 60) { r in
+        let apps = r.apps
+        let unwell = apps.filter { ($0.sync != "Synced" && !$0.movedHere) || $0.health != "Healthy" }.map(\.name)
+        return apps.count >= 42 && unwell.isEmpty ? nil : "\(apps.count) Applications; not Synced Healthy: \(unwell)"
+    }
+    #expect(again == nil, "after a restart: \(again ?? "")")
     #expect(!FileManager.default.fileExists(atPath: tour.home.appendingPathComponent(".flotilla").path), "the tour created ~/.flotilla")
 }
 
@@ -123,6 +136,22 @@ final class ReadmeTour: @unchecked Sendable {
         }
     }
 
+    var demoText: String { demoOutput.text }
+
+    /// Stops `flotilla up` as Ctrl-C does (and what the tour started beside it), then starts it again.
+    func restartDemo() throws {
+        for pid in background { kill(pid, SIGKILL) }
+        background = []
+        if let demo, demo.isRunning {
+            kill(demo.processIdentifier, SIGINT)
+            try waitFor("flotilla up to stop on SIGINT", seconds: 30) { !demo.isRunning }
+        }
+        for pid in simulators.values { kill(pid, SIGKILL) }
+        simulators = [:]
+        demoOutput.reset()
+        try startDemo()
+    }
+
     func stop() {
         for pid in background { kill(pid, SIGKILL) }
         if let demo, demo.isRunning {
@@ -141,11 +170,11 @@ final class ReadmeTour: @unchecked Sendable {
         let stderr: String
         /// The rows of an `app list` table: name, cluster (where it runs; "prod-eu → dr-eu (FailedOver)" during a
         /// failover is read as its first word), sync and health.
-        var apps: [(name: String, cluster: String, sync: String, health: String)] {
+        var apps: [(name: String, cluster: String, sync: String, health: String, movedHere: Bool)] {
             stdout.split(separator: "\n").dropFirst().compactMap { line in
                 let words = line.split(separator: " ").map(String.init)
                 guard words.count >= 4, let at = words.firstIndex(where: { ["Synced", "OutOfSync", "Unknown"].contains($0) }), at + 1 < words.count else { return nil }
-                return (words[0], words[1], words[at], words[at + 1])
+                return (words[0], words[1], words[at], words[at + 1], line.contains("(FailedOver)"))
             }
         }
     }
@@ -270,6 +299,7 @@ final class NIOLockedText: @unchecked Sendable {
     private let lock = NSLock()
     private var value = ""
     func append(_ s: String) { lock.withLock { value += s } }
+    func reset() { lock.withLock { value = "" } }
     var text: String { lock.withLock { value } }
 }
 

@@ -196,6 +196,32 @@ func sharedResourceIsNotTakenOver(cached: Bool) async throws {
     await world.stop()
 }
 
+/// A failed-over copy that created an object first on an empty cluster yields it to the Application native there
+/// (`mayTakeOver`); the copy then finds the object owned by the native one. An owner that does not yield keeps it.
+@Test func aFailedOverCopyYieldsItsObjectsToTheNativeApplication() async throws {
+    let world = try await World()
+    try world.write("copy/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: copy}\n")
+    try world.write("native/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shared}\ndata: {from: native}\n")
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        #expect(world.syncer.reconcileToEnd(application("copy-prod-us", path: "copy", automated: "prune")).operation == .succeeded)
+        var refusing = world.syncer
+        refusing.mayTakeOver = { _ in false }
+        #expect(refusing.reconcileToEnd(application("native-prod-ap", path: "native", automated: "prune")).operation == .failed)
+        var native = world.syncer
+        native.mayTakeOver = { owner in owner == "copy-prod-us" }
+        let taken = native.reconcileToEnd(application("native-prod-ap", path: "native", automated: "prune"))
+        #expect(taken.operation == .succeeded && taken.syncStatus == .synced, "\(taken.message)")
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let cm = try #require(try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "shop", name: "shared"))
+        #expect(cm.value(at: ["metadata", "annotations", "flotilla.io/application"]) == "native-prod-ap")
+        #expect(cm.value(at: ["data", "from"]) == "native")
+        // The copy now finds its object owned by the native Application: reported, not taken back.
+        let copy = world.syncer.reconcileToEnd(application("copy-prod-us", path: "copy", automated: "prune"))
+        #expect(copy.foreignOwners.values.contains("native-prod-ap"))
+    }
+    await world.stop()
+}
+
 /// A kustomization that names a directory outside the repository is refused before kustomize runs, with the
 /// file and the path in the message; one that stays inside renders.
 @Test func kustomizationsMayNotLeaveTheRepository() async throws {
