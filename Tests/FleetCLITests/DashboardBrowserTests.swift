@@ -81,6 +81,7 @@ func dashboardInABrowser() throws {
     // Its live diff shows, open: the objects git adds, as a unified diff.
     try browser.wait(for: "document.querySelectorAll('details[open] pre.diff').length >= 1", timeout: 10, "the OutOfSync diff, open")
     #expect(try browser.evaluate("document.querySelector('details[open] pre.diff span.add') !== null").boolValue == true)
+    try shoot("application-diff")
     try browser.evaluate("document.getElementById('sync').click()")
     try browser.wait(for: "document.querySelector('.flash') && document.querySelector('.flash').textContent.indexOf('Sync queued') >= 0", "the sync to be queued")
     try browser.evaluate("window.__marker = 'same page'")
@@ -114,6 +115,7 @@ func dashboardInABrowser() throws {
     hub.thaw("eu")
     try browser.wait(for: "document.querySelector('[data-cluster=eu] [data-field=moved]').textContent.indexOf('failback in') >= 0", timeout: 15,
                      "eu's tile to count the hold-down")
+    try shoot("fleet-holddown")
     // With web-eu's page open, it returns to eu when the hold-down ends.
     try browser.open(hub.url + "/ui/applications/web-eu")
     #expect(try text("[data-app] [data-field=running]").hasPrefix("dr (moved from eu)"))
