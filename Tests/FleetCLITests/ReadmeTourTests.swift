@@ -385,7 +385,10 @@ extension ReadmeTour {
                 let back = r.apps.filter { $0.name.hasSuffix("-prod-eu") && $0.cluster == "prod-eu" && $0.health == "Healthy" }
                 guard back.count >= 5 else { return "\(back.count) back on prod-eu so far" }
                 let still = (try? tour.run("flotilla app list --cluster dr-eu").apps.filter { $0.name.hasSuffix("-prod-eu") }) ?? []
-                return still.isEmpty ? nil : "still on dr-eu: \(still.map(\.name))"
+                guard still.isEmpty else { return "still on dr-eu: \(still.map(\.name))" }
+                // The failover's band is closed: the event log says prod-eu's Applications failed back.
+                let events = (try? tour.run("flotilla events --cluster prod-eu").stdout) ?? ""
+                return events.contains("FailedBack") ? nil : "no FailedBack event for prod-eu yet"
             }
         }
         checks["flotilla cluster drain prod-us"] = contains("prod-us")
