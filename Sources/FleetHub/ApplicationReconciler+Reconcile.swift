@@ -78,6 +78,7 @@ extension ApplicationReconciler {
         }
         // What the comparison depends on, read before it: a change meanwhile keeps it from being remembered.
         let writesSeen = memo.writesSeen(name), revisionsSeen = revisions.generation, projectsSeen = projects.generation
+        let policiesSeen = context.policyGeneration
         let app: StoredApplication
         do {
             // Deleted meanwhile: nothing to do.
@@ -261,7 +262,7 @@ extension ApplicationReconciler {
         }
         if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == .rolloutWaiting }), project?.syncWindows.isEmpty ?? true, !interrupted,
            result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
-            memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen),
+            memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen, policies: policiesSeen),
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
         }
 
@@ -306,7 +307,7 @@ extension ApplicationReconciler {
         guard let client = try? connections.client(for: seen.cluster),
               let stamp = client.cache?.stamp(application: name, kinds: seen.live.kinds) else { return false }
         let now = ReconcileMemo.Fingerprint(cluster: seen.cluster, live: LiveStamp(kinds: seen.live.kinds, stamp: stamp),
-                                            revisions: revisions.generation, projects: projects.generation)
+                                            revisions: revisions.generation, projects: projects.generation, policies: context.policyGeneration)
         return entry.holds(now, now: context.now().timeIntervalSinceReferenceDate, maxAge: memo.maxAge)
     }
 

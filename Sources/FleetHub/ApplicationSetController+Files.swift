@@ -139,6 +139,9 @@ extension ApplicationSetController {
     /// Polls watched files (ApplicationSets, clusters files, projects, the service account) for changes.
     private func watchFiles() {
         dispatchPrecondition(condition: .onQueue(queue))
+        // Every replica reconciles, so every replica reads the policies: new ones apply to every Application,
+        // each compared (and checked) again.
+        if context.reloadPoliciesAndPromotions() { reconciler.resyncAll() }
         guard context.shard.holdsGeneration else { return }   // the replica holding the generation lease watches
         let config = context.config
         if !config.projects.isEmpty { loadProjects() }

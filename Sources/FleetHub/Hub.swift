@@ -111,7 +111,8 @@ public final class Hub: @unchecked Sendable {
         gitWatcher.startTimers()
         appSets.startTimers()
         // Promotion stages marked `auto` are promoted as soon as their gate opens.
-        if context.promotions.contains(where: { $0.stages.contains(where: \.auto) }) {
+        // (Promotion files are read again when they change: the check runs whenever promotions are configured.)
+        if !config.promotions.isEmpty {
             appSets.timers.every(2, on: DispatchQueue.global(qos: .utility)) { [weak self] in self?.autoPromote() }
         }
         // With policies, a compliance snapshot a day (checked hourly; the first once the fleet had time to sync).

@@ -31,10 +31,16 @@ public final class HubContext: Sendable {
     let rollouts = RolloutBook()
     /// The dashboard's live streams open per account.
     let liveStreams = NIOLockedValueBox<[String: Int]>([:])
-    /// The policies of `config.policies`, read at start (docs/policy.md).
-    public let policies: [Policy]
-    /// The promotions of `config.promotions`, read at start (docs/progressive.md).
-    public let promotions: [Promotion]
+    /// The policies of `config.policies` (docs/policy.md): read at start, and again when their files change.
+    public var policies: [Policy] { livePolicies.withLockedValue { $0.items } }
+    /// The promotions of `config.promotions` (docs/progressive.md): read at start, and again when their files change.
+    public var promotions: [Promotion] { livePromotions.withLockedValue { $0.items } }
+    /// What was read, with the texts it was read from (a change of the texts reads them again).
+    private let livePolicies: NIOLockedValueBox<(items: [Policy], texts: [String: String])>
+    private let livePromotions: NIOLockedValueBox<(items: [Promotion], texts: [String: String])>
+    /// Bumped each time the policies are read again (reconciles remembered under the old ones do not hold).
+    var policyGeneration: UInt64 { policyGenerationBox.withLockedValue { $0 } }
+    private let policyGenerationBox = NIOLockedValueBox<UInt64>(0)
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
     /// its own: every list of Applications reads it, while reconciles write it.
     let reconciledAt = NIOLockedValueBox<[String: String]>([:])
@@ -48,8 +54,9 @@ public final class HubContext: Sendable {
         self.config = config
         self.logger = logger
         self.now = now
-        policies = try Self.loadPolicies(config.policies)
-        promotions = try Self.loadPromotions(config.promotions)
+        let policies = try Self.loadPolicies(config.policies)
+        livePolicies = NIOLockedValueBox((policies, Self.texts(config.policies)))
+        livePromotions = NIOLockedValueBox((try Self.loadPromotions(config.promotions), Self.texts(config.promotions)))
         if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
         if let settings = config.store.postgres {
             let url: PostgresURL
@@ -139,6 +146,47 @@ public final class HubContext: Sendable {
                 throw HubError(.invalid, "\(what): cannot read \(file): \(error.localizedDescription)")
             }
         }
+    }
+
+    /// The texts of the YAML files of `paths` as they are now (unreadable ones left out: a change is then a change).
+    static func texts(_ paths: [String]) -> [String: String] {
+        var texts: [String: String] = [:]
+        // try? is right here: an unreadable file has no text, which differs from the one read before; reading the
+        // files again then reports the error.
+        for file in yamlFileList(paths).files { texts[file] = try? String(contentsOfFile: file, encoding: .utf8) }
+        return texts
+    }
+
+    /// Reads the policy and promotion files again when their texts changed. A file that no longer parses keeps
+    /// what was read before, and the error names it (logged, counted); returns whether the policies changed (every
+    /// Application is then checked against them again).
+    func reloadPoliciesAndPromotions() -> Bool {
+        var policiesChanged = false
+        if !config.policies.isEmpty {
+            let now = Self.texts(config.policies)
+            if now != livePolicies.withLockedValue({ $0.texts }) {
+                if let read = attempt(.file, "read the policies again (the ones read before stay)", { try Self.loadPolicies(config.policies) }) {
+                    livePolicies.withLockedValue { $0 = (read, now) }
+                    policyGenerationBox.withLockedValue { $0 &+= 1 }
+                    policiesChanged = true
+                    logger.info("policies read again: \(read.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))")
+                } else {
+                    livePolicies.withLockedValue { $0.texts = now }   // reported once, not every 2 s
+                }
+            }
+        }
+        if !config.promotions.isEmpty {
+            let now = Self.texts(config.promotions)
+            if now != livePromotions.withLockedValue({ $0.texts }) {
+                if let read = attempt(.file, "read the promotions again (the ones read before stay)", { try Self.loadPromotions(config.promotions) }) {
+                    livePromotions.withLockedValue { $0 = (read, now) }
+                    logger.info("promotions read again: \(read.map(\.name).joined(separator: ", "))")
+                } else {
+                    livePromotions.withLockedValue { $0.texts = now }
+                }
+            }
+        }
+        return policiesChanged
     }
 
     /// The policies in `paths`. A file that does not parse stops the start, named with the field; two policies of

@@ -9,7 +9,7 @@ import Foundation
 /// Anything that could change the outcome breaks the fingerprint or drops the entry: a write to the Application's
 /// row (object, status, pin, placement — the store reports each, as for `SummaryCache`), an event on one of its
 /// objects, a kind listed again or a watch lost, the cache replaced, a new commit of any watched revision, a
-/// change of projects. Entries are only made for what cannot change otherwise (see `ApplicationReconciler`), and
+/// change of projects or policies. Entries are only made for what cannot change otherwise (see `ApplicationReconciler`), and
 /// an entry older than `maxAge` seconds is not used: the full comparison runs again at least that often.
 ///
 /// A comparison is remembered only if nobody but the reconcile that made it wrote the Application meanwhile.
@@ -20,6 +20,8 @@ final class ReconcileMemo: @unchecked Sendable {
         let live: LiveStamp
         let revisions: UInt64
         let projects: UInt64
+        /// Bumped when the policy files are read again: a comparison made under other policies does not hold.
+        let policies: UInt64
     }
 
     struct Entry: Sendable {

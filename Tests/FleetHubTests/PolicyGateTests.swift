@@ -92,6 +92,19 @@ spec:
     #expect(findings.contains("labels/requiredLabels: Deployment nolabel/nolabel metadata.labels.team"))
     #expect(report["history"]?.arrayValue?.count == 1)
     #expect(try await fixture.call("GET", "/api/v1/reports/compliance?staleDays=-1").status == 400)
+
+    // The policy files change while the hub runs: read again, every Application checked again — the registry
+    // now allowed, bad-a syncs. A file that no longer parses keeps the policies read before, and says so.
+    try policies.replacingOccurrences(of: #"allowedRegistries: ["registry.example.com/*"]"#, with: #"allowedRegistries: ["registry.example.com/*", "docker.io/evil/*"]"#)
+        .write(to: dir.appendingPathComponent("policies.yaml"), atomically: true, encoding: .utf8)
+    try await eventually("bad-a synced under the new policy", timeout: 20) {
+        try status("bad-a").value(at: ["sync", "status"]) == "Synced" && condition("bad-a", "PolicyViolation") == nil
+    }
+    let errorsBefore = hub.metrics.errorCount(.file)
+    try "kind: Policy\nmetadata: {name: broken}\nspec: {rules: {images: {allowedRegistries: 7}}}\n"
+        .write(to: dir.appendingPathComponent("policies.yaml"), atomically: true, encoding: .utf8)
+    try await eventually("the broken file reported", timeout: 10) { hub.metrics.errorCount(.file) > errorsBefore }
+    #expect(hub.context.policies.map(\.name).sorted() == ["labels", "registries"], "the policies read before are kept")
 }
 
 @Test func badPolicyFilesStopTheStart() async throws {

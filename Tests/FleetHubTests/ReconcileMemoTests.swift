@@ -19,15 +19,16 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
 /// When a remembered comparison may stand in for a new one: every input equal and the entry young enough.
 @Test func memoHoldsOnlyForTheSameInputsWhileYoung() {
     let (s1, s2) = stamps()
-    let base = ReconcileMemo.Fingerprint(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap"], stamp: s1), revisions: 3, projects: 1)
+    let base = ReconcileMemo.Fingerprint(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap"], stamp: s1), revisions: 3, projects: 1, policies: 0)
     let entry = ReconcileMemo.Entry(fingerprint: base, comparedAt: 1000)
     let cases: [(String, ReconcileMemo.Fingerprint, Double, Bool)] = [
         ("same inputs", base, 1010, true),
-        ("another cluster", .init(cluster: "d", live: base.live, revisions: 3, projects: 1), 1010, false),
-        ("another cache (replaced after the cluster came back)", .init(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap"], stamp: s2), revisions: 3, projects: 1), 1010, false),
-        ("other kinds", .init(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap", "apps/Deployment"], stamp: s1), revisions: 3, projects: 1), 1010, false),
-        ("a new commit", .init(cluster: "c", live: base.live, revisions: 4, projects: 1), 1010, false),
-        ("projects changed", .init(cluster: "c", live: base.live, revisions: 3, projects: 2), 1010, false),
+        ("another cluster", .init(cluster: "d", live: base.live, revisions: 3, projects: 1, policies: 0), 1010, false),
+        ("another cache (replaced after the cluster came back)", .init(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap"], stamp: s2), revisions: 3, projects: 1, policies: 0), 1010, false),
+        ("other kinds", .init(cluster: "c", live: LiveStamp(kinds: ["/ConfigMap", "apps/Deployment"], stamp: s1), revisions: 3, projects: 1, policies: 0), 1010, false),
+        ("a new commit", .init(cluster: "c", live: base.live, revisions: 4, projects: 1, policies: 0), 1010, false),
+        ("projects changed", .init(cluster: "c", live: base.live, revisions: 3, projects: 2, policies: 0), 1010, false),
+        ("policies read again", .init(cluster: "c", live: base.live, revisions: 3, projects: 1, policies: 1), 1010, false),
         ("older than the longest age", base, 1000 + 600, false),
         ("just under it", base, 1000 + 599, true),
         ("a clock gone backwards", base, 990, false),
@@ -40,7 +41,7 @@ private func stamps() -> (ClusterCache.Stamp, ClusterCache.Stamp) {
 /// A comparison is remembered only when the writes to the Application since it was read are the reconcile's own.
 @Test func memoRefusesAComparisonOthersWroteDuring() {
     let (s1, _) = stamps()
-    let f = ReconcileMemo.Fingerprint(cluster: "c", live: LiveStamp(kinds: [], stamp: s1), revisions: 0, projects: 0)
+    let f = ReconcileMemo.Fingerprint(cluster: "c", live: LiveStamp(kinds: [], stamp: s1), revisions: 0, projects: 0, policies: 0)
     let memo = ReconcileMemo(maxAge: 600)
     memo.drop(["a"])   // a write before the read
     var seen = memo.writesSeen("a")
