@@ -1,3 +1,4 @@
+import Foundation
 import CGit2
 
 /// A git operation failed. The message names the repository (with any credentials removed from its URL)
@@ -38,6 +39,26 @@ public enum GitURL {
         let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         guard let at = rest[..<hostEnd].lastIndex(of: "@") else { return url }
         return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
+    }
+
+    /// The form in which two spellings of one repository compare equal, as Argo CD compares them
+    /// (`NormalizeGitURL`): blanks and credentials dropped, lower case, a trailing `/` and `.git` dropped,
+    /// `git@host:org/repo` read as `ssh://git@host/org/repo`; a local path as its standardized `file://` URL.
+    /// For matching configuration to repoURLs only: never a place to fetch from.
+    public static func matchKey(_ url: String) -> String {
+        var u = url.trimmingCharacters(in: .whitespaces)
+        if !u.contains("://") {
+            if let colon = u.firstIndex(of: ":"), u[..<colon].contains("@"), !u[..<colon].contains("/") {
+                u = "ssh://" + u[..<colon] + "/" + u[u.index(after: colon)...]   // scp-like git@host:org/repo
+            } else {
+                return "file://" + URL(fileURLWithPath: u).standardizedFileURL.path
+            }
+        }
+        u = splitCredentials(u).url.lowercased()
+        while u.hasSuffix("/") { u.removeLast() }
+        if u.hasSuffix(".git") { u.removeLast(4) }
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
     }
 
     /// Splits credentials out of a URL, e.g. `https://user:token@host/repo.git`.

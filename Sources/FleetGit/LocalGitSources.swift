@@ -55,13 +55,18 @@ public struct RoutingGitSource: GitSource {
     public let overrides: [String: any GitSource]
     public let fallback: any GitSource
 
+    /// The overrides by `GitURL.matchKey`: a repoURL spelt another way (a trailing `/`, without `.git`, another
+    /// case of host) reaches the same override.
+    private let byKey: [String: any GitSource]
+
     public init(overrides: [String: any GitSource], fallback: any GitSource) {
         self.overrides = overrides
         self.fallback = fallback
+        byKey = Dictionary(overrides.map { (GitURL.matchKey($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     private func source(_ url: String) -> any GitSource {
-        overrides[url] ?? overrides[url.hasSuffix(".git") ? String(url.dropLast(4)) : url + ".git"] ?? fallback
+        overrides[url] ?? byKey[GitURL.matchKey(url)] ?? fallback
     }
 
     public func resolve(repoURL: String, revision: String) throws -> String {

@@ -24,7 +24,7 @@ struct APIGitSource: GitSource {
     }
 
     func problem(_ url: String) -> String? {
-        guard Self.isLocal(url), !configured.contains(GitMirrorCache.normalize(url)) else { return nil }
+        guard Self.isLocal(url), !configured.contains(GitURL.matchKey(url)) else { return nil }
         return "repoURL '\(url)' is a path on the hub: ApplicationSets sent through the API may name only remote repositories or those listed under repositories in the hub configuration"
     }
 

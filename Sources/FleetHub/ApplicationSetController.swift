@@ -157,7 +157,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         let store = context.store
         // A strategy the hub cannot carry out is refused, never ignored.
         _ = try RollingSync.parse(appSet.strategy)
-        let apiGit = APIGitSource(inner: repositories.git, configured: Set(context.config.repositories.map { GitMirrorCache.normalize($0.url) }),
+        let apiGit = APIGitSource(inner: repositories.git, configured: Set(context.config.repositories.map { GitURL.matchKey($0.url) }),
                                   beforeResolve: { [repositories] url in repositories.freshen(url) })
         let generatorContext = GeneratorContext(clusters: try context.clusterStore.clusters(), git: fromAPI ? apiGit : repositories.git,
                                                 templateLimits: context.renderLimits(isCancelled: isCancelled),

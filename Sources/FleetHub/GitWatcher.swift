@@ -29,7 +29,8 @@ struct HubRepositories: Sendable {
         gitCache = GitMirrorCache(root: dataDir.appendingPathComponent("git"))
         var locations: [String: String] = [:], creds: [String: GitCredentials] = [:]
         for repo in config.repositories {
-            let key = GitMirrorCache.normalize(repo.url)
+            // Matched as Argo CD matches repoURLs: `https://host/org/repo/` and `…/repo.git` are one repository.
+            let key = GitURL.matchKey(repo.url)
             if let from = repo.fetchFrom { locations[key] = from }
             if let password = repo.password { creds[key] = GitCredentials(username: repo.username ?? "git", password: password) }
         }
@@ -41,8 +42,7 @@ struct HubRepositories: Sendable {
         let byPrefix = config.repositories.filter { $0.password != nil }.compactMap { repo in RepositoryURL(repo.url).map { (base: $0, repo: repo) } }
             .sorted { $0.base.path.count > $1.base.path.count }
         let mirror = MirrorGitSource(cache: gitCache, fetchOnResolve: false) { url in
-            let n = GitMirrorCache.normalize(url)
-            if let hit = exact[n] { return hit }
+            if let hit = exact[GitURL.matchKey(url)] { return hit }
             guard let parsed = RepositoryURL(url), !parsed.hasUserInfo else { return nil }
             return byPrefix.first { parsed.isWithin($0.base) }.map { GitCredentials(username: $0.repo.username ?? "git", password: $0.repo.password!) }
         }
@@ -77,7 +77,7 @@ struct HubRepositories: Sendable {
                                    jsonnet: jsonnet, charts: charts)
     }
 
-    func location(_ url: String) -> String { fetchLocations[GitMirrorCache.normalize(url)] ?? url }
+    func location(_ url: String) -> String { fetchLocations[GitURL.matchKey(url)] ?? url }
 
     /// Before an ApplicationSet sent through the API (a preview) reads `url`: a repository the watcher does not
     /// follow is fetched, at most every `RemoteFreshness.interval` seconds, so a preview sees its latest commit
@@ -87,7 +87,7 @@ struct HubRepositories: Sendable {
         // try? is right here: a failed fetch leaves the mirror as it was; the read that follows says why.
         _ = try? gitCache.fetch(location(url), credentials: credentials(url))
     }
-    func credentials(_ url: String) -> GitCredentials? { credentials[GitMirrorCache.normalize(url)] }
+    func credentials(_ url: String) -> GitCredentials? { credentials[GitURL.matchKey(url)] }
 }
 
 /// Watches the repositories ApplicationSets and Applications read: polls them every `git.pollInterval`, fetches
