@@ -340,7 +340,10 @@ extension ApplicationReconciler {
             return .init()
         }
         do {
-            let result = try Syncer(client: client, application: app).prune(keeping: [])
+            // Objects that say `Delete=false` stay (a volume claim whose data outlives the Application).
+            let syncer = Syncer(client: client, application: app)
+            let owned = try syncer.inventory()
+            let result = try syncer.prune(owned.keys.filter { !SyncOptions.of(object: owned[$0]).contains("Delete=false") })
             if !result.failed.isEmpty { throw HubError(.internalError, result.failed.map { "\($0.0): \($0.1)" }.joined(separator: "; ")) }
             try context.store.prunePerformed(application: app, cluster: cluster)
             context.logger.info("pruned \(result.pruned.count) resources of Application \(app) from \(cluster)")

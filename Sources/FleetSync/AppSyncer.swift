@@ -452,9 +452,14 @@ public struct AppSyncer: Sendable {
                 result.message = (progress.failing ? "failed (\(progress.failure ?? "")); running SyncFail hooks: " : "") + "waiting for \(label): \(what)"
             } else {
                 let prune = force || (automated?["prune"]?.boolValue ?? false)
-                if !failed && prune && !extra.isEmpty {
+                // Objects that say `Prune=false` are left where they are (and keep the Application OutOfSync).
+                let prunable = extra.filter { !SyncOptions.of(object: live[$0]).contains("Prune=false") }
+                for ref in extra where !prunable.contains(ref) {
+                    actions[ref] = (.none, "not pruned: the object says Prune=false (\(SyncOptions.objectAnnotation))")
+                }
+                if !failed && prune && !prunable.isEmpty {
                     do {
-                        let r = try syncer.prune(extra)
+                        let r = try syncer.prune(prunable, propagation: SyncOptions.propagation(options))
                         for ref in r.pruned { actions[ref] = (.pruned, "") }
                         for (ref, error) in r.failed { actions[ref] = (.failed, "\(error)"); fail("\(error)") }
                     } catch { fail("prune: \(error)") }

@@ -1,8 +1,14 @@
+import FleetKube
+import FleetModel
+import Foundation
+
 /// Argo CD's `syncPolicy.syncOptions`, sorted into what Flotilla carries out and what it does not. Pure.
 ///
 /// Carried out: `CreateNamespace=true`, `ApplyOutOfSyncOnly=true`, `PruneLast=true` (prune always runs after
 /// every wave here), `ServerSideApply=true` (every apply is server-side), `FailOnSharedResource=true` (an object
-/// another Application owns is never applied). The same options set to `false` ask for the default and are
+/// another Application owns is never applied), `PrunePropagationPolicy=foreground|background|orphan`. On objects,
+/// the `argocd.argoproj.io/sync-options` annotation's `Prune=false` (never pruned; the Application stays OutOfSync
+/// and says why) and `Delete=false` (left in place when the Application is deleted or its copy removed). The same options set to `false` ask for the default and are
 /// carried out too, except `ServerSideApply=false` and `FailOnSharedResource=false`, which Flotilla cannot honour.
 /// Everything else — `Replace`, `Force`, `Validate=false`, `PrunePropagationPolicy`, `RespectIgnoreDifferences`,
 /// `SkipDryRunOnMissingResource`, an option it does not know — is named in a `SyncOptionNotSupported` condition,
@@ -11,7 +17,24 @@ public enum SyncOptions {
     static let carriedOut: Set<String> = [
         "CreateNamespace=true", "CreateNamespace=false", "ApplyOutOfSyncOnly=true", "ApplyOutOfSyncOnly=false",
         "PruneLast=true", "PruneLast=false", "ServerSideApply=true", "FailOnSharedResource=true",
+        "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background", "PrunePropagationPolicy=orphan",
     ]
+
+    /// The annotation through which an object carries its own options (`Prune=false`, `Delete=false`, …).
+    public static let objectAnnotation = "argocd.argoproj.io/sync-options"
+
+    /// An object's own options: the annotation's comma-separated values.
+    public static func of(object: JSONValue?) -> Set<String> {
+        guard let text = object?.value(at: ["metadata", "annotations", objectAnnotation])?.stringValue else { return [] }
+        return Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    /// How prune deletes (`PrunePropagationPolicy`; background by default, as Argo CD).
+    public static func propagation(_ options: Set<String>) -> KubeClient.Propagation {
+        if options.contains("PrunePropagationPolicy=foreground") { return .foreground }
+        if options.contains("PrunePropagationPolicy=orphan") { return .orphan }
+        return .background
+    }
 
     /// Why each option of `options` that is not carried out is not, in the order given.
     public static func notCarriedOut(_ options: [String]) -> [String] {

@@ -139,3 +139,22 @@ spec:
     #expect(pre?.value(at: ["metadata", "annotations", "flotilla.io/hook-of"])?.stringValue == "web-live")
     await fixture.stop()
 }
+
+/// When an Application is deleted, its objects are pruned — except one that says `Delete=false`
+/// (`argocd.argoproj.io/sync-options`), left in place as Argo CD leaves it.
+@Test func objectsThatSayDeleteFalseOutliveTheirApplication() async throws {
+    let files = ["apps/data/claim.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, annotations: {argocd.argoproj.io/sync-options: Delete=false}}\n",
+                 "apps/data/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: drop}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: perCluster)
+    let hub = fixture.hub
+    @Sendable func live(_ name: String) throws -> JSONValue? {
+        let client = KubeClient(cluster: try hub.clusterStore.cluster(named: "live")!, timeout: 5)
+        return try client.get(try client.resource(apiVersion: "v1", kind: "ConfigMap"), namespace: "data", name: name)
+    }
+    try await eventually("both objects applied", timeout: 20) { try live("keep") != nil && live("drop") != nil }
+    // The ApplicationSet's file goes: its Application is deleted, and its objects pruned.
+    try FileManager.default.removeItem(at: fixture.dir.appendingPathComponent("appsets/set.yaml"))
+    try await eventually("the Application's objects pruned", timeout: 30) { try live("drop") == nil }
+    #expect(try await ConcurrentRunner.blocking { try live("keep") } != nil, "the Delete=false object stays")
+    await fixture.stop()
+}

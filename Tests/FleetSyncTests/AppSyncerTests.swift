@@ -222,6 +222,32 @@ func sharedResourceIsNotTakenOver(cached: Bool) async throws {
     await world.stop()
 }
 
+/// An object that says `Prune=false` (`argocd.argoproj.io/sync-options`) stays when git no longer has it: the
+/// Application is OutOfSync and says why; the others are pruned, with the propagation the options name.
+@Test func objectsThatSayPruneFalseStay() async throws {
+    let world = try await World()
+    try world.write("app/keep.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep, annotations: {argocd.argoproj.io/sync-options: Prune=false}}\ndata: {a: b}\n")
+    try world.write("app/drop.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: drop}\ndata: {a: b}\n")
+    let app = application("keeper", path: "app", automated: "prune", options: ["CreateNamespace=true", "PrunePropagationPolicy=foreground"])
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        #expect(world.syncer.reconcileToEnd(app).operation == .succeeded)
+        try FileManager.default.removeItem(at: world.repo.appendingPathComponent("app/keep.yaml"))
+        try FileManager.default.removeItem(at: world.repo.appendingPathComponent("app/drop.yaml"))
+        try world.write("app/other.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {a: b}\n")
+        let after = world.syncer.reconcileToEnd(app)
+        #expect(!after.warnings.contains { $0.type == .syncOptionNotSupported }, "\(after.warnings)")
+        let keep = try #require(after.resources.first { $0.ref.name == "keep" })
+        #expect(!keep.inSync && keep.message.contains("Prune=false"), "\(keep.message)")
+        #expect(after.resources.first { $0.ref.name == "drop" }?.action == .pruned)
+        #expect(after.syncStatus == .outOfSync)
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let configMaps = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        #expect(try client.get(configMaps, namespace: "shop", name: "keep") != nil)
+        #expect(try client.get(configMaps, namespace: "shop", name: "drop") == nil)
+    }
+    await world.stop()
+}
+
 /// A kustomization that names a directory outside the repository is refused before kustomize runs, with the
 /// file and the path in the message; one that stays inside renders.
 @Test func kustomizationsMayNotLeaveTheRepository() async throws {
