@@ -30,8 +30,7 @@ struct ClusterTarget: ParsableArguments {
         case .hub:
             // The hub answers for the cluster: 404 when it is not registered, 403 without `proxy` on it.
             let base = hub.url.hasSuffix("/") ? String(hub.url.dropLast()) : hub.url
-            let name = cluster.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? cluster
-            let through = Cluster(name: cluster, server: "\(base)/api/v1/clusters/\(name)/proxy",
+            let through = Cluster(name: cluster, server: "\(base)/api/v1/clusters/\(KubeClient.queryValue(cluster))/proxy",
                                   credentials: ClusterCredentials(bearerToken: hub.token))
             return KubeClient(cluster: through, timeout: seconds)
         case .local:

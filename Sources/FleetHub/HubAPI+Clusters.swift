@@ -128,7 +128,7 @@ extension HubAPI {
         }
         let client = try hub.client(for: name)
         let query = request.query.sorted { $0.key < $1.key }
-            .map { Self.queryEscape($0.key) + "=" + Self.queryEscape($0.value) }.joined(separator: "&")
+            .map { KubeClient.queryValue($0.key) + "=" + KubeClient.queryValue($0.value) }.joined(separator: "&")
         // JSON only: the hub answers text. A client asking for protobuf first gets JSON, which it also reads.
         let accept = request.headers["accept"].flatMap { $0.contains("protobuf") ? nil : $0 } ?? "application/json"
         let answer: HTTPResponse
@@ -145,10 +145,6 @@ extension HubAPI {
         let text = answer.text
         let json = text.first.map { $0 == "{" || $0 == "[" } ?? false
         return APIResponse(status: answer.status, contentType: json ? "application/json" : "text/plain; charset=utf-8", body: text)
-    }
-
-    static func queryEscape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
     func getCluster(_ name: String) throws -> APIResponse {

@@ -172,7 +172,7 @@ public final class KubeClient: @unchecked Sendable {
         let now = Date().timeIntervalSinceReferenceDate
         if let cached = lock.withLock({ managed }), now - cached.at < managedKindsMaxAge { return cached.kinds }
         let results = ConcurrentRunner.map(candidates, width: 16) { [self] resource in
-            try json("GET", resource.path(namespace: nil) + "?limit=1&labelSelector=" + (selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""),
+            try json("GET", resource.path(namespace: nil) + "?limit=1&labelSelector=" + Self.queryValue(selector),
                      object: resource.name)["items"]?.arrayValue?.isEmpty == false
         }
         var kinds = Set<String>()
@@ -212,7 +212,8 @@ public final class KubeClient: @unchecked Sendable {
         try listAll(resource, namespace: namespace, labelSelector: labelSelector).items
     }
 
-    static func queryValue(_ s: String) -> String {
+    /// A query value or path segment percent-encoded (unreserved characters kept).
+    public static func queryValue(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
