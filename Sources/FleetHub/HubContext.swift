@@ -162,31 +162,30 @@ public final class HubContext: Sendable {
     /// Application is then checked against them again).
     func reloadPoliciesAndPromotions() -> Bool {
         var policiesChanged = false
-        if !config.policies.isEmpty {
-            let now = Self.texts(config.policies)
-            if now != livePolicies.withLockedValue({ $0.texts }) {
-                if let read = attempt(.file, "read the policies again (the ones read before stay)", { try Self.loadPolicies(config.policies) }) {
-                    livePolicies.withLockedValue { $0 = (read, now) }
-                    policyGenerationBox.withLockedValue { $0 &+= 1 }
-                    policiesChanged = true
-                    logger.info("policies read again: \(read.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))")
-                } else {
-                    livePolicies.withLockedValue { $0.texts = now }   // reported once, not every 2 s
-                }
-            }
+        if let read = reread(livePolicies, config.policies, "policies", Self.loadPolicies) {
+            policyGenerationBox.withLockedValue { $0 &+= 1 }
+            policiesChanged = true
+            logger.info("policies read again: \(read.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))")
         }
-        if !config.promotions.isEmpty {
-            let now = Self.texts(config.promotions)
-            if now != livePromotions.withLockedValue({ $0.texts }) {
-                if let read = attempt(.file, "read the promotions again (the ones read before stay)", { try Self.loadPromotions(config.promotions) }) {
-                    livePromotions.withLockedValue { $0 = (read, now) }
-                    logger.info("promotions read again: \(read.map(\.name).joined(separator: ", "))")
-                } else {
-                    livePromotions.withLockedValue { $0.texts = now }
-                }
-            }
+        if let read = reread(livePromotions, config.promotions, "promotions", Self.loadPromotions) {
+            logger.info("promotions read again: \(read.map(\.name).joined(separator: ", "))")
         }
         return policiesChanged
+    }
+
+    /// What `paths` hold now when their texts changed since `live` was read and they parse (then kept in `live`);
+    /// nil otherwise — a file that no longer parses is reported once and `live` keeps what it had.
+    private func reread<Item>(_ live: NIOLockedValueBox<(items: [Item], texts: [String: String])>, _ paths: [String], _ what: String,
+                              _ load: ([String]) throws -> [Item]) -> [Item]? {
+        guard !paths.isEmpty else { return nil }
+        let now = Self.texts(paths)
+        guard now != live.withLockedValue({ $0.texts }) else { return nil }
+        guard let read = attempt(.file, "read the \(what) again (the ones read before stay)", { try load(paths) }) else {
+            live.withLockedValue { $0.texts = now }   // reported once, not every 2 s
+            return nil
+        }
+        live.withLockedValue { $0 = (read, now) }
+        return read
     }
 
     /// The policies in `paths`. A file that does not parse stops the start, named with the field; two policies of
