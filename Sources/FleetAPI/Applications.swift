@@ -158,7 +158,10 @@ public struct PreviewedApplicationSet: Codable, Sendable {
 /// An Application in lists: where it runs and how it is.
 public struct ApplicationSummary: Codable, Sendable {
     public var name: String
+    /// The ApplicationSet that generates it; empty for an Application written directly.
     public var appSet: String
+    /// What defines it: `ApplicationSet/NAME`, or `Application/NAME` (its own definition, written directly).
+    public var owner: String
     public var cluster: String?
     public var namespace: JSONValue
     public var sync: SyncStatus
@@ -174,7 +177,9 @@ public struct ApplicationSummary: Codable, Sendable {
     public init(_ app: StoredApplication) {
         let s = app.status
         name = app.name
-        appSet = app.appSet
+        let standalone = app.appSet.hasPrefix("Application/")
+        appSet = standalone ? "" : app.appSet
+        owner = standalone ? app.appSet : "ApplicationSet/" + app.appSet
         cluster = app.cluster
         namespace = app.object.value(at: ["spec", "destination", "namespace"]) ?? .null
         sync = ApplicationStatus.syncStatus(of: s)

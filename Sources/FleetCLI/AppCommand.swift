@@ -9,8 +9,49 @@ struct AppCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "app",
         abstract: "Inspect and operate the hub's Applications (through its API).",
-        subcommands: [List.self, Get.self, Diff.self, Sync.self, TerminateOp.self, Refresh.self, History.self, Rollback.self, Unpin.self]
+        subcommands: [List.self, Get.self, Apply.self, Delete.self, Diff.self, Sync.self, TerminateOp.self, Refresh.self, History.self, Rollback.self, Unpin.self]
     )
+
+    /// Prints what applying ApplicationSets and Applications did; fails when an Application was skipped.
+    static func report(_ value: Items<AppliedApplicationSet>) throws {
+        var skipped = 0
+        for item in value.items {
+            let plan = item.plan
+            if item.name.hasPrefix("Application/") {
+                let name = item.name.dropFirst("Application/".count)
+                let change = plan.created.isEmpty ? plan.updated.isEmpty ? "unchanged" : "updated" : "created"
+                print("application/\(name) \(change)")
+            } else {
+                print("applicationset/\(item.name) applied: \(plan.created.count) created, \(plan.updated.count) updated, \(plan.deleted.count) deleted")
+            }
+            for p in item.problems { FileHandle.standardError.write(Data("  skipped: \(p)\n".utf8)) }
+            skipped += item.problems.count
+        }
+        // Skipped Applications make the command fail, so scripts and CI see them.
+        if skipped > 0 { throw CLIError("\(skipped) Application\(skipped == 1 ? " was" : "s were") skipped") }
+    }
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create or replace Applications written directly (Argo CD's kind: Application); the hub syncs them as any other.")
+        @OptionGroup var hub: ServerOptions
+        @Option(name: .shortAndLong, help: "Application YAML file (several documents allowed), or - for standard input.") var file: String
+        func run() throws {
+            try AppCommand.report(try hub.client.get(Items<AppliedApplicationSet>.self, "/api/v1/applications", method: "POST",
+                                                     body: try readText(file), contentType: "application/yaml"))
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an Application written directly: its resources too when it has Argo CD's resources finalizer, else they are left (as Argo CD does).")
+        @OptionGroup var hub: ServerOptions
+        @Argument var name: String
+        func run() throws {
+            _ = try hub.client.get(Deleted.self, AppCommand.path(name), method: "DELETE")
+            print("application/\(name) deleted")
+        }
+    }
 
     static func path(_ name: String, _ suffix: String = "") -> String { "/api/v1/applications/\(HubClient.escape(name))\(suffix)" }
 
@@ -26,7 +67,7 @@ struct AppCommand: ParsableCommand {
                 }
             }
             return [a.name, cluster, a.namespace.stringValue ?? "", a.sync.rawValue, a.health.rawValue,
-                    String((a.revision.stringValue ?? "").prefix(12)) + pin, a.appSet]
+                    String((a.revision.stringValue ?? "").prefix(12)) + pin, a.appSet.isEmpty ? "-" : a.appSet]
         })
     }
 
@@ -220,22 +261,12 @@ struct AppSetCommand: ParsableCommand {
     }
 
     struct Apply: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add or replace ApplicationSets; their Applications are generated at once.")
+        static let configuration = CommandConfiguration(abstract: "Add or replace ApplicationSets (and Applications in the same files); their Applications are generated at once.")
         @OptionGroup var hub: ServerOptions
         @Option(name: .shortAndLong, help: "ApplicationSet YAML file, or - for standard input.") var file: String
         func run() throws {
-            let value = try hub.client.get(Items<AppliedApplicationSet>.self, "/api/v1/applicationsets", method: "POST", body: try readText(file),
-                                           contentType: "application/yaml")
-            var skipped = 0
-            for item in value.items {
-                let plan = item.plan
-                print("applicationset/\(item.name) applied: \(plan.created.count) created, \(plan.updated.count) updated, \(plan.deleted.count) deleted")
-                let problems = item.problems
-                for p in problems { FileHandle.standardError.write(Data("  skipped: \(p)\n".utf8)) }
-                if !problems.isEmpty { skipped += problems.count }
-            }
-            // Skipped Applications make the command fail, so scripts and CI see them.
-            if skipped > 0 { throw CLIError("\(skipped) Application\(skipped == 1 ? " was" : "s were") skipped") }
+            try AppCommand.report(try hub.client.get(Items<AppliedApplicationSet>.self, "/api/v1/applicationsets", method: "POST",
+                                                     body: try readText(file), contentType: "application/yaml"))
         }
     }
 

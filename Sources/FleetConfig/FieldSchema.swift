@@ -9,6 +9,8 @@ public indirect enum FieldSchema: Sendable {
     case list(FieldSchema)
     /// A schema built on demand (for recursive shapes such as nested generators).
     case lazy(@Sendable () -> FieldSchema)
+    /// A mapping whose schema depends on its `kind` (documents of several kinds in one file).
+    case byKind([String: FieldSchema])
 
     /// Every key of `text`'s documents that the schema does not know, with its file and line. Keys holding a
     /// template tag (`{{…}}`) are not judged: they are known only after rendering.
@@ -29,6 +31,10 @@ public indirect enum FieldSchema: Sendable {
             return
         case .lazy(let make):
             check(node, make(), field: field, reader: reader, budget: &budget)
+        case .byKind(let kinds):
+            guard case .mapping(let pairs) = node,
+                  let kind = pairs.first(where: { $0.0.string == "kind" })?.1.string, let schema = kinds[kind] else { return }
+            check(node, schema, field: field, reader: reader, budget: &budget)
         case .list(let item):
             guard case .sequence(let items) = node else { return }
             for (i, child) in items.enumerated() { check(child, item, field: "\(field)[\(i)]", reader: reader, budget: &budget) }

@@ -20,8 +20,13 @@ public struct HubConfiguration: Sendable, Equatable {
     public var dataDir: String?
     /// Clusters files loaded (and re-applied) at start.
     public var clusters: [String] = []
-    /// ApplicationSet files or directories, loaded and watched.
+    /// ApplicationSet files or directories, loaded and watched. They may hold Argo CD Applications too.
     public var applicationSets: [String] = []
+    /// Argo CD Application files or directories (`kind: Application`), loaded and watched; they may hold
+    /// ApplicationSets too (read as `applicationSets` are).
+    public var applications: [String] = []
+    /// Every file or directory of ApplicationSets and Applications.
+    public var definitionPaths: [String] { applicationSets + applications.filter { !applicationSets.contains($0) } }
     /// Policy files and directories (`kind: Policy`, docs/policy.md), checked on rendered manifests before a sync.
     public var policies: [String] = []
     /// Promotion files and directories (`kind: Promotion`, docs/progressive.md).
@@ -440,6 +445,7 @@ extension HubConfiguration {
         ("dataDir", { c, v, r in c.dataDir = r.string(v, "dataDir").map(r.path) }),
         ("clusters", { c, v, r in c.clusters = r.paths(v, "clusters") }),
         ("applicationSets", { c, v, r in c.applicationSets = r.paths(v, "applicationSets") }),
+        ("applications", { c, v, r in c.applications = r.paths(v, "applications") }),
         ("policies", { c, v, r in c.policies = r.paths(v, "policies") }),
         ("promotions", { c, v, r in c.promotions = r.paths(v, "promotions") }),
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),

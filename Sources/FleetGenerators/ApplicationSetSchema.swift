@@ -55,6 +55,14 @@ enum ApplicationSetSchema {
         "scmProvider": .any, "clusterDecisionResource": .any, "pullRequest": .any, "plugin": .any,
     ])
 
+    /// An Application as Argo CD's CRD has it.
+    static let application: FieldSchema = .mapping([
+        "apiVersion": .any, "kind": .any, "metadata": objectMeta, "status": .any, "operation": .any, "spec": applicationSpec,
+    ])
+
+    /// A file of ApplicationSets and Applications.
+    static let document: FieldSchema = .byKind(["ApplicationSet": applicationSet, "Application": application])
+
     static let applicationSet: FieldSchema = .mapping([
         "apiVersion": .any, "kind": .any, "metadata": objectMeta, "status": .any,
         "spec": .mapping([

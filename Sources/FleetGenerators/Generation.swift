@@ -106,29 +106,7 @@ public enum Generation {
         seen.reserveCapacity(1024)
         var result = GenerationResult()
         var generated = 0
-        for (i, entry) in appSet.generators.enumerated() {
-            let field = "spec.generators[\(i)]"
-            let sets = try GeneratorRegistry.run(entry: entry, field: field, depth: 0, context: context)
-            if sets.isEmpty { continue }
-            try context.checkCount(generated + sets.count, field: field)
-            generated += sets.count
-            let template = mergedTemplate(generatorTemplate(entry), appSet.template)
-            let compiled = try CompiledValue.compile(template, goTemplate: go, options: options, field: "spec.template")
-            let hasFinalizers = !(template.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true)
-            seen.reserveCapacity(seen.count + sets.count)
-            // Rendering is independent per parameter set: the executor may spread it over cores.
-            // Checks and emission then run in generation order.
-            let rendered = try renderAll(sets, executor: executor) { set in
-                var app: JSONValue
-                do {
-                    try context.checkpoint(field: field)
-                    app = try render(set, compiled: compiled, patch: patch, goTemplate: go, limits: context.templateLimits)
-                } catch let e as GenerationError {
-                    throw GenerationError(e.code, field: e.field, "\(e.message) (params from \(set.origin))", appSet: e.appSet)
-                }
-                let addFinalizer = !set.isEmpty && !hasFinalizers && !appSet.preserveResourcesOnDeletion
-                return Application(object: shape(app, namespace: appSet.namespace, addFinalizer: addFinalizer), origin: set.origin)
-            }
+        func accept(_ rendered: [Application]) throws {
             for application in rendered {
                 let name = application.name
                 if name.isEmpty {
@@ -160,6 +138,40 @@ public enum Generation {
                 result.count += 1
                 try emit(application)
             }
+        }
+        if appSet.standalone {
+            // Written by a person: taken as it is (no template), in Argo CD's shape, without its status.
+            var object = appSet.object
+            object.remove("status")
+            object.remove("operation")
+            let origin = Origin.item(generator: "application", detail: appSet.file ?? "api")
+            try accept([Application(object: shape(object, namespace: appSet.namespace, addFinalizer: false), origin: origin)])
+            return result
+        }
+        for (i, entry) in appSet.generators.enumerated() {
+            let field = "spec.generators[\(i)]"
+            let sets = try GeneratorRegistry.run(entry: entry, field: field, depth: 0, context: context)
+            if sets.isEmpty { continue }
+            try context.checkCount(generated + sets.count, field: field)
+            generated += sets.count
+            let template = mergedTemplate(generatorTemplate(entry), appSet.template)
+            let compiled = try CompiledValue.compile(template, goTemplate: go, options: options, field: "spec.template")
+            let hasFinalizers = !(template.value(at: ["metadata", "finalizers"])?.arrayValue?.isEmpty ?? true)
+            seen.reserveCapacity(seen.count + sets.count)
+            // Rendering is independent per parameter set: the executor may spread it over cores.
+            // Checks and emission then run in generation order.
+            let rendered = try renderAll(sets, executor: executor) { set in
+                var app: JSONValue
+                do {
+                    try context.checkpoint(field: field)
+                    app = try render(set, compiled: compiled, patch: patch, goTemplate: go, limits: context.templateLimits)
+                } catch let e as GenerationError {
+                    throw GenerationError(e.code, field: e.field, "\(e.message) (params from \(set.origin))", appSet: e.appSet)
+                }
+                let addFinalizer = !set.isEmpty && !hasFinalizers && !appSet.preserveResourcesOnDeletion
+                return Application(object: shape(app, namespace: appSet.namespace, addFinalizer: addFinalizer), origin: set.origin)
+            }
+            try accept(rendered)
         }
         return result
     }

@@ -77,7 +77,7 @@ extension ApplicationSetController {
     func reloadApplicationSetFiles(initial: Bool) {
         var found: [String: FileAppSet] = [:]
         var failedFiles: Set<String> = []
-        let listing = HubContext.yamlFileList(context.config.applicationSets)
+        let listing = HubContext.yamlFileList(context.config.definitionPaths)
         for directory in listing.unlisted {
             context.logger.error("ApplicationSet directory \(directory) cannot be listed: its ApplicationSets are kept as they were")
             context.metrics.observeError(.file)
@@ -147,7 +147,7 @@ extension ApplicationSetController {
         if !config.projects.isEmpty { loadProjects() }
         registerInCluster()
         let known = lock.withLock { fileTexts }
-        let listing = HubContext.yamlFileList(config.applicationSets)
+        let listing = HubContext.yamlFileList(config.definitionPaths)
         // A directory that cannot be listed now changes nothing: its files are kept as they were.
         let current = Set(listing.files).union(known.keys.filter { file in listing.unlisted.contains { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } })
         var appSetsChanged = Set(known.keys).intersection(current).count != current.count

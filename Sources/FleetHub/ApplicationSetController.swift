@@ -86,11 +86,16 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     /// Adds or replaces an ApplicationSet through the API, and generates it before returning the plan applied.
     func put(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ApplicationsSyncPlan {
         if let file = file(of: appSet.name) {
-            throw HubError(.conflict, "ApplicationSet '\(appSet.name)' is defined in \(file): change the file instead")
+            throw HubError(.conflict, "\(appSet.title) is defined in \(file): change the file instead")
         }
         return try queue.sync { () throws -> ApplicationsSyncPlan in
             // Generate first: an ApplicationSet that cannot generate is refused and nothing is stored.
             let (plan, apps, problems) = try self.plan(appSet, isCancelled: isCancelled, fromAPI: true)
+            // An Application written directly is one object: refused whole (its project, destination, name), never
+            // stored and reported as created.
+            if appSet.standalone, let problem = problems.first {
+                throw HubError(problem.reason == .ownedElsewhere ? .conflict : .invalid, problem.message)
+            }
             try context.store.saveApplicationSet(name: appSet.name, object: appSet.object)
             try self.commit(plan, of: appSet, generated: apps.count, problems: problems)
             return plan
@@ -100,10 +105,11 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     /// Deletes an ApplicationSet added through the API, with its Applications (resources pruned unless
     /// `preserveResourcesOnDeletion`).
     func delete(_ name: String) throws {
+        let title = name.hasPrefix(ApplicationSet.standalonePrefix) ? "Application '\(name.dropFirst(ApplicationSet.standalonePrefix.count))'" : "ApplicationSet '\(name)'"
         if let file = file(of: name) {
-            throw HubError(.conflict, "ApplicationSet '\(name)' is defined in \(file): remove it from the file instead")
+            throw HubError(.conflict, "\(title) is defined in \(file): remove it from the file instead")
         }
-        guard let appSet = named(name) else { throw HubError(.notFound, "ApplicationSet '\(name)' not found") }
+        guard let appSet = named(name) else { throw HubError(.notFound, "\(title) not found") }
         try queue.sync {
             try self.removeApplications(of: appSet)
             try context.store.deleteApplicationSet(name: name)
@@ -117,7 +123,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         let prune = !appSet.preserveResourcesOnDeletion
         try context.store.apply(creating: [], updating: [], deleting: existing.map(\.name), appSet: appSet.name, prune: prune)
         for app in existing { reconciler.deleted(app, prune: prune) }
-        context.logger.info("ApplicationSet \(appSet.name) removed with \(existing.count) Applications")
+        context.logger.info("\(appSet.title) removed with \(existing.count) Applications")
     }
 
     func forgetStatus(of name: String) { _ = lock.withLock { statuses.removeValue(forKey: name) } }
@@ -173,7 +179,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         for app in generated {
             if let owner = try store.application(named: app.name), owner.appSet != appSet.name {
                 problems.append(ApplicationProblem(reason: .ownedElsewhere, application: app.name,
-                                                   message: "Application \(app.name) is owned by ApplicationSet \(owner.appSet), not \(appSet.name)"))
+                                                   message: "Application \(app.name) is owned by \(ApplicationSet.ownerTitle(owner.appSet)), not \(ApplicationSet.ownerTitle(appSet.name))"))
                 continue
             }
             // As Argo CD's ApplicationSet controller: an Application whose project does not exist is not created.
@@ -222,7 +228,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         // A new set of problems is an event (and a notification); the same problems again are not.
         if messages != before && !messages.isEmpty {
             let summary = messages.count == 1 ? messages[0] : "\(messages.count) Applications skipped: " + messages.prefix(3).joined(separator: "; ")
-            events.record(.applicationSetProblems, "ApplicationSet \(appSet.name): \(summary)")
+            events.record(.applicationSetProblems, "\(appSet.title): \(summary)")
         }
         for app in plan.create + plan.update {
             let cluster = HubContext.cluster(of: app.object, in: clusters) ?? ""
@@ -237,7 +243,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
             if let old = previous[name] { reconciler.deleted(old, prune: plan.pruneOnDelete) } else { reconciler.deleted(name) }
         }
         if !plan.isEmpty {
-            context.logger.info("ApplicationSet \(appSet.name): \(plan.create.count) created, \(plan.update.count) updated, \(plan.delete.count) deleted")
+            context.logger.info("\(appSet.title): \(plan.create.count) created, \(plan.update.count) updated, \(plan.delete.count) deleted")
         }
     }
 }

@@ -170,8 +170,13 @@ public final class Hub: @unchecked Sendable {
 
     // MARK: - ApplicationSets
 
-    public func applicationSets() -> [ApplicationSet] { appSets.all() }
-    public func applicationSet(named name: String) -> ApplicationSet? { appSets.named(name) }
+    /// The ApplicationSets the hub serves (not the Applications written directly: `applicationDefinitions`).
+    public func applicationSets() -> [ApplicationSet] { appSets.all().filter { !$0.standalone } }
+    public func applicationSet(named name: String) -> ApplicationSet? { appSets.named(name).flatMap { $0.standalone ? nil : $0 } }
+    /// The Applications written directly (files, API), each as its own owner.
+    public func applicationDefinitions() -> [ApplicationSet] { appSets.all().filter(\.standalone) }
+    /// The definition of the Application `name` when it was written directly.
+    public func applicationDefinition(named name: String) -> ApplicationSet? { appSets.named(ApplicationSet.standaloneKey(name)) }
     public func applicationSetFile(_ name: String) -> String? { appSets.file(of: name) }
     public func status(ofApplicationSet name: String) -> ApplicationSetController.Status? { appSets.status(of: name) }
 

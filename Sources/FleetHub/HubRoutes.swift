@@ -135,6 +135,8 @@ enum HubRoutes {
             try api.rollout(c.name)
         },
         Route(method: "DELETE", pattern: "api/v1/applicationsets/*", access: .rbac("delete", "applicationsets", .segment(0))) { api, c in
+            // An Application written directly is deleted as an Application (its own RBAC), never from here.
+            guard !c.name.contains("/") else { throw HubError(.notFound, "ApplicationSet '\(c.name)' not found") }
             try api.hub.deleteApplicationSet(c.name)
             return .json(Deleted(c.name))
         },
@@ -151,6 +153,13 @@ enum HubRoutes {
 
         // Applications. The list is filtered per item.
         Route(method: "GET", pattern: "api/v1/applications", access: .authenticated) { api, c in try api.listApplications(c.request, caller: c.caller) },
+        // Applications written directly: RBAC per Application in the handler (create or update on PROJECT/NAME).
+        Route(method: "POST", pattern: "api/v1/applications", access: .authenticated, expensive: true) { api, c in
+            try api.applyApplicationSets(c.request, caller: c.caller, onlyApplications: true)
+        },
+        Route(method: "DELETE", pattern: "api/v1/applications/*", access: .rbac("delete", "applications", .application(0))) { api, c in
+            try api.deleteApplication(c.name)
+        },
         Route(method: "GET", pattern: "api/v1/applications/*", access: .rbac("get", "applications", .application(0))) { api, c in
             try api.getApplication(c.name)
         },

@@ -92,7 +92,7 @@ func exampleMatchesGolden(_ example: String) throws {
 
     let notAppSet = cli.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     let n = try cli.run(["generate", "-f", notAppSet])
-    #expect(n.status != 0 && n.stderr.contains("kind: expected kind: ApplicationSet, found ConfigMap"))
+    #expect(n.status != 0 && n.stderr.contains("kind: expected kind: ApplicationSet or Application, found ConfigMap"))
 }
 
 /// A local git repository stands in for a remote URL and is read at the requested revision.
