@@ -22,6 +22,10 @@ public struct HubConfiguration: Sendable, Equatable {
     public var clusters: [String] = []
     /// ApplicationSet files or directories, loaded and watched. They may hold Argo CD Applications too.
     public var applicationSets: [String] = []
+    /// The hub's own control plane as Applications name it (`controlPlane: {server, name}`): Applications,
+    /// ApplicationSets and AppProjects rendered for it are taken by the hub (app-of-apps). Default
+    /// `https://kubernetes.default.svc` / `in-cluster`, as in Argo CD.
+    public var controlPlane = ControlPlane()
     /// Argo CD Application files or directories (`kind: Application`), loaded and watched; they may hold
     /// ApplicationSets too (read as `applicationSets` are).
     public var applications: [String] = []
@@ -446,6 +450,7 @@ extension HubConfiguration {
         ("clusters", { c, v, r in c.clusters = r.paths(v, "clusters") }),
         ("applicationSets", { c, v, r in c.applicationSets = r.paths(v, "applicationSets") }),
         ("applications", { c, v, r in c.applications = r.paths(v, "applications") }),
+        ("controlPlane", { c, v, r in r.fields(v, "controlPlane", into: &c.controlPlane, controlPlaneFields(r)) }),
         ("policies", { c, v, r in c.policies = r.paths(v, "policies") }),
         ("promotions", { c, v, r in c.promotions = r.paths(v, "promotions") }),
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
@@ -506,6 +511,13 @@ extension HubConfiguration {
             ("perCluster", { c, v, f in c.perCluster = r.int(v, f) ?? c.perCluster }),
             ("resync", { c, v, f in c.resync = r.duration(v, f) ?? c.resync }),
             ("watch", { c, v, f in c.watch = r.bool(v, f) ?? c.watch }),
+        ]
+    }
+
+    static func controlPlaneFields(_ r: ConfigValues) -> [Loader<ControlPlane>] {
+        [
+            ("server", { c, v, f in c.server = r.string(v, f) ?? c.server }),
+            ("name", { c, v, f in c.name = r.string(v, f) ?? c.name }),
         ]
     }
 

@@ -100,7 +100,11 @@ public enum Generation {
         let go = appSet.goTemplate
         let context = base.with(goTemplate: go, options: options)
         let patch = try appSet.templatePatch.map { try CompiledString.compile($0, goTemplate: go, options: options, field: "spec.templatePatch") }
-        let servers = Set(context.clusters.map(\.server)), clusterNames = Set(context.clusters.map(\.name))
+        var servers = Set(context.clusters.map(\.server)), clusterNames = Set(context.clusters.map(\.name))
+        if let plane = context.controlPlane {
+            servers.insert(Cluster.normalizeServer(plane.server))
+            clusterNames.insert(plane.name)
+        }
 
         var seen: [String: Origin] = [:]
         seen.reserveCapacity(1024)

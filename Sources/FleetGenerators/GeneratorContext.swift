@@ -14,6 +14,8 @@ public final class GeneratorContext: @unchecked Sendable {
     public let templateLimits: TemplateLimits
     /// Most parameter sets (so Applications) one ApplicationSet may generate.
     public let maxApplications: Int
+    /// The hub's own control plane, a valid destination though no cluster is registered there (app-of-apps).
+    public let controlPlane: ControlPlane?
     public static let defaultMaxApplications = 10_000
 
     // Per-run memo of revision resolution: one resolve per repository and revision per run.
@@ -23,7 +25,9 @@ public final class GeneratorContext: @unchecked Sendable {
 
     public init(clusters: [Cluster], git: (any GitSource)?, goTemplate: Bool = false,
                 templateOptions: GoTemplate.Options = [], includeHiddenDirectories: Bool = false,
-                templateLimits: TemplateLimits = .default, maxApplications: Int = GeneratorContext.defaultMaxApplications) {
+                templateLimits: TemplateLimits = .default, maxApplications: Int = GeneratorContext.defaultMaxApplications,
+                controlPlane: ControlPlane? = nil) {
+        self.controlPlane = controlPlane
         self.templateLimits = templateLimits
         self.maxApplications = maxApplications
         self.clusters = clusters.sorted { $0.name < $1.name }
@@ -35,7 +39,8 @@ public final class GeneratorContext: @unchecked Sendable {
 
     func with(goTemplate: Bool, options: GoTemplate.Options) -> GeneratorContext {
         GeneratorContext(clusters: clusters, git: git, goTemplate: goTemplate, templateOptions: options,
-                         includeHiddenDirectories: includeHiddenDirectories, templateLimits: templateLimits, maxApplications: maxApplications)
+                         includeHiddenDirectories: includeHiddenDirectories, templateLimits: templateLimits, maxApplications: maxApplications,
+                         controlPlane: controlPlane)
     }
 
     /// Throws when the run's deadline passed or it was cancelled.

@@ -90,6 +90,14 @@ extension ApplicationReconciler {
             return .init(requeueAfter: 5)
         }
         if app.placement?.phase == .unplaced { return .init() }   // queued again when it is placed
+        // A parent of Applications on the hub's own control plane (no cluster there): the generation holder keeps it.
+        if app.activeCluster == context.config.controlPlane.name,
+           let clusters = context.attempt(.registryRead, "read the registry for a control-plane Application", { try context.clusterStore.clusters() }),
+           let plane = context.hubOnlyControlPlane(clusters) {
+            guard context.shard.holdsGeneration else { return .init() }
+            let request = lock.withLock { manual.removeValue(forKey: name) }
+            return reconcileOnControlPlane(app, plane: plane, request: request)
+        }
         // Another replica holds its cluster: it is queued again here if this replica takes the cluster over.
         if !context.shard.holds(cluster: app.activeCluster) { return .init() }
         let request = lock.withLock { manual.removeValue(forKey: name) }
@@ -323,6 +331,12 @@ extension ApplicationReconciler {
     }
 
     func prune(app: String, cluster: String) -> WorkerPool<WorkKey>.Outcome {
+        // A parent on the hub's own control plane leaves definitions, not objects.
+        if cluster == context.config.controlPlane.name,
+           let clusters = context.attempt(.registryRead, "read the registry for a control-plane prune", { try context.clusterStore.clusters() }),
+           context.hubOnlyControlPlane(clusters) != nil {
+            return context.shard.holdsGeneration ? pruneControlPlane(parent: app) : .init()
+        }
         if !context.shard.holds(cluster: cluster) { return .init() }   // the cluster's holder prunes it
         // The Application came back on this cluster: its resources are its own again.
         // Unreadable, the prune goes on: it removes only what the Application left there.

@@ -36,6 +36,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     /// Comparisons that found nothing to do, and what they depended on: a resync that would repeat one is
     /// skipped. The full comparison still runs at least every tenth resync period.
     let memo: ReconcileMemo
+    /// The hub's definitions, for Applications that render Applications and ApplicationSets for the control
+    /// plane (set once when the hub is built, before any reconcile).
+    nonisolated(unsafe) weak var definitions: ApplicationSetController?
     private(set) var pool: WorkerPool<WorkKey>!
 
     // `lock` guards everything below.

@@ -167,7 +167,8 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
                                   beforeResolve: { [repositories] url in repositories.freshen(url) })
         let generatorContext = GeneratorContext(clusters: try context.clusterStore.clusters(), git: fromAPI ? apiGit : repositories.git,
                                                 templateLimits: context.renderLimits(isCancelled: isCancelled),
-                                                maxApplications: context.config.limits.applicationsPerApplicationSet)
+                                                maxApplications: context.config.limits.applicationsPerApplicationSet,
+                                                controlPlane: context.hubOnlyControlPlane(try context.clusterStore.clusters()))
         let (generated, outcome) = try Generation.outcome(for: appSet, context: generatorContext)
         var problems = outcome.problems
         if let order = appSet.strategy?["deletionOrder"]?.stringValue, order != "AllAtOnce" {
@@ -211,8 +212,9 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         context.rollouts.forget(appSet.name)
         let store = context.store
         let clusters = try context.clusterStore.clusters()
+        let plane = context.hubOnlyControlPlane(clusters)
         func stored(_ app: Application) -> StoredApplication {
-            StoredApplication(name: app.name, appSet: appSet.name, cluster: HubContext.cluster(of: app.object, in: clusters), object: app.object)
+            StoredApplication(name: app.name, appSet: appSet.name, cluster: HubContext.cluster(of: app.object, in: clusters, controlPlane: plane), object: app.object)
         }
         let previous = Dictionary(try store.applications(appSet: appSet.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         if !plan.isEmpty {
@@ -231,7 +233,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
             events.record(.applicationSetProblems, "\(appSet.title): \(summary)")
         }
         for app in plan.create + plan.update {
-            let cluster = HubContext.cluster(of: app.object, in: clusters) ?? ""
+            let cluster = HubContext.cluster(of: app.object, in: clusters, controlPlane: plane) ?? ""
             // A moved Application leaves its old cluster: prune it there.
             if let old = previous[app.name]?.cluster, old != cluster, plan.pruneOnDelete {
                 reconciler.schedulePrune(app.name, on: old)

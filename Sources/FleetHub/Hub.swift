@@ -86,6 +86,7 @@ public final class Hub: @unchecked Sendable {
                                            events: events, revisions: repositories.revisions, drainTimeout: drainTimeout)
         appSets = ApplicationSetController(context: context, repositories: repositories, reconciler: reconciler, events: events,
                                            connections: connections, projects: projects)
+        reconciler.definitions = appSets
         context.rollouts.setLookup { [appSets] name in appSets.named(name) }
         gitWatcher = GitWatcher(context: context, repositories: repositories, appSets: appSets, reconciler: reconciler)
         failover = FailoverController(context: context, connections: connections, reconciler: reconciler, appSets: appSets,

@@ -122,12 +122,23 @@ public final class HubContext: Sendable {
     }
 
     /// The registered cluster an Application deploys to (by destination name, else server).
-    static func cluster(of object: JSONValue, in clusters: [Cluster]) -> String? {
+    static func cluster(of object: JSONValue, in clusters: [Cluster], controlPlane: ControlPlane? = nil) -> String? {
         if let name = object.value(at: ["spec", "destination", "name"])?.stringValue, clusters.contains(where: { $0.name == name }) { return name }
-        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue.map(Cluster.normalizeServer) {
-            return clusters.first { $0.server == server }?.name
+        if let server = object.value(at: ["spec", "destination", "server"])?.stringValue.map(Cluster.normalizeServer),
+           let hit = clusters.first(where: { $0.server == server }) {
+            return hit.name
         }
+        if let controlPlane, controlPlane.isDestination(object) { return controlPlane.name }
         return nil
+    }
+
+    /// The control plane as a destination of its own: when no cluster is registered at its server or under its
+    /// name, Applications sent there are the hub's alone (app-of-apps parents). Nil when a cluster is registered
+    /// there (Applications for it are that cluster's, and the hub still takes their argoproj.io objects).
+    func hubOnlyControlPlane(_ clusters: [Cluster]) -> ControlPlane? {
+        let plane = config.controlPlane
+        let server = Cluster.normalizeServer(plane.server)
+        return clusters.contains { $0.server == server || $0.name == plane.name } ? nil : plane
     }
 
     /// `.yaml`/`.yml` files of the given files and directories (not hidden ones), directories' entries sorted.

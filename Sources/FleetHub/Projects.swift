@@ -12,6 +12,8 @@ final class ProjectBook: @unchecked Sendable {
     // `lock` guards `projects`.
     private let lock = NSLock()
     private var projects: [String: Project] = [:]
+    /// AppProjects rendered by Applications for the control plane (app-of-apps), by parent Application.
+    private var rendered: [String: [String: Project]] = [:]
     private var changes: UInt64 = 0
 
     /// Bumped whenever the projects change.
@@ -67,11 +69,45 @@ final class ProjectBook: @unchecked Sendable {
     /// CD's permissive `default` when none is defined, or nil for an unknown project.
     func project(of app: JSONValue) -> Project? {
         let name = app.value(at: ["spec", "project"])?.stringValue ?? "default"
-        if let p = lock.withLock({ projects[name] }) { return p }
+        if let p = lock.withLock({ projects[name] ?? renderedProject(name) }) { return p }
         return name == "default" || !enforced ? .permissive(name) : nil
     }
 
-    func list() -> [Project] { lock.withLock { projects.values.sorted { $0.name < $1.name } } }
+    /// A rendered project of that name (the first parent's by name); called under `lock`.
+    private func renderedProject(_ name: String) -> Project? {
+        for parent in rendered.keys.sorted() { if let p = rendered[parent]?[name] { return p } }
+        return nil
+    }
+
+    func list() -> [Project] {
+        lock.withLock {
+            var all = projects
+            for parent in rendered.keys.sorted() { for (name, p) in rendered[parent]! where all[name] == nil { all[name] = p } }
+            return all.values.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// The AppProjects an Application renders for the control plane now (replacing what it rendered before). A
+    /// name a project file defines stays the file's: returned, with the parent that rendered it first.
+    @discardableResult
+    func setRendered(_ found: [Project], parent: String) -> [String] {
+        lock.withLock {
+            var mine: [String: Project] = [:]
+            var clashes: [String] = []
+            for p in found {
+                if projects[p.name] != nil || rendered.contains(where: { $0.key != parent && $0.value[p.name] != nil }) { clashes.append(p.name); continue }
+                mine[p.name] = p
+            }
+            if (rendered[parent] ?? [:]) != mine {
+                rendered[parent] = mine.isEmpty ? nil : mine
+                changes &+= 1
+            }
+            return clashes
+        }
+    }
+
+    /// The AppProjects `parent` rendered, as in force now.
+    func rendered(by parent: String) -> [Project] { lock.withLock { (rendered[parent] ?? [:]).values.sorted { $0.name < $1.name } } }
 
     /// Why the Application may not deploy to `cluster` (project rules on sources and destination), or nil.
     func placementProblem(_ app: JSONValue, on cluster: Cluster) -> String? {

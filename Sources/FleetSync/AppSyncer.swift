@@ -15,6 +15,15 @@ public struct ReconcileResult: Sendable {
         public let message: String
         /// Unified diff live → desired (Secret values redacted), when asked for and out of sync.
         public var diff: String? = nil
+
+        public init(ref: ObjectRef, inSync: Bool, health: Health, action: ResourceAction, message: String, diff: String? = nil) {
+            self.ref = ref
+            self.inSync = inSync
+            self.health = health
+            self.action = action
+            self.message = message
+            self.diff = diff
+        }
     }
 
     public var revisions: [String] = []

@@ -1,0 +1,249 @@
+import FleetAuth
+import FleetDiff
+import FleetGenerators
+import FleetKube
+import FleetManifests
+import FleetModel
+import FleetReconcile
+import FleetSync
+import Foundation
+
+/// App-of-apps on the hub's own control plane (no cluster registered at `controlPlane.server`): the
+/// Application's render is made of Applications, ApplicationSets and AppProjects, and syncing it means storing
+/// them as the hub's own definitions, owned by it — created, replaced and pruned with its sync policy — never
+/// applying them to a cluster. Its resources are those definitions; its health the worst of its children's.
+extension ApplicationReconciler {
+    func reconcileOnControlPlane(_ app: StoredApplication, plane: ControlPlane, request: ManualSync?) -> WorkerPool<WorkKey>.Outcome {
+        let name = app.name
+        let started = context.now()
+        var result = ReconcileResult()
+        var applied = false
+        do {
+            guard let definitions else { throw HubError(.unavailable, "the hub's definitions are not ready") }
+            let rendered = try renderForControlPlane(app.object, pinnedRevision: app.pinnedRevision)
+            result.revisions = rendered.revisions
+            var desired: [(key: String, object: JSONValue)] = []
+            var sets: [String: ApplicationSet] = [:]
+            var renderedProjects: [Project] = []
+            var others: [String] = []
+            for object in rendered.objects {
+                let kind = object["kind"]?.stringValue ?? "?", objectName = object.value(at: ["metadata", "name"])?.stringValue ?? "?"
+                switch ControlPlane.kind(of: object) {
+                case nil:
+                    others.append("\(kind) \(objectName)")
+                case .appProject?:
+                    do { renderedProjects.append(try Project(object: object, file: "AppProject \(objectName)")) } catch {
+                        throw ManifestError("AppProject \(objectName) rendered by \(name): \(error)")
+                    }
+                case .application?, .applicationSet?:
+                    var child = object
+                    child.remove("status")
+                    child.set(path: ["metadata", "annotations", ControlPlane.parentAnnotation], .string(name))
+                    let set: ApplicationSet
+                    do { set = try ApplicationSet(child, file: "\(kind) \(objectName) rendered by \(name)") } catch {
+                        throw ManifestError("\(error)")
+                    }
+                    desired.append((set.name, set.object))
+                    sets[set.name] = set
+                }
+            }
+            if !others.isEmpty {
+                throw ManifestError("\(others.count) object\(others.count == 1 ? " is" : "s are") rendered for the control plane (\(plane.server)), which is the hub "
+                    + "alone here (no cluster is registered at that server): it takes Applications, ApplicationSets and AppProjects, and "
+                    + others.prefix(5).joined(separator: ", ") + (others.count > 5 ? " and \(others.count - 5) more" : "")
+                    + " need a cluster — register one at \(plane.server), or send them to another destination")
+            }
+            let problems = ChildDefinitionsPlan.problems(desired: desired.map(\.key), lineage: definitions.lineage(of: name))
+            if !problems.isEmpty { throw ManifestError(problems.joined(separator: "; ")) }
+
+            let existing = definitions.children(of: name)
+            let plan = ChildDefinitionsPlan(desired: desired, existing: existing.map { ($0.name, $0.object) })
+            let projectsNow = projects.rendered(by: name)
+            let projectsInSync = projectsNow == renderedProjects.sorted { $0.name < $1.name }
+            let automated = app.object.value(at: ["spec", "syncPolicy", "automated"])
+            let mayPrune = request?.prune ?? (automated?["prune"]?.boolValue ?? false)
+            var actions: [String: (ResourceAction, String)] = [:]
+            var failures: [String] = []
+            if (automated != nil || request != nil) && !(plan.inSync && projectsInSync) {
+                applied = true
+                result.syncStartedAt = started.timeIntervalSince1970
+                // Projects first: the children that name them are checked against them.
+                for clash in projects.setRendered(renderedProjects, parent: name) {
+                    failures.append("AppProject \(clash) is defined elsewhere: not taken over")
+                }
+                for key in plan.create + plan.update {
+                    do {
+                        _ = try definitions.putChild(sets[key]!, parent: name)
+                        actions[key] = (plan.create.contains(key) ? .created : .configured, "")
+                    } catch {
+                        actions[key] = (.failed, "\(error)")
+                        failures.append("\(ChildDefinitionsPlan.title(key)): \(error)")
+                    }
+                }
+                if mayPrune {
+                    for key in plan.prune {
+                        do {
+                            try definitions.delete(key)
+                            actions[key] = (.pruned, "")
+                        } catch {
+                            actions[key] = (.failed, "\(error)")
+                            failures.append("\(ChildDefinitionsPlan.title(key)): \(error)")
+                        }
+                    }
+                }
+                result.operation = failures.isEmpty ? .succeeded : .failed
+                result.failure = failures.isEmpty ? nil : .syncError
+                result.message = failures.isEmpty ? "successfully synced (\(desired.count) definitions)" : failures.joined(separator: "; ")
+            }
+            // What holds now.
+            let after = applied ? ChildDefinitionsPlan(desired: desired, existing: definitions.children(of: name).map { ($0.name, $0.object) }) : plan
+            let afterProjects = projects.rendered(by: name) == renderedProjects.sorted { $0.name < $1.name }
+            var healths: [Health] = []
+            for (key, object) in desired {
+                let inSync = after.unchanged.contains(key)
+                let health = childHealth(key, definitions: definitions)
+                healths.append(health)
+                let action = actions[key] ?? (.none, "")
+                result.resources.append(.init(ref: Self.ref(object, key: key), inSync: inSync, health: health, action: action.0,
+                                              message: action.1.isEmpty ? (inSync ? "" : "differs from the hub's definition") : action.1))
+            }
+            for key in after.prune {
+                let message = actions[key]?.1 ?? (mayPrune ? "" : "requires pruning")
+                result.resources.append(.init(ref: Self.ref(nil, key: key), inSync: false, health: Health(.unknown), action: actions[key]?.0 ?? .none,
+                                              message: message.isEmpty ? "requires pruning" : message))
+            }
+            for project in renderedProjects {
+                result.resources.append(.init(ref: ObjectRef(group: "argoproj.io", kind: "AppProject", namespace: nil, name: project.name), inSync: afterProjects,
+                                              health: Health(.healthy), action: .none, message: afterProjects ? "" : "differs from the hub's project"))
+            }
+            result.syncStatus = after.inSync && afterProjects ? .synced : .outOfSync
+            result.health = HealthRules.aggregate(healths)
+            result.desiredCount = desired.count + renderedProjects.count
+        } catch {
+            result.syncStatus = .unknown
+            result.operation = request != nil ? .failed : nil
+            result.failure = .comparisonError
+            result.message = "ComparisonError: \(error)"
+        }
+        return finishOnControlPlane(app, result: result, plane: plane, request: request, started: started)
+    }
+
+    /// The Applications and ApplicationSets this parent made are deleted with it when it cascades (Argo CD deletes
+    /// a parent's resources, and so its child Applications, by its finalizer); its AppProjects go too.
+    func pruneControlPlane(parent: String) -> WorkerPool<WorkKey>.Outcome {
+        guard let definitions else { return .init(requeueAfter: 1) }
+        // Created again meanwhile: the children are its own again.
+        let back = context.attempt(.storeRead, "read Application \(parent) before its prune", { try context.store.application(named: parent) }) ?? nil
+        var failed = false
+        if back == nil {
+        for child in definitions.children(of: parent) {
+            do { try definitions.delete(child.name) } catch {
+                context.logger.error("cannot delete a child of \(parent); tried again in 5 s", metadata: ["child": "\(child.name)", "error": "\(error)"])
+                failed = true
+            }
+        }
+        projects.setRendered([], parent: parent)
+        }
+        if failed { return .init(requeueAfter: 5) }
+        if let failed = writeFailed({ try context.store.prunePerformed(application: parent, cluster: context.config.controlPlane.name) },
+                                    "the end of a prune", application: parent) { return failed }
+        return .init()
+    }
+
+    /// Each source rendered at its commit, as a sync renders it (the control plane has no cluster to ask for its
+    /// version and APIs).
+    private func renderForControlPlane(_ object: JSONValue, pinnedRevision: String?) throws -> (revisions: [String], objects: [JSONValue]) {
+        let name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
+        let namespace = object.value(at: ["spec", "destination", "namespace"])?.stringValue ?? "argocd"
+        let sources = HubContext.sources(of: object)
+        if sources.isEmpty { throw ManifestError("the Application has no source") }
+        var context = RenderContext(applicationName: name, namespace: namespace, references: RenderContext.references(in: sources))
+        context.isCancelled = { [hub = self.context] in hub.isStopping }
+        var revisions: [String] = [], objects: [JSONValue] = []
+        for source in sources {
+            guard let rendered = try manifests.load(source: source, revision: pinnedRevision, context: context) else { continue }
+            revisions.append(rendered.commit)
+            objects += rendered.objects
+        }
+        return (revisions, objects)
+    }
+
+    private func childHealth(_ key: String, definitions: ApplicationSetController) -> Health {
+        if key.hasPrefix(ApplicationSet.standalonePrefix) {
+            let child = String(key.dropFirst(ApplicationSet.standalonePrefix.count))
+            guard let app = context.attempt(.storeRead, "read Application \(child) for its parent's health", { try context.store.application(named: child) }) ?? nil else {
+                return Health(.missing, "not created")
+            }
+            let status = ApplicationStatus(app.status)
+            return Health(status.health?.status ?? .unknown, status.health?.message ?? "")
+        }
+        guard let status = definitions.status(of: key) else { return Health(.progressing, "not generated yet") }
+        return status.error.map { Health(.degraded, $0) } ?? Health(.healthy)
+    }
+
+    private static func ref(_ object: JSONValue?, key: String) -> ObjectRef {
+        let standalone = key.hasPrefix(ApplicationSet.standalonePrefix)
+        return ObjectRef(group: "argoproj.io", kind: standalone ? "Application" : "ApplicationSet",
+                         namespace: object?.value(at: ["metadata", "namespace"])?.stringValue,
+                         name: standalone ? String(key.dropFirst(ApplicationSet.standalonePrefix.count)) : key)
+    }
+
+    /// The status, history entry and event of a control-plane reconcile, in one transaction; looked at again soon
+    /// while its children settle.
+    private func finishOnControlPlane(_ app: StoredApplication, result: ReconcileResult, plane: ControlPlane, request: ManualSync?,
+                                      started: Date) -> WorkerPool<WorkKey>.Outcome {
+        let name = app.name
+        let finished = context.now()
+        var status = result.status
+        status.reconciledAt = HubContext.timestamp(finished)
+        status.cluster = plane.name
+        var conditions: [ApplicationStatus.Condition] = []
+        switch result.failure {
+        case .comparisonError?: conditions.append(.init(.comparisonError, String(result.message.dropFirst("ComparisonError: ".count))))
+        case .syncError?: conditions.append(.init(.syncError, result.message))
+        default: break
+        }
+        status.conditions = conditions
+        if result.operation != nil { status.operationState?.startedAt = HubContext.timestamp(started) }
+        var history: SyncEntry?
+        var event: HubEvent?
+        if let operation = result.operation {
+            let resources = JSONCoding.value(result.resources.filter { $0.action != .none }.map { r in
+                SyncRecord.Resource(kind: r.ref.kind, namespace: r.ref.namespace, name: r.ref.name, action: r.action.rawValue, message: r.message)
+            })
+            history = .init(application: name, revision: result.revisions.joined(separator: ","), startedAt: HubContext.timestamp(started),
+                            finishedAt: HubContext.timestamp(finished), result: operation.rawValue, resources: resources, cluster: plane.name,
+                            commit: commitInfo(app.object, revisions: result.revisions))
+            let who = request.map { "manual sync by \($0.by)" } ?? "automated sync"
+            let changed = result.resources.filter { $0.action != .none && $0.action != .unchanged }
+            let counts = Dictionary(grouping: changed, by: \.action).map { "\($0.value.count) \($0.key.rawValue)" }.sorted().joined(separator: ", ")
+            var message = "\(who) of \(name) on the control plane at \(result.revisions.first?.prefix(12) ?? "?"): \(operation.rawValue)"
+            if !counts.isEmpty { message += " (\(counts))" }
+            if operation == .failed { message += ": " + String(result.message.prefix(300)) }
+            event = HubEvent(.sync, cluster: plane.name, application: name, message: message)
+        }
+        let json = status.json
+        var unchanged = json
+        unchanged.set("reconciledAt", app.status["reconciledAt"] ?? .null)
+        context.reconciledAt.withLockedValue { $0[name] = status.reconciledAt }
+        let statusChanged = unchanged != app.status || result.operation != nil
+        if statusChanged || history != nil || event != nil,
+           let failed = writeFailed({ try context.store.finishReconcile(name, status: statusChanged ? json : nil, history: history, event: event) },
+                                    "the reconcile's status, history and event", application: name) {
+            return failed
+        }
+        context.metrics.record(app: name, status: status)
+        // Children settle on their own reconciles: the parent looks again soon (0.5 s, doubling up to the resync
+        // period) until they are Synced and Healthy.
+        let settled = result.operation == nil && result.syncStatus == .synced && result.health.status == .healthy
+        if settled || result.failure == .comparisonError {
+            lock.withLock { _ = progressChecks.removeValue(forKey: name) }
+            return .init(requeueAfter: jittered(context.config.resync))
+        }
+        let n = lock.withLock { () -> Int in
+            defer { progressChecks[name, default: 0] += 1 }
+            return progressChecks[name, default: 0]
+        }
+        return .init(requeueAfter: min(0.5 * Double(1 << min(n, 12)), jittered(context.config.resync)))
+    }
+}

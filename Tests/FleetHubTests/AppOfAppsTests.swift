@@ -1,0 +1,137 @@
+import FleetConfig
+import FleetGit
+import FleetHub
+import FleetModel
+import Foundation
+import Testing
+
+/// argocd-example-apps as its maintainers publish it (`../shared/conformance/argo-realworld/repos/`), every file.
+private func exampleApps() throws -> [String: String] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("shared/conformance/argo-realworld/repos/argocd-example-apps")
+    var files: [String: String] = [:]
+    let enumerator = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]), "argocd-example-apps is missing at \(root.path)")
+    for case let url as URL in enumerator where (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true {
+        files[String(url.path.dropFirst(root.path.count + 1))] = try String(contentsOf: url, encoding: .utf8)
+    }
+    #expect(files["apps/templates/applications.yaml"] != nil)
+    return files
+}
+
+/// The parent: Argo CD's `apps` chart on the control plane, its children sent to the simulator and to this
+/// repository (as a user of the example sets `config` for their own cluster and fork).
+private func parent(server: String, path: String = "apps", name: String = "apps", helm: Bool = true) -> String {
+    let parameters = """
+
+            helm:
+              parameters:
+                - {name: config.spec.destination.server, value: '\(server)'}
+                - {name: config.spec.source.repoURL, value: '\(InProcessHub.repoURL)'}
+                - {name: config.spec.source.targetRevision, value: HEAD}
+        """
+    return """
+    apiVersion: argoproj.io/v1alpha1
+    kind: Application
+    metadata: {name: \(name), namespace: argocd, finalizers: [resources-finalizer.argocd.argoproj.io]}
+    spec:
+      project: default
+      source:
+        repoURL: '\(InProcessHub.repoURL)'
+        targetRevision: HEAD
+        path: \(path)\(helm ? parameters : "")
+      destination: {server: https://kubernetes.default.svc, namespace: argocd}
+      syncPolicy: {automated: {prune: true, selfHeal: true}}
+    """
+}
+
+private let appsOfSets = """
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: from-parent, namespace: argocd}
+spec:
+  generators: [{list: {elements: [{app: guestbook}]}}]
+  template:
+    metadata: {name: 'set-{{app}}'}
+    spec:
+      project: default
+      source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: '{{app}}'}
+      destination: {name: live, namespace: set-guestbook}
+      syncPolicy: {automated: {prune: true}, syncOptions: [CreateNamespace=true]}
+"""
+
+private func status(_ hub: Hub, _ name: String) throws -> JSONValue? { try hub.store.application(named: name)?.status }
+
+/// App-of-apps on the hub: the example `apps` chart deployed as a parent Application on the control plane
+/// creates its 14 children as the hub's own Applications (never applied to a cluster), each synced to the
+/// simulator; a child removed from values.yaml and committed is deleted with its objects (its finalizer);
+/// an app-of-appsets parent creates its ApplicationSet and that set's Application; a parent that renders itself
+/// is a cycle, named; deleting the parent deletes its children.
+@Test func appOfAppsOnTheHub() async throws {
+    var files = try exampleApps()
+    files["hub-sets/set.yaml"] = appsOfSets
+    files["loop/self.yaml"] = parent(server: "https://kubernetes.default.svc", path: "loop", name: "loop", helm: false)
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: "") { config in config.resync = 5 }
+    let hub = fixture.hub
+    let server = "http://127.0.0.1:\(fixture.running.ports["live"]!)"
+
+    let created = try await fixture.call("POST", "/api/v1/applications", body: parent(server: server))
+    #expect(created.status == 200, "\(created.body)")
+    let values = files["apps/values.yaml"]!
+    let children = values.split(separator: "\n").filter { $0.hasPrefix("  - name: ") }.map { "example." + $0.dropFirst("  - name: ".count) }
+    #expect(children.count == 14)
+    try await eventually("the 14 children on the hub", timeout: 30) {
+        Set(try hub.store.applications().map(\.name)).isSuperset(of: children)
+    }
+    for child in children {
+        let stored = try #require(try hub.store.application(named: child))
+        #expect(stored.appSet == "Application/\(child)")
+        #expect(stored.cluster == "live", "\(child) goes to the simulator")
+        #expect(hub.applicationDefinition(named: child)?.object.value(at: ["metadata", "annotations", ControlPlane.parentAnnotation])?.stringValue == "apps")
+    }
+    // Plain, kustomize, Helm and jsonnet children sync on the simulator.
+    for child in ["example.guestbook", "example.kustomize-guestbook", "example.helm-guestbook", "example.jsonnet-guestbook"] {
+        try await eventually("\(child) synced", timeout: 60) { try status(hub, child)?.value(at: ["sync", "status"])?.stringValue == "Synced" }
+    }
+    try await eventually("the parent lists its children, in sync", timeout: 30) {
+        let s = try status(hub, "apps")
+        return s?.value(at: ["sync", "status"])?.stringValue == "Synced" && s?["resources"]?.arrayValue?.count == 14
+    }
+    #expect(try await fixture.call("GET", "/api/v1/clusters/live/proxy/api/v1/namespaces/guestbook/services/guestbook-ui").status == 200)
+    // The children are the hub's definitions, never objects sent to a cluster.
+    let parentStatus = try #require(try status(hub, "apps"))
+    #expect(parentStatus["resources"]?.arrayValue?.allSatisfy { $0["kind"]?.stringValue == "Application" && $0["group"]?.stringValue == "argoproj.io" } == true)
+    #expect(parentStatus["cluster"]?.stringValue == "in-cluster" && !parentStatus.serialized(pretty: false).contains("UnknownKind"))
+    #expect(try hub.store.history("apps").last?.result == "Succeeded")
+    // A plugin the hub does not run is that child's error, not the parent's silence.
+    try await eventually("the plugin child says why", timeout: 30) {
+        (try status(hub, "example.plugin-nix")?.serialized(pretty: false) ?? "").contains("ComparisonError")
+    }
+
+    // guestbook leaves values.yaml: its Application goes, and its objects with it.
+    files["apps/values.yaml"] = values.replacingOccurrences(of: "  - name: guestbook\n", with: "")
+    try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git")).commit(files: files.mapValues { Data($0.utf8) }, message: "drop guestbook")
+    hub.refreshRepositories()
+    try await eventually("example.guestbook deleted", timeout: 30) { try hub.store.application(named: "example.guestbook") == nil }
+    try await eventuallyAsync("guestbook's objects pruned", timeout: 30) {
+        try await fixture.call("GET", "/api/v1/clusters/live/proxy/api/v1/namespaces/guestbook/services/guestbook-ui").status == 404
+    }
+    #expect(try hub.store.application(named: "example.kustomize-guestbook") != nil, "its siblings stay")
+
+    // App-of-appsets: the parent's ApplicationSet is the hub's, and generates on the simulator.
+    _ = try await fixture.call("POST", "/api/v1/applications", body: parent(server: server, path: "hub-sets", name: "sets", helm: false))
+    try await eventually("the set's Application synced", timeout: 60) {
+        try status(hub, "set-guestbook")?.value(at: ["sync", "status"])?.stringValue == "Synced"
+    }
+    #expect(hub.applicationSet(named: "from-parent") != nil)
+
+    // A parent that renders itself: a cycle, named, nothing created.
+    _ = try await fixture.call("POST", "/api/v1/applications", body: parent(server: server, path: "loop", name: "loop", helm: false))
+    try await eventually("the cycle is named", timeout: 30) { (try status(hub, "loop")?.serialized(pretty: false) ?? "").contains("renders itself: a cycle") }
+
+    // Deleting the parent (with its finalizer) deletes its children.
+    #expect(try await fixture.call("DELETE", "/api/v1/applications/apps").status == 200)
+    try await eventually("the children deleted with their parent", timeout: 30) {
+        try hub.store.applications().allSatisfy { !$0.name.hasPrefix("example.") }
+    }
+    await fixture.stop()
+}
