@@ -64,7 +64,14 @@ extension ApplicationReconciler {
             let mayPrune = request?.prune ?? (automated?["prune"]?.boolValue ?? false)
             var actions: [String: (ResourceAction, String)] = [:]
             var failures: [String] = []
-            if (automated != nil || request != nil) && !(plan.inSync && projectsInSync) {
+            // As for objects: automated sync never deletes every child of a render that came out empty.
+            let wipes = request == nil && desired.isEmpty && renderedProjects.isEmpty && !existing.isEmpty
+                && !(automated?["allowEmpty"]?.boolValue ?? false)
+            if wipes {
+                result.warnings.append((type: .syncError, message: "automated sync would delete every child Application (the sources render nothing): "
+                    + "not done without syncPolicy.automated.allowEmpty: true, as Argo CD; a sync by hand does it"))
+            }
+            if (automated != nil || request != nil) && !(plan.inSync && projectsInSync) && !wipes {
                 applied = true
                 result.syncStartedAt = started.timeIntervalSince1970
                 // Projects first: the children that name them are checked against them.
@@ -203,6 +210,7 @@ extension ApplicationReconciler {
         case .syncError?: conditions.append(.init(.syncError, result.message))
         default: break
         }
+        for warning in result.warnings { conditions.append(.init(warning.type, warning.message)) }
         status.conditions = conditions
         if result.operation != nil { status.operationState?.startedAt = HubContext.timestamp(started) }
         var history: SyncEntry?

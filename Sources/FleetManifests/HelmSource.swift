@@ -22,6 +22,9 @@ public struct RenderContext: Sendable {
     public var capabilities: (@Sendable () -> (kubeVersion: String?, apiVersions: [String]))?
     /// Polled while a chart renders: true stops it (the preview's client left).
     public var isCancelled: (@Sendable () -> Bool)?
+    /// The Application says an empty render is meant (`syncPolicy.automated.allowEmpty`): a source that renders
+    /// nothing is not an error.
+    public var allowEmpty = false
 
     /// The context with `capabilities` asked, once.
     public func resolved() -> RenderContext {
@@ -518,7 +521,7 @@ extension ManifestLoader {
             render.overrides.append((name, .string(text)))
         }
         let release = try HelmRenderer.render(chart, options: render)
-        if release.manifests.isEmpty {
+        if release.manifests.isEmpty && !context.allowEmpty {
             throw ManifestError("chart '\(chart.name)' \(chart.metadata.version) rendered no objects with these values")
         }
         for m in release.manifests {

@@ -221,7 +221,7 @@ public struct ManifestLoader: Sendable {
                 objects += items
             }
         }
-        if objects.isEmpty && !inDir.isEmpty {
+        if objects.isEmpty && !inDir.isEmpty && !context.allowEmpty {
             let shown = inDir.prefix(5).joined(separator: ", ") + (inDir.count > 5 ? " and \(inDir.count - 5) more" : "")
             throw ManifestError("path '\(path)' in \(repoURL) at \(commit.prefix(12)) rendered no objects: no YAML or JSON manifests among \(shown)")
         }

@@ -166,6 +166,7 @@ public struct AppSyncer: Sendable {
             // What Argo CD passes to helm: the release name, namespace, cluster version and APIs, `$ref` sources.
             var context = RenderContext(applicationName: name, namespace: namespace, references: RenderContext.references(in: sources))
             context.isCancelled = isCancelled
+            context.allowEmpty = automated?["allowEmpty"]?.boolValue ?? false
             let client = self.client
             context.capabilities = {
                 let resources = (try? client.discover()) ?? []
@@ -214,6 +215,10 @@ public struct AppSyncer: Sendable {
         if !unsupported.isEmpty {
             result.warnings.append((type: .syncOptionNotSupported, message: "syncOptions not carried out: " + unsupported.joined(separator: ", ")
                 + "; the sync goes on without them"))
+        }
+        if spec.value(at: ["syncPolicy", "managedNamespaceMetadata"]) != nil {
+            result.warnings.append((type: .syncOptionNotSupported, message: "syncPolicy.managedNamespaceMetadata is not carried out: "
+                + "a namespace CreateNamespace makes has no labels or annotations from it"))
         }
         if !notRun.isEmpty {
             result.warnings.append((type: .syncHooksNotRun, message: "\(notRun.count) hook\(notRun.count == 1 ? " is" : "s are") of a type no sync phase runs "
@@ -321,6 +326,15 @@ public struct AppSyncer: Sendable {
         let keep = Set(desired.map(\.0))
         let extra = live.keys.filter { !keep.contains($0) }
         let outOfSync = diffs.values.contains(false) || !extra.isEmpty
+
+        // Automated sync never empties an Application (its sources rendering nothing, by a mistake in git) unless
+        // `automated.allowEmpty` says it may, as Argo CD; a sync by hand does.
+        if automated != nil && !force && resume == nil && !dryRun && desired.isEmpty && hookObjects.isEmpty && !live.isEmpty
+            && !(automated?["allowEmpty"]?.boolValue ?? false) {
+            dryRun = true
+            result.warnings.append((type: .syncError, message: "automated sync would delete every resource (the sources render nothing): "
+                + "not done without syncPolicy.automated.allowEmpty: true, as Argo CD; a sync by hand does it"))
+        }
 
         // 3. Apply when allowed and needed — one step (a phase's wave) after another. A step that must become
         // healthy before the next is checked once: when it is not yet, the reconcile ends with the sync Running

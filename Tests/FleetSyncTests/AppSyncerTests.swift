@@ -279,3 +279,28 @@ extension AppSyncer {
         return result
     }
 }
+
+/// Sources that come to render nothing do not make automated sync delete everything: an empty render is an
+/// error naming the source; with Argo CD's `allowEmpty: true` it is what the Application asks for, and synced.
+@Test func automatedSyncDoesNotEmptyAnApplicationWithoutAllowEmpty() async throws {
+    let world = try await World()
+    try world.write("app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    try world.write("app/values.yaml", "enabled: true\n")
+    try world.write("app/templates/a.yaml", "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: b}\n{{- end }}\n")
+    let app = application("emptied", path: "app", automated: "prune")
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        #expect(world.syncer.reconcileToEnd(app).operation == .succeeded)
+        // The chart's one object switched off: it renders nothing.
+        try world.write("app/values.yaml", "enabled: false\n")
+        let refused = world.syncer.reconcileToEnd(app)
+        #expect(refused.failure == .comparisonError && refused.message.contains("rendered no objects"), "\(refused.message)")
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let configMaps = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        #expect(try client.get(configMaps, namespace: "shop", name: "a") != nil)
+        var allowed = app
+        allowed.set(path: ["spec", "syncPolicy", "automated", "allowEmpty"], true)
+        #expect(world.syncer.reconcileToEnd(allowed).operation == .succeeded)
+        #expect(try client.get(configMaps, namespace: "shop", name: "a") == nil)
+    }
+    await world.stop()
+}
