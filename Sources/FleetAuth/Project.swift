@@ -69,6 +69,10 @@ public struct Project: Sendable, Equatable {
         name = object.value(at: ["metadata", "name"])?.stringValue ?? ""
         if object["kind"]?.stringValue != "AppProject" { problems.append(.init(field: "\(at)kind", message: "expected AppProject")) }
         if let p = KubernetesNames.dns1123LabelProblem(name) { problems.append(.init(field: "\(at)metadata.name", message: p)) }
+        // Verifying commit signatures is a promise a project makes: one the hub cannot keep is refused, not ignored.
+        if !(object.value(at: ["spec", "signatureKeys"])?.arrayValue?.isEmpty ?? true) {
+            problems.append(.init(field: "\(at)spec.signatureKeys", message: "GnuPG commit signature verification is not supported: a project that requires it is refused"))
+        }
         let spec = object["spec"] ?? .object([])
         sourceRepos = spec["sourceRepos"]?.arrayValue?.compactMap(\.stringValue) ?? []
         destinations = (spec["destinations"]?.arrayValue ?? []).map {

@@ -53,6 +53,10 @@ spec:
     #expect { try project(teamA.replacingOccurrences(of: "'0 22 * * *'", with: "'every night'").replacingOccurrences(of: "duration: 8h", with: "duration: long")) } throws: {
         "\($0)".contains("spec.syncWindows[0].schedule")
     }
+    // A project that requires signed commits is refused: the hub does not verify signatures.
+    #expect { try project(teamA.replacingOccurrences(of: "spec:\n", with: "spec:\n  signatureKeys: [{keyID: 4AEE18F83AFDEB23}]\n")) } throws: {
+        "\($0)".contains("spec.signatureKeys") && "\($0)".contains("not supported")
+    }
     #expect(throws: (any Error).self) { try CronSchedule("61 * * * *") }
     #expect(try CronSchedule("*/15 9-17 * * 1-5").fires(at: ISO8601DateFormatter().date(from: "2026-11-24T09:45:00Z")!))
 }
