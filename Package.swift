@@ -84,7 +84,7 @@ let package = Package(
         // The hub API's request and answer types, shared by the server and the CLI, and their JSON coding. Pure.
         .target(name: "FleetAPI", dependencies: ["FleetModel"], swiftSettings: strict),
         // What tests and benchmarks share: a manual clock, free loopback ports, the fleet fixtures.
-        .target(name: "FleetTesting", dependencies: ["FleetModel", "FleetPostgres"], swiftSettings: strict),
+        .target(name: "FleetTesting", dependencies: ["FleetModel", "FleetPostgres"], exclude: ["git_http_server.py"], swiftSettings: strict),
         // Server plumbing shared by the simulator and the hub: TLS files, query strings, a Dispatch task executor.
         .target(name: "FleetServing", swiftSettings: strict),
         // The Kubernetes API simulator: in-memory API logic, served over HTTP by Hummingbird.
@@ -212,7 +212,7 @@ let package = Package(
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
-        .testTarget(name: "FleetGitTests", dependencies: ["FleetGit"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "FleetGitTests", dependencies: ["FleetGit", "FleetTesting"], swiftSettings: strict),
         .testTarget(name: "FleetPolicyTests", dependencies: ["FleetPolicy", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),

@@ -39,6 +39,9 @@ public struct HubConfiguration: Sendable, Equatable {
     public var projects: [String] = []
     /// Credentials per repository URL prefix.
     public var repositories: [Repository] = []
+    /// Files or directories of Argo CD repository Secrets (`secret-type: repository` / `repo-creds`), loaded
+    /// and watched; `repositories:` win over them for one URL.
+    public var repositorySecrets: [String] = []
     /// Seconds between polls of each repository. Default 60.
     public var gitPollInterval: Double = 60
     /// Secret for webhook signatures (GitHub HMAC-SHA256, GitLab token). Nil disables the webhook.
@@ -455,6 +458,7 @@ extension HubConfiguration {
         ("promotions", { c, v, r in c.promotions = r.paths(v, "promotions") }),
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
         ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
+        ("repositorySecrets", { c, v, r in c.repositorySecrets = r.paths(v, "repositorySecrets") }),
         ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),
         ("reconcile", { c, v, r in r.fields(v, "reconcile", into: &c, reconcileFields(r)) }),
         ("failover", { c, v, r in r.fields(v, "failover", into: &c.failover, failoverFields(r)) }),

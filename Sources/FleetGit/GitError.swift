@@ -1,3 +1,4 @@
+import FleetModel
 import Foundation
 import CGit2
 
@@ -45,21 +46,7 @@ public enum GitURL {
     /// (`NormalizeGitURL`): blanks and credentials dropped, lower case, a trailing `/` and `.git` dropped,
     /// `git@host:org/repo` read as `ssh://git@host/org/repo`; a local path as its standardized `file://` URL.
     /// For matching configuration to repoURLs only: never a place to fetch from.
-    public static func matchKey(_ url: String) -> String {
-        var u = url.trimmingCharacters(in: .whitespaces)
-        if !u.contains("://") {
-            if let colon = u.firstIndex(of: ":"), u[..<colon].contains("@"), !u[..<colon].contains("/") {
-                u = "ssh://" + u[..<colon] + "/" + u[u.index(after: colon)...]   // scp-like git@host:org/repo
-            } else {
-                return "file://" + URL(fileURLWithPath: u).standardizedFileURL.path
-            }
-        }
-        u = splitCredentials(u).url.lowercased()
-        while u.hasSuffix("/") { u.removeLast() }
-        if u.hasSuffix(".git") { u.removeLast(4) }
-        while u.hasSuffix("/") { u.removeLast() }
-        return u
-    }
+    public static func matchKey(_ url: String) -> String { RepositoryURL.matchKey(url) }
 
     /// Splits credentials out of a URL, e.g. `https://user:token@host/repo.git`.
     public static func splitCredentials(_ url: String) -> (url: String, credentials: GitCredentials?) {

@@ -142,6 +142,12 @@ extension ApplicationSetController {
         // Every replica reconciles, so every replica reads the policies: new ones apply to every Application,
         // each compared (and checked) again.
         if context.reloadPoliciesAndPromotions() { reconciler.resyncAll() }
+        // Every replica fetches and renders, so every replica reads the repository Secrets; Applications that
+        // could not read a repository compare again with them.
+        if let secrets = context.reloadRepositorySecrets() {
+            repositories.setSecrets(secrets)
+            reconciler.resyncAll()
+        }
         guard context.shard.holdsGeneration else { return }   // the replica holding the generation lease watches
         let config = context.config
         if !config.projects.isEmpty { loadProjects() }

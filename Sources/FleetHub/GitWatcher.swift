@@ -23,6 +23,10 @@ struct HubRepositories: Sendable {
     /// Where each repository URL is fetched from (itself unless `fetchFrom` says otherwise), normalized.
     let fetchLocations: [String: String]
     let credentials: [String: GitCredentials]
+    /// Argo CD repository Secrets (`repositorySecrets:`), read again when their files change; the hub's own
+    /// `repositories:` win over them.
+    let secrets = LiveRepositorySecrets()
+    private(set) var charts: ChartRepositories!
 
     init(config: HubConfiguration, dataDir: URL, kubectl: String, jsonnet: any JsonnetEvaluator,
          isStopping: @escaping @Sendable () -> Bool = { false }) throws {
@@ -41,10 +45,12 @@ struct HubRepositories: Sendable {
         // segments), never to a URL with user information of its own.
         let byPrefix = config.repositories.filter { $0.password != nil }.compactMap { repo in RepositoryURL(repo.url).map { (base: $0, repo: repo) } }
             .sorted { $0.base.path.count > $1.base.path.count }
+        let live = secrets
         let mirror = MirrorGitSource(cache: gitCache, fetchOnResolve: false) { url in
             if let hit = exact[GitURL.matchKey(url)] { return hit }
             guard let parsed = RepositoryURL(url), !parsed.hasUserInfo else { return nil }
             return byPrefix.first { parsed.isWithin($0.base) }.map { GitCredentials(username: $0.repo.username ?? "git", password: $0.repo.password!) }
+                ?? live.git(url)
         }
         var overrides: [String: any GitSource] = [:]
         for repo in config.repositories {
@@ -73,6 +79,7 @@ struct HubRepositories: Sendable {
                                        cacheDirectory: dataDir.appendingPathComponent("charts"), timeout: config.limits.fetchTimeout)
         charts.remoteValueFiles = .configuredRepositories
         charts.allowedHosts = config.limits.chartRepositoryHosts
+        self.charts = charts
         manifests = ManifestLoader(git: KnownRevisionsSource(inner: git, book: revisions), kubectl: kubectl, cache: ManifestCache(), limits: limits,
                                    jsonnet: jsonnet, charts: charts)
     }
@@ -87,7 +94,28 @@ struct HubRepositories: Sendable {
         // try? is right here: a failed fetch leaves the mirror as it was; the read that follows says why.
         _ = try? gitCache.fetch(location(url), credentials: credentials(url))
     }
-    func credentials(_ url: String) -> GitCredentials? { credentials[GitURL.matchKey(url)] }
+    func credentials(_ url: String) -> GitCredentials? { credentials[GitURL.matchKey(url)] ?? secrets.git(url) }
+
+    /// Puts Argo CD repository Secrets in force (git credentials, and Helm repositories for charts).
+    func setSecrets(_ book: RepositoryCredentialBook) {
+        secrets.set(book)
+        charts.setAdded(book.secrets.filter { $0.type == .helm }.map { .init(urlPrefix: $0.url, username: $0.username, password: $0.password) })
+    }
+}
+
+/// The repository Secrets in force, read by every fetch.
+final class LiveRepositorySecrets: @unchecked Sendable {
+    private let lock = NSLock()
+    private var book = RepositoryCredentialBook()
+
+    func set(_ new: RepositoryCredentialBook) { lock.withLock { book = new } }
+    var current: RepositoryCredentialBook { lock.withLock { book } }
+
+    /// Git credentials for `url` from a `repository` Secret or the longest `repo-creds` template.
+    func git(_ url: String) -> GitCredentials? {
+        guard let secret = current.match(url), secret.type == .git, let password = secret.password else { return nil }
+        return GitCredentials(username: secret.username ?? "git", password: password)
+    }
 }
 
 /// Watches the repositories ApplicationSets and Applications read: polls them every `git.pollInterval`, fetches

@@ -78,6 +78,7 @@ public final class Hub: @unchecked Sendable {
         let jsonnet: any JsonnetEvaluator = Self.jsonnetExecutable.map { SubprocessJsonnet(executable: $0) } ?? InProcessJsonnet()
         repositories = try HubRepositories(config: config, dataDir: dataDir, kubectl: kubectl, jsonnet: jsonnet,
                                            isStopping: { [context] in context.isStopping })
+        repositories.setSecrets(context.repositorySecrets)
         // Every committed event (failover, sync, audit, cluster state) is logged and sent to the notifications.
         events = EventLog(context: context)
         connections = ClusterConnections(context: context)

@@ -38,6 +38,9 @@ public final class HubContext: Sendable {
     /// What was read, with the texts it was read from (a change of the texts reads them again).
     private let livePolicies: NIOLockedValueBox<(items: [Policy], texts: [String: String])>
     private let livePromotions: NIOLockedValueBox<(items: [Promotion], texts: [String: String])>
+    private let liveRepositorySecrets: NIOLockedValueBox<(items: [RepositorySecret], texts: [String: String])>
+    /// Argo CD repository Secrets in force (`repositorySecrets:`).
+    var repositorySecrets: RepositoryCredentialBook { RepositoryCredentialBook(liveRepositorySecrets.withLockedValue { $0.items }) }
     /// Bumped each time the policies are read again (reconciles remembered under the old ones do not hold).
     var policyGeneration: UInt64 { policyGenerationBox.withLockedValue { $0 } }
     private let policyGenerationBox = NIOLockedValueBox<UInt64>(0)
@@ -57,6 +60,7 @@ public final class HubContext: Sendable {
         let policies = try Self.loadPolicies(config.policies)
         livePolicies = NIOLockedValueBox((policies, Self.texts(config.policies)))
         livePromotions = NIOLockedValueBox((try Self.loadPromotions(config.promotions), Self.texts(config.promotions)))
+        liveRepositorySecrets = NIOLockedValueBox((try Self.loadRepositorySecrets(config.repositorySecrets), Self.texts(config.repositorySecrets)))
         if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
         if let settings = config.store.postgres {
             let url: PostgresURL
@@ -182,6 +186,26 @@ public final class HubContext: Sendable {
             logger.info("promotions read again: \(read.map(\.name).joined(separator: ", "))")
         }
         return policiesChanged
+    }
+
+    /// The repository Secrets again when their files changed and parse; nil otherwise (a file that no longer
+    /// parses is reported once, and the Secrets read before stay in force).
+    func reloadRepositorySecrets() -> RepositoryCredentialBook? {
+        guard let read = reread(liveRepositorySecrets, config.repositorySecrets, "repository Secrets", Self.loadRepositorySecrets) else { return nil }
+        logger.info("repository Secrets read again: \(read.map(\.description).joined(separator: ", "))")
+        return RepositoryCredentialBook(read)
+    }
+
+    /// The Argo CD repository Secrets in `paths`; a file that does not parse stops the start, named with the
+    /// Secret and field. One URL in two Secrets of one kind is refused.
+    public static func loadRepositorySecrets(_ paths: [String]) throws -> [RepositorySecret] {
+        let secrets = try yamlTexts(paths, what: "repositorySecrets").flatMap { try RepositorySecret.parse($0.text, file: $0.file) }
+        for (i, s) in secrets.enumerated() {
+            if let other = secrets[..<i].first(where: { $0.kind == s.kind && RepositoryURL.matchKey($0.url) == RepositoryURL.matchKey(s.url) }) {
+                throw HubError(.invalid, "repositorySecrets: \(s.url) is the url of Secret \(other.secretName) and of Secret \(s.secretName)")
+            }
+        }
+        return secrets
     }
 
     /// What `paths` hold now when their texts changed since `live` was read and they parse (then kept in `live`);

@@ -154,7 +154,11 @@ public final class ChartRepositories: @unchecked Sendable {
         }
     }
 
+    /// The configured repositories (fixed), then those added while running (Argo CD repository Secrets, under
+    /// `credentialsLock`), each most specific first.
     let credentials: [(base: RepositoryURL, credentials: Credentials)]
+    private let credentialsLock = NSLock()
+    private var added: [(base: RepositoryURL, credentials: Credentials)] = []
     let cacheDirectory: URL?
     /// Which URLs sources may make this process fetch (chart repositories, their archives, chart
     /// dependencies, remote value files).
@@ -208,7 +212,13 @@ public final class ChartRepositories: @unchecked Sendable {
     /// with user information, which never gets a configured repository's credentials.
     func credentials(for url: String) -> Credentials? {
         guard let parsed = RepositoryURL(url), !parsed.hasUserInfo else { return nil }
-        return credentials.first { parsed.isWithin($0.base) }?.credentials
+        return (credentials.first { parsed.isWithin($0.base) } ?? credentialsLock.withLock { added }.first { parsed.isWithin($0.base) })?.credentials
+    }
+
+    /// Replaces the repositories added while running (after the configured ones, which win).
+    public func setAdded(_ list: [Credentials]) {
+        let parsed = list.compactMap { c in RepositoryURL(c.urlPrefix).map { ($0, c) } }.sorted { $0.0.path.count > $1.0.path.count }
+        credentialsLock.withLock { added = parsed }
     }
 
     /// Why this process may not fetch `url` for a source, or nil when it may.
@@ -217,7 +227,7 @@ public final class ChartRepositories: @unchecked Sendable {
         if parsed.hasUserInfo { return "'\(url)' holds user information; credentials belong in the hub's repositories:, never in a URL" }
         guard parsed.scheme == "https" || parsed.scheme == "http" else { return "'\(url)' is not an http(s) URL" }
         guard remoteValueFiles == .configuredRepositories else { return nil }
-        if credentials.contains(where: { parsed.isWithin($0.base) }) { return nil }
+        if credentials.contains(where: { parsed.isWithin($0.base) }) || credentialsLock.withLock({ added }).contains(where: { parsed.isWithin($0.base) }) { return nil }
         if parsed.scheme == "https" && allowedHosts.contains(where: { $0.lowercased() == parsed.bareHost }) { return nil }
         if parsed.scheme == "http" && allowedHosts.contains(where: { $0.lowercased() == parsed.bareHost }) {
             return "'\(url)' is plain http: only a repository configured with an http:// URL in repositories: is fetched without TLS"

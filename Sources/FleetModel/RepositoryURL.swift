@@ -1,3 +1,5 @@
+import Foundation
+
 /// A repository or fetch URL, parsed, so that URLs are compared by what they reach rather than by their
 /// text: `https://charts.example.com` must not match `https://charts.example.com.evil.net`, nor
 /// `http://charts.example.com@evil:8080` (user information: the host is `evil`).
@@ -89,5 +91,31 @@ public struct RepositoryURL: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "\(scheme)://\(host)" + (port.map { $0 == Self.defaultPort(scheme) ? "" : ":\($0)" } ?? "") + (path.isEmpty ? "" : "/" + path.joined(separator: "/"))
+    }
+
+    /// The form in which two spellings of one repository compare equal, as Argo CD compares them
+    /// (`NormalizeGitURL`): blanks and credentials dropped, lower case, a trailing `/` and `.git` dropped,
+    /// `git@host:org/repo` read as `ssh://git@host/org/repo`; a local path as its standardized `file://` URL.
+    /// For matching configuration to repoURLs only: never a place to fetch from.
+    public static func matchKey(_ url: String) -> String {
+        var u = url.trimmingCharacters(in: .whitespaces)
+        if !u.contains("://") {
+            if let colon = u.firstIndex(of: ":"), u[..<colon].contains("@"), !u[..<colon].contains("/") {
+                u = "ssh://" + u[..<colon] + "/" + u[u.index(after: colon)...]   // scp-like git@host:org/repo
+            } else {
+                return "file://" + URL(fileURLWithPath: u).standardizedFileURL.path
+            }
+        }
+        // Credentials (`user:password@`) dropped.
+        if let schemeEnd = u.range(of: "://") {
+            let rest = u[schemeEnd.upperBound...]
+            let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+            if let at = rest[..<hostEnd].lastIndex(of: "@") { u = String(u[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...]) }
+        }
+        u = u.lowercased()
+        while u.hasSuffix("/") { u.removeLast() }
+        if u.hasSuffix(".git") { u.removeLast(4) }
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
     }
 }

@@ -1,37 +1,7 @@
 import FleetGit
+import FleetTesting
 import Foundation
 import Testing
-
-/// A smart-HTTP git server on loopback that demands basic auth (Fixtures/git_http_server.py).
-final class GitHTTPServer {
-    let process = Process()
-    let port: Int
-
-    init(root: URL, user: String, password: String) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/git_http_server.py")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, root.path, user, password]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        // The server prints its port once it listens.
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
-            throw GitError(.other, "test git server did not start")
-        }
-        self.port = port
-    }
-
-    /// SIGKILL: a child of the test process inherits its blocked-signal mask, so SIGTERM may never arrive.
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-}
 
 private let toolsPresent = ["/usr/bin/python3", "/usr/bin/git"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
