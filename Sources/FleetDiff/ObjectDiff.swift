@@ -67,7 +67,9 @@ public enum Differ {
     static let serverMetadata = ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences"]
     static let ignoredAnnotations = ["kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision"]
 
-    public static func compare(desired: JSONValue?, live: JSONValue?, ignore: [IgnoreDifference] = []) -> ObjectDiff {
+    /// The paths `ignore`'s rules take out of the comparison of this object (JSON pointers, jq paths, and the
+    /// fields the named managers own in the live object).
+    static func ignoredPaths(desired: JSONValue?, live: JSONValue?, ignore: [IgnoreDifference]) -> [[String]] {
         let reference = desired ?? live ?? .null
         let group = (reference["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().first.map(String.init) ?? ""
         let kind = reference["kind"]?.stringValue ?? ""
@@ -81,6 +83,59 @@ public enum Differ {
                 pointers += fieldsV1Paths(entry["fieldsV1"] ?? .object([]))
             }
         }
+        return pointers
+    }
+
+    /// Argo CD's `RespectIgnoreDifferences=true`: what a sync applies keeps the live value of every field the
+    /// Application's `ignoreDifferences` ignore (a field absent live is left out), so that a sync does not undo
+    /// what another controller (an autoscaler, a mutating webhook) set there. Fields the desired object does not
+    /// reach are left as they are: server-side apply does not touch what it is not given.
+    public static func keepingIgnored(desired: JSONValue, live: JSONValue?, ignore: [IgnoreDifference]) -> JSONValue {
+        guard let live else { return desired }
+        var out = desired
+        for path in ignoredPaths(desired: desired, live: live, ignore: ignore) { out = transplant(out, from: live, path[...]) }
+        return out
+    }
+
+    static func transplant(_ d: JSONValue, from l: JSONValue?, _ path: ArraySlice<String>) -> JSONValue {
+        guard let token = path.first else { return d }
+        let rest = path.dropFirst()
+        switch d {
+        case .object(var pairs):
+            let liveChild = l?.objectValue?.first { $0.0 == token }?.1
+            guard let i = pairs.firstIndex(where: { $0.0 == token }) else {
+                // Desired does not set it: only a leaf is brought in, with the live value.
+                if rest.isEmpty, let liveChild { pairs.append((token, liveChild)) }
+                return .object(pairs)
+            }
+            if rest.isEmpty {
+                if let liveChild { pairs[i].1 = liveChild } else { pairs.remove(at: i) }
+            } else {
+                pairs[i].1 = transplant(pairs[i].1, from: liveChild, rest)
+            }
+            return .object(pairs)
+        case .array(var items):
+            let liveItems = l?.arrayValue ?? []
+            let indices = token == "*" ? Array(items.indices) : Int(token).map { [$0] } ?? []
+            for i in indices.reversed() where items.indices.contains(i) {
+                let liveItem = liveItems.indices.contains(i) ? liveItems[i] : nil
+                if rest.isEmpty {
+                    if let liveItem { items[i] = liveItem } else { items.remove(at: i) }
+                } else {
+                    items[i] = transplant(items[i], from: liveItem, rest)
+                }
+            }
+            return .array(items)
+        default:
+            return d
+        }
+    }
+
+    public static func compare(desired: JSONValue?, live: JSONValue?, ignore: [IgnoreDifference] = []) -> ObjectDiff {
+        let reference = desired ?? live ?? .null
+        let group = (reference["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().first.map(String.init) ?? ""
+        let kind = reference["kind"]?.stringValue ?? ""
+        let pointers = ignoredPaths(desired: desired, live: live, ignore: ignore)
         var d = desired.map { clean($0) }
         var l = live.map { clean($0) }
         for p in pointers {

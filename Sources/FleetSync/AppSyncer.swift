@@ -308,8 +308,11 @@ public struct AppSyncer: Sendable {
                 foreign[ref] = owner
             }
         }
+        let respectIgnored = options.contains("RespectIgnoreDifferences=true")
+        var liveByRef: [ObjectRef: JSONValue] = [:]
         for ((ref, object), now) in zip(desired, current) {
             let liveObject = (try? now.get()) ?? nil
+            if respectIgnored, let liveObject { liveByRef[ref] = liveObject }
             let d = Differ.compare(desired: object, live: liveObject, ignore: ignore)
             diffs[ref] = d.inSync
             guard includeDiff && !d.inSync else { continue }
@@ -386,7 +389,9 @@ public struct AppSyncer: Sendable {
                         progress.hooksStarted = 0
                         if !objects.isEmpty {
                             do {
-                                let r = try syncer.sync(objects.map(\.1), defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
+                                // RespectIgnoreDifferences=true: ignored fields keep what runs.
+                                let toApply = respectIgnored ? objects.map { Differ.keepingIgnored(desired: $0.1, live: liveByRef[$0.0], ignore: ignore) } : objects.map(\.1)
+                                let r = try syncer.sync(toApply, defaultNamespace: namespace, createNamespace: options.contains("CreateNamespace=true"), live: live)
                                 for ref in r.created { actions[ref] = (.created, "") }
                                 for ref in r.configured { actions[ref] = (.configured, "") }
                                 for ref in r.unchanged { actions[ref] = (.unchanged, "") }

@@ -10,14 +10,21 @@ import Foundation
 /// the `argocd.argoproj.io/sync-options` annotation's `Prune=false` (never pruned; the Application stays OutOfSync
 /// and says why) and `Delete=false` (left in place when the Application is deleted or its copy removed). The same options set to `false` ask for the default and are
 /// carried out too, except `ServerSideApply=false` and `FailOnSharedResource=false`, which Flotilla cannot honour.
-/// Everything else — `Replace`, `Force`, `Validate=false`, `PrunePropagationPolicy`, `RespectIgnoreDifferences`,
-/// `SkipDryRunOnMissingResource`, an option it does not know — is named in a `SyncOptionNotSupported` condition,
+/// `SkipDryRunOnMissingResource=true` always holds: no dry run is made. `RespectIgnoreDifferences=true` keeps
+/// the live values of ignored fields in what a sync applies.
+/// Everything else — `Replace`, `Force`, `Validate=false`, an option it does not know — is named in a `SyncOptionNotSupported` condition,
 /// never silently ignored.
 public enum SyncOptions {
     static let carriedOut: Set<String> = [
         "CreateNamespace=true", "CreateNamespace=false", "ApplyOutOfSyncOnly=true", "ApplyOutOfSyncOnly=false",
         "PruneLast=true", "PruneLast=false", "ServerSideApply=true", "FailOnSharedResource=true",
         "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background", "PrunePropagationPolicy=orphan",
+        // Argo CD dry-runs every object before a sync and fails on a kind the cluster does not serve yet unless
+        // this is set; Flotilla makes no dry run (an object of a kind its CRD brings in the same sync is located
+        // when its wave is applied), so what the option asks for always holds.
+        "SkipDryRunOnMissingResource=true",
+        // The fields `ignoreDifferences` ignores keep their live values in what a sync applies.
+        "RespectIgnoreDifferences=true", "RespectIgnoreDifferences=false",
     ]
 
     /// The annotation through which an object carries its own options (`Prune=false`, `Delete=false`, …).

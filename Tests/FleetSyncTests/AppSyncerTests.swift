@@ -304,3 +304,30 @@ extension AppSyncer {
     }
     await world.stop()
 }
+
+/// `RespectIgnoreDifferences=true`: a field `ignoreDifferences` ignores keeps what another controller set there
+/// when a sync applies the object's other changes; without the option the sync puts git's value back.
+@Test(arguments: [true, false])
+func ignoredFieldsKeepTheirLiveValueWithRespectIgnoreDifferences(_ respect: Bool) async throws {
+    let world = try await World()
+    try world.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tuned}\ndata: {level: low, note: one}\n")
+    var tuned = application("tuned", path: "app", automated: "prune", options: ["CreateNamespace=true"] + (respect ? ["RespectIgnoreDifferences=true"] : []))
+    tuned.set(path: ["spec", "ignoreDifferences"], .array([.object([("kind", "ConfigMap"), ("jsonPointers", .array(["/data/level"]))])]))
+    let app = tuned
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        #expect(world.syncer.reconcileToEnd(app).operation == .succeeded)
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let configMaps = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        // Another controller turns the level up.
+        _ = try client.apply(try JSONParser.parse(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"tuned","namespace":"shop"},"data":{"level":"high"}}"#),
+                             fieldManager: "tuner")
+        try world.write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tuned}\ndata: {level: low, note: two}\n")
+        let result = world.syncer.reconcileToEnd(app)
+        #expect(result.operation == .succeeded)
+        #expect(!result.warnings.contains { $0.type == .syncOptionNotSupported }, "\(result.warnings)")
+        let live = try #require(try client.get(configMaps, namespace: "shop", name: "tuned"))
+        #expect(live.value(at: ["data", "note"])?.stringValue == "two")
+        #expect(live.value(at: ["data", "level"])?.stringValue == (respect ? "high" : "low"))
+    }
+    await world.stop()
+}

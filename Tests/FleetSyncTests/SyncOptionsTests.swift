@@ -7,6 +7,7 @@ import Testing
 @Test(arguments: [
     (["CreateNamespace=true", "PruneLast=true", "ApplyOutOfSyncOnly=true", "ServerSideApply=true", "FailOnSharedResource=true"], [String]()),
     (["CreateNamespace=false", "PruneLast=false"], []),
+    (["SkipDryRunOnMissingResource=true"], []),
     (["Replace=true"], ["Replace=true (not implemented)"]),
     (["ServerSideApply=false", "Validate=false"], ["ServerSideApply=false (every apply is server-side)", "Validate=false (not implemented)"]),
     (["PrunePropagationPolicy=orphan", "PrunePropagationPolicy=foreground", "PrunePropagationPolicy=background"], []),
