@@ -106,6 +106,7 @@ extension ApplicationSetController {
             } catch {
                 failedFiles.insert(file)
                 context.logger.error("\(error)")
+                rejected(file, text: text, "its ApplicationSets and Applications are kept as they were: \(error)")
             }
         }
         let previous = lock.withLock { fileAppSets }
@@ -175,7 +176,17 @@ extension ApplicationSetController {
             } catch {
                 lock.withLock { fileTexts[file] = text }
                 context.logger.error("\(error)")
+                rejected(file, text: text, "its clusters are kept as they were: \(error)")
             }
         }
+    }
+
+    /// A watched file that does not parse, said once per text as a `ConfigurationRejected` event.
+    func rejected(_ file: String, text: String, _ message: String) {
+        let new = lock.withLock { () -> Bool in
+            defer { rejectedTexts[file] = text }
+            return rejectedTexts[file] != text
+        }
+        if new { events.record(.configurationRejected, "\(file) not applied; \(message)") }
     }
 }

@@ -44,6 +44,8 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     private var statuses: [String: Status] = [:]
     /// Watched file → its text when last read (ApplicationSet files and clusters files).
     var fileTexts: [String: String] = [:]
+    /// Watched file → the text last refused (said once).
+    var rejectedTexts: [String: String] = [:]
     /// The service-account credentials last registered for `in-cluster` (checked again every few seconds).
     var inClusterCredentials: ClusterCredentials?
 

@@ -215,8 +215,14 @@ public final class HubContext: Sendable {
         guard !paths.isEmpty else { return nil }
         let now = Self.texts(paths)
         guard now != live.withLockedValue({ $0.texts }) else { return nil }
-        guard let read = attempt(.file, "read the \(what) again (the ones read before stay)", { try load(paths) }) else {
+        let read: [Item]
+        do { read = try load(paths) } catch {
+            logger.error("cannot read the \(what) again (the ones read before stay): \(error)")
+            metrics.observeError(.file)
             live.withLockedValue { $0.texts = now }   // reported once, not every 2 s
+            do { try store.appendEvent(HubEvent(.configurationRejected, message: "\(what) not applied; the ones read before stay in force: \(error)")) } catch {
+                logger.error("cannot record a ConfigurationRejected event: \(error)")
+            }
             return nil
         }
         live.withLockedValue { $0 = (read, now) }

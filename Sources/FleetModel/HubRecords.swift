@@ -102,6 +102,9 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
     case pruned = "Pruned"
     case sync = "Sync"
     case applicationSetProblems = "ApplicationSetProblems"
+    /// A watched file (ApplicationSets and Applications, clusters, policies, promotions, repository Secrets) does
+    /// not parse: the last good version stays in force.
+    case configurationRejected = "ConfigurationRejected"
     case audit = "Audit"
 
     /// How an event is logged: what needs a person's attention is a warning, the audit trail is detail.
@@ -115,7 +118,7 @@ public enum HubEventType: String, Sendable, CaseIterable, Codable {
 
     public var severity: Severity {
         switch self {
-        case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems, .rolloutHalted: .warning
+        case .failedOver, .unplaced, .failoverHeld, .applicationSetProblems, .rolloutHalted, .configurationRejected: .warning
         case .sync, .audit, .complianceSnapshot: .detail
         default: .info
         }

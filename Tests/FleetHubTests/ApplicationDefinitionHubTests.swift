@@ -105,5 +105,14 @@ private func synced(_ fixture: InProcessHub, _ name: String) async throws {
     #expect(try await fixture.call("POST", "/api/v1/applications", body: generated).status == 400)
     #expect(try hub.store.count() == before)
     #expect(try hub.store.application(named: "lost") == nil)
+
+    // A watched file that stops parsing keeps its definitions and says why, with the file and line.
+    let file = fixture.dir.appendingPathComponent("appsets/set.yaml")
+    let good = try String(contentsOf: file, encoding: .utf8)
+    try good.replacingOccurrences(of: "  syncPolicy: {automated", with: "  syncPolcy: {automated").write(to: file, atomically: true, encoding: .utf8)
+    try await eventually("the bad file is said", timeout: 10) {
+        try hub.store.events().contains { $0.type == "ConfigurationRejected" && $0.message.contains("set.yaml") && $0.message.contains("syncPolcy") }
+    }
+    #expect(try hub.store.application(named: "web") != nil, "the file's Application stays")
     await fixture.stop()
 }

@@ -57,7 +57,10 @@ private func repoCreds(url: String, password: String) -> String {
     // A Secret that stops parsing keeps the last good ones in force.
     try "apiVersion: v1\nkind: Secret\nmetadata: {name: broken, labels: {argocd.argoproj.io/secret-type: repository}}\nstringData: {username: x}\n"
         .write(to: secrets, atomically: true, encoding: .utf8)
-    try await Task.sleep(for: .seconds(3))
+    try await eventually("the broken file is said, once", timeout: 10) {
+        try hub.store.events().filter { $0.type == "ConfigurationRejected" && $0.message.contains("repository Secrets") && $0.message.contains("Secret broken.url") }.count == 1
+    }
+    #expect(try !hub.store.events().contains { $0.message.contains("right-pass-7") })
     hub.refreshRepositories()
     try hub.refresh("private-web")
     try await Task.sleep(for: .seconds(2))
