@@ -105,7 +105,6 @@ extension ApplicationSetController {
                 }
             } catch {
                 failedFiles.insert(file)
-                context.logger.error("\(error)")
                 rejected(file, text: text, "its ApplicationSets and Applications are kept as they were: \(error)")
             }
         }
@@ -134,7 +133,10 @@ extension ApplicationSetController {
             context.metrics.observeError(.file)
             return
         }
-        for _ in 0..<projects.load(files: listing.files) { context.metrics.observeError(.file) }
+        for failure in projects.load(files: listing.files) {
+            context.metrics.observeError(.file)
+            rejected(failure.file, text: failure.text, "its projects are kept as they were: \(failure.error)")
+        }
     }
 
     /// Polls watched files (ApplicationSets, clusters files, projects, the service account) for changes.
@@ -175,7 +177,6 @@ extension ApplicationSetController {
                 clustersChanged()
             } catch {
                 lock.withLock { fileTexts[file] = text }
-                context.logger.error("\(error)")
                 rejected(file, text: text, "its clusters are kept as they were: \(error)")
             }
         }
@@ -187,6 +188,9 @@ extension ApplicationSetController {
             defer { rejectedTexts[file] = text }
             return rejectedTexts[file] != text
         }
-        if new { events.record(.configurationRejected, "\(file) not applied; \(message)") }
+        if new {
+            context.logger.error("\(file) not applied; \(message)")
+            events.record(.configurationRejected, "\(file) not applied; \(message)")
+        }
     }
 }

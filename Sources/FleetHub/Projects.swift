@@ -24,11 +24,11 @@ final class ProjectBook: @unchecked Sendable {
         self.enforced = enforced
     }
 
-    /// Reads every AppProject of `files`. A file that does not parse keeps the projects it had, and the error
-    /// (with its line) is logged. Returns how many files could not be read or parsed.
+    /// Reads every AppProject of `files`. A file that does not parse keeps the projects it had; it is returned
+    /// with its text and the error (its line), for the caller to say once.
     @discardableResult
-    func load(files: [String]) -> Int {
-        var failures = 0
+    func load(files: [String]) -> [(file: String, text: String, error: String)] {
+        var failures: [(file: String, text: String, error: String)] = []
         var found: [String: Project] = [:]
         func keepPrevious() {
             let kept = lock.withLock { projects }
@@ -38,20 +38,19 @@ final class ProjectBook: @unchecked Sendable {
             guard let data = FileManager.default.contents(atPath: file) else {
                 // There but unreadable (an I/O error, no file descriptor left): not a removal.
                 if FileManager.default.fileExists(atPath: file) {
-                    logger.error("projects: \(file) cannot be read; the projects are kept as they were")
-                    failures += 1
+                    failures.append((file, "\u{0}unreadable", "cannot be read"))
                     keepPrevious()
                 }
                 continue
             }
+            let text = String(decoding: data, as: UTF8.self)
             do {
-                for doc in try YAMLValue.documents(String(decoding: data, as: UTF8.self), file: file) where doc["kind"]?.stringValue == "AppProject" {
+                for doc in try YAMLValue.documents(text, file: file) where doc["kind"]?.stringValue == "AppProject" {
                     let project = try Project(object: doc, file: file)
                     found[project.name] = project
                 }
             } catch {
-                logger.error("projects: \(error)")
-                failures += 1
+                failures.append((file, text, "\(error)"))
                 keepPrevious()
             }
         }

@@ -67,5 +67,15 @@ private func waitForCondition(_ fixture: InProcessHub, _ app: String, _ type: St
     #expect(applied.allSatisfy { $0 == nil })
     let listed = try JSONParser.parse((try await fixture.call("GET", "/api/v1/projects")).body)["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
     #expect(listed == ["frozen", "strict"])
+    // A projects file that stops parsing keeps its projects, said once as a ConfigurationRejected event.
+    let good = try String(contentsOf: projects, encoding: .utf8)
+    try good.replacingOccurrences(of: "kind: deny", with: "kind: sometimes").write(to: projects, atomically: true, encoding: .utf8)
+    try await eventually("the bad projects file is said", timeout: 10) {
+        try fixture.hub.store.events().filter { $0.type == "ConfigurationRejected" && $0.message.contains("syncWindows") }.count == 1
+    }
+    try await Task.sleep(for: .seconds(3))
+    #expect(try fixture.hub.store.events().filter { $0.type == "ConfigurationRejected" }.count == 1, "said once, not every 2 s")
+    let kept = try JSONParser.parse((try await fixture.call("GET", "/api/v1/projects")).body)["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+    #expect(kept == ["frozen", "strict"])
     await fixture.stop()
 }
