@@ -141,7 +141,11 @@ extension ApplicationReconciler {
                 return placement.phase == .failedOver && placement.active == cluster && placement.primary != cluster
             }
         }
-        let result = syncer.reconcile(
+        // App-of-apps where the control plane is a registered cluster (the hub in a pod): Argo CD's own kinds it
+        // renders are the hub's definitions, never objects on the cluster.
+        let divertsToHub = context.config.controlPlane.isDestination(app.object)
+        if divertsToHub { syncer.divert = { ControlPlane.kind(of: $0) != nil } }
+        var result = syncer.reconcile(
             app.object, force: request != nil && windowProblem == nil, pinnedRevision: app.pinnedRevision, dryRun: windowProblem != nil,
             objectProblem: { [cluster = client.cluster] group, kind, namespace in
                 if let problem = project?.resourceProblem(group: group, kind: kind, namespaced: namespace != nil) { return problem }
@@ -185,6 +189,7 @@ extension ApplicationReconciler {
             if let request { lock.withLock { manual[name] = request } }
             return .init(requeueAfter: 0.5)
         }
+        if divertsToHub { mergeChildren(of: app, into: &result, request: request, mayApply: windowProblem == nil && result.failure == nil) }
         var status = result.status
         // A terminated sync's revisions stay marked while git holds them and nothing else ran.
         if result.operation == nil, let stopped = app.status.value(at: ["operationState", "terminated"])?.arrayValue?.compactMap(\.stringValue),
@@ -268,7 +273,7 @@ extension ApplicationReconciler {
         if let done = Self.doneRevision(json), done != Self.doneRevision(app.status) {
             advanceRollout(after: app)
         }
-        if let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == .rolloutWaiting }), project?.syncWindows.isEmpty ?? true, !interrupted,
+        if !divertsToHub, let live = result.liveStamp, request == nil, windowProblem == nil, !result.warnings.contains(where: { $0.type == .rolloutWaiting }), project?.syncWindows.isEmpty ?? true, !interrupted,
            result.health.status != .progressing, app.placement?.pruneAfterHealthy == nil, Self.comparisonIsRepeatable(app.object) {
             memo.put(name, .init(cluster: cluster, live: live, revisions: revisionsSeen, projects: projectsSeen, policies: policiesSeen),
                      comparedAt: started.timeIntervalSinceReferenceDate, seen: writesSeen, ownWrites: statusChanged ? 1 : 0)
@@ -346,6 +351,12 @@ extension ApplicationReconciler {
             // A prune record not cleared is cleared at the next start or prune round (pruning again is a no-op).
             _ = context.attempt(.storeWrite, "clear the prune record of \(app) on \(cluster)", metadata: meta) { try context.store.prunePerformed(application: app, cluster: cluster) }
             return .init()
+        }
+        // The control plane as a registered cluster: what the Application made of Argo CD's kinds is the hub's.
+        let plane = context.config.controlPlane
+        if let registered = context.attempt(.registryRead, "read cluster \(cluster) before a prune", metadata: meta, { try context.clusterStore.cluster(named: cluster) }) ?? nil,
+           registered.name == plane.name || registered.server == Cluster.normalizeServer(plane.server), !deleteChildren(of: app) {
+            return .init(requeueAfter: 5)
         }
         // try? is right here: a cluster gone from the registry has nothing left to prune.
         guard let client = try? connections.client(for: cluster) else {

@@ -48,6 +48,9 @@ public struct ReconcileResult: Sendable {
     /// Set when the comparison read every desired object from the cluster's cache, as this Application's, and
     /// nothing was applied: the same stamp later means the same comparison.
     public var liveStamp: LiveStamp?
+    /// Rendered objects set aside by `AppSyncer.divert` (Argo CD's own kinds for the hub's control plane): not
+    /// applied, compared or pruned here.
+    public var diverted: [JSONValue] = []
     /// With `operation == .running`: where the sync stands, for the next reconcile to go on from.
     public var progress: SyncProgress?
     /// When the sync that ended here began (seconds since 1970): earlier than this reconcile for a sync that
@@ -96,6 +99,9 @@ public struct AppSyncer: Sendable {
     public var pollInterval: Double
     /// Seconds since 1970 (wave timeouts are measured with it); tests may pass their own.
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Objects the caller takes itself (the hub's own kinds on its control plane): left out of the sync and
+    /// returned in `ReconcileResult.diverted`.
+    public var divert: (@Sendable (JSONValue) -> Bool)?
     /// Whether an object another Application owns may be taken over from it: true for a failed-over copy on this
     /// cluster when this Application is native here (the copy yields, and is then covered by this one). Nothing
     /// else is ever taken over.
@@ -178,6 +184,10 @@ public struct AppSyncer: Sendable {
                 guard let rendered = try manifests.load(source: source, revision: pinnedRevision, context: context) else { continue }
                 result.revisions.append(rendered.commit)
                 for object in rendered.objects {
+                    if let divert, divert(object) {
+                        result.diverted.append(object)
+                        continue
+                    }
                     if let spec = HookSpec.parse(object) {
                         hookObjects.append((spec, object))
                         continue

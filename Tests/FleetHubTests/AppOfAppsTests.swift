@@ -135,3 +135,55 @@ private func status(_ hub: Hub, _ name: String) throws -> JSONValue? { try hub.s
     }
     await fixture.stop()
 }
+
+/// The hub in a pod: the control plane is a registered cluster (here the simulator `live`, named as the control
+/// plane). A parent there applies its ordinary objects to that cluster and hands its Applications to the hub,
+/// never to the cluster; deleting it deletes both.
+@Test func appOfAppsOnARegisteredControlPlane() async throws {
+    let child = """
+    apiVersion: argoproj.io/v1alpha1
+    kind: Application
+    metadata: {name: child-b, namespace: argocd, finalizers: [resources-finalizer.argocd.argoproj.io]}
+    spec:
+      project: default
+      source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: apps/b}
+      destination: {name: live, namespace: child-b}
+      syncPolicy: {automated: {prune: true}, syncOptions: [CreateNamespace=true]}
+    """
+    let root = """
+    apiVersion: argoproj.io/v1alpha1
+    kind: Application
+    metadata: {name: root, namespace: argocd, finalizers: [resources-finalizer.argocd.argoproj.io]}
+    spec:
+      project: default
+      source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: parent}
+      destination: {name: live, namespace: platform}
+      syncPolicy: {automated: {prune: true}, syncOptions: [CreateNamespace=true]}
+    """
+    let files = ["parent/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent-cm}\n", "parent/child.yaml": child,
+                 "apps/b/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"]
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: root) { config in
+        config.controlPlane = ControlPlane(server: "https://kubernetes.default.svc", name: "live")
+    }
+    let hub = fixture.hub
+    try await eventually("the child synced", timeout: 30) {
+        try hub.store.application(named: "child-b")?.status.value(at: ["sync", "status"])?.stringValue == "Synced"
+    }
+    #expect(try hub.store.application(named: "child-b")?.appSet == "Application/child-b")
+    #expect(hub.applicationDefinition(named: "child-b")?.object.value(at: ["metadata", "annotations", ControlPlane.parentAnnotation])?.stringValue == "root")
+    try await eventually("the parent lists both, in sync", timeout: 30) {
+        let status = try hub.store.application(named: "root")?.status
+        let kinds = Set(status?["resources"]?.arrayValue?.compactMap { $0["kind"]?.stringValue } ?? [])
+        return status?.value(at: ["sync", "status"])?.stringValue == "Synced" && kinds == ["ConfigMap", "Application"]
+    }
+    #expect(try await fixture.call("GET", "/api/v1/clusters/live/proxy/api/v1/namespaces/platform/configmaps/parent-cm").status == 200)
+    #expect(try await fixture.call("GET", "/api/v1/clusters/live/proxy/api/v1/namespaces/child-b/configmaps/b").status == 200)
+
+    // The parent leaves its file, with its finalizer: its child and its objects go.
+    try "".write(to: fixture.dir.appendingPathComponent("appsets/set.yaml"), atomically: true, encoding: .utf8)
+    try await eventually("the child deleted with its parent", timeout: 30) { try hub.store.application(named: "child-b") == nil }
+    try await eventuallyAsync("the parent's object pruned", timeout: 30) {
+        try await fixture.call("GET", "/api/v1/clusters/live/proxy/api/v1/namespaces/platform/configmaps/parent-cm").status == 404
+    }
+    await fixture.stop()
+}
