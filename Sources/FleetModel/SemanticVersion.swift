@@ -64,6 +64,8 @@ public struct SemanticVersion: Sendable, Hashable, Comparable, CustomStringConve
             (!s.isEmpty && s.allSatisfy(\.isNumber) && s.allSatisfy(\.isASCII)) || (wildcards && (s == "x" || s == "X" || s == "*"))
         }
         guard numbers.allSatisfy(valid) else { return nil }
+        // Each number must fit in 64 bits (Go's semver refuses larger ones as invalid).
+        guard numbers.allSatisfy({ $0 == "x" || $0 == "X" || $0 == "*" || UInt64($0) != nil }) else { return nil }
         if numbers[0] == "x" || numbers[0] == "X" || numbers[0] == "*" {
             parts.major = nil
         } else {
