@@ -46,6 +46,12 @@ private func argoDump(clusterServer: String) -> String {
         sourceRepos: ['*']
         destinations: [{server: '*', namespace: '*'}]
         clusterResourceWhitelist: [{group: '*', kind: '*'}]
+    - apiVersion: argoproj.io/v1alpha1
+      kind: AppProject
+      metadata: {name: platform, namespace: argocd}
+      spec:
+        sourceRepos: ['https://git.example.com/*']
+        destinations: [{name: east, namespace: 'platform-*'}]
     - apiVersion: v1
       kind: Secret
       metadata:
@@ -120,6 +126,8 @@ private func argoDump(clusterServer: String) -> String {
     try hub.waitHealthy(["guest", "fleet-a"], timeout: 40)
     let written = try String(contentsOf: outDir.appendingPathComponent("repository-secrets.yaml"), encoding: .utf8)
     #expect(written.contains("acme-creds"))
+    let projects = try String(contentsOf: outDir.appendingPathComponent("projects.yaml"), encoding: .utf8)
+    #expect(projects.contains("name: team") && projects.contains("name: platform"))
     let mode = try FileManager.default.attributesOfItem(atPath: outDir.appendingPathComponent("repository-secrets.yaml").path)[.posixPermissions] as? Int
     #expect(mode == 0o600)
     #expect(try String(contentsOf: outDir.appendingPathComponent("policy.csv"), encoding: .utf8).contains("g, alice, role:dev"))

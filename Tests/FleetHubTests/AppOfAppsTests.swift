@@ -70,7 +70,22 @@ private func status(_ hub: Hub, _ name: String) throws -> JSONValue? { try hub.s
     var files = try exampleApps()
     files["hub-sets/set.yaml"] = appsOfSets
     files["loop/self.yaml"] = parent(server: "https://kubernetes.default.svc", path: "loop", name: "loop", helm: false)
-    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: "") { config in config.resync = 5 }
+    // Projects enforced: the one `default` project Argo CD always has, allowing everything.
+    let projects = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-projects-\(UUID().uuidString).yaml")
+    try """
+    apiVersion: argoproj.io/v1alpha1
+    kind: AppProject
+    metadata: {name: default}
+    spec:
+      sourceRepos: ['*']
+      destinations: [{server: '*', namespace: '*'}]
+      clusterResourceWhitelist: [{group: '*', kind: '*'}]
+    """.write(to: projects, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: projects) }
+    let fixture = try await InProcessHub(clusters: ["live": true], files: files, appSet: "") { config in
+        config.resync = 5
+        config.projects = [projects.path]
+    }
     let hub = fixture.hub
     let server = "http://127.0.0.1:\(fixture.running.ports["live"]!)"
 
@@ -123,6 +138,28 @@ private func status(_ hub: Hub, _ name: String) throws -> JSONValue? { try hub.s
         try status(hub, "set-guestbook")?.value(at: ["sync", "status"])?.stringValue == "Synced"
     }
     #expect(hub.applicationSet(named: "from-parent") != nil)
+    // Its file leaves the repository: the set goes, and its Application with it.
+    files.removeValue(forKey: "hub-sets/set.yaml")
+    files["hub-sets/README.md"] = "nothing here\n"
+    files["hub-sets/lost.yaml"] = """
+    apiVersion: argoproj.io/v1alpha1
+    kind: Application
+    metadata: {name: lost-child, namespace: argocd}
+    spec:
+      project: nowhere
+      source: {repoURL: '\(InProcessHub.repoURL)', targetRevision: HEAD, path: guestbook}
+      destination: {name: live, namespace: lost}
+    """
+    try GitRepositoryWriter(creatingAt: fixture.dir.appendingPathComponent("repo.git")).commit(files: files.mapValues { Data($0.utf8) }, message: "sets out")
+    hub.refreshRepositories()
+    try await eventually("the set and its Application gone", timeout: 30) {
+        try hub.applicationSet(named: "from-parent") == nil && hub.store.application(named: "set-guestbook") == nil
+    }
+    // A child naming a project that does not exist: refused by name on the parent, nothing created.
+    try await eventually("the unknown project named on the parent", timeout: 30) {
+        (try status(hub, "sets")?.serialized(pretty: false) ?? "").contains("nowhere")
+    }
+    #expect(try hub.store.application(named: "lost-child") == nil)
 
     // A parent that renders itself: a cycle, named, nothing created.
     _ = try await fixture.call("POST", "/api/v1/applications", body: parent(server: server, path: "loop", name: "loop", helm: false))
