@@ -32,7 +32,7 @@ private let allowed: [String: Set<String>] = [
     // The shipped `flotilla`: every library but the test kit.
     "FleetCLI": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                  "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
-                 "FleetCLIKit", "ArgumentParser", "Logging", "Yams"],
+                 "FleetAuth", "FleetCLIKit", "ArgumentParser", "Logging", "Yams"],
     // `flotilla-bench` may use the test kit.
     "FleetBench": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                    "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
