@@ -26,7 +26,9 @@ extension Renderer {
         struct ConditionView { let type, message: String }
         struct View {
             let chrome: Chrome, name, base, csrf: String, canSync, canRollback: Bool, pinned: String?
-            let sync, syncTone, health, healthTone, operation, revision, target, appSet, appSetHref, source, destination, running: String
+            let sync, syncTone, health, healthTone, operation, revision, target, appSet, owner, source, destination, running: String
+            /// The owning ApplicationSet's Applications; nil for an Application written directly.
+            let appSetHref: String?
             let placement: String?, project, reconciledAt: String
             let conditions: [ConditionView], hasConditions: Bool, resources: [ResourceView], diffProblem: String?, diffs: [DiffView]
             let history: [HistoryView]
@@ -62,9 +64,10 @@ extension Renderer {
             operation: s.operation.stringValue ?? "", revision: ApplicationRow.short(s.revision.stringValue),
             // What git is followed at (Argo CD's "target"), beside what was deployed: a branch or tag moves, a pin holds.
             target: source["targetRevision"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? (source["chart"] != nil ? "latest" : "HEAD"),
-            appSet: s.appSet,
-            appSetHref: "/ui/applications" + query([("appSet", s.appSet)]), source: sourceText, destination: destination,
-            running: ApplicationRow.running(entry), placement: placement, project: object.value(at: ["spec", "project"])?.stringValue ?? "default",
+            appSet: s.appSet, owner: s.owner,
+            source: sourceText, destination: destination,
+            running: ApplicationRow.running(entry), appSetHref: s.appSet.isEmpty ? nil : "/ui/applications" + query([("appSet", s.appSet)]),
+            placement: placement, project: object.value(at: ["spec", "project"])?.stringValue ?? "default",
             reconciledAt: s.reconciledAt.stringValue ?? "never", conditions: conditions, hasConditions: !conditions.isEmpty, resources: resources,
             diffProblem: input.diffProblem ?? input.diff.flatMap { $0.message.isEmpty ? nil : $0.message },
             diffs: (input.diff?.resources ?? []).map(DiffView.init), history: Array(history))

@@ -144,7 +144,7 @@ enum Templates {
     <dt>Revision</dt><dd class="mono" data-field="revision">{{revision}}</dd>
     <dt>Target</dt><dd class="mono" data-field="target">{{target}}</dd>
     {{#pinned}}<dt>Pinned to</dt><dd class="mono">{{.}}</dd>{{/pinned}}
-    <dt>ApplicationSet</dt><dd><a href="{{appSetHref}}">{{appSet}}</a></dd>
+    <dt>Owner</dt><dd>{{#appSetHref}}<a href="{{appSetHref}}">ApplicationSet {{appSet}}</a>{{/appSetHref}}{{^appSetHref}}{{owner}} (written directly){{/appSetHref}}</dd>
     <dt>Source</dt><dd class="mono">{{source}}</dd>
     <dt>Destination</dt><dd>{{destination}}</dd>
     <dt>Runs on</dt><dd data-field="running">{{running}}</dd>

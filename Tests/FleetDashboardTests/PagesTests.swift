@@ -125,6 +125,12 @@ func userTextIsEscaped(evil: String) {
                                    status: .object([]), history: [])
     #expect(renderer.application(ApplicationPageInput(detail: tagged, diff: nil, diffProblem: nil, canSync: true, canRollback: true), viewer: viewer, flash: nil)
         .contains(#"data-field="target">v1.2<"#))
+    // The owner: its ApplicationSet, linked to its Applications; or the Application itself, written directly.
+    #expect(full.contains(#"<a href="/ui/applications?appSet=s">ApplicationSet s</a>"#), "\(full)")
+    let direct = ApplicationDetail(summary: ApplicationSummary(StoredApplication(name: "solo", appSet: "Application/solo", cluster: "eu", object: .object([]), status: .object([]))),
+                                   object: .object([]), status: .object([]), history: [])
+    let page = renderer.application(ApplicationPageInput(detail: direct, diff: nil, diffProblem: nil, canSync: true, canRollback: true), viewer: viewer, flash: nil)
+    #expect(page.contains("Application/solo (written directly)") && !page.contains("?appSet="), "\(page)")
 }
 
 /// An OutOfSync object's diff shows on the Application page (open, `-` and `+` lines classed) and in the
