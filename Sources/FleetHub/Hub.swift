@@ -182,8 +182,24 @@ public final class Hub: @unchecked Sendable {
     public func applicationSetFile(_ name: String) -> String? { appSets.file(of: name) }
     public func status(ofApplicationSet name: String) -> ApplicationSetController.Status? { appSets.status(of: name) }
 
+    /// Argo CD's annotation asking for a refresh of an Application (`normal` or `hard`).
+    static let refreshAnnotation = "argocd.argoproj.io/refresh"
+
     public func putApplicationSet(_ appSet: ApplicationSet, isCancelled: (@Sendable () -> Bool)? = nil) throws -> ApplicationsSyncPlan {
-        try appSets.put(appSet, isCancelled: isCancelled)
+        // An Application sent with Argo CD's refresh annotation: stored without it (Argo CD's controller removes
+        // it too) and refreshed — its repositories fetched and compared — at once.
+        guard appSet.standalone, appSet.object.value(at: ["metadata", "annotations", Self.refreshAnnotation]) != nil else {
+            return try appSets.put(appSet, isCancelled: isCancelled)
+        }
+        var object = appSet.object
+        var meta = object["metadata"] ?? .object([])
+        var annotations = meta["annotations"] ?? .object([])
+        annotations.remove(Self.refreshAnnotation)
+        if annotations.objectValue?.isEmpty ?? true { meta.remove("annotations") } else { meta.set("annotations", annotations) }
+        object.set("metadata", meta)
+        let plan = try appSets.put(try ApplicationSet(object, file: appSet.file), isCancelled: isCancelled)
+        try refresh(appSet.objectName)
+        return plan
     }
 
     public func deleteApplicationSet(_ name: String) throws { try appSets.delete(name) }

@@ -77,6 +77,13 @@ private func synced(_ fixture: InProcessHub, _ name: String) async throws {
     #expect(try await configMap(fixture, namespace: "api-app", name: "b") == 200)
     let again = try await fixture.call("POST", "/api/v1/applications", body: application("api-app", path: "apps/b"))
     #expect(again.status == 200 && again.body.contains("\"created\":[]") && again.body.contains("\"updated\":[]"), "\(again.body)")
+    // Argo CD's refresh annotation: a refresh now, and the annotation not kept (the definition is unchanged).
+    let compared = hub.lastReconciled("api-app") ?? ""
+    let refreshed = try await fixture.call("POST", "/api/v1/applications", body: application("api-app", path: "apps/b")
+        .replacingOccurrences(of: "  namespace: argocd\n", with: "  namespace: argocd\n  annotations: {argocd.argoproj.io/refresh: hard}\n"))
+    #expect(refreshed.status == 200 && refreshed.body.contains("\"updated\":[]"), "\(refreshed.body)")
+    #expect(hub.applicationDefinition(named: "api-app")?.object.value(at: ["metadata", "annotations"]) == nil)
+    try await eventually("compared again", timeout: 20) { (hub.lastReconciled("api-app") ?? "") > compared }
 
     // Deleted with the finalizer: its objects go too.
     #expect(try await fixture.call("DELETE", "/api/v1/applications/api-app").status == 200)
