@@ -208,18 +208,7 @@ public enum ClustersFile {
                 reader.report("\(display).metadata.labels", "not an Argo CD cluster secret (needs label argocd.argoproj.io/secret-type: cluster)", at: node)
                 return nil
             }
-            // `data` is base64; `stringData` wins over it, as in the API server.
-            var values: [String: String] = [:]
-            if let dataNode {
-                for (k, v) in reader.stringMap(dataNode, field: "\(display).data") {
-                    guard let decoded = Data(base64Encoded: v, options: .ignoreUnknownCharacters), let text = String(data: decoded, encoding: .utf8) else {
-                        reader.report("\(display).data.\(k)", "is not valid base64", at: dataNode)
-                        continue
-                    }
-                    values[k] = text
-                }
-            }
-            values.merge(stringData) { _, new in new }
+            let values = reader.secretValues(data: dataNode, stringData: stringData, display: display)
             // The label makes it a cluster Secret; generators see it on every cluster anyway. It is kept only on
             // a Secret for the local cluster, which Argo CD otherwise sees without labels.
             if Cluster.normalizeServer(values["server"] ?? "") != Cluster.inClusterServer {

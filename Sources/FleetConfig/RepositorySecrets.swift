@@ -117,17 +117,7 @@ public struct RepositorySecret: Sendable, Equatable, CustomStringConvertible {
             reader.report("\(display).metadata.labels", "not an Argo CD repository Secret (needs label \(label): repository or repo-creds)", at: node)
             return nil
         }
-        var values: [String: String] = [:]
-        if let dataNode {
-            for (k, v) in reader.stringMap(dataNode, field: "\(display).data") {
-                guard let decoded = Data(base64Encoded: v, options: .ignoreUnknownCharacters), let text = String(data: decoded, encoding: .utf8) else {
-                    reader.report("\(display).data.\(k)", "is not valid base64", at: dataNode)
-                    continue
-                }
-                values[k] = text
-            }
-        }
-        values.merge(stringData) { _, new in new }
+        let values = reader.secretValues(data: dataNode, stringData: stringData, display: display)
         let before = reader.problems.count
         func refuse(_ key: String, _ why: String) { reader.report("\(display).\(key)", why, at: node) }
         for (key, why) in unsupported where !(values[key] ?? "").isEmpty { refuse(key, why) }

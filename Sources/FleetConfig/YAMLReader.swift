@@ -191,3 +191,22 @@ public enum FilePaths {
         return base.hasSuffix("/") ? base + path : base + "/" + path
     }
 }
+
+extension YAMLReader {
+    /// A Kubernetes Secret's values: `data` decoded from base64 (a value that is not is reported under
+    /// `DISPLAY.data.KEY`, never shown), then `stringData` over it, as the API server merges them.
+    func secretValues(data: Node?, stringData: [String: String], display: String) -> [String: String] {
+        var values: [String: String] = [:]
+        if let data {
+            for (k, v) in stringMap(data, field: "\(display).data") {
+                guard let decoded = Data(base64Encoded: v, options: .ignoreUnknownCharacters), let text = String(data: decoded, encoding: .utf8) else {
+                    report("\(display).data.\(k)", "is not valid base64", at: data)
+                    continue
+                }
+                values[k] = text
+            }
+        }
+        values.merge(stringData) { _, new in new }
+        return values
+    }
+}
