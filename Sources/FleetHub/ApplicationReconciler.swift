@@ -5,6 +5,7 @@ import FleetReconcile
 import FleetStore
 import FleetSync
 import Foundation
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// Reconciles Applications and prunes what deleted or moved ones left: a `WorkerPool` (global and per-cluster
@@ -32,7 +33,10 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     let manifests: ManifestLoader
     let events: EventLog
     let revisions: RevisionBook
-    let drainTimeout: Double
+    /// Seconds running reconciles get at shutdown (`Hub.stop(timeout:)` sets it for its own stop).
+    var drainTimeout: Double { drain.withLockedValue { $0.timeout } }
+    /// The drain timeout, and whether the last drain finished in time.
+    let drain: NIOLockedValueBox<(timeout: Double, finished: Bool)>
     /// Comparisons that found nothing to do, and what they depended on: a resync that would repeat one is
     /// skipped. The full comparison still runs at least every tenth resync period.
     let memo: ReconcileMemo
@@ -58,7 +62,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
         self.projects = projects
         self.manifests = manifests
         self.events = events
-        self.drainTimeout = drainTimeout
+        drain = NIOLockedValueBox((drainTimeout, true))
         pool = WorkerPool<WorkKey>(concurrency: context.config.concurrency, perCluster: context.config.perCluster) { [unowned self] item in
             switch item.key {
             case .app(let name): return self.reconcile(name)
@@ -81,7 +85,9 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     public func run() async throws {
         await untilShutdown()
         context.logger.info("stopping: waiting up to \(Int(drainTimeout)) s for running syncs")
-        let drained = await ConcurrentRunner.blocking { [self] in stop(timeout: drainTimeout) }
+        let timeout = drainTimeout
+        let drained = await ConcurrentRunner.blocking { [self] in stop(timeout: timeout) }
+        drain.withLockedValue { $0.finished = drained }
         if !drained { context.logger.warning("some syncs were still running; they resume on the next start") }
     }
 

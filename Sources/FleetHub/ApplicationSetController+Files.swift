@@ -16,9 +16,11 @@ extension ApplicationSetController {
         reloadApplicationSetFiles(initial: true)
     }
 
-    /// Checks the watched files every 2 s (at most every `git.pollInterval`).
-    func startTimers() {
-        timers.every(min(2, context.config.gitPollInterval), on: queue) { [weak self] in self?.watchFiles() }
+    /// Checks the watched files every 2 s (at most every `git.pollInterval`) on the hub's clock, once the hub has
+    /// loaded, until the shutdown.
+    func watchLoop() async throws {
+        guard await context.loaded.wait() else { return }
+        try await repeatEvery(min(2, context.config.gitPollInterval), clock: context.clock, on: queue) { [weak self] in self?.watchFiles() }
     }
 
     /// Registers the clusters a clusters file lists (the file is the source of truth for those names).

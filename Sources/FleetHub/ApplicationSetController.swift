@@ -36,7 +36,6 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
     let projects: ProjectBook
     /// Generations and git fetches run here, one at a time.
     let queue = DispatchQueue(label: "flotilla.hub.generation")
-    let timers = Timers()
 
     // `lock` guards everything below.
     let lock = NSLock()
@@ -59,10 +58,7 @@ public final class ApplicationSetController: Service, @unchecked Sendable {
         self.projects = projects
     }
 
-    public func run() async throws {
-        await untilShutdown()
-        timers.cancelAll()
-    }
+    public func run() async throws { try await watchLoop() }
 
     // MARK: - ApplicationSets
 

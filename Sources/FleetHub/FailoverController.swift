@@ -29,7 +29,6 @@ final class FailoverController: Service, @unchecked Sendable {
     let events: EventLog
     /// Probe rounds and placement decisions run here, one at a time.
     let queue = DispatchQueue(label: "flotilla.hub.monitor")
-    private let timers = Timers()
     private let stopped = NIOLockedValueBox(false)
     /// When each cluster was last probed early because its watch failed (`watchLost`).
     private let earlyProbes = NIOLockedValueBox([String: Double]())
@@ -50,20 +49,16 @@ final class FailoverController: Service, @unchecked Sendable {
     /// Reads every cluster's last known state (at start).
     func load() throws { connections.load(try context.store.clusterStates()) }
 
-    func startTimers() {
-        timers.every(context.config.failover.probeInterval, on: queue) { [weak self] in self?.probeClusters() }
-    }
-
-    func stop() {
-        stopped.withLockedValue { $0 = true }
-        timers.cancelAll()
-    }
+    /// Stops acting: probes and placement decisions queued now do nothing.
+    func stop() { stopped.withLockedValue { $0 = true } }
 
     private var isStopped: Bool { stopped.withLockedValue { $0 } }
 
+    /// Once the hub has loaded: a probe round every `failover.probeInterval` on the hub's clock, until the shutdown.
     func run() async throws {
-        await untilShutdown()
-        stop()
+        defer { stop() }
+        guard await context.loaded.wait() else { return }
+        try await repeatEvery(context.config.failover.probeInterval, clock: context.clock, on: queue) { [weak self] in self?.probeClusters() }
     }
 
     var probePolicy: ProbePolicy {

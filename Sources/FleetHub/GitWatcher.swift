@@ -128,7 +128,6 @@ final class GitWatcher: Service, @unchecked Sendable {
     private let repositories: HubRepositories
     private let appSets: ApplicationSetController
     private let reconciler: ApplicationReconciler
-    private let timers = Timers()
     private let newCommits = NIOLockedValueBox<(@Sendable (Set<String>) -> Void)?>(nil)
 
     init(context: HubContext, repositories: HubRepositories, appSets: ApplicationSetController, reconciler: ApplicationReconciler) {
@@ -141,19 +140,14 @@ final class GitWatcher: Service, @unchecked Sendable {
     /// Fetches every watched repository once (no reaction: nothing was generated from older commits yet).
     func load() { appSets.queue.sync { poll(initial: true) } }
 
-    func startTimers() {
-        // Replicas: the holder of the generation lease polls (a webhook or a refresh fetches on the replica it reaches).
-        timers.every(context.config.gitPollInterval, on: appSets.queue) { [weak self] in
+    /// Once the hub has loaded: polls every `git.pollInterval` on the hub's clock, until the shutdown.
+    func run() async throws {
+        guard await context.loaded.wait() else { return }
+        try await repeatEvery(context.config.gitPollInterval, clock: context.clock, on: appSets.queue) { [weak self] in
+            // Replicas: the holder of the generation lease polls (a webhook or a refresh fetches on the replica it reaches).
             guard let self, self.context.shard.holdsGeneration else { return }
             self.poll(initial: false)
         }
-    }
-
-    func stop() { timers.cancelAll() }
-
-    func run() async throws {
-        await untilShutdown()
-        stop()
     }
 
     /// Repositories the hub watches: those ApplicationSets and Applications read.

@@ -21,14 +21,13 @@ extension Hub {
             logger.warning("a write of Application \(name) was refused: this replica no longer holds its cluster")
         }
         gitWatcher.onNewCommits { [weak self] urls in self?.announceCommits(urls) }
-        replicas = ReplicaController(context: context, postgres: postgres) { [weak self] gained, lost in self?.leasesChanged(gained: gained, lost: lost) }
         let queue = DispatchQueue(label: "flotilla.remote-changes")
         // Handlers run on the listener's event loop: the work goes to a queue of its own.
         let on: @Sendable (Hub?, @escaping @Sendable (Hub) -> Void) -> Void = { hub, body in
             guard let hub else { return }
             queue.async { body(hub) }
         }
-        feed = PostgresChangeFeed(pool: postgres.pool, origin: shard.replica, handlers: [
+        let feed = PostgresChangeFeed(pool: postgres.pool, origin: shard.replica, handlers: [
             PostgresApplicationStore.channel: { [weak self] names in on(self) { $0.remoteApplicationsChanged(names) } },
             PostgresChangeFeed.registryChannel: { [weak self] _ in on(self) { $0.remoteRegistryChanged() } },
             PostgresChangeFeed.clusterChannel: { [weak self] names in on(self) { $0.remoteClusterStatesChanged(names) } },
@@ -41,6 +40,7 @@ extension Hub {
                 hub.reconciler.resyncAll()
             }
         })
+        replicas = ReplicaController(context: context, postgres: postgres, feed: feed) { [weak self] gained, lost in self?.leasesChanged(gained: gained, lost: lost) }
     }
 
     /// Tells the other replicas of new commits (each fetches the repositories and requeues what they changed).
@@ -53,17 +53,11 @@ extension Hub {
         }
     }
 
-    /// Starts the change feed and takes the first leases (before anything acts), then renews on a timer.
+    /// Starts the change feed and takes the first leases (before anything acts); `ReplicaController.run` renews them.
     func startReplication() throws {
-        guard let replicas, let feed else { return }
-        try feed.start()
+        guard let replicas else { return }
+        try replicas.feed.start()
         replicas.roundNow()
-        replicas.startTimers()
-    }
-
-    func stopReplication() {
-        replicas?.stop()
-        feed?.stop()
     }
 
     /// Leases gained: the clusters' Applications and pending prunes are queued here (another replica changed them

@@ -7,6 +7,7 @@ import FleetManifests
 import FleetModel
 import FleetPostgres
 import FleetReconcile
+import FleetServing
 import FleetStore
 import FleetSync
 import FleetTemplate
@@ -25,8 +26,16 @@ import ServiceLifecycle
 /// - `EventLog` — the event log's announcements and notifications.
 ///
 /// All blocking work (git, SQLite, HTTP to clusters) runs on Dispatch queues, never on Swift's cooperative pool.
-/// `start` and `stop` run the controllers by hand (tools and tests); `services` hands them to a `ServiceGroup`.
+/// Each controller's periodic work runs inside its service's `run()` on the hub's clock; `serve` runs them in the
+/// server's `ServiceGroup`, `start` and `stop` in one of their own (tools and tests).
 public final class Hub: @unchecked Sendable {
+    /// A `ServiceGroup` that `start` runs, the task running it, and the signal that it ended.
+    struct RunningGroup: Sendable {
+        let group: ServiceGroup
+        let task: Task<Void, Never>
+        let ended: DispatchSemaphore
+    }
+
     public let context: HubContext
     /// RBAC of the API (`auth.policy` plus the built-in roles).
     public let policy: RBACPolicy
@@ -45,9 +54,13 @@ public final class Hub: @unchecked Sendable {
     let failover: FailoverController
 
     private let ready = NIOLockedValueBox(false)
+    /// The services `start` runs, until `stop`.
+    private let running = NIOLockedValueBox<RunningGroup?>(nil)
+    /// Where the services `start` runs execute: threads of their own, never Swift's cooperative pool (`stop` waits
+    /// for them synchronously, possibly on a thread of that pool).
+    private let executor = QueueTaskExecutor(label: "flotilla.hub.services")
     /// Replicas on PostgreSQL: the lease loop and the change feed (nil on SQLite). Set once, in `init`.
     var replicas: ReplicaController?
-    var feed: PostgresChangeFeed?
 
     public var config: HubConfiguration { context.config }
     public var clusterStore: any ClusterStore { context.clusterStore }
@@ -68,10 +81,18 @@ public final class Hub: @unchecked Sendable {
         return path
     }()
 
-    /// `now` is the hub's clock (cluster health ages, hold-down, timestamps); tests pass a manual one.
-    public init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
-                now: @escaping @Sendable () -> Date = { Date() }) throws {
-        let context = try HubContext(config: config, dataDir: dataDir, logger: logger, now: now)
+    /// A hub on the configured database in `dataDir`. `clock` is the hub's time (loops, cluster health ages,
+    /// hold-down, timestamps); tests pass a manual one.
+    public convenience init(config: HubConfiguration, dataDir: URL, logger: Logger, kubectl: String = "kubectl", drainTimeout: Double = 30,
+                            clock: any HubClock = SystemClock()) throws {
+        try self.init(context: try HubContext(config: config, dataDir: dataDir, logger: logger, clock: clock), dataDir: dataDir,
+                      kubectl: kubectl, drainTimeout: drainTimeout)
+    }
+
+    /// A hub over a context of the caller's (its stores and clock); `dataDir` keeps repository checkouts and caches.
+    public init(context: HubContext, dataDir: URL, kubectl: String = "kubectl", drainTimeout: Double = 30) throws {
+        let config = context.config
+        let logger = context.logger
         self.context = context
         policy = try RBACPolicy.parse(config.auth.policy, defaultRole: config.auth.defaultRole, source: "auth.policy")
         // Jsonnet runs in a child process (this binary's `jsonnet-eval`), stopped after limits.subprocessTimeout.
@@ -99,8 +120,9 @@ public final class Hub: @unchecked Sendable {
     // MARK: - Start and stop
 
     /// Loads clusters files and ApplicationSets, fetches repositories, generates everything, queues every
-    /// Application and pending prune, and starts the controllers' timers (file watch, git poll, probes).
-    public func start() throws {
+    /// Application and pending prune, then opens the gate the services' loops wait at (file watch, git poll,
+    /// probes, leases). `serve` calls it once the API listens; `start` before it runs the services.
+    func load() throws {
         try startReplication()
         try appSets.load()
         try failover.load()
@@ -110,35 +132,54 @@ public final class Hub: @unchecked Sendable {
         // The dashboard's board reads what generation changed now, in the background, not on the first page.
         // A warm-up; the first page reads the board again and reports its errors.
         DispatchQueue.global(qos: .utility).async { [context] in _ = context.attempt(.storeRead, "read the dashboard's board") { try context.board.read(context.store) { _, _ in } } }
-        gitWatcher.startTimers()
-        appSets.startTimers()
+        context.loaded.open()
+    }
+
+    /// Loads the hub (`load`), then runs its services in a `ServiceGroup` of its own, in the background (tools and
+    /// tests; `serve` runs them in the server's group). `stop` ends them.
+    public func start() throws {
+        try load()
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: logger))
+        let ended = DispatchSemaphore(value: 0)
+        let task = Task(executorPreference: executor) { [logger] in
+            defer { ended.signal() }
+            do { try await group.run() } catch { logger.error("the hub's services ended: \(error)") }
+        }
+        running.withLockedValue { $0 = RunningGroup(group: group, task: task, ended: ended) }
+    }
+
+    /// Stops the services `start` runs (in reverse order: file watch and git polling first, then probes, then the
+    /// reconciles drain for up to `timeout` seconds, the event log last) and waits for them. Returns whether the
+    /// running reconciles finished in time. Unfinished work is re-derived on the next start.
+    @discardableResult
+    public func stop(timeout: Double) -> Bool {
+        reconciler.drain.withLockedValue { $0.timeout = timeout }
+        guard let run = running.withLockedValue({ running in defer { running = nil }; return running }) else {
+            // Never started: only what was queued by hand runs.
+            failover.stop()
+            return reconciler.stop(timeout: timeout)
+        }
+        Task(executorPreference: executor) { await run.group.triggerGracefulShutdown() }
+        run.ended.wait()
+        return reconciler.drain.withLockedValue { $0.finished }
+    }
+
+    /// The controllers and loops as services, in start order: a `ServiceGroup` stops them in reverse (file watching
+    /// and git polling first, then probes, then the reconciles drain, the event log last). Their loops wait until
+    /// the hub has loaded and run on the hub's clock.
+    public var services: [any Service] {
+        var loops: [any Service] = []
         // Promotion stages marked `auto` are promoted as soon as their gate opens.
         // (Promotion files are read again when they change: the check runs whenever promotions are configured.)
         if !config.promotions.isEmpty {
-            appSets.timers.every(2, on: DispatchQueue.global(qos: .utility)) { [weak self] in self?.autoPromote() }
+            loops.append(PeriodicService("promotions", every: 2, context: context) { [weak self] in self?.autoPromote() })
         }
         // With policies, a compliance snapshot a day (checked hourly; the first once the fleet had time to sync).
         if !config.policies.isEmpty {
-            appSets.timers.every(3600, on: DispatchQueue.global(qos: .utility)) { [weak self] in self?.recordComplianceSnapshot() }
+            loops.append(PeriodicService("compliance", every: 3600, context: context) { [weak self] in self?.recordComplianceSnapshot() })
         }
-        failover.startTimers()
+        return [events] + (replicas.map { [$0] } ?? []) + [reconciler, failover, gitWatcher, appSets] + loops
     }
-
-    /// Stops intake (timers, new work) and waits up to `timeout` seconds for running reconciles.
-    /// Returns whether everything finished in time. Unfinished work is re-derived on the next start.
-    @discardableResult
-    public func stop(timeout: Double) -> Bool {
-        appSets.timers.cancelAll()
-        gitWatcher.stop()
-        failover.stop()
-        let drained = reconciler.stop(timeout: timeout)
-        stopReplication()
-        return drained
-    }
-
-    /// The controllers as services, in start order: a `ServiceGroup` stops them in reverse (file watching and
-    /// git polling first, then probes, then the reconciles drain, the event log last).
-    public var services: [any Service] { [events] + (replicas.map { [$0] } ?? []) + [reconciler, failover, gitWatcher, appSets] }
 
     /// A graceful shutdown started: previews, diffs and generations stop at their next checkpoint.
     public func beginStopping() { context.beginStopping() }

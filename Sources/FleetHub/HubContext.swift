@@ -47,41 +47,38 @@ public final class HubContext: Sendable {
     /// When each Application was last reconciled (its stored status keeps the last time it changed). A lock of
     /// its own: every list of Applications reads it, while reconciles write it.
     let reconciledAt = NIOLockedValueBox<[String: String]>([:])
-    /// Wall-clock time (replaced in tests).
+    /// The clock the loops wait on and every timestamp reads (a manual one in tests).
+    public let clock: any HubClock
+    /// Now, on `clock`.
     let now: @Sendable () -> Date
+    /// Opens once the hub has loaded: the services' loops wait here.
+    let loaded = Gate()
     /// Set when a graceful shutdown begins (read by every render's cancellation check).
     private let stopping = NIOLockedValueBox(false)
 
-    /// Opens the hub's database in `dataDir` once, for every store.
-    public init(config: HubConfiguration, dataDir: URL, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws {
+    /// Opens the hub's database in `dataDir` once, for every store, on the wall clock unless told otherwise.
+    public convenience init(config: HubConfiguration, dataDir: URL, logger: Logger, clock: any HubClock = SystemClock()) throws {
+        try self.init(config: config, stores: try HubStores.open(config: config, dataDir: dataDir, logger: logger), clock: clock, logger: logger)
+    }
+
+    /// A context over stores and a clock of the caller's (tests run the hub on in-memory stores and a manual clock).
+    public init(config: HubConfiguration, stores: HubStores, clock: any HubClock, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        self.now = now
+        self.clock = clock
+        now = { clock.now() }
         let policies = try Self.loadPolicies(config.policies)
         livePolicies = NIOLockedValueBox((policies, Self.texts(config.policies)))
         livePromotions = NIOLockedValueBox((try Self.loadPromotions(config.promotions), Self.texts(config.promotions)))
         liveRepositorySecrets = NIOLockedValueBox((try Self.loadRepositorySecrets(config.repositorySecrets), Self.texts(config.repositorySecrets)))
         if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
-        if let settings = config.store.postgres {
-            let url: PostgresURL
-            do { url = try PostgresURL(parsing: settings.url) } catch { throw HubError(.invalid, "store.postgres.url: \(error)") }
-            try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let replica = Self.replicaName(config)
-            let postgres = try PostgresHubStore(url: url, keyFile: settings.keyFile ?? dataDir.appendingPathComponent("secret.key").path, replica: replica,
-                                                maxConnections: settings.maxConnections,
-                                                idleInTransaction: max(1, config.lease.duration / 2), logger: logger)
-            self.postgres = postgres
-            clusterStore = postgres.clusters
-            store = postgres.applications
-            authStore = postgres.auth
-            shard = Shard(replica: replica, settings: LeaseSettings(renew: config.lease.renew, duration: config.lease.duration))
-            logger.info("store: PostgreSQL at \(url.redacted), replica \(replica)")
+        clusterStore = stores.clusters
+        store = stores.applications
+        authStore = stores.auth
+        postgres = stores.postgres
+        if stores.postgres != nil {
+            shard = Shard(replica: Self.replicaName(config), settings: LeaseSettings(renew: config.lease.renew, duration: config.lease.duration))
         } else {
-            let sqlite = try SQLiteClusterStore(directory: dataDir)
-            clusterStore = sqlite
-            store = SQLiteApplicationStore(sharing: sqlite)
-            authStore = SQLiteAuthStore(sharing: sqlite)
-            postgres = nil
             shard = Shard()
         }
     }
@@ -287,6 +284,44 @@ public final class HubContext: Sendable {
     }
 }
 
+/// The stores a hub works on: the cluster registry, Applications (with their history, events and cluster
+/// states) and accounts. `open` opens the configured database; tests pass in-memory ones.
+public struct HubStores: Sendable {
+    public let clusters: any ClusterStore
+    public let applications: any ApplicationStore
+    public let auth: any AuthStore
+    /// The PostgreSQL store when the hub runs as one of several replicas (`store.postgres`); nil otherwise.
+    public let postgres: PostgresHubStore?
+
+    public init(clusters: any ClusterStore, applications: any ApplicationStore, auth: any AuthStore) {
+        self.init(clusters: clusters, applications: applications, auth: auth, postgres: nil)
+    }
+
+    private init(clusters: any ClusterStore, applications: any ApplicationStore, auth: any AuthStore, postgres: PostgresHubStore?) {
+        self.clusters = clusters
+        self.applications = applications
+        self.auth = auth
+        self.postgres = postgres
+    }
+
+    /// The configured database: PostgreSQL (`store.postgres`), else SQLite in `dataDir`, opened once for every store.
+    public static func open(config: HubConfiguration, dataDir: URL, logger: Logger) throws -> HubStores {
+        guard let settings = config.store.postgres else {
+            let sqlite = try SQLiteClusterStore(directory: dataDir)
+            return HubStores(clusters: sqlite, applications: SQLiteApplicationStore(sharing: sqlite), auth: SQLiteAuthStore(sharing: sqlite))
+        }
+        let url: PostgresURL
+        do { url = try PostgresURL(parsing: settings.url) } catch { throw HubError(.invalid, "store.postgres.url: \(error)") }
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let replica = HubContext.replicaName(config)
+        let postgres = try PostgresHubStore(url: url, keyFile: settings.keyFile ?? dataDir.appendingPathComponent("secret.key").path, replica: replica,
+                                            maxConnections: settings.maxConnections,
+                                            idleInTransaction: max(1, config.lease.duration / 2), logger: logger)
+        logger.info("store: PostgreSQL at \(url.redacted), replica \(replica)")
+        return HubStores(clusters: postgres.clusters, applications: postgres.applications, auth: postgres.auth, postgres: postgres)
+    }
+}
+
 /// An error of the hub, by kind: the API maps the kind to an HTTP status (and a Kubernetes-style reason) at the
 /// edge, and callers decide by `code`, never by the words of the message.
 public struct HubError: Error, Sendable, CustomStringConvertible {
@@ -325,30 +360,6 @@ public struct HubError: Error, Sendable, CustomStringConvertible {
     /// The HTTP status the API answers with.
     public var status: Int { code.httpStatus }
     public var description: String { message }
-}
-
-/// Repeating timers on Dispatch queues, cancelled together.
-final class Timers: @unchecked Sendable {
-    // `lock` guards `timers`.
-    private let lock = NSLock()
-    private var timers: [any DispatchSourceTimer] = []
-
-    /// Runs `body` on `queue` every `seconds`, the first time after `seconds`.
-    func every(_ seconds: Double, on queue: DispatchQueue, _ body: @escaping @Sendable () -> Void) {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.schedule(deadline: .now() + seconds, repeating: seconds, leeway: .milliseconds(100))
-        timer.setEventHandler(handler: body)
-        lock.withLock { timers.append(timer) }
-        timer.resume()
-    }
-
-    func cancelAll() {
-        let running = lock.withLock { () -> [any DispatchSourceTimer] in
-            defer { timers = [] }
-            return timers
-        }
-        running.forEach { $0.cancel() }
-    }
 }
 
 /// A value a closure sets and its caller reads afterwards. `lock` guards `value`.

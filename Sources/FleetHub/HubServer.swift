@@ -205,7 +205,7 @@ struct HubLoader: Service {
             return false
         }
         guard listened else { return }
-        try await ConcurrentRunner.blocking { [hub] in try hub.start() }
+        try await ConcurrentRunner.blocking { [hub] in try hub.load() }
         hub.markReady()
         onReady(hub)
         await untilShutdown()

@@ -120,15 +120,19 @@ final class ReplicaController: Service, @unchecked Sendable {
     let postgres: PostgresHubStore
     let shard: Shard
     let queue = DispatchQueue(label: "flotilla.replicas")
-    private let timers = Timers()
     /// Called on `queue` with the keys gained and lost.
     private let onChange: @Sendable (_ gained: Set<String>, _ lost: Set<String>) -> Void
     private let stopped = NIOLockedValueBox(false)
     private let failing = NIOLockedValueBox(false)
 
-    init(context: HubContext, postgres: PostgresHubStore, onChange: @escaping @Sendable (Set<String>, Set<String>) -> Void) {
+    /// The change feed (LISTEN/NOTIFY): started when the hub loads, stopped with the leases.
+    let feed: PostgresChangeFeed
+
+    init(context: HubContext, postgres: PostgresHubStore, feed: PostgresChangeFeed,
+         onChange: @escaping @Sendable (Set<String>, Set<String>) -> Void) {
         self.context = context
         self.postgres = postgres
+        self.feed = feed
         shard = context.shard
         self.onChange = onChange
     }
@@ -138,26 +142,26 @@ final class ReplicaController: Service, @unchecked Sendable {
     /// One round now, on the lease queue (at start, before anything acts).
     func roundNow() { queue.sync { round() } }
 
-    func startTimers() {
-        timers.every(shard.settings.renew, on: queue) { [weak self] in self?.round() }
-    }
-
+    /// A round every `lease.renew` on the hub's clock (the first was taken when the hub loaded), until the shutdown.
     func run() async throws {
-        await untilShutdown()
+        if await context.loaded.wait() {
+            try await repeatEvery(shard.settings.renew, clock: context.clock, on: queue) { [weak self] in self?.round() }
+        }
         // Releasing the leases is a database write: off the cooperative pool.
         // Stopping; stop logs what it could not release.
         await ConcurrentRunner.blocking { [self] in stop() }
     }
 
-    /// Stops renewing; releases every lease and the heartbeat so that other replicas take over at once.
+    /// Stops renewing; releases every lease and the heartbeat so that other replicas take over at once, and stops
+    /// the change feed.
     func stop() {
         guard !stopped.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
-        timers.cancelAll()
         queue.sync {
             let lost = shard.dropAll()
             if !lost.isEmpty { onChange([], lost) }
             do { try postgres.leases.leave(shard.replica) } catch { context.logger.warning("cannot release this replica's leases: \(error)") }
         }
+        feed.stop()
     }
 
     /// Heartbeat, plan, write, read back. A round that cannot reach the database drops every lease: a replica that

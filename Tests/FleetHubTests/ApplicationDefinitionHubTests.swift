@@ -97,7 +97,9 @@ private func synced(_ fixture: InProcessHub, _ name: String) async throws {
     try await synced(fixture, "kept")
     #expect(try await fixture.call("DELETE", "/api/v1/applications/kept").status == 200)
     #expect(try hub.store.application(named: "kept") == nil)
-    try await Task.sleep(for: .seconds(1))
+    // Nothing will remove its objects: no prune was recorded with the delete (prunes are recorded in the same
+    // transaction), and the ConfigMap is there.
+    #expect(try hub.store.pendingPrunes().allSatisfy { $0.application != "kept" })
     #expect(try await configMap(fixture, namespace: "kept", name: "b") == 200)
 
     // Refused whole: an unknown project (never reported as created), a name an ApplicationSet generates,

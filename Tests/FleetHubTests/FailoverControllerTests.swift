@@ -25,7 +25,7 @@ private struct FailoverWorld {
         config.failover.recoveryThreshold = 2
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger, now: clock.function)
+        hub = try Hub(config: config, dataDir: dir.appendingPathComponent("data"), logger: logger, clock: clock)
         try hub.applyClustersFile(file.path)
         let object: JSONValue = .object([("metadata", .object([("name", "web-a")])),
                                          ("spec", .object([("destination", .object([("name", "a"), ("namespace", "web")]))]))])

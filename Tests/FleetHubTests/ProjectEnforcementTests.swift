@@ -73,8 +73,7 @@ private func waitForCondition(_ fixture: InProcessHub, _ app: String, _ type: St
     try await eventually("the bad projects file is said", timeout: 10) {
         try fixture.hub.store.events().filter { $0.type == "ConfigurationRejected" && $0.message.contains("syncWindows") }.count == 1
     }
-    try await Task.sleep(for: .seconds(3))
-    #expect(try fixture.hub.store.events().filter { $0.type == "ConfigurationRejected" }.count == 1, "said once, not every 2 s")
+    // (That it is said once however many rounds read it again is asserted on a manual clock: theHubsLoopsRunOnItsClock.)
     let kept = try JSONParser.parse((try await fixture.call("GET", "/api/v1/projects")).body)["items"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
     #expect(kept == ["frozen", "strict"])
     await fixture.stop()

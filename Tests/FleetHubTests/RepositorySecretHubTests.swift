@@ -61,9 +61,10 @@ private func repoCreds(url: String, password: String) -> String {
         try hub.store.events().filter { $0.type == "ConfigurationRejected" && $0.message.contains("repository Secrets") && $0.message.contains("Secret broken.url") }.count == 1
     }
     #expect(try !hub.store.events().contains { $0.message.contains("right-pass-7") })
+    let compared = hub.lastReconciled("private-web") ?? ""
     hub.refreshRepositories()
     try hub.refresh("private-web")
-    try await Task.sleep(for: .seconds(2))
+    try await eventually("private-web compared again", timeout: 20) { (hub.lastReconciled("private-web") ?? "") > compared }
     #expect(try hub.store.application(named: "private-web")?.status.value(at: ["sync", "status"])?.stringValue == "Synced")
     await fixture.stop()
 }
