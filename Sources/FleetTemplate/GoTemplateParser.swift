@@ -591,9 +591,9 @@ struct GoTemplateParser {
             }
             current.append(try parseOperand(tokens, &i, line: line))
         }
-        if !current.isEmpty { pipe.commands.append(Command(operands: current)) } else if !pipe.commands.isEmpty {
-            throw error("missing command after '|'", line: line)
-        }
+        // A trailing '|' ends the pipeline (`{{ "a" | upper | }}` prints A): Go's parser takes a '|' as the end of
+        // the command before it and then finds the pipeline's end, not an empty command.
+        if !current.isEmpty { pipe.commands.append(Command(operands: current)) }
         return pipe
     }
 

@@ -36,6 +36,10 @@ import Testing
     GoCase(template: #"{{ (urlParse "https://u@h:8443/p?q=1#f").hostname }}"#, expected: "h"),
     GoCase(template: #"{{ "abc" | sha1sum }} {{ b32enc "hi" }}"#, expected: "a9993e364706816aba3e25717850c26c9cd0d89d NBUQ===="),
     GoCase(template: #"{{ toDate "2006-01-02" "2024-02-29" | date "Jan 2, 2006" }}"#, expected: "Feb 29, 2024"),
+    // What Go's parser accepts beyond its documentation: a trailing '|' ends the pipeline, in parentheses too.
+    GoCase(template: #"{{ "a" | upper | }}"#, expected: "A"),
+    GoCase(template: #"{{ $x := "b" | upper | }}{{ $x }}"#, expected: "B"),
+    GoCase(template: #"{{ print ("c" | upper |) }}"#, expected: "C"),
 ])
 func goLanguage(_ c: GoCase) throws {
     #expect(try GoTemplate(c.template, options: c.options).render(data) == c.expected)
@@ -43,6 +47,9 @@ func goLanguage(_ c: GoCase) throws {
 
 @Test(arguments: [
     GoErrorCase(template: "{{ nil }}", error: "nil is not a command"),
+    // Only a trailing '|' is lenient: an empty command before one is not.
+    GoErrorCase(template: #"{{ "a" | | upper }}"#, error: "missing command before '|'"),
+    GoErrorCase(template: #"{{ | upper }}"#, error: "missing command before '|'"),
     GoErrorCase(template: "{{ eq 2 2.0 }}", error: "incompatible types for comparison"),
     GoErrorCase(template: "{{ lt true false }}", error: "invalid type for comparison"),
     GoErrorCase(template: #"{{ upper 1 }}"#, error: "expected string; found 1"),
