@@ -121,3 +121,68 @@ extension FilesObject {
         files.keys.sorted().map { (.string($0), .string(String(decoding: files[$0]!, as: UTF8.self))) }
     }
 }
+
+/// Helm's `chartutil.Values`, the type of every chart's `.Values`, with its methods (`pkg/chartutil/values.go`):
+/// `AsMap`, `YAML`, `Table "a.b"` and `PathValue "a.b"`. A method comes before a key of the same name.
+struct ValuesMethods: TemplateMapMethods {
+    var typeName: String { "chartutil.Values" }
+
+    func field(_ name: String, of map: TemplateMap) throws -> TemplateValue? {
+        switch name {
+        // The same map as a plain map[string]interface{}: no methods.
+        case "AsMap": return .map(TemplateMap(map.entries))
+        // sigs.k8s.io/yaml's Marshal, final newline kept (toYaml trims it; YAML() does not).
+        case "YAML": return .string(YAMLOutput.render(TemplateValue.map(map).json))
+        case "Table", "PathValue": throw TemplateError(.execution, "wrong number of args for \(name): want 1 got 0")
+        default: return nil
+        }
+    }
+
+    func call(_ name: String, _ args: [TemplateValue], of map: TemplateMap) throws -> TemplateValue? {
+        switch name {
+        case "AsMap", "YAML":
+            throw TemplateError(.execution, "wrong number of args for \(name): want 0 got \(args.count)")
+        case "Table", "PathValue":
+            guard args.count == 1 else { throw TemplateError(.execution, "wrong number of args for \(name): want 1 got \(args.count)") }
+            guard case .string(let path) = args[0] else {
+                throw TemplateError(.execution, "wrong type for value; expected string; got \(args[0].typeName)")
+            }
+            return name == "Table" ? .map(try Self.table(map, path)) : try Self.pathValue(map, path)
+        default:
+            return nil
+        }
+    }
+
+    /// `Values.Table`: the table at a dotted path (`a.b`), as Values; `"b" is not a table` otherwise.
+    static func table(_ map: TemplateMap, _ path: String) throws -> TemplateMap {
+        var table = map
+        for key in path.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            guard case .map(let next)? = table[key] else { throw TemplateError(.execution, "\(goQuote(key)) is not a table") }
+            table = next
+        }
+        let values = TemplateMap(table.entries)
+        values.methods = ValuesMethods()
+        return values
+    }
+
+    /// `Values.PathValue`: the value (not a table) at a dotted path; `"b" is not a value` otherwise.
+    static func pathValue(_ map: TemplateMap, _ path: String) throws -> TemplateValue {
+        guard !path.isEmpty else { throw TemplateError(.execution, "YAML path cannot be empty") }
+        var keys = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let key = keys.removeLast()
+        let table: TemplateMap
+        if keys.isEmpty {
+            table = map
+        } else {
+            do { table = try Self.table(map, keys.joined(separator: ".")) } catch { throw TemplateError(.execution, "\(goQuote(key)) is not a value") }
+        }
+        guard let value = table[key] else { throw TemplateError(.execution, "\(goQuote(key)) is not a value") }
+        if case .map = value { throw TemplateError(.execution, "\(goQuote(key)) is not a value") }
+        return value
+    }
+
+    /// Go's `%q` of a key (quotes and backslashes escaped).
+    static func goQuote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

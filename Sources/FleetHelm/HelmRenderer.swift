@@ -265,14 +265,24 @@ public enum HelmRenderer {
         return message
     }
 
-    static func collect(_ chart: Chart, prefix: String, values: TemplateValue, release: TemplateMap, caps: CapabilitiesObject, into out: inout [Scoped]) {
+    /// helm's `recAllTpls`: each chart's templates with the chart's own top-level objects, which it returns — its
+    /// parent keeps them in `.Subcharts` under the subchart's name (or alias): `Values`, `Chart`, `Files`,
+    /// `Release`, `Capabilities` and its own `Subcharts`. Every chart's `.Values` is a `chartutil.Values` (its
+    /// methods: `AsMap`, `YAML`, `Table`, `PathValue`).
+    @discardableResult
+    static func collect(_ chart: Chart, prefix: String, values: TemplateValue, release: TemplateMap, caps: CapabilitiesObject,
+                        isRoot: Bool = true, into out: inout [Scoped]) -> TemplateMap {
+        let ownValues: TemplateMap
+        if case .map(let m) = values { ownValues = m } else { ownValues = TemplateMap() }
+        ownValues.methods = ValuesMethods()
+        let subcharts = TemplateMap()
         let data = TemplateMap([
-            "Values": values.isNil ? .map(TemplateMap()) : values,
+            "Values": .map(ownValues),
             "Release": .map(release),
-            "Chart": chartValue(chart.metadata),
+            "Chart": chartValue(chart.metadata, isRoot: isRoot),
             "Capabilities": .object(caps),
             "Files": .object(FilesObject(files: chart.files)),
-            "Subcharts": .map(TemplateMap()),
+            "Subcharts": .map(subcharts),
         ])
         for t in chart.templates {
             out.append(Scoped(path: "\(prefix)/\(t.path)", text: t.text, chart: chart.name, isLibrary: chart.metadata.isLibrary,
@@ -281,12 +291,15 @@ public enum HelmRenderer {
         for sub in chart.dependencies {
             var subValues: TemplateValue = .map(TemplateMap())
             if case .map(let m) = values, let v = m[sub.name], case .map = v { subValues = v }
-            collect(sub, prefix: "\(prefix)/charts/\(sub.name)", values: subValues, release: release, caps: caps, into: &out)
+            subcharts[sub.name] = .map(collect(sub, prefix: "\(prefix)/charts/\(sub.name)", values: subValues, release: release, caps: caps,
+                                                   isRoot: false, into: &out))
         }
+        return data
     }
 
-    /// `.Chart`: the metadata's fields by their Go names.
-    static func chartValue(_ m: ChartMetadata) -> TemplateValue {
+    /// `.Chart`: the metadata's fields by their Go names, and `IsRoot` (true for the chart being rendered, false
+    /// for its subcharts).
+    static func chartValue(_ m: ChartMetadata, isRoot: Bool) -> TemplateValue {
         var entries: [String: TemplateValue] = [
             "Name": .string(m.name), "Version": .string(m.version), "AppVersion": .string(m.appVersion),
             "Description": .string(m.description), "APIVersion": .string(m.apiVersion), "KubeVersion": .string(m.kubeVersion),
@@ -296,7 +309,7 @@ public enum HelmRenderer {
             "Annotations": .map(TemplateMap(m.annotations.mapValues { .string($0) }, element: "string")),
             "Maintainers": TemplateValue(.array(m.maintainers)),
         ]
-        entries["IsRoot"] = .bool(false)
+        entries["IsRoot"] = .bool(isRoot)
         return .map(TemplateMap(entries))
     }
 

@@ -212,7 +212,14 @@ struct Executor {
                 throw fail(line, text, "error calling \(last): \(e.message)")
             }
             throw fail(line, text, "can't evaluate field \(last) in type \(o.typeName)")
-        case .map:
+        case .map(let m):
+            if let methods = m.methods {
+                do {
+                    if let result = try methods.call(last, values, of: m) { return result }
+                } catch let e as TemplateError {
+                    throw fail(line, text, "error calling \(last): \(e.message)")
+                }
+            }
             throw fail(line, text, "\(last) is not a method but has arguments")
         default:
             _ = try field(last, of: current, line: line, text: text)
@@ -228,6 +235,14 @@ struct Executor {
         case .null:
             throw fail(line, text, "nil pointer evaluating interface {}.\(name)")
         case .map(let m):
+            // A method of the map's named type comes before a key of that name, as in Go.
+            if let methods = m.methods {
+                do {
+                    if let result = try methods.field(name, of: m) { return result }
+                } catch let e as TemplateError {
+                    throw fail(line, text, "error calling \(name): \(e.message)")
+                }
+            }
             if let hit = m[name] { return hit }
             if options.contains(.missingKeyError) {
                 throw TemplateError(.missingKey, "template: \(line): executing at <\(text)>: map has no entry for key \"\(name)\"")

@@ -100,7 +100,7 @@ public enum TemplateValue {
     }
 
     /// Go's type name, as `%T` and Sprig's `typeOf` print it.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .missing, .null: return "<nil>"
         case .bool: return "bool"
@@ -109,7 +109,7 @@ public enum TemplateValue {
         case .complex: return "complex128"
         case .string: return "string"
         case .list(let l): return "[]" + l.element
-        case .map(let m): return "map[string]" + m.element
+        case .map(let m): return m.methods?.typeName ?? "map[string]" + m.element
         case .object(let o): return o.typeName
         }
     }
@@ -183,6 +183,9 @@ public final class TemplateMap {
     private var converted: [(String, TemplateValue)] = []
     private var storage: [String: TemplateValue]
     public let element: String
+    /// The methods of a named map type (Helm's `chartutil.Values`): Go resolves a method of the receiver's type
+    /// before a key of that name. Nil for a plain `map[string]…`.
+    public var methods: (any TemplateMapMethods)?
     /// Levels of lists and maps this map holds, itself included, kept as entries are set; maps made from
     /// parsed data count 1 (their depth is bounded by the parser).
     public private(set) var depth: Int
@@ -279,6 +282,16 @@ public final class TemplateMap {
     var isEmpty: Bool { pending.map(\.isEmpty) ?? storage.isEmpty }
     var count: Int { pending?.count ?? storage.count }
     var sortedKeys: [String] { entries.keys.sorted() }
+}
+
+/// The methods of a named Go map type, e.g. Helm's `chartutil.Values` (`.Values.YAML`, `.Values.Table "a.b"`).
+public protocol TemplateMapMethods {
+    /// `%T` of the map (`chartutil.Values`).
+    var typeName: String { get }
+    /// A method without arguments on `map`; nil when the type has no such method.
+    func field(_ name: String, of map: TemplateMap) throws -> TemplateValue?
+    /// A method with arguments on `map`; nil when the type has no such method.
+    func call(_ name: String, _ args: [TemplateValue], of map: TemplateMap) throws -> TemplateValue?
 }
 
 /// A Go struct value or pointer with fields and methods (Sprig's semver version, a time).

@@ -287,3 +287,91 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
     #expect(cm.value(at: ["data", "app"])?.stringValue == "100000000000000000000")
     #expect(cm.value(at: ["data", "d"])?.stringValue == "2.5")
 }
+
+/// Helm's top-level objects beyond the values: `.Subcharts` (each subchart's objects by name or alias, nested),
+/// the methods of `chartutil.Values` on every chart's `.Values`, and `.Chart.IsRoot`.
+@Suite struct TopLevelObjectTests {
+    func composed(_ template: String, values: String = "") throws -> [String: String] {
+        let c = try chart([
+            ("Chart.yaml", """
+            apiVersion: v2
+            name: top
+            version: 1.0.0
+            dependencies:
+            - {name: sub, version: 0.1.0, alias: feature}
+            """),
+            ("values.yaml", "feature: {replicas: 2, image: {tag: v1}}\nname: top\n" + values),
+            ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\ndata:\n" + template),
+            ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\ndependencies:\n- {name: leaf, version: 0.0.1}\n"),
+            ("charts/sub/values.yaml", "replicas: 1\nleaf: {color: blue}\n"),
+            ("charts/sub/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\ndata: {root: '{{ .Chart.IsRoot }}', yaml: {{ .Values.YAML | quote }}}\n"),
+            ("charts/sub/charts/leaf/Chart.yaml", "apiVersion: v2\nname: leaf\nversion: 0.0.1\n"),
+        ])
+        var out: [String: String] = [:]
+        for object in try render(c) {
+            guard let name = object.value(at: ["metadata", "name"])?.stringValue else { continue }
+            for (k, v) in object["data"]?.objectValue ?? [] { out["\(name).\(k)"] = v.stringValue }
+        }
+        return out
+    }
+
+    @Test func subchartsHoldEachSubchartsObjects() throws {
+        let out = try composed("""
+              replicas: {{ .Subcharts.feature.Values.replicas | quote }}
+              chart: {{ .Subcharts.feature.Chart.Name }}
+              root: {{ .Chart.IsRoot | quote }}
+              subRoot: {{ .Subcharts.feature.Chart.IsRoot | quote }}
+              leaf: {{ .Subcharts.feature.Subcharts.leaf.Values.color }}
+              release: {{ .Subcharts.feature.Release.Name }}
+              keys: {{ keys .Subcharts | sortAlpha | join "," }}
+              subKeys: {{ keys .Subcharts.feature | sortAlpha | join "," }}
+            """)
+        #expect(out["top.replicas"] == "2", "parent values reach the subchart (aliased) and are seen through .Subcharts")
+        #expect(out["top.chart"] == "feature")
+        #expect(out["top.root"] == "true" && out["top.subRoot"] == "false" && out["sub.root"] == "false")
+        #expect(out["top.leaf"] == "blue")
+        #expect(out["top.release"] == "release-name")
+        #expect(out["top.keys"] == "feature")
+        #expect(out["top.subKeys"] == "Capabilities,Chart,Files,Release,Subcharts,Values", "no Template: it is set per template")
+    }
+
+    @Test func valuesHaveHelmsMethods() throws {
+        let out = try composed("""
+              asMap: {{ dig "feature" "image" "tag" "none" .Values.AsMap | quote }}
+              table: {{ (.Values.Table "feature.image").tag | quote }}
+              tableType: {{ typeOf (.Values.Table "feature") | quote }}
+              valuesType: {{ typeOf .Values | quote }}
+              asMapType: {{ typeOf .Values.AsMap | quote }}
+              path: {{ .Values.PathValue "feature.image.tag" | quote }}
+              yaml: {{ (.Values.Table "feature.image").YAML | quote }}
+              method: {{ .Values.YAML | contains "AsMap: shadowed" | quote }}
+            """, values: "AsMap: shadowed\n")
+        #expect(out["top.asMap"] == "v1")
+        #expect(out["top.table"] == "v1")
+        #expect(out["top.tableType"] == "chartutil.Values" && out["top.valuesType"] == "chartutil.Values")
+        #expect(out["top.asMapType"] == "map[string]interface {}")
+        #expect(out["top.path"] == "v1")
+        #expect(out["top.yaml"] == "tag: v1\n", "YAML keeps its final newline (toYaml trims it)")
+        #expect(out["top.method"] == "true", "a method comes before a key of its name")
+        // A subchart's own .Values is a chartutil.Values too.
+        #expect(out["sub.yaml"]?.contains("replicas: 2\n") == true)
+    }
+
+    @Test(arguments: [
+        (#"{{ .Values.Table "feature.nope" }}"#, #"error calling Table: "nope" is not a table"#),
+        (#"{{ .Values.Table "name" }}"#, #"error calling Table: "name" is not a table"#),
+        (#"{{ .Values.PathValue "feature.image" }}"#, #"error calling PathValue: "image" is not a value"#),
+        (#"{{ .Values.PathValue "" }}"#, "error calling PathValue: YAML path cannot be empty"),
+        (#"{{ .Values.PathValue "nope.x" }}"#, #"error calling PathValue: "x" is not a value"#),
+        (#"{{ .Values.Table }}"#, "wrong number of args for Table: want 1 got 0"),
+        (#"{{ .Values.YAML "x" }}"#, "wrong number of args for YAML: want 0 got 1"),
+        (#"{{ .Values.Table 1 }}"#, "wrong type for value; expected string; got int"),
+    ])
+    func valuesMethodErrors(_ template: String, _ message: String) throws {
+        #expect {
+            _ = try composed("  x: '\(template)'\n")
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+}
