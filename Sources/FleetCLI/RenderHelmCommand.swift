@@ -10,8 +10,8 @@ struct RenderHelmCommand: ParsableCommand {
         commandName: "helm",
         abstract: "Render a Helm chart as `helm template` does (no helm binary needed).",
         discussion: """
-        Values come from the chart's values.yaml, then each --values file, then --set and --set-string, as in
-        helm. Errors (a schema violation, a failed `required`) are printed in helm's words and exit 1.
+        Values come from the chart's values.yaml, then each --values file, then --set-json, --set, --set-string,
+        --set-file and --set-literal, in helm's order. Errors (a schema violation, a failed `required`) are printed in helm's words and exit 1.
 
         Examples:
           flotilla render helm ./charts/api --values prod.yaml --set image.tag=1.4.2 --release-name api
@@ -23,6 +23,8 @@ struct RenderHelmCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("values")], help: ArgumentHelp("A values file (repeatable; later files win).", valueName: "file")) var values: [String] = []
     @Option(help: ArgumentHelp("Set values (repeatable): a.b=c,d[0]=e,f={x,y}.", valueName: "key=value")) var set: [String] = []
     @Option(name: .customLong("set-string"), help: ArgumentHelp("Set values as strings (repeatable).", valueName: "key=value")) var setString: [String] = []
+    @Option(name: .customLong("set-json"), help: ArgumentHelp("Set JSON values (repeatable): a={\"b\":1},c=[1,2], or one JSON object.", valueName: "key=json")) var setJSON: [String] = []
+    @Option(name: .customLong("set-literal"), help: ArgumentHelp("Set one value as a literal string, commas and all (repeatable).", valueName: "key=value")) var setLiteral: [String] = []
     @Option(name: .customLong("set-file"), help: ArgumentHelp("Set a value to a file's content (repeatable).", valueName: "key=path")) var setFile: [String] = []
     @Option(name: .customLong("release-name"), help: "The release name.") var releaseName = "release-name"
     @Option(name: .customLong("name-template"), help: "A template for the release name.") var nameTemplate: String?
@@ -42,6 +44,8 @@ struct RenderHelmCommand: ParsableCommand {
                                             apiVersions: apiVersions.flatMap { $0.split(separator: ",").map(String.init) },
                                             set: set, setString: setString, includeCRDs: includeCRDs, skipTests: skipTests,
                                             showOnly: showOnly, nameTemplate: nameTemplate)
+            options.setJSON = setJSON
+            options.setLiteral = setLiteral
             for file in values {
                 guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("open \(file): no such file or directory") }
                 options.valueFiles.append((file, String(decoding: data, as: UTF8.self)))

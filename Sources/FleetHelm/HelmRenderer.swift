@@ -17,6 +17,10 @@ public struct HelmRenderOptions: Sendable {
     public var set: [String]
     /// `--set-string` expressions, in order.
     public var setString: [String]
+    /// `--set-json` expressions, in order (after the values files, before `--set`).
+    public var setJSON: [String] = []
+    /// `--set-literal` assignments, in order (last of all).
+    public var setLiteral: [String] = []
     /// Values applied last, already parsed (Argo CD's `values`/`valuesObject`, `parameters`).
     public var overrides: [(path: String?, value: HelmValue)]
     /// `--include-crds` (Argo CD includes them unless `skipCrds`).
@@ -155,13 +159,15 @@ public enum HelmRenderer {
         return String(path[path.index(after: slash)...])
     }
 
-    /// Values files, then `--set`, then `--set-string`, then overrides (helm's `MergeValues` order).
+    /// Values files, then `--set-json`, `--set`, `--set-string`, then overrides (`--set-file`; Argo CD's values
+    /// and parameters), then `--set-literal` (helm's `MergeValues` order).
     static func userValues(_ options: HelmRenderOptions) throws -> [String: HelmValue] {
         var base: [String: HelmValue] = [:]
         for file in options.valueFiles {
             guard case .map(let m) = try HelmValue.parseFile(file.text, file: file.name) else { continue }
             base = mergeValueMaps(base, m)
         }
+        for expression in options.setJSON { try SetValues.applyJSON(expression, to: &base) }
         for expression in options.set { try SetValues.apply(expression, to: &base) }
         for expression in options.setString { try SetValues.apply(expression, to: &base, asString: true) }
         for (path, value) in options.overrides {
@@ -171,6 +177,7 @@ public enum HelmRenderer {
                 base = mergeValueMaps(base, m)
             }
         }
+        for expression in options.setLiteral { try SetValues.applyLiteral(expression, to: &base) }
         return base
     }
 

@@ -1,3 +1,5 @@
+import FleetModel
+
 /// Helm's `--set` syntax (`pkg/strvals`): `a.b=c,d[0]=e,f={x,y}`, with `\` escaping `,` `.` `=` `[` `{`.
 /// Values are typed as helm types them (`true`/`false`, `null`, integers without a leading zero as int64,
 /// everything else — floats included — a string), or all strings for `--set-string` / Argo CD's
@@ -15,6 +17,92 @@ public enum SetValues {
         let path = try parser.path(stopAtEquals: false)
         var root = HelmValue.map(values)
         try assign(&root, path[...], value, expression: key)
+        values = root.mapValue ?? [:]
+    }
+
+    /// Helm's `--set-json`: `key=JSON` assignments separated by commas (`a.b={"x":1},c=[1,2]`; an empty value is
+    /// null), or one JSON object merged into the values at the top. JSON numbers are Go's float64, as helm reads them.
+    public static func applyJSON(_ expression: String, to values: inout [String: HelmValue]) throws {
+        func fail(_ detail: String) -> HelmError { HelmError(.badValues, "failed parsing --set-json data \(expression): \(detail)") }
+        let trimmed = expression.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("{") {
+            let object: JSONValue
+            do { object = try JSONParser.parse(trimmed) } catch { throw fail("\(error)") }
+            guard case .map(let m) = HelmValue(json: object) else { throw fail("not a JSON object") }
+            values = mergeValueMaps(values, m)
+            return
+        }
+        let chars = Array(expression)
+        var parser = Parser(chars, asString: false, expression: expression)
+        var root = HelmValue.map(values)
+        while parser.i < chars.count {
+            let path = try parser.path(stopAtEquals: true)
+            guard parser.i < chars.count, chars[parser.i] == "=" else { throw fail("key \"\(parser.render(path))\" has no value") }
+            parser.i += 1
+            // The JSON value runs to the first comma outside strings, objects and arrays (what Go's decoder reads).
+            let start = parser.i
+            var depth = 0
+            var inString = false
+            while parser.i < chars.count {
+                let c = chars[parser.i]
+                if inString {
+                    if c == "\\" { parser.i += 1 } else if c == "\"" { inString = false }
+                } else if c == "\"" {
+                    inString = true
+                } else if c == "{" || c == "[" {
+                    depth += 1
+                } else if c == "}" || c == "]" {
+                    depth -= 1
+                } else if c == "," && depth == 0 {
+                    break
+                }
+                parser.i += 1
+            }
+            let text = String(chars[start..<min(parser.i, chars.count)]).trimmingCharacters(in: .whitespaces)
+            if parser.i < chars.count { parser.i += 1 }   // the comma
+            let value: HelmValue
+            if text.isEmpty {
+                value = .null
+            } else {
+                do { value = HelmValue(json: try JSONParser.parse(text)) } catch { throw fail("\(parser.render(path)): \(error)") }
+            }
+            try assign(&root, path[...], value, expression: expression)
+        }
+        values = root.mapValue ?? [:]
+    }
+
+    /// Helm's `--set-literal`: one `key=value` whose value is taken as it is written — commas, braces, quotes
+    /// and backslashes included — always a string. The key is split at `.` and `[N]`, without escapes.
+    public static func applyLiteral(_ expression: String, to values: inout [String: HelmValue]) throws {
+        guard let eq = expression.firstIndex(of: "=") else {
+            throw HelmError(.badValues, "failed parsing --set-literal data \(expression): key \"\(expression)\" has no value")
+        }
+        var path: [Step] = []
+        var key = ""
+        var rest = expression[..<eq][...]
+        while let c = rest.first {
+            rest = rest.dropFirst()
+            switch c {
+            case ".":
+                if !key.isEmpty { path.append(.key(key)) }
+                key = ""
+            case "[":
+                if !key.isEmpty { path.append(.key(key)) }
+                key = ""
+                let digits = rest.prefix { $0 != "]" }
+                guard let n = Int(digits), rest.dropFirst(digits.count).first == "]" else {
+                    throw HelmError(.badValues, "failed parsing --set-literal data \(expression): error parsing index: \(digits)")
+                }
+                rest = rest.dropFirst(digits.count + 1)
+                path.append(.index(n))
+            default:
+                key.append(c)
+            }
+        }
+        if !key.isEmpty { path.append(.key(key)) }
+        guard !path.isEmpty else { throw HelmError(.badValues, "failed parsing --set-literal data \(expression): key has no name") }
+        var root = HelmValue.map(values)
+        try assign(&root, path[...], .string(String(expression[expression.index(after: eq)...])), expression: expression)
         values = root.mapValue ?? [:]
     }
 

@@ -287,6 +287,14 @@ func kubectlOverTLSWithToken() throws {
             && !helm.stdout.contains("kind: Service"), "\(helm.stdout)\(helm.stderr)")
     let invalid = try cli.run(["render", "helm", chartDir, "--set", "replicas=0"])
     #expect(invalid.status != 0 && invalid.stderr.contains("- at '/replicas': minimum: got 0, want 1"), "\(invalid.stderr)")
+    // --set-json comes before --set (which wins), --set-literal after everything.
+    cli.write("repo/chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {ports: {{ .Values.ports | toJson | quote }}, note: {{ .Values.note | quote }}}\n")
+    let json = try cli.run(["render", "helm", chartDir, "--set-json", #"ports=[80,443],replicas=7"#, "--set", "replicas=6",
+                            "--set-literal", "note=a,b={c}", "--show-only", "templates/*"])
+    #expect(json.status == 0 && json.stdout.contains("replicas: 6") && json.stdout.contains(#"ports: "[80,443]""#)
+            && json.stdout.contains(#"note: "a,b={c}""#), "\(json.stdout)\(json.stderr)")
+    let badJSON = try cli.run(["render", "helm", chartDir, "--set-json", "ports=[80"])
+    #expect(badJSON.status != 0 && badJSON.stderr.contains("failed parsing --set-json data ports=[80"), "\(badJSON.stderr)")
 }
 
 /// A Python interpreter with the official `kubernetes` client, when the machine has one: `FLOTILLA_PYTHON`, else

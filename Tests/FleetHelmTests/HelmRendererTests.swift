@@ -40,6 +40,51 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
         #expect(values["on"] == .string("true"))
     }
 
+    @Test(arguments: [
+        (#"a={"b":[1,"x",null]},c=true"#, #"{"a":{"b":[1,"x",null]},"c":true}"#),
+        (#"a.b="x,y",c[1]=2.5"#, #"{"a":{"b":"x,y"},"c":[null,2.5]}"#),
+        (#"empty=,after=1"#, #"{"after":1,"empty":null}"#),
+        (#" {"top": {"k": "v"}, "n": 1} "#, #"{"n":1,"top":{"k":"v"}}"#),
+        (#"s="a\"b,c""#, #"{"s":"a\"b,c"}"#),
+    ])
+    func setJSON(_ expression: String, _ json: String) throws {
+        var values: [String: HelmValue] = [:]
+        try SetValues.applyJSON(expression, to: &values)
+        #expect(HelmValue.map(values).json.serialized(pretty: false) == json)
+    }
+
+    @Test func setJSONNumbersAreGoFloats() throws {
+        var values: [String: HelmValue] = [:]
+        try SetValues.applyJSON("n=1000000", to: &values)
+        #expect(values["n"] == .float(1_000_000))
+    }
+
+    @Test(arguments: ["a=[1", "a={", "a=nope", "=1", #"{"a": "#])
+    func setJSONRefusesBadJSON(_ expression: String) {
+        var values: [String: HelmValue] = [:]
+        #expect(throws: HelmError.self) { try SetValues.applyJSON(expression, to: &values) }
+    }
+
+    @Test(arguments: [
+        ("a.b=x,y={z}", #"{"a":{"b":"x,y={z}"}}"#),
+        (#"k=\n=true"#, #"{"k":"\\n=true"}"#),
+        ("l[1]=007", #"{"l":[null,"007"]}"#),
+    ])
+    func setLiteral(_ expression: String, _ json: String) throws {
+        var values: [String: HelmValue] = [:]
+        try SetValues.applyLiteral(expression, to: &values)
+        #expect(HelmValue.map(values).json.serialized(pretty: false) == json)
+    }
+
+    @Test func valuesApplyInHelmsOrder() throws {
+        let c = try chart([chartYAML, ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: {{ .Values.a | quote }}, b: {{ .Values.b | quote }}, c: {{ .Values.c | quote }}}\n")])
+        var options = HelmRenderOptions(valueFiles: [("f.yaml", "a: file\nb: file\nc: file\n")], set: ["b=set"], setString: ["c=string"])
+        options.setJSON = [#"a="json",b="json",c="json""#]
+        options.setLiteral = ["c=literal"]
+        let data = try render(c, options).first?["data"]
+        #expect(data?["a"] == "json" && data?["b"] == "set" && data?["c"] == "literal")
+    }
+
     @Test(arguments: ["a", "a[x]=1", "l={1,2"])
     func refusesBadExpressions(_ expression: String) {
         var values: [String: HelmValue] = [:]
