@@ -29,7 +29,8 @@ struct RenderHelmCommand: ParsableCommand {
     @Option(name: .customLong("release-name"), help: "The release name.") var releaseName = "release-name"
     @Option(name: .customLong("name-template"), help: "A template for the release name.") var nameTemplate: String?
     @Option(name: .shortAndLong, help: "The release namespace.") var namespace = "default"
-    @Option(name: .customLong("kube-version"), help: "The Kubernetes version for .Capabilities.") var kubeVersion = HelmRenderer.defaultKubeVersion
+    @Option(name: .customLong("kube-version"), help: ArgumentHelp("The Kubernetes version for .Capabilities (default: helm's, see --helm-version).", valueName: "version")) var kubeVersion: String?
+    @Option(name: .customLong("helm-version"), help: ArgumentHelp("Whose defaults to follow: 4 (Kubernetes 1.36.0, as helm 4.2) or 3 (1.32.0, as helm 3.17, which Argo CD ships).", valueName: "3|4")) var helmVersion: Int = 4
     @Option(name: [.customShort("a"), .customLong("api-versions")], help: ArgumentHelp("Extra API versions for .Capabilities (repeatable, comma-separated).", valueName: "group/version")) var apiVersions: [String] = []
     @Flag(name: .customLong("include-crds"), help: "Print the charts' crds/ too, first.") var includeCRDs = false
     @Flag(name: .customLong("skip-tests"), help: "Leave out helm.sh/hook: test objects.") var skipTests = false
@@ -39,8 +40,10 @@ struct RenderHelmCommand: ParsableCommand {
 
     func run() throws {
         do {
+            guard helmVersion == 3 || helmVersion == 4 else { throw CLIError("--helm-version \(helmVersion): expected 3 or 4") }
             let loaded = try HelmChartFiles.load(path: chart)
-            var options = HelmRenderOptions(releaseName: releaseName, namespace: namespace, kubeVersion: kubeVersion,
+            let kube = kubeVersion ?? (helmVersion == 4 ? HelmRenderer.helm4DefaultKubeVersion : HelmRenderer.defaultKubeVersion)
+            var options = HelmRenderOptions(releaseName: releaseName, namespace: namespace, kubeVersion: kube,
                                             apiVersions: apiVersions.flatMap { $0.split(separator: ",").map(String.init) },
                                             set: set, setString: setString, includeCRDs: includeCRDs, skipTests: skipTests,
                                             showOnly: showOnly, nameTemplate: nameTemplate)

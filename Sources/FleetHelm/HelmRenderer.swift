@@ -80,7 +80,11 @@ public struct HelmRelease: Sendable {
 /// (conditions, tags, aliases, import-values), schema validation, every template of the chart and its
 /// subcharts in one template set with Helm's functions, then helm's manifest splitting and install order.
 public enum HelmRenderer {
+    /// The Kubernetes version helm 3.17 (the helm Argo CD ships) gives `.Capabilities` without `--kube-version`:
+    /// what the hub renders for when a cluster's version is not known.
     public static let defaultKubeVersion = "1.32.0"
+    /// The same for helm 4: 1.35.0 in helm 4.1, 1.36.0 in helm 4.2 (`flotilla render helm`'s default).
+    public static let helm4DefaultKubeVersion = "1.36.0"
     public static let helmVersion = "v3.17.0"
     /// Charts render far more than an ApplicationSet: larger output and more steps than template defaults.
     public static let defaultLimits = TemplateLimits(maxSteps: 50_000_000, maxOutputBytes: 64 << 20, maxValueBytes: 32 << 20, maxDepth: 1000)

@@ -293,6 +293,14 @@ func kubectlOverTLSWithToken() throws {
                             "--set-literal", "note=a,b={c}", "--show-only", "templates/*"])
     #expect(json.status == 0 && json.stdout.contains("replicas: 6") && json.stdout.contains(#"ports: "[80,443]""#)
             && json.stdout.contains(#"note: "a,b={c}""#), "\(json.stdout)\(json.stderr)")
+    // Without --kube-version: helm 4's Kubernetes version, or helm 3's with --helm-version 3.
+    cli.write("repo/chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {kube: {{ .Capabilities.KubeVersion.Version | quote }}}\n")
+    let helm4 = try cli.run(["render", "helm", chartDir, "--show-only", "templates/cm.yaml"])
+    #expect(helm4.status == 0 && helm4.stdout.contains(#"kube: "v1.36.0""#), "\(helm4.stdout)\(helm4.stderr)")
+    let helm3 = try cli.run(["render", "helm", chartDir, "--helm-version", "3", "--show-only", "templates/cm.yaml"])
+    #expect(helm3.stdout.contains(#"kube: "v1.32.0""#), "\(helm3.stdout)\(helm3.stderr)")
+    let given = try cli.run(["render", "helm", chartDir, "--kube-version", "1.29.1", "--show-only", "templates/cm.yaml"])
+    #expect(given.stdout.contains(#"kube: "v1.29.1""#), "\(given.stdout)\(given.stderr)")
     let badJSON = try cli.run(["render", "helm", chartDir, "--set-json", "ports=[80"])
     #expect(badJSON.status != 0 && badJSON.stderr.contains("failed parsing --set-json data ports=[80"), "\(badJSON.stderr)")
 }
