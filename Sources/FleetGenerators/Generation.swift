@@ -55,8 +55,9 @@ public struct GenerationResult: Sendable {
 /// let apps = try Generation.applications(for: appSet, context: GeneratorContext(clusters: registry.clusters, git: git))
 /// ```
 /// A generator or template error fails the whole ApplicationSet: nothing is returned for it. An Application
-/// that fails a check (its name is not a valid Kubernetes name, an earlier one has the same name, its
-/// destination is not a registered cluster) is skipped and reported, as Argo CD skips it; the rest are emitted.
+/// that fails a check (its name is not a valid Kubernetes name, another one has the same name, its
+/// destination is not a registered cluster) is skipped and reported, as Argo CD skips it — with every other
+/// Application of its name, as Argo CD keys the problems by name —; the rest are emitted.
 public enum Generation {
     /// Generates every Application; throws on the first generator or template error, and on any skipped
     /// Application (strict: for callers that want all or nothing).
@@ -78,7 +79,7 @@ public enum Generation {
         return (apps, result)
     }
 
-    /// Streams the valid Applications to `emit` in generation order; returns their count and the problems
+    /// Gives the valid Applications to `emit` in generation order, once every name is known; returns their count and the problems
     /// of the skipped ones.
     @discardableResult
     public static func generate(_ appSet: ApplicationSet, context base: GeneratorContext, checkDestinations: Bool = true,
@@ -110,7 +111,12 @@ public enum Generation {
         seen.reserveCapacity(1024)
         var result = GenerationResult()
         var generated = 0
-        func accept(_ rendered: [Application]) throws {
+        // Argo CD keys its validation errors by the Application's name: a name with a problem (a duplicate
+        // above all) skips every Application of that name, the first one too. So the valid ones are emitted once
+        // every name is known.
+        var passed: [Application] = []
+        var refused: Set<String> = []
+        func accept(_ rendered: [Application]) {
             for application in rendered {
                 let name = application.name
                 if name.isEmpty {
@@ -121,27 +127,37 @@ public enum Generation {
                 if let p = KubernetesNames.dns1123SubdomainProblem(name) {
                     result.problems.append(.init(reason: .invalidName, application: name,
                                                  message: "generated Application name '\(name)' is not a valid Kubernetes name: \(p) (params from \(application.origin))"))
+                    refused.insert(name)
                     continue
                 }
                 if let namespace = application.object.value(at: ["spec", "destination", "namespace"])?.stringValue, !namespace.isEmpty,
                    let p = KubernetesNames.dns1123LabelProblem(namespace) {
                     result.problems.append(.init(reason: .invalidDestination, application: name,
                                                  message: "application destination spec for \(name) is invalid: namespace '\(namespace)' is not a valid namespace name: \(p) (params from \(application.origin))"))
+                    refused.insert(name)
                     continue
                 }
                 if let first = seen[name] {
                     result.problems.append(.init(reason: .duplicateName, application: name,
-                                                 message: "contains applications with duplicate name: \(name) (from \(first) and from \(application.origin))"))
+                                                 message: "contains applications with duplicate name: \(name) (from \(first) and from \(application.origin)); every Application of that name is skipped"))
+                    refused.insert(name)
                     continue
                 }
                 seen[name] = application.origin
                 if checkDestinations, let p = destinationProblem(application, servers: servers, names: clusterNames) {
                     result.problems.append(.init(reason: .invalidDestination, application: name, message: p))
+                    refused.insert(name)
                     continue
                 }
+                passed.append(application)
+            }
+        }
+        func finish() throws -> GenerationResult {
+            for application in passed where refused.isEmpty || !refused.contains(application.name) {
                 result.count += 1
                 try emit(application)
             }
+            return result
         }
         if appSet.standalone {
             // Written by a person: taken as it is (no template), in Argo CD's shape, without its status.
@@ -149,8 +165,8 @@ public enum Generation {
             object.remove("status")
             object.remove("operation")
             let origin = Origin.item(generator: "application", detail: appSet.file ?? "api")
-            try accept([Application(object: shape(object, namespace: appSet.namespace, addFinalizer: false), origin: origin)])
-            return result
+            accept([Application(object: shape(object, namespace: appSet.namespace, addFinalizer: false), origin: origin)])
+            return try finish()
         }
         for (i, entry) in appSet.generators.enumerated() {
             let field = "spec.generators[\(i)]"
@@ -175,9 +191,9 @@ public enum Generation {
                 let addFinalizer = !set.isEmpty && !hasFinalizers && !appSet.preserveResourcesOnDeletion
                 return Application(object: shape(app, namespace: appSet.namespace, addFinalizer: addFinalizer), origin: set.origin)
             }
-            try accept(rendered)
+            accept(rendered)
         }
-        return result
+        return try finish()
     }
 
     /// Maps `sets` through `body` in chunks on the executor; results keep their order, and the error of the

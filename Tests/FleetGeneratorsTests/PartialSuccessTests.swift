@@ -36,8 +36,11 @@ struct PartialCase: Sendable, CustomTestStringConvertible {
                 kept: ["ok"], skipped: [(.invalidName, "not a valid Kubernetes name")]),
     PartialCase(name: "empty name", elements: "[{app: '', url: 'https://staging.example.com'}, {app: b, url: 'https://staging.example.com'}]",
                 kept: ["b"], skipped: [(.invalidName, "empty name")]),
-    PartialCase(name: "duplicate name keeps the first", elements: "[{app: a, url: 'https://staging.example.com'}, {app: a, url: 'https://prod-us.example.com'}]",
-                kept: ["a"], skipped: [(.duplicateName, "duplicate name: a")]),
+    // Argo CD keys its validation errors by name: a duplicate skips every Application of that name, the first too.
+    PartialCase(name: "a duplicate name skips every Application of that name", elements: "[{app: a, url: 'https://staging.example.com'}, {app: b, url: 'https://staging.example.com'}, {app: a, url: 'https://prod-us.example.com'}]",
+                kept: ["b"], skipped: [(.duplicateName, "duplicate name: a")]),
+    PartialCase(name: "a problem of one skips the others of its name", elements: "[{app: a, url: 'https://staging.example.com'}, {app: a, url: 'https://nowhere.example.com'}, {app: c, url: 'https://staging.example.com'}]",
+                kept: ["c"], skipped: [(.duplicateName, "duplicate name: a")]),
     PartialCase(name: "unregistered destination", elements: "[{app: a, url: 'https://staging.example.com'}, {app: b, url: 'https://nowhere.example.com'}]",
                 kept: ["a"], skipped: [(.invalidDestination, "server 'https://nowhere.example.com' is not a registered cluster")]),
     PartialCase(name: "a trailing slash is no problem", elements: "[{app: a, url: 'https://staging.example.com/'}]",
