@@ -23,6 +23,13 @@ enum HelmFunctions {
         F("lookup", [.string, .string, .string, .string]) { _, _ in .map(TemplateMap()) },
         F("toYaml", [.any]) { a, _ in .string(yaml(a[0])) },
         F("toYamlPretty", [.any]) { a, _ in .string(yaml(a[0])) },
+        // BurntSushi/toml's encoder; an error is the text (`toToml`) or fails the render (`mustToToml`, Helm 4.2).
+        F("toToml", [.any]) { a, _ in
+            do { return .string(try TOMLOutput.render(a[0])) } catch { return .string("\(error)") }
+        },
+        F("mustToToml", [.any]) { a, _ in
+            do { return .string(try TOMLOutput.render(a[0])) } catch { throw Sprig.fail("\(error)") }
+        },
         F("fromYaml", [.string]) { a, _ in
             do {
                 let v = try YAMLValue.parse(a[0].stringValue!, file: nil)
