@@ -175,6 +175,10 @@ public enum ChartLoader {
     static func validate(_ m: ChartMetadata) throws {
         func fail(_ message: String) -> HelmError { HelmError(.badChart, "validation: \(message)") }
         if m.apiVersion.isEmpty { throw fail("chart.metadata.apiVersion is required") }
+        // Helm 4's experimental chart API (HELM_EXPERIMENTAL_CHART_V3) is not rendered as a v2 chart: refused by name.
+        if m.apiVersion == "v3" {
+            throw HelmError(.badChart, "chart \(m.name): apiVersion v3 (Helm 4's experimental chart API) is not supported; charts of apiVersion v1 and v2 are")
+        }
         if m.name.isEmpty { throw fail("chart.metadata.name is required") }
         if m.name.contains("/") || m.name.contains("\\") || m.name == "." || m.name == ".." {
             throw fail("chart.metadata.name \"\(m.name)\" is invalid")

@@ -380,6 +380,12 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
         #expect(out["top.subKeys"] == "Capabilities,Chart,Files,Release,Subcharts,Values", "no Template: it is set per template")
     }
 
+    @Test func chartAPIv3IsRefusedByName() {
+        #expect {
+            try chart([("Chart.yaml", "apiVersion: v3\nname: next\nversion: 1.0.0\n")])
+        } throws: { "\($0)".contains("apiVersion v3 (Helm 4's experimental chart API) is not supported") }
+    }
+
     @Test func valuesHaveHelmsMethods() throws {
         let out = try composed("""
               asMap: {{ dig "feature" "image" "tag" "none" .Values.AsMap | quote }}
