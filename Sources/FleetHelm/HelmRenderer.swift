@@ -250,19 +250,22 @@ public enum HelmRenderer {
             throw HelmError(.template, "parse error at (\(e.message.replacingOccurrences(of: "template: ", with: "")))")
         }
         var out: [(String, String)] = []
-        for t in all.sorted(by: { $0.path < $1.path }) {
+        // In helm's order (deeper paths first, then reverse lexical), each template with its chart's objects —
+        // one map per chart, as helm's: `.Template` is set on it before each render, so a parent sees in
+        // `.Subcharts.sub.Template` the subchart's template rendered last, and a value one template `set`s is
+        // seen by the templates rendered after it.
+        for t in ordered {
             let base = t.path.split(separator: "/").last.map(String.init) ?? ""
             if base.hasPrefix("_") || t.isLibrary || base == "NOTES.txt" { continue }
-            let data = TemplateMap(t.data.entries)
-            data["Template"] = .map(TemplateMap(["Name": .string(t.path), "BasePath": .string(t.basePath)]))
+            t.data["Template"] = .map(TemplateMap(["Name": .string(t.path), "BasePath": .string(t.basePath)]))
             do {
-                let text = try set.render(t.path, .map(data), limits: options.limits)
+                let text = try set.render(t.path, .map(t.data), limits: options.limits)
                 out.append((t.path, text.replacingOccurrences(of: "<no value>", with: "")))
             } catch let e as TemplateError {
                 throw HelmError(.template, executionMessage(e.message))
             }
         }
-        return out
+        return out.sorted { $0.0 < $1.0 }
     }
 
     /// helm's `reformatExecErrorMsg`: `fail` and `required` read as `execution error at (PATH:LINE): message`.

@@ -370,6 +370,7 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
               release: {{ .Subcharts.feature.Release.Name }}
               keys: {{ keys .Subcharts | sortAlpha | join "," }}
               subKeys: {{ keys .Subcharts.feature | sortAlpha | join "," }}
+              subTemplate: {{ .Subcharts.feature.Template.Name }}
             """)
         #expect(out["top.replicas"] == "2", "parent values reach the subchart (aliased) and are seen through .Subcharts")
         #expect(out["top.chart"] == "feature")
@@ -377,7 +378,27 @@ let chartYAML = ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.2.3\nappVe
         #expect(out["top.leaf"] == "blue")
         #expect(out["top.release"] == "release-name")
         #expect(out["top.keys"] == "feature")
-        #expect(out["top.subKeys"] == "Capabilities,Chart,Files,Release,Subcharts,Values", "no Template: it is set per template")
+        #expect(out["top.subKeys"] == "Capabilities,Chart,Files,Release,Subcharts,Template,Values")
+        // Helm renders subcharts' templates first and sets .Template on each chart's objects before each render.
+        #expect(out["top.subTemplate"] == "top/charts/feature/templates/cm.yaml")
+    }
+
+    /// Helm renders deeper templates first, then in reverse lexical order, on shared values: what `b.yaml` sets,
+    /// `a.yaml` sees; what the parent sets, its subchart's templates (rendered before) do not.
+    @Test func templatesRenderInHelmsOrderOnSharedValues() throws {
+        let c = try chart([
+            ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n- {name: sub, version: 0.1.0}\n"),
+            ("values.yaml", "sub: {}\n"),
+            ("templates/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {seen: {{ .Values.seen | default \"none\" | quote }}, fromSub: {{ .Values.sub.mark | default \"none\" | quote }}}\n"),
+            ("templates/b.yaml", "{{- $_ := set .Values \"seen\" \"b\" }}{{ $_ := set .Values.sub \"late\" \"parent\" }}\n"),
+            ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+            ("charts/sub/templates/s.yaml", "{{- $_ := set .Values \"mark\" \"sub\" }}apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\ndata: {late: {{ .Values.late | default \"none\" | quote }}}\n"),
+        ])
+        let objects = try render(c)
+        let a = try #require(objects.first { $0.value(at: ["metadata", "name"]) == "a" })
+        let sub = try #require(objects.first { $0.value(at: ["metadata", "name"]) == "s" })
+        #expect(a.value(at: ["data", "seen"]) == "b" && a.value(at: ["data", "fromSub"]) == "sub")
+        #expect(sub.value(at: ["data", "late"]) == "none")
     }
 
     @Test func chartAPIv3IsRefusedByName() {
