@@ -30,6 +30,7 @@ struct RenderHelmCommand: ParsableCommand {
     @Option(name: .customLong("name-template"), help: "A template for the release name.") var nameTemplate: String?
     @Option(name: .shortAndLong, help: "The release namespace.") var namespace = "default"
     @Option(name: .customLong("kube-version"), help: ArgumentHelp("The Kubernetes version for .Capabilities (default: helm's, see --helm-version).", valueName: "version")) var kubeVersion: String?
+    @Option(name: .customLong("version"), help: ArgumentHelp("helm's chart version constraint: for a chart from a repository; a chart given as a directory or archive is rendered as it is, as helm does (said on stderr).", valueName: "constraint")) var chartVersion: String?
     @Option(name: .customLong("helm-version"), help: ArgumentHelp("Whose defaults to follow: 4 (Kubernetes 1.36.0, as helm 4.2) or 3 (1.32.0, as helm 3.17, which Argo CD ships).", valueName: "3|4")) var helmVersion: Int = 4
     @Option(name: [.customShort("a"), .customLong("api-versions")], help: ArgumentHelp("Extra API versions for .Capabilities (repeatable, comma-separated).", valueName: "group/version")) var apiVersions: [String] = []
     @Flag(name: .customLong("include-crds"), help: "Print the charts' crds/ too, first.") var includeCRDs = false
@@ -42,6 +43,10 @@ struct RenderHelmCommand: ParsableCommand {
         do {
             guard helmVersion == 3 || helmVersion == 4 else { throw CLIError("--helm-version \(helmVersion): expected 3 or 4") }
             let loaded = try HelmChartFiles.load(path: chart)
+            if let chartVersion {
+                // helm locates a local chart without looking at --version; said, not silently dropped.
+                FileHandle.standardError.write(Data("--version \(chartVersion) is not applied: \(chart) is a local chart (version \(loaded.metadata.version)), rendered as it is\n".utf8))
+            }
             let kube = kubeVersion ?? (helmVersion == 4 ? HelmRenderer.helm4DefaultKubeVersion : HelmRenderer.defaultKubeVersion)
             var options = HelmRenderOptions(releaseName: releaseName, namespace: namespace, kubeVersion: kube,
                                             apiVersions: apiVersions.flatMap { $0.split(separator: ",").map(String.init) },

@@ -301,6 +301,10 @@ func kubectlOverTLSWithToken() throws {
     #expect(helm3.stdout.contains(#"kube: "v1.32.0""#), "\(helm3.stdout)\(helm3.stderr)")
     let given = try cli.run(["render", "helm", chartDir, "--kube-version", "1.29.1", "--show-only", "templates/cm.yaml"])
     #expect(given.stdout.contains(#"kube: "v1.29.1""#), "\(given.stdout)\(given.stderr)")
+    // --version is helm's chart version under render helm, not Flotilla's own; a local chart is rendered as it is, said.
+    let versioned = try cli.run(["render", "helm", chartDir, "--version", "9.9.9", "--show-only", "templates/cm.yaml"])
+    #expect(versioned.status == 0 && versioned.stdout.contains("kind: ConfigMap")
+            && versioned.stderr.contains("--version 9.9.9 is not applied") && versioned.stderr.contains("version 0.1.0"), "\(versioned.stdout)\(versioned.stderr)")
     let badJSON = try cli.run(["render", "helm", chartDir, "--set-json", "ports=[80"])
     #expect(badJSON.status != 0 && badJSON.stderr.contains("failed parsing --set-json data ports=[80"), "\(badJSON.stderr)")
 }
