@@ -54,12 +54,21 @@ let package = Package(
             path: "Sources/CJsonnet",
             providers: [.apt(["libjsonnet-dev"])]
         ),
+        // Thin module over the system LuaJIT (apt: libluajit-5.1-dev): Lua 5.1 with goto, as Argo CD's scripts need.
+        .systemLibrary(
+            name: "CLuaJIT",
+            path: "Sources/CLuaJIT",
+            pkgConfig: "luajit",
+            providers: [.apt(["libluajit-5.1-dev"])]
+        ),
         // Thin module over the system zlib (apt: zlib1g-dev): gzip-compressed chart archives.
         .systemLibrary(
             name: "CZlib",
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Argo CD's resource customization scripts (health, actions) in a sandboxed Lua VM with budgets.
+        .target(name: "FleetLua", dependencies: ["CLuaJIT", "FleetModel"], swiftSettings: strict),
         // Pure model: value types, validation, label selectors, ports. Foundation only.
         .target(name: "FleetModel", swiftSettings: strict),
         // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
@@ -165,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "flotilla",
             dependencies: [
-                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy", "FleetAuth", "FleetCLIKit",
+                "FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm", "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy", "FleetAuth", "FleetCLIKit", "FleetLua",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
@@ -217,6 +226,7 @@ let package = Package(
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting", "FleetServing", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: strict),
+        .testTarget(name: "FleetLuaTests", dependencies: ["FleetLua", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

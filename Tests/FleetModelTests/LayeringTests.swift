@@ -11,6 +11,7 @@ private let allowed: [String: Set<String>] = [
     "FleetGenerators": ["FleetModel", "FleetConfig", "FleetTemplate"],
     "FleetHelm": ["FleetModel", "FleetConfig", "FleetTemplate", "CZlib"],
     "FleetDiff": ["FleetModel"],
+    "FleetLua": ["FleetModel", "CLuaJIT"],
     "FleetAuth": ["FleetModel", "Crypto"],
     "FleetReconcile": ["FleetModel", "Crypto"],
     "FleetGit": ["FleetModel", "CGit2"],
@@ -32,7 +33,7 @@ private let allowed: [String: Set<String>] = [
     // The shipped `flotilla`: every library but the test kit.
     "FleetCLI": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                  "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",
-                 "FleetAuth", "FleetCLIKit", "ArgumentParser", "Logging", "Yams"],
+                 "FleetAuth", "FleetCLIKit", "FleetLua", "ArgumentParser", "Logging", "Yams"],
     // `flotilla-bench` may use the test kit.
     "FleetBench": ["FleetModel", "FleetConfig", "FleetStore", "FleetGit", "FleetTemplate", "FleetGenerators", "FleetManifests", "FleetHelm",
                    "FleetSim", "FleetKube", "FleetDiff", "FleetHub", "FleetSync", "FleetReconcile", "FleetAPI", "FleetPostgres", "FleetPolicy",

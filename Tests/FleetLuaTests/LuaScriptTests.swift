@@ -1,0 +1,73 @@
+import FleetLua
+import FleetModel
+import Testing
+
+private func run(_ source: String, obj: JSONValue = .object([]), limits: LuaLimits = LuaLimits()) throws -> JSONValue? {
+    try LuaScript.run(source, globals: [("obj", obj)], limits: limits)
+}
+
+/// What Argo CD's health scripts rely on: `obj` from JSON, Lua 5.1 with `goto`, the result back as JSON.
+@Test func healthScriptsSeeTheObjectAndReturnATable() throws {
+    let obj: JSONValue = .object([("kind", "Certificate"), ("status", .object([("conditions", .array([
+        .object([("type", "Issuing"), ("status", "False")]),
+        .object([("type", "Ready"), ("status", "True"), ("message", "Certificate is up to date")]),
+    ])), ("gone", .null)]))])
+    let script = """
+        local hs = {status = "Progressing", message = "Waiting"}
+        for _, c in ipairs(obj.status.conditions) do
+          if c.type ~= "Ready" then goto continue end
+          if c.status == "True" then hs.status = "Healthy"; hs.message = c.message end
+          ::continue::
+        end
+        if obj.status.gone ~= nil then hs.status = "Degraded" end
+        return hs
+        """
+    #expect(try run(script, obj: obj) == .object([("message", "Certificate is up to date"), ("status", "Healthy")]))
+}
+
+@Test(arguments: [
+    ("return {1, 2, 3}", JSONValue.array([.int(1), .int(2), .int(3)])),
+    ("return {a = 1.5, b = true, c = 'x'}", .object([("a", .double(1.5)), ("b", .bool(true)), ("c", "x")])),
+    ("return {[1] = 'a', [3] = 'c'}", .object([("1", "a"), ("3", "c")])),
+    ("return {}", .object([])),
+    ("return obj.list[2] .. obj.map.k", .string("yv")),
+    ("return #obj.list", .int(2)),
+])
+func valuesCrossTheBoundaryAsJSON(_ source: String, _ expected: JSONValue) throws {
+    let obj: JSONValue = .object([("list", .array(["x", "y"])), ("map", .object([("k", "v")]))])
+    #expect(try run(source, obj: obj) == expected)
+}
+
+/// The sandbox: no files, no processes, no modules but `os`, no single allocation past the budget.
+@Test(arguments: [
+    "return io == nil and debug == nil and jit == nil and ffi == nil and package == nil",
+    "return dofile == nil and loadfile == nil and os.execute == nil and os.getenv == nil and os.remove == nil and os.exit == nil",
+    "return require('os').time() > 0 and type(os.date('%Y')) == 'string' and type(os.clock()) == 'number'",
+    "return not pcall(require, 'io')",
+    "return not pcall(string.rep, 'x', 100000000)",
+])
+func theSandboxHoldsOnlySafeLibraries(_ source: String) throws {
+    #expect(try run(source) == .bool(true), "\(source)")
+}
+
+@Test func budgetsStopAScriptAndSayWhich() {
+    #expect {
+        try run("while true do end", limits: LuaLimits(instructions: 1_000_000, seconds: 10))
+    } throws: { ($0 as? LuaError)?.code == .budget && "\($0)".contains("instruction budget") }
+    #expect {
+        try run("local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1000) .. i end", limits: LuaLimits(instructions: 1_000_000_000, memoryBytes: 8 << 20, seconds: 10))
+    } throws: { ($0 as? LuaError)?.code == .budget && "\($0)".contains("memory budget") }
+    #expect {
+        try run("while true do end", limits: LuaLimits(instructions: Int.max / 2, seconds: 0.2))
+    } throws: { ($0 as? LuaError)?.code == .budget && "\($0)".contains("deadline") }
+}
+
+@Test func errorsNameTheScriptAndLine() {
+    #expect { try LuaScript.run("return {", chunkName: "health.lua", globals: []) } throws: {
+        ($0 as? LuaError)?.code == .syntax && "\($0)".contains("health.lua:1")
+    }
+    #expect { try LuaScript.run("\nerror('no status')", chunkName: "health.lua", globals: []) } throws: {
+        ($0 as? LuaError)?.code == .runtime && "\($0)".contains("health.lua:2: no status")
+    }
+    #expect { try run("return function() end") } throws: { ($0 as? LuaError)?.code == .result }
+}
