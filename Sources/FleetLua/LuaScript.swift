@@ -195,3 +195,28 @@ public enum LuaScript {
         String(cString: lua_typename(state, lua_type(state, index)))
     }
 }
+
+extension LuaScript {
+    /// Lua has one table type, so an empty list comes back as an empty object: where `original` has a list at
+    /// the same path, the result gets an empty list again (Argo CD does the same with what an action returns).
+    public static func restoringEmptyArrays(_ result: JSONValue, like original: JSONValue) -> JSONValue {
+        switch (result, original) {
+        case (.object(let pairs), .array) where pairs.isEmpty:
+            return .array([])
+        case (.object(let pairs), .object(let before)):
+            return .object(pairs.map { key, value in
+                (key, before.first { $0.0 == key }.map { restoringEmptyArrays(value, like: $0.1) } ?? value)
+            })
+        case (.array(let items), .array(let before)):
+            return .array(items.enumerated().map { i, item in i < before.count ? restoringEmptyArrays(item, like: before[i]) : item })
+        case (.array(let items), _):
+            // An action's list of impacted resources: each resource against the object acted on.
+            return .array(items.map { item in
+                guard case .object(let pairs) = item, let resource = pairs.first(where: { $0.0 == "resource" })?.1 else { return item }
+                return .object(pairs.map { ($0.0, $0.0 == "resource" ? restoringEmptyArrays(resource, like: original) : $0.1) })
+            })
+        default:
+            return result
+        }
+    }
+}

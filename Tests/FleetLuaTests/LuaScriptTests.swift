@@ -71,3 +71,14 @@ func theSandboxHoldsOnlySafeLibraries(_ source: String) throws {
     }
     #expect { try run("return function() end") } throws: { ($0 as? LuaError)?.code == .result }
 }
+
+/// Lua has one table type: an empty list an action leaves comes back as a list where the object had one.
+@Test func emptyListsComeBackAsLists() throws {
+    let original: JSONValue = .object([("spec", .object([("args", .array(["a"])), ("env", .object([("K", "v")]))]))])
+    let result = try #require(try run("obj.spec.args = {} obj.spec.env = {} return obj", obj: original))
+    #expect(LuaScript.restoringEmptyArrays(result, like: original)
+            == .object([("spec", .object([("args", .array([])), ("env", .object([]))]))]))
+    let impacted = try #require(try run("obj.spec.args = {} return {{operation = 'patch', resource = obj}}", obj: original))
+    #expect(LuaScript.restoringEmptyArrays(impacted, like: original)
+            == .array([.object([("operation", "patch"), ("resource", .object([("spec", .object([("args", .array([])), ("env", .object([("K", "v")]))]))]))])]))
+}
