@@ -144,12 +144,18 @@ final class ReplicaController: Service, @unchecked Sendable {
 
     /// A round every `lease.renew` on the hub's clock (the first was taken when the hub loaded), until the shutdown.
     func run() async throws {
+        var failure: (any Error)?
         if await context.loaded.wait() {
-            try await repeatEvery(shard.settings.renew, clock: context.clock, on: queue) { [weak self] in self?.round() }
+            do {
+                try await repeatEvery(shard.settings.renew, clock: context.clock, on: queue) { [weak self] in self?.round() }
+            } catch {
+                failure = error
+            }
         }
-        // Releasing the leases is a database write: off the cooperative pool.
-        // Stopping; stop logs what it could not release.
+        // The leases are released however the loop ended. Releasing them is a database write: off the cooperative
+        // pool; stop logs what it could not release.
         await ConcurrentRunner.blocking { [self] in stop() }
+        if let failure { throw failure }
     }
 
     /// Stops renewing; releases every lease and the heartbeat so that other replicas take over at once, and stops
