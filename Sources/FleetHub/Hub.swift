@@ -56,9 +56,10 @@ public final class Hub: @unchecked Sendable {
     private let ready = NIOLockedValueBox(false)
     /// The services `start` runs, until `stop`.
     private let running = NIOLockedValueBox<RunningGroup?>(nil)
-    /// Where the services `start` runs execute: threads of their own, never Swift's cooperative pool (`stop` waits
-    /// for them synchronously, possibly on a thread of that pool).
-    private let executor = QueueTaskExecutor(label: "flotilla.hub.services")
+    /// Where the services `start` runs execute: a serial queue of their own, never Swift's cooperative pool (`stop`
+    /// waits for them synchronously, possibly on a thread of that pool) nor the global one (blocked work there must
+    /// not stop the loops).
+    private let executor = QueueTaskExecutor(label: "flotilla.hub.services", concurrent: false)
     /// Replicas on PostgreSQL: the lease loop and the change feed (nil on SQLite). Set once, in `init`.
     var replicas: ReplicaController?
 

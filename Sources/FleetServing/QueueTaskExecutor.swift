@@ -10,8 +10,11 @@ import Dispatch
 public final class QueueTaskExecutor: TaskExecutor, @unchecked Sendable {
     private let queue: DispatchQueue
 
-    public init(label: String) {
-        queue = DispatchQueue(label: label, attributes: .concurrent)
+    /// `concurrent: false` runs the tasks one at a time on a serial queue, which libdispatch serves from its
+    /// overcommit pool: it gets a thread even when every thread of the global pool is blocked (loops that must
+    /// keep running under load; their tasks only wait and hand blocking work to queues of their own).
+    public init(label: String, concurrent: Bool = true) {
+        queue = concurrent ? DispatchQueue(label: label, attributes: .concurrent) : DispatchQueue(label: label)
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {

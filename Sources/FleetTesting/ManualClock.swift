@@ -69,7 +69,7 @@ public final class ManualClock: HubClock, @unchecked Sendable {
     /// Waits (in real time, up to `timeout` seconds) until at least `count` tasks wait on the clock: the loops
     /// woken by an `advance` have done their round and wait again. Returns whether they did.
     @discardableResult
-    public func untilSleeping(_ count: Int, timeout: Double = 10) async -> Bool {
+    public func untilSleeping(_ count: Int, timeout: Double = 60) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while sleeping < count {
             if Date() > deadline { return false }

@@ -135,7 +135,7 @@ private struct RoundFailed: Error, Equatable {}
     let quiet = PeriodicService("quiet", every: 5, context: context) {}
     let group = ServiceGroup(configuration: .init(services: [.init(service: quiet), .init(service: failing)], logger: logger))
     // The group runs on threads of its own, as the hub's does: the cooperative pool may be busy with other tests.
-    let run = Task(executorPreference: QueueTaskExecutor(label: "test.loops")) { () -> (any Error)? in
+    let run = Task(executorPreference: QueueTaskExecutor(label: "test.loops", concurrent: false)) { () -> (any Error)? in
         do { try await group.run() } catch { return error }
         return nil
     }
@@ -160,7 +160,7 @@ private struct RoundFailed: Error, Equatable {}
     let rounds = RoundCounter()
     let loop = PeriodicService("never", every: 1, context: context) { _ = rounds.next() }
     let group = ServiceGroup(configuration: .init(services: [.init(service: loop)], logger: logger))
-    let run = Task(executorPreference: QueueTaskExecutor(label: "test.loops")) { try await group.run() }
+    let run = Task(executorPreference: QueueTaskExecutor(label: "test.loops", concurrent: false)) { try await group.run() }
     await group.triggerGracefulShutdown()
     try await run.value
     #expect(rounds.count == 0 && clock.sleeping == 0)
