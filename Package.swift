@@ -68,7 +68,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // Argo CD's resource customization scripts (health, actions) in a sandboxed Lua VM with budgets.
-        .target(name: "FleetLua", dependencies: ["CLuaJIT", "FleetModel"], swiftSettings: strict),
+        .target(name: "FleetLua", dependencies: ["CLuaJIT", "FleetModel", "FleetDiff"], swiftSettings: strict),
         // Pure model: value types, validation, label selectors, ports. Foundation only.
         .target(name: "FleetModel", swiftSettings: strict),
         // Parsing of user files (clusters files, Argo CD cluster Secrets, kubeconfig). No I/O of its own.
@@ -151,6 +151,7 @@ let package = Package(
         .target(
             name: "FleetHub",
             dependencies: [
+                "FleetLua",
                 "FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests",
                 "FleetSync", "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -219,14 +220,14 @@ let package = Package(
         .testTarget(name: "FleetDiffTests", dependencies: ["FleetDiff", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetAuthTests", dependencies: ["FleetAuth", "FleetModel", "FleetConfig"], swiftSettings: strict),
         .testTarget(name: "FleetReconcileTests", dependencies: ["FleetReconcile", "FleetModel", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff"], swiftSettings: strict),
+        .testTarget(name: "FleetSyncTests", dependencies: ["FleetSync", "FleetKube", "FleetSim", "FleetGit", "FleetManifests", "FleetModel", "FleetDiff", "FleetLua"], swiftSettings: strict),
         .testTarget(name: "FleetStoreTests", dependencies: ["FleetStore", "FleetPostgres", "FleetModel", "FleetReconcile", "FleetTesting", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: strict),
         .testTarget(name: "FleetGitTests", dependencies: ["FleetGit", "FleetTesting"], swiftSettings: strict),
         .testTarget(name: "FleetPolicyTests", dependencies: ["FleetPolicy", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetModel", "FleetAPI"], swiftSettings: strict),
         .testTarget(name: "FleetAPITests", dependencies: ["FleetAPI", "FleetModel"], swiftSettings: strict),
         .testTarget(name: "FleetHubTests", dependencies: ["FleetHub", "FleetSim", "FleetGit", "FleetModel", "FleetConfig", "FleetKube", "FleetReconcile", "FleetStore", "FleetTesting", "FleetServing", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: strict),
-        .testTarget(name: "FleetLuaTests", dependencies: ["FleetLua", "FleetModel"], swiftSettings: strict),
+        .testTarget(name: "FleetLuaTests", dependencies: ["FleetLua", "FleetModel", "FleetDiff"], swiftSettings: strict),
         .testTarget(name: "FleetCLITests", dependencies: ["flotilla", "FleetGit", "FleetKube", "FleetManifests", "FleetModel", "FleetTesting", "FleetStore", "FleetPostgres", .product(name: "Crypto", package: "swift-crypto")], exclude: ["Snapshots"], swiftSettings: strict),
     ]
 )

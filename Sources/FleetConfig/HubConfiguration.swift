@@ -42,6 +42,8 @@ public struct HubConfiguration: Sendable, Equatable {
     /// Files or directories of Argo CD repository Secrets (`secret-type: repository` / `repo-creds`), loaded
     /// and watched; `repositories:` win over them for one URL.
     public var repositorySecrets: [String] = []
+    /// Argo CD's Lua resource customizations the hub assesses health with (`resourceCustomizations:`).
+    public var resourceCustomizations = ResourceCustomizations()
     /// Seconds between polls of each repository. Default 60.
     public var gitPollInterval: Double = 60
     /// Secret for webhook signatures (GitHub HMAC-SHA256, GitLab token). Nil disables the webhook.
@@ -459,6 +461,7 @@ extension HubConfiguration {
         ("projects", { c, v, r in c.projects = r.paths(v, "projects") }),
         ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
         ("repositorySecrets", { c, v, r in c.repositorySecrets = r.paths(v, "repositorySecrets") }),
+        ("resourceCustomizations", { c, v, r in r.fields(v, "resourceCustomizations", into: &c.resourceCustomizations, resourceCustomizationFields(r)) }),
         ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),
         ("reconcile", { c, v, r in r.fields(v, "reconcile", into: &c, reconcileFields(r)) }),
         ("failover", { c, v, r in r.fields(v, "failover", into: &c.failover, failoverFields(r)) }),
@@ -515,6 +518,13 @@ extension HubConfiguration {
             ("perCluster", { c, v, f in c.perCluster = r.int(v, f) ?? c.perCluster }),
             ("resync", { c, v, f in c.resync = r.duration(v, f) ?? c.resync }),
             ("watch", { c, v, f in c.watch = r.bool(v, f) ?? c.watch }),
+        ]
+    }
+
+    static func resourceCustomizationFields(_ r: ConfigValues) -> [Loader<ResourceCustomizations>] {
+        [
+            ("directories", { c, v, f in c.directories = r.paths(v, f) }),
+            ("health", { c, v, f in c.health = r.reader.stringMap(v, field: f) }),
         ]
     }
 
@@ -591,4 +601,14 @@ extension HubConfiguration {
             ("fetchFrom", { repo, v, f in if let from = r.string(v, f) { repo.fetchFrom = from.contains("://") ? from : r.path(from) } }),
         ])
     }
+}
+
+/// Argo CD's Lua resource customizations for health: directories in Argo CD's `resource_customizations` layout
+/// (`GROUP/KIND/health.lua`, `_` a wildcard — Argo CD's own collection can be named here) and scripts by
+/// `GROUP/KIND` (as `resource.customizations.health.<group>_<kind>` in `argocd-cm`), which win.
+public struct ResourceCustomizations: Sendable, Equatable {
+    public var directories: [String] = []
+    /// `GROUP/KIND` (`cert-manager.io/Certificate`; the core group empty: `/Pod`) → the health.lua script.
+    public var health: [String: String] = [:]
+    public init() {}
 }

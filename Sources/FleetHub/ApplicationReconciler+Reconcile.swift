@@ -131,7 +131,7 @@ extension ApplicationReconciler {
         let startedAt = HubContext.timestamp(started)
         // What the policies said, kept in the status for the compliance report.
         let policyResult = Box<ApplicationStatus.PolicyResult?>(nil)
-        var syncer = AppSyncer(client: client, manifests: manifests)
+        var syncer = syncer(client)
         // Native here (no placement, or back on its primary): an object a failed-over copy took on this cluster
         // first (both created it on an empty cluster) is taken back; the copy is then covered by this Application.
         if app.placement == nil || app.placement?.phase == .failingBack && app.placement?.primary == cluster {

@@ -211,7 +211,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
     func diff(_ name: String) throws -> ReconcileResult {
         guard let app = try context.store.application(named: name) else { throw HubError(.notFound, "Application '\(name)' not found") }
         guard let cluster = app.cluster else { throw HubError(.conflict, "Application '\(name)' has no registered destination cluster") }
-        return AppSyncer(client: try connections.client(for: cluster), manifests: manifests)
+        return syncer(try connections.client(for: cluster))
             .reconcile(app.object, pinnedRevision: app.pinnedRevision, dryRun: true, includeDiff: true)
     }
 
@@ -225,9 +225,16 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
             r.message = "destination is not a registered cluster"
             return r
         }
-        var syncer = AppSyncer(client: client, manifests: manifests)
+        var syncer = syncer(client)
         syncer.isCancelled = isCancelled
         return syncer.reconcile(object, dryRun: true, includeDiff: true)
+    }
+
+    /// A syncer for one cluster, with the hub's configured health checks.
+    func syncer(_ client: KubeClient) -> AppSyncer {
+        var syncer = AppSyncer(client: client, manifests: manifests)
+        syncer.healthChecks = context.healthChecks
+        return syncer
     }
 
     // MARK: - Placement changes

@@ -1,5 +1,6 @@
 import FleetAuth
 import FleetConfig
+import FleetLua
 import FleetModel
 import FleetPolicy
 import FleetPostgres
@@ -51,6 +52,8 @@ public final class HubContext: Sendable {
     public let clock: any HubClock
     /// Now, on `clock`.
     let now: @Sendable () -> Date
+    /// Argo CD's Lua health checks of `resourceCustomizations` (nil when none is configured).
+    let healthChecks: LuaHealthChecks?
     /// Opens once the hub has loaded: the services' loops wait here.
     let loaded = Gate()
     /// Set when a graceful shutdown begins (read by every render's cancellation check).
@@ -72,6 +75,14 @@ public final class HubContext: Sendable {
         livePromotions = NIOLockedValueBox((try Self.loadPromotions(config.promotions), Self.texts(config.promotions)))
         liveRepositorySecrets = NIOLockedValueBox((try Self.loadRepositorySecrets(config.repositorySecrets), Self.texts(config.repositorySecrets)))
         if !policies.isEmpty { logger.info("policies: \(policies.map { "\($0.name) (\($0.enforcement.rawValue))" }.joined(separator: ", "))") }
+        let customizations = config.resourceCustomizations
+        do {
+            let checks = try LuaHealthChecks(inline: customizations.health, directories: customizations.directories)
+            healthChecks = checks.isEmpty ? nil : checks
+        } catch {
+            throw HubError(.invalid, "resourceCustomizations: \(error)")
+        }
+        if let healthChecks { logger.info("Lua health checks: \(healthChecks.exact.count) kinds, \(healthChecks.wildcards.count) wildcard patterns") }
         clusterStore = stores.clusters
         store = stores.applications
         authStore = stores.auth

@@ -99,6 +99,8 @@ public struct AppSyncer: Sendable {
     public var pollInterval: Double
     /// Seconds since 1970 (wave timeouts are measured with it); tests may pass their own.
     public var clock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Health checks of the hub's configuration (Lua), asked before the built-in rules.
+    public var healthChecks: (any HealthCheck)?
     /// Objects the caller takes itself (the hub's own kinds on its control plane): left out of the sync and
     /// returned in `ReconcileResult.diverted`.
     public var divert: (@Sendable (JSONValue) -> Bool)?
@@ -369,7 +371,7 @@ public struct AppSyncer: Sendable {
             let (steps, onFail) = SyncPlan.steps(resources: desired, hooks: hookObjects)
             // With hooks or several waves, each wave waits for the previous one to be healthy (Argo CD's gating).
             let gated = !hookObjects.isEmpty || Set(steps.map { "\($0.phase)/\($0.wave)" }).count > 1
-            let runner = HookRunner(client: client, application: name, namespace: namespace)
+            let runner = HookRunner(client: client, application: name, namespace: namespace, healthChecks: healthChecks)
             var failed = progress.failing
             var waiting: String?
             func fail(_ message: String) {
@@ -521,7 +523,7 @@ public struct AppSyncer: Sendable {
             let liveObject = applied[ref] ?? ((try? now.get()) ?? nil)
             let inSync = foreign[ref] != nil ? false : applied[ref] != nil ? actions[ref]?.0 != .failed : diffs[ref] ?? false
             if !inSync { stillOut = true }
-            let health = HealthRules.assess(liveObject)
+            let health = HealthRules.assess(liveObject, checks: healthChecks)
             let message = actions[ref]?.1 ?? foreign[ref].map { "managed by Application \($0)" } ?? ""
             result.resources.append(.init(ref: ref, inSync: inSync, health: health, action: actions[ref]?.0 ?? .none, message: message,
                                           diff: applied[ref] == nil ? texts[ref] : nil))
@@ -532,7 +534,7 @@ public struct AppSyncer: Sendable {
                 continue
             }
             stillOut = true
-            result.resources.append(.init(ref: ref, inSync: false, health: HealthRules.assess(live[ref]),
+            result.resources.append(.init(ref: ref, inSync: false, health: HealthRules.assess(live[ref], checks: healthChecks),
                                           action: actions[ref]?.0 ?? .none, message: actions[ref]?.1 ?? "not in git: pruned when prune is enabled",
                                           diff: includeDiff ? Differ.compare(desired: nil, live: live[ref], ignore: ignore).unified(label: ref.description) : nil))
         }

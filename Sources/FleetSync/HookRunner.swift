@@ -44,6 +44,8 @@ struct HookRunner {
     let client: KubeClient
     let application: String
     let namespace: String
+    /// The hub's configured health checks (Lua), asked before the built-in rules.
+    var healthChecks: (any HealthCheck)? = nil
     /// A hook's object of the previous sync (BeforeHookCreation) was deleted and is not gone yet: start the
     /// hook again later.
     struct PreviousNotGone: Error {
@@ -80,7 +82,7 @@ struct HookRunner {
     /// The live object's health (nil: not found).
     func health(_ resource: APIResource, _ ref: ObjectRef) throws -> Health? {
         guard let live = try client.get(resource, namespace: ref.namespace, name: ref.name) else { return nil }
-        return HealthRules.assess(live)
+        return HealthRules.assess(live, checks: healthChecks)
     }
 
     /// Whether a hook finished, as Argo CD decides it: a hook Pod has finished only when it terminated (phase
@@ -88,12 +90,12 @@ struct HookRunner {
     /// other kinds finish when Healthy (a Job completes) or Degraded.
     func hookHealth(_ resource: APIResource, _ ref: ObjectRef) throws -> Health? {
         guard let live = try client.get(resource, namespace: ref.namespace, name: ref.name) else { return nil }
-        guard ref.group.isEmpty && ref.kind == "Pod" else { return HealthRules.assess(live) }
+        guard ref.group.isEmpty && ref.kind == "Pod" else { return HealthRules.assess(live, checks: healthChecks) }
         switch live.value(at: ["status", "phase"])?.stringValue {
         case "Succeeded": return Health(.healthy, "Pod completed")
         case "Failed": return Health(.degraded, live.value(at: ["status", "message"])?.stringValue ?? "Pod failed")
         case let phase:
-            let health = HealthRules.assess(live)
+            let health = HealthRules.assess(live, checks: healthChecks)
             if health.status == .degraded { return health }
             return Health(.progressing, "hook Pod is \(phase ?? "Unknown"): a hook Pod finishes when it terminates (phase Succeeded)")
         }

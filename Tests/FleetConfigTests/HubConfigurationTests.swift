@@ -128,3 +128,17 @@ import Testing
         #expect(!text.contains("leaked") && !text.contains("nonsense-with-secret"), "\(text)")
     }
 }
+
+/// Argo CD's Lua health customizations: directories (relative to the configuration) and scripts by GROUP/KIND.
+@Test func resourceCustomizationsAreRead() throws {
+    let config = try HubConfiguration.load("""
+        resourceCustomizations:
+          directories: [customizations]
+          health:
+            cert-manager.io/Certificate: |
+              return {status = "Healthy"}
+        """, file: "/etc/flotilla/hub.yaml")
+    #expect(config.resourceCustomizations.directories == ["/etc/flotilla/customizations"])
+    #expect(config.resourceCustomizations.health["cert-manager.io/Certificate"]?.contains("Healthy") == true)
+    #expect(throws: (any Error).self) { try HubConfiguration.load("resourceCustomizations: {scripts: []}\n", file: "hub.yaml") }
+}

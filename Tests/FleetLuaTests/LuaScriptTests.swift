@@ -1,4 +1,6 @@
-import FleetLua
+import Foundation
+import FleetDiff
+@testable import FleetLua
 import FleetModel
 import Testing
 
@@ -81,4 +83,34 @@ func theSandboxHoldsOnlySafeLibraries(_ source: String) throws {
     let impacted = try #require(try run("obj.spec.args = {} return {{operation = 'patch', resource = obj}}", obj: original))
     #expect(LuaScript.restoringEmptyArrays(impacted, like: original)
             == .array([.object([("operation", "patch"), ("resource", .object([("spec", .object([("args", .array([])), ("env", .object([("K", "v")]))]))]))])]))
+}
+
+/// Scripts by kind as Argo CD finds them: inline ones win, then an exact directory, then `_` wildcards (fewest
+/// first); a failing script or an unknown status is Unknown with the reason, never Healthy.
+@Test func healthChecksAreFoundByKindAsArgoCDFindsThem() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-lua-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
+    func script(_ path: String, _ status: String) throws {
+        let dir = root.appendingPathComponent(path)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "return {status = '\(status)', message = '\(path)'}".write(to: dir.appendingPathComponent("health.lua"), atomically: true, encoding: .utf8)
+    }
+    try script("pkg.crossplane.io/Provider", "Healthy")
+    try script("_.crossplane.io/_", "Progressing")
+    try script("_/_", "Suspended")
+    try script("cert-manager.io/Certificate", "Degraded")
+    let checks = try LuaHealthChecks(inline: ["cert-manager.io/Certificate": "return {status = 'Healthy', message = 'inline'}",
+                                              "example.com/Broken": "error('boom')", "example.com/Odd": "return {status = 'Fine'}"],
+                                     directories: [root.path])
+    func health(_ apiVersion: String, _ kind: String) -> Health? {
+        checks.health(of: .object([("apiVersion", .string(apiVersion)), ("kind", .string(kind))]))
+    }
+    #expect(health("pkg.crossplane.io/v1", "Provider") == Health(.healthy, "pkg.crossplane.io/Provider"))
+    #expect(health("aws.upbound.crossplane.io/v1beta1", "Bucket") == Health(.progressing, "_.crossplane.io/_"))
+    #expect(health("example.org/v1", "Thing") == Health(.suspended, "_/_"))
+    #expect(health("cert-manager.io/v1", "Certificate") == Health(.healthy, "inline"))
+    #expect(health("example.com/v1", "Broken")?.status == .unknown && health("example.com/v1", "Broken")?.message.contains("boom") == true)
+    #expect(health("example.com/v1", "Odd")?.status == .unknown)
+    #expect(LuaHealthChecks.matches("_.crossplane.io", "crossplane.io") == false)
+    #expect(throws: LuaError.self) { try LuaHealthChecks(directories: [root.appendingPathComponent("missing").path]) }
 }

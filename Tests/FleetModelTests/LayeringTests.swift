@@ -11,7 +11,7 @@ private let allowed: [String: Set<String>] = [
     "FleetGenerators": ["FleetModel", "FleetConfig", "FleetTemplate"],
     "FleetHelm": ["FleetModel", "FleetConfig", "FleetTemplate", "CZlib"],
     "FleetDiff": ["FleetModel"],
-    "FleetLua": ["FleetModel", "CLuaJIT"],
+    "FleetLua": ["FleetModel", "FleetDiff", "CLuaJIT"],
     "FleetAuth": ["FleetModel", "Crypto"],
     "FleetReconcile": ["FleetModel", "Crypto"],
     "FleetGit": ["FleetModel", "CGit2"],
@@ -27,7 +27,7 @@ private let allowed: [String: Set<String>] = [
     "FleetPolicy": ["FleetModel", "FleetConfig"],
     "FleetSim": ["FleetModel", "FleetConfig", "FleetServing", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "NIOCore", "NIOSSL", "ServiceLifecycle", "Logging", "Dispatch"],
     "FleetHub": ["FleetModel", "FleetConfig", "FleetGenerators", "FleetStore", "FleetGit", "FleetKube", "FleetManifests", "FleetSync",
-                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
+                 "FleetReconcile", "FleetDiff", "FleetServing", "FleetAuth", "FleetTemplate", "FleetAPI", "FleetPostgres", "FleetDashboard", "FleetPolicy", "FleetLua", "Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HTTPTypes",
                  "NIOCore", "NIOPosix", "NIOSSL", "NIOConcurrencyHelpers", "ServiceLifecycle", "Logging"],
     "FleetCLIKit": ["FleetModel", "FleetConfig", "FleetGit", "FleetManifests", "FleetGenerators", "ArgumentParser"],
     // The shipped `flotilla`: every library but the test kit.

@@ -1,6 +1,7 @@
 import FleetDiff
 import FleetGit
 import FleetKube
+import FleetLua
 import FleetManifests
 import FleetModel
 import FleetSim
@@ -328,6 +329,50 @@ func ignoredFieldsKeepTheirLiveValueWithRespectIgnoreDifferences(_ respect: Bool
         let live = try #require(try client.get(configMaps, namespace: "shop", name: "tuned"))
         #expect(live.value(at: ["data", "note"])?.stringValue == "two")
         #expect(live.value(at: ["data", "level"])?.stringValue == (respect ? "high" : "low"))
+    }
+    await world.stop()
+}
+
+/// A kind without a built-in health rule, assessed by a Lua health check of the hub's configuration (Argo CD's
+/// resource customizations): its wave waits until the script says Healthy, and the next wave follows then.
+@Test func aLuaHealthCheckHoldsItsWaveUntilHealthy() async throws {
+    let world = try await World()
+    try world.write("app/crd.yaml", """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: widgets.example.com, annotations: {argocd.argoproj.io/sync-wave: '-1'}}
+        spec:
+          group: example.com
+          scope: Namespaced
+          names: {kind: Widget, plural: widgets}
+          versions: [{name: v1, served: true, storage: true}]
+        """)
+    try world.write("app/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n")
+    try world.write("app/after.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: after, annotations: {argocd.argoproj.io/sync-wave: '1'}}\n")
+    let checks = try LuaHealthChecks(inline: ["example.com/Widget": """
+        if obj.status ~= nil and obj.status.phase == "Ready" then return {status = "Healthy", message = "ready"} end
+        return {status = "Progressing", message = "waiting for the widget"}
+        """])
+    try await ConcurrentRunner.blocking { () throws -> Void in
+        var syncer = world.syncer
+        syncer.healthChecks = checks
+        let app = application("widgets", path: "app", automated: "")
+        let client = KubeClient(cluster: Cluster(name: "w", server: "http://127.0.0.1:\(world.port)"))
+        let cm = try client.resource(apiVersion: "v1", kind: "ConfigMap")
+        var result = syncer.reconcile(app)
+        for _ in 0..<20 where result.operation == .running { result = syncer.reconcile(app, resume: result.progress) }
+        #expect(result.operation == .running && result.message.contains("Widget"), "\(result.message)")
+        #expect(result.resources.first { $0.ref.kind == "Widget" }?.health == Health(.progressing, "waiting for the widget"))
+        #expect(try client.get(cm, namespace: "shop", name: "after") == nil, "wave 1 waits for the widget")
+        // The widget turns Ready: the wave is done and the next one is applied.
+        let widgets = try client.resource(apiVersion: "example.com/v1", kind: "Widget")
+        #expect(try client.get(widgets, namespace: "shop", name: "w") != nil)
+        _ = try client.apply(.object([("apiVersion", "example.com/v1"), ("kind", "Widget"), ("metadata", .object([("name", "w"), ("namespace", "shop")])),
+                                      ("status", .object([("phase", "Ready")]))]), fieldManager: "operator")
+        result = syncer.reconcileToEnd(app)
+        #expect(result.operation == .succeeded, "\(result.message)")
+        #expect(try client.get(cm, namespace: "shop", name: "after") != nil)
+        #expect(result.resources.first { $0.ref.kind == "Widget" }?.health == Health(.healthy, "ready"))
     }
     await world.stop()
 }
