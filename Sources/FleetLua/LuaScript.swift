@@ -55,7 +55,8 @@ public enum LuaScript {
             throw LuaError(flotilla_lua_stop_reason(state) != 0 ? .budget : .runtime, text)
         }
         if flotilla_lua_isnil(state, -1) != 0 { return nil }
-        return try value(state, at: lua_gettop(state), depth: 0)
+        var budget = maxResultValues
+        return try value(state, at: lua_gettop(state), depth: 0, budget: &budget)
     }
 
     /// Lua code run before each script: the sandbox's `require`, and a `string.rep` that cannot allocate past the
@@ -136,8 +137,13 @@ public enum LuaScript {
 
     /// A Lua value as JSON: a table whose keys are exactly 1…n is an array, any other table an object (numeric
     /// keys as text); functions and other kinds are refused.
-    static func value(_ state: OpaquePointer, at index: Int32, depth: Int) throws -> JSONValue {
+    /// Values a result may hold: a table that holds itself twice would otherwise be read 2^depth times.
+    static let maxResultValues = 1_000_000
+
+    static func value(_ state: OpaquePointer, at index: Int32, depth: Int, budget: inout Int) throws -> JSONValue {
         guard depth < maxDepth else { throw LuaError(.result, "the script's result nests deeper than \(maxDepth) levels") }
+        budget -= 1
+        guard budget >= 0 else { throw LuaError(.result, "the script's result holds more than \(maxResultValues) values") }
         switch lua_type(state, index) {
         case LUA_TNIL: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(state, index) != 0)
@@ -165,7 +171,11 @@ public enum LuaScript {
                     flotilla_lua_pop(state, 2)
                     throw LuaError(.result, "the script's result has a table key of type \(typeName(state, -1))")
                 }
-                let item = try value(state, at: lua_gettop(state), depth: depth + 1)
+                let item: JSONValue
+                do { item = try value(state, at: lua_gettop(state), depth: depth + 1, budget: &budget) } catch {
+                    flotilla_lua_pop(state, 2)
+                    throw error
+                }
                 entries.append((key, item))
                 flotilla_lua_pop(state, 1)
             }

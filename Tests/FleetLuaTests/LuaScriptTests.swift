@@ -72,6 +72,9 @@ func theSandboxHoldsOnlySafeLibraries(_ source: String) throws {
         ($0 as? LuaError)?.code == .runtime && "\($0)".contains("health.lua:2: no status")
     }
     #expect { try run("return function() end") } throws: { ($0 as? LuaError)?.code == .result }
+    // A table that holds itself is not read forever (deep, or wide and deep).
+    #expect { try run("local t = {} t.a = t return t") } throws: { ($0 as? LuaError)?.code == .result }
+    #expect { try run("local t = {} t.a = t t.b = t t.c = t return t") } throws: { ($0 as? LuaError)?.code == .result }
 }
 
 /// Lua has one table type: an empty list an action leaves comes back as a list where the object had one.
