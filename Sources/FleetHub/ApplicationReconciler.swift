@@ -86,7 +86,7 @@ public final class ApplicationReconciler: Service, @unchecked Sendable {
         await untilShutdown()
         context.logger.info("stopping: waiting up to \(Int(drainTimeout)) s for running syncs")
         let timeout = drainTimeout
-        let drained = await ConcurrentRunner.blocking { [self] in stop(timeout: timeout) }
+        let drained = await shutdownWork("drain") { [self] in stop(timeout: timeout) }
         drain.withLockedValue { $0.finished = drained }
         if !drained { context.logger.warning("some syncs were still running; they resume on the next start") }
     }

@@ -80,6 +80,6 @@ public final class EventLog: Service, Sendable {
     public func run() async throws {
         await untilShutdown()
         // Flush logs what it could not send.
-        _ = await ConcurrentRunner.blocking { [self] in flush(timeout: 5) }
+        _ = await shutdownWork("notifications") { [self] in flush(timeout: 5) }
     }
 }

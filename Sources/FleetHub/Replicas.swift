@@ -154,7 +154,7 @@ final class ReplicaController: Service, @unchecked Sendable {
         }
         // The leases are released however the loop ended. Releasing them is a database write: off the cooperative
         // pool; stop logs what it could not release.
-        await ConcurrentRunner.blocking { [self] in stop() }
+        await shutdownWork("leases") { [self] in stop() }
         if let failure { throw failure }
     }
 

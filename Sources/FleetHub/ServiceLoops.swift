@@ -1,5 +1,6 @@
 import Dispatch
 import FleetModel
+import Foundation
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
@@ -103,5 +104,68 @@ final class Gate: Sendable {
             }
             waiter?.resume(returning: false)
         }
+    }
+}
+
+/// Wall-clock time and real waits. A wait is a timer on a serial queue of its own (served by libdispatch's
+/// overcommit pool), not `Task.sleep`, whose wake-up needs a thread of the global pool: blocked work there (every
+/// blocking call of the hub, and of tests) must not stall the loops or their shutdown.
+public struct SystemClock: HubClock {
+    static let timers = DispatchQueue(label: "flotilla.clock")
+
+    public init() {}
+
+    public func now() -> Date { Date() }
+
+    public func sleep(seconds: Double) async throws {
+        let wait = TimerWait()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                guard wait.start(continuation) else { return }
+                Self.timers.asyncAfter(deadline: .now() + max(0, seconds)) { wait.finish(nil) }
+            }
+        } onCancel: {
+            wait.finish(CancellationError())
+        }
+    }
+}
+
+/// One wait of `SystemClock`: ended once, by its timer or by cancellation (even one that came before it began).
+final class TimerWait: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var ended: (any Error)??
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// Keeps the continuation; false (and resumed) when the wait already ended.
+    func start(_ continuation: CheckedContinuation<Void, any Error>) -> Bool {
+        let ended = state.withLockedValue { s -> (any Error)?? in
+            if let ended = s.ended { return .some(ended) }
+            s.continuation = continuation
+            return .none
+        }
+        guard let ended else { return true }
+        if let error = ended { continuation.resume(throwing: error) } else { continuation.resume() }
+        return false
+    }
+
+    func finish(_ error: (any Error)?) {
+        let continuation = state.withLockedValue { s -> CheckedContinuation<Void, any Error>? in
+            guard s.ended == nil else { return nil }
+            s.ended = .some(error)
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        guard let continuation else { return }
+        if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+    }
+}
+
+/// Runs the blocking work of a service's shutdown (draining reconciles, flushing notifications, releasing leases)
+/// on a serial queue of its own (overcommit), never waiting for a thread of a saturated global pool.
+func shutdownWork<T: Sendable>(_ label: String, _ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue(label: "flotilla.hub.shutdown.\(label)").async { continuation.resume(returning: body()) }
     }
 }

@@ -15,11 +15,3 @@ extension HubClock {
     public var seconds: Double { now().timeIntervalSince1970 }
 }
 
-/// Wall-clock time and real waits.
-public struct SystemClock: HubClock {
-    public init() {}
-    public func now() -> Date { Date() }
-    public func sleep(seconds: Double) async throws {
-        try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
-    }
-}
