@@ -52,7 +52,7 @@ private struct ClockedHub {
     /// Moves the clock and waits until every loop it woke has done its round and waits again.
     func advance(by seconds: Double) async {
         clock.advance(by: seconds)
-        #expect(await clock.untilSleeping(Self.loops), "the loops wait again after their round")
+        #expect(await clock.untilSleeping(Self.loops, timeout: 300), "the loops wait again after their round")
     }
 
     func write(_ name: String, _ text: String) throws {
@@ -78,7 +78,9 @@ spec:
     let world = try ClockedHub()
     defer { try? FileManager.default.removeItem(at: world.dir) }
     try await ConcurrentRunner.blocking { [hub = world.hub] in try hub.start() }
-    #expect(await world.clock.untilSleeping(ClockedHub.loops), "file watch, git poll and probes wait on the hub's clock once loaded")
+    // (On a machine whose threads are all taken, reaching the first wait can take long: the bound is generous, and
+    // the test stops here rather than count rounds against loops that have not started.)
+    try #require(await world.clock.untilSleeping(ClockedHub.loops, timeout: 300), "file watch, git poll and probes wait on the hub's clock once loaded")
 
     // Probes: one round per probe interval of the hub's clock; the third failed round makes the cluster Unreachable.
     #expect(world.hub.clusterState("a").health.consecutiveFailures == 0)
@@ -141,9 +143,9 @@ private struct RoundFailed: Error, Equatable {}
     }
     context.loaded.open()
     // (A loop that never reached the clock would leave the group running: the test stops there instead of waiting.)
-    try #require(await clock.untilSleeping(2))
+    try #require(await clock.untilSleeping(2, timeout: 300))
     clock.advance(by: 1)   // round 1: fine
-    try #require(await clock.untilSleeping(2))
+    try #require(await clock.untilSleeping(2, timeout: 300))
     clock.advance(by: 1)   // round 2: throws
     let error = await run.value
     #expect(error is RoundFailed, "\(String(describing: error))")
@@ -171,7 +173,7 @@ private struct RoundFailed: Error, Equatable {}
     let woke = RoundCounter()
     let short = Task { try await clock.sleep(seconds: 1); _ = woke.next() }
     let long = Task { try await clock.sleep(seconds: 10); _ = woke.next() }
-    #expect(await clock.untilSleeping(2))
+    #expect(await clock.untilSleeping(2, timeout: 300))
     clock.advance(by: 1)
     try await short.value
     #expect(woke.count == 1 && clock.sleeping == 1)
