@@ -122,14 +122,19 @@ spec:
 
 private struct RoundFailed: Error, Equatable {}
 
+/// A hub context on in-memory stores and `clock`, logging nothing below critical.
+private func quietContext(_ clock: ManualClock) throws -> (HubContext, Logger) {
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let stores = HubStores(clusters: InMemoryClusterStore(), applications: InMemoryApplicationStore(), auth: InMemoryAuthStore())
+    return (try HubContext(config: HubConfiguration(), stores: stores, clock: clock, logger: logger), logger)
+}
+
 /// A loop whose round throws ends its service with the error, and the group with it: the other services are
 /// stopped, and the group's run throws what the loop threw.
 @Test func aFailingLoopEndsTheGroupWithItsError() async throws {
     let clock = ManualClock()
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let stores = HubStores(clusters: InMemoryClusterStore(), applications: InMemoryApplicationStore(), auth: InMemoryAuthStore())
-    let context = try HubContext(config: HubConfiguration(), stores: stores, clock: clock, logger: logger)
+    let (context, logger) = try quietContext(clock)
     let rounds = RoundCounter()
     let failing = PeriodicService("failing", every: 1, context: context) {
         if rounds.next() == 2 { throw RoundFailed() }
@@ -155,10 +160,7 @@ private struct RoundFailed: Error, Equatable {}
 /// Loops that wait for the hub to load end at a shutdown that comes first, without a round.
 @Test func aShutdownBeforeTheLoadEndsTheLoopsWithoutARound() async throws {
     let clock = ManualClock()
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let stores = HubStores(clusters: InMemoryClusterStore(), applications: InMemoryApplicationStore(), auth: InMemoryAuthStore())
-    let context = try HubContext(config: HubConfiguration(), stores: stores, clock: clock, logger: logger)
+    let (context, logger) = try quietContext(clock)
     let rounds = RoundCounter()
     let loop = PeriodicService("never", every: 1, context: context) { _ = rounds.next() }
     let group = ServiceGroup(configuration: .init(services: [.init(service: loop)], logger: logger))
