@@ -56,7 +56,7 @@ extension BenchCommand {
                     let request = APIRequest(method: "GET", path: parts[0], query: query, headers: ["authorization": "Bearer \(token)"])
                     let n = 300
                     let cpu0 = processCPUSeconds()
-                    let (_, wall) = measure { for _ in 0..<n { _ = api.handle(request) } }
+                    let (_, wall) = measure { for _ in 0..<n { _ = api.handleBlocking(request) } }
                     say("  in process \(path.padding(toLength: 40, withPad: " ", startingAt: 0)) \(String(format: "%7.0f", wall / Double(n) * 1e6)) µs wall, \(String(format: "%7.0f", (processCPUSeconds() - cpu0) / Double(n) * 1e6)) µs CPU per request")
                 }
             }

@@ -321,7 +321,7 @@ extension BenchCommand {
                     let body = #"{"ref": "refs/heads/main", "after": "\#(commit.hex)", "repository": {"clone_url": "\#(HubBenchWorld.repoURL)"}}"#
                     let signature = "sha256=" + Bytes.hex(HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array("bench-webhook-secret".utf8))))
                     let start = Date()
-                    let answer = HubAPI(hub: world.hub).handle(APIRequest(method: "POST", path: "/api/v1/webhook/git",
+                    let answer = HubAPI(hub: world.hub).handleBlocking(APIRequest(method: "POST", path: "/api/v1/webhook/git",
                                                                           headers: ["x-hub-signature-256": signature], body: Array(body.utf8)))
                     guard answer.status == 202 else { throw CLIError("webhook refused: \(answer.body)") }
                     let names = (0..<clusters).map { "\(name)-c\($0)" }

@@ -3,6 +3,9 @@ import FleetDashboard
 import FleetModel
 import FleetServing
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
 
 /// The web dashboard (docs/dashboard.md): server-rendered pages under `/ui/`, served by the hub beside its API.
 ///
@@ -15,14 +18,6 @@ extension HubAPI {
 
     /// Whether the dashboard answers this path.
     static func isDashboard(_ r: APIRequest) -> Bool { r.path == "/" || r.path == "/ui" || r.path.hasPrefix("/ui/") }
-
-    /// Pages whose work is bounded by templates, git and clusters (the live diff, a preview): they run behind the
-    /// admission gate, as the API's previews and diffs do.
-    static func isExpensiveDashboard(_ r: APIRequest) -> Bool {
-        guard isDashboard(r) else { return false }
-        if r.method == "POST" && r.path == "/ui/preview" { return true }
-        return r.method == "GET" && r.segments.count == 3 && r.segments[0] == "ui" && r.segments[1] == "applications"
-    }
 
     /// The viewer of a page: from the `Authorization` header (a bad one is an error), else from the session
     /// cookie (a bad one is no viewer). `session` is the token the CSRF token derives from; `cookie` whether it
@@ -65,46 +60,98 @@ extension HubAPI {
         Self.page(Self.renderer.error(status: status, message: message, viewer: viewer?.viewer), status: status)
     }
 
-    func dashboard(_ r: APIRequest) -> APIResponse {
-        let parts = r.segments.map(String.init)
-        if parts.isEmpty || parts == ["ui"] { return Self.redirect("/ui/fleet") }
-        if parts.count == 3, parts[1] == "static", r.method == "GET" {
-            guard let asset = Assets.files[parts[2]] else { return errorPage(404, "no such file", viewer: nil) }
+    /// The dashboard's pages as routes of the hub's router. Every page but the login form and the assets sits
+    /// behind `DashboardSession`; a page's work runs on the runner, the live diff and the preview behind the
+    /// admission gate, as the API's previews and diffs do.
+    static func dashboardRoutes(_ api: HubAPI) -> RouteCollection<HubRequestContext> {
+        let open = RouteCollection(context: HubRequestContext.self)
+        func anyone(_ body: @escaping @Sendable (HubAPI, APIRequest, [String], PageViewer?) throws -> APIResponse) -> PageRoute {
+            PageRoute(api: api, expensive: false, page: body)
+        }
+        for path: RouterPath in ["/", "/ui"] {
+            _ = open.on(path, method: .get, responder: anyone { _, _, _, _ in redirect("/ui/fleet") })
+        }
+        _ = open.on("/ui/static/:file", method: .get, responder: anyone { api, _, parts, _ in
+            guard let asset = Assets.files[parts[2]] else { return api.errorPage(404, "no such file", viewer: nil) }
             var response = APIResponse(status: 200, contentType: asset.contentType, body: asset.body)
             response.headers = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "max-age=300")]
             return response
+        })
+        _ = open.on("/ui/login", method: .get, responder: anyone { api, r, _, _ in api.loginForm(r, problem: nil, status: 200) })
+        _ = open.on("/ui/login", method: .post, responder: anyone { api, r, _, _ in api.login(r) })
+
+        let pages = RouteCollection(context: HubRequestContext.self)
+        pages.add(middleware: DashboardSession(api: api))
+        func viewing(_ method: HTTPRequest.Method, _ path: RouterPath, expensive: Bool = false,
+                     _ body: @escaping @Sendable (HubAPI, APIRequest, [String], PageViewer) throws -> APIResponse) {
+            _ = pages.on(path, method: method, responder: PageRoute(api: api, expensive: expensive) { api, r, parts, viewer in
+                guard let viewer else { throw HubError(.unauthorized, "log in first") }
+                return try body(api, r, parts, viewer)
+            })
         }
-        if parts == ["ui", "login"] { return r.method == "POST" ? login(r) : loginForm(r, problem: nil, status: 200) }
-        let viewer: PageViewer?
-        do { viewer = try pageViewer(r) } catch let error as HubError { return errorPage(error.status, error.message, viewer: nil) } catch {
-            return errorPage(500, "internal error", viewer: nil)
+        viewing(.post, "/ui/logout") { api, r, _, viewer in api.logout(r, viewer: viewer) }
+        viewing(.get, "/ui/fleet") { api, r, _, viewer in try api.fleetPage(r, viewer: viewer) }
+        viewing(.get, "/ui/applications") { api, r, _, viewer in try api.applicationsPage(r, viewer: viewer) }
+        viewing(.get, "/ui/applications/:name", expensive: true) { api, r, parts, viewer in try api.applicationPage(parts[2], r, viewer: viewer) }
+        viewing(.post, "/ui/applications/:name/:action") { api, r, parts, viewer in
+            try api.applicationAction(parts[2], parts[3], form: Self.form(r), viewer: viewer)
         }
-        guard let viewer else {
-            if r.method == "GET" && parts != ["ui", "live"] {
-                let next = r.path + (r.query.isEmpty ? "" : "?" + r.query.sorted { $0.key < $1.key }.map { "\($0.key)=\(urlEncode($0.value))" }.joined(separator: "&"))
-                return Self.redirect("/ui/login?next=\(urlEncode(next))")
-            }
-            return errorPage(401, "log in first: your session has ended or was never started", viewer: nil)
+        viewing(.get, "/ui/preview") { api, _, _, viewer in
+            try api.hub.authorize(viewer.caller, "get", "applicationsets", "*")
+            return Self.page(Self.renderer.preview(input: "", sets: [], problem: nil, viewer: viewer.viewer))
         }
-        let form = r.method == "POST" ? QueryString.parse(String(decoding: r.body, as: UTF8.self)) : [:]
-        let response = (r.method == "POST" ? refusePost(r, form: form, viewer: viewer) : nil) ?? routed(r, parts: parts, form: form, viewer: viewer)
-        // Every post is audited, refused ones too: who, what, the outcome.
-        if r.method == "POST" {
-            hub.events.record(.audit, "\(viewer.caller.account) \(r.method) \(r.path) → \(response.status)")
-        }
-        return response
+        viewing(.post, "/ui/preview", expensive: true) { api, r, _, viewer in try api.previewPage(r, form: Self.form(r), viewer: viewer) }
+        viewing(.get, "/ui/events") { api, r, _, viewer in try api.eventsPage(r, viewer: viewer) }
+        viewing(.get, "/ui/live") { api, r, _, viewer in api.liveStream(r, viewer: viewer) }
+        let all = RouteCollection(context: HubRequestContext.self)
+        all.addRoutes(open)
+        all.addRoutes(pages)
+        return all
     }
 
-    /// The page or action `parts` names, its errors as error pages.
-    func routed(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) -> APIResponse {
-        do {
-            return try route(r, parts: parts, form: form, viewer: viewer)
-        } catch let error as HubError {
-            return errorPage(error.status, error.message, viewer: viewer)
-        } catch {
-            hub.logger.error("\(r.method) \(r.path): \(error)")
-            return errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
+    static func form(_ r: APIRequest) -> [String: String] { QueryString.parse(String(decoding: r.body, as: UTF8.self)) }
+
+    /// Who is looking at a page, or the answer instead of the page: the login form for a browser without a
+    /// session, 401 for anything else, 403 for a post from another origin or without its CSRF token (audited).
+    func session(_ r: APIRequest) -> (PageViewer?, APIResponse?) {
+        let viewer: PageViewer?
+        do { viewer = try pageViewer(r) } catch let error as HubError { return (nil, errorPage(error.status, error.message, viewer: nil)) } catch {
+            return (nil, errorPage(500, "internal error", viewer: nil))
         }
+        guard let viewer else { return (nil, Self.loginFirst(r)) }
+        if r.method == "POST", let refused = refusePost(r, form: Self.form(r), viewer: viewer) {
+            audit(r, caller: viewer.caller, status: refused.status)
+            return (viewer, refused)
+        }
+        return (viewer, nil)
+    }
+
+    /// A browser without a session is sent to the login form (and back after it); anything else gets 401.
+    static func loginFirst(_ r: APIRequest) -> APIResponse {
+        if r.method == "GET" && r.path != "/ui/live" {
+            let next = r.path + (r.query.isEmpty ? "" : "?" + r.query.sorted { $0.key < $1.key }.map { "\($0.key)=\(urlEncode($0.value))" }.joined(separator: "&"))
+            return redirect("/ui/login?next=\(urlEncode(next))")
+        }
+        return page(renderer.error(status: 401, message: "log in first: your session has ended or was never started", viewer: nil), status: 401)
+    }
+
+    /// A dashboard path no page has.
+    func dashboardNotFound(_ r: APIRequest) -> APIResponse {
+        if r.segments.isEmpty || r.segments == ["ui"] { return Self.redirect("/ui/fleet") }
+        // try? is right here: a bad session is no viewer: the browser is asked to log in.
+        guard let viewer = (try? pageViewer(r)) ?? nil else { return Self.loginFirst(r) }
+        return errorPage(404, "no page at \(r.path)", viewer: viewer)
+    }
+
+    /// Ends a session: the session's own token is revoked here, on every replica — a copied cookie is worth
+    /// nothing after logout.
+    func logout(_ r: APIRequest, viewer: PageViewer) -> APIResponse {
+        if viewer.cookie {
+            do { _ = try hub.authStore.revoke(id: viewer.caller.tokenID) } catch {
+                hub.logger.error("logout: cannot revoke the session token", metadata: ["account": "\(viewer.caller.account)", "error": "\(error)"])
+            }
+        }
+        return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies(r)))])
     }
 
     /// A post from another origin, or from a cookie session without its CSRF token, is refused.
@@ -124,38 +171,6 @@ extension HubAPI {
         guard let host = r.headers["host"]?.lowercased() else { return "this form was posted with an Origin (\(origin)) but no Host to check it against: refused" }
         let originHost = URLComponents(string: origin).flatMap { c in c.host.map { $0.lowercased() + (c.port.map { ":\($0)" } ?? "") } }
         return originHost == host ? nil : "this form was posted from another site (\(origin)): refused"
-    }
-
-    func route(_ r: APIRequest, parts: [String], form: [String: String], viewer: PageViewer) throws -> APIResponse {
-        switch (r.method, parts.count > 1 ? parts[1] : "") {
-        case ("POST", "logout") where parts.count == 2:
-            // The session's own token ends here, on every replica: a copied cookie is worth nothing after logout.
-            if viewer.cookie {
-                do { _ = try hub.authStore.revoke(id: viewer.caller.tokenID) } catch {
-                    hub.logger.error("logout: cannot revoke the session token", metadata: ["account": "\(viewer.caller.account)", "error": "\(error)"])
-                }
-            }
-            return Self.redirect("/ui/login", headers: [("Set-Cookie", Session.clearCookie(secure: secureCookies(r)))])
-        case ("GET", "fleet") where parts.count == 2:
-            return try fleetPage(r, viewer: viewer)
-        case ("GET", "applications") where parts.count == 2:
-            return try applicationsPage(r, viewer: viewer)
-        case ("GET", "applications") where parts.count == 3:
-            return try applicationPage(parts[2], r, viewer: viewer)
-        case ("POST", "applications") where parts.count == 4:
-            return try applicationAction(parts[2], parts[3], form: form, viewer: viewer)
-        case ("GET", "preview") where parts.count == 2:
-            try hub.authorize(viewer.caller, "get", "applicationsets", "*")
-            return Self.page(Self.renderer.preview(input: "", sets: [], problem: nil, viewer: viewer.viewer))
-        case ("POST", "preview") where parts.count == 2:
-            return try previewPage(r, form: form, viewer: viewer)
-        case ("GET", "events") where parts.count == 2:
-            return try eventsPage(r, viewer: viewer)
-        case ("GET", "live") where parts.count == 2:
-            return liveStream(r, viewer: viewer)
-        default:
-            return errorPage(404, "no page at \(r.path)", viewer: viewer)
-        }
     }
 
     // MARK: Login
@@ -385,5 +400,56 @@ extension HubAPI {
         let events = try hub.store.events(cluster: value("cluster"), application: value("application"), after: 0, limit: type == nil ? 300 : 2000)
         let shown = Array(events.filter { type == nil || $0.type == type || $0.kind == .clusterStateChanged || $0.kind == .failedOver || $0.kind == .failedBack }.suffix(1000))
         return Self.page(Self.renderer.events(shown, type: type, cluster: value("cluster") ?? "", application: value("application") ?? "", viewer: viewer.viewer))
+    }
+}
+
+/// Resolves a page's viewer before the page: no session, a foreign post or a missing CSRF token is answered
+/// here; every post is audited with its outcome, refused ones too.
+struct DashboardSession: RouterMiddleware {
+    typealias Context = HubRequestContext
+    let api: HubAPI
+
+    func handle(_ request: Request, context: HubRequestContext, next: (Request, HubRequestContext) async throws -> Response) async throws -> Response {
+        let r = context.request
+        let (viewer, answer): (HubAPI.PageViewer?, APIResponse?)
+        do { (viewer, answer) = try await context.runner.run { [api] in api.session(r) } } catch {
+            return HubAPI.response(api.errorPage(503, "the hub is stopping", viewer: nil))
+        }
+        if let answer { return HubAPI.response(answer) }
+        var context = context
+        context.viewer = viewer
+        let response = try await next(request, context)
+        if r.method == "POST", let caller = viewer?.caller {
+            let status = Int(response.status.code)
+            do { try await context.runner.run { [api] in api.audit(r, caller: caller, status: status) } } catch {
+                api.hub.logger.error("cannot audit \(r.method) \(r.path): \(error)")
+            }
+        }
+        return response
+    }
+}
+
+/// A dashboard page: on the runner (behind the admission gate when it is expensive), its errors as error pages.
+struct PageRoute: HTTPResponder {
+    typealias Context = HubRequestContext
+    let api: HubAPI
+    let expensive: Bool
+    let page: @Sendable (HubAPI, APIRequest, [String], HubAPI.PageViewer?) throws -> APIResponse
+
+    func respond(to request: Request, context: HubRequestContext) async throws -> Response {
+        let viewer = context.viewer
+        let work: @Sendable (APIRequest) -> APIResponse = { [api, page] r in
+            do { return try page(api, r, r.segments.map(String.init), viewer) } catch let error as HubError {
+                return api.errorPage(error.status, error.message, viewer: viewer)
+            } catch {
+                api.hub.logger.error("\(r.method) \(r.path): \(error)")
+                return api.errorPage(500, "internal error: the hub's log has the details", viewer: viewer)
+            }
+        }
+        let r = context.request
+        if expensive { return HubAPI.response(await context.runner.admit(r, work)) }
+        do { return HubAPI.response(try await context.runner.run { work(r) }) } catch {
+            return HubAPI.response(api.errorPage(503, "the hub is stopping", viewer: viewer))
+        }
     }
 }

@@ -8,6 +8,7 @@ import FleetReconcile
 import FleetStore
 import FleetSync
 import Foundation
+import Hummingbird
 
 /// One HTTP request as the API sees it.
 public typealias APIRequest = ServerRequest
@@ -98,65 +99,18 @@ public struct HubAPI: Sendable {
     public let hub: Hub
     /// Largest accepted request body.
     public static let maxBody = 8 << 20
+    /// The hub's router (API and dashboard), as the server and in-process callers drive it.
+    let responder: RouterResponder<HubRequestContext>
 
-    public init(hub: Hub) { self.hub = hub }
-
-    public func handle(_ request: APIRequest) -> APIResponse {
-        if request.body.count > Self.maxBody { return .error(413, "request body exceeds \(Self.maxBody >> 20) MiB") }
-        if Self.isDashboard(request) { return dashboard(request) }
-        var caller: Caller?
-        var response = respond(request, caller: &caller)
-        // Compact JSON, as Kubernetes answers; `?pretty=true` indents it for people.
-        // try? is right here: pretty-printing only; the compact body is sent otherwise.
-        if request.query["pretty"] == "true", response.contentType == "application/json", let value = try? JSONParser.parse(response.body) {
-            response.body = value.serialized(pretty: true) + "\n"
-        }
-        // Every call that could change something is audited: who, what, when (the event's time), the outcome.
-        if request.method != "GET" && !Self.isPublic(request) {
-            let who = caller?.account ?? "anonymous"
-            hub.events.record(.audit, "\(who) \(request.method) \(request.path) → \(response.status)")
-        }
-        return response
+    public init(hub: Hub) {
+        self.hub = hub
+        responder = Self.makeRouter(HubAPI(handlersOf: hub)).buildResponder()
     }
 
-    /// Routes whose work is bounded only by their input (templates, git, clusters): they run behind the
-    /// admission gate, with a deadline, and stop when the client leaves.
-    public static func isExpensive(_ r: APIRequest) -> Bool { HubRoutes.find(r)?.0.expensive ?? isExpensiveDashboard(r) }
-
-    /// Routes that answer without a token: liveness, readiness, and the git webhook (its own signature).
-    static func isPublic(_ r: APIRequest) -> Bool {
-        guard let (route, _) = HubRoutes.find(r), case .open = route.access else { return false }
-        return true
-    }
-
-    func respond(_ request: APIRequest, caller: inout Caller?) -> APIResponse {
-        do {
-            let found = HubRoutes.find(request)
-            if let (route, _) = found, case .open = route.access {} else {
-                let who = try hub.authenticate(request.headers["authorization"], from: request.remoteAddress)
-                caller = who
-                if let (route, values) = found { try authorize(route.access, values: values, caller: who) }
-            }
-            guard let (route, values) = found else {
-                return HubRoutes.knowsPath(request) ? .error(405, "\(request.method) is not allowed on \(request.path)")
-                    : .error(404, "no route for \(request.method) \(request.path)")
-            }
-            return try route.handle(self, RouteCall(request: request, values: values, caller: caller))
-        } catch let error as HubError {
-            return .error(error.status, error.message)
-        } catch let error as InputError {
-            return .json(APIErrorBody(error: "\(error)", code: 422, reason: HubError.Code.invalid.rawValue,
-                                      problems: error.problems.map { .init(field: $0.field, message: $0.message) }), status: 422)
-        } catch let error as GenerationError {
-            switch error.code {
-            case .cancelled: return .error(503, "\(error) (limits.renderTimeout)")
-            default: return .error(422, "\(error)")
-            }
-        } catch {
-            // The detail (SQL, paths) goes to the hub's log, never to the caller.
-            hub.logger.error("\(request.method) \(request.path): \(error)")
-            return .error(500, "internal error: the hub's log has the details")
-        }
+    /// The API the routes' handlers hold: the same hub, no router of its own.
+    private init(handlersOf hub: Hub) {
+        self.hub = hub
+        responder = Router(context: HubRequestContext.self).buildResponder()
     }
 
     /// RBAC of a route, before its handler runs.

@@ -50,7 +50,8 @@ struct RouteCall {
     var name: String { values[0] }
 }
 
-/// The API's one route table: routing, RBAC, the public and expensive routes and 405 answers all read it.
+/// The API's one route table: the hub's router (`HubAPI.makeRouter`) registers each route with its `AuthorizeRoute`
+/// middleware, its handler and the admission gate when it is expensive; 405 answers read it too.
 enum HubRoutes {
     static let all: [Route] = [
         Route(method: "GET", pattern: "healthz", access: .open) { _, _ in APIResponse(status: 200, contentType: "text/plain", body: "ok\n") },
@@ -197,17 +198,8 @@ enum HubRoutes {
         },
     ]
 
-    /// Route patterns split once: routing compares segments, without splitting strings on every request.
+    /// Route patterns split once: the router's paths and the 405 check are made from them.
     static let segments: [[Substring]] = all.map { $0.pattern.description.split(separator: "/") }
-
-    /// The route `request` calls, with the values of its `*` segments; nil when no route has its method and path.
-    static func find(_ request: APIRequest) -> (Route, [String])? {
-        let parts = request.segments
-        for (index, route) in all.enumerated() where route.method == request.method {
-            if let values = match(parts, segments[index], prefix: route.prefix) { return (route, values) }
-        }
-        return nil
-    }
 
     /// Whether some route has this path with another method (405, not 404).
     static func knowsPath(_ request: APIRequest) -> Bool {

@@ -49,53 +49,22 @@ public struct HubServer: Sendable {
         let logger = self.logger
         let limits = api.hub.config.limits
         let pools = RequestPools(renders: limits.concurrentRenders, queue: limits.renderQueue)
-        let responder = CallbackResponder<HubRequestContext> { request, context in
+        let router = api.responder
+        let responder = CallbackResponder<ConnectionContext> { request, context in
             // Liveness and readiness answer at once, whatever the handlers are doing.
             if request.method == .get, request.uri.path == "/healthz" || request.uri.path == "/readyz" {
                 let ok = request.uri.path == "/healthz" || api.hub.isReady
                 return Response(status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain"],
                                 body: .init(byteBuffer: ByteBuffer(string: ok ? "ok\n" : "loading\n")))
             }
-            var req = request
-            let body: ByteBuffer
-            do { body = try await req.collectBody(upTo: HubAPI.maxBody) } catch {
-                return Response(status: .contentTooLarge, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: "{\"error\": \"request body exceeds \(HubAPI.maxBody >> 20) MiB\", \"code\": 413}\n")))
-            }
-            var headers: [String: String] = [:]
-            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
-            // HTTP/1's Host header arrives as the request's authority, not as a field: the dashboard compares it
-            // with a post's Origin.
-            if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
-            var incoming = APIRequest(method: request.method.rawValue, path: request.uri.path, query: QueryString.parse(request.uri.query),
-                                      headers: headers, body: Array(body.readableBytesView), remoteAddress: context.remoteAddress?.ipAddress)
             let channel = context.channel
-            incoming.isCancelled = { HubServer.peerClosed(channel) }
-            let apiRequest = incoming
-            let answer: APIResponse
-            if HubAPI.isExpensive(apiRequest) {
-                answer = await pools.render(apiRequest) { api.handle($0) }
-            } else {
-                // try? is right here: the pool refuses work only when the hub stops: 503.
-                answer = (try? await pools.api.runIfActive { api.handle(apiRequest) }) ?? APIResponse.error(503, "the hub is stopping")
+            let source = HubRequestSource(logger: logger, remoteAddress: context.remoteAddress?.ipAddress,
+                                          isCancelled: { HubServer.peerClosed(channel) }, runner: pools)
+            let response = try await router.respond(to: request, context: HubRequestContext(source: source))
+            if response.status.code >= 500 { logger.error("\(request.method) \(request.uri.path): \(response.status.code)") } else {
+                logger.debug("\(request.method) \(request.uri.path): \(response.status.code)")
             }
-            if answer.status >= 500 { logger.error("\(apiRequest.method) \(apiRequest.path): \(answer.status)") } else {
-                logger.debug("\(apiRequest.method) \(apiRequest.path): \(answer.status)")
-            }
-            var responseHeaders: HTTPFields = [.contentType: answer.contentType]
-            if let retry = answer.retryAfter { responseHeaders[.retryAfter] = String(retry) }
-            for (name, value) in answer.headers {
-                if let field = HTTPField.Name(name) { responseHeaders.append(HTTPField(name: field, value: value)) }
-            }
-            if let stream = answer.stream {
-                // Server-sent events: each one written (and flushed) as it comes, until the stream ends or the client leaves.
-                return Response(status: .init(code: answer.status), headers: responseHeaders, body: ResponseBody { writer in
-                    for await chunk in stream { try await writer.write(ByteBuffer(string: chunk)) }
-                    try await writer.finish(nil)
-                })
-            }
-            return Response(status: .init(code: answer.status), headers: responseHeaders,
-                            body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            return response
         }
         // A connection that sends nothing (or never finishes its headers) for 30 s is closed.
         let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
@@ -212,9 +181,9 @@ struct HubLoader: Service {
     }
 }
 
-/// The request context of the hub's server: Hummingbird's basic one, plus the client's address (for the
-/// failed-authentication limit).
-struct HubRequestContext: RequestContext, RemoteAddressRequestContext {
+/// The request context of the hub's server connections: Hummingbird's basic one, plus the client's address
+/// (for the failed-authentication limit) and its connection. The router's own context is built from it.
+struct ConnectionContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
     /// The client's connection: once it closes, work for its request stops.
@@ -240,7 +209,7 @@ struct ShutdownWatcher: Service {
 /// own (they block briefly on SQLite), and the expensive ones (previews, diffs, ApplicationSet writes: templates,
 /// git, clusters) on a small pool behind an admission gate, so no account can take every thread: beyond the
 /// running renders plus a bounded queue, the API answers 503 with Retry-After.
-final class RequestPools: Sendable {
+final class RequestPools: RouteRunner {
     let api: NIOThreadPool
     private let renders: NIOThreadPool
     private let capacity: Int
@@ -265,7 +234,13 @@ final class RequestPools: Sendable {
         renders.shutdownGracefully { _ in }
     }
 
-    func render(_ request: APIRequest, _ body: @escaping @Sendable (APIRequest) -> APIResponse) async -> APIResponse {
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do { return try await api.runIfActive(body) } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw HubError(.unavailable, "the hub is stopping")
+        }
+    }
+
+    func admit(_ request: APIRequest, _ body: @escaping @Sendable (APIRequest) -> APIResponse) async -> APIResponse {
         let entered = admitted.withLockedValue { count -> Bool in
             guard count < capacity else { return false }
             count += 1

@@ -217,6 +217,6 @@ private func login(_ fixture: InProcessHub, token: String) async throws -> Strin
     // A page closed (its stream ended) frees a place.
     for task in open.compactMap(\.stream).prefix(1).map({ stream in Task { for await _ in stream { break } } }) { _ = await task.value }
     open.removeAll()
-    try await eventually("a place freed") { try fixture.api.handle(APIRequest(method: "GET", path: "/ui/live", query: ["clusters": "1"],
+    try await eventuallyAsync("a place freed") { await fixture.api.handle(APIRequest(method: "GET", path: "/ui/live", query: ["clusters": "1"],
         headers: ["authorization": "Bearer \(fixture.hub.bootstrapToken ?? "")"], body: [])).status == 200 }
 }

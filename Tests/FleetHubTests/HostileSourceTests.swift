@@ -105,8 +105,8 @@ import Testing
     #expect(first.status == 200 && first.body.contains("env-one") && !first.body.contains("env-two"), "\(first.body.prefix(300))")
     _ = try other.commit(files: ["envs/one/cm.yaml": Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n".utf8),
                                  "envs/two/cm.yaml": Data("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n".utf8)], message: "two")
-    try await eventually("the preview sees the new commit", timeout: 30) {
-        let answer = try fixture.api.handle(APIRequest(method: "POST", path: "/api/v1/applicationsets/preview", query: [:],
+    try await eventuallyAsync("the preview sees the new commit", timeout: 30) {
+        let answer = await fixture.api.handle(APIRequest(method: "POST", path: "/api/v1/applicationsets/preview", query: [:],
                                                        headers: ["authorization": "Bearer \(fixture.hub.bootstrapToken ?? "")"], body: Array(preview.utf8)))
         return answer.status == 200 && answer.body.contains("env-two")
     }

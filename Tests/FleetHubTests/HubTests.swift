@@ -57,7 +57,7 @@ final class InProcessHub: @unchecked Sendable {
         if authorize, headers["authorization"] == nil, let token = hub.bootstrapToken { headers["authorization"] = "Bearer \(token)" }
         let request = APIRequest(method: method, path: parts[0], query: SimServer.parseQuery(parts.count > 1 ? parts[1] : nil), headers: headers,
                                  body: Array(body.utf8))
-        return try await ConcurrentRunner.blocking { [api] in api.handle(request) }
+        return await api.handle(request)
     }
 
     func stop() async {

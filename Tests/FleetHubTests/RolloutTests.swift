@@ -96,8 +96,8 @@ private func web(_ image: String) -> [String: String] {
         try apps.allSatisfy { try at($0).revision == fixed && at($0).health == "Healthy" && at($0).sync == "Synced" }
     }
     // Complete once each step's health was assessed after its sync.
-    try await eventually("the rollout Complete") {
-        let complete = try JSONParser.parse(try fixture.api.handle(APIRequest(method: "GET", path: "/api/v1/applicationsets/web/rollout", query: [:],
+    try await eventuallyAsync("the rollout Complete") {
+        let complete = try JSONParser.parse(await fixture.api.handle(APIRequest(method: "GET", path: "/api/v1/applicationsets/web/rollout", query: [:],
                                                                              headers: ["authorization": "Bearer \(hub.bootstrapToken ?? "")"], body: [])).body)
         return complete["phase"] == "Complete"
     }
