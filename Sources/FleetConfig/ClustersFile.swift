@@ -148,8 +148,9 @@ public enum ClustersFile {
                 case "insecure", "insecureSkipTLSVerify": creds.insecureSkipTLSVerify = reader.bool(value, field: path) ?? false
                 case "serverName": creds.tlsServerName = reader.string(value, field: path)
                 case "proxyUrl": creds.proxyURL = reader.string(value, field: path)
+                case "exec": creds.exec = reader.execConfig(value, field: path)
                 default:
-                    reader.report(path, "unknown auth field '\(key)' (expected token, tokenFile, username, password, caData, caFile, certData, certFile, keyData, keyFile, insecure, serverName, proxyUrl)", at: keyNode)
+                    reader.report(path, "unknown auth field '\(key)' (expected token, tokenFile, username, password, caData, caFile, certData, certFile, keyData, keyFile, insecure, serverName, proxyUrl, exec)", at: keyNode)
                 }
             }
             for (a, b) in [("token", "tokenFile"), ("caData", "caFile"), ("certData", "certFile"), ("keyData", "keyFile")]
@@ -258,8 +259,13 @@ public enum ClustersFile {
             creds.username = object["username"] as? String
             creds.password = object["password"] as? String
             creds.proxyURL = (object["proxyUrl"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            for unsupported in ["awsAuthConfig", "execProviderConfig"] where object[unsupported] != nil {
-                reader.report("\(field).\(unsupported)", "\(unsupported) is not supported: the hub cannot run credential plugins; use a bearer token or a client certificate", at: node)
+            if object["awsAuthConfig"] != nil {
+                reader.report("\(field).awsAuthConfig", "awsAuthConfig (EKS) is not supported yet: register the cluster with an execProviderConfig that runs `aws eks get-token --cluster-name NAME --output json` (the aws command listed in the hub's execPlugins.allowed), or with a bearer token", at: node)
+            }
+            if let exec = object["execProviderConfig"] {
+                let (config, problems) = ArgoExecProvider.read(exec, field: "\(field).execProviderConfig")
+                for problem in problems { reader.report(problem.field, problem.message, at: node) }
+                creds.exec = config
             }
             if let tls = object["tlsClientConfig"] as? [String: Any] {
                 creds.insecureSkipTLSVerify = tls["insecure"] as? Bool ?? false

@@ -44,6 +44,9 @@ public struct HubConfiguration: Sendable, Equatable {
     public var repositorySecrets: [String] = []
     /// Argo CD's Lua resource customizations the hub assesses health with (`resourceCustomizations:`).
     public var resourceCustomizations = ResourceCustomizations()
+    /// The credential plugins (client-go `exec`) the hub may run for clusters (`execPlugins:`): absolute
+    /// paths; none by default.
+    public var execPlugins = ExecPluginPolicy.none
     /// Seconds between polls of each repository. Default 60.
     public var gitPollInterval: Double = 60
     /// Secret for webhook signatures (GitHub HMAC-SHA256, GitLab token). Nil disables the webhook.
@@ -265,6 +268,8 @@ public struct HubConfiguration: Sendable, Equatable {
         if parts.count != 2 || parts[0].isEmpty || Int(parts[1]).map({ !(0...65535).contains($0) }) ?? true {
             problems.append(.init(field: "listen", message: "'\(listen)' must be HOST:PORT, e.g. 127.0.0.1:8080"))
         }
+        problems += execPlugins.problems(field: "execPlugins")
+        if execPlugins.timeout <= 0 { problems.append(.init(field: "execPlugins.timeout", message: "must be positive")) }
         if concurrency < 1 { problems.append(.init(field: "reconcile.concurrency", message: "must be at least 1 (got \(concurrency))")) }
         if perCluster < 1 { problems.append(.init(field: "reconcile.perCluster", message: "must be at least 1 (got \(perCluster))")) }
         if perCluster > concurrency { problems.append(.init(field: "reconcile.perCluster", message: "must not exceed reconcile.concurrency (\(perCluster) > \(concurrency))")) }
@@ -462,6 +467,7 @@ extension HubConfiguration {
         ("repositories", { c, v, r in c.repositories = repositories(v, r) }),
         ("repositorySecrets", { c, v, r in c.repositorySecrets = r.paths(v, "repositorySecrets") }),
         ("resourceCustomizations", { c, v, r in r.fields(v, "resourceCustomizations", into: &c.resourceCustomizations, resourceCustomizationFields(r)) }),
+        ("execPlugins", { c, v, r in r.fields(v, "execPlugins", into: &c.execPlugins, execPluginFields(r)) }),
         ("git", { c, v, r in r.fields(v, "git", into: &c, gitFields(r)) }),
         ("reconcile", { c, v, r in r.fields(v, "reconcile", into: &c, reconcileFields(r)) }),
         ("failover", { c, v, r in r.fields(v, "failover", into: &c.failover, failoverFields(r)) }),
@@ -525,6 +531,13 @@ extension HubConfiguration {
         [
             ("directories", { c, v, f in c.directories = r.paths(v, f) }),
             ("health", { c, v, f in c.health = r.reader.stringMap(v, field: f) }),
+        ]
+    }
+
+    static func execPluginFields(_ r: ConfigValues) -> [Loader<ExecPluginPolicy>] {
+        [
+            ("allowed", { c, v, f in c.allowed = r.strings(v, f) }),
+            ("timeout", { c, v, f in c.timeout = r.duration(v, f) ?? c.timeout }),
         ]
     }
 

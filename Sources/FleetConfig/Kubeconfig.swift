@@ -95,8 +95,9 @@ public enum Kubeconfig {
                 case "client-key": creds.keyData = readFile(value, field)
                 case "username": creds.username = reader.string(value, field: field)
                 case "password": creds.password = reader.string(value, field: field)
-                case "exec", "auth-provider":
-                    reader.report(field, "user '\(userName)' authenticates through '\(key)', a credential plugin the hub cannot run; use a service-account token or a client certificate", at: value)
+                case "exec": creds.exec = reader.execConfig(value, field: field)
+                case "auth-provider":
+                    reader.report(field, "user '\(userName)' authenticates through 'auth-provider', which kubectl removed in 1.26; use its exec credential plugin (kubelogin, gke-gcloud-auth-plugin), a service-account token or a client certificate", at: value)
                 default: break
                 }
             }

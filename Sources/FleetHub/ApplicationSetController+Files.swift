@@ -29,6 +29,7 @@ extension ApplicationSetController {
         let text = String(decoding: data, as: UTF8.self)
         lock.withLock { fileTexts[file] = text }
         let entries = try ClustersFile.parse(text, file: file)
+        try context.checkExecPlugins(entries)
         let changes = try context.clusterStore.update { registry in
             for entry in entries { registry.upsert(entry.cluster) }
         }

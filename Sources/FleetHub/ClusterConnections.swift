@@ -44,7 +44,7 @@ final class ClusterConnections: @unchecked Sendable {
     func client(for name: String) throws -> KubeClient {
         if let hit = lock.withLock({ clients[name] }) { return hit.1 }
         guard let cluster = try context.clusterStore.cluster(named: name) else { throw HubError(.notFound, "cluster '\(name)' is not registered") }
-        let client = KubeClient(cluster: cluster, timeout: 30)
+        let client = KubeClient(cluster: cluster, timeout: 30, execPlugins: context.config.execPlugins)
         if context.shard.replicated {
             client.mayWrite = { [shard = context.shard, metrics = context.metrics] in
                 if shard.mayWrite(cluster: name) { return true }
@@ -68,7 +68,7 @@ final class ClusterConnections: @unchecked Sendable {
     func probeClient(_ cluster: Cluster) -> KubeClient {
         lock.withLock {
             if let hit = probeClients[cluster.name], hit.0 == cluster { return hit.1 }
-            let client = KubeClient(cluster: cluster, timeout: context.config.failover.probeTimeout)
+            let client = KubeClient(cluster: cluster, timeout: context.config.failover.probeTimeout, execPlugins: context.config.execPlugins)
             probeClients[cluster.name] = (cluster, client)
             return client
         }

@@ -165,6 +165,7 @@ extension HubAPI {
         }
         // Credentials only by value: `tokenFile: /any/path` would make the hub read its own files for the caller.
         let entries = try ClustersFile.parse(body, file: "request body", files: NoFiles())
+        try hub.context.checkExecPlugins(entries)
         if let name, entries.map(\.cluster.name) != [name] {
             throw HubError(.badRequest, "the body must describe exactly the cluster '\(name)' (got \(entries.map(\.cluster.name)))")
         }

@@ -381,3 +381,18 @@ final class Box<Value: Sendable>: @unchecked Sendable {
     func set(_ new: Value) { lock.withLock { value = new } }
     func get() -> Value { lock.withLock { value } }
 }
+
+extension HubContext {
+    /// A cluster whose credential plugin the hub's operator did not allow (`execPlugins.allowed`) is refused,
+    /// naming the command: a cluster Secret or an API body cannot make the hub run a program of its choosing.
+    func checkExecPlugins(_ entries: [ClusterEntry]) throws {
+        let problems = entries.compactMap { entry -> FieldProblem? in
+            guard let exec = entry.cluster.credentials.exec else { return nil }
+            do { _ = try config.execPlugins.resolve(exec.command) } catch {
+                return FieldProblem(field: "\(entry.cluster.name).exec.command", message: "\(error)", location: entry.location)
+            }
+            return nil
+        }
+        if !problems.isEmpty { throw InputError(problems) }
+    }
+}

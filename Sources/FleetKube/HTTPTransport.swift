@@ -11,7 +11,7 @@ public struct HTTPResponse: Sendable {
 
 /// A transport failure before any HTTP status: connection refused, timeout, TLS.
 struct TransportError: Error {
-    enum Kind { case timeout, tls, unreachable, other }
+    enum Kind { case timeout, tls, unreachable, credentials, other }
     let kind: Kind
     let message: String
 }
@@ -43,8 +43,16 @@ public final class HTTPTransport: @unchecked Sendable {
     /// hold their workers until the timeout. The transport is not usable afterwards.
     public func abortAll() { aborted.set() }
 
-    public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5, maxBodyBytes: Int = Int.max) {
+    /// The cluster's credential plugin, when its credentials name one.
+    let exec: ExecCredentialSource?
+
+    public init(server: String, credentials: ClusterCredentials, timeout: Double = 30, connectTimeout: Double = 5, maxBodyBytes: Int = Int.max,
+                cluster: String = "", execPlugins: ExecPluginPolicy = .none) {
         self.maxBodyBytes = maxBodyBytes
+        exec = credentials.exec.map {
+            ExecCredentialSource.shared(config: $0, policy: execPlugins, cluster: cluster, server: server, caData: credentials.caData,
+                                        tlsServerName: credentials.tlsServerName, insecure: credentials.insecureSkipTLSVerify)
+        }
         _ = curlReady
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.credentials = credentials
@@ -130,9 +138,25 @@ public final class HTTPTransport: @unchecked Sendable {
         init(aborted: AbortFlag, limit: Int) { self.aborted = aborted; self.limit = limit }
     }
 
-    /// Performs one request. `path` starts with `/` and may carry a query.
+    /// Performs one request. `path` starts with `/` and may carry a query. With a credential plugin: its
+    /// credential is sent, and a 401 answer to it runs the plugin once more and sends the request again.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
                         accept: String = "application/json", headers extra: [String: String] = [:]) throws -> HTTPResponse {
+        guard let exec else { return try perform(method, path, body: body, contentType: contentType, accept: accept, headers: extra, credential: nil) }
+        func credential() throws -> ExecCredential {
+            do { return try exec.current() } catch {
+                throw TransportError(kind: .credentials, message: "cannot get credentials for the cluster: \(error)")
+            }
+        }
+        let sent = try credential()
+        let first = try perform(method, path, body: body, contentType: contentType, accept: accept, headers: extra, credential: sent)
+        guard first.status == 401 else { return first }
+        exec.refused(sent)
+        return try perform(method, path, body: body, contentType: contentType, accept: accept, headers: extra, credential: try credential())
+    }
+
+    private func perform(_ method: String, _ path: String, body: [UInt8]?, contentType: String?, accept: String, headers extra: [String: String],
+                         credential: ExecCredential?) throws -> HTTPResponse {
         let cpuStart = HTTPTransport.threadCPUNanoseconds()
         defer { HTTPTransport.exchangeCPU.add(HTTPTransport.threadCPUNanoseconds() &- cpuStart) }
         let h = checkout()
@@ -145,7 +169,15 @@ public final class HTTPTransport: @unchecked Sendable {
         var headers: UnsafeMutablePointer<curl_slist>?
         headers = curl_slist_append(headers, "Accept: \(accept)")
         if let contentType { headers = curl_slist_append(headers, "Content-Type: \(contentType)") }
-        if let token = credentials.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        if let token = credential?.token ?? credentials.bearerToken { headers = curl_slist_append(headers, "Authorization: Bearer \(token)") }
+        // A plugin's client certificate is set per request: it changes when the plugin runs again (libcurl
+        // reuses a connection only for the same TLS client settings).
+        if let credential, var cert = credential.clientCertificateData, var key = credential.clientKeyData {
+            cert.withUnsafeMutableBytes { _ = fl_curl_setopt_blob(h, CURLOPT_SSLCERT_BLOB, $0.baseAddress, $0.count) }
+            fl_curl_setopt_string(h, CURLOPT_SSLCERTTYPE, "PEM")
+            key.withUnsafeMutableBytes { _ = fl_curl_setopt_blob(h, CURLOPT_SSLKEY_BLOB, $0.baseAddress, $0.count) }
+            fl_curl_setopt_string(h, CURLOPT_SSLKEYTYPE, "PEM")
+        }
         for (name, value) in extra.sorted(by: { $0.key < $1.key }) { headers = curl_slist_append(headers, "\(name): \(value)") }
         headers = curl_slist_append(headers, "User-Agent: flotilla/0.1")
         headers = curl_slist_append(headers, "Expect:")

@@ -58,10 +58,12 @@ public final class KubeClient: @unchecked Sendable {
     /// past 1.5 MiB, so a larger answer is a broken or hostile server, refused before it fills the hub's memory.
     public static let maxResponseBytes = 256 << 20
 
-    public init(cluster: Cluster, timeout: Double = 30) {
+    /// - Parameter execPlugins: the credential plugins this process may run (a cluster whose credentials name
+    ///   another one gets `unauthorized` errors naming it).
+    public init(cluster: Cluster, timeout: Double = 30, execPlugins: ExecPluginPolicy = .none) {
         self.cluster = cluster
         self.transport = HTTPTransport(server: cluster.server, credentials: cluster.credentials, timeout: timeout,
-                                       maxBodyBytes: Self.maxResponseBytes)
+                                       maxBodyBytes: Self.maxResponseBytes, cluster: cluster.name, execPlugins: execPlugins)
     }
 
     // MARK: - Raw requests

@@ -79,6 +79,7 @@ public struct KubeError: Error, Sendable, CustomStringConvertible {
         case .timeout: code = .timeout
         case .tls: code = .tls
         case .unreachable: code = .unreachable
+        case .credentials: code = .unauthorized
         case .other: code = .other
         }
         return KubeError(code: code, cluster: cluster, object: object, message: error.message, causes: [], status: 0)

@@ -1,4 +1,5 @@
 import CJsonnet
+import FleetKube
 import FleetModel
 import Foundation
 

@@ -1,5 +1,6 @@
 import FleetConfig
 import FleetHelm
+import FleetKube
 import FleetModel
 import FleetTemplate
 import Foundation

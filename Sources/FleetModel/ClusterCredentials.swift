@@ -22,12 +22,16 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
     /// An HTTP(S) proxy to reach the API server through (Argo CD's `proxyUrl`). Kept with the credentials:
     /// a proxy URL may carry its own user and password.
     public var proxyURL: String?
+    /// A credential plugin that gives a token or a client certificate when asked (kubeconfig `exec`, Argo CD
+    /// `execProviderConfig`).
+    public var exec: ExecCredentialConfig?
 
     public init(
         bearerToken: String? = nil, username: String? = nil, password: String? = nil,
         caData: Data? = nil, certData: Data? = nil, keyData: Data? = nil,
-        insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil, proxyURL: String? = nil
+        insecureSkipTLSVerify: Bool = false, tlsServerName: String? = nil, proxyURL: String? = nil, exec: ExecCredentialConfig? = nil
     ) {
+        self.exec = exec
         self.proxyURL = proxyURL
         self.bearerToken = bearerToken
         self.username = username
@@ -43,6 +47,7 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
 
     /// The kind of client authentication, safe to show.
     public var kind: AuthKind {
+        if exec != nil { return .exec }
         if bearerToken != nil { return .token }
         if certData != nil && keyData != nil { return .clientCertificate }
         if username != nil { return .basic }
@@ -53,6 +58,7 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
         case token
         case clientCertificate = "client-cert"
         case basic
+        case exec
         case none
     }
 
@@ -86,6 +92,12 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
             problems.append(.init(field: "\(field).\(username == nil ? "username" : "password")",
                                   message: "basic authentication needs both a username and a password"))
         }
+        if let exec {
+            problems += exec.problems(field: "\(field).exec")
+            if bearerToken != nil || username != nil {
+                problems.append(.init(field: "\(field).exec", message: "a credential plugin and a bearer token or basic authentication cannot be used together"))
+            }
+        }
         if let proxy = proxyURL {
             let scheme = proxy.split(separator: ":").first.map { $0.lowercased() } ?? ""
             if !["http", "https", "socks5", "socks5h"].contains(scheme) || !proxy.contains("://") {
@@ -105,6 +117,7 @@ public struct ClusterCredentials: Sendable, Hashable, Codable {
 extension ClusterCredentials: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         var parts = ["auth: \(kind.rawValue)"]
+        if let exec { parts.append("plugin: \(exec.command)") }
         if caData != nil { parts.append("ca: set") }
         if insecureSkipTLSVerify { parts.append("insecure-skip-tls-verify") }
         return "ClusterCredentials(\(parts.joined(separator: ", ")))"

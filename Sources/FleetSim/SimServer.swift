@@ -163,6 +163,8 @@ extension SimServer {
     /// Starts the listeners in the background and returns once each is bound. Handlers run on a
     /// `QueueTaskExecutor`, so callers that block cooperative threads cannot starve the server.
     public func start() async throws -> Running {
+        // No listener: nothing to serve (a group of no servers would only wait for a signal).
+        if listeners.isEmpty { return Running(ports: [:], task: Task {}, group: GroupHolder()) }
         let (stream, continuation) = AsyncStream<(String, Int)>.makeStream()
         let group = GroupHolder()
         let task = Task(executorPreference: QueueTaskExecutor(label: "flotilla.sim")) {

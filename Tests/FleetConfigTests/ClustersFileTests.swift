@@ -153,20 +153,73 @@ func badFiles(_ c: BadFileCase) {
     #expect(entries[1].cluster.credentials.kind == .basic)
 }
 
-/// A Secret that is not a cluster secret, or asks for a credential plugin, is rejected by name.
-@Test func argoSecretProblems() {
+/// A Secret that is not a cluster secret is rejected by name; `awsAuthConfig` is refused with the way round it;
+/// `execProviderConfig` is read as Argo CD reads it (the hub decides whether the command may run).
+@Test func argoSecretProblems() throws {
     let notCluster = "kind: Secret\nmetadata: {name: s, labels: {a: b}}\nstringData: {name: x, server: 'https://x'}\n"
     #expect { try ClustersFile.parse(notCluster, file: "f", files: MemoryFiles(files: [:])) } throws: {
         "\($0)".contains("Secret s.metadata.labels: not an Argo CD cluster secret")
     }
-    let exec = """
-    kind: Secret
-    metadata: {name: eks, labels: {argocd.argoproj.io/secret-type: cluster}}
-    stringData: {name: eks, server: 'https://eks', config: '{"execProviderConfig":{"command":"aws"}}'}
-    """
-    #expect { try ClustersFile.parse(exec, file: "f", files: MemoryFiles(files: [:])) } throws: {
-        "\($0)".contains("execProviderConfig is not supported")
+    func secret(_ config: String) -> String {
+        """
+        kind: Secret
+        metadata: {name: gke, labels: {argocd.argoproj.io/secret-type: cluster}}
+        stringData:
+          name: gke
+          server: 'https://gke'
+          config: '\(config)'
+        """
     }
+    #expect { try ClustersFile.parse(secret(#"{"awsAuthConfig":{"clusterName":"prod"}}"#), file: "f", files: MemoryFiles(files: [:])) } throws: {
+        "\($0)".contains("awsAuthConfig (EKS) is not supported yet") && "\($0)".contains("aws eks get-token")
+    }
+    let gke = #"{"execProviderConfig":{"command":"gke-gcloud-auth-plugin","args":["--use_application_default_credentials"],"env":{"CLOUDSDK_CORE_PROJECT":"p1"},"apiVersion":"client.authentication.k8s.io/v1beta1","installHint":"gcloud components install gke-gcloud-auth-plugin"},"tlsClientConfig":{"insecure":false}}"#
+    let entry = try #require(try ClustersFile.parse(secret(gke), file: "f", files: MemoryFiles(files: [:])).first)
+    let exec = try #require(entry.cluster.credentials.exec)
+    #expect(exec.command == "gke-gcloud-auth-plugin" && exec.args == ["--use_application_default_credentials"] && exec.env == [.init(name: "CLOUDSDK_CORE_PROJECT", value: "p1")])
+    #expect(exec.apiVersion == ExecCredentialConfig.v1beta1 && exec.interactiveMode == .never && entry.cluster.credentials.kind == .exec)
+    #expect { try ClustersFile.parse(secret(#"{"execProviderConfig":{"command":"aws","args":"eks"}}"#), file: "f", files: MemoryFiles(files: [:])) } throws: {
+        "\($0)".contains("execProviderConfig.args: must be a list of strings") && "\($0)".contains("execProviderConfig.apiVersion: required field is missing")
+    }
+}
+
+/// Flotilla's clusters file and kubeconfig name a plugin as kubeconfig does (`exec`).
+@Test func execPluginsInClustersFilesAndKubeconfigs() throws {
+    let file = """
+    clusters:
+      - name: aks
+        server: https://aks:443
+        auth:
+          exec:
+            command: kubelogin
+            args: [get-token, --login, azurecli, --server-id, 6dae42f8]
+            env: [{name: AAD_LOGIN_METHOD, value: azurecli}]
+            apiVersion: client.authentication.k8s.io/v1beta1
+            provideClusterInfo: true
+    """
+    let aks = try #require(try ClustersFile.parse(file, file: "c.yaml", files: MemoryFiles(files: [:])).first?.cluster.credentials.exec)
+    #expect(aks.command == "kubelogin" && aks.args.count == 5 && aks.env.map(\.name) == ["AAD_LOGIN_METHOD"] && aks.provideClusterInfo)
+    let bad = file.replacingOccurrences(of: "provideClusterInfo: true", with: "interactiveMode: Always")
+    #expect { try ClustersFile.parse(bad, file: "c.yaml", files: MemoryFiles(files: [:])) } throws: { "\($0)".contains("interactiveMode Always") }
+
+    let kubeconfig = """
+    apiVersion: v1
+    kind: Config
+    current-context: gke
+    clusters: [{name: gke, cluster: {server: 'https://gke:443'}}]
+    users:
+      - name: gke-user
+        user:
+          exec:
+            apiVersion: client.authentication.k8s.io/v1beta1
+            command: gke-gcloud-auth-plugin
+            installHint: Install gke-gcloud-auth-plugin for use with kubectl
+            provideClusterInfo: true
+            interactiveMode: IfAvailable
+    contexts: [{name: gke, context: {cluster: gke, user: gke-user}}]
+    """
+    let cluster = try Kubeconfig.cluster(from: kubeconfig, file: "k", context: nil, name: nil, files: MemoryFiles(files: [:]))
+    #expect(cluster.credentials.exec?.command == "gke-gcloud-auth-plugin" && cluster.credentials.exec?.interactiveMode == .ifAvailable)
 }
 
 /// Kubeconfig: the current context's server, CA and user; files relative to the kubeconfig.
@@ -212,7 +265,7 @@ func badFiles(_ c: BadFileCase) {
         "\($0)".contains("context 'nope' not found in the kubeconfig (available: Admin@Prod, dev, prod, sso)")
     }
     #expect { try Kubeconfig.cluster(from: kubeconfig, file: "k", context: "sso", name: nil, files: files) } throws: {
-        "\($0)".contains("authenticates through 'exec'")
+        "\($0)".contains("users.sso.exec.apiVersion: required field is missing")
     }
     // Context names are cluster names as given: free text, as `argocd cluster add` keeps them.
     let admin = try Kubeconfig.cluster(from: kubeconfig, file: "/home/u/.kube/config", context: "Admin@Prod", name: nil, files: files)

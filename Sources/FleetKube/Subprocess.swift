@@ -2,14 +2,14 @@ import Foundation
 
 /// Runs a program to completion with a time limit. Output is read while the program runs (a full pipe would
 /// block it); past the limit the program is killed and the caller gets `.timedOut`.
-enum Subprocess {
-    struct Result {
-        let status: Int32
-        let stdout: Data
-        let stderr: Data
+package enum Subprocess {
+    package struct Result {
+        package let status: Int32
+        package let stdout: Data
+        package let stderr: Data
     }
 
-    enum Failure: Error {
+    package enum Failure: Error {
         case timedOut(Double)
         case cannotStart(String)
         /// `isCancelled` said stop (the hub stops, the preview's client left).
@@ -17,20 +17,27 @@ enum Subprocess {
     }
 
     /// Output beyond this is dropped (a renderer printing without end cannot fill the hub's memory).
-    static let maxOutput = 256 << 20
+    package static let maxOutput = 256 << 20
 
-    /// - Parameter isCancelled: polled while the program runs (every 0.2 s): true kills it.
-    static func run(_ executable: String, _ arguments: [String], timeout: Double, isCancelled: (@Sendable () -> Bool)? = nil) throws -> Result {
+    /// - Parameters:
+    ///   - isCancelled: polled while the program runs (every 0.2 s): true kills it.
+    ///   - environment: the program's environment; nil inherits the hub's.
+    ///   - maxOutput: bytes kept of each of standard output and error; more is dropped.
+    ///   - noInput: standard input is /dev/null (the program cannot wait for a person).
+    package static func run(_ executable: String, _ arguments: [String], timeout: Double, isCancelled: (@Sendable () -> Bool)? = nil,
+                            environment: [String: String]? = nil, maxOutput: Int = Subprocess.maxOutput, noInput: Bool = false) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
+        if noInput { process.standardInput = FileHandle.nullDevice }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
         do { try process.run() } catch { throw Failure.cannotStart("\(error)") }
-        let stdout = Collector(), stderr = Collector()
+        let stdout = Collector(limit: maxOutput), stderr = Collector(limit: maxOutput)
         let readers = DispatchGroup()
         for (pipe, sink) in [(out, stdout), (err, stderr)] {
             DispatchQueue.global().async(group: readers) {
@@ -55,7 +62,9 @@ enum Subprocess {
     final class Collector: @unchecked Sendable {
         private let lock = NSLock()
         private var buffer = Data()
-        func append(_ chunk: Data) { lock.withLock { if buffer.count < Subprocess.maxOutput { buffer.append(chunk) } } }
+        private let limit: Int
+        init(limit: Int) { self.limit = limit }
+        func append(_ chunk: Data) { lock.withLock { if buffer.count < limit { buffer.append(chunk.prefix(limit - buffer.count)) } } }
         var data: Data { lock.withLock { buffer } }
     }
 }
