@@ -142,6 +142,9 @@ extension HubAPI {
             }
         case let error as APIAnswer:
             return error.answer
+        case is CancellationError:
+            // The server stops with this request in flight.
+            return .error(503, "the hub is stopping")
         default:
             // The detail (SQL, paths) goes to the hub's log, never to the caller.
             hub.logger.error("\(request.method) \(request.path): \(error)")
