@@ -16,6 +16,8 @@ package enum Subprocess {
         case cancelled
     }
 
+    private static let launchLock = NSLock()
+
     /// Output beyond this is dropped (a renderer printing without end cannot fill the hub's memory).
     package static let maxOutput = 256 << 20
 
@@ -36,7 +38,9 @@ package enum Subprocess {
         process.standardError = err
         let exited = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in exited.signal() }
-        do { try process.run() } catch { throw Failure.cannotStart("\(error)") }
+        // One launch at a time: Foundation's `Process.run` crashed (a bad read copying the launch's arguments and
+        // environment) while other threads launched programs at the same moment.
+        do { try launchLock.withLock { try process.run() } } catch { throw Failure.cannotStart("\(error)") }
         let stdout = Collector(limit: maxOutput), stderr = Collector(limit: maxOutput)
         let readers = DispatchGroup()
         for (pipe, sink) in [(out, stdout), (err, stderr)] {
