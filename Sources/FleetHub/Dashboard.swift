@@ -420,10 +420,7 @@ struct DashboardSession: RouterMiddleware {
         context.viewer = viewer
         let response = try await next(request, context)
         if r.method == "POST", let caller = viewer?.caller {
-            let status = Int(response.status.code)
-            do { try await context.runner.run { [api] in api.audit(r, caller: caller, status: status) } } catch {
-                api.hub.logger.error("cannot audit \(r.method) \(r.path): \(error)")
-            }
+            await api.record(r, caller: caller, status: Int(response.status.code), on: context.runner)
         }
         return response
     }

@@ -48,6 +48,8 @@ public struct HubRequestContext: RequestContext {
     var request = APIRequest(method: "", path: "")
     /// The caller a route's `AuthorizeRoute` authenticated; nil on open routes.
     var caller: Caller?
+    /// The values of the route's `*` segments (and a prefix route's rest), read once by `AuthorizeRoute`.
+    var values: [String] = []
     /// The viewer a page's `DashboardSession` found.
     var viewer: HubAPI.PageViewer?
 
@@ -93,7 +95,7 @@ extension HubAPI {
             }.joined(separator: "/")
             if route.prefix { path += "/**" }
             let endpoint = RouteEndpoint(middleware: AuthorizeRoute(api: api, route: route, parameters: index, depth: segments.count),
-                                         handler: RouteHandler(api: api, route: route, parameters: index, depth: segments.count))
+                                         handler: RouteHandler(api: api, route: route))
             _ = routes.on(RouterPath(path), method: HTTPRequest.Method(rawValue: route.method)!, responder: endpoint)
         }
         return routes
@@ -164,6 +166,13 @@ extension HubAPI {
     /// Every call that could change something is audited: who, what, when (the event's time), the outcome.
     func audit(_ request: APIRequest, caller: Caller?, status: Int) {
         hub.events.record(.audit, "\(caller?.account ?? "anonymous") \(request.method) \(request.path) → \(status)")
+    }
+
+    /// `audit` from a middleware: on the runner (the event log writes to the store).
+    func record(_ request: APIRequest, caller: Caller?, status: Int, on runner: any RouteRunner) async {
+        do { try await runner.run { [self] in audit(request, caller: caller, status: status) } } catch {
+            hub.logger.error("cannot audit \(request.method) \(request.path): \(error)")
+        }
     }
 }
 
@@ -263,6 +272,7 @@ struct AuthorizeRoute: RouterMiddleware {
         var context = context
         let r = context.request
         let values = HubAPI.values(context, parameters: parameters, depth: depth, prefix: route.prefix)
+        context.values = values
         if case .open = route.access {} else {
             // The caller, once known, is audited with a refusal of RBAC.
             let (caller, refusal): (Caller?, APIResponse?)
@@ -279,20 +289,14 @@ struct AuthorizeRoute: RouterMiddleware {
                 (caller, refusal) = (nil, api.answer(for: error, r))
             }
             if let refusal {
-                if audited { await record(r, caller: caller, status: refusal.status, context: context) }
+                if audited { await api.record(r, caller: caller, status: refusal.status, on: context.runner) }
                 throw APIAnswer(answer: refusal)
             }
             context.caller = caller
         }
         let response = try await next(request, context)
-        if audited { await record(r, caller: context.caller, status: Int(response.status.code), context: context) }
+        if audited { await api.record(r, caller: context.caller, status: Int(response.status.code), on: context.runner) }
         return response
-    }
-
-    private func record(_ r: APIRequest, caller: Caller?, status: Int, context: HubRequestContext) async {
-        do { try await context.runner.run { [api] in api.audit(r, caller: caller, status: status) } } catch {
-            api.hub.logger.error("cannot audit \(r.method) \(r.path): \(error)")
-        }
     }
 }
 
@@ -302,13 +306,10 @@ struct RouteHandler: HTTPResponder {
     typealias Context = HubRequestContext
     let api: HubAPI
     let route: Route
-    let parameters: Int
-    let depth: Int
 
     func respond(to request: Request, context: HubRequestContext) async throws -> Response {
         let r = context.request
-        let values = HubAPI.values(context, parameters: parameters, depth: depth, prefix: route.prefix)
-        let call = RouteCall(request: r, values: values, caller: context.caller)
+        let call = RouteCall(request: r, values: context.values, caller: context.caller)
         let work: @Sendable (APIRequest) -> APIResponse = { [api, route] r in
             do { return try route.handle(api, call) } catch { return api.answer(for: error, r) }
         }
